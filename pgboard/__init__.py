@@ -1,0 +1,1 @@
+"""pgboard: a collaborative whiteboard (pygame-ce client, threaded server)."""

@@ -1,0 +1,309 @@
+"""The board model: objects, operations, undo/redo per user, hit tests and compaction. Pure Python.
+
+The server uses it as the authority: :meth:`Board.apply` checks an operation from a client and returns
+the echo to broadcast (sequence number, author and, for clear/undo/redo, the concrete effect). Clients
+and a restarting server replay echoes with :meth:`Board.apply_echo`, which needs no history to work: an
+echo says exactly what changed, so a late joiner who only has the compacted board applies it too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from pgboard import geometry
+from pgboard.protocol import (
+    BOARD_H,
+    BOARD_W,
+    MAX_POINTS,
+    Add,
+    BoardObject,
+    Clear,
+    Delete,
+    EffectMessage,
+    Extend,
+    Message,
+    Move,
+    Redo,
+    Undo,
+)
+
+MAX_OBJECTS = 200_000  # objects on one board at once
+MAX_HISTORY = 500  # undo steps kept per author
+
+Operation = Add | Extend | Move | Delete | Clear | Undo | Redo
+EditPolicy = Callable[[str, BoardObject], bool]
+
+
+class BoardListener(Protocol):
+    """Told of every change, so a renderer can redraw only what changed."""
+
+    def object_changed(self, old: BoardObject | None, new: BoardObject | None) -> None:
+        """``old`` None: added on top; ``new`` None: removed; both: replaced (same id)."""
+
+    def board_reset(self) -> None:
+        """Everything was replaced (load): redraw it all."""
+
+
+class BoardError(Exception):
+    """An operation the board refuses. ``code`` is the word sent in the error frame."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+class DuplicateOperation(Exception):
+    """The author already sent this operation id; it was applied as ``seq``."""
+
+    def __init__(self, seq: int) -> None:
+        super().__init__(f"already applied as {seq}")
+        self.seq = seq
+
+
+def own_objects_only(author: str, obj: BoardObject) -> bool:
+    """The default policy, as in the original whiteboard: you edit what you drew."""
+    return obj.author == author
+
+
+@dataclass
+class _Step:
+    """One undoable step: the state of each object it touched before it (None: did not exist)."""
+
+    seq: int
+    before: dict[str, BoardObject | None]
+    dragging: str = ""  # id of an object whose drag is still in progress (live moves merge here)
+
+
+@dataclass
+class _History:
+    undo: list[_Step] = field(default_factory=list)
+    redo: list[_Step] = field(default_factory=list)
+
+
+class Board:
+    """The objects now on a board, in drawing order, and what each author can undo."""
+
+    def __init__(self, may_edit: EditPolicy = own_objects_only) -> None:
+        self.objects: dict[str, BoardObject] = {}  # insertion order is drawing order
+        self.seq = 0
+        self.may_edit = may_edit
+        self.grid = geometry.SpatialGrid()
+        self._z: dict[str, int] = {}
+        self._next_z = 0
+        self._ids_used: set[str] = set()
+        self._oids: dict[tuple[str, str], int] = {}
+        self._history: dict[str, _History] = {}
+        self.listeners: list[BoardListener] = []
+
+    # -- reading
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    def get(self, oid: str) -> BoardObject | None:
+        return self.objects.get(oid)
+
+    def snapshot(self) -> list[BoardObject]:
+        """The compacted board: each object now present, once, bottom first."""
+        return list(self.objects.values())
+
+    def in_order(self, ids: Iterable[str]) -> list[BoardObject]:
+        """The given objects in drawing order (bottom first)."""
+        z = self._z
+        return [self.objects[i] for i in sorted((i for i in ids if i in z), key=z.__getitem__)]
+
+    def objects_in(self, box: geometry.Box) -> list[BoardObject]:
+        """Objects whose boxes meet ``box``, bottom first: what must be redrawn in a damaged region."""
+        return self.in_order(self.grid.query(box))
+
+    def hit(self, x: float, y: float, tolerance: float = 4.0) -> list[BoardObject]:
+        """Objects whose painted shape passes within ``tolerance`` of (x, y), topmost first."""
+        t = int(tolerance) + 1
+        near = self.objects_in((int(x) - t, int(y) - t, int(x) + t + 1, int(y) + t + 1))
+        return [o for o in reversed(near) if geometry.touches(o, x, y, tolerance)]
+
+    def editable_by(self, author: str) -> list[str]:
+        return [i for i, o in self.objects.items() if self.may_edit(author, o)]
+
+    def can_undo(self, author: str) -> bool:
+        h = self._history.get(author)
+        return bool(h and h.undo)
+
+    def can_redo(self, author: str) -> bool:
+        h = self._history.get(author)
+        return bool(h and h.redo)
+
+    def seen(self, author: str, oid: str) -> int | None:
+        """The seq an operation id of this author was applied as, if it was."""
+        return self._oids.get((author, oid))
+
+    # -- the authority: check an operation and make its echo
+
+    def apply(self, op: Operation, author: str) -> Operation:
+        """Check ``op`` from ``author``, apply it, and return its echo (raises BoardError)."""
+        done = self._oids.get((author, op.oid))
+        if done is not None:
+            raise DuplicateOperation(done)
+        seq = self.seq + 1
+        echo: Operation
+        if isinstance(op, Add):
+            self._check_add(op.obj)
+            echo = dataclasses.replace(op, obj=dataclasses.replace(op.obj, author=author))
+        elif isinstance(op, Extend):
+            obj = self._existing(op.id)
+            if obj.kind != "pencil" or obj.author != author:
+                raise BoardError("not_allowed", "only the author of a pencil stroke extends it")
+            if len(obj.points) + len(op.points) > MAX_POINTS:
+                raise BoardError("too_many_points", f"a stroke has at most {MAX_POINTS} points")
+            echo = op
+        elif isinstance(op, Move):
+            obj = self._editable(op.id, author)
+            if not all(0 <= x + op.dx <= BOARD_W and 0 <= y + op.dy <= BOARD_H for x, y in obj.points):
+                raise BoardError("bad_coordinates", "the move would take the object off the board")
+            echo = op
+        elif isinstance(op, Delete):
+            self._editable(op.id, author)
+            echo = op
+        elif isinstance(op, Clear):
+            echo = dataclasses.replace(op, removed=tuple(self.editable_by(author)), put=())
+        elif isinstance(op, (Undo, Redo)):
+            echo = self._undo_redo_echo(op, author)
+        else:
+            raise BoardError("unknown_operation", type(op).__name__)
+        echo = dataclasses.replace(echo, seq=seq, author=author)
+        self.apply_echo(echo)
+        return echo
+
+    def _check_add(self, obj: BoardObject) -> None:
+        if obj.id in self._ids_used:
+            raise BoardError("duplicate_id", f"object id {obj.id!r} is already used on this board")
+        if len(self.objects) >= MAX_OBJECTS:
+            raise BoardError("board_full", f"a board holds at most {MAX_OBJECTS} objects")
+
+    def _existing(self, oid: str) -> BoardObject:
+        obj = self.objects.get(oid)
+        if obj is None:
+            raise BoardError("no_such_object", f"there is no object {oid!r} on this board")
+        return obj
+
+    def _editable(self, oid: str, author: str) -> BoardObject:
+        obj = self._existing(oid)
+        if not self.may_edit(author, obj):
+            raise BoardError("not_allowed", f"object {oid!r} is not yours to edit")
+        return obj
+
+    def _undo_redo_echo(self, op: Undo | Redo, author: str) -> Undo | Redo:
+        h = self._history.get(author)
+        stack = (h.undo if isinstance(op, Undo) else h.redo) if h else []
+        if not stack:
+            return dataclasses.replace(op, target=0, removed=(), put=())
+        step = stack[-1]
+        removed = tuple(i for i, b in step.before.items() if b is None and i in self.objects)
+        put = tuple(b for b in step.before.values() if b is not None)
+        return dataclasses.replace(op, target=step.seq, removed=removed, put=put)
+
+    # -- applying echoes (the server after apply, clients always, anyone replaying a log)
+
+    def apply_echo(self, echo: Message) -> None:
+        """Apply an echoed operation as the server decided it. Tolerant by design: an echo that
+        refers to an object this board does not have (history before a compacted join) changes
+        only what it can."""
+        if not isinstance(echo, (Add, Extend, Move, Delete, Clear, Undo, Redo)):
+            raise TypeError(f"not an operation: {echo!r}")
+        author = echo.author
+        self._oids[(author, echo.oid)] = echo.seq
+        self.seq = max(self.seq, echo.seq)
+        hist = self._history.setdefault(author, _History())
+        if isinstance(echo, (Undo, Redo)):
+            self._apply_undo_redo(echo, hist)
+            return
+        before: dict[str, BoardObject | None] = {}
+        if isinstance(echo, Add):
+            before[echo.obj.id] = None
+            self._put(echo.obj)
+        elif isinstance(echo, Extend):
+            obj = self.objects.get(echo.id)
+            if obj is not None:
+                self._put(dataclasses.replace(obj, points=obj.points + echo.points))
+            return  # growing a stroke is part of its add: one undo removes the whole stroke
+        elif isinstance(echo, Move):
+            obj = self.objects.get(echo.id)
+            if obj is None:
+                return
+            last = hist.undo[-1] if hist.undo else None
+            self._put(_shifted(obj, echo.dx, echo.dy))
+            if last is not None and last.dragging == echo.id:
+                last.dragging = echo.id if echo.live else ""
+                hist.redo.clear()
+                return  # one drag, one undo step
+            before[echo.id] = obj
+        elif isinstance(echo, Delete):
+            before[echo.id] = self.objects.get(echo.id)
+            self._remove(echo.id)
+        elif isinstance(echo, Clear):
+            for oid in echo.removed:
+                before[oid] = self.objects.get(oid)
+                self._remove(oid)
+        step = _Step(echo.seq, before, echo.id if isinstance(echo, Move) and echo.live else "")
+        hist.undo.append(step)
+        del hist.undo[:-MAX_HISTORY]
+        hist.redo.clear()
+
+    def _apply_undo_redo(self, echo: EffectMessage, hist: _History) -> None:
+        removed, put = echo.effect_fields()
+        touched = set(removed) | {o.id for o in put}
+        after = {oid: self.objects.get(oid) for oid in touched}
+        for oid in removed:
+            self._remove(oid)
+        for obj in put:
+            self._put(obj)
+        target = echo.target  # type: ignore[attr-defined]
+        if target == 0:
+            return
+        source, dest = (hist.undo, hist.redo) if isinstance(echo, Undo) else (hist.redo, hist.undo)
+        if source and source[-1].seq == target:
+            source.pop()
+        dest.append(_Step(target, after))
+
+    def _put(self, obj: BoardObject) -> None:
+        old = self.objects.get(obj.id)
+        if old is None:
+            self._z[obj.id] = self._next_z
+            self._next_z += 1
+        self.objects[obj.id] = obj
+        self._ids_used.add(obj.id)
+        self.grid.insert(obj.id, geometry.bbox(obj))
+        for listener in self.listeners:
+            listener.object_changed(old, obj)
+
+    def _remove(self, oid: str) -> None:
+        old = self.objects.pop(oid, None)
+        if old is not None:
+            del self._z[oid]
+            self.grid.remove(oid)
+            for listener in self.listeners:
+                listener.object_changed(old, None)
+
+    def load(self, objects: Iterable[BoardObject], seq: int) -> None:
+        """Replace everything with a compacted board at ``seq`` (a late join, a board file)."""
+        self.objects.clear()
+        self._z.clear()
+        self.grid.clear()
+        self._history.clear()
+        listeners, self.listeners = self.listeners, []
+        try:
+            for obj in objects:
+                self._put(obj)
+        finally:
+            self.listeners = listeners
+        self.seq = seq
+        for listener in self.listeners:
+            listener.board_reset()
+
+
+def _shifted(obj: BoardObject, dx: int, dy: int) -> BoardObject:
+    return dataclasses.replace(obj, points=tuple((x + dx, y + dy) for x, y in obj.points))

@@ -1,0 +1,147 @@
+"""Pure geometry of board objects: boxes, hit tests and a spatial grid. No pygame.
+
+Shared by the board model (hit tests for the eraser and drag, damage regions) and the canvas.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+
+from pgboard.protocol import BoardObject
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1, inclusive-exclusive, x0 <= x1 and y0 <= y1
+
+TEXT_ADVANCE = 0.62  # estimated glyph width per unit of text size, for hit tests without a font
+TEXT_LINE = 1.25  # line height per unit of text size
+GRID_CELL = 128  # board units per side of one spatial-grid cell
+
+
+def shape_box(obj: BoardObject) -> Box:
+    """The box a two-point shape is drawn in (unpadded). Square and circle get equal sides."""
+    (x0, y0), (x1, y1) = obj.points[0], obj.points[-1]
+    if obj.kind in ("square", "circle"):
+        side = max(abs(x1 - x0), abs(y1 - y0))
+        x1 = x0 + (side if x1 >= x0 else -side)
+        y1 = y0 + (side if y1 >= y0 else -side)
+    return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
+def text_extent(obj: BoardObject) -> tuple[int, int]:
+    lines = obj.text.split("\n")
+    width = max(len(line) for line in lines) * obj.size * TEXT_ADVANCE
+    return int(math.ceil(width)) + 1, int(math.ceil(len(lines) * obj.size * TEXT_LINE)) + 1
+
+
+def bbox(obj: BoardObject) -> Box:
+    """Everything the object paints, padded by half its stroke width (plus one for anti-aliasing)."""
+    if obj.kind == "text":
+        x, y = obj.points[0]
+        w, h = text_extent(obj)
+        return (x, y, x + w, y + h)
+    if obj.kind == "pencil":
+        xs = [p[0] for p in obj.points]
+        ys = [p[1] for p in obj.points]
+        box = (min(xs), min(ys), max(xs), max(ys))
+    else:
+        box = shape_box(obj)
+    pad = obj.width // 2 + 2
+    return (box[0] - pad, box[1] - pad, box[2] + pad + 1, box[3] + pad + 1)
+
+
+def union(a: Box, b: Box) -> Box:
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
+def intersects(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _segment_distance(px: float, py: float, a: tuple[int, int], b: tuple[int, int]) -> float:
+    ax, ay = a
+    dx, dy = b[0] - ax, b[1] - ay
+    length2 = dx * dx + dy * dy
+    t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((px - ax) * dx + (py - ay) * dy) / length2))
+    return math.hypot(px - (ax + t * dx), py - (ay + t * dy))
+
+
+def distance(obj: BoardObject, x: float, y: float) -> float:
+    """Distance from (x, y) to what the object paints (0 inside a text's box)."""
+    if obj.kind == "text":
+        x0, y0, x1, y1 = bbox(obj)
+        return math.hypot(max(x0 - x, 0, x - x1), max(y0 - y, 0, y - y1))
+    if obj.kind in ("pencil", "line"):
+        pts = obj.points
+        if len(pts) == 1:
+            return math.hypot(x - pts[0][0], y - pts[0][1])
+        return min(_segment_distance(x, y, pts[i], pts[i + 1]) for i in range(len(pts) - 1))
+    x0, y0, x1, y1 = shape_box(obj)
+    if obj.kind in ("rect", "square"):
+        corners = ((x0, y0), (x1, y0), (x1, y1), (x0, y1))
+        return min(_segment_distance(x, y, corners[i], corners[(i + 1) % 4]) for i in range(4))
+    # oval and circle: the distance along the ray from the centre, a good estimate for hit tests
+    cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, max((x1 - x0) / 2, 0.5), max((y1 - y0) / 2, 0.5)
+    ux, uy = (x - cx) / rx, (y - cy) / ry
+    r = math.hypot(ux, uy)
+    if r == 0:
+        return min(rx, ry)
+    return abs(r - 1) * math.hypot(ux / r * rx, uy / r * ry)
+
+
+def touches(obj: BoardObject, x: float, y: float, tolerance: float) -> bool:
+    return distance(obj, x, y) <= tolerance + obj.width / 2
+
+
+class SpatialGrid:
+    """Object ids by the grid cells their boxes overlap, so queries cost what is near, not the board."""
+
+    def __init__(self, cell: int = GRID_CELL) -> None:
+        self.cell = cell
+        self._cells: dict[tuple[int, int], set[str]] = {}
+        self._boxes: dict[str, Box] = {}
+
+    def _cell_range(self, box: Box) -> Iterator[tuple[int, int]]:
+        c = self.cell
+        for cx in range(box[0] // c, (box[2] - 1) // c + 1):
+            for cy in range(box[1] // c, (box[3] - 1) // c + 1):
+                yield (cx, cy)
+
+    def insert(self, oid: str, box: Box) -> None:
+        self.remove(oid)
+        self._boxes[oid] = box
+        for key in self._cell_range(box):
+            self._cells.setdefault(key, set()).add(oid)
+
+    def remove(self, oid: str) -> None:
+        box = self._boxes.pop(oid, None)
+        if box is None:
+            return
+        for key in self._cell_range(box):
+            bucket = self._cells.get(key)
+            if bucket is not None:
+                bucket.discard(oid)
+                if not bucket:
+                    del self._cells[key]
+
+    def box(self, oid: str) -> Box | None:
+        return self._boxes.get(oid)
+
+    def query(self, box: Box) -> set[str]:
+        """Ids whose boxes intersect ``box``."""
+        found: set[str] = set()
+        for key in self._cell_range(box):
+            for oid in self._cells.get(key, ()):
+                if oid not in found and intersects(self._boxes[oid], box):
+                    found.add(oid)
+        return found
+
+    def clear(self) -> None:
+        self._cells.clear()
+        self._boxes.clear()
+
+
+def points_box(points: Iterable[tuple[int, int]], pad: int = 0) -> Box:
+    pts = list(points)
+    xs = [p[0] for p in pts]
+    ys = [p[1] for p in pts]
+    return (min(xs) - pad, min(ys) - pad, max(xs) + pad + 1, max(ys) + pad + 1)

@@ -1,0 +1,1 @@
+"""The pgboard board server: threads, rooms, sessions, chat and the SQLite store (no pygame)."""
