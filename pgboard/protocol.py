@@ -485,11 +485,13 @@ class Notice(Message):
 
 @message("error")
 class Error(Message):
-    """Either way: something was wrong. ``fatal`` errors are followed by the connection closing."""
+    """Either way: something was wrong. ``fatal`` errors are followed by the connection closing;
+    ``oid`` names the refused operation when there is one."""
 
     code: str = _spec(_str(MAX_ID))
     detail: str = _spec(_str(MAX_TEXT), "")
     fatal: bool = _spec(_bool, False)
+    oid: str = _spec(_opt_ident, "")  # the refused operation, so its author drops it from the outbox
 
 
 # Heartbeat
