@@ -1,0 +1,97 @@
+"""Keyboard shortcuts (../shared/DESIGN.md): one table from key presses to named actions.
+
+The app asks :func:`action_for` only when nobody is typing (chat, the text tool, a dialog), so a
+letter typed into the chat never switches the tool. The same table feeds the F1 overlay.
+"""
+
+from __future__ import annotations
+
+import pygame
+
+TOOL_KEYS = {
+    pygame.K_p: "pencil",
+    pygame.K_l: "line",
+    pygame.K_r: "rect",
+    pygame.K_o: "oval",
+    pygame.K_c: "circle",
+    pygame.K_s: "square",
+    pygame.K_t: "text",
+    pygame.K_e: "eraser",
+    pygame.K_d: "drag",
+}
+COLOR_KEYS = {getattr(pygame, f"K_{n}"): n for n in range(1, 10)}
+
+_CTRL = {
+    pygame.K_z: "undo",
+    pygame.K_y: "redo",
+    pygame.K_s: "export_png",
+    pygame.K_o: "open_board",
+    pygame.K_0: "zoom_fit",
+    pygame.K_DELETE: "clear_all",
+    pygame.K_BACKSPACE: "clear_all",
+    pygame.K_EQUALS: "zoom_in",
+    pygame.K_PLUS: "zoom_in",
+    pygame.K_MINUS: "zoom_out",
+}
+_CTRL_SHIFT = {pygame.K_z: "redo", pygame.K_s: "save_board"}
+_PLAIN = {
+    pygame.K_F11: "fullscreen",
+    pygame.K_TAB: "toggle_panels",
+    pygame.K_RETURN: "focus_chat",
+    pygame.K_KP_ENTER: "focus_chat",
+    pygame.K_ESCAPE: "cancel",
+    pygame.K_F1: "help",
+    pygame.K_LEFTBRACKET: "thinner",
+    pygame.K_RIGHTBRACKET: "thicker",
+    pygame.K_PLUS: "zoom_in",
+    pygame.K_EQUALS: "zoom_in",
+    pygame.K_KP_PLUS: "zoom_in",
+    pygame.K_MINUS: "zoom_out",
+    pygame.K_KP_MINUS: "zoom_out",
+}
+
+# What the overlay lists, in DESIGN.md's order: (keys, what they do).
+HELP_ROWS = [
+    ("P", "pencil"),
+    ("L", "line"),
+    ("R", "rectangle"),
+    ("O", "oval"),
+    ("C", "circle"),
+    ("S", "square"),
+    ("T", "text"),
+    ("E", "eraser"),
+    ("D", "drag (move)"),
+    ("1-9", "palette colour"),
+    ("[ and ]", "thinner / thicker"),
+    ("Ctrl+Z", "undo"),
+    ("Ctrl+Y, Ctrl+Shift+Z", "redo"),
+    ("Ctrl+Delete", "erase all of yours"),
+    ("Ctrl+S", "export PNG"),
+    ("Ctrl+Shift+S, Ctrl+O", "save / open a board file"),
+    ("Ctrl+wheel, + and -", "zoom (Ctrl+0 fits)"),
+    ("Space+drag, middle mouse", "pan"),
+    ("Enter", "focus chat"),
+    ("Esc", "cancel / back to drawing"),
+    ("Tab", "hide or show all panels"),
+    ("F11", "full screen"),
+    ("F1 or ?", "this overlay"),
+]
+
+
+def action_for(key: int, mod: int, unicode: str = "") -> str | None:
+    """The action a key press means, or None. Tools are "tool:NAME", colours "color:N"."""
+    ctrl = bool(mod & (pygame.KMOD_CTRL | pygame.KMOD_META))
+    shift = bool(mod & pygame.KMOD_SHIFT)
+    if ctrl:
+        if shift and key in _CTRL_SHIFT:
+            return _CTRL_SHIFT[key]
+        return _CTRL.get(key)
+    if mod & pygame.KMOD_ALT:
+        return None
+    if unicode == "?":
+        return "help"
+    if key in TOOL_KEYS:
+        return "tool:" + TOOL_KEYS[key]
+    if key in COLOR_KEYS:
+        return f"color:{COLOR_KEYS[key]}"
+    return _PLAIN.get(key)
