@@ -1,0 +1,133 @@
+"""Chat: plain lines to the room, and the commands of the chat programs pgboard grew from.
+
+``/me`` actions, private messages (``/msg nick text`` or ``@nick text``), ``/list`` (``/ls``, ``/look``,
+``/who``), ``/nick`` (``/rename``), ``/ignore`` (``/i``) and ``/help``. ``//text`` says "/text".
+Room chat is stored with the room's log so joiners see the last lines; private lines are not stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pgboard import names
+from pgboard.protocol import Chat, Error, Notice, Renamed
+
+if TYPE_CHECKING:
+    from pgboard_server.room import Room
+    from pgboard_server.session import Session
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["ChatCommands", "Session", "Room", str], None]
+
+HELP = (
+    ("/me ACTION", "describe what you do: * alice waves"),
+    ("/msg NICK TEXT, @NICK TEXT", "a private message to NICK"),
+    ("/list (/ls, /look, /who)", "who is in this room"),
+    ("/nick NEW (/rename)", "change your nickname"),
+    ("/ignore (/i)", "stop or start receiving room chat (private messages still arrive)"),
+    ("/help", "this list"),
+    ("//TEXT", "say TEXT starting with a slash"),
+)
+
+
+class ChatCommands:
+    """Turns Say lines into chat frames, notices and renames. ``now`` gives Unix seconds."""
+
+    def __init__(self, now: Callable[[], float]) -> None:
+        self.now = now
+        self._commands: dict[str, Handler] = {
+            "me": ChatCommands._me,
+            "msg": ChatCommands._msg,
+            "list": ChatCommands._list,
+            "ls": ChatCommands._list,
+            "look": ChatCommands._list,
+            "who": ChatCommands._list,
+            "nick": ChatCommands._nick,
+            "rename": ChatCommands._nick,
+            "ignore": ChatCommands._ignore,
+            "i": ChatCommands._ignore,
+            "help": ChatCommands._help,
+        }
+
+    def say(self, session: Session, text: str) -> None:
+        room = session.room
+        if room is None:
+            return
+        text = text.strip()
+        if not text:
+            session.send(Error("empty_message", "there is nothing to say"))
+        elif text.startswith("//"):
+            self._line(session, room, "say", text[1:])
+        elif text.startswith("/"):
+            word, _, rest = text[1:].partition(" ")
+            handler = self._commands.get(word.lower())
+            if handler is None:
+                session.send(Error("unknown_command", f"unknown command /{word[:40]}; /help lists them"))
+            else:
+                handler(self, session, room, rest.strip())
+        elif text.startswith("@") and len(text) > 1:
+            self._msg(session, room, text[1:])
+        else:
+            self._line(session, room, "say", text)
+
+    def _line(self, session: Session, room: Room, kind: str, text: str) -> None:
+        room.broadcast_chat(Chat(kind, session.user, session.nick, text, time=int(self.now())))
+
+    def _me(self, session: Session, room: Room, rest: str) -> None:
+        if not rest:
+            session.send(Error("bad_command", "usage: /me ACTION"))
+        else:
+            self._line(session, room, "me", rest)
+
+    def _msg(self, session: Session, room: Room, rest: str) -> None:
+        nick, _, text = rest.partition(" ")
+        text = text.strip()
+        if not nick or not text:
+            session.send(Error("bad_command", "usage: /msg NICK TEXT (or @NICK TEXT)"))
+            return
+        with room.lock:
+            target = room.find(nick)
+            if target is None:
+                session.send(Error("no_such_user", f"nobody called {nick[:40]!r} is in this room"))
+                return
+            line = Chat("private", session.user, session.nick, text, to=target.nick, time=int(self.now()))
+            target.send(line)
+            if target is not session:
+                session.send(line)
+
+    def _list(self, session: Session, room: Room, rest: str) -> None:
+        with room.lock:
+            nicks = sorted((s.nick for s in room.members.values()), key=names.fold)
+        session.send(Notice(f"In {room.name} ({len(nicks)}): {', '.join(nicks)}"))
+
+    def _nick(self, session: Session, room: Room, rest: str) -> None:
+        try:
+            nick = names.check_nick(rest)
+        except names.NameError_ as exc:
+            session.send(Error("bad_nick", f"{exc.detail} (usage: /nick NEW)"))
+            return
+        with room.lock:
+            if session.room is not room:
+                return
+            taken = room.taken_nicks(except_user=session.user)
+            if names.fold(nick) in taken:
+                suggestion = names.suggest(nick, taken)
+                session.send(Error("nick_taken", f"{nick!r} is taken here; try {suggestion!r}"))
+                return
+            old, session.nick = session.nick, nick
+            room.broadcast(Renamed(session.user, old, nick))
+        log.info("room %r: %s (%s) is now %s", room.name, old, session.user, nick)
+
+    def _ignore(self, session: Session, room: Room, rest: str) -> None:
+        session.ignoring_chat = not session.ignoring_chat
+        if session.ignoring_chat:
+            session.send(Notice("You no longer receive room chat (private messages still arrive); /i undoes"))
+        else:
+            session.send(Notice("You receive room chat again"))
+
+    def _help(self, session: Session, room: Room, rest: str) -> None:
+        lines = "\n".join(f"{usage}: {what}" for usage, what in HELP)
+        session.send(Notice(f"Commands:\n{lines}"))

@@ -1,0 +1,107 @@
+"""The pgboard-server command: run a BoardServer until SIGINT or SIGTERM, then shut down cleanly.
+
+The first line on standard output is "listening on HOST:PORT" (the real port when --port 0), so a
+script or a test can find the server; ``--port-file`` also writes the port to a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from pgboard_server import limits as L
+from pgboard_server.server import SERVER_NAME, BoardServer
+from pgboard_server.store import default_db_path
+
+log = logging.getLogger(__name__)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="pgboard-server",
+        description="The pgboard board server: rooms, the board log (SQLite) and chat.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (0.0.0.0 to accept other machines)"
+    )
+    p.add_argument("--port", type=int, default=L.DEFAULT_PORT, help="TCP port (0: any free port)")
+    p.add_argument(
+        "--db",
+        default=str(default_db_path()),
+        help="SQLite file of the board logs (:memory: to keep nothing)",
+    )
+    p.add_argument("--name", default=SERVER_NAME, help="server name sent in the hello frame")
+    p.add_argument(
+        "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="logging level"
+    )
+    p.add_argument("--port-file", type=Path, help="also write the listening port to this file")
+    g = p.add_argument_group("limits")
+    g.add_argument("--max-connections", type=int, default=L.MAX_CONNECTIONS, help="open connections")
+    g.add_argument("--max-room-members", type=int, default=L.MAX_ROOM_MEMBERS, help="members per room")
+    g.add_argument(
+        "--ping-interval", type=float, default=L.PING_INTERVAL, help="seconds of silence before a ping"
+    )
+    g.add_argument("--timeout", type=float, default=L.TIMEOUT, help="seconds of silence before a drop")
+    g.add_argument(
+        "--send-queue-limit",
+        type=int,
+        default=L.SEND_QUEUE_LIMIT,
+        help="bytes queued for a client that does not read",
+    )
+    g.add_argument("--send-timeout", type=float, default=L.SEND_TIMEOUT, help="seconds one send may block")
+    g.add_argument("--chat-history", type=int, default=L.CHAT_HISTORY, help="chat lines replayed to joiners")
+    g.add_argument("--backlog", type=int, default=L.LISTEN_BACKLOG, help="listen backlog")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    server = BoardServer(
+        args.host,
+        args.port,
+        args.db,
+        name=args.name,
+        max_connections=args.max_connections,
+        max_room_members=args.max_room_members,
+        ping_interval=args.ping_interval,
+        timeout=args.timeout,
+        send_queue_limit=args.send_queue_limit,
+        send_timeout=args.send_timeout,
+        chat_history=args.chat_history,
+        backlog=args.backlog,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        log.info("%s: shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        server.start()
+    except OSError as exc:
+        log.error("cannot start: %s", exc)
+        return 1
+    host, port = server.address
+    if args.port_file:
+        args.port_file.write_text(f"{port}\n")
+    sys.stdout.write(f"listening on {host}:{port}\n")
+    sys.stdout.flush()
+    while not stop.wait(1.0):  # the main thread must stay interruptible for the signal handler
+        pass
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

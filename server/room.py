@@ -1,0 +1,252 @@
+"""Rooms: each has its members, its Board (the authority over its log) and its recent chat.
+
+Joining registers the member and takes the catch-up (a snapshot of the board, or the range of logged
+operations the client missed) atomically under the room's lock, and queues the catch-up on the
+joiner's connection ahead of any live frame: live operations follow CaughtUp with no gap and no
+duplicate. The catch-up itself is encoded later by the joiner's writer thread, outside the lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import threading
+from collections import deque
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from pgboard import names
+from pgboard.board import Board, BoardError, DuplicateOperation, Operation
+from pgboard.protocol import (
+    TERMINATOR,
+    Ack,
+    CatchUp,
+    CaughtUp,
+    Chat,
+    Cursor,
+    Error,
+    Join,
+    JoinError,
+    LocalProtocolError,
+    Message,
+    Obj,
+    ProtocolError,
+    UserInfo,
+    UserJoined,
+    UserLeft,
+    Welcome,
+    decode_frame,
+    encode,
+)
+
+if TYPE_CHECKING:
+    from pgboard_server.session import Session
+    from pgboard_server.store import Store
+
+log = logging.getLogger(__name__)
+
+AUTHOR_ID_HEX = 16  # hex characters of sha256(client secret) that make the author id
+
+
+def author_id(secret: str) -> str:
+    """The author id for a client secret: stable across reconnects, random for an empty secret."""
+    if not secret:
+        secret = secrets.token_hex(16)
+    return hashlib.sha256(secret.encode()).hexdigest()[:AUTHOR_ID_HEX]
+
+
+def payload(frame: bytes) -> str:
+    return frame[: -len(TERMINATOR)].decode("ascii")
+
+
+class Room:
+    """One board. Every mutation happens under ``lock`` (re-entrant: a drop may happen mid-broadcast)."""
+
+    def __init__(self, name: str, store: Store, chat_history: int, catchup_chunk: int) -> None:
+        self.name = name
+        self.store = store
+        self.lock = threading.RLock()
+        self.board = Board()
+        self.members: dict[str, Session] = {}  # author id -> session
+        self.chat: deque[str] = deque(maxlen=chat_history)  # payloads of recent room chat lines
+        self.catchup_chunk = catchup_chunk
+
+    def replay(self) -> int:
+        """Rebuild the board from the store's log (undo history included) and the recent chat."""
+        count = 0
+        for echo in self.store.ops(self.name, chunk=self.catchup_chunk):
+            try:
+                msg = decode_frame(echo.encode("ascii"))
+                self.board.apply_echo(msg)
+            except (ProtocolError, TypeError) as exc:
+                log.error("room %r: skipping a damaged log entry: %s", self.name, exc)
+                continue
+            count += 1
+        self.chat.extend(self.store.recent_chat(self.name, self.chat.maxlen or 0))
+        return count
+
+    # -- membership
+
+    def taken_nicks(self, except_user: str = "") -> set[str]:
+        return {names.fold(s.nick) for u, s in self.members.items() if u != except_user}
+
+    def find(self, nick: str) -> Session | None:
+        key = names.fold(nick.strip())
+        return next((s for s in self.members.values() if names.fold(s.nick) == key), None)
+
+    def users(self) -> tuple[UserInfo, ...]:
+        return tuple(UserInfo(s.user, s.nick) for s in self.members.values())
+
+    def leave(self, session: Session, reason: str) -> None:
+        with self.lock:
+            if self.members.get(session.user) is not session:
+                return
+            del self.members[session.user]
+            session.detach()
+            log.info("room %r: %s (%s) left: %s", self.name, session.nick, session.user, reason)
+            self.broadcast(UserLeft(session.user, session.nick, reason))
+
+    # -- sending
+
+    def broadcast(self, msg: Message, *, exclude: Session | None = None) -> None:
+        frame = encode(msg)
+        for s in list(self.members.values()):
+            if s is not exclude:
+                s.send_frame(frame)
+
+    def broadcast_chat(self, line: Chat) -> None:
+        """Room chat to everyone who does not ignore it, kept in the log for joiners."""
+        frame = encode(line)
+        with self.lock:
+            self.store.append_chat(self.name, payload(frame))
+            self.chat.append(payload(frame))
+            for s in list(self.members.values()):
+                if not s.ignoring_chat or s.user == line.user:
+                    s.send_frame(frame)
+
+    # -- the board log
+
+    def apply(self, session: Session, op: Operation) -> None:
+        with self.lock:
+            try:
+                echo = self.board.apply(op, session.user)
+            except DuplicateOperation as dup:
+                session.send(Ack(op.oid, dup.seq))
+                return
+            except BoardError as exc:
+                session.send(Error(exc.code, exc.detail, oid=op.oid))
+                return
+            try:
+                frame = encode(echo)
+            except LocalProtocolError as exc:  # an effect too large for one frame (a huge clear)
+                log.error("room %r: echo of %s does not fit a frame: %s", self.name, op.oid, exc)
+                session.send(Error("too_large", "the effect of this operation is too large", oid=op.oid))
+                return
+            self.store.append_op(self.name, echo.seq, payload(frame))  # committed before it is echoed
+            for s in list(self.members.values()):
+                s.send_frame(frame)
+
+    def cursor(self, session: Session, msg: Cursor) -> None:
+        with self.lock:
+            self.broadcast(Cursor(msg.x, msg.y, session.user), exclude=session)
+
+    # -- catch-up
+
+    def catch_up(self, since: int | None) -> Iterator[bytes]:
+        """Called under the lock: the frames that bring a joiner from ``since`` to now, produced
+        lazily (the objects are frozen, so a snapshot list is safe to encode later)."""
+        seq = self.board.seq
+        history = list(self.chat)
+        if since is None or since > seq:
+            objects = self.board.snapshot()
+            return self._board_frames(objects, seq, history)
+        return self._ops_frames(since, seq, history)
+
+    def _board_frames(self, objects: list, seq: int, history: list[str]) -> Iterator[bytes]:
+        yield encode(CatchUp(len(objects), "board"))
+        for obj in objects:
+            yield encode(Obj(obj))
+        yield encode(CaughtUp(seq))
+        yield from _history_frames(history)
+
+    def _ops_frames(self, since: int, seq: int, history: list[str]) -> Iterator[bytes]:
+        yield encode(CatchUp(seq - since, "ops"))
+        for echo in self.store.ops(self.name, since, seq, chunk=self.catchup_chunk):
+            yield echo.encode("ascii") + TERMINATOR
+        yield encode(CaughtUp(seq))
+        yield from _history_frames(history)
+
+
+def _history_frames(history: list[str]) -> Iterator[bytes]:
+    for line in history:
+        msg = decode_frame(line.encode("ascii"))
+        assert isinstance(msg, Chat)
+        yield encode(Chat(msg.kind, msg.user, msg.nick, msg.text, msg.to, True, msg.time))
+
+
+class Rooms:
+    """Every room of the server, created on first join (or at start, from the store)."""
+
+    def __init__(self, store: Store, max_members: int, chat_history: int, catchup_chunk: int) -> None:
+        self.store = store
+        self.max_members = max_members
+        self.chat_history = chat_history
+        self.catchup_chunk = catchup_chunk
+        self._lock = threading.Lock()
+        self._rooms: dict[str, Room] = {}
+
+    def get(self, name: str) -> Room:
+        key = names.fold(name)
+        with self._lock:
+            room = self._rooms.get(key)
+            if room is None:
+                room = self._rooms[key] = Room(name, self.store, self.chat_history, self.catchup_chunk)
+            return room
+
+    def all(self) -> list[Room]:
+        with self._lock:
+            return list(self._rooms.values())
+
+    def replay_all(self) -> int:
+        total = 0
+        for name in self.store.rooms():
+            room = self.get(name)
+            with room.lock:
+                n = room.replay()
+            log.info("room %r: replayed %d operations (board at seq %d)", name, n, room.board.seq)
+            total += n
+        return total
+
+    def join(self, session: Session, msg: Join) -> None:
+        try:
+            room_name = names.check_room(msg.room)
+            nick = names.check_nick(msg.nick)
+        except names.NameError_ as exc:
+            session.send(JoinError(exc.reason, exc.detail))
+            return
+        user = author_id(msg.client)
+        room = self.get(room_name)
+        with room.lock:
+            ghost = room.members.get(user)
+            taken = room.taken_nicks(except_user=user)
+            if names.fold(nick) in taken:
+                session.send(
+                    JoinError("taken", f"{nick!r} is already in this room", names.suggest(nick, taken))
+                )
+                return
+            if ghost is None and len(room.members) >= self.max_members:
+                session.send(JoinError("room_full", f"a room has at most {self.max_members} members"))
+                return
+            if ghost is not None:
+                ghost.close(
+                    "reconnected", Error("replaced", "you connected again from elsewhere", fatal=True)
+                )
+            session.user, session.nick = user, nick
+            if not session.attach(room):
+                return
+            room.members[user] = session
+            session.send(Welcome(user, nick, room.name, room.users(), room.board.seq))
+            session.send_lazy(room.catch_up(msg.since))
+            room.broadcast(UserJoined(user, nick), exclude=session)
+        log.info("room %r: %s (%s) joined from %s, since=%s", room.name, nick, user, session.peer, msg.since)

@@ -1,0 +1,188 @@
+"""BoardServer: the accept loop, the heartbeat and the lifecycle of a pgboard server.
+
+``start()`` binds, replays every room's log from the store and starts the threads; ``stop()`` stops
+accepting (the accept loop is woken through a socketpair), tells every client (error "shutdown",
+fatal), lets the writers flush and joins every thread. The client's Host button runs the same class.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pgboard_server.chat import ChatCommands
+from pgboard_server.limits import Limits
+from pgboard_server.room import Rooms
+from pgboard_server.session import Session
+from pgboard_server.store import MEMORY, Store
+
+from pgboard.protocol import PROTOCOL_VERSION, Error, Hello, encode
+
+log = logging.getLogger(__name__)
+
+SERVER_NAME = "pgboard"
+JOIN_GRACE = 1.0  # seconds stop() allows beyond the limits for a thread to end
+
+
+class BoardServer:
+    """A threaded pgboard server. Keyword ``limits`` are the fields of :class:`Limits`.
+
+    ``clock`` (monotonic seconds) drives the heartbeat and ``wall_clock`` (Unix seconds) stamps chat
+    lines; tests pass fixed or manual ones.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        db_path: str | os.PathLike[str] = MEMORY,
+        *,
+        name: str = SERVER_NAME,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        **limits: Any,
+    ) -> None:
+        unknown = set(limits) - set(Limits.names())
+        if unknown:
+            raise TypeError(f"unknown limits: {', '.join(sorted(unknown))}")
+        self.limits = Limits(**limits)
+        self.host, self.port = host, port
+        self.db_path = db_path
+        self.name = name
+        self.clock = clock
+        self.store: Store | None = None
+        self.rooms: Rooms = None  # type: ignore[assignment]  # set by start()
+        self.chat = ChatCommands(wall_clock)
+        self._listener: socket.socket | None = None
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._sessions: set[Session] = set()
+        self._count = 0
+        self._threads: list[threading.Thread] = []
+        self.address: tuple[str, int] = (host, port)
+
+    # -- lifecycle
+
+    def start(self) -> None:
+        """Open the store, replay the logs, bind and start accepting; returns at once."""
+        self.store = Store(self.db_path)
+        self.rooms = Rooms(
+            self.store, self.limits.max_room_members, self.limits.chat_history, self.limits.catchup_chunk
+        )
+        started = time.perf_counter()
+        replayed = self.rooms.replay_all()
+        if replayed:
+            log.info("replayed %d operations in %.2f s", replayed, time.perf_counter() - started)
+        listener = socket.create_server((self.host, self.port), backlog=self.limits.backlog)
+        self._listener = listener
+        self.address = listener.getsockname()[:2]
+        for target, name in ((self._accept_loop, "accept"), (self._heartbeat_loop, "heartbeat")):
+            thread = threading.Thread(target=target, name=f"pgboard-{name}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+        log.info("listening on %s:%d (store %s)", *self.address, self.store.path)
+
+    def stop(self) -> None:
+        """Stop accepting, tell every client, flush, join every thread. Idempotent."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+        for thread in self._threads:
+            thread.join(self.limits.heartbeat_tick + JOIN_GRACE)
+        if self._listener is not None:
+            self._listener.close()
+        with self._lock:
+            sessions = list(self._sessions)
+        for s in sessions:
+            s.close("server shutdown", Error("shutdown", "the server is shutting down", fatal=True))
+        wait = self.limits.send_timeout + self.limits.close_linger + self.limits.read_poll + JOIN_GRACE
+        deadline = time.monotonic() + wait
+        for s in sessions:
+            for thread in (s.writer, s.reader):
+                thread.join(max(0.0, deadline - time.monotonic()))
+                if thread.is_alive():
+                    log.warning("%s did not end in time", thread.name)
+        self._wake_r.close()
+        self._wake_w.close()
+        if self.store is not None:
+            self.store.close()
+        log.info("stopped")
+
+    def __enter__(self) -> BoardServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def sessions(self) -> list[Session]:
+        with self._lock:
+            return list(self._sessions)
+
+    def forget(self, session: Session) -> None:
+        with self._lock:
+            self._sessions.discard(session)
+
+    # -- threads
+
+    def _accept_loop(self) -> None:
+        assert self._listener is not None
+        with selectors.DefaultSelector() as sel:
+            sel.register(self._listener, selectors.EVENT_READ)
+            sel.register(self._wake_r, selectors.EVENT_READ)
+            while not self._stopping.is_set():
+                for key, _ in sel.select():
+                    if key.fileobj is self._wake_r:
+                        return
+                    try:
+                        sock, addr = self._listener.accept()
+                    except OSError as exc:  # e.g. EMFILE: log and keep serving the others
+                        log.error("accept failed: %s", exc)
+                        continue
+                    self._admit(sock, f"{addr[0]}:{addr[1]}")
+
+    def _admit(self, sock: socket.socket, peer: str) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(self.limits.send_timeout)
+        with self._lock:
+            if len(self._sessions) >= self.limits.max_connections:
+                full = True
+            else:
+                full = False
+                self._count += 1
+                session = Session(self, sock, peer, self._count)
+                self._sessions.add(session)
+        if full:
+            log.warning("refusing %s: %d connections open", peer, self.limits.max_connections)
+            try:
+                sock.sendall(encode(Error("server_full", "too many connections; try later", fatal=True)))
+            except OSError:
+                pass
+            sock.close()
+            return
+        log.info("%r connected", session)
+        session.send(Hello(PROTOCOL_VERSION, self.name))
+        session.start()
+
+    def _heartbeat_loop(self) -> None:
+        while not self._stopping.wait(self.limits.heartbeat_tick):
+            self.heartbeat()
+
+    def heartbeat(self) -> None:
+        """One pass: ping the idle, drop the silent. The heartbeat thread calls it every tick;
+        a test with a manual clock may call it directly."""
+        now = self.clock()
+        for s in self.sessions:
+            s.heartbeat(now)

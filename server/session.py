@@ -1,0 +1,295 @@
+"""One client connection: a reader thread that frames and dispatches, a writer thread that drains a
+bounded queue of outbound frames, coalescing many frames into one sendall().
+
+The queue holds encoded frames (bytes) and lazy items (an iterator of frames, used for catch-ups so a
+board of 100k objects is encoded by this connection's writer, not under the room's lock, and never
+counts against the slow-reader bound). When a client stops reading and its live frames pass
+``send_queue_limit`` bytes, it is dropped ("too slow"): nobody else ever waits for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import socket
+import threading
+from collections import deque
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from pgboard.protocol import (
+    OPERATIONS,
+    Codec,
+    Cursor,
+    Error,
+    Join,
+    Message,
+    Ping,
+    Pong,
+    ProtocolError,
+    Say,
+    encode,
+)
+
+if TYPE_CHECKING:
+    from pgboard_server.room import Room
+    from pgboard_server.server import BoardServer
+
+log = logging.getLogger(__name__)
+
+Lazy = Iterable[bytes]
+
+
+class Session:
+    """A connection and, once joined, a member of a room (``user`` is its author id)."""
+
+    def __init__(self, server: BoardServer, sock: socket.socket, peer: str, number: int) -> None:
+        self.server = server
+        self.limits = server.limits
+        self.sock = sock
+        self.peer = peer
+        self.number = number
+        self.user = ""
+        self.nick = ""
+        self.room: Room | None = None
+        self.ignoring_chat = False
+        self.last_heard = server.clock()
+        self.last_ping = self.last_heard
+        self.pings = 0
+        self.close_reason = ""
+        self._codec_closed = False
+        self._state = threading.Lock()  # guards closing/room against a join racing a close
+        self._cv = threading.Condition()
+        self._queue: deque[bytes | Lazy] = deque()
+        self._queued = 0  # bytes of live frames in _queue
+        self._closing = False
+        self._writer_done = threading.Event()
+        self.reader = threading.Thread(target=self._read_loop, name=f"pgboard-read-{number}", daemon=True)
+        self.writer = threading.Thread(target=self._write_loop, name=f"pgboard-write-{number}", daemon=True)
+
+    def __repr__(self) -> str:
+        return f"<Session #{self.number} {self.peer} {self.nick or '-'}>"
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    @property
+    def joined(self) -> bool:
+        return self.room is not None
+
+    def start(self) -> None:
+        self.writer.start()
+        self.reader.start()
+
+    # -- outbound
+
+    def send(self, msg: Message) -> None:
+        self.send_frame(encode(msg))
+
+    def send_frame(self, frame: bytes) -> None:
+        """Queue one encoded frame; never blocks. A client whose queue is full is dropped."""
+        with self._cv:
+            if self._closing:
+                return
+            self._queue.append(frame)
+            self._queued += len(frame)
+            over = self._queued > self.limits.send_queue_limit
+            self._cv.notify()
+        if over:
+            log.warning("%r: %d bytes queued, dropping a client that does not read", self, self._queued)
+            self.close(
+                "too slow",
+                Error("slow_reader", "you did not read fast enough and were disconnected", fatal=True),
+                drop_queue=True,
+            )
+
+    def send_lazy(self, frames: Lazy) -> None:
+        """Queue frames produced later by the writer (a catch-up); not counted against the bound."""
+        with self._cv:
+            if self._closing:
+                return
+            self._queue.append(frames)
+            self._cv.notify()
+
+    # -- closing
+
+    def close(self, reason: str, error: Error | None = None, *, drop_queue: bool = False) -> None:
+        """Leave the room (announced with ``reason``), send ``error`` last, flush and close. Idempotent."""
+        with self._state:
+            with self._cv:
+                if self._closing:
+                    return
+                self._closing = True
+                if drop_queue:
+                    self._queue.clear()
+                    self._queued = 0
+                if error is not None:
+                    self._queue.append(encode(error))
+                self._cv.notify()
+            room = self.room
+            self.close_reason = reason
+        log.info("%r closing: %s", self, reason)
+        if room is not None:
+            room.leave(self, reason)
+
+    def attach(self, room: Room) -> bool:
+        """Become a member of ``room`` unless the connection is already closing (called under the
+        room's lock, so a close either happens before the join or leaves the room after it)."""
+        with self._state:
+            if self._closing:
+                return False
+            self.room = room
+            return True
+
+    def detach(self) -> None:
+        with self._state:
+            self.room = None
+
+    # -- the writer thread
+
+    def _write_loop(self) -> None:
+        batch_limit = self.limits.write_batch
+        try:
+            while True:
+                with self._cv:
+                    while not self._queue and not self._closing:
+                        self._cv.wait()
+                    if not self._queue:
+                        break
+                    batch: list[bytes] = []
+                    size = 0
+                    lazy: Lazy | None = None
+                    while self._queue and size < batch_limit:
+                        item = self._queue[0]
+                        if not isinstance(item, bytes):
+                            if not batch:
+                                lazy = self._queue.popleft()
+                            break
+                        self._queue.popleft()
+                        batch.append(item)
+                        size += len(item)
+                    self._queued -= size
+                if batch:
+                    self.sock.sendall(b"".join(batch))
+                if lazy is not None:
+                    self._send_lazy(lazy, batch_limit)
+            try:
+                self.sock.shutdown(socket.SHUT_WR)  # everything is out: FIN after the last frame
+            except OSError:
+                pass
+        except (OSError, ValueError) as exc:  # ValueError: the socket was closed under us
+            log.debug("%r: send failed: %s", self, exc)
+            self.close("connection lost")
+        except Exception:
+            log.exception("%r: writer failed", self)
+            self.close("server error")
+        finally:
+            self._writer_done.set()
+
+    def _send_lazy(self, frames: Lazy, batch_limit: int) -> None:
+        chunk: list[bytes] = []
+        size = 0
+        for frame in frames:
+            chunk.append(frame)
+            size += len(frame)
+            if size >= batch_limit:
+                if self._closing:
+                    return
+                self.sock.sendall(b"".join(chunk))
+                chunk, size = [], 0
+        if chunk:
+            self.sock.sendall(b"".join(chunk))
+
+    # -- the reader thread
+
+    def _read_loop(self) -> None:
+        codec = Codec()
+        reason = "quit"
+        linger_until: float | None = None
+        try:
+            while True:
+                if self._closing and self._writer_done.is_set():
+                    now = self.server.clock()
+                    if linger_until is None:
+                        linger_until = now + self.limits.close_linger
+                    elif now >= linger_until:
+                        break
+                ready, _, _ = select.select([self.sock], [], [], self.limits.read_poll)
+                if not ready:
+                    continue
+                data = self.sock.recv(self.limits.recv_size)
+                if not data:
+                    break
+                if self._closing:
+                    continue  # after a fatal error, input is discarded until the peer closes
+                self.last_heard = self.server.clock()
+                codec.receive_data(data)
+                self._handle_input(codec)
+        except (OSError, ValueError) as exc:
+            reason = "connection lost"
+            log.debug("%r: recv failed: %s", self, exc)
+        except Exception:
+            reason = "server error"
+            log.exception("%r: reader failed", self)
+        self.close(reason)
+        self._writer_done.wait(self.limits.send_timeout + 1)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        self.server.forget(self)
+        log.info("%r disconnected (%s)", self, self.close_reason or reason)
+
+    def _handle_input(self, codec: Codec) -> None:
+        while not self._closing:
+            try:
+                msg = codec.next_message()
+            except ProtocolError as exc:
+                log.info("%r: protocol error %s: %s", self, exc.code, exc.detail)
+                if exc.fatal:
+                    self.close("protocol error", Error(exc.code, exc.detail, fatal=True))
+                    return
+                self.send(Error(exc.code, exc.detail))
+                continue
+            if msg is None:
+                return
+            try:
+                self._dispatch(msg)
+            except Exception:
+                log.exception("%r: failed to handle %r", self, msg)
+                self.send(Error("server_error", "the server failed to handle that message"))
+
+    def _dispatch(self, msg: Message) -> None:
+        if isinstance(msg, Ping):
+            self.send(Pong(msg.n))
+        elif isinstance(msg, Pong):
+            pass  # any input counts as a sign of life
+        elif isinstance(msg, Join):
+            if self.room is not None:
+                self.send(Error("already_joined", f"you are already in room {self.room.name!r}"))
+            else:
+                self.server.rooms.join(self, msg)
+        elif self.room is None:
+            self.send(Error("not_joined", f"join a room before sending {msg.TYPE!r}"))
+        elif isinstance(msg, OPERATIONS):
+            self.room.apply(self, msg)  # type: ignore[arg-type]
+        elif isinstance(msg, Cursor):
+            self.room.cursor(self, msg)
+        elif isinstance(msg, Say):
+            self.server.chat.say(self, msg.text)
+        else:
+            self.send(Error("unexpected_type", f"a client does not send {msg.TYPE!r}"))
+
+    # -- heartbeat (called by the server's heartbeat thread)
+
+    def heartbeat(self, now: float) -> None:
+        if self._closing:
+            return
+        silent = now - self.last_heard
+        if silent > self.limits.timeout:
+            self.close("timed out", Error("timeout", f"nothing heard for {silent:.0f} s", fatal=True))
+        elif silent >= self.limits.ping_interval and now - self.last_ping >= self.limits.ping_interval:
+            self.last_ping = now
+            self.pings += 1
+            self.send(Ping(self.pings))

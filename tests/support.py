@@ -1,0 +1,160 @@
+"""Test helpers for the server: a real BoardServer on 127.0.0.1 port 0 and a small blocking client.
+
+``running_server(**kw)`` yields a started server and stops it after. ``RawClient`` speaks the protocol
+over a real socket with bounded waits (every recv has a timeout): no sleeps anywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pgboard_server.server import BoardServer
+
+from pgboard.protocol import (
+    TERMINATOR,
+    CatchUp,
+    CaughtUp,
+    Codec,
+    Join,
+    JoinError,
+    Message,
+    Welcome,
+    decode_frame,
+)
+
+WAIT = 5.0  # seconds any single wait in a test may take before it fails
+
+
+@contextlib.contextmanager
+def running_server(db_path: Any = ":memory:", **kw: Any) -> Iterator[BoardServer]:
+    server = BoardServer("127.0.0.1", 0, db_path, **kw)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class Closed(EOFError):
+    """The server closed the connection."""
+
+
+Match = type[Message] | tuple[type[Message], ...] | Callable[[Message], bool]
+
+
+def _matcher(what: Match) -> Callable[[Message], bool]:
+    if isinstance(what, type | tuple):
+        return lambda m: isinstance(m, what)  # type: ignore[arg-type]
+    return what
+
+
+class RawClient:
+    """A blocking protocol client for tests. ``seen`` keeps every message received, in order."""
+
+    def __init__(self, address: tuple[str, int], timeout: float = WAIT) -> None:
+        self.sock = socket.create_connection(address, timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._buf = bytearray()
+        self.seen: list[Message] = []
+        self.welcome: Welcome | None = None
+        self.eof = False
+
+    # -- sending
+
+    def send(self, msg: Message) -> None:
+        self.sock.sendall(Codec.send(msg))
+
+    def send_bytes(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    # -- receiving
+
+    def recv_frame(self, timeout: float = WAIT) -> bytes:
+        """The next raw frame, terminator included (whitespace before it kept, as sent)."""
+        deadline = time.monotonic() + timeout
+        while (end := self._buf.find(TERMINATOR)) < 0:
+            if self.eof:
+                raise Closed(f"connection closed; {len(self._buf)} bytes left unframed")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no frame within {timeout} s")
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(65536)
+            except TimeoutError:
+                raise TimeoutError(f"no frame within {timeout} s") from None
+            except ConnectionResetError:
+                data = b""
+            if not data:
+                self.eof = True
+            self._buf += data
+        frame = bytes(self._buf[: end + len(TERMINATOR)])
+        del self._buf[: end + len(TERMINATOR)]
+        return frame
+
+    def recv(self, timeout: float = WAIT) -> Message:
+        msg = decode_frame(self.recv_frame(timeout)[: -len(TERMINATOR)])
+        self.seen.append(msg)
+        return msg
+
+    def recv_until(self, what: Match, timeout: float = WAIT) -> Message:
+        """Read until a message matches (a type, a tuple of types or a predicate); returns it."""
+        match = _matcher(what)
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self.recv(max(0.0, deadline - time.monotonic()))
+            if match(msg):
+                return msg
+
+    def recv_all_until(self, what: Match, timeout: float = WAIT) -> list[Message]:
+        """Every message up to and including the first that matches."""
+        start = len(self.seen)
+        self.recv_until(what, timeout)
+        return self.seen[start:]
+
+    def wait_closed(self, timeout: float = WAIT) -> list[Message]:
+        """Read until the server closes the connection; returns what arrived meanwhile."""
+        start = len(self.seen)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                self.recv(max(0.0, deadline - time.monotonic()))
+        except Closed:
+            return self.seen[start:]
+
+    # -- the handshake
+
+    def join(
+        self, nick: str, room: str = "", since: int | None = None, client: str = "", timeout: float = WAIT
+    ) -> Welcome:
+        """Join and return the Welcome (raises AssertionError on a JoinError)."""
+        self.send(Join(nick=nick, room=room, since=since, client=client))
+        reply = self.recv_until((Welcome, JoinError), timeout)
+        if isinstance(reply, JoinError):
+            raise AssertionError(f"join refused: {reply}")
+        assert isinstance(reply, Welcome)
+        self.welcome = reply
+        return reply
+
+    def catch_up(self, timeout: float = WAIT) -> tuple[CatchUp, list[Message], CaughtUp]:
+        """After join: the CatchUp header, the frames it announced, and CaughtUp."""
+        head = self.recv_until(CatchUp, timeout)
+        assert isinstance(head, CatchUp)
+        frames = self.recv_all_until(CaughtUp, timeout)
+        done = frames.pop()
+        assert isinstance(done, CaughtUp)
+        return head, frames, done
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+    def __enter__(self) -> RawClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
