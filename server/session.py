@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Lazy = Iterable[bytes]
+CLIENT_MESSAGES = (Join, Say, Cursor, *OPERATIONS)  # besides ping, pong and error
 
 
 class Session:
@@ -265,6 +266,10 @@ class Session:
             self.send(Pong(msg.n))
         elif isinstance(msg, Pong):
             pass  # any input counts as a sign of life
+        elif isinstance(msg, Error):
+            log.info("%r reports an error: %s %s", self, msg.code, msg.detail)
+        elif not isinstance(msg, CLIENT_MESSAGES):
+            self.send(Error("unexpected_type", f"a client does not send {msg.TYPE!r}"))
         elif isinstance(msg, Join):
             if self.room is not None:
                 self.send(Error("already_joined", f"you are already in room {self.room.name!r}"))
@@ -278,8 +283,6 @@ class Session:
             self.room.cursor(self, msg)
         elif isinstance(msg, Say):
             self.server.chat.say(self, msg.text)
-        else:
-            self.send(Error("unexpected_type", f"a client does not send {msg.TYPE!r}"))
 
     # -- heartbeat (called by the server's heartbeat thread)
 

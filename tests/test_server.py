@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
-from support import RawClient, running_server
+import threading
 
-from pgboard.protocol import Add, BoardObject, Hello, UserJoined, UserLeft, Welcome
+from support import WAIT, RawClient, running_server
+
+from pgboard.board import Board
+from pgboard.protocol import (
+    Ack,
+    Add,
+    BoardObject,
+    CatchUp,
+    CaughtUp,
+    Delete,
+    Error,
+    Hello,
+    Join,
+    JoinError,
+    Move,
+    Obj,
+    Undo,
+    UserInfo,
+    UserJoined,
+    UserLeft,
+    Welcome,
+)
 
 
 def line(oid: str, x: int = 10) -> BoardObject:
@@ -30,3 +51,165 @@ def test_two_clients_see_each_other_draw_with_the_author_stamped() -> None:
         b.close()
         left = a.recv_until(UserLeft)
         assert left.user == wb.user and left.nick == "bob"
+
+
+def drawn(c: RawClient, n: int, prefix: str) -> list[Add]:
+    """Draw n lines one after the other, each acknowledged by its echo; returns the echoes."""
+    echoes = []
+    for i in range(n):
+        c.send(Add(f"{prefix}-op{i}", line(f"{prefix}-{i}", 10 + i)))
+        echo = c.recv_until(lambda m, i=i: isinstance(m, Add) and m.oid == f"{prefix}-op{i}")
+        echoes.append(echo)
+    return echoes
+
+
+def test_late_joiner_gets_the_compacted_board_then_live_operations_while_another_draws() -> None:
+    with running_server() as server:
+        a, d = RawClient(server.address), RawClient(server.address)
+        a.join("alice", client="a")
+        a.catch_up()
+        echoes = drawn(a, 300, "a")
+        # history that compaction must fold away: a deleted line, a moved one, an undone one
+        a.send(Delete("del1", echoes[0].obj.id))
+        a.send(Move("mv1", echoes[1].obj.id, 5, 7))
+        a.send(Add("add-undone", line("undone")))
+        a.send(Undo("undo1"))
+        a.recv_until(lambda m: isinstance(m, Undo))
+        d.join("dora", client="d")
+        d.catch_up()
+        started, caught_up, stop = threading.Event(), threading.Event(), threading.Event()
+        sent_after: list[int] = []
+
+        def keep_drawing() -> None:
+            i = 0
+            while not stop.is_set() and i < 5000:
+                d.send(Add(f"d-op{i}", line(f"d-{i}", i % 3000)))
+                d.recv_until(lambda m, i=i: isinstance(m, Add) and m.oid == f"d-op{i}")
+                started.set()
+                if caught_up.is_set():
+                    sent_after.append(i)
+                    if len(sent_after) >= 30:
+                        return
+                i += 1
+
+        drawer = threading.Thread(target=keep_drawing)
+        drawer.start()
+        try:
+            assert started.wait(WAIT)
+            c = RawClient(server.address)
+            welcome = c.join("carol")
+            head, objs, done = c.catch_up()
+            caught_up.set()
+            drawer.join(WAIT)
+            assert not drawer.is_alive()
+        finally:
+            stop.set()
+            drawer.join(WAIT)
+        assert head.mode == "board" and head.count == len(objs)
+        assert all(isinstance(m, Obj) for m in objs)
+        ids = [m.obj.id for m in objs]
+        assert len(ids) == len(set(ids))  # each object once
+        assert "a-0" not in ids and "undone" not in ids  # deleted and undone objects are not replayed
+        moved = next(m.obj for m in objs if m.obj.id == "a-1")
+        assert moved.points[0] == (11 + 5, 10 + 7)
+        assert any(i.startswith("d-") for i in ids)  # the drawer was drawing before the snapshot
+        assert done.seq >= welcome.seq
+        # then live operations, with no gap and no duplicate, up to the drawer's last echo
+        last = d.seen[-1]
+        assert isinstance(last, Add)
+        live = c.recv_all_until(lambda m: isinstance(m, Add) and m.seq == last.seq)
+        seqs = [m.seq for m in live if isinstance(m, Add)]
+        assert seqs == list(range(done.seq + 1, last.seq + 1))
+        assert len(seqs) >= 30  # the drawer kept drawing after the catch-up
+        board = Board()
+        board.load([m.obj for m in objs], done.seq)
+        for m in live:
+            if isinstance(m, Add):
+                board.apply_echo(m)
+        truth = server.rooms.get("lobby").board
+        assert board.snapshot() == truth.snapshot()
+        for cl in (a, c, d):
+            cl.close()
+
+
+def test_reconnect_with_last_seq_receives_only_what_was_missed() -> None:
+    with running_server() as server, RawClient(server.address) as b:
+        a = RawClient(server.address)
+        a.join("alice", room="art", client="alice-secret")
+        a.catch_up()
+        b.join("bob", room="art")
+        b.catch_up()
+        mine = drawn(a, 3, "a")
+        a.close()
+        b.recv_until(UserLeft)
+        missed = drawn(b, 5, "b")
+        a = RawClient(server.address)
+        welcome = a.join("alice", room="art", since=mine[-1].seq, client="alice-secret")
+        assert welcome.seq == missed[-1].seq
+        head, ops, done = a.catch_up()
+        assert head == CatchUp(5, "ops")
+        assert ops == missed
+        assert done == CaughtUp(missed[-1].seq)
+        a.close()
+
+
+def test_a_resent_operation_is_applied_once_and_acknowledged() -> None:
+    with running_server() as server, RawClient(server.address) as b:
+        a = RawClient(server.address)
+        a.join("alice", client="alice-secret")
+        a.catch_up()
+        b.join("bob")
+        b.catch_up()
+        (first,) = drawn(a, 1, "a")
+        assert b.recv_until(Add) == first
+        a.close()
+        a = RawClient(server.address)
+        a.join("alice", since=0, client="alice-secret")
+        a.catch_up()
+        a.send(Add("a-op0", line("a-0")))  # the outbox resends what it never saw acknowledged
+        assert a.recv_until(Ack) == Ack("a-op0", first.seq)
+        a.send(Add("a-op1", line("a-1")))
+        nxt = b.recv_until(Add)
+        assert nxt.oid == "a-op1" and nxt.seq == first.seq + 1  # bob never saw a second a-0
+        assert len(server.rooms.get("lobby").board) == 2
+        a.close()
+
+
+def test_a_reconnect_replaces_the_ghost_session_instead_of_taking_the_nick() -> None:
+    with running_server() as server, RawClient(server.address) as b:
+        ghost = RawClient(server.address)
+        ghost.join("Alice", client="alice-secret")
+        b.join("bob")
+        again = RawClient(server.address)
+        welcome = again.join("alice", client="alice-secret")  # same secret: same author, not "taken"
+        assert welcome.user == ghost.welcome.user
+        assert [u.nick for u in welcome.users] == ["bob", "alice"]
+        bye = ghost.wait_closed()
+        assert any(isinstance(m, Error) and m.code == "replaced" and m.fatal for m in bye)
+        left = b.recv_until(UserLeft)
+        assert left.user == welcome.user and left.reason == "reconnected"
+        assert b.recv_until(UserJoined) == UserJoined(welcome.user, "alice")
+        ghost.close()
+        again.close()
+
+
+def test_nickname_rules_and_suggestions() -> None:
+    with running_server() as server, RawClient(server.address) as a, RawClient(server.address) as b:
+        a.join("Alice")
+        for nick, reason in (("   ", "empty"), ("bad nick!", "invalid"), ("x" * 25, "too_long")):
+            b.send(Join(nick=nick))
+            err = b.recv_until(JoinError)
+            assert err.reason == reason and err.detail
+        b.send(Join(nick="ALICE"))  # case-insensitively the same name
+        err = b.recv_until(JoinError)
+        assert err.reason == "taken" and err.suggestion == "ALICE2"
+        b.send(Join(nick="alice", room="elsewhere"))  # another room: free
+        assert b.recv_until((Welcome, JoinError)) == Welcome(
+            b.seen[-1].user, "alice", "elsewhere", (UserInfo(b.seen[-1].user, "alice"),), 0
+        )
+        c = RawClient(server.address)
+        c.send(Join(nick="  Zoë  ", room="bad room"))
+        assert c.recv_until(JoinError).reason == "invalid"
+        w = c.join("  Zoë  ")  # trimmed; any script
+        assert w.nick == "Zoë" and w.room == "lobby"
+        c.close()
