@@ -19,8 +19,10 @@ import dataclasses
 import json
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
+
+from pgboard import wire_fields
 
 PROTOCOL_VERSION = 1
 TERMINATOR = "Ø".encode()  # b"\xc3\x98"
@@ -41,9 +43,6 @@ TWO_POINT_KINDS = frozenset({"line", "rect", "oval", "circle", "square"})
 JOIN_ERRORS = ("empty", "taken", "invalid", "too_long", "bad_password", "room_full", "banned")
 CHAT_KINDS = ("say", "me", "private")
 
-_ID_RE = re.compile(rf"[A-Za-z0-9_.:\-]{{1,{MAX_ID}}}\Z")
-_COLOR_RE = re.compile(r"#[0-9a-f]{6}\Z")
-
 
 class ProtocolError(Exception):
     """The peer sent something that breaks the protocol.
@@ -63,120 +62,32 @@ class LocalProtocolError(Exception):
     """We tried to send something the protocol does not allow: a bug on our side."""
 
 
-# -- field validators: each takes the decoded JSON value and returns the Python value or raises
+# -- field validators (pgboard/wire_fields.py), bound to this protocol's limits. The old private
+# names stay, so code that reached for them keeps working.
 
-
-Validator = Callable[[Any], Any]
-
-
-class _Invalid(Exception):
-    pass
-
-
-def _int(lo: int, hi: int) -> Validator:
-    def check(v: Any) -> int:
-        if type(v) is not int or not lo <= v <= hi:
-            raise _Invalid(f"expected an integer in [{lo}, {hi}]")
-        return v
-
-    return check
-
-
-def _opt_int(lo: int, hi: int) -> Validator:
-    inner = _int(lo, hi)
-    return lambda v: None if v is None else inner(v)
-
-
-def _str(max_len: int) -> Validator:
-    def check(v: Any) -> str:
-        if type(v) is not str or len(v) > max_len:
-            raise _Invalid(f"expected a string of at most {max_len} characters")
-        return v
-
-    return check
-
-
-def _choice(options: tuple[str, ...]) -> Validator:
-    def check(v: Any) -> str:
-        if v not in options or type(v) is not str:
-            raise _Invalid(f"expected one of {', '.join(options)}")
-        return v
-
-    return check
-
-
-def _bool(v: Any) -> bool:
-    if type(v) is not bool:
-        raise _Invalid("expected true or false")
-    return v
-
-
-def _ident(v: Any) -> str:
-    if type(v) is not str or not _ID_RE.match(v):
-        raise _Invalid(f"expected an id of 1-{MAX_ID} characters from A-Z a-z 0-9 _ . : -")
-    return v
-
-
-def _opt_ident(v: Any) -> str:
-    return "" if v == "" else _ident(v)
-
-
-def _color(v: Any) -> str:
-    if type(v) is not str or not _COLOR_RE.match(v):
-        raise _Invalid("expected a colour #rrggbb (lower-case hex)")
-    return v
-
-
-def _point(v: Any) -> tuple[int, int]:
-    if type(v) is not list or len(v) != 2:
-        raise _Invalid("expected a point [x, y]")
-    x, y = v
-    if type(x) is not int or type(y) is not int or not (0 <= x <= BOARD_W and 0 <= y <= BOARD_H):
-        raise _Invalid(f"expected integer coordinates within the board (0..{BOARD_W}, 0..{BOARD_H})")
-    return (x, y)
-
-
-def _points(v: Any) -> tuple[tuple[int, int], ...]:
-    if type(v) is not list or not 1 <= len(v) <= MAX_POINTS:
-        raise _Invalid(f"expected a list of 1-{MAX_POINTS} points")
-    return tuple(_point(p) for p in v)
-
-
-def _tuple_of(item: Validator, max_len: int) -> Validator:
-    def check(v: Any) -> tuple[Any, ...]:
-        if type(v) is not list or len(v) > max_len:
-            raise _Invalid(f"expected a list of at most {max_len} items")
-        return tuple(item(x) for x in v)
-
-    return check
-
-
-def _spec(validator: Validator, default: Any = dataclasses.MISSING) -> Any:
-    """A dataclass field that knows how to validate its wire value."""
-    if default is dataclasses.MISSING:
-        return field(metadata={"v": validator})
-    return field(default=default, metadata={"v": validator})
-
-
-def _fields_from_wire(cls: type, data: Any) -> Any:
-    if type(data) is not dict:
-        raise _Invalid("expected a JSON object")
-    kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name in data:
-            try:
-                kwargs[f.name] = f.metadata["v"](data[f.name])
-            except _Invalid as exc:
-                raise _Invalid(f"{f.name}: {exc}") from None
-        elif f.default is dataclasses.MISSING:
-            raise _Invalid(f"missing field {f.name!r}")
-    return cls(**kwargs)
+Validator = wire_fields.Validator
+_Invalid = wire_fields.Invalid
+_int = wire_fields.int_in
+_opt_int = wire_fields.opt_int_in
+_str = wire_fields.text
+_choice = wire_fields.choice
+_bool = wire_fields.boolean
+_ident = wire_fields.ident(MAX_ID)
+_opt_ident = wire_fields.opt_ident(MAX_ID)
+_color = wire_fields.color
+_point = wire_fields.point(BOARD_W, BOARD_H)
+_points = wire_fields.points(BOARD_W, BOARD_H, MAX_POINTS)
+_tuple_of = wire_fields.tuple_of
+_spec = wire_fields.spec
+_fields_from_wire = wire_fields.fields_from_wire
+_ID_RE = re.compile(rf"[A-Za-z0-9_.:\-]{{1,{MAX_ID}}}\Z")
+_COLOR_RE = re.compile(r"#[0-9a-f]{6}\Z")
 
 
 def _to_wire(value: Any) -> Any:
     if isinstance(value, WireRecord):
         return value.to_wire()
-    if isinstance(value, tuple):
+    if isinstance(value, (tuple, list)):
         return [_to_wire(v) for v in value]
     return value
 
@@ -515,12 +426,24 @@ OPERATIONS = (Add, Extend, Move, Delete, Clear, Undo, Redo)
 
 
 def encode(msg: Message) -> bytes:
-    """One message as one frame (payload + terminator)."""
-    if type(msg).TYPE not in MESSAGE_TYPES:
-        raise LocalProtocolError(f"not a protocol message: {msg!r}")
-    body = {"t": msg.TYPE}
+    """One message as one frame (payload + terminator).
+
+    The message is checked by the same rules the peer decodes it by, so what we send is never
+    refused as malformed: a field out of its range or a frame over MAX_FRAME raises LocalProtocolError.
+    """
+    cls = MESSAGE_TYPES.get(getattr(type(msg), "TYPE", None) or "")
+    if cls is None or not isinstance(msg, cls):
+        raise LocalProtocolError(f"not a protocol message: {msg!r:.200}")
+    body: dict[str, Any] = {"t": msg.TYPE}
     body.update(msg.to_wire())
-    payload = json.dumps(body, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    try:
+        cls.from_wire(body)
+        text = json.dumps(body, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    except _Invalid as exc:
+        raise LocalProtocolError(f"{msg.TYPE}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise LocalProtocolError(f"{msg.TYPE}: not JSON: {exc}") from None
+    payload = text.encode("ascii")
     if len(payload) > MAX_FRAME:
         raise LocalProtocolError(f"frame of {len(payload)} bytes exceeds MAX_FRAME ({MAX_FRAME})")
     return payload + TERMINATOR
@@ -558,7 +481,9 @@ class Codec:
 
     Feed bytes with :meth:`receive_data` (``b""`` when the peer closed), then pull messages with
     :meth:`next_message` or iterate :meth:`messages`. A bad frame raises :class:`ProtocolError` once
-    and the stream goes on with the next frame; an oversized one is fatal.
+    and the stream goes on with the next frame. A frame over ``max_frame`` is fatal however it was cut
+    into chunks: it is noticed as soon as that many bytes arrive without a terminator, so the buffer
+    never holds more than about ``max_frame`` bytes of one frame, and after it input is discarded.
     """
 
     def __init__(self, max_frame: int = MAX_FRAME) -> None:
@@ -573,6 +498,11 @@ class Codec:
         return self._closed
 
     @property
+    def broken(self) -> bool:
+        """A fatal error was found: the stream can no longer be trusted and input is discarded."""
+        return self._broken is not None
+
+    @property
     def pending(self) -> int:
         """Bytes received but not yet framed."""
         return len(self._buf)
@@ -583,30 +513,42 @@ class Codec:
         if not data:
             self._closed = True
             return
+        if self._broken is not None:
+            return  # nothing after a fatal error can be framed; do not keep it
         self._buf += data
+        self._find_end()
+
+    def _find_end(self) -> int:
+        """Where the first terminator starts, or -1; breaks the stream if a frame grows too large."""
+        # the search restarts one byte early: the first half of a terminator may have arrived alone
+        end = self._buf.find(TERMINATOR, max(0, self._searched - 1))
+        self._searched = end if end >= 0 else len(self._buf)
+        # without a terminator yet, the last byte may be the first half of one: allow it
+        if self._searched > (self.max_frame if end >= 0 else self.max_frame + 1):
+            self._buf.clear()
+            self._searched = 0
+            self._broken = ProtocolError(
+                "frame_too_large", f"a frame exceeds MAX_FRAME ({self.max_frame} bytes)", fatal=True
+            )
+            return -1
+        return end
 
     def next_message(self) -> Message | None:
         """The next complete message, or None when more bytes are needed."""
         if self._broken is not None:
             raise self._broken
-        end = self._buf.find(TERMINATOR, max(0, self._searched - 1))
+        end = self._find_end()
+        if self._broken is not None:
+            raise self._broken
         if end < 0:
-            self._searched = len(self._buf)
-            if len(self._buf) > self.max_frame + 1:  # +1: half a terminator may be waiting
-                self._buf.clear()
-                self._broken = ProtocolError(
-                    "frame_too_large", f"no terminator within MAX_FRAME ({self.max_frame})", fatal=True
-                )
-                raise self._broken
             if self._closed and self._buf.strip(b" \t\r\n"):
                 self._buf.clear()
+                self._searched = 0
                 raise ProtocolError("truncated", "the connection closed inside a frame")
             return None
         payload = bytes(self._buf[:end])
         del self._buf[: end + len(TERMINATOR)]
         self._searched = 0
-        if end > self.max_frame:
-            raise ProtocolError("frame_too_large", f"frame of {end} bytes exceeds {self.max_frame}")
         return decode_frame(payload)
 
     def messages(self) -> Iterator[Message]:

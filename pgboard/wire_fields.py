@@ -1,0 +1,145 @@
+"""Field validators for the wire format: how one decoded JSON value becomes one checked Python value.
+
+Split out of pgboard/protocol.py so the message definitions stay readable. Each validator takes the
+value ``json.loads`` produced and returns the Python value (lists become tuples) or raises
+:class:`Invalid`; protocol.py turns that into a ProtocolError (decoding) or a LocalProtocolError
+(encoding). The limits themselves live in protocol.py and are passed in. Pure Python.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from dataclasses import field
+from typing import Any
+
+Validator = Callable[[Any], Any]
+
+# Lone surrogates are valid in a Python str and in JSON ("\ud800"), but not in Unicode text: storing
+# or rendering them fails later, far from the frame that carried them, so they are refused here.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+class Invalid(Exception):
+    """A wire value that breaks its field's rule; the message says which rule."""
+
+
+def int_in(lo: int, hi: int) -> Validator:
+    def check(v: Any) -> int:
+        if type(v) is not int or not lo <= v <= hi:
+            raise Invalid(f"expected an integer in [{lo}, {hi}]")
+        return v
+
+    return check
+
+
+def opt_int_in(lo: int, hi: int) -> Validator:
+    inner = int_in(lo, hi)
+    return lambda v: None if v is None else inner(v)
+
+
+def text(max_len: int) -> Validator:
+    def check(v: Any) -> str:
+        if type(v) is not str or len(v) > max_len:
+            raise Invalid(f"expected a string of at most {max_len} characters")
+        if not v.isascii() and _SURROGATE_RE.search(v):
+            raise Invalid("expected Unicode text (a lone surrogate is not a character)")
+        return v
+
+    return check
+
+
+def choice(options: tuple[str, ...]) -> Validator:
+    def check(v: Any) -> str:
+        if type(v) is not str or v not in options:
+            raise Invalid(f"expected one of {', '.join(options)}")
+        return v
+
+    return check
+
+
+def boolean(v: Any) -> bool:
+    if type(v) is not bool:
+        raise Invalid("expected true or false")
+    return v
+
+
+def ident(max_len: int) -> Validator:
+    pattern = re.compile(rf"[A-Za-z0-9_.:\-]{{1,{max_len}}}\Z")
+
+    def check(v: Any) -> str:
+        if type(v) is not str or not pattern.match(v):
+            raise Invalid(f"expected an id of 1-{max_len} characters from A-Z a-z 0-9 _ . : -")
+        return v
+
+    return check
+
+
+def opt_ident(max_len: int) -> Validator:
+    inner = ident(max_len)
+    return lambda v: "" if v == "" else inner(v)
+
+
+_COLOR_RE = re.compile(r"#[0-9a-f]{6}\Z")
+
+
+def color(v: Any) -> str:
+    if type(v) is not str or not _COLOR_RE.match(v):
+        raise Invalid("expected a colour #rrggbb (lower-case hex)")
+    return v
+
+
+def point(width: int, height: int) -> Validator:
+    def check(v: Any) -> tuple[int, int]:
+        if type(v) is not list or len(v) != 2:
+            raise Invalid("expected a point [x, y]")
+        x, y = v
+        if type(x) is not int or type(y) is not int or not (0 <= x <= width and 0 <= y <= height):
+            raise Invalid(f"expected integer coordinates within the board (0..{width}, 0..{height})")
+        return (x, y)
+
+    return check
+
+
+def points(width: int, height: int, max_points: int) -> Validator:
+    one = point(width, height)
+
+    def check(v: Any) -> tuple[tuple[int, int], ...]:
+        if type(v) is not list or not 1 <= len(v) <= max_points:
+            raise Invalid(f"expected a list of 1-{max_points} points")
+        return tuple(one(p) for p in v)
+
+    return check
+
+
+def tuple_of(item: Validator, max_len: int) -> Validator:
+    def check(v: Any) -> tuple[Any, ...]:
+        if type(v) is not list or len(v) > max_len:
+            raise Invalid(f"expected a list of at most {max_len} items")
+        return tuple(item(x) for x in v)
+
+    return check
+
+
+def spec(validator: Validator, default: Any = dataclasses.MISSING) -> Any:
+    """A dataclass field that knows how to validate its wire value."""
+    if default is dataclasses.MISSING:
+        return field(metadata={"v": validator})
+    return field(default=default, metadata={"v": validator})
+
+
+def fields_from_wire(cls: type, data: Any) -> Any:
+    """An instance of the dataclass ``cls`` from a JSON object, every field validated."""
+    if type(data) is not dict:
+        raise Invalid("expected a JSON object")
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            try:
+                kwargs[f.name] = f.metadata["v"](data[f.name])
+            except Invalid as exc:
+                raise Invalid(f"{f.name}: {exc}") from None
+        elif f.default is dataclasses.MISSING:
+            raise Invalid(f"missing field {f.name!r}")
+    return cls(**kwargs)
