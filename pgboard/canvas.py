@@ -1,0 +1,387 @@
+"""The drawing surface: the board model painted incrementally, and the view onto it.
+
+:class:`Viewport` maps the board's fixed logical size (BOARD_W x BOARD_H units) onto a screen rect:
+scaled to fit, with zoom and pan. :class:`Canvas` keeps a persistent surface at board resolution and
+repaints only what a change touched (it listens to the board), then shows the visible part scaled into
+a cached view that is rescaled tile by tile, only where something changed or when the viewport moves.
+An idle frame is one blit plus the overlay, however many objects the board holds.
+
+The overlay is drawn in screen space every frame: previews of what the local tool is drawing, a text
+caret, other users' cursors and the highlight of a selected object.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import pygame
+
+from pgboard import geometry, render
+from pgboard.board import Board
+from pgboard.protocol import BOARD_H, BOARD_W, BoardObject
+from pgboard.render import find_font  # noqa: F401  (re-exported: others look the font up here too)
+
+MAX_ZOOM = 8.0  # the closest view, as a multiple of the fit-to-screen scale
+BOARD_BG = (255, 255, 255)
+OUTSIDE_BG = (200, 202, 206)  # around the board when its aspect differs from the screen rect's
+VIEW_TILE = 192  # screen pixels per side of a view tile (the unit of rescaling)
+SELECTION_COLOR = (30, 120, 255)
+SELECTION_PAD = 4  # screen pixels between an object and its selection frame
+CARET_WIDTH = 2
+CURSOR_SIZE = 12  # screen pixels of a remote cursor's arrow
+LABEL_SIZE = 14  # text size of a remote cursor's name label
+LABEL_PAD = 3
+
+
+class Viewport:
+    """Board <-> screen mapping: a screen point is ``offset + board point * scale``.
+
+    ``fit(rect)`` shows the whole board centred in ``rect``; ``zoom_at`` and ``pan`` move from there,
+    never closer than MAX_ZOOM times the fit scale nor further out than the fit, and never so far that
+    the board leaves an edge of the rect it could fill.
+    """
+
+    def __init__(self, rect: pygame.Rect | tuple[int, int, int, int] = (0, 0, BOARD_W, BOARD_H)) -> None:
+        self.rect = pygame.Rect(rect)
+        self.fit_scale = 1.0
+        self.scale = 1.0
+        self.ox = 0.0
+        self.oy = 0.0
+        self.fit(self.rect)
+
+    @property
+    def zoom(self) -> float:
+        """The current scale as a multiple of the fit scale (1.0: the whole board is shown)."""
+        return self.scale / self.fit_scale
+
+    @property
+    def key(self) -> tuple[int, int, int, int, float, float, float]:
+        """Everything the view depends on: a change means the cached view must be rebuilt."""
+        return (*self.rect, self.scale, self.ox, self.oy)  # type: ignore[return-value]
+
+    def fit(self, rect: pygame.Rect | tuple[int, int, int, int]) -> None:
+        """Show the whole board, centred in ``rect`` (screen coordinates)."""
+        self.rect = pygame.Rect(rect)
+        w, h = max(self.rect.w, 1), max(self.rect.h, 1)
+        self.fit_scale = min(w / BOARD_W, h / BOARD_H)
+        self.scale = self.fit_scale
+        self._clamp()
+
+    def resize(self, rect: pygame.Rect | tuple[int, int, int, int]) -> None:
+        """A new screen rect keeping the zoom factor and the board point at the centre."""
+        centre = self.to_board_f(self.rect.center)
+        zoom = self.zoom
+        self.fit(rect)
+        self.scale = self.fit_scale * zoom
+        self.ox = self.rect.centerx - centre[0] * self.scale
+        self.oy = self.rect.centery - centre[1] * self.scale
+        self._clamp()
+
+    def to_screen(self, point: tuple[float, float]) -> tuple[float, float]:
+        return (self.ox + point[0] * self.scale, self.oy + point[1] * self.scale)
+
+    def to_board_f(self, pos: tuple[float, float]) -> tuple[float, float]:
+        return ((pos[0] - self.ox) / self.scale, (pos[1] - self.oy) / self.scale)
+
+    def to_board(self, pos: tuple[float, float]) -> tuple[int, int]:
+        """The board point under a screen position, rounded and clamped to the board."""
+        x, y = self.to_board_f(pos)
+        return (min(max(round(x), 0), BOARD_W), min(max(round(y), 0), BOARD_H))
+
+    def zoom_at(self, pos: tuple[float, float], factor: float) -> None:
+        """Zoom by ``factor`` keeping the board point under ``pos`` where it is (when bounds allow)."""
+        bx, by = self.to_board_f(pos)
+        self.scale = min(max(self.scale * factor, self.fit_scale), self.fit_scale * MAX_ZOOM)
+        self.ox = pos[0] - bx * self.scale
+        self.oy = pos[1] - by * self.scale
+        self._clamp()
+
+    def pan(self, dx: float, dy: float) -> None:
+        """Move the board by (dx, dy) screen pixels, within bounds."""
+        self.ox += dx
+        self.oy += dy
+        self._clamp()
+
+    def _clamp(self) -> None:
+        for axis in (0, 1):
+            start, size = (self.rect.x, self.rect.w) if axis == 0 else (self.rect.y, self.rect.h)
+            extent = (BOARD_W if axis == 0 else BOARD_H) * self.scale
+            offset = self.ox if axis == 0 else self.oy
+            if extent <= size:
+                offset = start + (size - extent) / 2  # smaller than the rect: centred
+            else:
+                offset = min(max(offset, start + size - extent), start)  # larger: it fills the rect
+            if axis == 0:
+                self.ox = offset
+            else:
+                self.oy = offset
+
+    def screen_box(self, box: geometry.Box) -> pygame.Rect:
+        """The screen pixels a board box covers (rounded outwards)."""
+        x0, y0 = self.to_screen((box[0], box[1]))
+        x1, y1 = self.to_screen((box[2], box[3]))
+        left, top = math.floor(x0), math.floor(y0)
+        return pygame.Rect(left, top, math.ceil(x1) - left, math.ceil(y1) - top)
+
+    def visible_box(self) -> geometry.Box:
+        """The part of the board shown in the rect, in board units (rounded outwards)."""
+        x0, y0 = self.to_board_f(self.rect.topleft)
+        x1, y1 = self.to_board_f(self.rect.bottomright)
+        return (
+            max(math.floor(x0), 0),
+            max(math.floor(y0), 0),
+            min(math.ceil(x1), BOARD_W),
+            min(math.ceil(y1), BOARD_H),
+        )
+
+
+@dataclass(frozen=True)
+class RemoteCursor:
+    """Another user's pointer, for the overlay. ``point`` is in board coordinates."""
+
+    name: str
+    point: tuple[int, int]
+    color: str = "#1e78ff"
+
+
+def _rect(box: geometry.Box) -> pygame.Rect:
+    return pygame.Rect(box[0], box[1], box[2] - box[0], box[3] - box[1])
+
+
+def _clamp_box(box: geometry.Box) -> geometry.Box | None:
+    x0, y0, x1, y1 = max(box[0], 0), max(box[1], 0), min(box[2], BOARD_W), min(box[3], BOARD_H)
+    return (x0, y0, x1, y1) if x0 < x1 and y0 < y1 else None
+
+
+class Canvas:
+    """Paints a :class:`Board` onto ``surface`` (board resolution) and shows it through a Viewport.
+
+    It registers itself as a board listener: a new object on top is painted once, a growing pencil
+    stroke paints only its new segments, and any other change repaints the damaged region (the old
+    and new painted boxes: cleared, then every object meeting it drawn clipped to it, bottom first).
+    """
+
+    def __init__(self, board: Board, texts: render.TextCache | None = None) -> None:
+        self.board = board
+        self.texts = texts if texts is not None else render.TextCache()
+        self.surface = pygame.Surface((BOARD_W, BOARD_H))
+        self.full = _rect((0, 0, BOARD_W, BOARD_H))
+        # Painted boxes (text is measured with the real font, not geometry's estimate), so a damaged
+        # region finds every object that paints into it.
+        self._grid = geometry.SpatialGrid()
+        self._damage: list[geometry.Box] = []  # board boxes changed since the view was last updated
+        self._view: pygame.Surface | None = None
+        self._view_key: tuple[object, ...] | None = None
+        self._tiles: tuple[int, int, int] = (1, 1, 1)  # board units per tile, columns, rows
+        self.stats = {"tiles_rescaled": 0, "objects_painted": 0}
+        board.listeners.append(self)
+        self.board_reset()
+
+    def close(self) -> None:
+        """Stop listening to the board."""
+        if self in self.board.listeners:
+            self.board.listeners.remove(self)
+
+    # -- the board surface, kept up to date by the board's listener calls
+
+    def board_reset(self) -> None:
+        self._grid.clear()
+        self.surface.fill(BOARD_BG)
+        for obj in self.board.objects.values():
+            self._grid.insert(obj.id, render.painted_box(obj, self.texts))
+            render.draw_clipped(self.surface, obj, self.texts, self.full)
+        self.stats["objects_painted"] += len(self.board.objects)
+        self._damage = [(0, 0, BOARD_W, BOARD_H)]
+
+    def object_changed(self, old: BoardObject | None, new: BoardObject | None) -> None:
+        if new is None:
+            if old is not None:
+                box = self._grid.box(old.id)
+                self._grid.remove(old.id)
+                self.redraw(box if box is not None else render.painted_box(old, self.texts))
+            return
+        new_box = render.painted_box(new, self.texts)
+        if old is None:  # added on top of everything: paint just it
+            self._grid.insert(new.id, new_box)
+            render.draw_clipped(self.surface, new, self.texts, self.full)
+            self.stats["objects_painted"] += 1
+            self._mark(new_box)
+            return
+        old_box = self._grid.box(old.id) or render.painted_box(old, self.texts)
+        self._grid.insert(new.id, new_box)
+        n = len(old.points)
+        if (
+            new.kind == "pencil"
+            and old.kind == "pencil"
+            and replace(old, points=new.points) == new
+            and len(new.points) > n
+            and new.points[:n] == old.points
+        ):
+            self._extend(new, n)
+        elif geometry.intersects(old_box, new_box):
+            self.redraw(geometry.union(old_box, new_box))
+        else:
+            self.redraw(old_box)
+            self.redraw(new_box)
+
+    def _extend(self, stroke: BoardObject, old_count: int) -> None:
+        """Paint the segments a pencil stroke grew by, directly when nothing lies above them."""
+        pts = stroke.points[old_count - 1 :]
+        box = geometry.points_box(pts, stroke.width // 2 + 2)
+        above = self.board.in_order(self._grid.query(box) | {stroke.id})
+        if above and above[-1].id == stroke.id:
+            x0, y0, x1, y1 = render.painted_box(stroke, self.texts)
+            old = self.surface.get_clip()
+            self.surface.set_clip(_rect((x0, y0, x1, y1)))
+            render.draw_segments(self.surface, render.parse_color(stroke.color), pts, stroke.width)
+            self.surface.set_clip(old)
+            self.stats["objects_painted"] += 1
+            self._mark(box)
+        else:
+            self.redraw(box)
+
+    def redraw(self, box: geometry.Box) -> None:
+        """Repaint a region of the board from the model: clear it, draw what meets it, clipped."""
+        clamped = _clamp_box(box)
+        if clamped is None:
+            return
+        clip = _rect(clamped)
+        self.surface.fill(BOARD_BG, clip)
+        objects = self.board.in_order(self._grid.query(clamped))
+        for obj in objects:
+            render.draw_clipped(self.surface, obj, self.texts, clip)
+        self.stats["objects_painted"] += len(objects)
+        self._mark(clamped)
+
+    def _mark(self, box: geometry.Box) -> None:
+        self._damage.append(box)
+
+    # -- the view: the board scaled into the viewport's rect, cached tile by tile
+
+    def draw(
+        self,
+        screen: pygame.Surface,
+        viewport: Viewport,
+        *,
+        previews: Sequence[BoardObject] = (),
+        caret: tuple[BoardObject, int] | None = None,
+        cursors: Iterable[RemoteCursor] = (),
+        selection: Iterable[BoardObject] = (),
+    ) -> None:
+        """Blit the visible board into ``viewport.rect`` of ``screen``, then the overlay.
+
+        ``caret`` is (the text object being typed, the caret's index in its text)."""
+        self._update_view(viewport)
+        assert self._view is not None
+        screen.blit(self._view, viewport.rect)
+        old_clip = screen.get_clip()
+        screen.set_clip(viewport.rect.clip(old_clip))
+        try:
+            for obj in selection:
+                self._draw_selection(screen, viewport, obj)
+            for obj in previews:
+                render.draw_object(screen, self.screen_object(obj, viewport), self.texts)
+            if caret is not None:
+                self._draw_caret(screen, viewport, *caret)
+            for cursor in cursors:
+                self._draw_cursor(screen, viewport, cursor)
+        finally:
+            screen.set_clip(old_clip)
+
+    def _update_view(self, vp: Viewport) -> None:
+        key = vp.key
+        if self._view is None or key != self._view_key:
+            if self._view is None or self._view.get_size() != vp.rect.size:
+                self._view = pygame.Surface(vp.rect.size)
+            self._view_key = key
+            self._view.fill(OUTSIDE_BG)
+            unit = max(1, round(VIEW_TILE / vp.scale))  # whole board units: damage maps to tiles exactly
+            self._tiles = (unit, math.ceil(BOARD_W / unit), math.ceil(BOARD_H / unit))
+            self._rescale(vp, self._visible_tiles(vp, vp.visible_box()))
+        elif self._damage:
+            vis = vp.visible_box()
+            tiles: set[tuple[int, int]] = set()
+            for box in self._damage:
+                if geometry.intersects(box, vis):
+                    tiles |= self._visible_tiles(vp, box, vis)
+            self._rescale(vp, tiles)
+        self._damage = []
+
+    def _visible_tiles(
+        self, vp: Viewport, box: geometry.Box, vis: geometry.Box | None = None
+    ) -> set[tuple[int, int]]:
+        unit, cols, rows = self._tiles
+        if vis is not None:
+            box = (max(box[0], vis[0]), max(box[1], vis[1]), min(box[2], vis[2]), min(box[3], vis[3]))
+        if box[0] >= box[2] or box[1] >= box[3]:
+            return set()
+        c0, r0 = max(box[0] // unit, 0), max(box[1] // unit, 0)
+        c1, r1 = min((box[2] - 1) // unit, cols - 1), min((box[3] - 1) // unit, rows - 1)
+        return {(c, r) for c in range(c0, c1 + 1) for r in range(r0, r1 + 1)}
+
+    def _tile_edges(self, vp: Viewport, index: int, axis: int) -> tuple[int, int, int, int]:
+        """Board start/end and screen start/end (relative to the rect) of a tile along one axis.
+        Board edges are whole units and screen edges are rounded the same way for neighbours, so
+        tiles meet without gaps and a tile rescaled alone matches one rescaled with all the others."""
+        unit = self._tiles[0]
+        limit = BOARD_W if axis == 0 else BOARD_H
+        b0, b1 = index * unit, min((index + 1) * unit, limit)
+        origin = (vp.ox - vp.rect.x) if axis == 0 else (vp.oy - vp.rect.y)
+        return b0, b1, round(origin + b0 * vp.scale), round(origin + b1 * vp.scale)
+
+    def _rescale(self, vp: Viewport, tiles: Iterable[tuple[int, int]]) -> None:
+        view = self._view
+        assert view is not None
+        smooth = vp.scale < 1.0
+        for col, row in tiles:
+            bx0, bx1, sx0, sx1 = self._tile_edges(vp, col, 0)
+            by0, by1, sy0, sy1 = self._tile_edges(vp, row, 1)
+            if bx1 <= bx0 or by1 <= by0 or sx1 <= sx0 or sy1 <= sy0:
+                continue
+            src = self.surface.subsurface((bx0, by0, bx1 - bx0, by1 - by0))
+            size = (sx1 - sx0, sy1 - sy0)
+            scaled = pygame.transform.smoothscale(src, size) if smooth else pygame.transform.scale(src, size)
+            view.blit(scaled, (sx0, sy0))
+            self.stats["tiles_rescaled"] += 1
+
+    # -- the overlay, in screen space
+
+    def screen_object(self, obj: BoardObject, vp: Viewport) -> BoardObject:
+        """``obj`` with its points, width and text size in screen pixels, to draw on the screen."""
+        pts = tuple((round(vp.ox + x * vp.scale), round(vp.oy + y * vp.scale)) for x, y in obj.points)
+        return replace(
+            obj,
+            points=pts,
+            width=max(1, round(obj.width * vp.scale)),
+            size=max(1, round(obj.size * vp.scale)),
+        )
+
+    def caret_rect(self, vp: Viewport, obj: BoardObject, index: int) -> pygame.Rect:
+        """The caret of a text being typed, in screen pixels (also where an IME shows candidates)."""
+        shown = self.screen_object(obj, vp)
+        x, y, h = self.texts.caret_position(shown.text, shown.size, index)
+        return pygame.Rect(shown.points[0][0] + x, shown.points[0][1] + y, CARET_WIDTH, h)
+
+    def _draw_caret(self, screen: pygame.Surface, vp: Viewport, obj: BoardObject, index: int) -> None:
+        screen.fill(render.parse_color(obj.color), self.caret_rect(vp, obj, index))
+
+    def _draw_selection(self, screen: pygame.Surface, vp: Viewport, obj: BoardObject) -> None:
+        box = vp.screen_box(render.painted_box(obj, self.texts)).inflate(2 * SELECTION_PAD, 2 * SELECTION_PAD)
+        pygame.draw.rect(screen, SELECTION_COLOR, box, 1)
+        for corner in (box.topleft, box.topright, box.bottomleft, box.bottomright):
+            screen.fill(SELECTION_COLOR, pygame.Rect(0, 0, 5, 5).move(corner[0] - 2, corner[1] - 2))
+
+    def _draw_cursor(self, screen: pygame.Surface, vp: Viewport, cursor: RemoteCursor) -> None:
+        x, y = vp.to_screen(cursor.point)
+        color = render.parse_color(cursor.color)
+        arrow = [(x, y), (x, y + CURSOR_SIZE), (x + CURSOR_SIZE * 0.3, y + CURSOR_SIZE * 0.75)]
+        arrow.append((x + CURSOR_SIZE * 0.75, y + CURSOR_SIZE * 0.75))
+        pygame.draw.polygon(screen, color, arrow)
+        pygame.draw.polygon(screen, (255, 255, 255), arrow, 1)
+        if cursor.name:
+            label = self.texts.surface(cursor.name, LABEL_SIZE, "#ffffff")
+            at = pygame.Rect(x + CURSOR_SIZE, y + CURSOR_SIZE, label.get_width(), label.get_height())
+            screen.fill(color, at.inflate(2 * LABEL_PAD, 2 * LABEL_PAD))
+            screen.blit(label, at)

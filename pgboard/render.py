@@ -1,0 +1,215 @@
+"""Drawing one board object onto a pygame surface, and the fonts and text surfaces that takes.
+
+The canvas paints the board with these functions at board resolution, and the overlay paints previews
+with them in screen space (an object whose points, width and size were scaled first). Everything here is
+opaque and deterministic, and each object paints only inside :func:`painted_box`, so redrawing a damaged
+region (clear it, draw what meets it, clipped) gives the same pixels as drawing the whole board again.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import pygame
+
+from pgboard import geometry
+from pgboard.protocol import BoardObject
+
+log = logging.getLogger(__name__)
+
+# Fonts that cover CJK as well as Latin, in order of preference (names as pygame.font.match_font
+# normalises them: lower case, no spaces).
+CJK_FONT_NAMES = (
+    "wenquanyimicrohei",
+    "wqymicrohei",
+    "notosanscjksc",
+    "notosanscjk",
+    "notosanscjkjp",
+    "sourcehansans",
+    "sourcehanssanssc",
+    "microsoftyahei",
+    "simhei",
+    "pingfangsc",
+    "hiraginosans",
+    "arialunicodems",
+    "droidsansfallback",
+    "notosans",
+    "dejavusans",
+)
+TEXT_CACHE_SIZE = 1024  # rendered text surfaces kept (least recently used dropped first)
+MAX_TEXT_PIXELS = 16_000  # a text line is cut to about this many pixels wide (SDL's surface limit)
+THIN_WIDTH = 2  # strokes this thin are plain pygame lines; thicker ones get polygons and round joins
+
+
+@functools.lru_cache(maxsize=1)
+def find_font() -> str | None:
+    """The path of a font that covers CJK, or None for pygame's default font. Looked up once."""
+    try:
+        path = pygame.font.match_font(list(CJK_FONT_NAMES))
+    except Exception:  # fontconfig missing or broken: the default font still works
+        log.warning("font lookup failed; using pygame's default font", exc_info=True)
+        return None
+    return str(path) if path else None
+
+
+@functools.lru_cache(maxsize=256)
+def parse_color(color: str) -> pygame.Color:
+    """A wire colour "#rrggbb" as a pygame Color (black when it cannot be parsed)."""
+    try:
+        return pygame.Color(color)
+    except ValueError:
+        return pygame.Color(0, 0, 0)
+
+
+class TextCache:
+    """Fonts by size and rendered text surfaces by (text, size, colour), least recently used dropped."""
+
+    def __init__(self, font_path: str | None = None, capacity: int = TEXT_CACHE_SIZE) -> None:
+        if not pygame.font.get_init():
+            pygame.font.init()
+        self.font_path = font_path if font_path is not None else find_font()
+        self.capacity = capacity
+        self._fonts: dict[int, pygame.font.Font] = {}
+        self._surfaces: OrderedDict[tuple[str, int, str], pygame.Surface] = OrderedDict()
+
+    def font(self, size: int) -> pygame.font.Font:
+        font = self._fonts.get(size)
+        if font is None:
+            try:
+                font = pygame.font.Font(self.font_path, size)
+            except (OSError, pygame.error):
+                log.warning("cannot open font %s; using the default font", self.font_path)
+                font = pygame.font.Font(None, size)
+            self._fonts[size] = font
+        return font
+
+    def line_height(self, size: int) -> int:
+        return int(self.font(size).get_linesize())
+
+    def surface(self, text: str, size: int, color: str) -> pygame.Surface:
+        """``text`` (lines split on "\\n") rendered with a transparent background."""
+        key = (text, size, color)
+        surf = self._surfaces.get(key)
+        if surf is not None:
+            self._surfaces.move_to_end(key)
+            return surf
+        surf = self._render(text, size, parse_color(color))
+        self._surfaces[key] = surf
+        if len(self._surfaces) > self.capacity:
+            self._surfaces.popitem(last=False)
+        return surf
+
+    def _render(self, text: str, size: int, color: pygame.Color) -> pygame.Surface:
+        font = self.font(size)
+        line_h = int(font.get_linesize())
+        max_chars = max(1, MAX_TEXT_PIXELS // max(1, size // 2))
+        rendered = []
+        for line in text.split("\n"):
+            line = line[:max_chars]
+            if not line:
+                rendered.append(None)
+                continue
+            try:
+                rendered.append(font.render(line, True, color))
+            except pygame.error:  # zero width or too large: draw nothing for this line
+                rendered.append(None)
+        width = max((s.get_width() for s in rendered if s is not None), default=0)
+        out = pygame.Surface((max(width, 1), max(line_h * len(rendered), 1)), pygame.SRCALPHA)
+        for i, line_surf in enumerate(rendered):
+            if line_surf is not None:
+                out.blit(line_surf, (0, i * line_h))
+        return out
+
+    def caret_position(self, text: str, size: int, index: int) -> tuple[int, int, int]:
+        """(x, y, height) of a caret after ``index`` characters of ``text``, relative to its top-left."""
+        before = text[:index]
+        row = before.count("\n")
+        col_text = before[before.rfind("\n") + 1 :]
+        font = self.font(size)
+        x = font.size(col_text)[0] if col_text else 0
+        line_h = int(font.get_linesize())
+        return x, row * line_h, line_h
+
+
+def painted_box(obj: BoardObject, texts: TextCache) -> geometry.Box:
+    """Everything ``obj`` paints. Shapes: geometry.bbox; text: the size of its rendered surface."""
+    if obj.kind != "text":
+        return geometry.bbox(obj)
+    x, y = obj.points[0]
+    if not obj.text:
+        return (x, y, x + 1, y + 1)
+    surf = texts.surface(obj.text, obj.size, obj.color)
+    return (x, y, x + surf.get_width(), y + surf.get_height())
+
+
+def _dot(surf: pygame.Surface, color: pygame.Color, p: tuple[int, int], width: int) -> None:
+    if width <= THIN_WIDTH:
+        surf.fill(color, (p[0], p[1], width, width))
+    else:
+        pygame.draw.circle(surf, color, p, width / 2)
+
+
+def _segment(
+    surf: pygame.Surface, color: pygame.Color, a: tuple[int, int], b: tuple[int, int], width: int
+) -> None:
+    """One straight piece of a stroke. Thick ones are drawn as a quad perpendicular to the segment
+    (pygame's own thick lines grow only vertically or horizontally, so diagonals came out thinner)."""
+    if width <= THIN_WIDTH:
+        pygame.draw.line(surf, color, a, b, width)
+        return
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    length = math.hypot(dx, dy)
+    if length == 0:
+        return
+    nx, ny = -dy / length * width / 2, dx / length * width / 2
+    quad = [(a[0] + nx, a[1] + ny), (b[0] + nx, b[1] + ny), (b[0] - nx, b[1] - ny), (a[0] - nx, a[1] - ny)]
+    pygame.draw.polygon(surf, color, quad)
+
+
+def draw_segments(
+    surf: pygame.Surface, color: pygame.Color, points: Sequence[tuple[int, int]], width: int
+) -> None:
+    """A polyline with round joins and caps. Painting it in pieces (points[:k+1], then points[k:])
+    paints exactly the same pixels as painting it whole: a growing stroke is drawn incrementally."""
+    if len(points) == 1:
+        _dot(surf, color, points[0], width)
+        return
+    for i in range(len(points) - 1):
+        _segment(surf, color, points[i], points[i + 1], width)
+    if width > THIN_WIDTH:
+        for p in points:
+            pygame.draw.circle(surf, color, p, width / 2)
+
+
+def draw_object(surf: pygame.Surface, obj: BoardObject, texts: TextCache) -> None:
+    """Paint ``obj`` on ``surf`` (which should be clipped to the region being painted)."""
+    color = parse_color(obj.color)
+    w = obj.width
+    if obj.kind in ("pencil", "line"):
+        draw_segments(surf, color, obj.points, w)
+    elif obj.kind == "text":
+        if obj.text:
+            surf.blit(texts.surface(obj.text, obj.size, obj.color), obj.points[0])
+    else:
+        x0, y0, x1, y1 = geometry.shape_box(obj)
+        half = w // 2
+        rect = pygame.Rect(x0 - half, y0 - half, x1 - x0 + w, y1 - y0 + w)
+        if obj.kind in ("rect", "square"):
+            pygame.draw.rect(surf, color, rect, w)
+        else:
+            pygame.draw.ellipse(surf, color, rect, w)
+
+
+def draw_clipped(surf: pygame.Surface, obj: BoardObject, texts: TextCache, clip: pygame.Rect) -> None:
+    """Paint ``obj`` inside ``clip`` and its own painted box only, leaving the clip as it was."""
+    old = surf.get_clip()
+    x0, y0, x1, y1 = painted_box(obj, texts)
+    surf.set_clip(clip.clip(pygame.Rect(x0, y0, x1 - x0, y1 - y0)))
+    try:
+        draw_object(surf, obj, texts)
+    finally:
+        surf.set_clip(old)
