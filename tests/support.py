@@ -55,8 +55,12 @@ def _matcher(what: Match) -> Callable[[Message], bool]:
 class RawClient:
     """A blocking protocol client for tests. ``seen`` keeps every message received, in order."""
 
-    def __init__(self, address: tuple[str, int], timeout: float = WAIT) -> None:
-        self.sock = socket.create_connection(address, timeout=timeout)
+    def __init__(self, address: tuple[str, int], timeout: float = WAIT, rcvbuf: int | None = None) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf is not None:  # a small window: a client that stops reading fills up quickly
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect(address)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._buf = bytearray()
         self.seen: list[Message] = []

@@ -1,0 +1,81 @@
+"""A client that stops reading is dropped, with a reason, and never slows the others down."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from pgboard_server.server import BoardServer
+from support import WAIT, RawClient, running_server
+
+from pgboard.protocol import Add, BoardObject, Codec, Error, UserLeft
+
+log = logging.getLogger(__name__)
+
+QUEUE_LIMIT = 128 * 1024
+STROKES = 2000  # about 1 KB each: 2 MB of echoes, far more than the slow reader's buffers and queue
+BATCH = 50
+
+
+def batches(room: str) -> list[bytes]:
+    frames = []
+    for i in range(STROKES):
+        points = tuple((j % 3200, (i + j) % 1800) for j in range(100))
+        frames.append(Codec.send(Add(f"op{i}", BoardObject(f"{room}{i}", "pencil", points, "#0000ff", 2))))
+    return [b"".join(frames[i : i + BATCH]) for i in range(0, STROKES, BATCH)]
+
+
+def flood(server: BoardServer, room: str, slow: RawClient | None) -> tuple[float, list[UserLeft]]:
+    """An artist floods the room while a watcher reads it all; returns the artist's time and the
+    departures the watcher saw."""
+    data = batches(room)
+    a, b = RawClient(server.address), RawClient(server.address)
+    for c, nick in ((a, "artist"), (b, "watcher")):
+        c.join(nick, room=room)
+        c.catch_up()
+    last_seen = threading.Event()
+    departures: list[UserLeft] = []
+
+    def watch() -> None:
+        while True:
+            m = b.recv(WAIT)
+            if isinstance(m, UserLeft):
+                departures.append(m)
+            if isinstance(m, Add) and m.oid == f"op{STROKES - 1}":
+                last_seen.set()
+                return
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    started = time.monotonic()
+    for n, chunk in enumerate(data):  # the artist sends a batch, then reads the batch's echoes
+        a.send_bytes(chunk)
+        last = f"op{(n + 1) * BATCH - 1}"
+        a.recv_until(lambda m, last=last: isinstance(m, Add) and m.oid == last)
+    took = time.monotonic() - started
+    assert last_seen.wait(WAIT), "the watcher did not see the whole flood"
+    watcher.join(WAIT)
+    a.close()
+    b.close()
+    return took, departures
+
+
+def test_a_client_that_stops_reading_is_dropped_and_the_others_keep_their_pace() -> None:
+    with running_server(send_queue_limit=QUEUE_LIMIT) as server:
+        calm, _ = flood(server, "calm", None)
+        slow = RawClient(server.address, rcvbuf=4096)
+        slow.join("slow", room="busy")
+        slow.catch_up()  # then it never reads again
+        busy, departures = flood(server, "busy", slow)
+        log.info("flood of %d strokes: %.2f s alone, %.2f s with a stalled reader", STROKES, calm, busy)
+        assert busy < 2 * calm + 1.0, f"{busy:.2f} s with a stalled reader, {calm:.2f} s without"
+        assert [(d.nick, d.reason) for d in departures] == [("slow", "too slow")]
+        assert all(s.nick != "slow" for s in server.rooms.get("busy").members.values())
+        # the slow client, when it finally reads, finds a clear reason and the end of the stream
+        got = slow.wait_closed(timeout=WAIT)
+        assert got[-1] == Error(
+            "slow_reader", "you did not read fast enough and were disconnected", fatal=True
+        )
+        assert sum(isinstance(m, Add) for m in got) < STROKES
+        slow.close()
