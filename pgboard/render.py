@@ -107,7 +107,7 @@ class TextCache:
         font = self.font(size)
         line_h = int(font.get_linesize())
         max_chars = max(1, MAX_TEXT_PIXELS // max(1, size // 2))
-        rendered = []
+        rendered: list[pygame.Surface | None] = []
         for line in text.split("\n"):
             line = line[:max_chars]
             if not line:

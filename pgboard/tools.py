@@ -1,0 +1,552 @@
+"""Drawing tools: pointer and key events in, protocol operations out.
+
+Each tool gets events in BOARD coordinates (the app converts screen positions through the viewport)
+and emits operations through a :class:`ToolContext`; it never touches the socket. The app queues what
+is emitted to the connection and applies it to the board at once (optimistic drawing), calls
+:meth:`Tool.flush` once per frame, and draws :meth:`Tool.preview`, :meth:`Tool.caret` and
+:meth:`Tool.selection` in the canvas overlay.
+
+The tools of the original whiteboard: pencil, line, rect, oval, circle, square, text, eraser and drag.
+:data:`TOOLS` lists them with their shortcut key and a one-line hint for the tool bar and help overlay.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import pygame
+
+from pgboard.board import Board
+from pgboard.protocol import (
+    BOARD_H,
+    BOARD_W,
+    MAX_POINTS,
+    MAX_TEXT,
+    MAX_TEXT_SIZE,
+    MAX_WIDTH,
+    MIN_TEXT_SIZE,
+    Add,
+    BoardObject,
+    Delete,
+    Extend,
+    Message,
+    Move,
+)
+
+Point = tuple[int, int]
+
+HIT_TOLERANCE = 4  # board units around a stroke that still count as touching it (drag)
+ERASER_MIN_RADIUS = 6  # board units; the eraser's radius is this plus the stroke width
+ERASER_STEP = 0.5  # a fast eraser stroke is sampled every this many radii so nothing is skipped
+ERASER_COLOR = "#888888"
+PREVIEW_ID = "preview"  # id of preview objects; never sent
+
+
+def id_maker(prefix: str | None = None) -> Callable[[], str]:
+    """A source of unique ids: a random prefix (unique per client run) and a counter."""
+    head = prefix if prefix is not None else secrets.token_hex(4)
+    counter = itertools.count(1)
+    return lambda: f"{head}.{next(counter)}"
+
+
+@dataclass
+class ToolContext:
+    """What a tool may see and do. ``emit(op)``: the app queues ``op`` and applies it optimistically."""
+
+    board: Board
+    emit: Callable[[Message], None]
+    me: str = ""  # the author id the server gave us (objects we drew carry it)
+    color: str = "#000000"
+    width: int = 3
+    text_size: int = 24
+    new_id: Callable[[], str] = field(default_factory=id_maker)
+    new_oid: Callable[[], str] = field(default_factory=id_maker)
+
+    def may_edit(self, obj: BoardObject) -> bool:
+        return self.board.may_edit(self.me, obj)
+
+    def stroke_width(self) -> int:
+        return min(max(int(self.width), 1), MAX_WIDTH)
+
+    def font_size(self) -> int:
+        return min(max(int(self.text_size), MIN_TEXT_SIZE), MAX_TEXT_SIZE)
+
+
+def clamp_point(p: tuple[float, float]) -> Point:
+    return (min(max(round(p[0]), 0), BOARD_W), min(max(round(p[1]), 0), BOARD_H))
+
+
+def _shift(mods: int) -> bool:
+    return bool(mods & pygame.KMOD_SHIFT)
+
+
+class Tool:
+    """The tool API. Every method has a do-nothing default; positions are board points."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, ctx: ToolContext) -> None:
+        self.ctx = ctx
+
+    @property
+    def is_typing(self) -> bool:
+        """True while keys belong to the tool (an open text): the app disables its shortcuts."""
+        return False
+
+    def pointer_down(self, pos: Point, mods: int = 0) -> None:
+        pass
+
+    def pointer_move(self, pos: Point, mods: int = 0) -> None:
+        """The pointer moved, with the button held or not (hover)."""
+
+    def pointer_up(self, pos: Point, mods: int = 0) -> None:
+        pass
+
+    def key_down(self, key: int, mod: int = 0) -> bool:
+        """A key press; True when the tool used it."""
+        return False
+
+    def text_input(self, text: str) -> None:
+        pass
+
+    def text_editing(self, text: str, start: int) -> None:
+        pass
+
+    def flush(self) -> None:
+        """Once per frame: send what accumulated (pencil points, live drag moves)."""
+
+    def cancel(self) -> None:
+        """Abandon what is in progress (Esc)."""
+
+    def finish(self) -> None:
+        """The user switches tools: keep what is worth keeping (a typed text), drop the rest."""
+        self.cancel()
+
+    def preview(self) -> list[BoardObject]:
+        """Objects to draw in the overlay (not on the board yet)."""
+        return []
+
+    def caret(self) -> tuple[BoardObject, int] | None:
+        """(the text being typed, the caret's index in it), for the overlay."""
+        return None
+
+    def selection(self) -> list[BoardObject]:
+        """Objects to highlight (drag: the one under the pointer or being moved)."""
+        return []
+
+
+class PencilTool(Tool):
+    """Freehand: Add with the first point on press, then one Extend per frame with the new points."""
+
+    name = "pencil"
+
+    def __init__(self, ctx: ToolContext) -> None:
+        super().__init__(ctx)
+        self.stroke_id = ""
+        self.count = 0  # points in the stroke so far (sent or pending)
+        self.last: Point | None = None
+        self.pending: list[Point] = []
+
+    def pointer_down(self, pos: Point, mods: int = 0) -> None:
+        self.cancel()
+        self._start(pos)
+
+    def _start(self, pos: Point) -> None:
+        self.stroke_id = self.ctx.new_id()
+        obj = BoardObject(self.stroke_id, "pencil", (pos,), self.ctx.color, self.ctx.stroke_width())
+        self.ctx.emit(Add(oid=self.ctx.new_oid(), obj=obj))
+        self.count, self.last, self.pending = 1, pos, []
+
+    def pointer_move(self, pos: Point, mods: int = 0) -> None:
+        if not self.stroke_id or pos == self.last:
+            return
+        if self.count >= MAX_POINTS:  # the stroke is full: go on as a new stroke from here
+            last = self.last
+            self.flush()
+            assert last is not None
+            self._start(last)
+        self.pending.append(pos)
+        self.count += 1
+        self.last = pos
+
+    def pointer_up(self, pos: Point, mods: int = 0) -> None:
+        if not self.stroke_id:
+            return
+        self.pointer_move(pos, mods)
+        self.cancel()
+
+    def flush(self) -> None:
+        if self.stroke_id and self.pending:
+            self.ctx.emit(Extend(oid=self.ctx.new_oid(), id=self.stroke_id, points=tuple(self.pending)))
+            self.pending = []
+
+    def cancel(self) -> None:
+        """End the stroke: what was drawn stays (it is on the board already)."""
+        self.flush()
+        self.stroke_id, self.count, self.last = "", 0, None
+
+
+def _direction_room(start: Point, ux: int, uy: int) -> float:
+    """How far one can go from ``start`` in direction (ux, uy) (each -1, 0 or 1) staying on the board."""
+    room = math.inf
+    if ux:
+        room = min(room, BOARD_W - start[0] if ux > 0 else start[0])
+    if uy:
+        room = min(room, BOARD_H - start[1] if uy > 0 else start[1])
+    return room
+
+
+def constrain_angle(start: Point, end: Point) -> Point:
+    """``end`` moved onto the nearest 45-degree ray from ``start`` (and kept on the board)."""
+    dx, dy = end[0] - start[0], end[1] - start[1]
+    if dx == 0 and dy == 0:
+        return end
+    octant = round(math.atan2(dy, dx) / (math.pi / 4)) % 8
+    ux, uy = ((1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1))[octant]
+    length = (abs(dx) + abs(dy)) / 2 if ux and uy else abs(dx if ux else dy)
+    t = int(min(round(length), _direction_room(start, ux, uy)))
+    return (start[0] + ux * t, start[1] + uy * t)
+
+
+def constrain_square(start: Point, end: Point) -> Point:
+    """The far corner of the square box from ``start`` towards ``end`` (side: the larger distance),
+    shrunk to stay on the board. The corner equals what geometry.shape_box draws for a square."""
+    dx, dy = end[0] - start[0], end[1] - start[1]
+    ux, uy = (1 if dx >= 0 else -1), (1 if dy >= 0 else -1)
+    side = int(min(max(abs(dx), abs(dy)), _direction_room(start, ux, uy)))
+    return (start[0] + ux * side, start[1] + uy * side)
+
+
+class ShapeTool(Tool):
+    """Line, rect, oval, circle and square: press at one corner, drag, release to add.
+
+    Shift keeps a line at 45-degree steps and a rect or oval square. A click without a drag adds
+    nothing. Circle and square always take a square box, whose far corner is what is sent.
+    """
+
+    kinds: ClassVar[tuple[str, ...]] = ("line", "rect", "oval", "circle", "square")
+
+    def __init__(self, ctx: ToolContext, kind: str = "line") -> None:
+        super().__init__(ctx)
+        if kind not in self.kinds:
+            raise ValueError(f"not a shape: {kind}")
+        self.kind = kind
+        self.name = kind  # type: ignore[misc]
+        self.start: Point | None = None
+        self.end: Point | None = None
+
+    def _constrained(self, pos: Point, mods: int) -> Point:
+        assert self.start is not None
+        if self.kind in ("circle", "square") or (self.kind in ("rect", "oval") and _shift(mods)):
+            return constrain_square(self.start, pos)
+        if self.kind == "line" and _shift(mods):
+            return constrain_angle(self.start, pos)
+        return pos
+
+    def pointer_down(self, pos: Point, mods: int = 0) -> None:
+        self.start = self.end = pos
+
+    def pointer_move(self, pos: Point, mods: int = 0) -> None:
+        if self.start is not None:
+            self.end = self._constrained(pos, mods)
+
+    def pointer_up(self, pos: Point, mods: int = 0) -> None:
+        if self.start is None:
+            return
+        self.end = self._constrained(pos, mods)
+        if self._object(PREVIEW_ID) is not None:
+            obj = self._object(self.ctx.new_id())
+            assert obj is not None
+            self.ctx.emit(Add(oid=self.ctx.new_oid(), obj=obj))
+        self.cancel()
+
+    def _object(self, oid: str) -> BoardObject | None:
+        if self.start is None or self.end is None or self.start == self.end:
+            return None
+        return BoardObject(oid, self.kind, (self.start, self.end), self.ctx.color, self.ctx.stroke_width())
+
+    def cancel(self) -> None:
+        self.start = self.end = None
+
+    def preview(self) -> list[BoardObject]:
+        obj = self._object(PREVIEW_ID)
+        return [obj] if obj is not None else []
+
+
+class TextTool(Tool):
+    """Click to place a text, type in place (TEXTINPUT and IME composition through TEXTEDITING).
+
+    Backspace and Delete erase, Left/Right/Home/End move the caret, Enter adds the text,
+    Shift+Enter starts a new line, Esc drops it. Clicking elsewhere adds it and starts a new one.
+    """
+
+    name = "text"
+
+    def __init__(self, ctx: ToolContext) -> None:
+        super().__init__(ctx)
+        self.at: Point | None = None
+        self.text = ""
+        self.index = 0  # caret position in ``text``
+        self.composition = ""  # IME text being composed, shown at the caret, not yet typed
+        self.composition_cursor = 0
+
+    @property
+    def is_typing(self) -> bool:
+        return self.at is not None
+
+    def pointer_down(self, pos: Point, mods: int = 0) -> None:
+        self.commit()
+        self.at = pos
+
+    def text_input(self, text: str) -> None:
+        if self.at is None:
+            return
+        text = "".join(ch for ch in text if ch == "\n" or ch.isprintable())
+        text = text[: MAX_TEXT - len(self.text)]
+        self.text = self.text[: self.index] + text + self.text[self.index :]
+        self.index += len(text)
+        self.composition = ""
+
+    def text_editing(self, text: str, start: int) -> None:
+        if self.at is not None:
+            self.composition, self.composition_cursor = text, start
+
+    def key_down(self, key: int, mod: int = 0) -> bool:
+        if self.at is None:
+            return False
+        if self.composition:  # the input method owns the keys while it composes
+            return True
+        if key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+            if _shift(mod):
+                self.text_input("\n")
+            else:
+                self.commit()
+        elif key == pygame.K_ESCAPE:
+            self.cancel()
+        elif key == pygame.K_BACKSPACE:
+            if self.index > 0:
+                self.text = self.text[: self.index - 1] + self.text[self.index :]
+                self.index -= 1
+        elif key == pygame.K_DELETE:
+            self.text = self.text[: self.index] + self.text[self.index + 1 :]
+        elif key == pygame.K_LEFT:
+            self.index = max(self.index - 1, 0)
+        elif key == pygame.K_RIGHT:
+            self.index = min(self.index + 1, len(self.text))
+        elif key == pygame.K_HOME:
+            self.index = self.text.rfind("\n", 0, self.index) + 1
+        elif key == pygame.K_END:
+            end = self.text.find("\n", self.index)
+            self.index = len(self.text) if end < 0 else end
+        else:
+            return False
+        return True
+
+    def commit(self) -> None:
+        """Add the typed text (if there is any) and close it."""
+        if self.at is not None and self.text.strip():
+            obj = self._text_object(self.ctx.new_id(), self.text)
+            self.ctx.emit(Add(oid=self.ctx.new_oid(), obj=obj))
+        self.cancel()
+
+    def cancel(self) -> None:
+        self.at, self.text, self.index, self.composition = None, "", 0, ""
+
+    def finish(self) -> None:
+        self.commit()
+
+    def _shown(self) -> BoardObject | None:
+        if self.at is None:
+            return None
+        shown = self.text[: self.index] + self.composition + self.text[self.index :]
+        return self._text_object(PREVIEW_ID, shown)
+
+    def _text_object(self, oid: str, text: str) -> BoardObject:
+        assert self.at is not None
+        return BoardObject(oid, "text", (self.at,), self.ctx.color, text=text, size=self.ctx.font_size())
+
+    def preview(self) -> list[BoardObject]:
+        obj = self._shown()
+        return [obj] if obj is not None else []
+
+    def caret(self) -> tuple[BoardObject, int] | None:
+        obj = self._shown()
+        if obj is None:
+            return None
+        return obj, self.index + (self.composition_cursor if self.composition else 0)
+
+
+class EraserTool(Tool):
+    """While held, every object it touches that the user may edit gets one Delete."""
+
+    name = "eraser"
+
+    def __init__(self, ctx: ToolContext) -> None:
+        super().__init__(ctx)
+        self.down = False
+        self.last: Point | None = None
+        self.hover: Point | None = None
+        self.erased: set[str] = set()
+
+    def radius(self) -> float:
+        return ERASER_MIN_RADIUS + self.ctx.stroke_width()
+
+    def pointer_down(self, pos: Point, mods: int = 0) -> None:
+        self.down, self.last, self.hover, self.erased = True, pos, pos, set()
+        self._erase_at(pos)
+
+    def pointer_move(self, pos: Point, mods: int = 0) -> None:
+        self.hover = pos
+        if not self.down or self.last is None:
+            return
+        (x0, y0), r = self.last, self.radius()
+        steps = max(1, math.ceil(math.dist(self.last, pos) / (r * ERASER_STEP)))
+        for i in range(1, steps + 1):
+            self._erase_at((x0 + (pos[0] - x0) * i / steps, y0 + (pos[1] - y0) * i / steps))
+        self.last = pos
+
+    def pointer_up(self, pos: Point, mods: int = 0) -> None:
+        if self.down:
+            self.pointer_move(pos, mods)
+        self.cancel()
+
+    def _erase_at(self, p: tuple[float, float]) -> None:
+        for obj in self.ctx.board.hit(p[0], p[1], self.radius()):
+            if obj.id not in self.erased and self.ctx.may_edit(obj):
+                self.erased.add(obj.id)
+                self.ctx.emit(Delete(oid=self.ctx.new_oid(), id=obj.id))
+
+    def cancel(self) -> None:
+        self.down, self.last = False, None
+
+    def preview(self) -> list[BoardObject]:
+        if self.hover is None:
+            return []
+        r = round(self.radius())
+        x, y = self.hover
+        return [BoardObject(PREVIEW_ID, "circle", ((x - r, y - r), (x + r, y + r)), ERASER_COLOR, 1)]
+
+
+class DragTool(Tool):
+    """Press on an object you may edit and move it: live Moves (one per frame), a final Move on release.
+
+    Offsets are clamped so every point stays on the board (the server refuses moves off it). Esc while
+    dragging puts the object back.
+    """
+
+    name = "drag"
+
+    def __init__(self, ctx: ToolContext) -> None:
+        super().__init__(ctx)
+        self.target: BoardObject | None = None  # the object as it was when the drag began
+        self.start: Point = (0, 0)
+        self.offset: Point = (0, 0)  # wanted, clamped
+        self.sent: Point = (0, 0)  # already emitted
+        self.hover: Point | None = None
+
+    def _pick(self, pos: Point) -> BoardObject | None:
+        for obj in self.ctx.board.hit(pos[0], pos[1], HIT_TOLERANCE):
+            if self.ctx.may_edit(obj):
+                return obj
+        return None
+
+    def pointer_down(self, pos: Point, mods: int = 0) -> None:
+        self.cancel()
+        self.target = self._pick(pos)
+        self.start, self.offset, self.sent, self.hover = pos, (0, 0), (0, 0), pos
+
+    def _clamped(self, pos: Point) -> Point:
+        assert self.target is not None
+        xs = [p[0] for p in self.target.points]
+        ys = [p[1] for p in self.target.points]
+        dx = min(max(pos[0] - self.start[0], -min(xs)), BOARD_W - max(xs))
+        dy = min(max(pos[1] - self.start[1], -min(ys)), BOARD_H - max(ys))
+        return (dx, dy)
+
+    def pointer_move(self, pos: Point, mods: int = 0) -> None:
+        self.hover = pos
+        if self.target is not None:
+            self.offset = self._clamped(pos)
+
+    def _send(self, live: bool) -> None:
+        assert self.target is not None
+        dx, dy = self.offset[0] - self.sent[0], self.offset[1] - self.sent[1]
+        if (dx or dy) or (not live and self.sent != (0, 0)):
+            self.ctx.emit(Move(oid=self.ctx.new_oid(), id=self.target.id, dx=dx, dy=dy, live=live))
+            self.sent = self.offset
+
+    def flush(self) -> None:
+        if self.target is None:
+            return
+        if self.ctx.board.get(self.target.id) is None:  # erased under us (by someone else)
+            self.target = None
+            return
+        self._send(live=True)
+
+    def pointer_up(self, pos: Point, mods: int = 0) -> None:
+        if self.target is None:
+            return
+        self.offset = self._clamped(pos)
+        if self.ctx.board.get(self.target.id) is not None:
+            self._send(live=False)
+        self.target = None
+
+    def cancel(self) -> None:
+        """Drop the drag; an object already moved goes back where it was."""
+        if self.target is not None and self.ctx.board.get(self.target.id) is not None:
+            self.offset = (0, 0)
+            self._send(live=False)
+        self.target = None
+
+    def selection(self) -> list[BoardObject]:
+        if self.target is not None:
+            obj = self.ctx.board.get(self.target.id)
+            return [obj] if obj is not None else []
+        if self.hover is not None:
+            obj = self._pick(self.hover)
+            return [obj] if obj is not None else []
+        return []
+
+
+@dataclass(frozen=True)
+class ToolInfo:
+    """A tool for the tool bar and the help overlay: its name, shortcut letter and a one-line hint."""
+
+    name: str
+    key: str
+    hint: str
+    make: Callable[[ToolContext], Tool]
+
+    @property
+    def keycode(self) -> int:
+        return int(getattr(pygame, f"K_{self.key.lower()}"))
+
+
+def _shape(kind: str) -> Callable[[ToolContext], Tool]:
+    return lambda ctx: ShapeTool(ctx, kind)
+
+
+TOOLS: dict[str, ToolInfo] = {
+    info.name: info
+    for info in (
+        ToolInfo("pencil", "P", "Draw freehand", PencilTool),
+        ToolInfo("line", "L", "Drag a straight line; Shift snaps to 45 degrees", _shape("line")),
+        ToolInfo("rect", "R", "Drag a rectangle; Shift makes it square", _shape("rect")),
+        ToolInfo("oval", "O", "Drag an oval; Shift makes it round", _shape("oval")),
+        ToolInfo("circle", "C", "Drag a circle from one corner of its box", _shape("circle")),
+        ToolInfo("square", "S", "Drag a square from one corner", _shape("square")),
+        ToolInfo("text", "T", "Click and type; Enter adds, Shift+Enter new line, Esc cancels", TextTool),
+        ToolInfo("eraser", "E", "Sweep over your objects to erase them", EraserTool),
+        ToolInfo("drag", "D", "Drag one of your objects to move it; Esc puts it back", DragTool),
+    )
+}
+
+
+def make_tool(name: str, ctx: ToolContext) -> Tool:
+    """A new tool by its registry name (raises KeyError for an unknown one)."""
+    return TOOLS[name].make(ctx)
