@@ -24,10 +24,12 @@ from pgboard.protocol import (
     Delete,
     EffectMessage,
     Extend,
+    LocalProtocolError,
     Message,
     Move,
     Redo,
     Undo,
+    encode,
 )
 
 MAX_OBJECTS = 200_000  # objects on one board at once
@@ -175,8 +177,21 @@ class Board:
         else:
             raise BoardError("unknown_operation", type(op).__name__)
         echo = dataclasses.replace(echo, seq=seq, author=author)
+        if isinstance(echo, EffectMessage):
+            self._check_fits(echo)
         self.apply_echo(echo)
         return echo
+
+    @staticmethod
+    def _check_fits(echo: Message) -> None:
+        """An effect (clear, undo, redo) is refused before it changes anything if its echo cannot be
+        sent: an applied operation that cannot be echoed would leave every replica behind for good."""
+        try:
+            encode(echo)
+        except LocalProtocolError as exc:
+            raise BoardError(
+                "too_large", f"the effect of this operation is too large to send ({exc})"
+            ) from None
 
     def _check_add(self, obj: BoardObject) -> None:
         if obj.id in self._ids_used:
