@@ -7,7 +7,11 @@ over a real socket with bounded waits (every recv has a timeout): no sleeps anyw
 from __future__ import annotations
 
 import contextlib
+import os
+import select
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -175,3 +179,56 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.t += seconds
+
+
+class ServerProcess:
+    """``python -m pgboard_server.cli`` in a subprocess on 127.0.0.1 port 0; the port is read from the
+    first stdout line ("listening on HOST:PORT"). Ended by its own PID only."""
+
+    def __init__(self, db: Any, *args: str, log_path: Any = None) -> None:
+        cmd = [sys.executable, "-m", "pgboard_server.cli", "--host", "127.0.0.1", "--port", "0"]
+        cmd += ["--db", str(db), "--log-level", "INFO", *args]
+        self._log = open(log_path or os.devnull, "ab")  # noqa: SIM115 - closed in wait()
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log)
+        line = self._first_line(WAIT * 2)
+        host, _, port = line.removeprefix("listening on ").rpartition(":")
+        self.address = (host, int(port))
+
+    def _first_line(self, timeout: float) -> str:
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        data = b""
+        while b"\n" not in data:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([fd], [], [], max(0.0, left))
+            if not ready:
+                self.kill()
+                raise TimeoutError(f"the server printed no address within {timeout} s")
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                raise RuntimeError(f"the server exited: {self.proc.wait(WAIT)}")
+            data += chunk
+        return data.split(b"\n", 1)[0].decode()
+
+    def signal(self, signum: int) -> None:
+        os.kill(self.proc.pid, signum)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.wait()
+
+    def wait(self, timeout: float = WAIT * 2) -> int:
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+            self._log.close()
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()

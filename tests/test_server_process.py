@@ -1,0 +1,128 @@
+"""The pgboard-server command in a subprocess: crash safety (SIGKILL), clean shutdown, --help."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from support import WAIT, Closed, RawClient, ServerProcess
+
+from pgboard.protocol import Add, BoardObject, CatchUp, Codec, Error, Message, Obj
+
+BATCH = 100
+
+
+def batch(n: int) -> bytes:
+    return b"".join(
+        Codec.send(Add(f"op{i}", BoardObject(f"o{i}", "line", ((i % 3000, 5), (i % 3000 + 40, 90)))))
+        for i in range(n * BATCH, (n + 1) * BATCH)
+    )
+
+
+def read_to_the_end(c: RawClient, into: list[Message]) -> None:
+    try:
+        while True:
+            into.append(c.recv(WAIT))
+    except (Closed, ConnectionError):
+        pass
+
+
+def test_sigkill_during_heavy_drawing_loses_nothing_that_was_echoed(tmp_path: Path) -> None:
+    db = tmp_path / "board.sqlite3"
+    server = ServerProcess(db, log_path=tmp_path / "server.log")
+    seen_a: list[Message] = []
+    seen_b: list[Message] = []
+    try:
+        a, b = RawClient(server.address), RawClient(server.address)
+        a.join("artist", client="artist-secret")
+        a.catch_up()
+        b.join("watcher")
+        b.catch_up()
+        watcher = threading.Thread(target=read_to_the_end, args=(b, seen_b))
+        watcher.start()
+        for n in range(20):  # 2000 operations, acknowledged batch by batch
+            a.send_bytes(batch(n))
+            a.recv_until(lambda m, last=f"op{(n + 1) * BATCH - 1}": isinstance(m, Add) and m.oid == last)
+        a.send_bytes(batch(20) + batch(21))
+        a.recv_until(Add)  # at least one of these echoed: the server is busy with them
+        server.signal(signal.SIGKILL)
+        assert server.wait() == -signal.SIGKILL
+        read_to_the_end(a, seen_a)
+        watcher.join(WAIT)
+    finally:
+        server.kill()
+    echoed = {m.seq: m for m in a.seen + seen_b if isinstance(m, Add)}
+    assert len(echoed) > 20 * BATCH
+    with ServerProcess(db, log_path=tmp_path / "server2.log") as again, RawClient(again.address) as c:
+        c.join("checker", since=0)
+        head, log, done = c.catch_up()
+        assert head == CatchUp(len(log), "ops")
+        assert [m.seq for m in log] == list(range(1, done.seq + 1))  # no gap
+        logged = {m.seq: m for m in log}
+        missing = [seq for seq, m in echoed.items() if logged.get(seq) != m]
+        assert not missing, f"{len(missing)} echoed operations lost, e.g. seq {missing[:5]}"
+        d = RawClient(again.address)
+        d.join("viewer")
+        _, objs, _ = d.catch_up()
+        assert {m.obj.id for m in objs if isinstance(m, Obj)} >= {m.obj.id for m in echoed.values()}
+        d.close()
+        # and the author is still the same person after the restart: the artist may extend its work
+        a2 = RawClient(again.address)
+        a2.join("artist", client="artist-secret", since=done.seq)
+        a2.catch_up()
+        a2.send(Add("op0", BoardObject("o0", "line", ((1, 1), (2, 2)))))  # a resend: already applied
+        assert a2.recv_until(lambda m: type(m).__name__ == "Ack").seq == echoed[1].seq
+        a2.close()
+    a.close()
+    b.close()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_shuts_down_cleanly_telling_every_client(tmp_path: Path, signum: int) -> None:
+    server = ServerProcess(tmp_path / "b.sqlite3", log_path=tmp_path / "server.log")
+    try:
+        with RawClient(server.address) as a, RawClient(server.address) as idle:
+            a.join("alice")
+            a.catch_up()
+            server.signal(signum)
+            for c in (a, idle):
+                got = c.wait_closed()
+                assert got[-1] == Error("shutdown", "the server is shutting down", fatal=True)
+                c.close()
+            assert server.wait() == 0
+    finally:
+        server.kill()
+    log = (tmp_path / "server.log").read_text()
+    assert "shutting down" in log and "stopped" in log
+
+
+def test_help_documents_every_option() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "pgboard_server.cli", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=WAIT * 2,
+    )
+    assert out.returncode == 0
+    for option in (
+        "--host",
+        "--port",
+        "--db",
+        "--name",
+        "--log-level",
+        "--port-file",
+        "--max-connections",
+        "--max-room-members",
+        "--ping-interval",
+        "--timeout",
+        "--send-queue-limit",
+        "--send-timeout",
+        "--chat-history",
+        "--backlog",
+    ):
+        assert option in out.stdout
+    assert "127.0.0.1" in out.stdout and "5151" in out.stdout
