@@ -1,0 +1,538 @@
+"""The client's connection: a non-blocking socket pump that survives the network.
+
+The frame calls :meth:`Connection.pump` once (and :meth:`Scheduler.run_due` once); nothing here blocks,
+sleeps or starts a thread, and nothing imports pygame. The pump completes a non-blocking connect when the
+socket turns writable, reads until the socket would block (feeding the :class:`~pgboard.protocol.Codec`:
+a ``recv()`` may cut a frame anywhere), and writes only what the socket accepts from an outgoing buffer.
+
+What it keeps, so that nothing drawn is lost or doubled:
+
+- The outbox: every operation passed to :meth:`Connection.send_op` stays there, in order, until its echo
+  (same author and oid) or an ``ack`` arrives, or an ``error`` naming its oid refuses it. While offline
+  the user keeps drawing into it. After a reconnect the client joins with ``since=last_seq``; once the
+  catch-up ends (``caught_up``) it resends what the catch-up did not echo, in order. The server answers an
+  oid it already applied with ``ack``, so a resend never doubles an object.
+- Chat typed while offline waits in a bounded queue and is sent after the catch-up; cursor positions are
+  ephemeral and dropped while offline.
+
+When the connection drops (the server closed it, a socket error, a fatal protocol error, or nothing
+heard for ``TIMEOUT`` seconds although we ping every ``PING_INTERVAL``), the state turns "offline" and a
+reconnect is scheduled with exponential back-off and jitter (``BACKOFF_INITIAL`` doubling up to
+``BACKOFF_MAX``, +-``BACKOFF_JITTER``). After ``MAX_ATTEMPTS`` failed tries in a row (about five
+minutes) the state is "failed" and :meth:`Connection.status_text` tells the user to save their work;
+:meth:`Connection.retry_now` (a Retry button) starts over.
+
+States: "closed" (not started, or after :meth:`Connection.close`), "connecting" (TCP), "joining" (the
+socket is up; hello and join), "catching_up" (welcomed; the board is being replayed), "online",
+"offline" (a retry is scheduled), "refused" (a ``join_error``; kept in ``join_error``; no retry),
+"failed" (gave up retrying).
+
+Known limit: a host *name* is resolved with a blocking ``getaddrinfo`` (once per :meth:`start`, and
+again only if that failed); IP addresses and "localhost" never block.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import math
+import random
+import select
+import socket
+from collections import deque
+from typing import Any
+
+from pgboard.protocol import (
+    OPERATIONS,
+    PROTOCOL_VERSION,
+    Ack,
+    CatchUp,
+    CaughtUp,
+    Codec,
+    Cursor,
+    Error,
+    Hello,
+    Join,
+    JoinError,
+    LocalProtocolError,
+    Message,
+    Obj,
+    Ping,
+    Pong,
+    ProtocolError,
+    Say,
+    Welcome,
+    encode,
+)
+from pgboard.scheduler import DelayedCall, LoopingCall, Scheduler
+
+logger = logging.getLogger(__name__)
+
+PING_INTERVAL = 5.0  # seconds between two pings of ours (latency, and keeping the link alive)
+TIMEOUT = 15.0  # seconds without a byte from the server (connecting included) before we drop it
+BACKOFF_INITIAL = 0.5  # seconds before the first reconnect attempt
+BACKOFF_FACTOR = 2.0
+BACKOFF_MAX = 30.0  # the back-off stops doubling here
+BACKOFF_JITTER = 0.2  # each delay is scaled by a random factor in [1 - JITTER, 1 + JITTER]
+MAX_ATTEMPTS = 15  # failed tries in a row before "failed": 0.5+1+...+16 + 9*30 s, about 5 minutes
+RECV_SIZE = 64 * 1024  # bytes asked of one recv()
+MAX_READ_PER_PUMP = 4 * 1024 * 1024  # bytes read in one pump, so a huge catch-up cannot freeze a frame
+MAX_QUEUED_CHAT = 100  # chat lines typed while offline, kept for the reconnect
+MAX_PINGS_WAITING = 8  # unanswered pings remembered for measuring a late answer
+CURSOR_BACKLOG = 64 * 1024  # bytes already waiting to be sent above which cursor positions are dropped
+NO_RETRY_ERRORS = frozenset({"replaced"})  # fatal errors after which reconnecting would be wrong
+
+STATES = ("closed", "connecting", "joining", "catching_up", "online", "offline", "refused", "failed")
+FAILED_TEXT = "Server down: your work is kept; save it with Ctrl+S"
+_CONNECT_PENDING = frozenset({0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, errno.EINTR})
+_LOCAL_NAMES = {"": "127.0.0.1", "localhost": "127.0.0.1"}
+
+Operation = Any  # one of protocol.OPERATIONS (Add, Extend, Move, Delete, Clear, Undo, Redo)
+
+
+def backoff_delay(attempt: int, rng: random.Random) -> float:
+    """Seconds to wait before reconnect ``attempt`` (1 for the first retry after a drop)."""
+    base = min(BACKOFF_MAX, BACKOFF_INITIAL * BACKOFF_FACTOR ** max(0, attempt - 1))
+    return base * (1.0 + rng.uniform(-BACKOFF_JITTER, BACKOFF_JITTER))
+
+
+class Connection:
+    """One client connection to a board server; see the module docstring for the life cycle.
+
+    Read by the app: ``state``, ``incoming`` (a deque of messages to apply: everything except hello,
+    ping, pong and ack, which the connection handles itself), ``user_id``, ``nick``, ``room``,
+    ``latency`` (seconds, or None), ``catchup_progress`` ((received, total) while catching up, else
+    None), ``last_seq``, ``join_error``, ``last_error`` (why the last drop happened), ``pending_ops``
+    and :meth:`status_text`.
+    """
+
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        host: str,
+        port: int,
+        nick: str,
+        room: str,
+        client_secret: str,
+        password: str = "",
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.scheduler = scheduler
+        self.host, self.port = host, port
+        self.nick, self.room, self.password = nick, room, password
+        self.client_secret = client_secret
+        self.rng = rng if rng is not None else random.Random()
+        self.state = "closed"
+        self.incoming: deque[Message] = deque()
+        self.user_id = ""
+        self.latency: float | None = None
+        self.catchup_progress: tuple[int, int] | None = None
+        self.last_seq = 0
+        self.join_error: JoinError | None = None
+        self.last_error = ""
+        self.attempts = 0  # failed tries in a row since the last welcome
+        self._outbox: dict[str, tuple[Operation, bytes]] = {}  # oid -> (op, its frame), in send order
+        self._chat: deque[bytes] = deque()
+        self._sock: socket.socket | None = None
+        self._codec = Codec()
+        self._outbuf = bytearray()
+        self._address: tuple[int, tuple[Any, ...]] | None = None  # (family, sockaddr), resolved once
+        self._retry: DelayedCall | None = None
+        self._silence: DelayedCall | None = None
+        self._heartbeat: LoopingCall | None = None
+        self._last_heard = 0.0
+        self._ping_n = 0
+        self._pings: dict[int, float] = {}  # our pings not yet answered: number -> time sent
+
+    # -- the life cycle
+
+    def start(self) -> None:
+        """Begin connecting (non-blocking); a no-op while already connecting or connected."""
+        if self.state in ("connecting", "joining", "catching_up", "online"):
+            return
+        self._cancel_retry()
+        self.attempts = 0
+        self.join_error = None
+        self._address = None  # resolve again: the user may have changed the host
+        self._connect()
+
+    def retry_now(self) -> None:
+        """Skip the back-off (or leave "failed"/"refused"): try again at once, e.g. from a Retry button."""
+        if self.state in ("offline", "failed", "refused"):
+            if self.state != "offline":
+                self.attempts = 0
+                self.join_error = None
+            self._cancel_retry()
+            self._connect()
+
+    def close(self) -> None:
+        """A clean exit: send what the socket takes at once, close, stop every timer. The outbox is
+        kept (``pending_ops``), so the app can still save what the server never confirmed."""
+        self._cancel_retry()
+        sock = self._sock
+        if sock is not None and self.state not in ("connecting",):
+            try:
+                sock.send(self._outbuf)
+            except OSError:
+                pass
+        self._teardown()
+        self.state = "closed"
+        self.last_error = "closed"
+
+    def fileno(self) -> int:
+        """The socket's descriptor for select(), or -1 when there is none."""
+        return self._sock.fileno() if self._sock is not None else -1
+
+    def wants_write(self) -> bool:
+        """True when the pump waits for the socket to turn writable (connecting, or bytes queued)."""
+        return self._sock is not None and (self.state == "connecting" or bool(self._outbuf))
+
+    # -- the app's side
+
+    @property
+    def pending_ops(self) -> list[Operation]:
+        """Operations not yet acknowledged by the server, in the order they were sent."""
+        return [op for op, _ in self._outbox.values()]
+
+    def send_op(self, op: Operation) -> None:
+        """Queue a drawing operation; it is kept until the server confirms it, across reconnects."""
+        if not isinstance(op, OPERATIONS):
+            raise LocalProtocolError(f"send_op takes a drawing operation, not {op!r}")
+        if op.oid in self._outbox:
+            raise LocalProtocolError(f"operation id {op.oid!r} is already waiting for the server")
+        frame = encode(op)
+        self._outbox[op.oid] = (op, frame)
+        if self.state == "online":
+            self._outbuf += frame
+
+    def send(self, msg: Message) -> bool:
+        """Send a chat line (Say) or a cursor position. Returns False when the message was dropped:
+        a cursor while not online (or while the link is backed up), chat past MAX_QUEUED_CHAT."""
+        if isinstance(msg, OPERATIONS):
+            raise LocalProtocolError("drawing operations go through send_op(), which keeps them")
+        frame = encode(msg)
+        if isinstance(msg, Cursor):
+            if self.state != "online" or len(self._outbuf) > CURSOR_BACKLOG:
+                return False
+        elif isinstance(msg, Say) and self.state != "online":
+            if len(self._chat) >= MAX_QUEUED_CHAT:
+                logger.warning("chat queue full (%d lines): dropping %r", MAX_QUEUED_CHAT, msg.text[:40])
+                return False
+            self._chat.append(frame)
+            return True
+        elif self.state != "online":
+            logger.debug("not online: dropping %r", msg)
+            return False
+        self._outbuf += frame
+        return True
+
+    def status_text(self) -> str:
+        """One line for the status bar."""
+        state = self.state
+        if state == "connecting":
+            tail = f" (attempt {self.attempts + 1})" if self.attempts else ""
+            return f"Connecting to {self.host}:{self.port}...{tail}"
+        if state == "joining":
+            return f"Joining {self.room or 'the lobby'}..."
+        if state == "catching_up":
+            if self.catchup_progress and self.catchup_progress[1]:
+                done, total = self.catchup_progress
+                return f"Catching up: {done}/{total}"
+            return "Catching up..."
+        if state == "online":
+            ping = f", {round(self.latency * 1000)} ms" if self.latency is not None else ""
+            return f"Online: {self.nick} in {self.room}{ping}"
+        if state == "offline":
+            left = self._retry.remaining if self._retry is not None and self._retry.active else 0.0
+            kept = len(self._outbox)
+            tail = f"; {kept} unsent change{'s' if kept != 1 else ''} kept" if kept else ""
+            return f"Offline: retrying in {max(1, math.ceil(left))} s{tail}"
+        if state == "refused":
+            err = self.join_error
+            if err is None:
+                return "Refused by the server"
+            text = f"Refused: {err.detail or err.reason}"
+            return f"{text}. Try {err.suggestion!r}?" if err.suggestion else text
+        if state == "failed":
+            return FAILED_TEXT
+        return f"Disconnected: {self.last_error}" if self.last_error not in ("", "closed") else "Disconnected"
+
+    # -- the pump
+
+    def pump(self) -> None:
+        """Once per frame: finish connecting, read everything available, write what the socket takes."""
+        sock = self._sock
+        if sock is None:
+            return
+        if self.state == "connecting" and not self._finish_connect(sock):
+            return
+        self._read(sock)
+        if self._sock is sock:
+            self._flush(sock)
+
+    def _finish_connect(self, sock: socket.socket) -> bool:
+        try:
+            _, writable, failed = select.select([], [sock], [sock], 0)
+        except (OSError, ValueError) as exc:
+            self._drop(f"connect failed: {exc}")
+            return False
+        if not writable and not failed:
+            return False
+        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            self._drop(f"cannot connect to {self.host}:{self.port}: {errno.errorcode.get(err, err)}")
+            return False
+        logger.info("connected to %s:%d", self.host, self.port)
+        self.state = "joining"
+        self._heard()
+        self._heartbeat = self.scheduler.looping_call(PING_INTERVAL, self._ping)
+        return True
+
+    def _read(self, sock: socket.socket) -> None:
+        budget = MAX_READ_PER_PUMP
+        while budget > 0 and self._sock is sock:
+            try:
+                data = sock.recv(RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self._drop(f"connection lost: {exc}")
+                return
+            if not data:
+                self._codec.receive_data(b"")
+                self._process(sock)
+                if self._sock is sock:
+                    self._drop("the server closed the connection")
+                return
+            budget -= len(data)
+            self._heard()
+            self._codec.receive_data(data)
+            self._process(sock)
+
+    def _flush(self, sock: socket.socket) -> None:
+        while self._outbuf:
+            try:
+                sent = sock.send(self._outbuf)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self._drop(f"connection lost: {exc}")
+                return
+            del self._outbuf[:sent]
+
+    def _process(self, sock: socket.socket) -> None:
+        while self._sock is sock:
+            try:
+                msg = self._codec.next_message()
+            except ProtocolError as exc:
+                if exc.fatal:
+                    self._drop(f"protocol error: {exc}")
+                    return
+                logger.warning("bad frame from the server: %s", exc)
+                continue
+            if msg is None:
+                return
+            handler = self._handlers.get(type(msg))
+            if handler is not None:
+                handler(self, msg)
+            elif isinstance(msg, OPERATIONS):
+                self._on_echo(msg)
+            else:
+                self.incoming.append(msg)
+
+    # -- message handlers
+
+    def _on_hello(self, msg: Hello) -> None:
+        if msg.version != PROTOCOL_VERSION:
+            logger.warning(
+                "server %r speaks protocol %d, we speak %d", msg.server, msg.version, PROTOCOL_VERSION
+            )
+        join = Join(self.nick, self.room, self.password, self.last_seq or None, self.client_secret)
+        self._outbuf += encode(join)
+
+    def _on_welcome(self, msg: Welcome) -> None:
+        self.user_id, self.nick, self.room = msg.user, msg.nick, msg.room
+        self.attempts = 0
+        self.state = "catching_up"
+        self.catchup_progress = (0, 0)
+        self.incoming.append(msg)
+
+    def _on_join_error(self, msg: JoinError) -> None:
+        logger.info("join refused: %s %s", msg.reason, msg.detail)
+        self.join_error = msg
+        self._teardown()
+        self.state = "refused"
+        self.last_error = msg.detail or msg.reason
+        self.incoming.append(msg)
+
+    def _on_catch_up(self, msg: CatchUp) -> None:
+        self.catchup_progress = (0, msg.count)
+        self.incoming.append(msg)
+
+    def _on_obj(self, msg: Obj) -> None:
+        self._count_catchup()
+        self.incoming.append(msg)
+
+    def _on_caught_up(self, msg: CaughtUp) -> None:
+        self.last_seq = max(self.last_seq, msg.seq)
+        self.state = "online"
+        self.catchup_progress = None
+        self.incoming.append(msg)
+        # What the catch-up did not echo goes again, in order (the server acks what it already has),
+        # then the chat typed while offline.
+        for _, frame in self._outbox.values():
+            self._outbuf += frame
+        while self._chat:
+            self._outbuf += self._chat.popleft()
+
+    def _on_echo(self, msg: Any) -> None:
+        if msg.seq:
+            self.last_seq = max(self.last_seq, msg.seq)
+        self._count_catchup()
+        if msg.author and msg.author == self.user_id:
+            self._outbox.pop(msg.oid, None)
+        self.incoming.append(msg)
+
+    def _on_ack(self, msg: Ack) -> None:
+        self._outbox.pop(msg.oid, None)
+
+    def _on_error(self, msg: Error) -> None:
+        if msg.oid and msg.oid in self._outbox:
+            logger.info("the server refused operation %s: %s %s", msg.oid, msg.code, msg.detail)
+            del self._outbox[msg.oid]
+        self.incoming.append(msg)
+        if msg.fatal:
+            reason = f"{msg.code}: {msg.detail}" if msg.detail else msg.code
+            self._drop(reason, retry=msg.code not in NO_RETRY_ERRORS)
+
+    def _on_ping(self, msg: Ping) -> None:
+        self._outbuf += encode(Pong(msg.n))
+
+    def _on_pong(self, msg: Pong) -> None:
+        sent = self._pings.pop(msg.n, None)
+        if sent is not None:  # a late answer still measures its own round trip
+            self.latency = self.scheduler.now() - sent
+            for n in [n for n in self._pings if n < msg.n]:
+                del self._pings[n]
+
+    _handlers: dict[type, Any] = {
+        Hello: _on_hello,
+        Welcome: _on_welcome,
+        JoinError: _on_join_error,
+        CatchUp: _on_catch_up,
+        Obj: _on_obj,
+        CaughtUp: _on_caught_up,
+        Ack: _on_ack,
+        Error: _on_error,
+        Ping: _on_ping,
+        Pong: _on_pong,
+    }
+
+    def _count_catchup(self) -> None:
+        if self.state == "catching_up" and self.catchup_progress is not None:
+            done, total = self.catchup_progress
+            self.catchup_progress = (done + 1, total)
+
+    # -- timers
+
+    def _ping(self) -> None:
+        if self._sock is None or self.state == "connecting":
+            return
+        self._ping_n += 1
+        self._pings[self._ping_n] = self.scheduler.now()
+        if len(self._pings) > MAX_PINGS_WAITING:
+            del self._pings[min(self._pings)]
+        self._outbuf += encode(Ping(self._ping_n))
+
+    def _heard(self) -> None:
+        self._last_heard = self.scheduler.now()
+
+    def _arm_silence(self) -> None:
+        self._silence = self.scheduler.call_at(self._last_heard + TIMEOUT, self._check_silence)
+
+    def _check_silence(self) -> None:
+        silent = self.scheduler.now() - self._last_heard
+        if silent >= TIMEOUT:
+            what = "no connection" if self.state == "connecting" else "nothing heard from the server"
+            self._drop(f"{what} for {silent:.0f} s")
+        else:
+            self._arm_silence()
+
+    def _cancel_retry(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+
+    # -- connecting and dropping
+
+    def _resolve(self) -> tuple[int, tuple[Any, ...]]:
+        if self._address is None:
+            host = _LOCAL_NAMES.get(self.host.lower(), self.host)
+            try:
+                infos = socket.getaddrinfo(
+                    host, self.port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST
+                )
+            except socket.gaierror:
+                logger.info("resolving %r (blocking)", host)
+                infos = socket.getaddrinfo(host, self.port, type=socket.SOCK_STREAM)
+            family, _, _, _, sockaddr = infos[0]
+            self._address = (family, sockaddr)
+        return self._address
+
+    def _connect(self) -> None:
+        self._retry = None
+        self._teardown()
+        self.state = "connecting"
+        self._heard()
+        try:
+            family, sockaddr = self._resolve()
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError as exc:
+            self._drop(f"cannot reach {self.host}: {exc}")
+            return
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        err = sock.connect_ex(sockaddr)
+        if err not in _CONNECT_PENDING:
+            sock.close()
+            self._drop(f"cannot connect to {self.host}:{self.port}: {errno.errorcode.get(err, err)}")
+            return
+        logger.debug("connecting to %s:%d", self.host, self.port)
+        self._sock = sock
+        self._arm_silence()
+
+    def _teardown(self) -> None:
+        """Close the socket and stop its timers; the outbox, chat queue and last_seq stay."""
+        if self._silence is not None:
+            self._silence.cancel()
+            self._silence = None
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            except OSError:
+                pass
+            self._sock = None
+        self._codec = Codec()
+        self._outbuf.clear()
+        self._pings.clear()
+        self.catchup_progress = None
+
+    def _drop(self, reason: str, *, retry: bool = True) -> None:
+        logger.warning("connection to %s:%d dropped: %s", self.host, self.port, reason)
+        self._teardown()
+        self.last_error = reason
+        if not retry:
+            self.state = "closed"
+            return
+        self.attempts += 1
+        if self.attempts > MAX_ATTEMPTS:
+            logger.warning("giving up after %d attempts", MAX_ATTEMPTS)
+            self.state = "failed"
+            return
+        delay = backoff_delay(self.attempts, self.rng)
+        self.state = "offline"
+        self._retry = self.scheduler.call_later(delay, self._connect)

@@ -1,0 +1,503 @@
+"""The client's connection pump against real sockets: a real BoardServer on loopback, and a hand-driven
+listener for what a real server never does on purpose (a frame split byte by byte, silence).
+
+Time is a ManualClock: back-off, countdown and heartbeat are advanced, never waited for. Waiting for the
+network is bounded: ``pump_until`` pumps and selects on the socket until a condition holds or fails.
+"""
+
+from __future__ import annotations
+
+import random
+import select
+import socket
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from pgboard_server.server import BoardServer
+from support import RawClient, running_server
+
+from pgboard import net
+from pgboard.net import Connection, backoff_delay
+from pgboard.protocol import (
+    Add,
+    BoardObject,
+    CatchUp,
+    CaughtUp,
+    Chat,
+    Codec,
+    Cursor,
+    Delete,
+    Error,
+    Hello,
+    Join,
+    JoinError,
+    Message,
+    Move,
+    Obj,
+    Ping,
+    Pong,
+    Say,
+    UserInfo,
+    Welcome,
+    encode,
+)
+from pgboard.scheduler import ManualClock, Scheduler
+
+WAIT = 5.0  # seconds any single wait may take before the test fails
+POLL = 0.05  # seconds one select() may wait before the pump runs again
+FAST_CLOSE = {"close_linger": 0.05}  # a stopping server does not wait for clients to hang up
+
+
+def line(oid: str, x: int = 10) -> BoardObject:
+    return BoardObject(oid, "line", ((x, 10), (x + 50, 60)), "#ff0000", 4)
+
+
+class FixedJitter(random.Random):
+    """Always the largest jitter, so back-off delays are exact: 0.6, 1.2, 2.4, 4.8 ... s."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+class Client:
+    """A Connection with its own ManualClock and Scheduler."""
+
+    def __init__(self, port: int, nick: str = "alice", secret: str = "secret-alice", room: str = "") -> None:
+        self.clock = ManualClock()
+        self.sched = Scheduler(now=self.clock.now)
+        self.conn = Connection(self.sched, "127.0.0.1", port, nick, room, secret, rng=FixedJitter())
+
+    def pump_until(self, predicate: Callable[[], bool], timeout: float = WAIT) -> None:
+        """Pump and run due timers until ``predicate()``; select on the socket between rounds."""
+        conn = self.conn
+        deadline = time.monotonic() + timeout
+        while True:
+            conn.pump()
+            self.sched.run_due()
+            if predicate():
+                return
+            left = deadline - time.monotonic()
+            fd = conn.fileno()
+            if left <= 0 or fd < 0:  # without a socket only the (manual) clock could change anything
+                raise AssertionError(f"condition not met; state {conn.state!r}: {conn.status_text()}")
+            select.select([fd], [fd] if conn.wants_write() else [], [], min(left, POLL))
+
+    def online(self) -> Connection:
+        self.conn.start()
+        self.pump_until(lambda: self.conn.state == "online")
+        return self.conn
+
+    def skip_to_retry(self) -> None:
+        """Advance the clock to the scheduled reconnect and run it."""
+        wait = self.sched.time_until_next()
+        assert wait is not None
+        self.clock.advance(wait)
+        self.sched.run_due()
+
+    def received(self, kind: type[Message]) -> list[Message]:
+        return [m for m in self.conn.incoming if isinstance(m, kind)]
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@pytest.fixture
+def server() -> Iterator[BoardServer]:
+    with running_server(**FAST_CLOSE) as srv:
+        yield srv
+
+
+class HandServer:
+    """The server side of one connection, driven by the test: a listener on port 0 and blocking
+    reads with timeouts."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(WAIT)
+        self.port = self.listener.getsockname()[1]
+        self.sock: socket.socket | None = None
+        self.codec = Codec()
+
+    def accept(self) -> None:
+        self.sock, _ = self.listener.accept()
+        self.sock.settimeout(WAIT)
+
+    def send_bytes(self, data: bytes) -> None:
+        assert self.sock is not None
+        self.sock.sendall(data)
+
+    def send(self, *msgs: Message) -> None:
+        self.send_bytes(b"".join(encode(m) for m in msgs))
+
+    def readable(self) -> bool:
+        """Bytes from the client are waiting (or it closed): a condition for ``pump_until``."""
+        return bool(self.codec.pending) or bool(select.select([self.sock], [], [], 0)[0])
+
+    def recv(self) -> Message:
+        assert self.sock is not None
+        while (msg := self.codec.next_message()) is None:
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError("the client closed the connection")
+            self.codec.receive_data(data)
+        return msg
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.listener.close()
+
+
+@pytest.fixture
+def hand() -> Iterator[HandServer]:
+    h = HandServer()
+    yield h
+    h.close()
+
+
+def handshake(hand: HandServer, client: Client) -> Join:
+    """Accept the client, greet it, return its Join."""
+    client.conn.start()
+    hand.accept()
+    client.pump_until(lambda: client.conn.state == "joining")
+    hand.send(Hello(1, "hand"))
+    client.pump_until(hand.readable)
+    join = hand.recv()
+    assert isinstance(join, Join)
+    return join
+
+
+def welcome_frames(user: str = "u1", nick: str = "alice") -> list[Message]:
+    return [
+        Welcome(user, nick, "lobby", (UserInfo(user, nick),), 2),
+        CatchUp(2, "board"),
+        Obj(line("a")),
+        Obj(line("b")),
+        CaughtUp(2),
+    ]
+
+
+# -- back-off
+
+
+def test_backoff_doubles_with_jitter_and_caps() -> None:
+    rng = random.Random(7)
+    delays = [backoff_delay(n, rng) for n in range(1, 12)]
+    bases = [min(net.BACKOFF_MAX, net.BACKOFF_INITIAL * 2 ** (n - 1)) for n in range(1, 12)]
+    for delay, base in zip(delays, bases, strict=True):
+        assert base * (1 - net.BACKOFF_JITTER) <= delay <= base * (1 + net.BACKOFF_JITTER)
+    assert delays[0] < 1 and max(delays) <= net.BACKOFF_MAX * (1 + net.BACKOFF_JITTER)
+    assert len({round(d / b, 6) for d, b in zip(delays, bases, strict=True)}) > 1, "the jitter varies"
+
+
+# -- against a real server
+
+
+def test_joins_catches_up_and_goes_online(server: BoardServer) -> None:
+    c = Client(server.address[1])
+    conn = c.conn
+    assert conn.state == "closed"
+    conn.start()
+    assert conn.state == "connecting", "start() returns before the connection is made"
+    c.pump_until(lambda: conn.state == "online")
+    assert conn.user_id and conn.nick == "alice" and conn.room == "lobby"
+    assert conn.status_text() == "Online: alice in lobby"
+    kinds = [type(m) for m in conn.incoming]
+    assert kinds[:3] == [Welcome, CatchUp, CaughtUp]
+    assert conn.catchup_progress is None
+    c.close()
+    assert conn.state == "closed" and conn.fileno() == -1
+
+
+def test_an_operation_stays_pending_until_its_echo(server: BoardServer) -> None:
+    c = Client(server.address[1])
+    conn = c.online()
+    with RawClient(server.address) as bob:
+        bob.join("bob")
+        bob.catch_up()
+        conn.send_op(Add("op1", line("l1")))
+        assert [op.oid for op in conn.pending_ops] == ["op1"]
+        c.pump_until(lambda: not conn.pending_ops)
+        seen = bob.recv_until(Add)
+        assert seen.obj.id == "l1" and seen.author == conn.user_id
+    echoes = c.received(Add)
+    assert len(echoes) == 1 and echoes[0].author == conn.user_id
+    assert conn.last_seq == 1
+    c.close()
+
+
+def test_a_refused_operation_leaves_the_outbox_and_its_error_reaches_the_app(server: BoardServer) -> None:
+    c = Client(server.address[1])
+    conn = c.online()
+    conn.send_op(Delete("op1", "nothing-here"))
+    c.pump_until(lambda: not conn.pending_ops)
+    errors = c.received(Error)
+    assert len(errors) == 1 and errors[0].oid == "op1" and not errors[0].fatal
+    assert conn.state == "online"
+    c.close()
+
+
+def test_latency_is_the_round_trip_of_our_pings(server: BoardServer) -> None:
+    c = Client(server.address[1])
+    conn = c.online()
+    assert conn.latency is None
+    c.clock.advance(net.PING_INTERVAL)
+    c.sched.run_due()  # the heartbeat queues a ping
+    conn.pump()  # and the pump sends it
+    c.clock.advance(0.042)  # the answer takes 42 ms on the manual clock
+    c.pump_until(lambda: conn.latency is not None)
+    assert conn.latency == pytest.approx(0.042)
+    assert conn.status_text() == "Online: alice in lobby, 42 ms"
+    c.close()
+
+
+def test_taken_nickname_is_refused_with_a_suggestion_and_no_retry(server: BoardServer) -> None:
+    first = Client(server.address[1], secret="one")
+    first.online()
+    second = Client(server.address[1], secret="two")
+    conn = second.conn
+    conn.start()
+    second.pump_until(lambda: conn.state == "refused")
+    assert isinstance(conn.join_error, JoinError)
+    assert conn.join_error.reason == "taken" and conn.join_error.suggestion == "alice2"
+    assert "alice2" in conn.status_text()
+    assert conn.fileno() == -1
+    assert second.sched.time_until_next() is None, "no reconnect is scheduled"
+    second.clock.advance(600)
+    second.sched.run_due()
+    conn.pump()
+    assert conn.state == "refused"
+    # The UI offers the suggestion; taking it joins.
+    conn.nick = conn.join_error.suggestion
+    conn.retry_now()
+    second.pump_until(lambda: conn.state == "online")
+    assert conn.nick == "alice2" and conn.join_error is None
+    first.close()
+    second.close()
+
+
+def test_chat_typed_before_the_connection_is_sent_once_online_and_cursors_are_dropped(
+    server: BoardServer,
+) -> None:
+    c = Client(server.address[1])
+    conn = c.conn
+    assert conn.send(Say("typed while offline")) is True
+    assert conn.send(Cursor(5, 5)) is False
+    with RawClient(server.address) as bob:
+        bob.join("bob")
+        bob.catch_up()
+        c.online()
+        chat = bob.recv_until(Chat)
+        assert chat.text == "typed while offline" and chat.nick == "alice"
+        assert conn.send(Cursor(7, 8)) is True
+        c.pump_until(lambda: not conn.wants_write())
+        assert bob.recv_until(Cursor) == Cursor(7, 8, conn.user_id)
+    c.close()
+
+
+def test_server_shutdown_goes_offline_with_a_countdown_and_gives_up_after_max_attempts() -> None:
+    with running_server(**FAST_CLOSE) as server:
+        port = server.address[1]
+        c = Client(port)
+        conn = c.online()
+        conn.send_op(Add("kept", line("kept")))
+        server.stop()  # says "shutdown" (fatal) and closes
+        c.pump_until(lambda: conn.state == "offline")
+    assert any(isinstance(m, Error) and m.code == "shutdown" for m in conn.incoming)
+    assert conn.status_text() == "Offline: retrying in 1 s; 1 unsent change kept"  # 0.6 s
+    expected = [min(net.BACKOFF_MAX, net.BACKOFF_INITIAL * 2**n) * 1.2 for n in range(net.MAX_ATTEMPTS)]
+    # Each retry is refused (nothing listens on the port any more): the back-off doubles.
+    for n in range(2, 6):
+        c.skip_to_retry()
+        assert conn.state == "connecting" and conn.status_text().endswith(f"(attempt {n})")
+        c.pump_until(lambda: conn.state in ("offline", "failed"))
+        assert conn.state == "offline" and conn.attempts == n
+        assert c.sched.time_until_next() == pytest.approx(expected[n - 1])
+    # The countdown follows the clock: 4.8 s to wait, 2 s later "3 s".
+    assert conn.status_text().startswith("Offline: retrying in 10 s")  # 9.6 s
+    c.clock.advance(2.0)
+    assert conn.status_text().startswith("Offline: retrying in 8 s")
+    while conn.state != "failed":
+        c.skip_to_retry()
+        c.pump_until(lambda: conn.state in ("offline", "failed"))
+    assert conn.attempts == net.MAX_ATTEMPTS + 1
+    assert conn.status_text() == "Server down: your work is kept; save it with Ctrl+S"
+    assert [op.oid for op in conn.pending_ops] == ["kept"], "the work is still there to be saved"
+    assert c.sched.time_until_next() is None, "no more retries"
+    c.close()
+
+
+def test_reconnect_to_a_restarted_server_resends_exactly_what_it_lacks(tmp_path: Path) -> None:
+    db = tmp_path / "board.sqlite"
+    first = BoardServer("127.0.0.1", 0, db, **FAST_CLOSE)
+    first.start()
+    port = first.address[1]
+    c = Client(port)
+    conn = c.online()
+    try:
+        with RawClient(first.address) as bob:
+            bob.join("bob")
+            bob.catch_up()
+            conn.send_op(Add("op-a", line("a", 10)))
+            c.pump_until(lambda: not conn.pending_ops)
+            conn.send_op(Add("op-b", line("b", 100)))
+            conn.pump()  # sent; whether its echo is read before the shutdown is up to the network
+            assert bob.recv_until(Add).obj.id == "a"
+            assert bob.recv_until(Add).obj.id == "b", "the server applied b"
+    finally:
+        first.stop()
+    c.pump_until(lambda: conn.state == "offline")
+    # Drawing goes on offline; chat typed now is sent later.
+    conn.send_op(Add("op-c", line("c", 200)))
+    conn.send_op(Move("op-m", "a", 5, 5))
+    conn.send(Say("back soon"))
+    offline_pending = [op.oid for op in conn.pending_ops]
+    assert offline_pending[-2:] == ["op-c", "op-m"]
+    second = BoardServer("127.0.0.1", port, db, **FAST_CLOSE)
+    second.start()
+    try:
+        c.skip_to_retry()
+        c.pump_until(lambda: conn.state == "online" and not conn.pending_ops)
+        with RawClient(second.address) as carol:
+            carol.join("carol", since=0)
+            _, log, _ = carol.catch_up()
+            chat = carol.recv_until(Chat)
+        adds = [m.obj.id for m in log if isinstance(m, Add)]
+        assert sorted(adds) == ["a", "b", "c"], "each object exactly once"
+        assert [m.oid for m in log if isinstance(m, Move)] == ["op-m"]
+        assert chat.text == "back soon" and chat.nick == "alice"
+        with RawClient(second.address) as dave:
+            dave.join("dave")
+            _, objs, _ = dave.catch_up()
+        board = {m.obj.id: m.obj.points[0] for m in objs if isinstance(m, Obj)}
+        assert board == {"a": (15, 15), "b": (100, 10), "c": (200, 10)}
+    finally:
+        c.close()
+        second.stop()
+
+
+def test_an_operation_applied_but_never_echoed_is_acked_not_doubled(server: BoardServer) -> None:
+    c = Client(server.address[1])
+    conn = c.online()
+    with RawClient(server.address) as bob:
+        bob.join("bob")
+        bob.catch_up()
+        conn.send_op(Add("op-x", line("x")))
+        conn.pump()
+        assert bob.recv_until(Add).obj.id == "x"
+        # The echo sits unread in our socket when the link is declared dead: no pump for TIMEOUT.
+        c.clock.advance(net.TIMEOUT)
+        c.sched.run_due()
+        assert conn.state == "offline" and conn.last_error.startswith("nothing heard")
+        assert [op.oid for op in conn.pending_ops] == ["op-x"]
+        assert conn.last_seq == 0  # so the rejoin asks for the whole board, which has x already
+        c.skip_to_retry()
+        c.pump_until(lambda: conn.state == "online" and not conn.pending_ops)
+        assert [m.obj.id for m in c.received(Obj)] == ["x"]
+    with RawClient(server.address) as carol:
+        carol.join("carol", since=0)
+        _, log, _ = carol.catch_up()
+    assert [m.obj.id for m in log if isinstance(m, Add)] == ["x"], "the resend was acked, not applied"
+    c.close()
+
+
+# -- against a hand-driven server
+
+
+def test_a_frame_cut_byte_by_byte_and_many_frames_in_one_send(hand: HandServer) -> None:
+    c = Client(hand.port, nick="李雷")
+    conn = c.conn
+    hello = encode(Hello(1, "hand"))
+    conn.start()
+    hand.accept()
+    c.pump_until(lambda: conn.state == "joining")
+    for i in range(len(hello)):  # every recv() gets one byte: the terminator is cut in two too
+        hand.send_bytes(hello[i : i + 1])
+        select.select([conn.fileno()], [], [], WAIT)
+        conn.pump()
+    assert conn.incoming == deque(), "hello is handled by the connection, not passed on"
+    join = hand.recv()  # the client answered the hello, so it framed it correctly
+    assert join == Join("李雷", "", "", None, "secret-alice")
+    frames = welcome_frames(nick="李雷")
+    hand.send(*frames[:3])  # welcome, catch-up header and the first object in one send
+    c.pump_until(lambda: conn.catchup_progress == (1, 2))
+    assert conn.state == "catching_up" and conn.status_text() == "Catching up: 1/2"
+    hand.send(*frames[3:], Chat("say", "u2", "bob", "hi"), Ping(9))
+    c.pump_until(lambda: conn.state == "online")
+    assert list(conn.incoming) == [*frames, Chat("say", "u2", "bob", "hi")]
+    assert conn.nick == "李雷" and conn.last_seq == 2
+    assert hand.recv() == Pong(9)
+    c.close()
+
+
+def test_a_bad_frame_is_skipped_and_the_stream_goes_on(hand: HandServer) -> None:
+    c = Client(hand.port)
+    handshake(hand, c)
+    hand.send_bytes(b"this is not json\xc3\x98" + b"".join(encode(m) for m in welcome_frames()))
+    c.pump_until(lambda: c.conn.state == "online")
+    c.close()
+
+
+def test_a_silent_server_is_dropped_after_timeout(hand: HandServer) -> None:
+    c = Client(hand.port)
+    conn = c.conn
+    handshake(hand, c)
+    hand.send(*welcome_frames())
+    c.pump_until(lambda: conn.state == "online")
+    c.clock.advance(net.PING_INTERVAL)
+    c.sched.run_due()
+    c.pump_until(hand.readable)
+    assert hand.recv() == Ping(1), "we ping every PING_INTERVAL"
+    c.clock.advance(net.TIMEOUT - net.PING_INTERVAL - 0.5)
+    c.sched.run_due()
+    assert conn.state == "online"
+    hand.send(Pong(1))  # one late answer restarts the count
+    c.pump_until(lambda: conn.latency is not None)
+    assert conn.latency == pytest.approx(net.TIMEOUT - net.PING_INTERVAL - 0.5)
+    c.clock.advance(net.TIMEOUT - 0.5)
+    c.sched.run_due()
+    assert conn.state == "online"
+    c.clock.advance(0.5)
+    c.sched.run_due()
+    assert conn.state == "offline"
+    assert conn.status_text().startswith("Offline: retrying in 1 s")
+    with pytest.raises(EOFError):
+        while True:
+            hand.recv()  # our pings, then the close
+    c.close()
+
+
+def test_the_server_closing_the_connection_drops_to_offline_and_rejoins_since_last_seq(
+    hand: HandServer,
+) -> None:
+    c = Client(hand.port)
+    conn = c.conn
+    handshake(hand, c)
+    hand.send(*welcome_frames())
+    c.pump_until(lambda: conn.state == "online")
+    assert hand.sock is not None
+    hand.sock.close()
+    c.pump_until(lambda: conn.state == "offline")
+    assert conn.last_error == "the server closed the connection"
+    c.skip_to_retry()
+    hand.accept()
+    c.pump_until(lambda: conn.state == "joining")
+    hand.codec = Codec()
+    hand.send(Hello(1, "hand"))
+    c.pump_until(hand.readable)
+    assert hand.recv() == Join("alice", "lobby", "", 2, "secret-alice")
+    c.close()
+
+
+def test_a_fatal_replaced_error_does_not_reconnect(hand: HandServer) -> None:
+    c = Client(hand.port)
+    conn = c.conn
+    handshake(hand, c)
+    hand.send(*welcome_frames(), Error("replaced", "you connected again from elsewhere", fatal=True))
+    c.pump_until(lambda: conn.state == "closed")
+    assert c.sched.time_until_next() is None
+    assert "elsewhere" in conn.status_text()
+    c.close()
