@@ -1,0 +1,98 @@
+"""What the client remembers between runs: the connect screen's fields and the last colour and width.
+
+A small JSON file under the user's config directory ($XDG_CONFIG_HOME/pgboard/settings.json, else
+~/.config/pgboard/settings.json; %APPDATA%\\pgboard\\settings.json on Windows). Every function takes
+the path as an argument so tests use a temporary file. A missing or damaged file gives the defaults
+(logged, never fatal); saving writes a temporary file and renames it, so a crash cannot leave half a file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+APP_DIR = "pgboard"
+FILE_NAME = "settings.json"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5151  # the server's default (server/limits.py DEFAULT_PORT)
+DEFAULT_ROOM = "lobby"
+MAX_FIELD = 200  # characters kept of any remembered string
+
+
+@dataclass
+class Settings:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    nick: str = ""
+    room: str = DEFAULT_ROOM
+    color: str = "#000000"
+    width: int = 3
+
+
+def default_path() -> Path:
+    """Where the settings live for this user."""
+    if sys.platform == "win32" and os.environ.get("APPDATA"):
+        base = Path(os.environ["APPDATA"])
+    elif os.environ.get("XDG_CONFIG_HOME"):
+        base = Path(os.environ["XDG_CONFIG_HOME"])
+    else:
+        base = Path.home() / ".config"
+    return base / APP_DIR / FILE_NAME
+
+
+def _coerce(data: Any) -> Settings:
+    out = Settings()
+    if not isinstance(data, dict):
+        return out
+    for f in dataclasses.fields(Settings):
+        value = data.get(f.name)
+        default = getattr(out, f.name)
+        if isinstance(default, int) and type(value) is int:
+            setattr(out, f.name, value)
+        elif isinstance(default, str) and isinstance(value, str):
+            setattr(out, f.name, value[:MAX_FIELD])
+    if not 0 < out.port < 65536:
+        out.port = DEFAULT_PORT
+    return out
+
+
+def load(path: Path | None = None) -> Settings:
+    """The saved settings, or the defaults when there are none (or they cannot be read)."""
+    path = default_path() if path is None else Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except OSError as exc:
+        log.warning("cannot read settings %s: %s", path, exc)
+        return Settings()
+    try:
+        return _coerce(json.loads(text))
+    except ValueError as exc:
+        log.warning("settings %s are not valid JSON (%s); using defaults", path, exc)
+        return Settings()
+
+
+def save(settings: Settings, path: Path | None = None) -> bool:
+    """Write ``settings``; returns False (and logs) when the file cannot be written."""
+    path = default_path() if path is None else Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(dataclasses.asdict(settings), out, ensure_ascii=False, indent=2)
+            out.write("\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("cannot save settings to %s: %s", path, exc)
+        return False
+    return True

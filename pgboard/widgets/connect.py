@@ -1,0 +1,311 @@
+"""The connect screen, drawn inside the pygame window: host, port, nickname, room; Connect or Host.
+
+Fields take Unicode typing (TEXTINPUT/TEXTEDITING); Tab and Shift+Tab or a click move the focus;
+Enter connects. Host starts a local server and joins it (the app does that; this screen only reports
+the choice). The fields start from the saved settings and are saved again on every submit. Join
+errors come back through ``show_error``: a taken name offers the server's suggestion as a one-click
+"Use ..." button that fills it in and connects again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pygame
+
+from .. import names, settings
+from . import theme
+from .overlays import shadow
+from .text import FontSet
+from .textfield import TextField
+
+CARD_W = 440
+CARD_RADIUS = 12
+TOP = 104  # the title and subtitle above the first field
+LABEL_H = 20
+FIELD_GAP = 14
+PORT_W = 96
+BUTTON_H = 36
+ERROR_MESSAGES = {
+    "empty": "Please choose a nickname.",
+    "taken": "The nickname “{nick}” is already taken in this room.",
+    "invalid": "That name is not allowed: letters and digits (any script), with _ - . inside.",
+    "too_long": "That name is too long.",
+    "bad_password": "Wrong password for this room.",
+    "room_full": "This room is full. Try another room.",
+    "banned": "You cannot join this room.",
+    "unreachable": "Cannot reach {host}:{port}. Is the server running?",
+}
+BACKGROUND = (233, 237, 243)
+
+
+class ConnectScreen:
+    def __init__(
+        self,
+        fonts: FontSet,
+        saved: settings.Settings | None = None,
+        *,
+        settings_path: Path | None = None,
+        save: bool = True,
+        on_connect: Callable[[str, int, str, str], None] | None = None,
+        on_host: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.fonts = fonts
+        self.settings = saved if saved is not None else settings.Settings()
+        self.settings_path = settings_path
+        self.save = save
+        self.on_connect = on_connect
+        self.on_host = on_host
+        s = self.settings
+        self.host = TextField(fonts, text=s.host, placeholder="127.0.0.1", max_len=253)
+        self.port = TextField(fonts, text=str(s.port), placeholder=str(settings.DEFAULT_PORT), max_len=5)
+        self.nick = TextField(fonts, text=s.nick, placeholder="Your name", max_len=names.MAX_NICK)
+        self.room = TextField(fonts, text=s.room, placeholder=names.DEFAULT_ROOM, max_len=names.MAX_ROOM)
+        self.fields = [self.host, self.port, self.nick, self.room]
+        self.labels = ["Server", "Port", "Nickname", "Room"]
+        for f in self.fields:
+            f.on_submit = lambda _text: self.submit_connect()
+        self.error = ""
+        self.suggestion = ""
+        self.busy = ""
+        self.card = pygame.Rect(0, 0, CARD_W, 0)
+        self.connect_rect = pygame.Rect(0, 0, 0, BUTTON_H)
+        self.host_rect = pygame.Rect(0, 0, 0, BUTTON_H)
+        self.use_rect = pygame.Rect(0, 0, 0, 0)
+        self.window = pygame.Rect(0, 0, 1, 1)
+        self.focus(self.nick if not s.nick else self.host)
+
+    # -- focus and values
+
+    @property
+    def focused(self) -> TextField | None:
+        return next((f for f in self.fields if f.focused), None)
+
+    def focus(self, field: TextField) -> None:
+        for f in self.fields:
+            if f is not field:
+                f.blur()
+        field.focus()
+
+    def _cycle(self, step: int) -> None:
+        current = self.focused
+        i = self.fields.index(current) if current else -1
+        self.focus(self.fields[(i + step) % len(self.fields)])
+
+    def values(self) -> tuple[str, str, str, str]:
+        return (self.host.text, self.port.text, self.nick.text, self.room.text)
+
+    # -- errors and progress
+
+    def show_error(self, reason: str, detail: str = "", suggestion: str = "") -> None:
+        """A join error (protocol.JoinError's reason, or "unreachable") under the fields."""
+        template = ERROR_MESSAGES.get(reason, "")
+        host, port, nick, _ = self.values()
+        message = template.format(nick=nick.strip(), host=host.strip(), port=port.strip()) if template else ""
+        if detail and reason not in ("taken",):
+            message = f"{message} {detail}".strip() if message else detail
+        self.error = message or reason
+        self.suggestion = suggestion
+        self.busy = ""
+        if reason in ("taken", "invalid", "too_long", "empty"):
+            self.focus(self.nick)
+
+    def set_busy(self, text: str) -> None:
+        """Progress text ("Connecting to ...") shown instead of the error; empty clears it."""
+        self.busy = text
+        if text:
+            self.error = ""
+            self.suggestion = ""
+
+    def use_suggestion(self) -> None:
+        if self.suggestion:
+            self.nick.set_text(self.suggestion)
+            self.suggestion = ""
+            self.submit_connect()
+
+    # -- submitting
+
+    def _check(self, need_address: bool) -> tuple[str, int, str, str] | None:
+        host, port_text, nick, room = self.values()
+        host = host.strip() or settings.DEFAULT_HOST
+        port = 0
+        if need_address:
+            try:
+                port = int(port_text.strip() or settings.DEFAULT_PORT)
+            except ValueError:
+                port = -1
+            if not 0 < port < 65536:
+                self.error, self.suggestion = "The port is a number from 1 to 65535.", ""
+                self.focus(self.port)
+                return None
+        try:
+            nick = names.check_nick(nick)
+        except names.NameError_ as exc:
+            self.show_error(exc.reason)
+            return None
+        try:
+            room = names.check_room(room)
+        except names.NameError_ as exc:
+            self.error, self.suggestion = f"Room: {exc.detail}.", ""
+            self.focus(self.room)
+            return None
+        return host, port, nick, room
+
+    def _remember(self, host: str, port: int, nick: str, room: str) -> None:
+        s = self.settings
+        s.host, s.nick, s.room = host, nick, room
+        if port:
+            s.port = port
+        if self.save:
+            settings.save(s, self.settings_path)
+
+    def submit_connect(self) -> None:
+        checked = self._check(need_address=True)
+        if checked is None:
+            return
+        host, port, nick, room = checked
+        self._remember(host, port, nick, room)
+        self.set_busy(f"Connecting to {host}:{port} …")
+        if self.on_connect is not None:
+            self.on_connect(host, port, nick, room)
+
+    def submit_host(self) -> None:
+        checked = self._check(need_address=False)
+        if checked is None:
+            return
+        host, _, nick, room = checked
+        self._remember(self.settings.host, 0, nick, room)
+        self.set_busy("Starting a board on this computer …")
+        if self.on_host is not None:
+            self.on_host(nick, room)
+
+    # -- events
+
+    def handle_event(self, event: pygame.event.Event) -> bool:
+        """Everything but QUIT and window events is the screen's while it shows."""
+        if event.type == pygame.KEYDOWN:
+            if event.key == pygame.K_TAB:
+                self._cycle(-1 if event.mod & pygame.KMOD_SHIFT else 1)
+                return True
+        if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            if self.connect_rect.collidepoint(event.pos):
+                self.submit_connect()
+                return True
+            if self.host_rect.collidepoint(event.pos):
+                self.submit_host()
+                return True
+            if self.suggestion and self.use_rect.collidepoint(event.pos):
+                self.use_suggestion()
+                return True
+            for f in self.fields:
+                if f.rect.collidepoint(event.pos):
+                    f.handle_event(event)
+                    self.focus(f)
+                    return True
+            return True
+        current = self.focused
+        if current is not None and current.handle_event(event):
+            return True
+        return event.type in (
+            pygame.KEYDOWN,
+            pygame.KEYUP,
+            pygame.TEXTINPUT,
+            pygame.TEXTEDITING,
+            pygame.MOUSEBUTTONUP,
+            pygame.MOUSEMOTION,
+            pygame.MOUSEWHEEL,
+        )
+
+    # -- layout and drawing
+
+    def layout(self, window: pygame.Rect) -> None:
+        self.window = pygame.Rect(window)
+        row = LABEL_H + theme.INPUT_H + FIELD_GAP
+        height = TOP + 3 * row + 48 + BUTTON_H + 28
+        self.card = pygame.Rect(0, 0, min(CARD_W, window.w - 24), height)
+        self.card.center = window.center
+        x, w = self.card.x + 28, self.card.w - 56
+        y = self.card.y + TOP + LABEL_H
+        self.host.rect = pygame.Rect(x, y, w - PORT_W - theme.PAD * 2, theme.INPUT_H)
+        self.port.rect = pygame.Rect(x + w - PORT_W, y, PORT_W, theme.INPUT_H)
+        self.nick.rect = pygame.Rect(x, y + row, w, theme.INPUT_H)
+        self.room.rect = pygame.Rect(x, y + 2 * row, w, theme.INPUT_H)
+        by = self.card.bottom - 28 - BUTTON_H
+        half = (w - theme.PAD * 2) // 2
+        self.host_rect = pygame.Rect(x, by, half, BUTTON_H)
+        self.connect_rect = pygame.Rect(x + w - half, by, half, BUTTON_H)
+        self.message_y = y + 2 * row + theme.INPUT_H + 12
+
+    def draw(self, surface: pygame.Surface) -> None:
+        f = self.fonts
+        surface.fill(BACKGROUND)
+        shadow(surface, self.card, CARD_RADIUS)
+        pygame.draw.rect(surface, theme.CARD_BG, self.card, border_radius=CARD_RADIUS)
+        x = self.card.x + 28
+        f.blit(surface, "pgboard", (x, self.card.y + 24), 26, theme.TEXT, bold=True)
+        f.blit(
+            surface,
+            "Join a shared whiteboard or host one here.",
+            (x, self.card.y + 60),
+            theme.FONT_UI,
+            theme.TEXT_MUTED,
+        )
+        for field, label in zip(self.fields, self.labels, strict=True):
+            f.blit(
+                surface,
+                label,
+                (field.rect.x, field.rect.y - LABEL_H),
+                theme.FONT_SMALL,
+                theme.TEXT_MUTED,
+                bold=True,
+            )
+            field.draw(surface)
+        self._draw_message(surface)
+        pygame.draw.rect(surface, theme.BUTTON_BG, self.host_rect, border_radius=theme.RADIUS)
+        pygame.draw.rect(surface, theme.FIELD_BORDER, self.host_rect, 1, border_radius=theme.RADIUS)
+        f.blit(surface, "Host a board", self.host_rect.center, theme.FONT_UI, theme.TEXT, anchor="center")
+        pygame.draw.rect(surface, theme.ACCENT, self.connect_rect, border_radius=theme.RADIUS)
+        f.blit(
+            surface,
+            "Connect",
+            self.connect_rect.center,
+            theme.FONT_UI,
+            theme.BUTTON_PRIMARY_TEXT,
+            bold=True,
+            anchor="center",
+        )
+
+    def _draw_message(self, surface: pygame.Surface) -> None:
+        f = self.fonts
+        x, w = self.card.x + 28, self.card.w - 56
+        y = self.message_y
+        if self.error:
+            use_w = 0
+            if self.suggestion:
+                label = f"Use “{self.suggestion}”"
+                use_w = f.width(label, theme.FONT_SMALL, bold=True) + 2 * theme.PAD + 4
+            lines = f.wrap(self.error, theme.FONT_SMALL, w - 2 * theme.PAD - use_w)[:2]
+            box = pygame.Rect(x, y, w, 40)
+            pygame.draw.rect(surface, theme.ERROR_BG, box, border_radius=theme.RADIUS)
+            lh = f.line_height(theme.FONT_SMALL)
+            ty = box.centery - len(lines) * lh // 2
+            for line in lines:
+                f.blit(surface, line, (box.x + theme.PAD, ty), theme.FONT_SMALL, theme.ERROR_TEXT)
+                ty += lh
+            if self.suggestion:
+                self.use_rect = pygame.Rect(0, 0, use_w, 26)
+                self.use_rect.midright = (box.right - 7, box.centery)
+                pygame.draw.rect(surface, theme.CARD_BG, self.use_rect, border_radius=theme.RADIUS)
+                pygame.draw.rect(surface, theme.ERROR_TEXT, self.use_rect, 1, border_radius=theme.RADIUS)
+                f.blit(
+                    surface,
+                    label,
+                    self.use_rect.center,
+                    theme.FONT_SMALL,
+                    theme.ERROR_TEXT,
+                    bold=True,
+                    anchor="center",
+                )
+        elif self.busy:
+            f.blit(surface, self.busy, (x, y + 12), theme.FONT_SMALL, theme.TEXT_MUTED)

@@ -1,0 +1,119 @@
+"""The status bar: connection state (with the reconnect countdown), room, nickname, latency, catch-up.
+
+Everything is plain data the app passes in ``set_status``; the widget only formats it. While a board
+is replayed, ``progress`` (0..1, or (done, total)) shows as a progress bar on the right.
+"""
+
+from __future__ import annotations
+
+import pygame
+
+from . import theme
+from .text import FontSet
+
+DOT = 8
+PROGRESS_W = 160
+PROGRESS_H = 8
+FIELD_GAP = 22
+GOOD_STATES = ("connected", "online", "joined")
+BAD_STATES = ("offline", "disconnected", "error", "failed", "closed", "refused", "unreachable")
+
+Progress = float | tuple[int, int] | None
+
+
+def state_color(state: str) -> tuple[int, int, int]:
+    s = state.lower()
+    if any(s.startswith(w) for w in GOOD_STATES):
+        return theme.STATE_OK
+    if any(w in s for w in BAD_STATES):
+        return theme.STATE_BAD
+    return theme.STATE_WAIT
+
+
+class StatusBar:
+    def __init__(self, fonts: FontSet) -> None:
+        self.fonts = fonts
+        self.rect = pygame.Rect(0, 0, 0, theme.STATUS_H)
+        self.state = "Offline"
+        self.detail = ""
+        self.room = ""
+        self.nick = ""
+        self.latency_ms: float | None = None
+        self.progress: Progress = None
+        self.extra = ""  # a right-aligned note (e.g. the zoom level), set by the app
+
+    def set_status(
+        self,
+        state: str,
+        room: str = "",
+        nick: str = "",
+        latency_ms: float | None = None,
+        progress: Progress = None,
+        detail: str = "",
+    ) -> None:
+        self.state, self.room, self.nick = state, room, nick
+        self.latency_ms, self.progress, self.detail = latency_ms, progress, detail
+
+    def fraction(self) -> float | None:
+        p = self.progress
+        if p is None:
+            return None
+        if isinstance(p, tuple):
+            done, total = p
+            return 1.0 if total <= 0 else max(0.0, min(1.0, done / total))
+        return max(0.0, min(1.0, float(p)))
+
+    def texts(self) -> list[str]:
+        """The fields shown left to right."""
+        state = f"{self.state} · {self.detail}" if self.detail else self.state
+        out = [state]
+        if self.room:
+            out.append(f"Room: {self.room}")
+        if self.nick:
+            out.append(f"You: {self.nick}")
+        if self.latency_ms is not None:
+            out.append(f"{round(self.latency_ms)} ms")
+        return out
+
+    def handle_event(self, event: pygame.event.Event) -> bool:
+        return event.type == pygame.MOUSEBUTTONDOWN and self.rect.collidepoint(event.pos)
+
+    def draw(self, surface: pygame.Surface) -> None:
+        r = self.rect
+        pygame.draw.rect(surface, theme.STATUS_BG, r)
+        pygame.draw.line(surface, theme.PANEL_BORDER, r.topleft, (r.right, r.y))
+        cy = r.centery
+        pygame.draw.circle(surface, state_color(self.state), (r.x + theme.PAD + DOT // 2 + 2, cy), DOT // 2)
+        x = r.x + theme.PAD + DOT + 10
+        right_limit = r.right - theme.PAD
+        frac = self.fraction()
+        if frac is not None:
+            right_limit -= PROGRESS_W + 110
+        for i, text in enumerate(self.texts()):
+            color = theme.TEXT if i == 0 else theme.TEXT_MUTED
+            if x >= right_limit:
+                break
+            rect = self.fonts.blit(
+                surface, text, (x, cy), theme.FONT_SMALL, color, anchor="midleft", max_width=right_limit - x
+            )
+            x = rect.right + FIELD_GAP
+        if frac is not None:
+            bar = pygame.Rect(0, 0, PROGRESS_W, PROGRESS_H)
+            bar.midright = (r.right - theme.PAD - 2, cy)
+            pygame.draw.rect(surface, theme.PROGRESS_BG, bar, border_radius=PROGRESS_H // 2)
+            done = bar.copy()
+            done.w = max(PROGRESS_H, round(bar.w * frac))
+            pygame.draw.rect(surface, theme.ACCENT, done, border_radius=PROGRESS_H // 2)
+            label = f"Loading board {round(frac * 100)}%"
+            self.fonts.blit(
+                surface, label, (bar.x - theme.PAD, cy), theme.FONT_SMALL, theme.TEXT_MUTED, anchor="midright"
+            )
+        elif self.extra:
+            self.fonts.blit(
+                surface,
+                self.extra,
+                (r.right - theme.PAD, cy),
+                theme.FONT_SMALL,
+                theme.TEXT_MUTED,
+                anchor="midright",
+            )

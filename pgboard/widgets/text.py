@@ -1,0 +1,279 @@
+"""Text for the panels: a font set with per-character fallback, rendering, measuring and wrapping.
+
+No single font has every script. :class:`FontSet` keeps a primary font (a clean sans when the system
+has one, pygame's default otherwise) and fallbacks looked up at run time: a CJK font (WenQuanYi, Noto
+CJK, Droid Sans Fallback, the platform's own) and an emoji font. A string is split into runs by the
+first font that has each character (checked once per character with pygame.freetype, which reports
+a missing glyph as None) and the runs are drawn side by side on one baseline.
+
+``trace``: when a list, every string drawn through :meth:`FontSet.blit` is appended to it, so tests
+can assert what a user would read without OCR.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections import OrderedDict
+
+import pygame
+import pygame.freetype
+
+log = logging.getLogger(__name__)
+
+PRIMARY_FONTS = ("dejavusans", "notosans", "liberationsans", "segoeui", "arial", "helvetica", "freesans")
+CJK_FONTS = (
+    "wenquanyimicrohei",
+    "wqymicrohei",
+    "notosanscjksc",
+    "notosanscjk",
+    "notosanscjkjp",
+    "sourcehansanssc",
+    "sourcehansans",
+    "droidsansfallback",
+    "microsoftyahei",
+    "yugothic",
+    "msgothic",
+    "malgungothic",
+    "pingfangsc",
+    "hiraginosans",
+    "simhei",
+    "arialunicodems",
+)
+EMOJI_FONTS = ("notoemoji", "notocoloremoji", "segoeuiemoji", "applecoloremoji", "twemoji", "symbola")
+RENDER_CACHE_SIZE = 1024  # rendered label surfaces kept (chat lines keep their own)
+# Characters that never start a run of their own: joiners and variation selectors stay with their base.
+_COMBINING = re.compile(r"[\u200c\u200d\ufe00-\ufe0f\u20e3\U0001f3fb-\U0001f3ff]")
+# Wrapping: runs of spaces, single wide (CJK) characters, or runs of anything else.
+_WIDE = r"\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\U00020000-\U0002fa1f"
+_TOKEN = re.compile(rf"\s+|[{_WIDE}]|[^\s{_WIDE}]+")
+
+
+def find_font(names: tuple[str, ...]) -> str | None:
+    """The file of the first installed font among ``names`` (pygame sysfont names), or None."""
+    for name in names:
+        try:
+            path = pygame.font.match_font(name)
+        except Exception:  # a broken fontconfig must not stop the client
+            log.debug("font lookup failed for %s", name, exc_info=True)
+            return None
+        if path:
+            return _regular_sibling(str(path))
+    return None
+
+
+def _regular_sibling(path: str) -> str:
+    """pygame's sysfont may pick a family's condensed face (DejaVuSansCondensed.ttf): prefer the regular."""
+    if "Condensed" in path:
+        regular = path.replace("Condensed", "")
+        if os.path.exists(regular):
+            return regular
+    return path
+
+
+def cjk_font_path() -> str | None:
+    """An installed font with CJK glyphs, or None (tests skip CJK pixel checks then)."""
+    return find_font(CJK_FONTS)
+
+
+class FontSet:
+    """Fonts in every size the UI asks for, with fallback for characters the primary font lacks."""
+
+    def __init__(self, paths: list[str | None] | None = None) -> None:
+        if not pygame.font.get_init():
+            pygame.font.init()
+        if not pygame.freetype.get_init():
+            pygame.freetype.init()
+        if paths is None:
+            paths = [find_font(PRIMARY_FONTS)]
+            for extra in (find_font(CJK_FONTS), find_font(EMOJI_FONTS)):
+                if extra and extra not in paths:
+                    paths.append(extra)
+        self.paths: list[str | None] = paths or [None]
+        self._probes: list[pygame.freetype.Font | None] = []
+        for path in self.paths:
+            try:
+                self._probes.append(pygame.freetype.Font(path, 12))
+            except (OSError, pygame.error):
+                log.warning("cannot open font %s; it is skipped", path)
+                self._probes.append(None)
+        self._fonts: dict[tuple[int, int, bool, bool], pygame.font.Font] = {}
+        self._coverage: dict[str, int] = {}
+        self._cache: OrderedDict[tuple[object, ...], pygame.Surface] = OrderedDict()
+        self.trace: list[str] | None = None
+
+    # -- fonts and runs
+
+    def font(self, size: int, index: int = 0, bold: bool = False, italic: bool = False) -> pygame.font.Font:
+        key = (size, index, bold, italic)
+        font = self._fonts.get(key)
+        if font is None:
+            try:
+                font = pygame.font.Font(self.paths[index], size)
+            except (OSError, pygame.error):
+                font = pygame.font.Font(None, size)
+            font.bold = bold
+            font.italic = italic
+            self._fonts[key] = font
+        return font
+
+    def _font_for(self, ch: str) -> int:
+        idx = self._coverage.get(ch)
+        if idx is None:
+            idx = 0
+            if ord(ch) >= 0x80:  # ASCII: every font has it
+                for i, probe in enumerate(self._probes):
+                    if probe is not None and probe.get_metrics(ch)[0] is not None:
+                        idx = i
+                        break
+            self._coverage[ch] = idx
+        return idx
+
+    def has_glyph(self, ch: str) -> bool:
+        """True when some font of the set draws ``ch`` (not a replacement box)."""
+        return any(p is not None and p.get_metrics(ch)[0] is not None for p in self._probes)
+
+    def runs(self, text: str) -> list[tuple[int, str]]:
+        """``text`` as (font index, substring) runs."""
+        out: list[tuple[int, str]] = []
+        for ch in text:
+            if out and (_COMBINING.match(ch) or ch == " "):
+                idx = out[-1][0]
+            else:
+                idx = self._font_for(ch)
+            if out and out[-1][0] == idx:
+                out[-1] = (idx, out[-1][1] + ch)
+            else:
+                out.append((idx, ch))
+        return out
+
+    def metrics(self, size: int) -> tuple[int, int]:
+        """(ascent, height) shared by every line of this size, whichever fonts it uses."""
+        asc = max(self.font(size, i).get_ascent() for i in range(len(self.paths)))
+        desc = max(-self.font(size, i).get_descent() for i in range(len(self.paths)))
+        return asc, asc + desc
+
+    def line_height(self, size: int) -> int:
+        return self.metrics(size)[1]
+
+    # -- measuring and drawing
+
+    def width(self, text: str, size: int, bold: bool = False, italic: bool = False) -> int:
+        return sum(self.font(size, i, bold, italic).size(run)[0] for i, run in self.runs(text))
+
+    def render(
+        self,
+        text: str,
+        size: int,
+        color: tuple[int, ...],
+        *,
+        bold: bool = False,
+        italic: bool = False,
+        underline: bool = False,
+    ) -> pygame.Surface:
+        """``text`` on a transparent surface, one line, every run on the shared baseline (cached)."""
+        key = (text, size, tuple(color), bold, italic, underline)
+        surf = self._cache.get(key)
+        if surf is not None:
+            self._cache.move_to_end(key)
+            return surf
+        surf = self._render(text, size, color, bold, italic, underline)
+        self._cache[key] = surf
+        if len(self._cache) > RENDER_CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return surf
+
+    def _render(
+        self, text: str, size: int, color: tuple[int, ...], bold: bool, italic: bool, underline: bool
+    ) -> pygame.Surface:
+        asc, height = self.metrics(size)
+        pieces = []
+        for idx, run in self.runs(text):
+            font = self.font(size, idx, bold, italic)
+            font.underline = underline
+            pieces.append((font.render(run, True, color), asc - font.get_ascent()))
+            font.underline = False
+        total = sum(p[0].get_width() for p in pieces)
+        surf = pygame.Surface((max(1, total), height), pygame.SRCALPHA)
+        x = 0
+        for piece, y in pieces:
+            surf.blit(piece, (x, y))
+            x += piece.get_width()
+        return surf
+
+    def blit(
+        self,
+        surface: pygame.Surface,
+        text: str,
+        pos: tuple[int, int],
+        size: int,
+        color: tuple[int, ...],
+        *,
+        bold: bool = False,
+        italic: bool = False,
+        anchor: str = "topleft",
+        max_width: int | None = None,
+    ) -> pygame.Rect:
+        """Draw ``text`` with its ``anchor`` point (a pygame.Rect attribute) at ``pos``; returns its rect.
+
+        ``max_width`` shortens the text with an ellipsis to fit.
+        """
+        if max_width is not None and self.width(text, size, bold, italic) > max_width:
+            text = self.elide(text, size, max_width, bold=bold)
+        surf = self.render(text, size, color, bold=bold, italic=italic)
+        rect = surf.get_rect(**{anchor: pos})
+        surface.blit(surf, rect)
+        if self.trace is not None:
+            self.trace.append(text)
+        return rect
+
+    def elide(self, text: str, size: int, max_width: int, bold: bool = False) -> str:
+        """The longest prefix of ``text`` plus an ellipsis that fits ``max_width``."""
+        lo, hi = 0, len(text)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.width(text[:mid] + "…", size, bold) <= max_width:
+                lo = mid
+            else:
+                hi = mid - 1
+        return text[:lo] + "…"
+
+    def wrap(
+        self, text: str, size: int, first_width: int, rest_width: int | None = None, *, italic: bool = False
+    ) -> list[str]:
+        """``text`` broken into lines: at spaces, between CJK characters, inside over-long words."""
+        rest_width = first_width if rest_width is None else rest_width
+        lines: list[str] = []
+        line = ""
+        limit = first_width
+        for token in _TOKEN.findall(text.replace("\n", " ")):
+            candidate = line + token
+            if self.width(candidate, size, italic=italic) <= limit:
+                line = candidate
+                continue
+            if token.isspace():
+                continue  # spaces at a break vanish
+            if line.strip():
+                lines.append(line.rstrip())
+                limit = rest_width
+            line = token
+            while self.width(line, size, italic=italic) > limit and len(line) > 1:
+                cut = self._fit(line, size, limit, italic)
+                lines.append(line[:cut])
+                limit = rest_width
+                line = line[cut:]
+        if line.strip() or not lines:
+            lines.append(line.rstrip())
+        return lines
+
+    def _fit(self, text: str, size: int, limit: int, italic: bool) -> int:
+        """How many leading characters of ``text`` fit ``limit`` (at least one)."""
+        lo, hi = 1, len(text)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.width(text[:mid], size, italic=italic) <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo

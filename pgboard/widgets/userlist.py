@@ -1,0 +1,98 @@
+"""The user list: who is in the room, each with a colour derived from their id, "(you)" for yourself."""
+
+from __future__ import annotations
+
+import pygame
+
+from . import theme
+from .text import FontSet
+
+HEADER_H = 28
+ROW_H = 22
+DOT = 8
+MAX_ROWS_SHOWN = 12  # beyond this the list says "and N more"
+
+
+class UserList:
+    def __init__(self, fonts: FontSet) -> None:
+        self.fonts = fonts
+        self.rect = pygame.Rect(0, 0, 0, 0)
+        self.users: list[tuple[str, str]] = []
+        self.me = ""
+
+    def set_users(self, users: list[tuple[str, str]], me: str = "") -> None:
+        """``users``: (id, nick) pairs; ``me``: your own id. You are listed first."""
+        self.me = me
+        mine = [u for u in users if u[0] == me]
+        others = sorted((u for u in users if u[0] != me), key=lambda u: u[1].casefold())
+        self.users = mine + others
+
+    def wanted_height(self) -> int:
+        rows = min(len(self.users), MAX_ROWS_SHOWN) + (1 if len(self.users) > MAX_ROWS_SHOWN else 0)
+        return HEADER_H + max(1, rows) * ROW_H + theme.PAD
+
+    def rows(self) -> list[tuple[str, str]]:
+        """What the list shows now: (colour key, text) per visible row."""
+        fit = max(0, (self.rect.h - HEADER_H - theme.PAD) // ROW_H)
+        shown = self.users if len(self.users) <= fit else self.users[: max(0, fit - 1)]
+        out = [(uid, f"{nick} (you)" if uid == self.me else nick) for uid, nick in shown]
+        if len(shown) < len(self.users):
+            out.append(("", f"and {len(self.users) - len(shown)} more"))
+        return out
+
+    def handle_event(self, event: pygame.event.Event) -> bool:
+        return event.type == pygame.MOUSEBUTTONDOWN and self.rect.collidepoint(event.pos)
+
+    def draw(self, surface: pygame.Surface) -> None:
+        r = self.rect
+        pygame.draw.rect(surface, theme.PANEL_BG, r)
+        header = pygame.Rect(r.x, r.y, r.w, HEADER_H)
+        pygame.draw.rect(surface, theme.PANEL_HEADER, header)
+        self.fonts.blit(
+            surface,
+            "People",
+            (r.x + theme.PAD + 2, header.centery),
+            theme.FONT_UI,
+            theme.TEXT,
+            bold=True,
+            anchor="midleft",
+        )
+        self.fonts.blit(
+            surface,
+            str(len(self.users)),
+            (r.right - theme.PAD - 2, header.centery),
+            theme.FONT_SMALL,
+            theme.TEXT_MUTED,
+            anchor="midright",
+        )
+        y = header.bottom + theme.PAD // 2
+        for uid, text in self.rows():
+            cy = y + ROW_H // 2
+            if uid:
+                pygame.draw.circle(surface, theme.user_color(uid), (r.x + theme.PAD + 6, cy), DOT // 2)
+                color = theme.TEXT
+            else:
+                color = theme.TEXT_MUTED
+            nick_w = r.w - 3 * theme.PAD - DOT - 6
+            you = uid == self.me and text.endswith(" (you)")
+            shown = text[: -len(" (you)")] if you else text
+            rect = self.fonts.blit(
+                surface,
+                shown,
+                (r.x + 2 * theme.PAD + DOT + 2, cy),
+                theme.FONT_UI,
+                color,
+                anchor="midleft",
+                max_width=nick_w - (48 if you else 0),
+            )
+            if you:
+                self.fonts.blit(
+                    surface,
+                    "(you)",
+                    (rect.right + 5, cy),
+                    theme.FONT_SMALL,
+                    theme.SELF_MARK,
+                    anchor="midleft",
+                )
+            y += ROW_H
+        pygame.draw.line(surface, theme.PANEL_BORDER, (r.x, r.bottom - 1), (r.right, r.bottom - 1))
