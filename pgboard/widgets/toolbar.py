@@ -23,9 +23,14 @@ log = logging.getLogger(__name__)
 
 ASSET_DIR = Path(__file__).resolve().parents[2] / "assets" / "icons"
 ICON = 32
-COMPACT_BUTTON = 32
-COMPACT_ICON = 24
-SEPARATOR = 14  # space around a group separator line
+# (button, icon, swatch, separator gap, width presets shown): the first that fits the window wins
+DENSITIES = (
+    (theme.BUTTON, ICON, theme.SWATCH, 14, True),
+    (34, 28, theme.SWATCH, 10, True),
+    (32, 24, 22, 8, False),
+    (28, 22, 18, 6, False),
+    (24, 20, 16, 4, False),
+)
 HINT_DELAY = 0.6  # seconds the pointer rests before a tooltip shows
 HINT_MAX_W = 280
 Hint = tuple[pygame.Rect, str, str, str]
@@ -77,42 +82,45 @@ class ToolBar:
 
     # -- layout
 
-    def _natural(self, button: int, presets: bool) -> int:
+    def _natural(self, button: int, presets: bool, swatch: int, sep: int) -> int:
         n = len(self.tools) + len(self.actions)
         return (
             2 * theme.PAD
             + n * (button + 2)
-            + 3 * 2 * SEPARATOR
-            + self.palette.natural_width()
+            + 3 * 2 * sep
+            + self.palette.natural_width(swatch)
             + self.width_control.natural_width(presets)
         )
 
     def layout(self, rect: pygame.Rect) -> None:
+        """Place every item; narrower windows get smaller buttons, swatches and gaps (DENSITIES)."""
         self.rect = pygame.Rect(rect)
-        compact = self._natural(theme.BUTTON, True) > rect.w
-        self.button = COMPACT_BUTTON if compact else theme.BUTTON
-        presets = self._natural(self.button, True) <= rect.w
-        icon = COMPACT_ICON if compact else ICON
+        button, icon, swatch, sep, presets = DENSITIES[-1]
+        for density in DENSITIES:
+            if self._natural(density[0], density[4], density[2], density[3]) <= rect.w:
+                button, icon, swatch, sep, presets = density
+                break
+        self.button = button
         self._icons = {
-            n: (pygame.transform.smoothscale(img, (icon, icon)) if img is not None and compact else img)
+            n: (pygame.transform.smoothscale(img, (icon, icon)) if img is not None and icon != ICON else img)
             for n, img in self._icons_full.items()
         }
         cy = rect.centery
         x = rect.x + theme.PAD
         self.tool_rects = {}
         for name, _, _ in self.tools:
-            self.tool_rects[name] = pygame.Rect(x, cy - self.button // 2, self.button, self.button)
-            x += self.button + 2
-        self.separators = [x + SEPARATOR - 1]
-        x += 2 * SEPARATOR
+            self.tool_rects[name] = pygame.Rect(x, cy - button // 2, button, button)
+            x += button + 2
+        self.separators = [x + sep - 1]
+        x += 2 * sep
         self.action_rects = {}
         for name, *_ in self.actions:
-            self.action_rects[name] = pygame.Rect(x, cy - self.button // 2, self.button, self.button)
-            x += self.button + 2
-        self.separators.append(x + SEPARATOR - 1)
-        x = self.palette.layout(x + 2 * SEPARATOR, cy)
-        self.separators.append(x + SEPARATOR)
-        self.width_control.layout(x + 2 * SEPARATOR, cy, presets)
+            self.action_rects[name] = pygame.Rect(x, cy - button // 2, button, button)
+            x += button + 2
+        self.separators.append(x + sep - 1)
+        x = self.palette.layout(x + 2 * sep, cy, swatch)
+        self.separators.append(x + sep)
+        self.width_control.layout(x + 2 * sep, cy, presets)
 
     # -- state
 
