@@ -60,6 +60,7 @@ from pgboard.protocol import (
     Ping,
     Pong,
     ProtocolError,
+    Renamed,
     Say,
     Welcome,
     encode,
@@ -75,6 +76,8 @@ BACKOFF_FACTOR = 2.0
 BACKOFF_MAX = 30.0  # the back-off stops doubling here
 BACKOFF_JITTER = 0.2  # each delay is scaled by a random factor in [1 - JITTER, 1 + JITTER]
 MAX_ATTEMPTS = 15  # failed tries in a row before "failed": 0.5+1+...+16 + 9*30 s, about 5 minutes
+STABLE_AFTER = 10.0  # seconds online after which a drop starts the back-off afresh (a server that
+# welcomes and then drops every client at once gets the growing back-off, not a reconnect storm)
 RECV_SIZE = 64 * 1024  # bytes asked of one recv()
 MAX_READ_PER_PUMP = 4 * 1024 * 1024  # bytes read in one pump, so a huge catch-up cannot freeze a frame
 MAX_QUEUED_CHAT = 100  # chat lines typed while offline, kept for the reconnect
@@ -131,7 +134,8 @@ class Connection:
         self.last_seq = 0
         self.join_error: JoinError | None = None
         self.last_error = ""
-        self.attempts = 0  # failed tries in a row since the last welcome
+        self.attempts = 0  # failed tries in a row since the link was last stable
+        self._online_since: float | None = None
         self._outbox: dict[str, tuple[Operation, bytes]] = {}  # oid -> (op, its frame), in send order
         self._chat: deque[bytes] = deque()
         self._sock: socket.socket | None = None
@@ -353,7 +357,6 @@ class Connection:
 
     def _on_welcome(self, msg: Welcome) -> None:
         self.user_id, self.nick, self.room = msg.user, msg.nick, msg.room
-        self.attempts = 0
         self.state = "catching_up"
         self.catchup_progress = (0, 0)
         self.incoming.append(msg)
@@ -377,6 +380,7 @@ class Connection:
     def _on_caught_up(self, msg: CaughtUp) -> None:
         self.last_seq = max(self.last_seq, msg.seq)
         self.state = "online"
+        self._online_since = self.scheduler.now()
         self.catchup_progress = None
         self.incoming.append(msg)
         # What the catch-up did not echo goes again, in order (the server acks what it already has),
@@ -406,6 +410,14 @@ class Connection:
             reason = f"{msg.code}: {msg.detail}" if msg.detail else msg.code
             self._drop(reason, retry=msg.code not in NO_RETRY_ERRORS)
 
+    def _on_renamed(self, msg: Renamed) -> None:
+        if msg.user == self.user_id:
+            self.nick = msg.nick  # a /nick command: rejoin under the new name after a drop
+        self.incoming.append(msg)
+
+    def _on_client_message(self, msg: Message) -> None:
+        logger.warning("the server sent a client's message, ignored: %r", msg)
+
     def _on_ping(self, msg: Ping) -> None:
         self._outbuf += encode(Pong(msg.n))
 
@@ -427,6 +439,9 @@ class Connection:
         Error: _on_error,
         Ping: _on_ping,
         Pong: _on_pong,
+        Renamed: _on_renamed,
+        Join: _on_client_message,
+        Say: _on_client_message,
     }
 
     def _count_catchup(self) -> None:
@@ -520,9 +535,13 @@ class Connection:
         self._outbuf.clear()
         self._pings.clear()
         self.catchup_progress = None
+        self._online_since = None
 
     def _drop(self, reason: str, *, retry: bool = True) -> None:
         logger.warning("connection to %s:%d dropped: %s", self.host, self.port, reason)
+        since = self._online_since
+        if since is not None and self.scheduler.now() - since >= STABLE_AFTER:
+            self.attempts = 0
         self._teardown()
         self.last_error = reason
         if not retry:

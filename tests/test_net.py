@@ -22,6 +22,7 @@ from support import RawClient, running_server
 from pgboard import net
 from pgboard.net import Connection, backoff_delay
 from pgboard.protocol import (
+    Ack,
     Add,
     BoardObject,
     CatchUp,
@@ -39,6 +40,7 @@ from pgboard.protocol import (
     Obj,
     Ping,
     Pong,
+    Renamed,
     Say,
     UserInfo,
     Welcome,
@@ -478,17 +480,8 @@ def test_the_server_closing_the_connection_drops_to_offline_and_rejoins_since_la
     handshake(hand, c)
     hand.send(*welcome_frames())
     c.pump_until(lambda: conn.state == "online")
-    assert hand.sock is not None
-    hand.sock.close()
-    c.pump_until(lambda: conn.state == "offline")
+    assert rejoin(hand, c) == Join("alice", "lobby", "", 2, "secret-alice")
     assert conn.last_error == "the server closed the connection"
-    c.skip_to_retry()
-    hand.accept()
-    c.pump_until(lambda: conn.state == "joining")
-    hand.codec = Codec()
-    hand.send(Hello(1, "hand"))
-    c.pump_until(hand.readable)
-    assert hand.recv() == Join("alice", "lobby", "", 2, "secret-alice")
     c.close()
 
 
@@ -500,4 +493,106 @@ def test_a_fatal_replaced_error_does_not_reconnect(hand: HandServer) -> None:
     c.pump_until(lambda: conn.state == "closed")
     assert c.sched.time_until_next() is None
     assert "elsewhere" in conn.status_text()
+    c.close()
+
+
+def rejoin(hand: HandServer, client: Client) -> Join:
+    """The server side closes the connection; the client goes offline, retries, and joins again."""
+    assert hand.sock is not None
+    hand.sock.close()
+    client.pump_until(lambda: client.conn.state == "offline")
+    client.skip_to_retry()
+    hand.accept()
+    hand.codec = Codec()
+    client.pump_until(lambda: client.conn.state == "joining")
+    hand.send(Hello(1, "hand"))
+    client.pump_until(hand.readable)
+    join = hand.recv()
+    assert isinstance(join, Join)
+    return join
+
+
+def test_after_the_catch_up_exactly_the_unechoed_operations_are_resent_in_order(hand: HandServer) -> None:
+    c = Client(hand.port)
+    conn = c.conn
+    handshake(hand, c)
+    hand.send(*welcome_frames(user="u1"))
+    c.pump_until(lambda: conn.state == "online")
+    ops = [Add(f"o{i}", line(f"l{i}", 10 * i)) for i in range(1, 4)]
+    for op in ops:
+        conn.send_op(op)
+    c.pump_until(hand.readable)
+    assert [hand.recv() for _ in ops] == ops, "sent at once while online"
+    assert hand.sock is not None
+    hand.sock.close()
+    c.pump_until(lambda: conn.state == "offline")
+    offline_op = Add("o4", line("l4", 40))
+    conn.send_op(offline_op)
+    assert conn.send(Say("hi")) is True
+    assert conn.send(Cursor(1, 1)) is False
+    c.skip_to_retry()
+    hand.accept()
+    hand.codec = Codec()
+    c.pump_until(lambda: conn.state == "joining")
+    hand.send(Hello(1, "hand"))
+    c.pump_until(hand.readable)
+    assert hand.recv() == Join("alice", "lobby", "", 2, "secret-alice"), "since the last seq seen"
+    # The catch-up brings the echo of o2 (it reached the server before the drop).
+    o2_echo = Add("o2", line("l2", 20), seq=3, author="u1")
+    hand.send(Welcome("u1", "alice", "lobby"), CatchUp(1, "ops"), o2_echo)
+    c.pump_until(lambda: conn.catchup_progress == (1, 1))
+    assert conn.state == "catching_up"
+    assert [op.oid for op in conn.pending_ops] == ["o1", "o3", "o4"]
+    drawn_during_catch_up = Add("o5", line("l5", 50))
+    conn.send_op(drawn_during_catch_up)  # waits for the catch-up to end, behind the older ops
+    hand.send(CaughtUp(3))
+    c.pump_until(lambda: conn.state == "online")
+    c.pump_until(hand.readable)
+    resent = [hand.recv() for _ in range(5)]
+    assert resent == [ops[0], ops[2], offline_op, drawn_during_catch_up, Say("hi")], (
+        "the unechoed ops in order, then the chat"
+    )
+    # o1 was applied before the drop: the server acks it; o3 is echoed; someone else's o4 is not ours.
+    hand.send(
+        Ack("o1", 1),
+        Add("o3", line("l3", 30), seq=4, author="u1"),
+        Add("o4", line("x", 99), seq=5, author="u2"),
+    )
+    c.pump_until(lambda: conn.last_seq == 5)
+    assert [op.oid for op in conn.pending_ops] == ["o4", "o5"]
+    assert not any(isinstance(m, Ack) for m in conn.incoming), "acks are handled, not passed on"
+    c.close()
+
+
+def test_a_server_that_drops_every_client_at_once_gets_a_growing_back_off(hand: HandServer) -> None:
+    c = Client(hand.port)
+    conn = c.conn
+    handshake(hand, c)
+    attempts = []
+    for _ in range(3):
+        hand.send(*welcome_frames())
+        c.pump_until(lambda: conn.state == "online")
+        rejoin(hand, c)
+        assert conn.state == "joining"
+        attempts.append(conn.attempts)
+    assert attempts == [1, 2, 3], "a link that never stayed up does not reset the back-off"
+    hand.send(*welcome_frames())
+    c.pump_until(lambda: conn.state == "online")
+    c.clock.advance(net.STABLE_AFTER)
+    assert hand.sock is not None
+    hand.sock.close()
+    c.pump_until(lambda: conn.state == "offline")
+    assert conn.attempts == 1, "after a stable link the back-off starts again from the shortest wait"
+    assert c.sched.time_until_next() == pytest.approx(net.BACKOFF_INITIAL * 1.2)
+    c.close()
+
+
+def test_a_rename_is_kept_for_the_rejoin(hand: HandServer) -> None:
+    c = Client(hand.port)
+    conn = c.conn
+    handshake(hand, c)
+    hand.send(*welcome_frames(user="u1"), Renamed("u1", "alice", "alicia"), Renamed("u2", "bob", "bobby"))
+    c.pump_until(lambda: len(c.received(Renamed)) == 2)
+    assert conn.nick == "alicia"
+    assert rejoin(hand, c).nick == "alicia"
     c.close()
