@@ -1,0 +1,113 @@
+"""The connect screen inside the window: typing, focus moves, submit, join errors, remembered values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pygame
+import pytest
+from uikit import click, draw, key, make_ui, type_text
+
+from pgboard import settings
+from pgboard.settings import Settings
+
+
+@pytest.fixture
+def ui(tmp_path: Path):
+    return make_ui(tmp_path, settings=Settings(nick=""), show_connect=True)
+
+
+def test_connect_screen_takes_unicode_and_tab_moves_focus(ui, tmp_path: Path) -> None:
+    screen = ui.connect_screen
+    assert ui.is_typing and screen.focused is screen.nick  # no saved nick: start there
+    assert all(type_text(ui, "李", "雷"))
+    assert key(ui, pygame.K_TAB) is True
+    assert screen.focused is screen.room
+    for _ in range(5):
+        key(ui, pygame.K_BACKSPACE)
+    type_text(ui, "画室")
+    key(ui, pygame.K_TAB, pygame.KMOD_LSHIFT)
+    assert screen.focused is screen.nick
+    _, texts = draw(ui)
+    assert {"李雷", "画室", "Connect", "Host a board", "Nickname", "Room", "Server", "Port"} <= set(texts)
+    key(ui, pygame.K_RETURN)
+    assert ui.calls == [("connect", "127.0.0.1", 5151, "李雷", "画室")]
+    saved = settings.load(tmp_path / "settings.json")
+    assert (saved.nick, saved.room, saved.port) == ("李雷", "画室", 5151)
+    _, texts = draw(ui)
+    assert "Connecting to 127.0.0.1:5151 …" in texts
+
+
+def test_values_are_remembered_from_last_time(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    settings.save(Settings(host="10.0.0.7", port=6001, nick="zoë", room="art"), path)
+    ui = make_ui(tmp_path, settings=settings.load(path), show_connect=True)
+    _, texts = draw(ui)
+    assert {"10.0.0.7", "6001", "zoë", "art"} <= set(texts)
+    click(ui, ui.connect_screen.connect_rect.center)
+    assert ui.calls == [("connect", "10.0.0.7", 6001, "zoë", "art")]
+
+
+def test_click_moves_focus_and_host_button_reports(ui) -> None:
+    screen = ui.connect_screen
+    click(ui, screen.room.rect.center)
+    assert screen.focused is screen.room
+    click(ui, screen.nick.rect.center)
+    type_text(ui, "bob")
+    click(ui, screen.host_rect.center)
+    assert ui.calls == [("host", "bob", "lobby")]
+
+
+def test_taken_name_shows_the_suggestion_and_one_click_uses_it(ui) -> None:
+    ui.connect_screen.nick.set_text("alice")
+    ui.show_join_error("taken", "", "alice2")
+    assert ui.connect_visible
+    _, texts = draw(ui)
+    assert "The nickname “alice” is already taken in this room." in " ".join(texts)
+    assert "Use “alice2”" in texts
+    click(ui, ui.connect_screen.use_rect.center)
+    assert ui.calls == [("connect", "127.0.0.1", 5151, "alice2", "lobby")]
+    assert ui.connect_screen.nick.text == "alice2"
+
+
+@pytest.mark.parametrize(
+    ("reason", "detail", "shown"),
+    [
+        (
+            "unreachable",
+            "connection refused",
+            "Cannot reach 127.0.0.1:5151. Is the server running? connection refused",
+        ),
+        ("invalid", "", "That name is not allowed"),
+        ("room_full", "", "This room is full. Try another room."),
+    ],
+)
+def test_join_errors_are_shown(ui, reason: str, detail: str, shown: str) -> None:
+    ui.connect_screen.nick.set_text("alice")
+    ui.show_join_error(reason, detail)
+    _, texts = draw(ui)
+    assert shown in " ".join(texts)
+
+
+def test_bad_fields_are_caught_before_connecting(ui) -> None:
+    screen = ui.connect_screen
+    screen.port.set_text("99999")
+    screen.nick.set_text("bob")
+    click(ui, screen.connect_rect.center)
+    assert ui.calls == [] and screen.focused is screen.port
+    _, texts = draw(ui)
+    assert "The port is a number from 1 to 65535." in texts
+    screen.port.set_text("5151")
+    screen.nick.set_text("-bad name!")
+    key(ui, pygame.K_RETURN)
+    assert ui.calls == [] and screen.focused is screen.nick
+    _, texts = draw(ui)
+    assert any(t.startswith("That name is not allowed") for t in texts)
+
+
+def test_connect_screen_takes_every_key_and_show_board_gives_them_back(ui) -> None:
+    assert key(ui, pygame.K_TAB) is True and ui.panels_visible  # Tab moves focus, panels stay
+    assert key(ui, pygame.K_F1) is True and not ui.overlay.open
+    ui.show_board()
+    assert not ui.is_typing
+    assert key(ui, pygame.K_p) is False
