@@ -46,22 +46,29 @@ from pgboard.protocol import (
     OPERATIONS,
     PROTOCOL_VERSION,
     Ack,
+    Add,
     CatchUp,
     CaughtUp,
+    Clear,
     Codec,
     Cursor,
+    Delete,
     Error,
+    Extend,
     Hello,
     Join,
     JoinError,
     LocalProtocolError,
     Message,
+    Move,
     Obj,
     Ping,
     Pong,
     ProtocolError,
+    Redo,
     Renamed,
     Say,
+    Undo,
     Welcome,
     encode,
 )
@@ -90,7 +97,7 @@ FAILED_TEXT = "Server down: your work is kept; save it with Ctrl+S"
 _CONNECT_PENDING = frozenset({0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, errno.EINTR})
 _LOCAL_NAMES = {"": "127.0.0.1", "localhost": "127.0.0.1"}
 
-Operation = Any  # one of protocol.OPERATIONS (Add, Extend, Move, Delete, Clear, Undo, Redo)
+Operation = Add | Extend | Move | Delete | Clear | Undo | Redo  # protocol.OPERATIONS
 
 
 def backoff_delay(attempt: int, rng: random.Random) -> float:
@@ -390,7 +397,7 @@ class Connection:
         while self._chat:
             self._outbuf += self._chat.popleft()
 
-    def _on_echo(self, msg: Any) -> None:
+    def _on_echo(self, msg: Operation) -> None:
         if msg.seq:
             self.last_seq = max(self.last_seq, msg.seq)
         self._count_catchup()

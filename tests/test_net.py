@@ -43,6 +43,7 @@ from pgboard.protocol import (
     Renamed,
     Say,
     UserInfo,
+    UserLeft,
     Welcome,
     encode,
 )
@@ -596,3 +597,55 @@ def test_a_rename_is_kept_for_the_rejoin(hand: HandServer) -> None:
     assert conn.nick == "alicia"
     assert rejoin(hand, c).nick == "alicia"
     c.close()
+
+
+def test_a_connect_that_never_completes_times_out() -> None:
+    # A listener whose accept queue is full: the kernel drops our SYN, so the connect stays pending.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(2):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        c = Client(port)
+        conn = c.conn
+        conn.start()
+        conn.pump()
+        if select.select([], [conn.fileno()], [], 0)[1]:
+            pytest.skip("this kernel completed the connect despite a full accept queue")
+        assert conn.state == "connecting"
+        assert conn.status_text() == f"Connecting to 127.0.0.1:{port}..."
+        c.clock.advance(net.TIMEOUT - 0.5)
+        c.sched.run_due()
+        conn.pump()
+        assert conn.state == "connecting"
+        c.clock.advance(0.5)
+        c.sched.run_due()
+        assert conn.state == "offline" and conn.last_error.startswith("no connection for 15 s")
+        c.close()
+    finally:
+        for s in fillers:
+            s.close()
+        listener.close()
+
+
+def test_close_sends_what_is_queued_and_the_others_see_us_leave(server: BoardServer) -> None:
+    c = Client(server.address[1])
+    conn = c.online()
+    with RawClient(server.address) as bob:
+        bob.join("bob")
+        bob.catch_up()
+        conn.send(Say("bye all"))
+        conn.close()
+        assert conn.state == "closed" and conn.status_text() == "Disconnected"
+        chat = bob.recv_until(Chat)
+        assert chat.text == "bye all" and chat.nick == "alice"
+        left = bob.recv_until(UserLeft)
+        assert left.nick == "alice"
+    c.clock.advance(600)
+    assert c.sched.run_due() == 0, "no timer outlives close()"
