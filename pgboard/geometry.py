@@ -6,6 +6,7 @@ Shared by the board model (hit tests for the eraser and drag, damage regions) an
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterable, Iterator
 
 from pgboard.protocol import BoardObject
@@ -13,6 +14,14 @@ from pgboard.protocol import BoardObject
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1, inclusive-exclusive, x0 <= x1 and y0 <= y1
 
 TEXT_ADVANCE = 0.62  # estimated glyph width per unit of text size, for hit tests without a font
+# Advances of printable ASCII (" " to "~") in tenths of the text size, rounded up: the wider of the
+# client's fonts (WenQuanYi Micro Hei, pygame's default). "W" is 0.9, "i" 0.3: one average would
+# leave the end of "WWWW" unhittable or make "iiii" hittable far to its right.
+_ASCII_TENTHS = tuple(
+    int(c)
+    for c in "33476973336634346666666666336665977676577446598868666769666343656665664663353966664546585554646"
+)
+WIDE_ADVANCE = 1.0  # the same for East Asian wide characters (李, あ, 한) and emoji
 TEXT_LINE = 1.25  # line height per unit of text size
 GRID_CELL = 128  # board units per side of one spatial-grid cell
 
@@ -27,9 +36,23 @@ def shape_box(obj: BoardObject) -> Box:
     return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
 
+def _advance(ch: str) -> float:
+    """Estimated glyph width in units of text size: measured for ASCII (and letters built on it, as
+    é on e), a full em for CJK and other wide characters, none for combining marks, else TEXT_ADVANCE."""
+    if " " <= ch <= "~":
+        return _ASCII_TENTHS[ord(ch) - 32] / 10
+    if unicodedata.east_asian_width(ch) in "WF":
+        return WIDE_ADVANCE
+    if unicodedata.combining(ch):
+        return 0.0
+    base = unicodedata.normalize("NFD", ch)[0]
+    return _ASCII_TENTHS[ord(base) - 32] / 10 if " " <= base <= "~" else TEXT_ADVANCE
+
+
 def text_extent(obj: BoardObject) -> tuple[int, int]:
     lines = obj.text.split("\n")
-    width = max(len(line) for line in lines) * obj.size * TEXT_ADVANCE
+    # each glyph's advance is rounded to whole pixels when rendered: up to half a pixel more each
+    width = max(sum(_advance(ch) for ch in line) * obj.size + len(line) / 2 for line in lines)
     return int(math.ceil(width)) + 1, int(math.ceil(len(lines) * obj.size * TEXT_LINE)) + 1
 
 
@@ -100,10 +123,19 @@ class SpatialGrid:
         self._cells: dict[tuple[int, int], set[str]] = {}
         self._boxes: dict[str, Box] = {}
 
-    def _cell_range(self, box: Box) -> Iterator[tuple[int, int]]:
+    def _cell_span(self, box: Box) -> tuple[range, range]:
+        # a box of zero width or height still meets boxes that strictly contain its edge: it gets
+        # the cell its edge lies in (with box[2] - 1 alone it would get none when on a cell border)
         c = self.cell
-        for cx in range(box[0] // c, (box[2] - 1) // c + 1):
-            for cy in range(box[1] // c, (box[3] - 1) // c + 1):
+        return (
+            range(box[0] // c, max(box[0], box[2] - 1) // c + 1),
+            range(box[1] // c, max(box[1], box[3] - 1) // c + 1),
+        )
+
+    def _cell_range(self, box: Box) -> Iterator[tuple[int, int]]:
+        xs, ys = self._cell_span(box)
+        for cx in xs:
+            for cy in ys:
                 yield (cx, cy)
 
     def insert(self, oid: str, box: Box) -> None:
@@ -129,6 +161,10 @@ class SpatialGrid:
     def query(self, box: Box) -> set[str]:
         """Ids whose boxes intersect ``box``."""
         found: set[str] = set()
+        xs, ys = self._cell_span(box)
+        if len(xs) * len(ys) > len(self._cells):
+            # a box larger than what is stored (zoomed far out): test every box, not every empty cell
+            return {oid for oid, b in self._boxes.items() if intersects(b, box)}
         for key in self._cell_range(box):
             for oid in self._cells.get(key, ()):
                 if oid not in found and intersects(self._boxes[oid], box):
