@@ -43,6 +43,8 @@ TOAST_MARGIN = 18  # above the board's bottom edge
 CLEAR_TITLE = "Erase everything you drew?"
 CLEAR_MESSAGE = "Your strokes, shapes and text leave the board for everyone. Enter/Y: yes, Esc/N: no"
 ENTER_KEYS = (pygame.K_RETURN, pygame.K_KP_ENTER)
+PRIVATE_COMMAND = "/msg"  # the server's private-message command (server/chat.py)
+HIDDEN_CHAT_TOAST = 80  # characters of a chat line shown as a toast while the panels are hidden
 LEGACY_WHEEL_BUTTONS = (4, 5)  # pygame still sends wheel turns as buttons 4 and 5 too
 
 
@@ -96,7 +98,7 @@ class UI:
             on_action=self._action_picked,
         )
         self.palette.set_active(self.settings.color)
-        self.user_list = UserList(self.fonts)
+        self.user_list = UserList(self.fonts, on_pick=self.start_private)
         self.chat = ChatPanel(self.fonts, on_send=self._send)
         self.status = StatusBar(self.fonts)
         self.overlay = ShortcutOverlay(self.fonts, shortcuts)
@@ -192,6 +194,9 @@ class UI:
     ) -> None:
         """A chat line (protocol.Chat's fields: kind say, me or private; ``stamp`` is its time)."""
         self.chat.add_chat(nick, text, kind, user=user, to=to, history=history, stamp=stamp)
+        if not self.panels_visible and not history and user != self.chat.me:
+            line = f"* {nick} {text}" if kind == "me" else f"{nick}: {text}"
+            self.toast(line if len(line) <= HIDDEN_CHAT_TOAST else line[: HIDDEN_CHAT_TOAST - 1] + "…")
 
     def add_chat_message(self, msg: Any) -> None:
         """A protocol.Chat or protocol.Notice as received."""
@@ -237,6 +242,11 @@ class UI:
     def focus_chat(self) -> None:
         self.set_panels_visible(True)
         self.chat.focus()
+
+    def start_private(self, nick: str) -> None:
+        """Focus the chat with "/msg NICK " typed, ready for a private message."""
+        self.focus_chat()
+        self.chat.input.set_text(f"{PRIVATE_COMMAND} {nick} ")
 
     def leave_chat(self) -> None:
         self.chat.blur()

@@ -454,3 +454,51 @@ def test_full_ui_preview_screenshot(tmp_path: Path) -> None:
     assert PREVIEW.exists()
     assert surface.get_at((5, 5))[:3] == theme.PANEL_BG
     assert "你好！我来画厨房 😀" in " ".join(texts)
+
+
+def test_clicking_someone_starts_a_private_message(ui) -> None:
+    ui.set_users([("u1", "alice"), ("u2", "bob")], "u1")
+    draw(ui)
+    row_h = 22
+    first_row_y = ui.user_list.rect.y + 28 + theme.PAD // 2 + row_h // 2
+    click(ui, (ui.user_list.rect.x + 40, first_row_y))  # yourself: nothing
+    assert not ui.is_typing
+    click(ui, (ui.user_list.rect.x + 40, first_row_y + row_h))
+    assert ui.is_typing and ui.chat.input.text == "/msg bob "
+    type_text(ui, "psst")
+    key(ui, pygame.K_RETURN)
+    assert ui.calls == [("send", "/msg bob psst")]
+
+
+def test_chat_while_panels_are_hidden_shows_as_a_toast(ui) -> None:
+    ui.set_users([("u1", "alice"), ("u2", "bob")], "u1")
+    ui.toggle_panels()
+    ui.add_chat("bob", "look at the roof", user="u2")
+    ui.update(1.0)
+    _, texts = draw(ui)
+    assert "bob: look at the roof" in texts
+    ui.add_chat("alice", "my own line", user="u1")  # your own lines are not announced
+    ui.update(1.0 + TOAST_SECONDS + 0.1)
+    _, texts = draw(ui)
+    assert not any("my own line" in t for t in texts)
+
+
+def test_chat_draws_from_cached_rows_whatever_the_log_length(ui, monkeypatch: pytest.MonkeyPatch) -> None:
+    renders: list[str] = []
+    real = ui.fonts._render
+
+    def counting(text, *args):
+        renders.append(text)
+        return real(text, *args)
+
+    monkeypatch.setattr(ui.fonts, "_render", counting)
+    for i in range(600):
+        ui.add_chat("bob", f"message number {i}", user="u2")
+    draw(ui)
+    renders.clear()
+    draw(ui)
+    assert renders == []  # a frame re-renders nothing
+    ui.add_chat("bob", "one more", user="u2")
+    draw(ui)
+    assert set(renders) <= {"one more"}  # only the new line, however long the log
+    assert len(ui.chat.entries) == 601

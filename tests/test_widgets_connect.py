@@ -111,3 +111,11 @@ def test_connect_screen_takes_every_key_and_show_board_gives_them_back(ui) -> No
     ui.show_board()
     assert not ui.is_typing
     assert key(ui, pygame.K_p) is False
+
+
+def test_enter_on_an_empty_nickname_says_so(ui) -> None:
+    assert ui.connect_screen.nick.text == ""
+    key(ui, pygame.K_RETURN)
+    assert ui.calls == []
+    _, texts = draw(ui)
+    assert "Please choose a nickname." in texts

@@ -178,7 +178,7 @@ class ChatPanel:
                     x += prefix_w
             else:
                 x += INDENT
-            surf.blit(f.render(line, size, e.body_color, italic=e.italic), (x, 0))
+            surf.blit(f.render(line, size, e.body_color, italic=e.italic, cache=False), (x, 0))
             if e.dim:
                 surf.set_alpha(HISTORY_ALPHA)
             rows.append((surf, (head + line) if i == 0 else line))

@@ -66,6 +66,7 @@ class ConnectScreen:
         self.labels = ["Server", "Port", "Nickname", "Room"]
         for f in self.fields:
             f.on_submit = lambda _text: self.submit_connect()
+            f.submit_empty = True
         self.error = ""
         self.suggestion = ""
         self.busy = ""

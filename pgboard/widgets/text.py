@@ -171,8 +171,14 @@ class FontSet:
         bold: bool = False,
         italic: bool = False,
         underline: bool = False,
+        cache: bool = True,
     ) -> pygame.Surface:
-        """``text`` on a transparent surface, one line, every run on the shared baseline (cached)."""
+        """``text`` on a transparent surface, one line, every run on the shared baseline.
+
+        Cached unless ``cache`` is False (the chat keeps its own rows and must not crowd out labels).
+        """
+        if not cache:
+            return self._render(text, size, color, bold, italic, underline)
         key = (text, size, tuple(color), bold, italic, underline)
         surf = self._cache.get(key)
         if surf is not None:

@@ -33,8 +33,10 @@ class TextField:
         history: bool = False,
         on_submit: Callable[[str], None] | None = None,
         size: int = theme.FONT_UI,
+        submit_empty: bool = False,
     ) -> None:
         self.fonts = fonts
+        self.submit_empty = submit_empty  # a form's field reports Enter even when empty
         self.rect = pygame.Rect(0, 0, 200, theme.INPUT_H)
         self.text = text[:max_len]
         self.cursor = len(self.text)
@@ -172,7 +174,7 @@ class TextField:
                 self.history.append(line)
                 del self.history[:-HISTORY_SIZE]
         self._history_pos = None
-        if self.on_submit is not None and line.strip():
+        if self.on_submit is not None and (line.strip() or self.submit_empty):
             if self.keep_history:
                 self.set_text("")
             self.on_submit(line)

@@ -1,6 +1,11 @@
-"""The user list: who is in the room, each with a colour derived from their id, "(you)" for yourself."""
+"""The user list: who is in the room, each with a colour derived from their id, "(you)" for yourself.
+
+Clicking someone else reports ``on_pick(nick)`` (the UI starts a private message to them).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pygame
 
@@ -14,8 +19,9 @@ MAX_ROWS_SHOWN = 12  # beyond this the list says "and N more"
 
 
 class UserList:
-    def __init__(self, fonts: FontSet) -> None:
+    def __init__(self, fonts: FontSet, on_pick: Callable[[str], None] | None = None) -> None:
         self.fonts = fonts
+        self.on_pick = on_pick
         self.rect = pygame.Rect(0, 0, 0, 0)
         self.users: list[tuple[str, str]] = []
         self.me = ""
@@ -41,7 +47,16 @@ class UserList:
         return out
 
     def handle_event(self, event: pygame.event.Event) -> bool:
-        return event.type == pygame.MOUSEBUTTONDOWN and self.rect.collidepoint(event.pos)
+        if event.type != pygame.MOUSEBUTTONDOWN or not self.rect.collidepoint(event.pos):
+            return False
+        row = (event.pos[1] - self.rect.y - HEADER_H - theme.PAD // 2) // ROW_H
+        rows = self.rows()
+        if event.button == 1 and 0 <= row < len(rows) and event.pos[1] >= self.rect.y + HEADER_H:
+            uid = rows[row][0]
+            nick = next((n for i, n in self.users if i == uid), "")
+            if nick and uid != self.me and self.on_pick is not None:
+                self.on_pick(nick)
+        return True
 
     def draw(self, surface: pygame.Surface) -> None:
         r = self.rect
