@@ -14,6 +14,7 @@ from collections.abc import Container
 MAX_NICK = 24
 MAX_ROOM = 32
 DEFAULT_ROOM = "lobby"
+MAX_MARKS = 3  # combining marks in a row: enough for any script's letters, too few for "zalgo" text
 _INNER = frozenset("_-.")
 
 
@@ -30,6 +31,14 @@ def _ok_char(ch: str) -> bool:
     return unicodedata.category(ch)[0] in "LNM" or ch in _INNER
 
 
+def _longest_mark_run(name: str) -> int:
+    longest = run = 0
+    for ch in name:
+        run = run + 1 if unicodedata.category(ch)[0] == "M" else 0
+        longest = max(longest, run)
+    return longest
+
+
 def _check(name: str, what: str, max_len: int) -> str:
     name = unicodedata.normalize("NFC", name.strip())
     if not name:
@@ -41,6 +50,8 @@ def _check(name: str, what: str, max_len: int) -> str:
             "invalid",
             f"a {what} is letters and digits (any script) with _ - . inside, starting with a letter or digit",
         )
+    if _longest_mark_run(name) > MAX_MARKS:
+        raise NameError_("invalid", f"a {what} may not stack more than {MAX_MARKS} accents on one letter")
     return name
 
 
