@@ -117,6 +117,9 @@ class ChatCommands:
                 suggestion = names.suggest(nick, taken)
                 session.send(Error("nick_taken", f"{nick!r} is taken here; try {suggestion!r}"))
                 return
+            if nick == session.nick:
+                session.send(Notice(f"You are already {nick}"))
+                return
             old, session.nick = session.nick, nick
             room.broadcast(Renamed(session.user, old, nick))
         log.info("room %r: %s (%s) is now %s", room.name, old, session.user, nick)

@@ -139,7 +139,7 @@ class Room:
                 return
             try:
                 frame = encode(echo)
-            except LocalProtocolError as exc:  # an effect too large for one frame (a huge clear)
+            except LocalProtocolError as exc:  # cannot happen: Board.apply refuses effects that do not fit
                 log.error("room %r: echo of %s does not fit a frame: %s", self.name, op.oid, exc)
                 session.send(Error("too_large", "the effect of this operation is too large", oid=op.oid))
                 return
@@ -242,6 +242,7 @@ class Rooms:
                 ghost.close(
                     "reconnected", Error("replaced", "you connected again from elsewhere", fatal=True)
                 )
+                room.leave(ghost, "reconnected")  # in case its own close was already under way
             session.user, session.nick = user, nick
             if not session.attach(room):
                 return

@@ -71,16 +71,24 @@ class BoardServer:
     # -- lifecycle
 
     def start(self) -> None:
-        """Open the store, replay the logs, bind and start accepting; returns at once."""
-        self.store = Store(self.db_path)
-        self.rooms = Rooms(
-            self.store, self.limits.max_room_members, self.limits.chat_history, self.limits.catchup_chunk
-        )
-        started = time.perf_counter()
-        replayed = self.rooms.replay_all()
+        """Bind, open the store and replay its logs, start accepting; returns when clients can join.
+
+        Clients that connect during the replay wait in the listen backlog."""
+        listener = socket.create_server((self.host, self.port), backlog=self.limits.backlog)
+        try:
+            self.store = Store(self.db_path)
+            self.rooms = Rooms(
+                self.store, self.limits.max_room_members, self.limits.chat_history, self.limits.catchup_chunk
+            )
+            started = time.perf_counter()
+            replayed = self.rooms.replay_all()
+        except BaseException:
+            listener.close()
+            if self.store is not None:
+                self.store.close()
+            raise
         if replayed:
             log.info("replayed %d operations in %.2f s", replayed, time.perf_counter() - started)
-        listener = socket.create_server((self.host, self.port), backlog=self.limits.backlog)
         self._listener = listener
         self.address = listener.getsockname()[:2]
         for target, name in ((self._accept_loop, "accept"), (self._heartbeat_loop, "heartbeat")):

@@ -58,7 +58,6 @@ class Session:
         self.last_ping = self.last_heard
         self.pings = 0
         self.close_reason = ""
-        self._codec_closed = False
         self._state = threading.Lock()  # guards closing/room against a join racing a close
         self._cv = threading.Condition()
         self._queue: deque[bytes | Lazy] = deque()
@@ -130,7 +129,7 @@ class Session:
                 self._cv.notify()
             room = self.room
             self.close_reason = reason
-        log.info("%r closing: %s", self, reason)
+        log.debug("%r closing: %s", self, reason)
         if room is not None:
             room.leave(self, reason)
 
