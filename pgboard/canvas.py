@@ -27,6 +27,9 @@ MAX_ZOOM = 8.0  # the closest view, as a multiple of the fit-to-screen scale
 BOARD_BG = (255, 255, 255)
 OUTSIDE_BG = (200, 202, 206)  # around the board when its aspect differs from the screen rect's
 VIEW_TILE = 192  # screen pixels per side of a view tile (the unit of rescaling)
+# pygame's smoothscale loses about 2 levels per channel when shrinking (white comes out 253): added
+# back, so the board's white is white on the screen (black becomes 2, which nobody can see).
+SMOOTHSCALE_LOSS = (2, 2, 2)
 SELECTION_COLOR = (30, 120, 255)
 SELECTION_PAD = 4  # screen pixels between an object and its selection frame
 CARET_WIDTH = 2
@@ -342,7 +345,11 @@ class Canvas:
                 continue
             src = self.surface.subsurface((bx0, by0, bx1 - bx0, by1 - by0))
             size = (sx1 - sx0, sy1 - sy0)
-            scaled = pygame.transform.smoothscale(src, size) if smooth else pygame.transform.scale(src, size)
+            if smooth:
+                scaled = pygame.transform.smoothscale(src, size)
+                scaled.fill(SMOOTHSCALE_LOSS, special_flags=pygame.BLEND_RGB_ADD)
+            else:
+                scaled = pygame.transform.scale(src, size)
             view.blit(scaled, (sx0, sy0))
             self.stats["tiles_rescaled"] += 1
 

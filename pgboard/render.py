@@ -170,19 +170,24 @@ def _segment(
     pygame.draw.polygon(surf, color, quad)
 
 
+def _frame(surf: pygame.Surface, color: pygame.Color, rect: pygame.Rect, width: int) -> None:
+    """A rectangle outline ``width`` thick inside ``rect``, as four fills: pygame.draw.rect with a
+    width draws a different border when the surface is clipped, which would break region redraws."""
+    surf.fill(color, (rect.x, rect.y, rect.w, width))
+    surf.fill(color, (rect.x, rect.bottom - width, rect.w, width))
+    surf.fill(color, (rect.x, rect.y, width, rect.h))
+    surf.fill(color, (rect.right - width, rect.y, width, rect.h))
+
+
 def draw_segments(
     surf: pygame.Surface, color: pygame.Color, points: Sequence[tuple[int, int]], width: int
 ) -> None:
     """A polyline with round joins and caps. Painting it in pieces (points[:k+1], then points[k:])
     paints exactly the same pixels as painting it whole: a growing stroke is drawn incrementally."""
-    if len(points) == 1:
-        _dot(surf, color, points[0], width)
-        return
     for i in range(len(points) - 1):
         _segment(surf, color, points[i], points[i + 1], width)
-    if width > THIN_WIDTH:
-        for p in points:
-            pygame.draw.circle(surf, color, p, width / 2)
+    for p in points:  # round joins; and a stroke of one point is a dot
+        _dot(surf, color, p, width)
 
 
 def draw_object(surf: pygame.Surface, obj: BoardObject, texts: TextCache) -> None:
@@ -199,7 +204,7 @@ def draw_object(surf: pygame.Surface, obj: BoardObject, texts: TextCache) -> Non
         half = w // 2
         rect = pygame.Rect(x0 - half, y0 - half, x1 - x0 + w, y1 - y0 + w)
         if obj.kind in ("rect", "square"):
-            pygame.draw.rect(surf, color, rect, w)
+            _frame(surf, color, rect, w)
         else:
             pygame.draw.ellipse(surf, color, rect, w)
 

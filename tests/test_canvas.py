@@ -1,0 +1,446 @@
+"""Tests for pgboard/canvas.py and pgboard/render.py: pixels of what a user would see.
+
+The board surface is compared pixel for pixel with a fresh full redraw after every kind of change, the
+screen view likewise (tiles rescaled incrementally against a view built from scratch), and the viewport
+mapping is checked both ways.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pygame
+import pygame.freetype
+import pytest
+
+from pgboard.board import Board
+from pgboard.canvas import MAX_ZOOM, OUTSIDE_BG, SELECTION_COLOR, Canvas, RemoteCursor, Viewport
+from pgboard.protocol import (
+    BOARD_H,
+    BOARD_W,
+    Add,
+    BoardObject,
+    Clear,
+    Delete,
+    Extend,
+    Move,
+    Redo,
+    Undo,
+)
+from pgboard.render import TextCache, find_font, painted_box
+from pgboard.tools import clamp_point
+
+WHITE = (255, 255, 255)
+RED, GREEN, BLUE = (255, 0, 0), (0, 160, 0), (0, 0, 255)
+SCREEN = (1280, 720)
+
+
+@pytest.fixture(scope="module")
+def texts() -> TextCache:
+    pygame.font.init()
+    return TextCache()
+
+
+def rgb(surface: pygame.Surface, pos: tuple[float, float]) -> tuple[int, int, int]:
+    c = surface.get_at((int(pos[0]), int(pos[1])))
+    return (c.r, c.g, c.b)
+
+
+def near(color: tuple[int, int, int], want: tuple[int, int, int], tolerance: int = 8) -> bool:
+    """Screen pixels of a scaled view: the colour, give or take the smoothing's rounding."""
+    return all(abs(a - b) <= tolerance for a, b in zip(color, want, strict=True))
+
+
+def colors_in(surface: pygame.Surface, rect: pygame.Rect) -> set[tuple[int, int, int]]:
+    return {rgb(surface, (x, y)) for x in range(rect.left, rect.right) for y in range(rect.top, rect.bottom)}
+
+
+def pixels(surface: pygame.Surface) -> bytes:
+    return pygame.image.tobytes(surface, "RGB")
+
+
+class Ops:
+    """Applies operations as the server would (Board.apply) with fresh operation ids."""
+
+    def __init__(self, board: Board) -> None:
+        self.board = board
+        self.n = 0
+
+    def __call__(self, op_type: type, author: str = "u1", **fields: object) -> None:
+        self.n += 1
+        self.board.apply(op_type(oid=f"op{self.n}", **fields), author)
+
+    def add(self, obj: BoardObject, author: str = "u1") -> None:
+        self(Add, author, obj=obj)
+
+
+def one_of_each() -> list[BoardObject]:
+    return [
+        BoardObject("pencil", "pencil", ((100, 100), (300, 100), (300, 300)), "#ff0000", 9),
+        BoardObject("line", "line", ((400, 100), (600, 300)), "#0000ff", 5),
+        BoardObject("rect", "rect", ((700, 100), (900, 300)), "#00a000", 5),
+        BoardObject("oval", "oval", ((1000, 100), (1300, 300)), "#ff0000", 5),
+        BoardObject("circle", "circle", ((1400, 100), (1500, 150)), "#0000ff", 5),
+        BoardObject("square", "square", ((1600, 100), (1650, 300)), "#00a000", 5),
+        BoardObject("text", "text", ((100, 500),), "#0000ff", text="中文 Ø", size=48),
+        BoardObject("dot", "pencil", ((2000, 1000),), "#ff0000", 20),
+    ]
+
+
+# -- drawing each kind of object
+
+
+def test_each_kind_paints_its_outline_in_its_colour_and_nothing_else() -> None:
+    board = Board()
+    ops = Ops(board)
+    for obj in one_of_each():
+        ops.add(obj)
+    s = Canvas(board).surface
+    on = {
+        RED: [(200, 100), (300, 200), (100, 100), (1150, 100), (1000, 200), (1300, 200), (2000, 1000)],
+        BLUE: [(500, 200), (400, 100), (600, 300), (1450, 100), (1450, 200), (1400, 150), (1500, 150)],
+        GREEN: [(800, 100), (700, 200), (900, 250), (1800, 200), (1700, 300), (1600, 150)],
+    }
+    off = [(200, 115), (200, 200), (500, 230), (800, 200), (1150, 200), (1010, 110), (1450, 150)]
+    off += [(1700, 200), (1600, 310), (2015, 1000), (300, 315), (3100, 1700)]
+    for color, points in on.items():
+        for p in points:
+            assert rgb(s, p) == color, p
+    for p in off:
+        assert rgb(s, p) == WHITE, p
+    # a diagonal thick line is as thick across as a horizontal one (not thinned to w / sqrt 2)
+    # (a 45-degree line 5 wide crosses a row of pixels over 5 * sqrt 2 = 7 of them)
+    assert [rgb(s, (x, 200)) for x in range(490, 511)].count(BLUE) in (6, 7, 8)
+
+
+def test_text_is_drawn_in_its_colour_inside_its_painted_box(texts: TextCache) -> None:
+    board = Board()
+    Ops(board).add(one_of_each()[6])
+    s = Canvas(board, texts).surface
+    x0, y0, x1, y1 = painted_box(board.get("text"), texts)  # type: ignore[arg-type]
+    assert x1 - x0 > 100 and 48 <= y1 - y0 < 100
+    inside = [rgb(s, (x, y)) for x in range(x0, x1) for y in range(y0, y1)]
+    assert inside.count(BLUE) > 100
+    assert all(c[0] == c[1] and c[2] >= c[0] for c in inside)  # only blue blended into white
+    ring = [(x, y0 - 1) for x in range(x0 - 1, x1 + 1)] + [(x1, y) for y in range(y0, y1)]
+    assert all(rgb(s, p) == WHITE for p in ring)
+
+
+def test_the_font_found_covers_cjk() -> None:
+    path = find_font()
+    assert path is not None, "install a CJK font (fonts-wqy-microhei) for these tests"
+    pygame.freetype.init()
+    font = pygame.freetype.Font(path, 24)
+    assert all(font.get_metrics(ch)[0] is not None for ch in "中文Ø")
+
+
+# -- incremental redraw equals a full redraw
+
+
+def assert_same_as_full_redraw(board: Board, canvas: Canvas, vp: Viewport | None = None) -> None:
+    fresh = Canvas(board, canvas.texts)
+    try:
+        assert pixels(canvas.surface) == pixels(fresh.surface)
+        if vp is not None:
+            a, b = pygame.Surface(vp.rect.size), pygame.Surface(vp.rect.size)
+            canvas.draw(a, vp)
+            fresh.draw(b, vp)
+            assert pixels(a) == pixels(b)
+    finally:
+        fresh.close()
+
+
+def random_object(rng: random.Random, oid: str) -> BoardObject:
+    kind = rng.choice(["pencil", "line", "rect", "oval", "circle", "square", "text"])
+    color = rng.choice(["#000000", "#ff0000", "#0000ff", "#00a000", "#ffa500"])
+    x, y = rng.randrange(0, BOARD_W - 300), rng.randrange(0, BOARD_H - 300)
+    width = rng.choice([1, 2, 3, 5, 8, 17, 40])
+    if kind == "text":
+        text = rng.choice(["hello", "中文 Ø", "two\nlines", "x"])
+        return BoardObject(oid, kind, ((x, y),), color, text=text, size=rng.choice([12, 24, 60]))
+    if kind == "pencil":
+        return BoardObject(oid, kind, ((x, y),), color, width)
+    end = (x + rng.randrange(-200, 300), y + rng.randrange(-200, 300))
+    return BoardObject(oid, kind, ((x, y), end), color, width)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_incremental_redraw_equals_full_redraw(seed: int) -> None:
+    rng = random.Random(seed)
+    board = Board()
+    ops = Ops(board)
+    canvas = Canvas(board)
+    vp = Viewport((0, 0, 900, 600))
+    vp.zoom_at((300, 200), [1.0, 1.7, 3.0, 6.5][seed])
+    screen = pygame.Surface(vp.rect.size)
+    authors = ["u1", "u2"]
+    for step in range(120):
+        author = rng.choice(authors)
+        mine = [o for o in board.snapshot() if o.author == author]
+        action = rng.random()
+        if action < 0.35 or not mine:
+            ops.add(random_object(rng, f"o{step}"), author)
+        elif action < 0.6 and any(o.kind == "pencil" for o in mine):
+            pencil = rng.choice([o for o in mine if o.kind == "pencil"])
+            x, y = pencil.points[-1]
+            ops(Extend, author, id=pencil.id, points=(clamp_point((x + rng.randrange(-60, 61), y - 30)),))
+        elif action < 0.75:
+            obj = rng.choice(mine)
+            xs, ys = [p[0] for p in obj.points], [p[1] for p in obj.points]
+            dx = rng.randrange(-min(xs), BOARD_W - max(xs) + 1)
+            dy = rng.randrange(-min(ys), BOARD_H - max(ys) + 1)
+            ops(Move, author, id=obj.id, dx=dx // 4, dy=dy // 4, live=rng.random() < 0.5)
+        elif action < 0.85:
+            ops(Delete, author, id=rng.choice(mine).id)
+        elif action < 0.93:
+            ops(Undo, author)
+        elif action < 0.97:
+            ops(Redo, author)
+        else:
+            ops(Clear, author)
+        if step % 7 == 0:
+            canvas.draw(screen, vp)  # the view follows the damage between the checks
+        if step % 40 == 39:
+            assert_same_as_full_redraw(board, canvas, vp)
+    assert_same_as_full_redraw(board, canvas, vp)
+
+
+def test_extending_a_stroke_under_a_newer_object_keeps_the_newer_one_on_top() -> None:
+    board = Board()
+    ops = Ops(board)
+    canvas = Canvas(board)
+    ops.add(BoardObject("s", "pencil", ((100, 300),), "#ff0000", 9))
+    ops.add(BoardObject("cover", "rect", ((150, 250), (250, 350)), "#0000ff", 40), "u2")
+    ops(Extend, id="s", points=((200, 300), (300, 300)))
+    assert rgb(canvas.surface, (150, 300)) == BLUE  # under the rect's thick edge
+    assert rgb(canvas.surface, (200, 300)) == RED  # inside the rect's hole
+    assert_same_as_full_redraw(board, canvas)
+
+
+def test_a_moved_or_deleted_object_leaves_no_trace() -> None:
+    board = Board()
+    ops = Ops(board)
+    canvas = Canvas(board)
+    ops.add(BoardObject("under", "line", ((0, 200), (BOARD_W, 200)), "#00a000", 5))
+    ops.add(BoardObject("r", "rect", ((100, 100), (300, 300)), "#ff0000", 17))
+    ops.add(BoardObject("t", "text", ((150, 150),), "#0000ff", text="中文 moves", size=60))
+    ops(Move, id="r", dx=1000, dy=1000)
+    ops(Move, id="t", dx=5, dy=3, live=True)
+    ops(Move, id="t", dx=2000, dy=600, live=False)
+    only_under = Board()
+    Ops(only_under).add(board.get("under"))  # type: ignore[arg-type]
+    reference = Canvas(only_under).surface
+    old = pygame.Rect(80, 80, 240, 240)
+    assert pixels(canvas.surface.subsurface(old)) == pixels(reference.subsurface(old))
+    assert rgb(canvas.surface, (150, 200)) == GREEN and rgb(canvas.surface, (150, 150)) == WHITE
+    assert rgb(canvas.surface, (1100, 1200)) == RED
+    ops(Delete, id="r")
+    assert rgb(canvas.surface, (1100, 1200)) == WHITE
+    assert_same_as_full_redraw(board, canvas)
+
+
+def test_load_redraws_everything() -> None:
+    board = Board()
+    canvas = Canvas(board)
+    Ops(board).add(BoardObject("a", "rect", ((10, 10), (50, 50)), "#ff0000", 5))
+    board.load([BoardObject("b", "line", ((0, 900), (3200, 900)), "#0000ff", 9, author="u1")], 5)
+    assert rgb(canvas.surface, (10, 30)) == WHITE and rgb(canvas.surface, (1600, 900)) == BLUE
+    assert_same_as_full_redraw(board, canvas)
+
+
+# -- the view on the screen
+
+
+def test_fit_shows_the_whole_board_scaled_into_the_rect() -> None:
+    board = Board()
+    Ops(board).add(BoardObject("frame", "rect", ((40, 40), (BOARD_W - 40, BOARD_H - 40)), "#ff0000", 64))
+    canvas = Canvas(board)
+    vp = Viewport((100, 50, 800, 800))  # square rect: the board is letterboxed
+    screen = pygame.Surface((1000, 900))
+    screen.fill((1, 2, 3))
+    canvas.draw(screen, vp)
+    assert vp.scale == 0.25 and vp.to_screen((0, 0)) == (100, 50 + (800 - 450) / 2)
+    top = 50 + 175
+    assert near(rgb(screen, (110, top + 10)), RED)  # the frame's corner, scaled
+    assert rgb(screen, (500, top + 225)) == WHITE  # the middle of the board
+    assert rgb(screen, (500, 60)) == OUTSIDE_BG  # above the board, inside the rect
+    assert rgb(screen, (50, 60)) == (1, 2, 3)  # outside the rect: untouched
+
+
+def test_zoomed_view_shows_detail_where_the_cursor_was() -> None:
+    board = Board()
+    Ops(board).add(BoardObject("l", "line", ((1600, 0), (1600, BOARD_H)), "#0000ff", 3))
+    canvas = Canvas(board)
+    vp = Viewport((0, 0, *SCREEN))
+    screen = pygame.Surface(SCREEN)
+    pos = vp.to_screen((1600, 900))
+    vp.zoom_at(pos, 8)
+    canvas.draw(screen, vp)
+    assert vp.to_screen((1600, 900)) == pytest.approx(pos)
+    row = [rgb(screen, (x, 360)) for x in range(SCREEN[0])]
+    blue = [x for x, c in enumerate(row) if c == BLUE]
+    assert set(row) == {WHITE, BLUE}  # crisp, no smoothing when zoomed in
+    board_px = [rgb(canvas.surface, (x, 900)) for x in range(1590, 1610)].count(BLUE)
+    assert blue == list(range(blue[0], blue[-1] + 1))  # one run
+    assert blue[0] <= pos[0] <= blue[-1] and abs(len(blue) - board_px * vp.scale) <= 2
+
+
+def test_view_follows_new_strokes_and_pans() -> None:
+    board = Board()
+    ops = Ops(board)
+    canvas = Canvas(board)
+    vp = Viewport((0, 0, *SCREEN))
+    vp.zoom_at((0, 0), 2)
+    screen = pygame.Surface(SCREEN)
+    canvas.draw(screen, vp)
+    ops.add(BoardObject("s", "pencil", ((500, 500),), "#ff0000", 10))
+    ops(Extend, id="s", points=((700, 500),))
+    canvas.draw(screen, vp)
+    assert near(rgb(screen, vp.to_screen((600, 500))), RED)
+    vp.pan(-100, -40)
+    canvas.draw(screen, vp)
+    assert near(rgb(screen, vp.to_screen((600, 500))), RED)
+    assert rgb(screen, vp.to_screen((600, 530))) == WHITE
+
+
+# -- the viewport mapping
+
+
+def test_viewport_round_trips_at_every_zoom_and_pan() -> None:
+    rng = random.Random(1)
+    vp = Viewport((30, 40, 1000, 700))
+    for _ in range(30):
+        vp.zoom_at((rng.randrange(30, 1030), rng.randrange(40, 740)), rng.choice([0.5, 1.25, 2.0, 3.0]))
+        vp.pan(rng.randrange(-300, 300), rng.randrange(-300, 300))
+        for _ in range(20):
+            p = (rng.randrange(0, BOARD_W + 1), rng.randrange(0, BOARD_H + 1))
+            assert vp.to_board(vp.to_screen(p)) == p
+        # a whole screen pixel maps to the board within one pixel's worth of board units
+        s = (rng.randrange(30, 1030), rng.randrange(40, 740))
+        back = vp.to_screen(vp.to_board(s))
+        assert abs(back[0] - s[0]) <= max(vp.scale, 1) and abs(back[1] - s[1]) <= max(vp.scale, 1)
+
+
+def test_zoom_keeps_the_point_under_the_cursor_and_is_bounded() -> None:
+    vp = Viewport((0, 0, *SCREEN))
+    fit = vp.scale
+    assert fit == 0.4
+    cursor = (700, 300)
+    under = vp.to_board_f(cursor)
+    for factor in (1.5, 2, 1.1, 0.8):
+        vp.zoom_at(cursor, factor)
+        assert vp.to_board_f(cursor) == pytest.approx(under)
+    vp.zoom_at(cursor, 1000)
+    assert vp.scale == pytest.approx(fit * MAX_ZOOM)
+    vp.zoom_at(cursor, 0.0001)
+    assert vp.scale == fit and vp.to_screen((0, 0)) == (0, 0)
+
+
+def test_pan_cannot_lose_the_board() -> None:
+    vp = Viewport((10, 20, *SCREEN))
+    vp.pan(500, 500)  # at the fit scale the board already fills the rect: nowhere to go
+    assert vp.to_screen((0, 0)) == (10, 20)
+    vp.zoom_at((500, 300), 4)
+    vp.pan(-100_000, -100_000)
+    assert vp.to_screen((BOARD_W, BOARD_H)) == pytest.approx((10 + SCREEN[0], 20 + SCREEN[1]))
+    vp.pan(100_000, 100_000)
+    assert vp.to_screen((0, 0)) == (10, 20)
+    assert vp.to_board((-50, 5000)) == (0, BOARD_H)  # clamped to the board
+
+
+def test_resize_keeps_the_zoom_and_the_centre() -> None:
+    vp = Viewport((0, 0, *SCREEN))
+    vp.zoom_at((640, 360), 3)
+    centre = vp.to_board_f((640, 360))
+    vp.resize((0, 0, 1920, 1080))
+    assert vp.zoom == pytest.approx(3) and vp.to_board_f((960, 540)) == pytest.approx(centre)
+
+
+# -- the overlay
+
+
+def test_overlay_draws_previews_caret_cursors_and_selection_on_the_screen_only() -> None:
+    board = Board()
+    Ops(board).add(BoardObject("sel", "rect", ((2000, 1000), (2400, 1400)), "#00a000", 9))
+    canvas = Canvas(board)
+    before = pixels(canvas.surface)
+    vp = Viewport((0, 0, *SCREEN))
+    screen = pygame.Surface(SCREEN)
+    preview = BoardObject("preview", "rect", ((500, 500), (1000, 1000)), "#ff0000", 10)
+    typing = BoardObject("preview", "text", ((100, 1300),), "#0000ff", text="中文", size=100)
+    canvas.draw(
+        screen,
+        vp,
+        previews=[preview, typing],
+        caret=(typing, 2),
+        cursors=[RemoteCursor("bob", (2800, 300), "#ff0000")],
+        selection=[board.get("sel")],  # type: ignore[list-item]
+    )
+    assert pixels(canvas.surface) == before  # the overlay never touches the board
+    assert rgb(screen, vp.to_screen((750, 500))) == RED
+    assert rgb(screen, vp.to_screen((750, 750))) == WHITE
+    caret = canvas.caret_rect(vp, typing, 2)
+    assert caret.x > vp.to_screen((100, 0))[0] + 40 and caret.h >= 40  # after two wide glyphs
+    assert rgb(screen, caret.center) == BLUE
+    cx, cy = vp.to_screen((2800, 300))
+    assert rgb(screen, (cx + 2, cy + 6)) == RED  # the arrow
+    label_area = colors_in(screen, pygame.Rect(int(cx) + 12, int(cy) + 12, 28, 16))
+    assert RED in label_area and WHITE in label_area  # white name on the cursor's colour
+    left = vp.to_screen((2000, 1200))
+    assert SELECTION_COLOR in [rgb(screen, (left[0] - d, left[1])) for d in range(3, 9)]
+
+
+# -- cost does not grow with the board
+
+
+def many_objects(n: int) -> list[BoardObject]:
+    rng = random.Random(7)
+    out = []
+    for i in range(n):
+        x, y = rng.randrange(0, BOARD_W - 40), rng.randrange(0, BOARD_H - 40)
+        kind = ("line", "rect", "pencil")[i % 3]
+        pts = ((x, y), (x + rng.randrange(40), y + rng.randrange(40)))
+        if kind == "pencil":
+            pts = (*pts, (x + 20, y))
+        out.append(BoardObject(f"o{i}", kind, pts, "#000000", 2, author="u1"))
+    return out
+
+
+def frame_cost(canvas: Canvas, vp: Viewport, screen: pygame.Surface, frames: int = 200) -> float:
+    canvas.draw(screen, vp)
+    t0 = time.perf_counter()
+    for _ in range(frames):
+        canvas.draw(screen, vp)
+    return (time.perf_counter() - t0) / frames
+
+
+def test_idle_frame_cost_does_not_grow_with_the_number_of_objects(capsys: pytest.CaptureFixture[str]) -> None:
+    vp = Viewport((0, 0, *SCREEN))
+    screen = pygame.Surface(SCREEN)
+    empty = Canvas(Board())
+    board = Board()
+    t0 = time.perf_counter()
+    board.load(many_objects(100_000), 1)
+    full = Canvas(board)
+    build = time.perf_counter() - t0
+    idle_empty, idle_full = frame_cost(empty, vp, screen), frame_cost(full, vp, screen)
+    before = dict(full.stats)
+    frame_cost(full, vp, screen, 20)
+    assert full.stats == before  # idle frames paint nothing and rescale nothing
+    ops = Ops(board)
+    ops.add(BoardObject("new", "pencil", ((1600, 900),), "#ff0000", 3))
+    full.draw(screen, vp)
+    t0 = time.perf_counter()
+    for i in range(1, 61):  # a stroke growing over a dense board, one extend per frame
+        ops(Extend, id="new", points=((1600 + i * 5, 900 + i),))
+        full.draw(screen, vp)
+    stroke_frame = (time.perf_counter() - t0) / 60
+    rescaled = full.stats["tiles_rescaled"] - before["tiles_rescaled"]
+    assert rescaled <= 60 * 4  # a frame rescales the few tiles its segment touched
+    with capsys.disabled():
+        print(
+            f"\n[canvas cost] paint 100,000 objects once: {build:.2f} s; idle frame: empty board "
+            f"{idle_empty * 1e3:.3f} ms, 100,000 objects {idle_full * 1e3:.3f} ms; "
+            f"frame with a stroke growing over them: {stroke_frame * 1e3:.3f} ms ({rescaled / 60:.1f} tiles)"
+        )
