@@ -13,6 +13,7 @@ from pgboard.protocol import (
     BoardObject,
     CatchUp,
     CaughtUp,
+    Codec,
     Delete,
     Error,
     Hello,
@@ -213,3 +214,51 @@ def test_nickname_rules_and_suggestions() -> None:
         w = c.join("  Zoë  ")  # trimmed; any script
         assert w.nick == "Zoë" and w.room == "lobby"
         c.close()
+
+
+def test_a_catch_up_larger_than_the_send_queue_bound_is_not_a_slow_reader() -> None:
+    limit = 64 * 1024
+    with running_server(send_queue_limit=limit) as server, RawClient(server.address) as a:
+        a.join("alice")
+        a.catch_up()
+        count = 3000  # about 100 bytes each: 300 KB of catch-up, several times the bound
+        for first in range(0, count, 500):
+            a.send_bytes(
+                b"".join(
+                    Codec.send(Add(f"op{i}", line(f"l{i}", i % 3000))) for i in range(first, first + 500)
+                )
+            )
+            a.recv_until(lambda m, last=f"op{first + 499}": isinstance(m, Add) and m.oid == last)
+        with RawClient(server.address) as late:
+            late.join("late")
+            head, objs, done = late.catch_up()
+            assert head.count == count == len(objs) and done.seq == count
+            assert sum(len(Codec.send(m)) for m in objs) > 4 * limit
+            a.send(Add("after", line("after")))
+            assert late.recv_until(Add).seq == count + 1  # still connected, still live
+
+
+def test_a_join_with_a_seq_from_the_future_gets_the_board() -> None:
+    with running_server() as server, RawClient(server.address) as a, RawClient(server.address) as b:
+        a.join("alice")
+        drawn(a, 2, "a")
+        b.join("bob", since=99)  # e.g. the server's store was reset since the client's last visit
+        head, objs, done = b.catch_up()
+        assert head == CatchUp(2, "board") and [m.obj.id for m in objs] == ["a-0", "a-1"]
+        assert done == CaughtUp(2)
+
+
+def test_a_full_room_and_a_full_server_refuse_clearly() -> None:
+    with running_server(max_room_members=2, max_connections=3) as server:
+        a, b, c = (RawClient(server.address) for _ in range(3))
+        a.join("a")
+        b.join("b")
+        c.send(Join(nick="c"))
+        err = c.recv_until(JoinError)
+        assert err.reason == "room_full" and "2" in err.detail
+        assert c.join("c", room="other").room == "other"  # the connection stays usable
+        d = RawClient(server.address)
+        got = d.wait_closed()
+        assert got == [Error("server_full", "too many connections; try later", fatal=True)]
+        for cl in (a, b, c, d):
+            cl.close()

@@ -103,6 +103,8 @@ def test_nick_renames_with_the_join_rules(command: str) -> None:
         assert a.recv_until(Error).code == "bad_nick"
         a.send(Say(command))
         assert a.recv_until(Error).code == "bad_nick"
+        a.send(Say(f"{command} Alicia"))
+        assert a.recv_until(Notice).text == "You are already Alicia"
         a.send(Say(f"{command} ALICIA"))  # a change of case of your own name is allowed
         assert b.recv_until(Renamed).nick == "ALICIA"
         b.send(Say("@alicia hi"))  # the new name is the one that counts
