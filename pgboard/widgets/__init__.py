@@ -12,7 +12,7 @@ from .overlays import ConfirmDialog, ShortcutOverlay, Toast
 from .palette import Palette
 from .statusbar import StatusBar
 from .text import FontSet
-from .theme import user_color
+from .theme import user_color, user_color_hex
 from .toolbar import ToolBar
 from .userlist import UserList
 from .width import WidthControl
@@ -30,4 +30,5 @@ __all__ = [
     "UserList",
     "WidthControl",
     "user_color",
+    "user_color_hex",
 ]

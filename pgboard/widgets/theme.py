@@ -7,7 +7,7 @@ active tool, muted text for secondary information. Widgets take every colour and
 from __future__ import annotations
 
 import colorsys
-import zlib
+import hashlib
 
 Color = tuple[int, int, int]
 
@@ -122,7 +122,14 @@ USER_VALUE = 0.72
 
 
 def user_color(user_id: str) -> Color:
-    """A stable colour for a user id (the same on every client)."""
-    hue = (zlib.crc32(user_id.encode("utf-8")) % 360) / 360.0
+    """A stable colour for a user id, the same on every client and every run (for the user list, the
+    chat and, through :func:`user_color_hex`, remote cursors on the canvas)."""
+    digest = hashlib.sha1(user_id.encode("utf-8")).digest()
+    hue = (int.from_bytes(digest[:4], "big") % 360) / 360.0
     r, g, b = colorsys.hsv_to_rgb(hue, USER_SATURATION, USER_VALUE)
     return (round(r * 255), round(g * 255), round(b * 255))
+
+
+def user_color_hex(user_id: str) -> str:
+    """:func:`user_color` as '#rrggbb'."""
+    return rgb_to_hex(user_color(user_id))
