@@ -36,6 +36,7 @@ class Settings:
     room: str = DEFAULT_ROOM
     color: str = "#000000"
     width: int = 3
+    client: str = ""  # the secret that makes this client the same author across restarts
 
 
 def default_path() -> Path:

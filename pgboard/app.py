@@ -1,0 +1,530 @@
+"""pgboard's client: the frame and the wiring between the panels, the tools, the board and the pump.
+
+One frame, always in this order (../shared/DESIGN.md): events to the UI first (a widget that uses an
+event stops it), the rest to the shortcuts and the active tool; the tool's pending stroke; the pump;
+due timers; received messages applied to the board; draw; tick. Nothing here blocks: the pump is
+non-blocking (connecting included) and every timer runs on the scheduler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import pygame
+
+from pgboard import boardfile, hosting, shortcuts
+from pgboard.board import Board
+from pgboard.canvas import Canvas, RemoteCursor, Viewport
+from pgboard.net import Connection
+from pgboard.protocol import MAX_WIDTH, Cursor, Message, Say
+from pgboard.room import RoomView
+from pgboard.scheduler import Scheduler
+from pgboard.tools import TOOLS, Tool, ToolContext, make_tool
+from pgboard.ui import UI
+from pgboard.widgets import theme
+
+log = logging.getLogger(__name__)
+
+FPS = 60
+WINDOW_SIZE = (1280, 800)
+ZOOM_STEP = 1.25
+WHEEL_ZOOM_STEP = 1.1
+WHEEL_PAN = 60  # screen pixels per wheel notch
+CURSOR_INTERVAL = 1 / 15  # seconds between two cursor positions we send
+WIDTHS = (1, 2, 3, 5, 8, 12, 18, 26, 36, 48, MAX_WIDTH)  # what [ and ] step through
+ROOM_COLORS = ("#1c7ed6", "#e03131", "#2f9e44", "#f76707", "#7048e8", "#15aabf", "#c2255c", "#5c940d")
+
+
+def user_color(user_id: str) -> str:
+    return ROOM_COLORS[sum(user_id.encode()) % len(ROOM_COLORS)] if user_id else ROOM_COLORS[0]
+
+
+class App:
+    """The client. ``frame(events)`` runs one frame; ``run()`` loops until the window closes."""
+
+    def __init__(
+        self,
+        screen: pygame.Surface,
+        *,
+        scheduler: Scheduler | None = None,
+        settings_path: Path | None = None,
+        save_settings: bool = True,
+        export_dir: Path | None = None,
+        host_db: str | None = None,
+    ) -> None:
+        self.screen = screen
+        self.scheduler = scheduler if scheduler is not None else Scheduler()
+        self.export_dir = export_dir if export_dir is not None else Path.cwd()
+        self.host_db = host_db
+        self.ui = UI(
+            screen.get_size(),
+            tools=[(t.name, t.key, t.hint) for t in TOOLS.values()],
+            settings_path=settings_path,
+            save_settings=save_settings,
+            keyboard_shortcuts=False,
+            show_connect=True,
+            on_tool=self.pick_tool,
+            on_color=self.pick_color,
+            on_width=self.pick_width,
+            on_action=self.do_action,
+            on_send=self.send_chat,
+            on_connect=self.connect,
+            on_host=self.host,
+        )
+        settings = self.ui.settings
+        if not settings.client:
+            settings.client = secrets.token_hex(16)  # who I am to the server, across restarts
+            self.ui.save_settings()
+        self.board = Board()
+        self.canvas = Canvas(self.board)
+        self.viewport = Viewport(self.ui.board_rect)
+        self.conn: Connection | None = None
+        self.room: RoomView | None = None
+        self.server = None  # the embedded server in host mode
+        self.ctx = ToolContext(board=self.board, emit=self._emit, color=settings.color, width=settings.width)
+        self.tool_name = "pencil"
+        self.tool: Tool = make_tool(self.tool_name, self.ctx)
+        self.running = True
+        self.fullscreen = False
+        self._space = False
+        self._pan_from: tuple[int, int] | None = None
+        self._pointer = (0, 0)
+        self._last_cursor_sent = 0.0
+        self._last_state = ""
+        self._ever_online = False
+        self._recovered: Path | None = None
+        self.ui.set_tool(self.tool_name)
+
+    # -- joining
+
+    def connect(self, host: str, port: int, nick: str, room: str) -> None:
+        """Join ``room`` on ``host:port`` as ``nick``; the board shows while the pump connects."""
+        self._leave()
+        self.board = Board()
+        self.canvas.close()
+        self.canvas = Canvas(self.board)
+        self.ctx.board = self.board
+        self.conn = Connection(self.scheduler, host, port, nick, room, self.ui.settings.client)
+        self.room = RoomView(self.conn, self.board)
+        self.room.on_chat = self.ui.add_chat_message
+        self.room.on_notice = self.ui.add_notice
+        self.room.on_users = self._users_changed
+        self.ctx.new_id, self.ctx.new_oid = self.room.new_id, self.room.new_oid
+        self.tool = make_tool(self.tool_name, self.ctx)
+        self._ever_online = False
+        self._last_state = ""
+        self.conn.start()
+        self.ui.show_board()
+        self.ui.set_status("Connecting", room, nick, None, None, self.conn.status_text())
+
+    def host(self, nick: str, room: str) -> None:
+        """Start a server in this process (others on the network can join it) and join it."""
+        if self.server is None:
+            try:
+                self.server = hosting.start_embedded_server(db_path=self.host_db)
+            except OSError as exc:
+                self.ui.show_join_error("unreachable", f"cannot host a board here: {exc}")
+                return
+        port = self.server.address[1]
+        self.connect("127.0.0.1", port, nick, room)
+        self.ui.toast(f"Hosting on port {port}: others join this machine's address, port {port}")
+
+    def _leave(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        self.conn = None
+        self.room = None
+
+    def _users_changed(self) -> None:
+        if self.room is not None:
+            self.ctx.me = self.room.me
+            self.ui.set_users(list(self.room.users.items()), self.room.me)
+
+    # -- the frame
+
+    def frame(self, events: Iterable[pygame.event.Event]) -> None:
+        for event in events:
+            self.handle_event(event)
+        self.tool.flush()
+        if self.conn is not None:
+            self.conn.pump()
+        self.scheduler.run_due()
+        if self.room is not None:
+            self.room.apply_incoming()
+            self._follow_connection()
+        self.ui.update(time.monotonic())
+        self.draw()
+
+    def run(self) -> None:
+        clock = pygame.time.Clock()
+        while self.running:
+            self.frame(pygame.event.get())
+            pygame.display.flip()
+            clock.tick(FPS)
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        self.tool.finish()
+        if self.conn is not None:
+            self.conn.pump()
+        self._leave()
+        self.ui.save_settings()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def draw(self) -> None:
+        self.screen.fill(theme.PANEL_BG)
+        if not self.ui.connect_visible:
+            self.canvas.draw(
+                self.screen,
+                self.viewport,
+                previews=self.tool.preview(),
+                caret=self.tool.caret(),
+                cursors=self._cursors(),
+                selection=self.tool.selection(),
+            )
+        self.ui.draw(self.screen)
+
+    def _cursors(self) -> list[RemoteCursor]:
+        if self.room is None:
+            return []
+        users = self.room.users
+        return [
+            RemoteCursor(users.get(uid, "?"), point, user_color(uid))
+            for uid, point in self.room.cursors.items()
+            if uid != self.room.me and uid in users
+        ]
+
+    def _follow_connection(self) -> None:
+        """Keep the status bar and the connect screen in step with the pump."""
+        conn, room = self.conn, self.room
+        assert conn is not None and room is not None
+        state = conn.state
+        if state == "online":
+            self._ever_online = True
+        if state != self._last_state:
+            self._last_state = state
+            if state == "refused" and conn.join_error is not None:
+                err = conn.join_error
+                self.ui.show_join_error(err.reason, err.detail, err.suggestion)
+            elif state == "offline" and not self._ever_online:
+                detail = f"cannot reach {conn.host}:{conn.port} ({conn.last_error or 'no answer'})"
+                self._leave()
+                self.ui.show_join_error("unreachable", detail)
+                return
+            elif state == "failed":
+                self._keep_work()
+        latency = conn.latency * 1000 if conn.latency is not None else None
+        detail = "" if state == "online" else conn.status_text()
+        self.ui.set_status(
+            state.replace("_", " ").capitalize(),
+            room.room or conn.room,
+            room.nick or conn.nick,
+            latency,
+            conn.catchup_progress,
+            detail,
+        )
+
+    def _keep_work(self) -> None:
+        """The server is gone for good: write the board where the user will find it, and say where."""
+        path = self.export_dir / f"pgboard-recovered-{time.strftime('%Y%m%d-%H%M%S')}.pgboard"
+        try:
+            boardfile.save(path, self.board.snapshot())
+        except OSError as exc:
+            self.ui.add_notice(f"Server down, and the board could not be saved to {path}: {exc}")
+            return
+        self._recovered = path
+        self.ui.add_notice(f"Server down: your work is kept in {path}")
+
+    # -- events
+
+    def handle_event(self, event: pygame.event.Event) -> None:
+        if event.type == pygame.QUIT:
+            self.running = False
+            return
+        if event.type == pygame.VIDEORESIZE:
+            self._resized()
+        self.ui.board_typing = self.tool.is_typing
+        if self.ui.handle_event(event):
+            return
+        if self.ui.connect_visible:
+            return
+        if event.type == pygame.WINDOWSIZECHANGED:
+            self._resized()
+        elif event.type == pygame.KEYDOWN:
+            self._key_down(event)
+        elif event.type == pygame.KEYUP and event.key == pygame.K_SPACE:
+            self._space = False
+        elif event.type == pygame.TEXTINPUT:
+            if self.tool.is_typing:
+                self.tool.text_input(event.text)
+        elif event.type == pygame.TEXTEDITING:
+            if self.tool.is_typing:
+                self.tool.text_editing(event.text, event.start)
+        elif event.type in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP, pygame.MOUSEMOTION):
+            self._pointer_event(event)
+        elif event.type == pygame.MOUSEWHEEL:
+            self._wheel(event)
+
+    def _key_down(self, event: pygame.event.Event) -> None:
+        mod = getattr(event, "mod", 0)
+        if self.tool.is_typing:
+            self.tool.key_down(event.key, mod)  # the text tool owns every key while it types
+            return
+        if event.key == pygame.K_SPACE:
+            self._space = True
+            return
+        action = shortcuts.action_for(event.key, mod, getattr(event, "unicode", ""))
+        if action == "cancel" and self.tool.key_down(event.key, mod):
+            return  # the tool used Esc (a drag put back, a shape dropped)
+        if action is not None:
+            self.do_action(action)
+        else:
+            self.tool.key_down(event.key, mod)
+
+    def _pointer_event(self, event: pygame.event.Event) -> None:
+        pos = event.pos
+        self._pointer = pos
+        mods = getattr(event, "mod", None)
+        mods = pygame.key.get_mods() if mods is None else mods
+        inside = self.ui.board_rect.collidepoint(pos)
+        if event.type == pygame.MOUSEBUTTONDOWN:
+            if event.button == 2 or (event.button == 1 and self._space):
+                self._pan_from = pos
+            elif event.button == 1 and inside:
+                self.tool.pointer_down(self.viewport.to_board(pos), mods)
+        elif event.type == pygame.MOUSEBUTTONUP:
+            if self._pan_from is not None and event.button in (1, 2):
+                self._pan_from = None
+            elif event.button == 1:
+                self.tool.pointer_up(self.viewport.to_board(pos), mods)
+        else:
+            if self._pan_from is not None:
+                self.viewport.pan(pos[0] - self._pan_from[0], pos[1] - self._pan_from[1])
+                self._pan_from = pos
+                return
+            board_pos = self.viewport.to_board(pos)
+            self.tool.pointer_move(board_pos, mods)
+            if inside:
+                self._send_cursor(board_pos)
+
+    def _send_cursor(self, board_pos: tuple[int, int]) -> None:
+        now = self.scheduler.now()
+        if self.conn is None or self.conn.state != "online" or now - self._last_cursor_sent < CURSOR_INTERVAL:
+            return
+        self._last_cursor_sent = now
+        self.conn.send(Cursor(x=board_pos[0], y=board_pos[1]))
+
+    def _wheel(self, event: pygame.event.Event) -> None:
+        if not self.ui.board_rect.collidepoint(self._pointer):
+            return
+        if pygame.key.get_mods() & pygame.KMOD_CTRL:
+            self.viewport.zoom_at(self._pointer, WHEEL_ZOOM_STEP**event.y)
+        else:
+            self.viewport.pan(-event.x * WHEEL_PAN, event.y * WHEEL_PAN)
+
+    def _resized(self) -> None:
+        self.screen = pygame.display.get_surface() or self.screen
+        self.ui.layout(self.screen.get_size())
+        self.viewport.resize(self.ui.board_rect)
+
+    # -- what the user asks for
+
+    def _emit(self, op: Message) -> None:
+        if self.room is not None:
+            self.room.submit(op)
+
+    def pick_tool(self, name: str) -> None:
+        if name not in TOOLS:
+            return
+        self.tool.finish()
+        self.tool_name = name
+        self.tool = make_tool(name, self.ctx)
+        self.ui.set_tool(name)
+
+    def pick_color(self, color: str) -> None:
+        self.ctx.color = color
+        self.ui.set_color(color)
+
+    def pick_width(self, width: int) -> None:
+        self.ctx.width = max(1, min(MAX_WIDTH, width))
+        self.ui.set_width(self.ctx.width)
+
+    def send_chat(self, text: str) -> None:
+        if self.conn is not None and text.strip():
+            self.conn.send(Say(text=text))
+
+    def do_action(self, action: str) -> None:
+        """A named action, from a shortcut (pgboard.shortcuts) or a tool bar button."""
+        kind, _, arg = action.partition(":")
+        if kind == "tool":
+            self.pick_tool(arg)
+        elif kind == "color":
+            self.pick_color(theme.PALETTE[int(arg) - 1][1])
+        elif action in ("thinner", "thicker"):
+            self.pick_width(_step_width(self.ctx.width, -1 if action == "thinner" else 1))
+        elif action in ("undo", "redo", "clear") and self.room is not None:
+            self.tool.finish()
+            getattr(self.room, action)()
+        elif action == "clear_all":
+            self.ui.ask_clear()
+        elif action == "toggle_panels":
+            self.ui.toggle_panels()
+            self.viewport.resize(self.ui.board_rect)
+        elif action == "focus_chat":
+            self.ui.focus_chat()
+            self.viewport.resize(self.ui.board_rect)
+        elif action == "cancel":
+            self.tool.cancel()
+            self.ui.leave_chat()
+        elif action == "help":
+            self.ui.toggle_help()
+        elif action == "fullscreen":
+            self.toggle_fullscreen()
+        elif action in ("zoom_in", "zoom_out"):
+            factor = ZOOM_STEP if action == "zoom_in" else 1 / ZOOM_STEP
+            self.viewport.zoom_at(self.viewport.rect.center, factor)
+        elif action == "zoom_fit":
+            self.viewport.fit(self.ui.board_rect)
+        elif action == "export_png":
+            self.export_png()
+        elif action == "save_board":
+            self.save_board()
+        elif action == "open_board":
+            self.open_latest_board()
+
+    def toggle_fullscreen(self) -> None:
+        self.fullscreen = not self.fullscreen
+        flags = pygame.FULLSCREEN if self.fullscreen else pygame.RESIZABLE
+        size = (0, 0) if self.fullscreen else WINDOW_SIZE
+        self.screen = pygame.display.set_mode(size, flags)
+        self._resized()
+
+    def _file_stem(self) -> str:
+        room = self.room.room if self.room is not None and self.room.room else "board"
+        return f"pgboard-{room}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+    def export_png(self) -> Path | None:
+        path = self.export_dir / f"{self._file_stem()}.png"
+        try:
+            pygame.image.save(self.canvas.surface, str(path))
+        except (OSError, pygame.error) as exc:
+            self.ui.toast(f"Could not save {path.name}: {exc}")
+            return None
+        self.ui.toast(f"Saved {path}")
+        return path
+
+    def save_board(self) -> Path | None:
+        path = self.export_dir / f"{self._file_stem()}.pgboard"
+        try:
+            boardfile.save(path, self.board.snapshot())
+        except OSError as exc:
+            self.ui.toast(f"Could not save {path.name}: {exc}")
+            return None
+        self.ui.toast(f"Saved the board to {path}")
+        return path
+
+    def open_board(self, path: Path) -> int:
+        """Bring a board file's objects into this room as mine; returns how many."""
+        try:
+            objects = boardfile.load(path)
+        except (OSError, boardfile.BoardFileError) as exc:
+            self.ui.toast(f"Could not open {path.name}: {exc}")
+            return 0
+        if self.room is None:
+            return 0
+        self.room.import_objects(boardfile.as_adds(objects, self.room.new_id, self.room.new_oid))
+        self.ui.toast(f"Opened {path.name}: {len(objects)} objects")
+        return len(objects)
+
+    def open_latest_board(self) -> None:
+        files = sorted(self.export_dir.glob("*.pgboard"), key=lambda p: p.stat().st_mtime)
+        if not files:
+            self.ui.toast(f"No board files (*.pgboard) in {self.export_dir}")
+            return
+        self.open_board(files[-1])
+
+
+def _step_width(width: int, step: int) -> int:
+    if step > 0:
+        return next((w for w in WIDTHS if w > width), WIDTHS[-1])
+    return next((w for w in reversed(WIDTHS) if w < width), WIDTHS[0])
+
+
+def _parse_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    w, sep, h = text.lower().partition("x")
+    if not sep or not w.isdigit() or not h.isdigit():
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}")
+    return int(w), int(h)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="pgboard",
+        description="A collaborative whiteboard. With no options, a connect screen opens in the window.",
+    )
+    p.add_argument("--connect", metavar="HOST:PORT", type=_parse_address, help="join this server at once")
+    p.add_argument("--host", action="store_true", help="start a local server in this process and join it")
+    p.add_argument("--nick", help="your nickname (default: the last one used, else your login name)")
+    p.add_argument("--room", help="the room (board) to join (default: the last one, else 'lobby')")
+    p.add_argument("--db", help="SQLite file of the hosted server (default: ~/.local/share/pgboard/...)")
+    p.add_argument("--open", metavar="FILE", type=Path, help="bring a saved board file into the room")
+    p.add_argument("--size", type=_parse_size, default=WINDOW_SIZE, help="window size, e.g. 1280x800")
+    p.add_argument("--fullscreen", action="store_true", help="start in full screen (F11 toggles)")
+    p.add_argument("--export-dir", type=Path, help="where Ctrl+S and board files go (default: here)")
+    p.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING or ERROR")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    pygame.init()
+    pygame.display.set_caption("pgboard")
+    flags = pygame.FULLSCREEN if args.fullscreen else pygame.RESIZABLE
+    screen = pygame.display.set_mode((0, 0) if args.fullscreen else args.size, flags)
+    pygame.key.set_repeat(400, 35)
+    app = App(screen, export_dir=args.export_dir, host_db=args.db)
+    app.fullscreen = args.fullscreen
+    settings = app.ui.settings
+    nick = args.nick or settings.nick or _login_name()
+    room = args.room or settings.room or "lobby"
+    if args.host:
+        app.host(nick, room)
+    elif args.connect:
+        app.connect(args.connect[0], args.connect[1], nick, room)
+    if args.open is not None:
+        app.open_board(args.open)
+    try:
+        app.run()
+    finally:
+        pygame.quit()
+    return 0
+
+
+def _login_name() -> str:
+    import getpass
+
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        return "guest"
+    return "".join(ch for ch in name if ch.isalnum())[:24] or "guest"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""The client's view of the room it joined: the display board, who is here, and what to tell the user.
+
+It sits between the pump (pgboard/net.py) and the screen. Operations the user makes are applied to the
+board at once (optimistic drawing: add, extend, move and delete show before the server answers) and
+queued on the connection; their echoes are then only acknowledgements. Clear, undo and redo wait for the
+server's echo, which carries their concrete effect. A fresh join collects the compacted board and installs
+it in one step at ``caught_up``, then re-applies whatever the user drew before the board arrived.
+
+No pygame here: the app turns the callbacks into widgets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from pgboard.board import Board
+from pgboard.protocol import (
+    Add,
+    BoardObject,
+    CatchUp,
+    CaughtUp,
+    Chat,
+    Clear,
+    Cursor,
+    Delete,
+    Error,
+    Extend,
+    Message,
+    Move,
+    Notice,
+    Obj,
+    Redo,
+    Renamed,
+    Undo,
+    UserJoined,
+    UserLeft,
+    Welcome,
+)
+
+log = logging.getLogger(__name__)
+
+OPTIMISTIC = (Add, Extend, Move, Delete)
+ECHOES = (Add, Extend, Move, Delete, Clear, Undo, Redo)
+
+
+class Link(Protocol):
+    """What the room needs of a connection (pgboard.net.Connection provides it)."""
+
+    incoming: Any
+
+    def send_op(self, op: Message) -> None: ...
+
+    def send(self, msg: Message) -> None: ...
+
+    @property
+    def pending_ops(self) -> list[Message]: ...
+
+
+def _ignore(*_args: Any) -> None:
+    return None
+
+
+class RoomView:
+    """Applies what the server says to a local board, and the user's operations optimistically."""
+
+    def __init__(self, link: Link, board: Board | None = None) -> None:
+        self.link = link
+        self.board = board if board is not None else Board()
+        self.me = ""  # my author id, from Welcome
+        self.nick = ""
+        self.room = ""
+        self.users: dict[str, str] = {}  # author id -> nickname, in join order
+        self.cursors: dict[str, tuple[int, int]] = {}
+        self.on_chat: Callable[[Chat], None] = _ignore
+        self.on_notice: Callable[[str], None] = _ignore
+        self.on_users: Callable[[], None] = _ignore
+        self.on_error: Callable[[Error], None] = _ignore
+        self._tag = secrets.token_hex(4)  # ids made by this process: unique across its restarts
+        self._counter = itertools.count(1)
+        self._local: dict[str, Message] = {}  # operations applied here and not yet echoed, by oid
+        self._catchup: list[BoardObject] | None = None
+        self.caught_up = False
+
+    # -- ids
+
+    def new_id(self) -> str:
+        return f"{self._tag}-{next(self._counter)}"
+
+    def new_oid(self) -> str:
+        return f"{self._tag}.{next(self._counter)}"
+
+    # -- the user's operations
+
+    def submit(self, op: Message) -> None:
+        """Send ``op``; draw it now when it is one of the operations shown before the echo."""
+        if isinstance(op, OPTIMISTIC):
+            self._apply_local(op)
+            self._local[op.oid] = op
+        self.link.send_op(op)
+
+    def _apply_local(self, op: Message) -> None:
+        if isinstance(op, Add):
+            op = dataclasses.replace(op, obj=dataclasses.replace(op.obj, author=self.me))
+        self.board.apply_echo(dataclasses.replace(op, author=self.me, seq=0))  # type: ignore[type-var]
+
+    def undo(self) -> None:
+        self.submit(Undo(oid=self.new_oid()))
+
+    def redo(self) -> None:
+        self.submit(Redo(oid=self.new_oid()))
+
+    def clear(self) -> None:
+        self.submit(Clear(oid=self.new_oid()))
+
+    def import_objects(self, adds: list[Add]) -> None:
+        for add in adds:
+            self.submit(add)
+
+    # -- what the server says
+
+    def apply_incoming(self, limit: int | None = None) -> int:
+        """Apply received messages (all, or at most ``limit`` to keep a frame short); returns how many."""
+        queue = self.link.incoming
+        done = 0
+        while queue and (limit is None or done < limit):
+            self.apply(queue.popleft())
+            done += 1
+        return done
+
+    def apply(self, msg: Message) -> None:
+        if isinstance(msg, ECHOES):
+            if msg.author == self.me and msg.oid in self._local:
+                del self._local[msg.oid]  # drawn already: the echo is the acknowledgement
+            else:
+                self.board.apply_echo(msg)
+        elif isinstance(msg, Obj):
+            if self._catchup is not None:
+                self._catchup.append(msg.obj)
+        elif isinstance(msg, CatchUp):
+            self.caught_up = False
+            self._catchup = [] if msg.mode == "board" else None
+        elif isinstance(msg, CaughtUp):
+            self._caught_up(msg.seq)
+        elif isinstance(msg, Cursor):
+            self.cursors[msg.user] = (msg.x, msg.y)
+        else:
+            self._apply_social(msg)
+
+    def _caught_up(self, seq: int) -> None:
+        if self._catchup is not None:
+            self.board.load(self._catchup, seq)
+            self._catchup = None
+            # what the user drew before the board arrived is still theirs and still on its way
+            for op in self.link.pending_ops:
+                if isinstance(op, OPTIMISTIC):
+                    self._apply_local(op)
+        self.caught_up = True
+
+    def _apply_social(self, msg: Message) -> None:
+        if isinstance(msg, Welcome):
+            self.me, self.nick, self.room = msg.user, msg.nick, msg.room
+            self.users = {u.id: u.nick for u in msg.users}
+            self.on_users()
+        elif isinstance(msg, UserJoined):
+            self.users[msg.user] = msg.nick
+            self.on_users()
+            self.on_notice(f"{msg.nick} joined")
+        elif isinstance(msg, UserLeft):
+            self.users.pop(msg.user, None)
+            self.cursors.pop(msg.user, None)
+            self.on_users()
+            self.on_notice(f"{msg.nick} left" + (f" ({msg.reason})" if msg.reason else ""))
+        elif isinstance(msg, Renamed):
+            self.users[msg.user] = msg.nick
+            if msg.user == self.me:
+                self.nick = msg.nick
+            self.on_users()
+            self.on_notice(f"{msg.old} is now {msg.nick}")
+        elif isinstance(msg, Chat):
+            self.on_chat(msg)
+        elif isinstance(msg, Notice):
+            self.on_notice(msg.text)
+        elif isinstance(msg, Error):
+            self._refused(msg)
+        else:
+            log.debug("room view ignores %s", type(msg).__name__)
+
+    def _refused(self, err: Error) -> None:
+        op = self._local.pop(err.oid, None) if err.oid else None
+        # take back what the refused operation drew here
+        if isinstance(op, Add):
+            self.board.apply_echo(Delete(oid="rollback." + op.oid, id=op.obj.id, author=self.me))
+        elif isinstance(op, Move):
+            undo = Move(oid="rollback." + op.oid, id=op.id, dx=-op.dx, dy=-op.dy, author=self.me)
+            self.board.apply_echo(undo)
+        self.on_error(err)
+        self.on_notice(
+            f"Refused: {err.detail or err.code}" if err.oid else f"Error: {err.detail or err.code}"
+        )
