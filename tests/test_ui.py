@@ -28,7 +28,7 @@ def ui(tmp_path: Path):
 # -- layout
 
 
-@pytest.mark.parametrize("size", [(1280, 800), (1024, 640), (800, 600), (1920, 1080)])
+@pytest.mark.parametrize("size", [(1280, 800), (1024, 640), (800, 600), (640, 480), (1920, 1080)])
 def test_layout_places_every_region_without_overlap(tmp_path: Path, size: tuple[int, int]) -> None:
     ui = make_ui(tmp_path, size)
     window = pygame.Rect(0, 0, *size)

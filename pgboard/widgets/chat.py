@@ -26,6 +26,7 @@ MAX_CHAT_INPUT = 2000  # characters of one line (protocol.MAX_TEXT)
 HEADER_H = 28
 ROW_GAP = 3  # pixels between rows
 INDENT = 14  # continuation rows of an entry start this far in
+MIN_FIRST_W = 60  # less room than this after the name: the text starts on the next row
 NOTICE_BAR_W = 2
 WHEEL_ROWS = 3  # rows per wheel notch
 HISTORY_ALPHA = 150  # lines replayed from before you joined are dimmed
@@ -159,8 +160,12 @@ class ChatPanel:
         head = e.stamp + e.prefix
         stamp_w = f.width(e.stamp, theme.FONT_SMALL) if e.stamp else 0
         prefix_w = f.width(e.prefix, size, bold=e.kind != "notice", italic=e.italic)
-        first_w = max(40, w - lead - stamp_w - prefix_w)
-        lines = f.wrap(e.body, size, first_w, w - lead - INDENT, italic=e.italic)
+        first_w = w - lead - stamp_w - prefix_w
+        alone = first_w < MIN_FIRST_W  # a long name: the text starts on the next row
+        rest_w = w - lead - INDENT
+        lines = f.wrap(e.body, size, rest_w if alone else first_w, rest_w, italic=e.italic)
+        if alone:
+            lines.insert(0, "")
         asc, height = f.metrics(size)
         rows = []
         for i, line in enumerate(lines):
@@ -178,7 +183,8 @@ class ChatPanel:
                     x += prefix_w
             else:
                 x += INDENT
-            surf.blit(f.render(line, size, e.body_color, italic=e.italic, cache=False), (x, 0))
+            if line:
+                surf.blit(f.render(line, size, e.body_color, italic=e.italic, cache=False), (x, 0))
             if e.dim:
                 surf.set_alpha(HISTORY_ALPHA)
             rows.append((surf, (head + line) if i == 0 else line))

@@ -39,15 +39,15 @@ class Palette:
         self.picker = ColorPicker(fonts, on_pick=self._custom_picked)
         self.window = pygame.Rect(0, 0, 1, 1)
 
-    def natural_width(self, swatch: int = theme.SWATCH) -> int:
-        return (len(self.colors) + 1) * (swatch + theme.GAP) - theme.GAP
+    def natural_width(self, swatch: int = theme.SWATCH, gap: int = theme.GAP) -> int:
+        return (len(self.colors) + 1) * (swatch + gap) - gap
 
-    def layout(self, x: int, cy: int, swatch: int = theme.SWATCH) -> int:
+    def layout(self, x: int, cy: int, swatch: int = theme.SWATCH, gap: int = theme.GAP) -> int:
         """Place the swatches from ``x``, centred on ``cy``; returns the right edge."""
         self.swatch = swatch
         self.swatch_rects = []
         for i in range(len(self.colors) + 1):
-            r = pygame.Rect(x + i * (swatch + theme.GAP), cy - swatch // 2, swatch, swatch)
+            r = pygame.Rect(x + i * (swatch + gap), cy - swatch // 2, swatch, swatch)
             self.swatch_rects.append(r)
         self.custom_rect = self.swatch_rects.pop()
         return self.custom_rect.right

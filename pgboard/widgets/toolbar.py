@@ -23,13 +23,14 @@ log = logging.getLogger(__name__)
 
 ASSET_DIR = Path(__file__).resolve().parents[2] / "assets" / "icons"
 ICON = 32
-# (button, icon, swatch, separator gap, width presets shown): the first that fits the window wins
+# (button, icon, swatch, separator gap, width presets shown, swatch gap, compact width control):
+# the first that fits the window wins; everything fits from 640 pixels up.
 DENSITIES = (
-    (theme.BUTTON, ICON, theme.SWATCH, 14, True),
-    (34, 28, theme.SWATCH, 10, True),
-    (32, 24, 22, 8, False),
-    (28, 22, 18, 6, False),
-    (24, 20, 16, 4, False),
+    (theme.BUTTON, ICON, theme.SWATCH, 14, True, theme.GAP, False),
+    (34, 28, theme.SWATCH, 10, True, theme.GAP, False),
+    (32, 24, 22, 8, False, theme.GAP, False),
+    (28, 22, 18, 6, False, 4, False),
+    (24, 20, 16, 4, False, 3, True),
 )
 HINT_DELAY = 0.6  # seconds the pointer rests before a tooltip shows
 HINT_MAX_W = 280
@@ -82,24 +83,22 @@ class ToolBar:
 
     # -- layout
 
-    def _natural(self, button: int, presets: bool, swatch: int, sep: int) -> int:
+    def _natural(self, density: tuple[int, int, int, int, bool, int, bool]) -> int:
+        button, _, swatch, sep, presets, swatch_gap, compact = density
         n = len(self.tools) + len(self.actions)
         return (
             2 * theme.PAD
             + n * (button + 2)
             + 3 * 2 * sep
-            + self.palette.natural_width(swatch)
-            + self.width_control.natural_width(presets)
+            + self.palette.natural_width(swatch, swatch_gap)
+            + self.width_control.natural_width(presets, compact)
         )
 
     def layout(self, rect: pygame.Rect) -> None:
         """Place every item; narrower windows get smaller buttons, swatches and gaps (DENSITIES)."""
         self.rect = pygame.Rect(rect)
-        button, icon, swatch, sep, presets = DENSITIES[-1]
-        for density in DENSITIES:
-            if self._natural(density[0], density[4], density[2], density[3]) <= rect.w:
-                button, icon, swatch, sep, presets = density
-                break
+        chosen = next((d for d in DENSITIES if self._natural(d) <= rect.w), DENSITIES[-1])
+        button, icon, swatch, sep, presets, swatch_gap, compact = chosen
         self.button = button
         self._icons = {
             n: (pygame.transform.smoothscale(img, (icon, icon)) if img is not None and icon != ICON else img)
@@ -118,9 +117,9 @@ class ToolBar:
             self.action_rects[name] = pygame.Rect(x, cy - button // 2, button, button)
             x += button + 2
         self.separators.append(x + sep - 1)
-        x = self.palette.layout(x + 2 * sep, cy, swatch)
+        x = self.palette.layout(x + 2 * sep, cy, swatch, swatch_gap)
         self.separators.append(x + sep)
-        self.width_control.layout(x + 2 * sep, cy, presets)
+        self.width_control.layout(x + 2 * sep, cy, presets, compact)
 
     # -- state
 

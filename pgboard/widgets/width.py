@@ -16,6 +16,8 @@ from .text import FontSet
 Hint = tuple[pygame.Rect, str, str, str]
 STEP_BUTTON = 26
 PREVIEW_W = 56
+COMPACT_STEP_BUTTON = 22  # narrow windows
+COMPACT_PREVIEW_W = 40
 PRESET = 24
 MAX_PREVIEW_DOT = 18  # the preview dot's largest diameter in pixels
 
@@ -42,14 +44,18 @@ class WidthControl:
         self.preset_rects: list[pygame.Rect] = []
         self._hover: pygame.Rect | None = None
 
-    def natural_width(self, presets: bool = True) -> int:
-        base = 2 * STEP_BUTTON + PREVIEW_W + 2 * theme.GAP
+    def natural_width(self, presets: bool = True, compact: bool = False) -> int:
+        step, preview = (COMPACT_STEP_BUTTON, COMPACT_PREVIEW_W) if compact else (STEP_BUTTON, PREVIEW_W)
+        base = 2 * step + preview + 2 * theme.GAP
         if presets:
             base += len(self.presets) * (PRESET + 2) + theme.PAD
         return base
 
-    def layout(self, x: int, cy: int, presets: bool = True) -> int:
+    def layout(self, x: int, cy: int, presets: bool = True, compact: bool = False) -> int:
         self.show_presets = presets
+        step, preview = (COMPACT_STEP_BUTTON, COMPACT_PREVIEW_W) if compact else (STEP_BUTTON, PREVIEW_W)
+        self.minus_rect.size = self.plus_rect.size = (step, step)
+        self.preview_rect.size = (preview, step)
         self.minus_rect.midleft = (x, cy)
         self.preview_rect.midleft = (self.minus_rect.right + theme.GAP, cy)
         self.plus_rect.midleft = (self.preview_rect.right + theme.GAP, cy)
@@ -121,8 +127,9 @@ class WidthControl:
         r = self.preview_rect
         pygame.draw.rect(surface, theme.FIELD_BG, r, border_radius=theme.RADIUS)
         pygame.draw.rect(surface, theme.FIELD_BORDER, r, 1, border_radius=theme.RADIUS)
-        dot = max(2, min(MAX_PREVIEW_DOT, self.width))
-        pygame.draw.circle(surface, theme.TEXT, (r.x + 4 + MAX_PREVIEW_DOT // 2, r.centery), dot // 2 + 1)
+        biggest = min(MAX_PREVIEW_DOT, r.h - 8)
+        dot = max(2, min(biggest, self.width))
+        pygame.draw.circle(surface, theme.TEXT, (r.x + 4 + biggest // 2, r.centery), dot // 2 + 1)
         self.fonts.blit(
             surface, str(self.width), (r.right - 6, r.centery), theme.FONT_UI, theme.TEXT, anchor="midright"
         )
