@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast, dataclass_transform
 
 from pgboard import wire_fields
 
@@ -153,12 +153,17 @@ class Message(WireRecord):
 _REGISTRY: dict[str, type[Message]] = {}
 
 
-def message(type_name: str) -> Callable[[type], Any]:
-    """Class decorator: a frozen dataclass registered under its wire type name."""
+_M = TypeVar("_M", bound=type)
 
-    def register(cls: type) -> Any:
+
+@dataclass_transform(frozen_default=True)
+def message(type_name: str) -> Callable[[_M], _M]:
+    """Class decorator: a frozen dataclass registered under its wire type name. (Marked as a
+    dataclass transform so type checkers see the fields, the constructor and ``replace``.)"""
+
+    def register(cls: _M) -> _M:
         cls.TYPE = type_name  # type: ignore[attr-defined]
-        made = dataclass(frozen=True, slots=True)(cls)
+        made = cast(_M, dataclass(frozen=True, slots=True)(cls))
         _REGISTRY[type_name] = made
         return made
 

@@ -1,0 +1,77 @@
+"""The layers of docs/ARCHITECTURE.md hold: the pure core and the server never import pygame (a headless
+server must run where no display library is installed), the pygame we run is pygame-ce, and the pure
+core type-checks."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PURE = ["pgboard.protocol", "pgboard.wire_fields", "pgboard.board", "pgboard.geometry", "pgboard.names"]
+TYPED = [
+    "pgboard/protocol.py",
+    "pgboard/wire_fields.py",
+    "pgboard/board.py",
+    "pgboard/geometry.py",
+    "pgboard/names.py",
+]
+
+
+def _server_modules() -> list[str]:
+    if importlib.util.find_spec("pgboard_server") is None:
+        return []
+    return ["pgboard_server"] + [
+        f"pgboard_server.{p.stem}" for p in sorted((ROOT / "server").glob("[!_]*.py"))
+    ]
+
+
+def _imported_in_a_fresh_interpreter(modules: list[str]) -> set[str]:
+    code = (
+        "import importlib, json, sys\n"
+        f"for m in {modules!r}:\n"
+        "    importlib.import_module(m)\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("module", PURE)
+def test_the_pure_core_does_not_import_pygame(module: str) -> None:
+    loaded = _imported_in_a_fresh_interpreter([module])
+    assert module in loaded
+    assert not {m for m in loaded if m == "pygame" or m.startswith("pygame.")}
+
+
+def test_the_server_does_not_import_pygame() -> None:
+    modules = _server_modules()
+    if not modules:
+        pytest.skip("pgboard_server is not installed yet")
+    loaded = _imported_in_a_fresh_interpreter(modules)
+    assert not {m for m in loaded if m == "pygame" or m.startswith("pygame.")}
+
+
+def test_the_installed_pygame_is_pygame_ce() -> None:
+    pygame = pytest.importorskip("pygame")
+    assert getattr(pygame, "IS_CE", False), "plain pygame is installed; pgboard needs pygame-ce"
+
+
+def test_the_pure_core_is_mypy_clean() -> None:
+    if importlib.util.find_spec("mypy") is None and shutil.which("mypy") is None:
+        pytest.skip("mypy is not installed (pip install -e '.[test]' installs it)")
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--follow-imports=silent", *TYPED],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
