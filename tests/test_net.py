@@ -22,6 +22,7 @@ from support import RawClient, running_server
 from pgboard import net
 from pgboard.net import Connection, backoff_delay
 from pgboard.protocol import (
+    MAX_TEXT,
     Ack,
     Add,
     BoardObject,
@@ -649,3 +650,40 @@ def test_close_sends_what_is_queued_and_the_others_see_us_leave(server: BoardSer
         assert left.nick == "alice"
     c.clock.advance(600)
     assert c.sched.run_due() == 0, "no timer outlives close()"
+
+
+def test_a_server_that_does_not_read_never_blocks_the_pump_and_then_gets_everything_in_order(
+    hand: HandServer,
+) -> None:
+    hand.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # a small window
+    c = Client(hand.port)
+    conn = c.conn
+    handshake(hand, c)
+    hand.send(*welcome_frames())
+    c.pump_until(lambda: conn.state == "online")
+    text = "long text " * (MAX_TEXT // 10)
+    ops = [
+        Add(f"o{i}", BoardObject(f"t{i}", "text", ((i % 999, 9),), text=text)) for i in range(4000)
+    ]  # 8 MB
+    for op in ops:
+        conn.send_op(op)
+    started = time.monotonic()
+    conn.pump()  # far more than the socket buffers hold: a sendall() here would hang
+    assert time.monotonic() - started < 1.0
+    assert conn.wants_write(), "what the socket did not take waits in the buffer"
+    assert hand.sock is not None
+    hand.sock.setblocking(False)
+    got: list[Message] = []
+    deadline = time.monotonic() + WAIT * 2
+    while len(got) < len(ops):
+        assert time.monotonic() < deadline, f"only {len(got)} of {len(ops)} operations arrived"
+        select.select([hand.sock], [conn.fileno()], [], POLL)
+        conn.pump()
+        try:
+            hand.codec.receive_data(hand.sock.recv(1 << 20))
+        except BlockingIOError:
+            continue
+        got.extend(hand.codec.messages())
+    assert got == ops
+    assert not conn.wants_write()
+    c.close()
