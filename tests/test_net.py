@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 import select
 import socket
+import subprocess
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -687,3 +689,10 @@ def test_a_server_that_does_not_read_never_blocks_the_pump_and_then_gets_everyth
     assert got == ops
     assert not conn.wants_write()
     c.close()
+
+
+def test_the_pump_and_the_scheduler_do_not_import_pygame() -> None:
+    code = "import sys, pgboard.net, pgboard.scheduler\nprint([n for n in sys.modules if 'pygame' in n])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", "a headless client (or a bot) must run without a display library"
