@@ -502,3 +502,24 @@ def test_chat_draws_from_cached_rows_whatever_the_log_length(ui, monkeypatch: py
     draw(ui)
     assert set(renders) <= {"one more"}  # only the new line, however long the log
     assert len(ui.chat.entries) == 601
+
+
+def test_click_in_the_chat_box_places_the_caret(ui) -> None:
+    ui.focus_chat()
+    type_text(ui, "abcdef")
+    box = ui.chat.input.rect
+    click(ui, (box.x + 8 + ui.fonts.width("abc", theme.FONT_UI), box.centery))
+    type_text(ui, "X")
+    assert ui.chat.input.text == "abcXdef"
+
+
+def test_long_input_scrolls_to_keep_the_caret_visible(ui) -> None:
+    ui.focus_chat()
+    type_text(ui, "start ", "x" * 200, " END")
+    surface, _ = draw(ui)
+    box = ui.chat.input.rect
+    right_end = pygame.Rect(box.right - 16, box.y + 6, 12, box.h - 12)
+    assert theme.ACCENT in colors_in(surface, right_end)  # the caret sits at the right end, inside the box
+    key(ui, pygame.K_HOME)
+    surface, _ = draw(ui)
+    assert theme.ACCENT in colors_in(surface, pygame.Rect(box.x + 4, box.y + 6, 10, box.h - 12))

@@ -140,8 +140,8 @@ class TextField:
 
     def _paste(self) -> None:
         try:
-            pasted = pygame.scrap.get_text() if hasattr(pygame.scrap, "get_text") else ""
-        except pygame.error:
+            pasted = pygame.scrap.get_text()
+        except (pygame.error, AttributeError):  # no clipboard on this video driver
             pasted = ""
         if pasted:
             self.insert(pasted.replace("\r", " ").replace("\n", " "))
@@ -182,13 +182,21 @@ class TextField:
     # -- drawing
 
     def _index_at(self, x: int) -> int:
+        """The caret position nearest to screen ``x`` (prefix widths grow: a binary search)."""
         rel = x - (self.rect.x + TEXT_PAD) + self._scroll
-        best, best_d = 0, abs(rel)
-        for i in range(1, len(self.text) + 1):
-            d = abs(self.fonts.width(self.text[:i], self.size) - rel)
-            if d < best_d:
-                best, best_d = i, d
-        return best
+        lo, hi = 0, len(self.text)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.fonts.width(self.text[:mid], self.size) <= rel:
+                lo = mid
+            else:
+                hi = mid - 1
+        if lo < len(self.text):
+            left = self.fonts.width(self.text[:lo], self.size)
+            right = self.fonts.width(self.text[: lo + 1], self.size)
+            if rel - left > right - rel:
+                lo += 1
+        return lo
 
     def draw(self, surface: pygame.Surface) -> None:
         border = theme.ACCENT if self.focused else theme.FIELD_BORDER
@@ -209,7 +217,9 @@ class TextField:
         else:
             caret_x = self.fonts.width(before, self.size)
             comp_w = self.fonts.width(self.composition, self.size) if self.composition else 0
-            # keep the caret (and the composition) inside the box
+            # keep the caret (and the composition) inside the box, and no empty space at the right
+            total = caret_x + comp_w + self.fonts.width(after, self.size)
+            self._scroll = min(self._scroll, max(0, total - inner.width + CURSOR_W))
             if caret_x + comp_w - self._scroll > inner.width - CURSOR_W:
                 self._scroll = caret_x + comp_w - inner.width + CURSOR_W
             if caret_x - self._scroll < 0:
