@@ -38,11 +38,6 @@ WHEEL_ZOOM_STEP = 1.1
 WHEEL_PAN = 60  # screen pixels per wheel notch
 CURSOR_INTERVAL = 1 / 15  # seconds between two cursor positions we send
 WIDTHS = (1, 2, 3, 5, 8, 12, 18, 26, 36, 48, MAX_WIDTH)  # what [ and ] step through
-ROOM_COLORS = ("#1c7ed6", "#e03131", "#2f9e44", "#f76707", "#7048e8", "#15aabf", "#c2255c", "#5c940d")
-
-
-def user_color(user_id: str) -> str:
-    return ROOM_COLORS[sum(user_id.encode()) % len(ROOM_COLORS)] if user_id else ROOM_COLORS[0]
 
 
 class App:
@@ -106,6 +101,7 @@ class App:
     def connect(self, host: str, port: int, nick: str, room: str) -> None:
         """Join ``room`` on ``host:port`` as ``nick``; the board shows while the pump connects."""
         self._leave()
+        self.ui.connect_screen.fill(host, port, nick, room)
         self.board = Board()
         self.canvas.close()
         self.canvas = Canvas(self.board)
@@ -197,7 +193,7 @@ class App:
             return []
         users = self.room.users
         return [
-            RemoteCursor(users.get(uid, "?"), point, user_color(uid))
+            RemoteCursor(users.get(uid, "?"), point, theme.user_color_hex(uid))
             for uid, point in self.room.cursors.items()
             if uid != self.room.me and uid in users
         ]

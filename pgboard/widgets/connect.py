@@ -94,6 +94,13 @@ class ConnectScreen:
         i = self.fields.index(current) if current else -1
         self.focus(self.fields[(i + step) % len(self.fields)])
 
+    def fill(self, host: str, port: int, nick: str, room: str) -> None:
+        """Show these values (a join started elsewhere, e.g. from the command line)."""
+        self.host.set_text(host)
+        self.port.set_text(str(port))
+        self.nick.set_text(nick)
+        self.room.set_text(room)
+
     def values(self) -> tuple[str, str, str, str]:
         return (self.host.text, self.port.text, self.nick.text, self.room.text)
 

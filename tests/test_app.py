@@ -1,0 +1,215 @@
+"""The client as a user drives it: real window (dummy driver), real server on loopback, synthetic events.
+
+Each test posts the events a person would make and asserts what another user, the server's board or the
+screen shows. Frames run until a condition holds, bounded by a deadline: never a sleep.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pygame
+import pytest
+from pgboard_server.server import BoardServer
+from support import RawClient, running_server
+
+from pgboard.app import App
+from pgboard.protocol import Add, Chat, Extend, Undo
+
+WAIT = 5.0
+SIZE = (1280, 800)
+
+
+def ev(kind: int, **fields: object) -> pygame.event.Event:
+    fields.setdefault("mod", 0)
+    return pygame.event.Event(kind, **fields)
+
+
+def key(k: int, mod: int = 0, unicode: str = "") -> pygame.event.Event:
+    return ev(pygame.KEYDOWN, key=k, mod=mod, unicode=unicode, scancode=0)
+
+
+def drag(points: list[tuple[int, int]]) -> list[pygame.event.Event]:
+    out = [ev(pygame.MOUSEBUTTONDOWN, pos=points[0], button=1)]
+    out += [ev(pygame.MOUSEMOTION, pos=p, rel=(0, 0), buttons=(1, 0, 0)) for p in points[1:]]
+    out.append(ev(pygame.MOUSEBUTTONUP, pos=points[-1], button=1))
+    return out
+
+
+@pytest.fixture
+def screen() -> Iterator[pygame.Surface]:
+    pygame.init()
+    yield pygame.display.set_mode(SIZE)
+    pygame.quit()
+
+
+@pytest.fixture
+def server():
+    with running_server() as srv:
+        yield srv
+
+
+def make_app(screen: pygame.Surface, tmp_path: Path) -> App:
+    return App(screen, settings_path=tmp_path / "settings.json", export_dir=tmp_path)
+
+
+def run_until(app: App, condition: Callable[[], object], timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"condition not met within {timeout} s (state {app.conn and app.conn.state})"
+            )
+        app.frame([])
+
+
+def joined(app: App, server, nick: str = "alice", room: str = "r") -> App:
+    app.connect("127.0.0.1", server.address[1], nick, room)
+    run_until(app, lambda: app.conn is not None and app.conn.state == "online")
+    return app
+
+
+def board_point(app: App, fx: float, fy: float) -> tuple[int, int]:
+    r = app.ui.board_rect
+    return (int(r.x + r.w * fx), int(r.y + r.h * fy))
+
+
+def test_a_rectangle_drawn_here_reaches_another_user_with_my_name_on_it(screen, server, tmp_path):
+    app = joined(make_app(screen, tmp_path), server)
+    bob = RawClient(server.address)
+    bob.join("bob", room="r")
+    app.frame([key(pygame.K_r, unicode="r")])
+    app.frame(drag([board_point(app, 0.2, 0.2), board_point(app, 0.3, 0.25), board_point(app, 0.4, 0.4)]))
+    got = bob.recv_until(Add)
+    assert got.obj.kind == "rect" and got.author == app.room.me
+    run_until(app, lambda: not app.conn.pending_ops)  # echoed: acknowledged and kept once
+    assert list(app.board.objects) == [got.obj.id]
+    bob.close()
+
+
+def test_a_pencil_stroke_grows_on_the_other_screen_while_it_is_drawn(screen, server, tmp_path):
+    app = joined(make_app(screen, tmp_path), server)
+    bob = RawClient(server.address)
+    bob.join("bob", room="r")
+    start = board_point(app, 0.5, 0.5)
+    app.frame([ev(pygame.MOUSEBUTTONDOWN, pos=start, button=1)])
+    bob.recv_until(Add)
+    app.frame([ev(pygame.MOUSEMOTION, pos=(start[0] + 40, start[1] + 10), rel=(0, 0), buttons=(1, 0, 0))])
+    grown = bob.recv_until(Extend)  # the mouse button is still down
+    assert grown.points
+    app.frame([ev(pygame.MOUSEBUTTONUP, pos=(start[0] + 40, start[1] + 10), button=1)])
+    bob.close()
+
+
+def test_shortcuts_do_nothing_while_typing_in_chat_and_the_line_arrives_intact(screen, server, tmp_path):
+    app = joined(make_app(screen, tmp_path), server)
+    bob = RawClient(server.address)
+    bob.join("bob", room="r")
+    app.frame([key(pygame.K_RETURN, unicode="\r")])
+    assert app.ui.is_typing
+    app.frame([key(pygame.K_r, unicode="r"), ev(pygame.TEXTINPUT, text="r 中文 Ø 😀")])
+    assert app.tool_name == "pencil"
+    app.frame([key(pygame.K_RETURN, unicode="\r")])
+    line = bob.recv_until(Chat)
+    assert line.text == "r 中文 Ø 😀" and line.nick == "alice"
+    app.frame([key(pygame.K_ESCAPE, unicode="\x1b")])
+    app.frame([key(pygame.K_r, unicode="r")])
+    assert app.tool_name == "rect"
+    bob.close()
+
+
+def test_text_tool_types_unicode_in_place_and_shortcuts_wait(screen, server, tmp_path):
+    app = joined(make_app(screen, tmp_path), server)
+    app.frame([key(pygame.K_t, unicode="t")])
+    app.frame([ev(pygame.MOUSEBUTTONDOWN, pos=board_point(app, 0.3, 0.3), button=1)])
+    app.frame([ev(pygame.MOUSEBUTTONUP, pos=board_point(app, 0.3, 0.3), button=1)])
+    app.frame(
+        [key(pygame.K_e, unicode="e"), ev(pygame.TEXTINPUT, text="e"), ev(pygame.TEXTINPUT, text="中文 Ø")]
+    )
+    assert app.tool_name == "text"
+    app.frame([key(pygame.K_RETURN, unicode="\r")])
+    run_until(app, lambda: not app.conn.pending_ops)
+    (obj,) = server.rooms.get("r").board.objects.values()
+    assert obj.kind == "text" and obj.text == "e中文 Ø"
+
+
+def test_undo_takes_back_my_last_shape_for_everyone(screen, server, tmp_path):
+    app = joined(make_app(screen, tmp_path), server)
+    bob = RawClient(server.address)
+    bob.join("bob", room="r")
+    app.frame([key(pygame.K_o, unicode="o")])
+    app.frame(drag([board_point(app, 0.1, 0.1), board_point(app, 0.3, 0.3)]))
+    added = bob.recv_until(Add)
+    app.frame([key(pygame.K_z, mod=pygame.KMOD_LCTRL)])
+    undone = bob.recv_until(Undo)
+    assert undone.removed == (added.obj.id,)
+    run_until(app, lambda: added.obj.id not in app.board.objects)
+    bob.close()
+
+
+def test_ctrl_s_saves_a_png_showing_the_stroke(screen, server, tmp_path):
+    app = joined(make_app(screen, tmp_path), server)
+    app.frame([key(pygame.K_3, unicode="3")])  # red
+    app.frame([key(pygame.K_l, unicode="l")])
+    a, b = board_point(app, 0.2, 0.5), board_point(app, 0.6, 0.5)
+    app.frame(drag([a, b]))
+    app.frame([key(pygame.K_s, mod=pygame.KMOD_LCTRL)])
+    (png,) = tmp_path.glob("*.png")
+    image = pygame.image.load(str(png))
+    (obj,) = app.board.objects.values()
+    x = (obj.points[0][0] + obj.points[1][0]) // 2
+    y = obj.points[0][1]
+    r, g, bl = image.get_at((x, y))[:3]
+    assert r > 180 and g < 100 and bl < 100, "the middle of the red line is red in the saved PNG"
+    assert image.get_at((x, y - 40))[:3] == (255, 255, 255)
+
+
+def test_a_taken_nickname_comes_back_to_the_connect_screen_with_a_suggestion(screen, server, tmp_path):
+    bob = RawClient(server.address)
+    bob.join("alice", room="r")
+    app = make_app(screen, tmp_path)
+    app.connect("127.0.0.1", server.address[1], "alice", "r")
+    run_until(app, lambda: app.ui.connect_visible)
+    assert app.conn.state == "refused"
+    assert app.ui.connect_screen.suggestion == "alice2"
+    assert "alice" in app.ui.connect_screen.error
+    bob.close()
+
+
+def test_an_unreachable_server_is_reported_on_the_connect_screen(screen, tmp_path):
+    with running_server() as srv:
+        port = srv.address[1]
+    app = make_app(screen, tmp_path)
+    app.connect("127.0.0.1", port, "alice", "r")
+    run_until(app, lambda: app.ui.connect_visible)
+    assert f"cannot reach 127.0.0.1:{port}" in app.ui.connect_screen.error
+    assert app.conn is None, "no retries behind the connect screen's back"
+
+
+def test_drawing_offline_reaches_the_board_once_after_the_server_comes_back(screen, tmp_path):
+    db = tmp_path / "board.sqlite3"
+    with running_server(db_path=db) as srv:
+        port = srv.address[1]
+        app = joined(make_app(screen, tmp_path), srv)
+        app.frame([key(pygame.K_r, unicode="r")])
+        app.frame(drag([board_point(app, 0.1, 0.1), board_point(app, 0.2, 0.2)]))
+        run_until(app, lambda: not app.conn.pending_ops)
+    run_until(app, lambda: app.conn.state == "offline")
+    app.frame(drag([board_point(app, 0.5, 0.5), board_point(app, 0.7, 0.7)]))  # drawn while offline
+    assert len(app.board.objects) == 2, "the offline shape shows at once"
+    srv = BoardServer("127.0.0.1", port, db)  # back on the same address, with the same board file
+    srv.start()
+    try:
+        app.conn.retry_now()
+        run_until(app, lambda: app.conn.state == "online" and not app.conn.pending_ops)
+        watcher = RawClient(srv.address)
+        watcher.join("watcher", room="r")
+        _, objs, _ = watcher.catch_up()
+        assert sorted(o.obj.id for o in objs) == sorted(app.board.objects)
+        assert len(objs) == 2
+        watcher.close()
+    finally:
+        app.shutdown()
+        srv.stop()
