@@ -38,6 +38,7 @@ from pgboard.protocol import (
     Hello,
     Join,
     JoinError,
+    LocalProtocolError,
     Message,
     Move,
     Obj,
@@ -696,3 +697,33 @@ def test_the_pump_and_the_scheduler_do_not_import_pygame() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]", "a headless client (or a bot) must run without a display library"
+
+
+def test_retry_now_skips_the_back_off(hand: HandServer) -> None:
+    c = Client(hand.port)
+    conn = c.conn
+    handshake(hand, c)
+    assert hand.sock is not None
+    hand.sock.close()
+    c.pump_until(lambda: conn.state == "offline")
+    conn.retry_now()  # the user pressed Retry: no waiting for the clock
+    hand.accept()
+    c.pump_until(lambda: conn.state == "joining")
+    c.clock.advance(net.BACKOFF_INITIAL * 2)
+    c.sched.run_due()
+    assert conn.state == "joining", "the retry that was scheduled does not start a second connection"
+    c.close()
+
+
+def test_misuse_is_refused_and_offline_chat_is_bounded() -> None:
+    conn = Connection(Scheduler(now=ManualClock().now), "127.0.0.1", 9, "alice", "", "s")
+    with pytest.raises(LocalProtocolError):
+        conn.send(Add("o1", line("a")))  # an operation must be kept: send_op
+    with pytest.raises(LocalProtocolError):
+        conn.send_op(Say("hi"))  # type: ignore[arg-type]
+    conn.send_op(Add("o1", line("a")))
+    with pytest.raises(LocalProtocolError):
+        conn.send_op(Add("o1", line("b")))
+    assert [conn.send(Say(f"line {i}")) for i in range(net.MAX_QUEUED_CHAT)] == [True] * net.MAX_QUEUED_CHAT
+    assert conn.send(Say("one too many")) is False
+    assert conn.state == "closed" and conn.status_text() == "Disconnected"
