@@ -26,6 +26,8 @@ from pgboard.render import find_font  # noqa: F401  (re-exported: others look th
 MAX_ZOOM = 8.0  # the closest view, as a multiple of the fit-to-screen scale
 BOARD_BG = (255, 255, 255)
 OUTSIDE_BG = (200, 202, 206)  # around the board when its aspect differs from the screen rect's
+REPAINT_ALL_REGIONS = 64  # more damaged regions than this (and than a quarter of the objects): repaint all
+PAN_EPSILON = 1e-6  # a pan step this close to whole pixels scrolls the cached view
 VIEW_TILE = 192  # screen pixels per side of a view tile (the unit of rescaling)
 # pygame's smoothscale loses about 2 levels per channel when shrinking (white comes out 253): added
 # back, so the board's white is white on the screen (black becomes 2, which nobody can see).
@@ -60,9 +62,9 @@ class Viewport:
         return self.scale / self.fit_scale
 
     @property
-    def key(self) -> tuple[int, int, int, int, float, float, float]:
-        """Everything the view depends on: a change means the cached view must be rebuilt."""
-        return (*self.rect, self.scale, self.ox, self.oy)  # type: ignore[return-value]
+    def key(self) -> tuple[float, ...]:
+        """Everything the view depends on: rect x, y, w, h, scale, then the offsets."""
+        return (*self.rect, self.scale, self.ox, self.oy)
 
     def fit(self, rect: pygame.Rect | tuple[int, int, int, int]) -> None:
         """Show the whole board, centred in ``rect`` (screen coordinates)."""
@@ -128,16 +130,20 @@ class Viewport:
         left, top = math.floor(x0), math.floor(y0)
         return pygame.Rect(left, top, math.ceil(x1) - left, math.ceil(y1) - top)
 
-    def visible_box(self) -> geometry.Box:
-        """The part of the board shown in the rect, in board units (rounded outwards)."""
-        x0, y0 = self.to_board_f(self.rect.topleft)
-        x1, y1 = self.to_board_f(self.rect.bottomright)
+    def board_box(self, rect: pygame.Rect) -> geometry.Box:
+        """The board units a screen rect shows (rounded outwards, clamped to the board)."""
+        x0, y0 = self.to_board_f(rect.topleft)
+        x1, y1 = self.to_board_f(rect.bottomright)
         return (
             max(math.floor(x0), 0),
             max(math.floor(y0), 0),
             min(math.ceil(x1), BOARD_W),
             min(math.ceil(y1), BOARD_H),
         )
+
+    def visible_box(self) -> geometry.Box:
+        """The part of the board shown in the rect, in board units (rounded outwards)."""
+        return self.board_box(self.rect)
 
 
 @dataclass(frozen=True)
@@ -162,22 +168,26 @@ class Canvas:
     """Paints a :class:`Board` onto ``surface`` (board resolution) and shows it through a Viewport.
 
     It registers itself as a board listener: a new object on top is painted once, a growing pencil
-    stroke paints only its new segments, and any other change repaints the damaged region (the old
-    and new painted boxes: cleared, then every object meeting it drawn clipped to it, bottom first).
+    stroke paints only its new segments, and any other change damages a region (the old and new
+    painted boxes), repainted by :meth:`update` (each frame, from :meth:`draw`): cleared, then every
+    object meeting it drawn clipped to it, bottom first. ``surface`` is always up to date.
     """
 
     def __init__(self, board: Board, texts: render.TextCache | None = None) -> None:
         self.board = board
         self.texts = texts if texts is not None else render.TextCache()
-        self.surface = pygame.Surface((BOARD_W, BOARD_H))
+        self._surface = pygame.Surface((BOARD_W, BOARD_H))
+        self._pending: list[geometry.Box] = []  # damaged regions not repainted yet
         self.full = _rect((0, 0, BOARD_W, BOARD_H))
         # Painted boxes (text is measured with the real font, not geometry's estimate), so a damaged
         # region finds every object that paints into it.
         self._grid = geometry.SpatialGrid()
         self._damage: list[geometry.Box] = []  # board boxes changed since the view was last updated
         self._view: pygame.Surface | None = None
-        self._view_key: tuple[object, ...] | None = None
+        self._view_key: tuple[float, ...] | None = None
         self._tiles: tuple[int, int, int] = (1, 1, 1)  # board units per tile, columns, rows
+        self._origin: tuple[float, float] = (0.0, 0.0)  # the board's origin in the view at the last rebuild
+        self._shift: tuple[int, int] = (0, 0)  # whole pixels the view was scrolled by since
         self.stats = {"tiles_rescaled": 0, "objects_painted": 0}
         board.listeners.append(self)
         self.board_reset()
@@ -189,26 +199,51 @@ class Canvas:
 
     # -- the board surface, kept up to date by the board's listener calls
 
+    @property
+    def surface(self) -> pygame.Surface:
+        """The whole board at board resolution, up to date (export it as it is)."""
+        self.update()
+        return self._surface
+
     def board_reset(self) -> None:
         self._grid.clear()
-        self.surface.fill(BOARD_BG)
         for obj in self.board.objects.values():
             self._grid.insert(obj.id, render.painted_box(obj, self.texts))
-            render.draw_clipped(self.surface, obj, self.texts, self.full)
+        self._repaint_all()
+
+    def _repaint_all(self) -> None:
+        self._pending = []
+        self._surface.fill(BOARD_BG)
+        for obj in self.board.objects.values():
+            render.draw_clipped(self._surface, obj, self.texts, self.full)
         self.stats["objects_painted"] += len(self.board.objects)
         self._damage = [(0, 0, BOARD_W, BOARD_H)]
+
+    def update(self) -> None:
+        """Repaint the regions that changes damaged since the last call (draw calls it every frame).
+
+        Many regions at once (a clear, an undo of one) are cheaper as one repaint of the board."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        area = sum((b[2] - b[0]) * (b[3] - b[1]) for b in pending)
+        if area >= BOARD_W * BOARD_H or len(pending) > max(REPAINT_ALL_REGIONS, len(self.board) // 4):
+            self._repaint_all()
+            return
+        for box in pending:
+            self.redraw(box)
 
     def object_changed(self, old: BoardObject | None, new: BoardObject | None) -> None:
         if new is None:
             if old is not None:
                 box = self._grid.box(old.id)
                 self._grid.remove(old.id)
-                self.redraw(box if box is not None else render.painted_box(old, self.texts))
+                self._pending.append(box if box is not None else render.painted_box(old, self.texts))
             return
         new_box = render.painted_box(new, self.texts)
         if old is None:  # added on top of everything: paint just it
             self._grid.insert(new.id, new_box)
-            render.draw_clipped(self.surface, new, self.texts, self.full)
+            render.draw_clipped(self._surface, new, self.texts, self.full)
             self.stats["objects_painted"] += 1
             self._mark(new_box)
             return
@@ -224,10 +259,10 @@ class Canvas:
         ):
             self._extend(new, n)
         elif geometry.intersects(old_box, new_box):
-            self.redraw(geometry.union(old_box, new_box))
+            self._pending.append(geometry.union(old_box, new_box))
         else:
-            self.redraw(old_box)
-            self.redraw(new_box)
+            self._pending.append(old_box)
+            self._pending.append(new_box)
 
     def _extend(self, stroke: BoardObject, old_count: int) -> None:
         """Paint the segments a pencil stroke grew by, directly when nothing lies above them."""
@@ -236,14 +271,14 @@ class Canvas:
         above = self.board.in_order(self._grid.query(box) | {stroke.id})
         if above and above[-1].id == stroke.id:
             x0, y0, x1, y1 = render.painted_box(stroke, self.texts)
-            old = self.surface.get_clip()
-            self.surface.set_clip(_rect((x0, y0, x1, y1)))
-            render.draw_segments(self.surface, render.parse_color(stroke.color), pts, stroke.width)
-            self.surface.set_clip(old)
+            old = self._surface.get_clip()
+            self._surface.set_clip(_rect((x0, y0, x1, y1)))
+            render.draw_segments(self._surface, render.parse_color(stroke.color), pts, stroke.width)
+            self._surface.set_clip(old)
             self.stats["objects_painted"] += 1
             self._mark(box)
         else:
-            self.redraw(box)
+            self._pending.append(box)
 
     def redraw(self, box: geometry.Box) -> None:
         """Repaint a region of the board from the model: clear it, draw what meets it, clipped."""
@@ -251,10 +286,10 @@ class Canvas:
         if clamped is None:
             return
         clip = _rect(clamped)
-        self.surface.fill(BOARD_BG, clip)
+        self._surface.fill(BOARD_BG, clip)
         objects = self.board.in_order(self._grid.query(clamped))
         for obj in objects:
-            render.draw_clipped(self.surface, obj, self.texts, clip)
+            render.draw_clipped(self._surface, obj, self.texts, clip)
         self.stats["objects_painted"] += len(objects)
         self._mark(clamped)
 
@@ -294,30 +329,62 @@ class Canvas:
             screen.set_clip(old_clip)
 
     def _update_view(self, vp: Viewport) -> None:
+        self.update()
         key = vp.key
-        if self._view is None or key != self._view_key:
-            if self._view is None or self._view.get_size() != vp.rect.size:
-                self._view = pygame.Surface(vp.rect.size)
-            self._view_key = key
-            self._view.fill(OUTSIDE_BG)
-            unit = max(1, round(VIEW_TILE / vp.scale))  # whole board units: damage maps to tiles exactly
-            self._tiles = (unit, math.ceil(BOARD_W / unit), math.ceil(BOARD_H / unit))
-            self._rescale(vp, self._visible_tiles(vp, vp.visible_box()))
-        elif self._damage:
+        view = self._view
+        if view is None or view.get_size() != vp.rect.size or key[:5] != (self._view_key or ())[:5]:
+            self._rebuild_view(vp)
+        elif key != self._view_key:
+            self._scroll_view(vp)
+        if self._damage:
             vis = vp.visible_box()
             tiles: set[tuple[int, int]] = set()
             for box in self._damage:
-                if geometry.intersects(box, vis):
-                    tiles |= self._visible_tiles(vp, box, vis)
+                tiles |= self._visible_tiles(box, vis)
             self._rescale(vp, tiles)
         self._damage = []
 
-    def _visible_tiles(
-        self, vp: Viewport, box: geometry.Box, vis: geometry.Box | None = None
-    ) -> set[tuple[int, int]]:
+    def _rebuild_view(self, vp: Viewport) -> None:
+        """Scale everything visible again: the rect or the zoom changed."""
+        if self._view is None or self._view.get_size() != vp.rect.size:
+            self._view = pygame.Surface(vp.rect.size)
+        self._view_key = vp.key
+        self._view.fill(OUTSIDE_BG)
+        unit = max(1, round(VIEW_TILE / vp.scale))  # whole board units: damage maps to tiles exactly
+        self._tiles = (unit, math.ceil(BOARD_W / unit), math.ceil(BOARD_H / unit))
+        self._origin = (vp.ox - vp.rect.x, vp.oy - vp.rect.y)
+        self._shift = (0, 0)
+        self._damage = [vp.visible_box()]
+
+    def _scroll_view(self, vp: Viewport) -> None:
+        """A pan: scroll what is cached by whole pixels and scale only the strips it uncovered."""
+        assert self._view is not None and self._view_key is not None
+        dx, dy = vp.ox - self._view_key[5], vp.oy - self._view_key[6]
+        w, h = self._view.get_size()
+        if (
+            abs(dx - round(dx)) > PAN_EPSILON
+            or abs(dy - round(dy)) > PAN_EPSILON
+            or abs(dx) >= w
+            or abs(dy) >= h
+        ):
+            self._rebuild_view(vp)  # a fractional step (at a bound): tile edges would not line up
+            return
+        dx, dy = round(dx), round(dy)
+        self._view.scroll(dx, dy)
+        self._view_key = (*vp.key[:5], self._view_key[5] + dx, self._view_key[6] + dy)
+        self._shift = (self._shift[0] + dx, self._shift[1] + dy)
+        strips = [
+            pygame.Rect(0 if dx > 0 else w + dx, 0, abs(dx), h),
+            pygame.Rect(0, 0 if dy > 0 else h + dy, w, abs(dy)),
+        ]
+        for strip in strips:
+            if strip.w and strip.h:
+                self._view.fill(OUTSIDE_BG, strip)
+                self._damage.append(vp.board_box(strip.move(vp.rect.topleft)))
+
+    def _visible_tiles(self, box: geometry.Box, vis: geometry.Box) -> set[tuple[int, int]]:
         unit, cols, rows = self._tiles
-        if vis is not None:
-            box = (max(box[0], vis[0]), max(box[1], vis[1]), min(box[2], vis[2]), min(box[3], vis[3]))
+        box = (max(box[0], vis[0]), max(box[1], vis[1]), min(box[2], vis[2]), min(box[3], vis[3]))
         if box[0] >= box[2] or box[1] >= box[3]:
             return set()
         c0, r0 = max(box[0] // unit, 0), max(box[1] // unit, 0)
@@ -327,12 +394,14 @@ class Canvas:
     def _tile_edges(self, vp: Viewport, index: int, axis: int) -> tuple[int, int, int, int]:
         """Board start/end and screen start/end (relative to the rect) of a tile along one axis.
         Board edges are whole units and screen edges are rounded the same way for neighbours, so
-        tiles meet without gaps and a tile rescaled alone matches one rescaled with all the others."""
+        tiles meet without gaps and a tile rescaled alone matches one rescaled with all the others;
+        a pan adds whole pixels after the rounding, so scrolled tiles match rescaled ones too."""
         unit = self._tiles[0]
-        limit = BOARD_W if axis == 0 else BOARD_H
-        b0, b1 = index * unit, min((index + 1) * unit, limit)
-        origin = (vp.ox - vp.rect.x) if axis == 0 else (vp.oy - vp.rect.y)
-        return b0, b1, round(origin + b0 * vp.scale), round(origin + b1 * vp.scale)
+        b0, b1 = index * unit, min((index + 1) * unit, BOARD_W if axis == 0 else BOARD_H)
+        origin, shift = self._origin[axis], self._shift[axis]
+        # half-up rounding: unlike round(), it commutes with a shift by whole pixels (no ties to even)
+        s0, s1 = math.floor(origin + b0 * vp.scale + 0.5), math.floor(origin + b1 * vp.scale + 0.5)
+        return b0, b1, s0 + shift, s1 + shift
 
     def _rescale(self, vp: Viewport, tiles: Iterable[tuple[int, int]]) -> None:
         view = self._view
@@ -343,7 +412,7 @@ class Canvas:
             by0, by1, sy0, sy1 = self._tile_edges(vp, row, 1)
             if bx1 <= bx0 or by1 <= by0 or sx1 <= sx0 or sy1 <= sy0:
                 continue
-            src = self.surface.subsurface((bx0, by0, bx1 - bx0, by1 - by0))
+            src = self._surface.subsurface((bx0, by0, bx1 - bx0, by1 - by0))
             size = (sx1 - sx0, sy1 - sy0)
             if smooth:
                 scaled = pygame.transform.smoothscale(src, size)

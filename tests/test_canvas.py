@@ -161,7 +161,7 @@ def random_object(rng: random.Random, oid: str) -> BoardObject:
         return BoardObject(oid, kind, ((x, y),), color, text=text, size=rng.choice([12, 24, 60]))
     if kind == "pencil":
         return BoardObject(oid, kind, ((x, y),), color, width)
-    end = (x + rng.randrange(-200, 300), y + rng.randrange(-200, 300))
+    end = clamp_point((x + rng.randrange(-200, 300), y + rng.randrange(-200, 300)))
     return BoardObject(oid, kind, ((x, y), end), color, width)
 
 
@@ -302,6 +302,60 @@ def test_view_follows_new_strokes_and_pans() -> None:
     canvas.draw(screen, vp)
     assert near(rgb(screen, vp.to_screen((600, 500))), RED)
     assert rgb(screen, vp.to_screen((600, 530))) == WHITE
+
+
+def fresh_view(board: Board, canvas: Canvas, vp: Viewport) -> bytes:
+    fresh = Canvas(board, canvas.texts)
+    try:
+        screen = pygame.Surface(vp.rect.size)
+        fresh.draw(screen, vp)
+        return pixels(screen)
+    finally:
+        fresh.close()
+
+
+@pytest.mark.parametrize("zoom", [2.0, 5.0])
+def test_panning_scrolls_the_cached_view_and_matches_a_fresh_one(zoom: float) -> None:
+    rng = random.Random(int(zoom))
+    board = Board()
+    ops = Ops(board)
+    for i in range(60):
+        ops.add(random_object(rng, f"o{i}"))
+    canvas = Canvas(board)
+    vp = Viewport((20, 10, 800, 500))
+    vp.zoom_at((420, 260), zoom)
+    screen = pygame.Surface(vp.rect.size)
+    canvas.draw(screen, vp)
+    for step in range(12):
+        vp.pan(rng.randrange(-90, 91), rng.randrange(-60, 61))
+        if step % 3 == 0:
+            obj = board.get(f"o{step}")
+            assert obj is not None
+            right, top = max(p[0] for p in obj.points) < BOARD_W - 3, min(p[1] for p in obj.points) > 2
+            ops(Move, id=obj.id, dx=3 if right else -3, dy=-2 if top else 2)
+        before = canvas.stats["tiles_rescaled"]
+        canvas.draw(screen, vp)
+        assert canvas.stats["tiles_rescaled"] - before < 20  # not the whole view again
+    assert pixels(screen) == fresh_view(board, canvas, vp)
+    vp.pan(-100_000, 0)  # against the bound: a fractional step, the view is rebuilt
+    canvas.draw(screen, vp)
+    assert pixels(screen) == fresh_view(board, canvas, vp)
+
+
+def test_clearing_many_objects_repaints_the_board_once() -> None:
+    board = Board()
+    ops = Ops(board)
+    rng = random.Random(5)
+    for i in range(300):
+        ops.add(random_object(rng, f"m{i}"), "u1" if i % 3 else "u2")
+    canvas = Canvas(board)
+    painted = canvas.stats["objects_painted"]
+    ops(Clear, "u1")
+    canvas.update()
+    assert canvas.stats["objects_painted"] - painted == len(board) == 100  # what is left, once
+    assert_same_as_full_redraw(board, canvas)
+    ops(Undo, "u1")  # everything comes back, each painted on top
+    assert_same_as_full_redraw(board, canvas)
 
 
 # -- the viewport mapping
