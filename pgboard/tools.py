@@ -44,6 +44,7 @@ HIT_TOLERANCE = 4  # board units around a stroke that still count as touching it
 ERASER_MIN_RADIUS = 6  # board units; the eraser's radius is this plus the stroke width
 ERASER_STEP = 0.5  # a fast eraser stroke is sampled every this many radii so nothing is skipped
 ERASER_COLOR = "#888888"
+TEXT_SIZE = 40  # default text size in board units
 PREVIEW_ID = "preview"  # id of preview objects; never sent
 
 
@@ -63,7 +64,7 @@ class ToolContext:
     me: str = ""  # the author id the server gave us (objects we drew carry it)
     color: str = "#000000"
     width: int = 3
-    text_size: int = 24
+    text_size: int = TEXT_SIZE  # board units (about 16 screen pixels when a 1280-pixel view fits the board)
     new_id: Callable[[], str] = field(default_factory=id_maker)
     new_oid: Callable[[], str] = field(default_factory=id_maker)
 
@@ -239,6 +240,7 @@ class ShapeTool(Tool):
         self.name = kind  # type: ignore[misc]
         self.start: Point | None = None
         self.end: Point | None = None
+        self.raw: Point | None = None  # where the pointer is (end is it, constrained)
 
     def _constrained(self, pos: Point, mods: int) -> Point:
         assert self.start is not None
@@ -249,11 +251,23 @@ class ShapeTool(Tool):
         return pos
 
     def pointer_down(self, pos: Point, mods: int = 0) -> None:
-        self.start = self.end = pos
+        self.start = self.end = self.raw = pos
 
     def pointer_move(self, pos: Point, mods: int = 0) -> None:
         if self.start is not None:
+            self.raw = pos
             self.end = self._constrained(pos, mods)
+
+    def key_down(self, key: int, mod: int = 0) -> bool:
+        if self.start is None:
+            return False
+        if key == pygame.K_ESCAPE:
+            self.cancel()
+            return True
+        if key in (pygame.K_LSHIFT, pygame.K_RSHIFT) and self.raw is not None:
+            self.end = self._constrained(self.raw, mod | pygame.KMOD_SHIFT)  # constrain without a move
+            return True
+        return False
 
     def pointer_up(self, pos: Point, mods: int = 0) -> None:
         if self.start is None:
@@ -271,7 +285,7 @@ class ShapeTool(Tool):
         return BoardObject(oid, self.kind, (self.start, self.end), self.ctx.color, self.ctx.stroke_width())
 
     def cancel(self) -> None:
-        self.start = self.end = None
+        self.start = self.end = self.raw = None
 
     def preview(self) -> list[BoardObject]:
         obj = self._object(PREVIEW_ID)
@@ -495,6 +509,12 @@ class DragTool(Tool):
         if self.ctx.board.get(self.target.id) is not None:
             self._send(live=False)
         self.target = None
+
+    def key_down(self, key: int, mod: int = 0) -> bool:
+        if key == pygame.K_ESCAPE and self.target is not None:
+            self.cancel()
+            return True
+        return False
 
     def cancel(self) -> None:
         """Drop the drag; an object already moved goes back where it was."""

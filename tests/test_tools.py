@@ -180,6 +180,20 @@ def test_square_near_the_edge_stays_on_the_board(h: Harness) -> None:
     assert add.obj.points == ((BOARD_W - 50, 100), (BOARD_W, 150))  # type: ignore[attr-defined]
 
 
+def test_escape_drops_a_shape_and_shift_constrains_without_a_move(h: Harness) -> None:
+    tool = ShapeTool(h.ctx, "rect")
+    assert not tool.key_down(pygame.K_ESCAPE, 0)  # nothing in progress: Esc is the app's
+    tool.pointer_down((100, 100), 0)
+    tool.pointer_move((300, 160), 0)
+    assert tool.preview()[0].points == ((100, 100), (300, 160))
+    assert tool.key_down(pygame.K_LSHIFT, SHIFT)
+    assert tool.preview()[0].points == ((100, 100), (300, 300))
+    assert tool.key_down(pygame.K_ESCAPE, 0)
+    assert tool.preview() == []
+    tool.pointer_up((300, 300), 0)
+    assert h.take() == []
+
+
 # -- text
 
 
@@ -369,7 +383,8 @@ def test_drag_escape_puts_the_object_back_and_highlights_what_it_would_move(h: H
     drag.pointer_down((200, 150), 0)
     drag.pointer_move((400, 150), 0)
     drag.flush()
-    drag.cancel()
+    assert drag.key_down(pygame.K_ESCAPE, 0)
+    assert not drag.key_down(pygame.K_ESCAPE, 0)  # nothing left to cancel
     assert [(op.dx, op.live) for op in h.take()] == [(200, True), (-200, False)]  # type: ignore[attr-defined]
     assert h.board.get("r").points == ((100, 100), (200, 200))  # type: ignore[union-attr]
 
