@@ -16,9 +16,11 @@ from typing import Any
 
 Validator = Callable[[Any], Any]
 
-# Lone surrogates are valid in a Python str and in JSON ("\ud800"), but not in Unicode text: storing
-# or rendering them fails later, far from the frame that carried them, so they are refused here.
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+# Refused in any text field: lone surrogates (valid in a Python str and in JSON "\ud800", but not
+# Unicode text: storing them in SQLite or rendering them fails later, far from the frame that carried
+# them) and control characters but tab, newline and carriage return (a NUL makes pygame's font
+# renderer raise, so one chat line or text object could crash every client in the room).
+_NOT_TEXT_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 
 class Invalid(Exception):
@@ -43,8 +45,8 @@ def text(max_len: int) -> Validator:
     def check(v: Any) -> str:
         if type(v) is not str or len(v) > max_len:
             raise Invalid(f"expected a string of at most {max_len} characters")
-        if not v.isascii() and _SURROGATE_RE.search(v):
-            raise Invalid("expected Unicode text (a lone surrogate is not a character)")
+        if _NOT_TEXT_RE.search(v):
+            raise Invalid("expected text (no control characters but tab and newline, no lone surrogates)")
         return v
 
     return check
