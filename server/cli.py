@@ -54,6 +54,12 @@ def parser() -> argparse.ArgumentParser:
         default=L.SEND_QUEUE_LIMIT,
         help="bytes queued for a client that does not read",
     )
+    g.add_argument(
+        "--send-buffer",
+        type=int,
+        default=L.SEND_BUFFER,
+        help="SO_SNDBUF per connection in bytes (0: kernel default)",
+    )
     g.add_argument("--send-timeout", type=float, default=L.SEND_TIMEOUT, help="seconds one send may block")
     g.add_argument("--chat-history", type=int, default=L.CHAT_HISTORY, help="chat lines replayed to joiners")
     g.add_argument("--backlog", type=int, default=L.LISTEN_BACKLOG, help="listen backlog")
@@ -75,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ping_interval=args.ping_interval,
         timeout=args.timeout,
         send_queue_limit=args.send_queue_limit,
+        send_buffer=args.send_buffer,
         send_timeout=args.send_timeout,
         chat_history=args.chat_history,
         backlog=args.backlog,

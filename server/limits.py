@@ -17,6 +17,8 @@ PING_INTERVAL = 10.0  # seconds of silence from a peer before the server sends i
 TIMEOUT = 30.0  # seconds of silence after which a peer is dropped ("timed out")
 HEARTBEAT_TICK = 1.0  # seconds between two heartbeat passes over every connection
 SEND_QUEUE_LIMIT = 4 * 1024 * 1024  # bytes of live frames queued for one client before it is dropped
+SEND_BUFFER = 512 * 1024  # SO_SNDBUF of each connection (0: the kernel's autotuning): with the queue,
+# it bounds what a stalled client costs the server
 SEND_TIMEOUT = 10.0  # seconds one send may block before the connection is given up
 CLOSE_LINGER = 1.0  # seconds to wait for the peer to close after a fatal error was sent
 WRITE_BATCH = 256 * 1024  # bytes joined into one sendall() by a writer
@@ -37,6 +39,7 @@ class Limits:
     timeout: float = TIMEOUT
     heartbeat_tick: float = HEARTBEAT_TICK
     send_queue_limit: int = SEND_QUEUE_LIMIT
+    send_buffer: int = SEND_BUFFER
     send_timeout: float = SEND_TIMEOUT
     close_linger: float = CLOSE_LINGER
     write_batch: int = WRITE_BATCH

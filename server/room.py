@@ -21,6 +21,7 @@ from pgboard.board import Board, BoardError, DuplicateOperation, Operation
 from pgboard.protocol import (
     TERMINATOR,
     Ack,
+    BoardObject,
     CatchUp,
     CaughtUp,
     Chat,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 AUTHOR_ID_HEX = 16  # hex characters of sha256(client secret) that make the author id
+OBJ_CACHE_SLACK = 1000  # cached obj frames beyond the board's size before the cache is pruned
 
 
 def author_id(secret: str) -> str:
@@ -71,6 +73,9 @@ class Room:
         self.members: dict[str, Session] = {}  # author id -> session
         self.chat: deque[str] = deque(maxlen=chat_history)  # payloads of recent room chat lines
         self.catchup_chunk = catchup_chunk
+        # encoded obj frames of board catch-ups, reused by the next joiner while the object is unchanged
+        # (written by writer threads: single dict operations, atomic in CPython)
+        self._obj_frames: dict[str, tuple[BoardObject, bytes]] = {}
 
     def replay(self) -> int:
         """Rebuild the board from the store's log (undo history included) and the recent chat."""
@@ -163,10 +168,21 @@ class Room:
             return self._board_frames(objects, seq, history)
         return self._ops_frames(since, seq, history)
 
-    def _board_frames(self, objects: list, seq: int, history: list[str]) -> Iterator[bytes]:
+    def _board_frames(self, objects: list[BoardObject], seq: int, history: list[str]) -> Iterator[bytes]:
         yield encode(CatchUp(len(objects), "board"))
+        cache = self._obj_frames
         for obj in objects:
-            yield encode(Obj(obj))
+            hit = cache.get(obj.id)
+            if hit is not None and hit[0] is obj:  # objects are immutable: same object, same frame
+                yield hit[1]
+            else:
+                frame = encode(Obj(obj))
+                cache[obj.id] = (obj, frame)
+                yield frame
+        if len(cache) > 2 * len(objects) + OBJ_CACHE_SLACK:  # forget deleted objects now and then
+            live = {o.id for o in objects}
+            for oid in [i for i in list(cache) if i not in live]:
+                cache.pop(oid, None)
         yield encode(CaughtUp(seq))
         yield from _history_frames(history)
 

@@ -163,6 +163,8 @@ class BoardServer:
 
     def _admit(self, sock: socket.socket, peer: str) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.limits.send_buffer:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.limits.send_buffer)
         sock.settimeout(self.limits.send_timeout)
         with self._lock:
             if len(self._sessions) >= self.limits.max_connections:

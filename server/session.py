@@ -9,12 +9,13 @@ counts against the slow-reader bound). When a client stops reading and its live 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import select
 import socket
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from pgboard.protocol import (
@@ -39,6 +40,27 @@ log = logging.getLogger(__name__)
 
 Lazy = Iterable[bytes]
 CLIENT_MESSAGES = (Join, Say, Cursor, *OPERATIONS)  # besides ping, pong and error
+
+
+_pending = threading.local()  # sessions whose writers wait for the end of this thread's input chunk
+
+
+@contextlib.contextmanager
+def coalescing() -> Iterator[None]:
+    """Within it, frames queued by this thread wake their writers only at the end, so the echoes of a
+    whole input chunk (a client may send a hundred operations in one segment) leave in one send per
+    member instead of one wake-up per frame per member. Order is unaffected: frames are queued at once."""
+    if getattr(_pending, "sessions", None) is not None:
+        yield
+        return
+    sessions: dict[Session, None] = {}
+    _pending.sessions = sessions
+    try:
+        yield
+    finally:
+        _pending.sessions = None
+        for s in sessions:
+            s.wake()
 
 
 class Session:
@@ -95,7 +117,11 @@ class Session:
             self._queue.append(frame)
             self._queued += len(frame)
             over = self._queued > self.limits.send_queue_limit
-            self._cv.notify()
+            pending = getattr(_pending, "sessions", None)
+            if pending is None or 2 * self._queued > self.limits.send_queue_limit:
+                self._cv.notify()  # now: a long input chunk must not make a reader look slow
+            else:
+                pending[self] = None
         if over:
             log.warning("%r: %d bytes queued, dropping a client that does not read", self, self._queued)
             self.close(
@@ -103,6 +129,10 @@ class Session:
                 Error("slow_reader", "you did not read fast enough and were disconnected", fatal=True),
                 drop_queue=True,
             )
+
+    def wake(self) -> None:
+        with self._cv:
+            self._cv.notify()
 
     def send_lazy(self, frames: Lazy) -> None:
         """Queue frames produced later by the writer (a catch-up); not counted against the bound."""
@@ -242,6 +272,10 @@ class Session:
         log.info("%r disconnected (%s)", self, self.close_reason or reason)
 
     def _handle_input(self, codec: Codec) -> None:
+        with coalescing():
+            self._handle_frames(codec)
+
+    def _handle_frames(self, codec: Codec) -> None:
         while not self._closing:
             try:
                 msg = codec.next_message()

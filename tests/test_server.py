@@ -222,13 +222,13 @@ def test_a_catch_up_larger_than_the_send_queue_bound_is_not_a_slow_reader() -> N
         a.join("alice")
         a.catch_up()
         count = 3000  # about 100 bytes each: 300 KB of catch-up, several times the bound
-        for first in range(0, count, 500):
+        for first in range(0, count, 100):
             a.send_bytes(
                 b"".join(
-                    Codec.send(Add(f"op{i}", line(f"l{i}", i % 3000))) for i in range(first, first + 500)
+                    Codec.send(Add(f"op{i}", line(f"l{i}", i % 3000))) for i in range(first, first + 100)
                 )
             )
-            a.recv_until(lambda m, last=f"op{first + 499}": isinstance(m, Add) and m.oid == last)
+            a.recv_until(lambda m, last=f"op{first + 99}": isinstance(m, Add) and m.oid == last)
         with RawClient(server.address) as late:
             late.join("late")
             head, objs, done = late.catch_up()

@@ -120,6 +120,7 @@ def test_help_documents_every_option() -> None:
         "--ping-interval",
         "--timeout",
         "--send-queue-limit",
+        "--send-buffer",
         "--send-timeout",
         "--chat-history",
         "--backlog",

@@ -14,7 +14,8 @@ from pgboard.protocol import Add, BoardObject, Codec, Error, UserLeft
 log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 128 * 1024
-STROKES = 2000  # about 1 KB each: 2 MB of echoes, far more than the slow reader's buffers and queue
+SEND_BUFFER = 64 * 1024  # the kernel doubles it: with the queue and the reader's window, under 400 KB
+STROKES = 1000  # about 1 KB each: 1 MB of echoes, far more than what can wait for the stalled reader
 BATCH = 50
 
 
@@ -62,7 +63,7 @@ def flood(server: BoardServer, room: str, slow: RawClient | None) -> tuple[float
 
 
 def test_a_client_that_stops_reading_is_dropped_and_the_others_keep_their_pace() -> None:
-    with running_server(send_queue_limit=QUEUE_LIMIT) as server:
+    with running_server(send_queue_limit=QUEUE_LIMIT, send_buffer=SEND_BUFFER) as server:
         calm, _ = flood(server, "calm", None)
         slow = RawClient(server.address, rcvbuf=4096)
         slow.join("slow", room="busy")
