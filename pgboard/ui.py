@@ -57,6 +57,7 @@ class UI:
         tools: Sequence[tuple[str, str, str]] = theme.DEFAULT_TOOLS,
         *,
         palette: tuple[tuple[str, str], ...] = theme.PALETTE,
+        width_steps: tuple[int, ...] = theme.WIDTH_STEPS,
         shortcuts: Sequence[tuple[str, str]] = HELP_ROWS,
         fonts: FontSet | None = None,
         settings: settings_mod.Settings | None = None,
@@ -87,7 +88,9 @@ class UI:
         self.connect_visible = show_connect
 
         self.palette = Palette(self.fonts, palette, on_pick=self._color_picked)
-        self.width_control = WidthControl(self.fonts, width=self.settings.width, on_pick=self._width_picked)
+        self.width_control = WidthControl(
+            self.fonts, width=self.settings.width, steps=width_steps, on_pick=self._width_picked
+        )
         self.toolbar = ToolBar(
             self.fonts,
             tools,

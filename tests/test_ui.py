@@ -215,9 +215,9 @@ def test_width_control_steps_and_presets(ui) -> None:
     click(ui, ui.width_control.plus_rect.center)
     click(ui, ui.width_control.minus_rect.center)
     click(ui, ui.width_control.preset_rects[-1].center)
-    assert ui.calls == [("width", 6), ("width", 8), ("width", 6), ("width", 16)]
+    assert ui.calls == [("width", 5), ("width", 8), ("width", 5), ("width", 26)]
     _, texts = draw(ui)
-    assert "16" in texts
+    assert "26" in texts
     ui.set_width(1)
     click(ui, ui.width_control.minus_rect.center)
     assert ui.calls[-1] == ("width", 1)  # no thinner than 1

@@ -119,3 +119,11 @@ def test_enter_on_an_empty_nickname_says_so(ui) -> None:
     assert ui.calls == []
     _, texts = draw(ui)
     assert "Please choose a nickname." in texts
+
+
+def test_fill_shows_a_join_started_elsewhere(ui) -> None:
+    ui.connect_screen.fill("192.168.1.9", 7000, "Алиса", "класс")
+    ui.show_join_error("unreachable")
+    _, texts = draw(ui)
+    assert {"192.168.1.9", "7000", "Алиса", "класс"} <= set(texts)
+    assert "Cannot reach 192.168.1.9:7000. Is the server running?" in texts

@@ -104,11 +104,6 @@ class ConnectScreen:
     def values(self) -> tuple[str, str, str, str]:
         return (self.host.text, self.port.text, self.nick.text, self.room.text)
 
-    def fill(self, host: str, port: int, nick: str, room: str) -> None:
-        """Show what was chosen elsewhere (the command line), so an error can be fixed right here."""
-        for f, text in zip(self.fields, (host, str(port), nick, room), strict=True):
-            f.set_text(text)
-
     # -- errors and progress
 
     def show_error(self, reason: str, detail: str = "", suggestion: str = "") -> None:

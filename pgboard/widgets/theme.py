@@ -94,8 +94,9 @@ PALETTE: tuple[tuple[str, str], ...] = (
 DEFAULT_CUSTOM_COLOR = "#e64980"
 
 # Stroke widths the width control steps through with - and +, and the presets it offers.
-WIDTH_STEPS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
-WIDTH_PRESETS = (2, 4, 8, 16)
+# The same steps as the app's [ and ] (pgboard/app.py WIDTHS); UI(width_steps=...) can override them.
+WIDTH_STEPS = (1, 2, 3, 5, 8, 12, 18, 26, 36, 48, 64)
+WIDTH_PRESETS = (2, 5, 12, 26)
 
 # The tools of DESIGN.md as (name, key, hint): the tool bar's default when the app passes none.
 DEFAULT_TOOLS: tuple[tuple[str, str, str], ...] = (
