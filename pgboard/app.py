@@ -37,6 +37,7 @@ ZOOM_STEP = 1.25
 WHEEL_ZOOM_STEP = 1.1
 WHEEL_PAN = 60  # screen pixels per wheel notch
 CURSOR_INTERVAL = 1 / 15  # seconds between two cursor positions we send
+TEXT_SIZE = 56  # board units: readable when the whole board fits a laptop screen
 WIDTHS = (1, 2, 3, 5, 8, 12, 18, 26, 36, 48, MAX_WIDTH)  # what [ and ] step through
 
 
@@ -82,7 +83,9 @@ class App:
         self.conn: Connection | None = None
         self.room: RoomView | None = None
         self.server = None  # the embedded server in host mode
-        self.ctx = ToolContext(board=self.board, emit=self._emit, color=settings.color, width=settings.width)
+        self.ctx = ToolContext(
+            board=self.board, emit=self._emit, color=settings.color, width=settings.width, text_size=TEXT_SIZE
+        )
         self.tool_name = "pencil"
         self.tool: Tool = make_tool(self.tool_name, self.ctx)
         self.running = True

@@ -13,16 +13,12 @@ import os
 from pathlib import Path
 
 from pgboard_server.server import BoardServer
+from pgboard_server.store import default_db_path
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 5151
 HOST_INTERFACE = "0.0.0.0"
-
-
-def default_db_path() -> Path:
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "pgboard" / "pgboard.sqlite3"
 
 
 def start_embedded_server(
