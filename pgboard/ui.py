@@ -80,8 +80,8 @@ class UI:
         self.on_tool, self.on_color, self.on_width = on_tool, on_color, on_width
         self.on_action, self.on_send = on_action, on_send
         self.on_connect, self.on_host = on_connect, on_host
-        # keyboard_shortcuts: the UI itself answers Tab, Enter, F1, ?, PageUp/PageDown when nobody
-        # types; an app that routes every key through pgboard.shortcuts passes False.
+        # keyboard_shortcuts: the UI itself answers Tab, Enter, F1 and ? when nobody types; an app that
+        # routes those keys through pgboard.shortcuts passes False. PageUp/PageDown always scroll the chat.
         self.keyboard_shortcuts = keyboard_shortcuts
         self.board_typing = False  # set by the app while the text tool edits: keys are not ours then
         self.panels_visible = True
@@ -351,6 +351,10 @@ class UI:
     def _key_event(self, event: pygame.event.Event) -> bool:
         if self.chat.focused:
             return self.chat.handle_event(event)
+        if event.type == pygame.KEYDOWN and event.key in (pygame.K_PAGEUP, pygame.K_PAGEDOWN):
+            if self.panels_visible and not self.board_typing:  # not an app shortcut: always the chat's
+                self.chat.page(+1 if event.key == pygame.K_PAGEUP else -1)
+                return True
         if not self.keyboard_shortcuts or self.board_typing or event.type != pygame.KEYDOWN:
             if (
                 event.type == pygame.TEXTINPUT
@@ -370,9 +374,6 @@ class UI:
             return True
         if event.key in ENTER_KEYS and plain:
             self.focus_chat()
-            return True
-        if event.key in (pygame.K_PAGEUP, pygame.K_PAGEDOWN) and self.panels_visible:
-            self.chat.page(+1 if event.key == pygame.K_PAGEUP else -1)
             return True
         return False
 

@@ -523,3 +523,15 @@ def test_long_input_scrolls_to_keep_the_caret_visible(ui) -> None:
     key(ui, pygame.K_HOME)
     surface, _ = draw(ui)
     assert theme.ACCENT in colors_in(surface, pygame.Rect(box.x + 4, box.y + 6, 10, box.h - 12))
+
+
+def test_page_keys_scroll_the_chat_even_when_the_app_owns_the_shortcuts(tmp_path: Path) -> None:
+    ui = make_ui(tmp_path, keyboard_shortcuts=False)
+    for i in range(80):
+        ui.add_notice(f"notice {i}")
+    assert key(ui, pygame.K_PAGEUP) is True
+    assert "notice 79" not in ui.chat.visible_rows()
+    assert key(ui, pygame.K_PAGEDOWN) is True
+    assert ui.chat.visible_rows()[-1] == "notice 79"
+    assert key(ui, pygame.K_TAB) is False and ui.panels_visible  # Tab is the app's then
+    assert key(ui, pygame.K_RETURN) is False and not ui.is_typing
