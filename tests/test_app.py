@@ -15,8 +15,10 @@ import pytest
 from pgboard_server.server import BoardServer
 from support import RawClient, running_server
 
+from pgboard import boardfile
 from pgboard.app import App
 from pgboard.protocol import Add, Chat, Extend, Undo
+from pgboard.scheduler import ManualClock, Scheduler
 
 WAIT = 5.0
 SIZE = (1280, 800)
@@ -213,3 +215,45 @@ def test_drawing_offline_reaches_the_board_once_after_the_server_comes_back(scre
     finally:
         app.shutdown()
         srv.stop()
+
+
+def test_when_the_server_is_gone_for_good_the_board_is_kept_in_a_file(screen, tmp_path):
+    clock = ManualClock()
+    app = App(
+        screen,
+        scheduler=Scheduler(now=clock.now),
+        settings_path=tmp_path / "settings.json",
+        export_dir=tmp_path,
+    )
+    with running_server() as srv:
+        joined(app, srv)
+        app.frame([key(pygame.K_c, unicode="c")])
+        app.frame(drag([board_point(app, 0.4, 0.4), board_point(app, 0.5, 0.5)]))
+        run_until(app, lambda: not app.conn.pending_ops)
+    run_until(app, lambda: app.conn.state == "offline")
+    app.frame(drag([board_point(app, 0.1, 0.6), board_point(app, 0.2, 0.7)]))  # drawn with nobody there
+
+    def give_up_soon() -> bool:
+        clock.advance(31)  # past the longest back-off: the next try is due
+        return app.conn.state == "failed"
+
+    run_until(app, give_up_soon, timeout=20)
+    (kept,) = tmp_path.glob("pgboard-recovered-*.pgboard")
+    assert sorted(o.kind for o in boardfile.load(kept)) == ["circle", "circle"]
+    assert "save it" in app.conn.status_text()
+
+
+def test_a_saved_board_opens_in_another_room_as_my_own_copies(screen, server, tmp_path):
+    app = joined(make_app(screen, tmp_path), server, room="first")
+    app.frame([key(pygame.K_s, unicode="s")])
+    app.frame(drag([board_point(app, 0.4, 0.4), board_point(app, 0.5, 0.5)]))
+    app.frame([key(pygame.K_s, mod=pygame.KMOD_LCTRL | pygame.KMOD_LSHIFT)])
+    assert len(list(tmp_path.glob("*.pgboard"))) == 1
+    app.connect("127.0.0.1", server.address[1], "alice", "second")
+    run_until(app, lambda: app.conn.state == "online")
+    app.frame([key(pygame.K_o, mod=pygame.KMOD_LCTRL)])
+    run_until(app, lambda: not app.conn.pending_ops)
+    (copy,) = server.rooms.get("second").board.objects.values()
+    (original,) = server.rooms.get("first").board.objects.values()
+    assert copy.kind == "square" and copy.points == original.points and copy.id != original.id
+    assert copy.author == app.room.me
