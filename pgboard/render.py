@@ -41,6 +41,8 @@ CJK_FONT_NAMES = (
     "dejavusans",
 )
 TEXT_CACHE_SIZE = 1024  # rendered text surfaces kept (least recently used dropped first)
+TEXT_CACHE_PIXELS = 16_000_000  # and at most this many pixels of them (64 MB)
+FONT_CACHE_SIZE = 48  # font objects kept, one per size (zooming a text preview asks for many sizes)
 MAX_TEXT_PIXELS = 16_000  # a text line is cut to about this many pixels wide (SDL's surface limit)
 THIN_WIDTH = 2  # strokes this thin are plain pygame lines; thicker ones get polygons and round joins
 
@@ -75,6 +77,7 @@ class TextCache:
         self.capacity = capacity
         self._fonts: dict[int, pygame.font.Font] = {}
         self._surfaces: OrderedDict[tuple[str, int, str], pygame.Surface] = OrderedDict()
+        self.pixels = 0  # total area of the cached surfaces
 
     def font(self, size: int) -> pygame.font.Font:
         font = self._fonts.get(size)
@@ -84,6 +87,8 @@ class TextCache:
             except (OSError, pygame.error):
                 log.warning("cannot open font %s; using the default font", self.font_path)
                 font = pygame.font.Font(None, size)
+            if len(self._fonts) >= FONT_CACHE_SIZE:
+                self._fonts.clear()
             self._fonts[size] = font
         return font
 
@@ -99,8 +104,12 @@ class TextCache:
             return surf
         surf = self._render(text, size, parse_color(color))
         self._surfaces[key] = surf
-        if len(self._surfaces) > self.capacity:
-            self._surfaces.popitem(last=False)
+        self.pixels += surf.get_width() * surf.get_height()
+        while len(self._surfaces) > 1 and (
+            len(self._surfaces) > self.capacity or self.pixels > TEXT_CACHE_PIXELS
+        ):
+            _, old = self._surfaces.popitem(last=False)
+            self.pixels -= old.get_width() * old.get_height()
         return surf
 
     def _render(self, text: str, size: int, color: pygame.Color) -> pygame.Surface:

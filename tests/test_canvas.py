@@ -135,6 +135,18 @@ def test_the_font_found_covers_cjk() -> None:
     assert all(font.get_metrics(ch)[0] is not None for ch in "中文Ø")
 
 
+def test_a_missing_font_falls_back_to_the_default_and_the_cache_is_bounded() -> None:
+    cache = TextCache("/nonexistent/font.ttf", capacity=3)
+    surf = cache.surface("fallback", 30, "#ff0000")
+    assert surf.get_width() > 60 and any(
+        surf.get_at((x, y)).a > 200 for x in range(surf.get_width()) for y in range(surf.get_height())
+    )
+    for word in ("a", "b", "c", "d"):
+        cache.surface(word, 30, "#000000")
+    assert len(cache._surfaces) == 3
+    assert cache.pixels == sum(s.get_width() * s.get_height() for s in cache._surfaces.values())
+
+
 # -- incremental redraw equals a full redraw
 
 
