@@ -535,3 +535,15 @@ def test_page_keys_scroll_the_chat_even_when_the_app_owns_the_shortcuts(tmp_path
     assert ui.chat.visible_rows()[-1] == "notice 79"
     assert key(ui, pygame.K_TAB) is False and ui.panels_visible  # Tab is the app's then
     assert key(ui, pygame.K_RETURN) is False and not ui.is_typing
+
+
+def test_a_full_log_drops_the_oldest_and_the_view_stays_full(ui) -> None:
+    from pgboard.widgets.chat import MAX_ENTRIES
+
+    for i in range(MAX_ENTRIES + 50):
+        ui.add_notice(f"n{i}")
+        if i == 100:
+            ui.chat.scroll_by(10_000)  # a reader at the very top while the log overflows
+    assert len(ui.chat.entries) == MAX_ENTRIES
+    rows = ui.chat.visible_rows()
+    assert len(rows) == ui.chat.visible_count and rows[0] == "n50"  # the oldest kept, no blank rows

@@ -127,3 +127,16 @@ def test_fill_shows_a_join_started_elsewhere(ui) -> None:
     _, texts = draw(ui)
     assert {"192.168.1.9", "7000", "Алиса", "класс"} <= set(texts)
     assert "Cannot reach 192.168.1.9:7000. Is the server running?" in texts
+
+
+def test_buttons_light_up_under_the_pointer(ui) -> None:
+    from uikit import colors_in, move
+
+    from pgboard.widgets import theme
+
+    button = ui.connect_screen.connect_rect
+    surface, _ = draw(ui)
+    assert theme.ACCENT_HOVER not in colors_in(surface, button)
+    move(ui, button.center)
+    surface, _ = draw(ui)
+    assert theme.ACCENT_HOVER in colors_in(surface, button)

@@ -18,7 +18,11 @@ CUSTOM = pygame.USEREVENT + 7  # marks our posted events apart from the window's
 
 
 def window(size: tuple[int, int] = WINDOW) -> pygame.Surface:
-    pygame.init()
+    if not pygame.get_init():
+        pygame.init()
+    current = pygame.display.get_surface()
+    if current is not None and current.get_size() == size:
+        return current
     return pygame.display.set_mode(size)
 
 
@@ -94,5 +98,5 @@ def draw(ui: UI, size: tuple[int, int] | None = None) -> tuple[pygame.Surface, l
 def colors_in(surface: pygame.Surface, rect: pygame.Rect) -> set[tuple[int, int, int]]:
     """Every RGB colour inside ``rect``."""
     rect = rect.clip(surface.get_rect())
-    sub = surface.subsurface(rect)
-    return {tuple(sub.get_at((x, y)))[:3] for x in range(rect.w) for y in range(rect.h)}  # type: ignore[misc]
+    raw = pygame.image.tobytes(surface.subsurface(rect), "RGB")
+    return set(zip(raw[0::3], raw[1::3], raw[2::3], strict=True))

@@ -129,6 +129,7 @@ class ChatPanel:
             self._total_rows += n
             if self.scroll:
                 self.scroll += n  # keep what the reader is looking at in place
+            self.scroll = min(self.scroll, self.max_scroll)  # the oldest entry may have gone
 
     def clear(self) -> None:
         self.entries.clear()

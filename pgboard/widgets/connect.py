@@ -75,6 +75,7 @@ class ConnectScreen:
         self.host_rect = pygame.Rect(0, 0, 0, BUTTON_H)
         self.use_rect = pygame.Rect(0, 0, 0, 0)
         self.window = pygame.Rect(0, 0, 1, 1)
+        self._hover: tuple[int, int] = (-1, -1)
         self.focus(self.nick if not s.nick else self.host)
 
     # -- focus and values
@@ -192,6 +193,8 @@ class ConnectScreen:
 
     def handle_event(self, event: pygame.event.Event) -> bool:
         """Everything but QUIT and window events is the screen's while it shows."""
+        if event.type == pygame.MOUSEMOTION:
+            self._hover = event.pos
         if event.type == pygame.KEYDOWN:
             if event.key == pygame.K_TAB:
                 self._cycle(-1 if event.mod & pygame.KMOD_SHIFT else 1)
@@ -270,10 +273,12 @@ class ConnectScreen:
             )
             field.draw(surface)
         self._draw_message(surface)
-        pygame.draw.rect(surface, theme.BUTTON_BG, self.host_rect, border_radius=theme.RADIUS)
+        host_bg = theme.HOVER_BG if self.host_rect.collidepoint(self._hover) else theme.BUTTON_BG
+        pygame.draw.rect(surface, host_bg, self.host_rect, border_radius=theme.RADIUS)
         pygame.draw.rect(surface, theme.FIELD_BORDER, self.host_rect, 1, border_radius=theme.RADIUS)
         f.blit(surface, "Host a board", self.host_rect.center, theme.FONT_UI, theme.TEXT, anchor="center")
-        pygame.draw.rect(surface, theme.ACCENT, self.connect_rect, border_radius=theme.RADIUS)
+        connect_bg = theme.ACCENT_HOVER if self.connect_rect.collidepoint(self._hover) else theme.ACCENT
+        pygame.draw.rect(surface, connect_bg, self.connect_rect, border_radius=theme.RADIUS)
         f.blit(
             surface,
             "Connect",
