@@ -112,7 +112,10 @@ def distance(obj: BoardObject, x: float, y: float) -> float:
 
 
 def touches(obj: BoardObject, x: float, y: float, tolerance: float) -> bool:
-    return distance(obj, x, y) <= tolerance + obj.width / 2
+    """Whether (x, y) is within ``tolerance`` of what the object paints: its stroke, half its width
+    to each side, or a text's box (a text has no stroke, so its width does not count)."""
+    reach = tolerance if obj.kind == "text" else tolerance + obj.width / 2
+    return distance(obj, x, y) <= reach
 
 
 class SpatialGrid:

@@ -8,10 +8,11 @@ import dataclasses
 import itertools
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from pgboard import geometry
 from pgboard.board import MAX_HISTORY, Board, BoardError, DuplicateOperation, Operation
 from pgboard.protocol import (
     BOARD_H,
@@ -552,3 +553,35 @@ TestReplay = ReplayMachine.TestCase
 TestReplay.settings = settings(
     max_examples=150, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["pencil", "line", "rect", "oval", "circle", "square", "text"]),
+            st.integers(0, 400),
+            st.integers(0, 400),
+            st.integers(-80, 80),
+            st.integers(-80, 80),
+            st.integers(1, 64),
+        ),
+        max_size=12,
+    ),
+    st.integers(-20, 500),
+    st.integers(-20, 500),
+    st.sampled_from([0, 1.5, 4, 10]),
+)
+@settings(max_examples=300, deadline=None)
+def test_hit_equals_brute_force(
+    shapes: list[tuple[str, int, int, int, int, int]], x: int, y: int, tolerance: float
+) -> None:
+    board = Board()
+    for i, (kind, x0, y0, dx, dy, width) in enumerate(shapes):
+        a, b = (x0, y0), (max(0, x0 + dx), max(0, y0 + dy))
+        if kind == "text":
+            obj = BoardObject(id=f"o{i}", kind="text", points=(a,), text="Wi李", size=width + 8, width=width)
+        else:
+            obj = BoardObject(id=f"o{i}", kind=kind, points=(a, b), width=width)
+        board.apply(add(obj), "alice")
+    expected = [o for o in reversed(board.snapshot()) if geometry.touches(o, x, y, tolerance)]
+    assert board.hit(x, y, tolerance) == expected
