@@ -22,12 +22,14 @@ from .width import WidthControl
 log = logging.getLogger(__name__)
 
 ASSET_DIR = Path(__file__).resolve().parents[2] / "assets" / "icons"
-ICON = 32
+ICON = 32  # the PNGs' size
+ICON_SHOWN = 28  # on a full-size button, leaving the corner to the shortcut letter
+KEY_NUDGE = 3  # a tool's icon moves this far up and left, away from its letter
 # (button, icon, swatch, separator gap, width presets shown, swatch gap, compact width control):
 # the first that fits the window wins; everything fits from 640 pixels up.
 DENSITIES = (
-    (theme.BUTTON, ICON, theme.SWATCH, 14, True, theme.GAP, False),
-    (34, 28, theme.SWATCH, 10, True, theme.GAP, False),
+    (theme.BUTTON, ICON_SHOWN, theme.SWATCH, 14, True, theme.GAP, False),
+    (34, 26, theme.SWATCH, 10, True, theme.GAP, False),
     (32, 24, 22, 8, False, theme.GAP, False),
     (28, 22, 18, 6, False, 4, False),
     (24, 20, 16, 4, False, 3, True),
@@ -220,7 +222,8 @@ class ToolBar:
             pygame.draw.rect(surface, theme.HOVER_BG, rect, border_radius=theme.RADIUS)
         icon = self._icons.get(name)
         if icon is not None:
-            surface.blit(icon, icon.get_rect(center=rect.center))
+            nudge = KEY_NUDGE if key else 0
+            surface.blit(icon, icon.get_rect(center=(rect.centerx - nudge, rect.centery - nudge)))
         else:
             self.fonts.blit(
                 surface, key or name[:1].upper(), rect.center, theme.FONT_HEADING, theme.TEXT, anchor="center"
@@ -228,7 +231,7 @@ class ToolBar:
         if key:
             ink = theme.ACCENT if active else theme.TEXT_MUTED
             self.fonts.blit(
-                surface, key, (rect.right - 2, rect.bottom + 1), 10, ink, bold=True, anchor="bottomright"
+                surface, key, (rect.right - 4, rect.bottom), 10, ink, bold=True, anchor="bottomright"
             )
 
     def draw_tooltip(self, surface: pygame.Surface) -> None:
