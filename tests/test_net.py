@@ -621,6 +621,7 @@ def test_a_connect_that_never_completes_times_out() -> None:
         conn.start()
         conn.pump()
         if select.select([], [conn.fileno()], [], 0)[1]:
+            c.close()
             pytest.skip("this kernel completed the connect despite a full accept queue")
         assert conn.state == "connecting"
         assert conn.status_text() == f"Connecting to 127.0.0.1:{port}..."
