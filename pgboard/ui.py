@@ -12,6 +12,17 @@ must not see it), ``update(now)`` (time drives tooltips and toasts, so tests pas
 (``set_users``, ``add_chat``, ``set_status``, ...) and hears back through callbacks (``on_tool``,
 ``on_color``, ``on_width``, ``on_action``, ``on_send``, ``on_connect``, ``on_host``), all optional
 attributes it may set at any time. Every widget lives in pgboard/widgets/.
+
+Wiring, in short::
+
+    ui = UI(screen.get_size(), tools=[(name, key, hint), ...], show_connect=True,
+            on_tool=..., on_color=..., on_width=..., on_action=..., on_send=..., on_connect=..., on_host=...)
+    # each frame
+    for event in pygame.event.get():
+        if not ui.handle_event(event):
+            ...  # the active tool / the app's shortcuts (skip them while ui.is_typing)
+    ui.update(time.monotonic())
+    draw the board into ui.board_rect, then ui.draw(screen)
 """
 
 from __future__ import annotations
