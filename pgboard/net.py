@@ -36,6 +36,7 @@ from __future__ import annotations
 import errno
 import logging
 import math
+import os
 import random
 import select
 import socket
@@ -292,7 +293,7 @@ class Connection:
             return False
         err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err:
-            self._drop(f"cannot connect to {self.host}:{self.port}: {errno.errorcode.get(err, err)}")
+            self._drop(f"cannot connect to {self.host}:{self.port}: {os.strerror(err)}")
             return False
         logger.info("connected to %s:%d", self.host, self.port)
         self.state = "joining"
@@ -518,7 +519,7 @@ class Connection:
         err = sock.connect_ex(sockaddr)
         if err not in _CONNECT_PENDING:
             sock.close()
-            self._drop(f"cannot connect to {self.host}:{self.port}: {errno.errorcode.get(err, err)}")
+            self._drop(f"cannot connect to {self.host}:{self.port}: {os.strerror(err)}")
             return
         logger.debug("connecting to %s:%d", self.host, self.port)
         self._sock = sock

@@ -322,6 +322,7 @@ def test_server_shutdown_goes_offline_with_a_countdown_and_gives_up_after_max_at
         assert conn.state == "connecting" and conn.status_text().endswith(f"(attempt {n})")
         c.pump_until(lambda: conn.state in ("offline", "failed"))
         assert conn.state == "offline" and conn.attempts == n
+        assert conn.last_error == f"cannot connect to 127.0.0.1:{port}: Connection refused"
         assert c.sched.time_until_next() == pytest.approx(expected[n - 1])
     # The countdown follows the clock: 4.8 s to wait, 2 s later "3 s".
     assert conn.status_text().startswith("Offline: retrying in 10 s")  # 9.6 s
