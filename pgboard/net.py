@@ -467,6 +467,7 @@ class Connection:
         if len(self._pings) > MAX_PINGS_WAITING:
             del self._pings[min(self._pings)]
         self._outbuf += encode(Ping(self._ping_n))
+        self._flush(self._sock)  # now, not at the next pump: the round trip should not include a frame
 
     def _heard(self) -> None:
         self._last_heard = self.scheduler.now()
