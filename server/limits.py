@@ -23,7 +23,6 @@ SEND_TIMEOUT = 10.0  # seconds one send may block before the connection is given
 CLOSE_LINGER = 1.0  # seconds to wait for the peer to close after a fatal error was sent
 WRITE_BATCH = 256 * 1024  # bytes joined into one sendall() by a writer
 RECV_SIZE = 64 * 1024  # bytes asked of one recv()
-READ_POLL = 0.25  # seconds a reader waits for data before it checks whether it should stop
 CHAT_HISTORY = 50  # room chat lines replayed to a joiner (history=true)
 CATCHUP_CHUNK = 2000  # logged operations read from the store at a time during an "ops" catch-up
 
@@ -44,7 +43,6 @@ class Limits:
     close_linger: float = CLOSE_LINGER
     write_batch: int = WRITE_BATCH
     recv_size: int = RECV_SIZE
-    read_poll: float = READ_POLL
     chat_history: int = CHAT_HISTORY
     catchup_chunk: int = CATCHUP_CHUNK
 

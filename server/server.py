@@ -114,7 +114,7 @@ class BoardServer:
             sessions = list(self._sessions)
         for s in sessions:
             s.close("server shutdown", Error("shutdown", "the server is shutting down", fatal=True))
-        wait = self.limits.send_timeout + self.limits.close_linger + self.limits.read_poll + JOIN_GRACE
+        wait = self.limits.send_timeout + self.limits.close_linger + JOIN_GRACE
         deadline = time.monotonic() + wait
         for s in sessions:
             for thread in (s.writer, s.reader):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import select
 import socket
 import threading
 from collections import deque
@@ -86,6 +85,7 @@ class Session:
         self._queued = 0  # bytes of live frames in _queue
         self._closing = False
         self._writer_done = threading.Event()
+        self._read_done = threading.Event()
         self.reader = threading.Thread(target=self._read_loop, name=f"pgboard-read-{number}", daemon=True)
         self.writer = threading.Thread(target=self._write_loop, name=f"pgboard-write-{number}", daemon=True)
 
@@ -204,18 +204,26 @@ class Session:
                     self.sock.sendall(b"".join(batch))
                 if lazy is not None:
                     self._send_lazy(lazy, batch_limit)
-            try:
-                self.sock.shutdown(socket.SHUT_WR)  # everything is out: FIN after the last frame
-            except OSError:
-                pass
+            self._shutdown(socket.SHUT_WR)  # everything is out: FIN after the last frame
+            # give the peer CLOSE_LINGER to read it and close; then wake the reader ourselves
+            if not self._read_done.wait(self.limits.close_linger):
+                self._shutdown(socket.SHUT_RD)
         except (OSError, ValueError) as exc:  # ValueError: the socket was closed under us
             log.debug("%r: send failed: %s", self, exc)
             self.close("connection lost")
+            self._shutdown(socket.SHUT_RDWR)
         except Exception:
             log.exception("%r: writer failed", self)
             self.close("server error")
+            self._shutdown(socket.SHUT_RDWR)
         finally:
             self._writer_done.set()
+
+    def _shutdown(self, how: int) -> None:
+        try:
+            self.sock.shutdown(how)
+        except OSError:
+            pass
 
     def _send_lazy(self, frames: Lazy, batch_limit: int) -> None:
         chunk: list[bytes] = []
@@ -234,21 +242,16 @@ class Session:
     # -- the reader thread
 
     def _read_loop(self) -> None:
+        """Blocks in recv() until input, end of file or an error; after a close, the writer ends
+        the wait (shutdown SHUT_RD) once the peer had CLOSE_LINGER to close by itself."""
         codec = Codec()
         reason = "quit"
-        linger_until: float | None = None
         try:
             while True:
-                if self._closing and self._writer_done.is_set():
-                    now = self.server.clock()
-                    if linger_until is None:
-                        linger_until = now + self.limits.close_linger
-                    elif now >= linger_until:
-                        break
-                ready, _, _ = select.select([self.sock], [], [], self.limits.read_poll)
-                if not ready:
-                    continue
-                data = self.sock.recv(self.limits.recv_size)
+                try:
+                    data = self.sock.recv(self.limits.recv_size)
+                except TimeoutError:
+                    continue  # the socket's timeout is for sends; a silent peer is the heartbeat's job
                 if not data:
                     break
                 if self._closing:
@@ -262,8 +265,9 @@ class Session:
         except Exception:
             reason = "server error"
             log.exception("%r: reader failed", self)
+        self._read_done.set()
         self.close(reason)
-        self._writer_done.wait(self.limits.send_timeout + 1)
+        self._writer_done.wait(self.limits.send_timeout + self.limits.close_linger + 1)
         try:
             self.sock.close()
         except OSError:

@@ -262,3 +262,19 @@ def test_a_full_room_and_a_full_server_refuse_clearly() -> None:
         assert got == [Error("server_full", "too many connections; try later", fatal=True)]
         for cl in (a, b, c, d):
             cl.close()
+
+
+def test_many_clients_connecting_at_once_all_get_in() -> None:
+    count = 150
+    with running_server(max_room_members=count) as server:
+        clients = [RawClient(server.address) for _ in range(count)]  # all wait in the backlog at once
+        try:
+            for i, c in enumerate(clients):
+                c.send(Join(nick=f"user{i}", room="crowd"))
+            welcomes = [c.recv_until((Welcome, JoinError)) for c in clients]
+            assert all(isinstance(w, Welcome) for w in welcomes)
+            assert len({w.user for w in welcomes}) == count
+            assert len(server.rooms.get("crowd").members) == count
+        finally:
+            for c in clients:
+                c.close()
