@@ -140,3 +140,12 @@ def test_buttons_light_up_under_the_pointer(ui) -> None:
     move(ui, button.center)
     surface, _ = draw(ui)
     assert theme.ACCENT_HOVER in colors_in(surface, button)
+
+
+def test_the_port_field_takes_digits_only(ui) -> None:
+    click(ui, ui.connect_screen.port.rect.center)
+    key(ui, pygame.K_END)
+    for _ in range(5):
+        key(ui, pygame.K_BACKSPACE)
+    type_text(ui, "6a0-0", "1")
+    assert ui.connect_screen.port.text == "6001"

@@ -59,7 +59,9 @@ class ConnectScreen:
         self.on_host = on_host
         s = self.settings
         self.host = TextField(fonts, text=s.host, placeholder="127.0.0.1", max_len=253)
-        self.port = TextField(fonts, text=str(s.port), placeholder=str(settings.DEFAULT_PORT), max_len=5)
+        self.port = TextField(
+            fonts, text=str(s.port), placeholder=str(settings.DEFAULT_PORT), max_len=5, accept=str.isdigit
+        )
         self.nick = TextField(fonts, text=s.nick, placeholder="Your name", max_len=names.MAX_NICK)
         self.room = TextField(fonts, text=s.room, placeholder=names.DEFAULT_ROOM, max_len=names.MAX_ROOM)
         self.fields = [self.host, self.port, self.nick, self.room]

@@ -34,8 +34,10 @@ class TextField:
         on_submit: Callable[[str], None] | None = None,
         size: int = theme.FONT_UI,
         submit_empty: bool = False,
+        accept: Callable[[str], bool] | None = None,
     ) -> None:
         self.fonts = fonts
+        self.accept = accept  # a filter for typed characters (the port field takes digits only)
         self.submit_empty = submit_empty  # a form's field reports Enter even when empty
         self.rect = pygame.Rect(0, 0, 200, theme.INPUT_H)
         self.text = text[:max_len]
@@ -97,7 +99,10 @@ class TextField:
 
     def insert(self, text: str) -> None:
         room = self.max_len - len(self.text)
-        text = "".join(ch for ch in text if ch >= " " and ch != "\x7f")[: max(0, room)]
+        text = "".join(ch for ch in text if ch >= " " and ch != "\x7f")
+        if self.accept is not None:
+            text = "".join(ch for ch in text if self.accept(ch))
+        text = text[: max(0, room)]
         self.text = self.text[: self.cursor] + text + self.text[self.cursor :]
         self.cursor += len(text)
         self._history_pos = None
