@@ -178,6 +178,12 @@ class Canvas:
         self.texts = texts if texts is not None else render.TextCache()
         self._surface = pygame.Surface((BOARD_W, BOARD_H))
         self._pending: list[geometry.Box] = []  # damaged regions not repainted yet
+        # Objects moving frame after frame (a drag, ours or another user's) float: they are left off
+        # the board surface and drawn in the overlay until they stop, so a drag over a crowded board
+        # repaints the crowd twice (lift, land) instead of every frame.
+        self.floating: dict[str, BoardObject] = {}
+        self._changed: set[str] = set()  # ids replaced since the last update
+        self._changed_before: set[str] = set()  # ids replaced in the update before that
         self.full = _rect((0, 0, BOARD_W, BOARD_H))
         # Painted boxes (text is measured with the real font, not geometry's estimate), so a damaged
         # region finds every object that paints into it.
@@ -201,8 +207,8 @@ class Canvas:
 
     @property
     def surface(self) -> pygame.Surface:
-        """The whole board at board resolution, up to date (export it as it is)."""
-        self.update()
+        """The whole board at board resolution, up to date, floating objects landed (export it)."""
+        self.update(land_all=True)
         return self._surface
 
     def board_reset(self) -> None:
@@ -214,15 +220,31 @@ class Canvas:
     def _repaint_all(self) -> None:
         self._pending = []
         self._surface.fill(BOARD_BG)
+        floating = self.floating
         for obj in self.board.objects.values():
-            render.draw_clipped(self._surface, obj, self.texts, self.full)
+            if obj.id not in floating:
+                render.draw_clipped(self._surface, obj, self.texts, self.full)
         self.stats["objects_painted"] += len(self.board.objects)
         self._damage = [(0, 0, BOARD_W, BOARD_H)]
 
-    def update(self) -> None:
+    def update(self, land_all: bool = False) -> None:
         """Repaint the regions that changes damaged since the last call (draw calls it every frame).
 
-        Many regions at once (a clear, an undo of one) are cheaper as one repaint of the board."""
+        An object replaced in this update and the one before floats; one left alone lands. Many
+        regions at once (a clear, an undo of one) are cheaper as one repaint of the board."""
+        changed, before = self._changed, self._changed_before
+        self._changed_before, self._changed = changed, set()
+        for oid in list(self.floating):
+            if land_all or oid not in changed:
+                del self.floating[oid]
+                box = self._grid.box(oid)
+                if box is not None:
+                    self._pending.append(box)
+        if not land_all:
+            for oid in changed & before:
+                obj = self.board.get(oid)
+                if obj is not None and oid not in self.floating:
+                    self.floating[oid] = obj  # its pending regions are repainted without it below
         pending, self._pending = self._pending, []
         if not pending:
             return
@@ -238,7 +260,8 @@ class Canvas:
             if old is not None:
                 box = self._grid.box(old.id)
                 self._grid.remove(old.id)
-                self._pending.append(box if box is not None else render.painted_box(old, self.texts))
+                if self.floating.pop(old.id, None) is None:  # a floating object is not on the surface
+                    self._pending.append(box if box is not None else render.painted_box(old, self.texts))
             return
         new_box = render.painted_box(new, self.texts)
         if old is None:  # added on top of everything: paint just it
@@ -249,6 +272,10 @@ class Canvas:
             return
         old_box = self._grid.box(old.id) or render.painted_box(old, self.texts)
         self._grid.insert(new.id, new_box)
+        if new.id in self.floating:  # drawn in the overlay: nothing to repaint
+            self.floating[new.id] = new
+            self._changed.add(new.id)
+            return
         n = len(old.points)
         if (
             new.kind == "pencil"
@@ -258,7 +285,9 @@ class Canvas:
             and new.points[:n] == old.points
         ):
             self._extend(new, n)
-        elif geometry.intersects(old_box, new_box):
+            return
+        self._changed.add(new.id)
+        if geometry.intersects(old_box, new_box):
             self._pending.append(geometry.union(old_box, new_box))
         else:
             self._pending.append(old_box)
@@ -287,7 +316,7 @@ class Canvas:
             return
         clip = _rect(clamped)
         self._surface.fill(BOARD_BG, clip)
-        objects = self.board.in_order(self._grid.query(clamped))
+        objects = self.board.in_order(self._grid.query(clamped) - self.floating.keys())
         for obj in objects:
             render.draw_clipped(self._surface, obj, self.texts, clip)
         self.stats["objects_painted"] += len(objects)
@@ -317,6 +346,8 @@ class Canvas:
         old_clip = screen.get_clip()
         screen.set_clip(viewport.rect.clip(old_clip))
         try:
+            for obj in self.board.in_order(self.floating):
+                render.draw_object(screen, self.screen_object(obj, viewport), self.texts)
             for obj in selection:
                 self._draw_selection(screen, viewport, obj)
             for obj in previews:

@@ -261,6 +261,56 @@ def test_load_redraws_everything() -> None:
     assert_same_as_full_redraw(board, canvas)
 
 
+def test_a_dragged_object_floats_over_a_crowded_board_and_lands_when_it_stops() -> None:
+    board = Board()
+    ops = Ops(board)
+    rng = random.Random(9)
+    for i in range(400):  # a crowd where the drag goes
+        x, y = rng.randrange(300, 900), rng.randrange(300, 700)
+        ops.add(BoardObject(f"c{i}", "line", ((x, y), (x + 30, y + 20)), "#000000", 2), "u2")
+    ops.add(BoardObject("box", "rect", ((300, 300), (500, 500)), "#ff0000", 9))
+    canvas = Canvas(board)
+    vp = Viewport((0, 0, *SCREEN))
+    vp.zoom_at((0, 0), 2)
+    screen = pygame.Surface(SCREEN)
+    canvas.draw(screen, vp)
+    painted = []
+    for _ in range(10):
+        ops(Move, id="box", dx=20, dy=10, live=True)
+        before = canvas.stats["objects_painted"]
+        canvas.draw(screen, vp)
+        painted.append(canvas.stats["objects_painted"] - before)
+    assert "box" in canvas.floating and painted[0] > 50  # lifting it repainted its crowd once
+    assert painted[2:] == [0] * 8  # then the drag costs no repaint at all
+    for old_edge in [(300, 400), (500, 350), (400, 300)]:  # the box was here: no trace of red
+        assert not near(rgb(screen, vp.to_screen(old_edge)), RED, 60)
+    for new_edge in [(500, 500), (700, 450), (600, 400)]:  # it is drawn here, over the crowd
+        assert near(rgb(screen, vp.to_screen(new_edge)), RED)
+    ops(Move, id="box", dx=0, dy=0, live=False)
+    canvas.draw(screen, vp)
+    canvas.draw(screen, vp)  # a frame without a move: it lands
+    assert canvas.floating == {}
+    assert pixels(screen) == fresh_view(board, canvas, vp)
+    assert_same_as_full_redraw(board, canvas, vp)
+
+
+def test_an_object_deleted_while_floating_leaves_no_trace() -> None:
+    board = Board()
+    ops = Ops(board)
+    ops.add(BoardObject("box", "rect", ((300, 300), (500, 500)), "#ff0000", 9))
+    canvas = Canvas(board)
+    vp = Viewport((0, 0, *SCREEN))
+    screen = pygame.Surface(SCREEN)
+    for _ in range(3):
+        ops(Move, id="box", dx=20, dy=10, live=True)
+        canvas.draw(screen, vp)
+    assert "box" in canvas.floating
+    ops(Delete, id="box")
+    canvas.draw(screen, vp)
+    assert canvas.floating == {} and pixels(screen) == fresh_view(board, canvas, vp)
+    assert_same_as_full_redraw(board, canvas, vp)
+
+
 # -- the view on the screen
 
 
