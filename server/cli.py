@@ -26,6 +26,9 @@ def parser() -> argparse.ArgumentParser:
         prog="pgboard-server",
         description="The pgboard board server: rooms, the board log (SQLite) and chat.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog="The first line on standard output is 'listening on HOST:PORT'. SIGINT or SIGTERM stops "
+        "the server cleanly: clients are told (error 'shutdown'), queues are flushed, the exit status is 0. "
+        "The wire protocol and every limit are described in docs/PROTOCOL.md.",
     )
     p.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (0.0.0.0 to accept other machines)"
@@ -66,6 +69,24 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+FILE_SLACK = 64  # descriptors besides the connections: the store, the listener, the wake-up pair, logs
+
+
+def raise_file_limit(connections: int) -> None:
+    """Let the process open a descriptor per connection: many systems start with a soft limit of 1024."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + FILE_SLACK
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        log.debug("open files limit raised from %d to %d", soft, wanted)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(
@@ -86,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         chat_history=args.chat_history,
         backlog=args.backlog,
     )
+    raise_file_limit(args.max_connections)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:

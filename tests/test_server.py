@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 from support import WAIT, RawClient, running_server
@@ -278,3 +279,27 @@ def test_many_clients_connecting_at_once_all_get_in() -> None:
         finally:
             for c in clients:
                 c.close()
+
+
+def test_the_board_and_each_authors_undo_history_survive_a_restart(tmp_path) -> None:
+    db = tmp_path / "board.sqlite3"
+    with running_server(db) as server, RawClient(server.address) as a:
+        a.join("alice", room="keep", client="alice-secret")
+        a.catch_up()
+        first, second = drawn(a, 2, "a")
+        a.send(Move("mv", "a-0", 100, 0))
+        a.recv_until(Move)
+    with running_server(db) as server, RawClient(server.address) as a, RawClient(server.address) as b:
+        b.join("bob", room="keep")
+        _, objs, done = b.catch_up()
+        assert done.seq == 3 and [m.obj for m in objs] == [
+            dataclasses.replace(first.obj, points=((110, 10), (160, 60))),
+            second.obj,
+        ]
+        a.join("alice", room="keep", client="alice-secret", since=done.seq)
+        a.catch_up()
+        a.send(Undo("u1"))  # undoes the move made before the restart
+        undo = b.recv_until(Undo)
+        assert undo.target == 3 and undo.put == (first.obj,)
+        a.send(Undo("u2"))
+        assert b.recv_until(Undo).removed == ("a-1",)

@@ -83,7 +83,11 @@ def test_sigkill_during_heavy_drawing_loses_nothing_that_was_echoed(tmp_path: Pa
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_shuts_down_cleanly_telling_every_client(tmp_path: Path, signum: int) -> None:
-    server = ServerProcess(tmp_path / "b.sqlite3", log_path=tmp_path / "server.log")
+    port_file = tmp_path / "port"
+    server = ServerProcess(
+        tmp_path / "b.sqlite3", "--port-file", str(port_file), log_path=tmp_path / "server.log"
+    )
+    assert int(port_file.read_text()) == server.address[1]
     try:
         with RawClient(server.address) as a, RawClient(server.address) as idle:
             a.join("alice")
