@@ -3,11 +3,13 @@
 :class:`Viewport` maps the board's fixed logical size (BOARD_W x BOARD_H units) onto a screen rect:
 scaled to fit, with zoom and pan. :class:`Canvas` keeps a persistent surface at board resolution and
 repaints only what a change touched (it listens to the board), then shows the visible part scaled into
-a cached view that is rescaled tile by tile, only where something changed or when the viewport moves.
-An idle frame is one blit plus the overlay, however many objects the board holds.
+a cached view that is rescaled tile by tile, only where something changed or when the zoom changes (a
+pan scrolls the cached view and scales only the strip it uncovers). An idle frame is one blit plus the
+overlay, however many objects the board holds.
 
-The overlay is drawn in screen space every frame: previews of what the local tool is drawing, a text
-caret, other users' cursors and the highlight of a selected object.
+The overlay is drawn in screen space every frame: objects being dragged (they float above the board
+until they stop moving), previews of what the local tool is drawing, a text caret, other users'
+cursors and the highlight of a selected object.
 """
 
 from __future__ import annotations
@@ -170,7 +172,8 @@ class Canvas:
     It registers itself as a board listener: a new object on top is painted once, a growing pencil
     stroke paints only its new segments, and any other change damages a region (the old and new
     painted boxes), repainted by :meth:`update` (each frame, from :meth:`draw`): cleared, then every
-    object meeting it drawn clipped to it, bottom first. ``surface`` is always up to date.
+    object meeting it drawn clipped to it, bottom first. An object replaced in two frames running
+    floats (see ``floating``) until a frame leaves it alone. ``surface`` is always up to date.
     """
 
     def __init__(self, board: Board, texts: render.TextCache | None = None) -> None:
