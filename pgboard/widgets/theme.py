@@ -6,7 +6,6 @@ active tool, muted text for secondary information. Widgets take every colour and
 
 from __future__ import annotations
 
-import colorsys
 import hashlib
 
 Color = tuple[int, int, int]
@@ -118,18 +117,18 @@ ACTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("clear", "Erase all", "Ctrl+Del", "Erase everything you drew (asks first)"),
 )
 
-# User colours: a hue from the id's hash, fixed saturation and value so every name stays readable.
-USER_SATURATION = 0.62
-USER_VALUE = 0.72
+# User colours: twelve hues that read well on white and differ at a glance; an id picks one by hash.
+USER_COLORS: tuple[str, ...] = (
+    "#e03131", "#1971c2", "#2f9e44", "#9c36b5", "#e8590c", "#0c8599",
+    "#c2255c", "#5f3dc4", "#66a80f", "#a0522d", "#495057", "#e67700",
+)  # fmt: skip
 
 
 def user_color(user_id: str) -> Color:
     """A stable colour for a user id, the same on every client and every run (for the user list, the
     chat and, through :func:`user_color_hex`, remote cursors on the canvas)."""
     digest = hashlib.sha1(user_id.encode("utf-8")).digest()
-    hue = (int.from_bytes(digest[:4], "big") % 360) / 360.0
-    r, g, b = colorsys.hsv_to_rgb(hue, USER_SATURATION, USER_VALUE)
-    return (round(r * 255), round(g * 255), round(b * 255))
+    return hex_to_rgb(USER_COLORS[int.from_bytes(digest[:4], "big") % len(USER_COLORS)])
 
 
 def user_color_hex(user_id: str) -> str:
