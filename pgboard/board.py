@@ -243,7 +243,14 @@ class Board:
         elif isinstance(echo, Extend):
             obj = self.objects.get(echo.id)
             if obj is not None:
-                self._put(dataclasses.replace(obj, points=obj.points + echo.points))
+                grown = dataclasses.replace(obj, points=obj.points + echo.points)
+                box = self.grid.box(obj.id)
+                if obj.kind == "pencil" and box is not None:
+                    # the box of the added points joins the old one: O(new points), not O(stroke)
+                    box = geometry.union(box, geometry.points_box(echo.points, obj.width // 2 + 2))
+                    self._put(grown, box)
+                else:
+                    self._put(grown)
             return  # growing a stroke is part of its add: one undo removes the whole stroke
         elif isinstance(echo, Move):
             obj = self.objects.get(echo.id)
@@ -284,14 +291,14 @@ class Board:
             source.pop()
         dest.append(_Step(target, after))
 
-    def _put(self, obj: BoardObject) -> None:
+    def _put(self, obj: BoardObject, box: geometry.Box | None = None) -> None:
         old = self.objects.get(obj.id)
         if old is None:
             self._z[obj.id] = self._next_z
             self._next_z += 1
         self.objects[obj.id] = obj
         self._ids_used.add(obj.id)
-        self.grid.insert(obj.id, geometry.bbox(obj))
+        self.grid.insert(obj.id, geometry.bbox(obj) if box is None else box)
         for listener in self.listeners:
             listener.object_changed(old, obj)
 

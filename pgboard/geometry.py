@@ -142,7 +142,20 @@ class SpatialGrid:
                 yield (cx, cy)
 
     def insert(self, oid: str, box: Box) -> None:
-        self.remove(oid)
+        """Index ``oid`` under ``box``, replacing its old box. A box that only grew (a pencil stroke
+        being extended) costs the cells it newly covers, not all of them again."""
+        old = self._boxes.get(oid)
+        if old is not None:
+            (oxs, oys), (nxs, nys) = self._cell_span(old), self._cell_span(box)
+            if _covers(nxs, oxs) and _covers(nys, oys):
+                self._boxes[oid] = box
+                if (oxs, oys) != (nxs, nys):
+                    for cx in nxs:
+                        for cy in nys:
+                            if cx not in oxs or cy not in oys:
+                                self._cells.setdefault((cx, cy), set()).add(oid)
+                return
+            self.remove(oid)
         self._boxes[oid] = box
         for key in self._cell_range(box):
             self._cells.setdefault(key, set()).add(oid)
@@ -177,6 +190,10 @@ class SpatialGrid:
     def clear(self) -> None:
         self._cells.clear()
         self._boxes.clear()
+
+
+def _covers(outer: range, inner: range) -> bool:
+    return outer.start <= inner.start and inner.stop <= outer.stop
 
 
 def points_box(points: Iterable[tuple[int, int]], pad: int = 0) -> Box:

@@ -544,6 +544,12 @@ class ReplayMachine(RuleBasedStateMachine):
         assert state(fresh) == state(self.room.server)
 
     @invariant()
+    def the_grid_indexes_every_object_by_its_box(self) -> None:
+        for board in (self.room.server, self.room.replica):
+            for obj in board.snapshot():
+                assert board.grid.box(obj.id) == geometry.bbox(obj)
+
+    @invariant()
     def authorship_rules_hold(self) -> None:
         for obj in self.room.server.snapshot():
             assert obj.author in AUTHORS
@@ -585,3 +591,26 @@ def test_hit_equals_brute_force(
         board.apply(add(obj), "alice")
     expected = [o for o in reversed(board.snapshot()) if geometry.touches(o, x, y, tolerance)]
     assert board.hit(x, y, tolerance) == expected
+
+
+def test_extending_a_long_stroke_costs_the_new_points_not_the_whole_stroke(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A stroke of MAX_POINTS drawn two points at a time: the points looked at for its box stay
+    linear in its length (the server holds the room's lock while it applies each extend)."""
+    looked_at = 0
+    real_bbox = geometry.bbox
+
+    def counting_bbox(obj: BoardObject) -> geometry.Box:
+        nonlocal looked_at
+        looked_at += len(obj.points)
+        return real_bbox(obj)
+
+    monkeypatch.setattr(geometry, "bbox", counting_bbox)
+    board = Board()
+    board.apply(add(pencil("s", (0, 0))), "alice")
+    for i in range((MAX_POINTS - 1) // 2):
+        board.apply(extend("s", (i % BOARD_W, (7 * i) % BOARD_H), (3 * i % BOARD_W, 5)), "alice")
+    stroke = board.get("s")
+    assert stroke is not None and len(stroke.points) >= MAX_POINTS - 1
+    assert looked_at < 4 * MAX_POINTS
+    assert board.grid.box("s") == real_bbox(stroke)
+    assert [o.id for o in board.hit(*stroke.points[-1])] == ["s"]

@@ -191,3 +191,21 @@ def test_a_huge_query_costs_what_is_stored_not_its_area() -> None:
 def test_union_and_points_box() -> None:
     assert geometry.union((0, 0, 5, 5), (3, -2, 4, 9)) == (0, -2, 5, 9)
     assert geometry.points_box([(3, 4), (1, 9)], pad=2) == (-1, 2, 6, 12)
+
+
+@given(st.lists(BOXES, min_size=1, max_size=15), st.lists(BOXES, max_size=5), st.sampled_from([16, 128]))
+@settings(max_examples=200)
+def test_a_growing_box_is_indexed_like_a_fresh_one(
+    growth: list[geometry.Box], probes: list[geometry.Box], cell: int
+) -> None:
+    grid, fresh = SpatialGrid(cell), SpatialGrid(cell)
+    box = growth[0]
+    for step in growth:
+        box = geometry.union(box, step)
+        grid.insert("s", box)
+    fresh.insert("s", box)
+    for q in [*probes, *growth]:
+        assert grid.query(q) == fresh.query(q)
+    grid.remove("s")
+    assert grid.query((-(10**6), -(10**6), 10**6, 10**6)) == set()
+    assert not grid._cells  # nothing left behind in any cell
