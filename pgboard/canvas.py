@@ -216,15 +216,18 @@ class Canvas:
 
     def board_reset(self) -> None:
         self._grid.clear()
-        for obj in self.board.objects.values():
-            self._grid.insert(obj.id, render.painted_box(obj, self.texts))
-        self._repaint_all()
+        self.floating.clear()
+        self._repaint_all(index=True)
 
-    def _repaint_all(self) -> None:
+    def _repaint_all(self, index: bool = False) -> None:
+        """Paint every object again (``index``: and record its painted box, in the same pass so a
+        text is rendered once even when the board holds more texts than the cache)."""
         self._pending = []
         self._surface.fill(BOARD_BG)
         floating = self.floating
         for obj in self.board.objects.values():
+            if index:
+                self._grid.insert(obj.id, render.painted_box(obj, self.texts))
             if obj.id not in floating:
                 render.draw_clipped(self._surface, obj, self.texts, self.full)
         self.stats["objects_painted"] += len(self.board.objects)
