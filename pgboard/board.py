@@ -267,6 +267,8 @@ class Board:
             before[echo.id] = self.objects.get(echo.id)
             self._remove(echo.id)
         elif isinstance(echo, Clear):
+            if not echo.removed:
+                return  # clearing nothing is no step: the next undo still undoes what the user did
             for oid in echo.removed:
                 before[oid] = self.objects.get(oid)
                 self._remove(oid)

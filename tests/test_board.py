@@ -614,3 +614,14 @@ def test_extending_a_long_stroke_costs_the_new_points_not_the_whole_stroke(monke
     assert looked_at < 4 * MAX_POINTS
     assert board.grid.box("s") == real_bbox(stroke)
     assert [o.id for o in board.hit(*stroke.points[-1])] == ["s"]
+
+
+def test_a_clear_with_nothing_to_clear_does_not_cost_an_undo() -> None:
+    room = Room()
+    room.do("alice", add(pencil("a1")))
+    room.do("bob", add(pencil("b1")))
+    room.do("alice", delete("a1"))
+    room.do("alice", clear())  # nothing of alice's is left: an empty clear
+    room.do("alice", undo())
+    assert ids(room.server) == ["b1", "a1"]  # the undo brought back the delete, not the empty clear
+    room.assert_in_sync()
