@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 OPTIMISTIC = (Add, Extend, Move, Delete)
 ECHOES = (Add, Extend, Move, Delete, Clear, Undo, Redo)
+LOCAL_SLACK = 256  # optimistic operations remembered before the acknowledged ones are swept out
 
 
 class Link(Protocol):
@@ -55,7 +56,7 @@ class Link(Protocol):
 
     def send_op(self, op: Message) -> None: ...
 
-    def send(self, msg: Message) -> None: ...
+    def send(self, msg: Message) -> bool: ...
 
     @property
     def pending_ops(self) -> list[Message]: ...
@@ -83,6 +84,7 @@ class RoomView:
         self._tag = secrets.token_hex(4)  # ids made by this process: unique across its restarts
         self._counter = itertools.count(1)
         self._local: dict[str, Message] = {}  # operations applied here and not yet echoed, by oid
+        self._sweep_at = LOCAL_SLACK
         self._catchup: list[BoardObject] | None = None
         self.caught_up = False
 
@@ -102,6 +104,15 @@ class RoomView:
             self._apply_local(op)
             self._local[op.oid] = op
         self.link.send_op(op)
+        if len(self._local) > self._sweep_at:
+            self._forget_acknowledged()
+
+    def _forget_acknowledged(self) -> None:
+        """Drop what the server acknowledged with an ``ack`` (a resend it had already applied): such
+        operations leave the outbox without an echo, so nothing else takes them out of ``_local``."""
+        waiting = {op.oid for op in self.link.pending_ops}  # type: ignore[attr-defined]
+        self._local = {oid: op for oid, op in self._local.items() if oid in waiting}
+        self._sweep_at = len(self._local) + LOCAL_SLACK
 
     def _apply_local(self, op: Message) -> None:
         if isinstance(op, Add):
