@@ -8,137 +8,58 @@ is emitted to the connection and applies it to the board at once (optimistic dra
 
 The tools of the original whiteboard: pencil, line, rect, oval, circle, square, text, eraser and drag.
 :data:`TOOLS` lists them with their shortcut key and a one-line hint for the tool bar and help overlay.
+The API they share is in pgboard/tool_base.py and the text tool in pgboard/text_tool.py; this module
+re-exports both, so everything is imported from here.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import pygame
 
-from pgboard.board import Board
-from pgboard.protocol import (
-    BOARD_H,
-    BOARD_W,
-    MAX_POINTS,
-    MAX_TEXT,
-    MAX_TEXT_SIZE,
-    MAX_WIDTH,
-    MIN_TEXT_SIZE,
-    Add,
-    BoardObject,
-    Delete,
-    Extend,
-    Message,
-    Move,
+from pgboard.protocol import BOARD_H, BOARD_W, MAX_POINTS, Add, BoardObject, Delete, Extend, Move
+from pgboard.text_tool import TextTool, cluster_after, cluster_before
+from pgboard.tool_base import (
+    PREVIEW_ID,
+    TEXT_SIZE,
+    Point,
+    Tool,
+    ToolContext,
+    clamp_point,
+    id_maker,
+    shift_held,
 )
 
-Point = tuple[int, int]
+__all__ = [
+    "PREVIEW_ID",
+    "TEXT_SIZE",
+    "TOOLS",
+    "DragTool",
+    "EraserTool",
+    "PencilTool",
+    "Point",
+    "ShapeTool",
+    "TextTool",
+    "Tool",
+    "ToolContext",
+    "ToolInfo",
+    "clamp_point",
+    "cluster_after",
+    "cluster_before",
+    "constrain_angle",
+    "constrain_square",
+    "id_maker",
+    "make_tool",
+]
 
 HIT_TOLERANCE = 4  # board units around a stroke that still count as touching it (drag)
 ERASER_MIN_RADIUS = 6  # board units; the eraser's radius is this plus the stroke width
 ERASER_STEP = 0.5  # a fast eraser stroke is sampled every this many radii so nothing is skipped
 ERASER_COLOR = "#888888"
-TEXT_SIZE = 40  # default text size in board units
-PREVIEW_ID = "preview"  # id of preview objects; never sent
-
-
-def id_maker(prefix: str | None = None) -> Callable[[], str]:
-    """A source of unique ids: a random prefix (unique per client run) and a counter."""
-    head = prefix if prefix is not None else secrets.token_hex(4)
-    counter = itertools.count(1)
-    return lambda: f"{head}.{next(counter)}"
-
-
-@dataclass
-class ToolContext:
-    """What a tool may see and do. ``emit(op)``: the app queues ``op`` and applies it optimistically."""
-
-    board: Board
-    emit: Callable[[Message], None]
-    me: str = ""  # the author id the server gave us (objects we drew carry it)
-    color: str = "#000000"
-    width: int = 3
-    text_size: int = TEXT_SIZE  # board units (about 16 screen pixels when a 1280-pixel view fits the board)
-    new_id: Callable[[], str] = field(default_factory=id_maker)
-    new_oid: Callable[[], str] = field(default_factory=id_maker)
-
-    def may_edit(self, obj: BoardObject) -> bool:
-        return self.board.may_edit(self.me, obj)
-
-    def stroke_width(self) -> int:
-        return min(max(int(self.width), 1), MAX_WIDTH)
-
-    def font_size(self) -> int:
-        return min(max(int(self.text_size), MIN_TEXT_SIZE), MAX_TEXT_SIZE)
-
-
-def clamp_point(p: tuple[float, float]) -> Point:
-    return (min(max(round(p[0]), 0), BOARD_W), min(max(round(p[1]), 0), BOARD_H))
-
-
-def _shift(mods: int) -> bool:
-    return bool(mods & pygame.KMOD_SHIFT)
-
-
-class Tool:
-    """The tool API. Every method has a do-nothing default; positions are board points."""
-
-    name: ClassVar[str] = ""
-
-    def __init__(self, ctx: ToolContext) -> None:
-        self.ctx = ctx
-
-    @property
-    def is_typing(self) -> bool:
-        """True while keys belong to the tool (an open text): the app disables its shortcuts."""
-        return False
-
-    def pointer_down(self, pos: Point, mods: int = 0) -> None:
-        pass
-
-    def pointer_move(self, pos: Point, mods: int = 0) -> None:
-        """The pointer moved, with the button held or not (hover)."""
-
-    def pointer_up(self, pos: Point, mods: int = 0) -> None:
-        pass
-
-    def key_down(self, key: int, mod: int = 0) -> bool:
-        """A key press; True when the tool used it."""
-        return False
-
-    def text_input(self, text: str) -> None:
-        pass
-
-    def text_editing(self, text: str, start: int) -> None:
-        pass
-
-    def flush(self) -> None:
-        """Once per frame: send what accumulated (pencil points, live drag moves)."""
-
-    def cancel(self) -> None:
-        """Abandon what is in progress (Esc)."""
-
-    def finish(self) -> None:
-        """The user switches tools: keep what is worth keeping (a typed text), drop the rest."""
-        self.cancel()
-
-    def preview(self) -> list[BoardObject]:
-        """Objects to draw in the overlay (not on the board yet)."""
-        return []
-
-    def caret(self) -> tuple[BoardObject, int] | None:
-        """(the text being typed, the caret's index in it), for the overlay."""
-        return None
-
-    def selection(self) -> list[BoardObject]:
-        """Objects to highlight (drag: the one under the pointer or being moved)."""
-        return []
 
 
 class PencilTool(Tool):
@@ -244,9 +165,9 @@ class ShapeTool(Tool):
 
     def _constrained(self, pos: Point, mods: int) -> Point:
         assert self.start is not None
-        if self.kind in ("circle", "square") or (self.kind in ("rect", "oval") and _shift(mods)):
+        if self.kind in ("circle", "square") or (self.kind in ("rect", "oval") and shift_held(mods)):
             return constrain_square(self.start, pos)
-        if self.kind == "line" and _shift(mods):
+        if self.kind == "line" and shift_held(mods):
             return constrain_angle(self.start, pos)
         return pos
 
@@ -290,109 +211,6 @@ class ShapeTool(Tool):
     def preview(self) -> list[BoardObject]:
         obj = self._object(PREVIEW_ID)
         return [obj] if obj is not None else []
-
-
-class TextTool(Tool):
-    """Click to place a text, type in place (TEXTINPUT and IME composition through TEXTEDITING).
-
-    Backspace and Delete erase, Left/Right/Home/End move the caret, Enter adds the text,
-    Shift+Enter starts a new line, Esc drops it. Clicking elsewhere adds it and starts a new one.
-    """
-
-    name = "text"
-
-    def __init__(self, ctx: ToolContext) -> None:
-        super().__init__(ctx)
-        self.at: Point | None = None
-        self.text = ""
-        self.index = 0  # caret position in ``text``
-        self.composition = ""  # IME text being composed, shown at the caret, not yet typed
-        self.composition_cursor = 0
-
-    @property
-    def is_typing(self) -> bool:
-        return self.at is not None
-
-    def pointer_down(self, pos: Point, mods: int = 0) -> None:
-        self.commit()
-        self.at = pos
-
-    def text_input(self, text: str) -> None:
-        if self.at is None:
-            return
-        text = "".join(ch for ch in text if ch == "\n" or ch.isprintable())
-        text = text[: MAX_TEXT - len(self.text)]
-        self.text = self.text[: self.index] + text + self.text[self.index :]
-        self.index += len(text)
-        self.composition = ""
-
-    def text_editing(self, text: str, start: int) -> None:
-        if self.at is not None:
-            self.composition, self.composition_cursor = text, start
-
-    def key_down(self, key: int, mod: int = 0) -> bool:
-        if self.at is None:
-            return False
-        if self.composition:  # the input method owns the keys while it composes
-            return True
-        if key in (pygame.K_RETURN, pygame.K_KP_ENTER):
-            if _shift(mod):
-                self.text_input("\n")
-            else:
-                self.commit()
-        elif key == pygame.K_ESCAPE:
-            self.cancel()
-        elif key == pygame.K_BACKSPACE:
-            if self.index > 0:
-                self.text = self.text[: self.index - 1] + self.text[self.index :]
-                self.index -= 1
-        elif key == pygame.K_DELETE:
-            self.text = self.text[: self.index] + self.text[self.index + 1 :]
-        elif key == pygame.K_LEFT:
-            self.index = max(self.index - 1, 0)
-        elif key == pygame.K_RIGHT:
-            self.index = min(self.index + 1, len(self.text))
-        elif key == pygame.K_HOME:
-            self.index = self.text.rfind("\n", 0, self.index) + 1
-        elif key == pygame.K_END:
-            end = self.text.find("\n", self.index)
-            self.index = len(self.text) if end < 0 else end
-        else:
-            return False
-        return True
-
-    def commit(self) -> None:
-        """Add the typed text (if there is any) and close it."""
-        if self.at is not None and self.text.strip():
-            obj = self._text_object(self.ctx.new_id(), self.text)
-            self.ctx.emit(Add(oid=self.ctx.new_oid(), obj=obj))
-        self.cancel()
-
-    def cancel(self) -> None:
-        self.at, self.text, self.index, self.composition = None, "", 0, ""
-
-    def finish(self) -> None:
-        self.commit()
-
-    def _shown(self) -> BoardObject | None:
-        if self.at is None:
-            return None
-        shown = self.text[: self.index] + self.composition + self.text[self.index :]
-        return self._text_object(PREVIEW_ID, shown)
-
-    def _text_object(self, oid: str, text: str) -> BoardObject:
-        assert self.at is not None
-        return BoardObject(oid, "text", (self.at,), self.ctx.color, text=text, size=self.ctx.font_size())
-
-    def preview(self) -> list[BoardObject]:
-        obj = self._shown()
-        return [obj] if obj is not None else []
-
-    def caret(self) -> tuple[BoardObject, int] | None:
-        obj = self._shown()
-        if obj is None:
-            return None
-        return obj, self.index + (self.composition_cursor if self.composition else 0)
 
 
 class EraserTool(Tool):

@@ -34,6 +34,8 @@ from pgboard.tools import (
     ShapeTool,
     TextTool,
     ToolContext,
+    cluster_after,
+    cluster_before,
     constrain_angle,
     id_maker,
     make_tool,
@@ -241,6 +243,24 @@ def test_text_editing_keys(h: Harness) -> None:
     assert not tool.key_down(pygame.K_F1, 0)  # not the tool's key: the app may use it
     tool.key_down(pygame.K_KP_ENTER, 0)
     assert [op.obj.text for op in h.take()] == ["abC\nyzd!"]  # type: ignore[attr-defined]
+
+
+def test_text_editing_keys_move_over_whole_characters(h: Harness) -> None:
+    tool = open_text(h)
+    tool.text_input("ae\u0301\U0001f469\u200d\U0001f4bb\U0001f44d\U0001f3fdz")  # é, 👩‍💻, 👍🏽
+    tool.key_down(pygame.K_BACKSPACE, 0)  # z
+    tool.key_down(pygame.K_BACKSPACE, 0)  # the thumb with its skin tone
+    assert tool.preview()[0].text == "ae\u0301\U0001f469\u200d\U0001f4bb"
+    tool.key_down(pygame.K_LEFT, 0)  # before the technologist (three code points)
+    assert tool.caret()[1] == 3  # type: ignore[index]
+    tool.key_down(pygame.K_BACKSPACE, 0)  # e with its accent
+    tool.key_down(pygame.K_HOME, 0)
+    tool.key_down(pygame.K_RIGHT, 0)
+    tool.key_down(pygame.K_DELETE, 0)  # the technologist, whole
+    assert tool.preview()[0].text == "a"
+    assert cluster_before("", 0) == 0 and cluster_after("x", 1) == 1
+    tool.text_input("\tb\r\u200cc")  # controls dropped, a zero-width non-joiner kept
+    assert tool.preview()[0].text == "ab\u200cc"
 
 
 def test_text_ime_composition_is_shown_but_not_sent(h: Harness) -> None:

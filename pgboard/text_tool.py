@@ -1,0 +1,150 @@
+"""The text tool: click to place a text and type it in place, with full Unicode and input methods.
+
+Characters arrive through TEXTINPUT (never by mapping key codes), an input method's composition through
+TEXTEDITING (shown at the caret, not yet part of the text); editing keys move by user-perceived
+characters, so an accented letter or a joined emoji is erased whole.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pygame
+
+from pgboard.protocol import MAX_TEXT, Add, BoardObject
+from pgboard.tool_base import PREVIEW_ID, Point, Tool, ToolContext, shift_held
+
+ZWJ = "\u200d"  # zero-width joiner: glues emoji into one (a woman and a laptop make a technologist)
+
+
+def _joins_previous(text: str, i: int) -> bool:
+    """Whether text[i] belongs to the character before it (a combining accent, a variation selector,
+    an emoji modifier or a zero-width joiner sequence), so the caret never stops between them."""
+    ch = text[i]
+    return bool(
+        unicodedata.combining(ch)
+        or "\ufe00" <= ch <= "\ufe0f"
+        or "\U0001f3fb" <= ch <= "\U0001f3ff"
+        or ch == ZWJ
+        or (i > 0 and text[i - 1] == ZWJ)
+    )
+
+
+def cluster_before(text: str, index: int) -> int:
+    """Where the user-perceived character ending at ``index`` starts (Backspace, Left)."""
+    i = max(index - 1, 0)
+    while i > 0 and _joins_previous(text, i):
+        i -= 1
+    return i
+
+
+def cluster_after(text: str, index: int) -> int:
+    """Where the user-perceived character starting at ``index`` ends (Delete, Right)."""
+    i = min(index + 1, len(text))
+    while i < len(text) and _joins_previous(text, i):
+        i += 1
+    return i
+
+
+class TextTool(Tool):
+    """Click to place a text, type in place (TEXTINPUT and IME composition through TEXTEDITING).
+
+    Backspace and Delete erase, Left/Right/Home/End move the caret, Enter adds the text,
+    Shift+Enter starts a new line, Esc drops it. Clicking elsewhere adds it and starts a new one.
+    """
+
+    name = "text"
+
+    def __init__(self, ctx: ToolContext) -> None:
+        super().__init__(ctx)
+        self.at: Point | None = None
+        self.text = ""
+        self.index = 0  # caret position in ``text``
+        self.composition = ""  # IME text being composed, shown at the caret, not yet typed
+        self.composition_cursor = 0
+
+    @property
+    def is_typing(self) -> bool:
+        return self.at is not None
+
+    def pointer_down(self, pos: Point, mods: int = 0) -> None:
+        self.commit()
+        self.at = pos
+
+    def text_input(self, text: str) -> None:
+        if self.at is None:
+            return
+        # control characters out (a stray tab or carriage return); format characters stay: joiners
+        # glue emoji and scripts such as Persian need them
+        text = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cs"))
+        text = text[: MAX_TEXT - len(self.text)]
+        self.text = self.text[: self.index] + text + self.text[self.index :]
+        self.index += len(text)
+        self.composition = ""
+
+    def text_editing(self, text: str, start: int) -> None:
+        if self.at is not None:
+            self.composition, self.composition_cursor = text, start
+
+    def key_down(self, key: int, mod: int = 0) -> bool:
+        if self.at is None:
+            return False
+        if self.composition:  # the input method owns the keys while it composes
+            return True
+        if key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+            if shift_held(mod):
+                self.text_input("\n")
+            else:
+                self.commit()
+        elif key == pygame.K_ESCAPE:
+            self.cancel()
+        elif key == pygame.K_BACKSPACE:
+            start = cluster_before(self.text, self.index)
+            self.text, self.index = self.text[:start] + self.text[self.index :], start
+        elif key == pygame.K_DELETE:
+            self.text = self.text[: self.index] + self.text[cluster_after(self.text, self.index) :]
+        elif key == pygame.K_LEFT:
+            self.index = cluster_before(self.text, self.index)
+        elif key == pygame.K_RIGHT:
+            self.index = cluster_after(self.text, self.index)
+        elif key == pygame.K_HOME:
+            self.index = self.text.rfind("\n", 0, self.index) + 1
+        elif key == pygame.K_END:
+            end = self.text.find("\n", self.index)
+            self.index = len(self.text) if end < 0 else end
+        else:
+            return False
+        return True
+
+    def commit(self) -> None:
+        """Add the typed text (if there is any) and close it."""
+        if self.at is not None and self.text.strip():
+            obj = self._text_object(self.ctx.new_id(), self.text)
+            self.ctx.emit(Add(oid=self.ctx.new_oid(), obj=obj))
+        self.cancel()
+
+    def cancel(self) -> None:
+        self.at, self.text, self.index, self.composition = None, "", 0, ""
+
+    def finish(self) -> None:
+        self.commit()
+
+    def _shown(self) -> BoardObject | None:
+        if self.at is None:
+            return None
+        shown = self.text[: self.index] + self.composition + self.text[self.index :]
+        return self._text_object(PREVIEW_ID, shown)
+
+    def _text_object(self, oid: str, text: str) -> BoardObject:
+        assert self.at is not None
+        return BoardObject(oid, "text", (self.at,), self.ctx.color, text=text, size=self.ctx.font_size())
+
+    def preview(self) -> list[BoardObject]:
+        obj = self._shown()
+        return [obj] if obj is not None else []
+
+    def caret(self) -> tuple[BoardObject, int] | None:
+        obj = self._shown()
+        if obj is None:
+            return None
+        return obj, self.index + (self.composition_cursor if self.composition else 0)
