@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from pgboard.protocol import MAX_USERS_LISTED
+
 DEFAULT_PORT = 5151
 LISTEN_BACKLOG = 512  # pending connections the kernel queues before accept()
 MAX_CONNECTIONS = 2000  # open connections at once; more are refused with error "server_full"
@@ -45,6 +47,12 @@ class Limits:
     recv_size: int = RECV_SIZE
     chat_history: int = CHAT_HISTORY
     catchup_chunk: int = CATCHUP_CHUNK
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_room_members <= MAX_USERS_LISTED:
+            raise ValueError(f"max_room_members must be 1-{MAX_USERS_LISTED}: welcome lists every member")
+        if self.send_queue_limit < self.recv_size:
+            raise ValueError("send_queue_limit must be at least recv_size (one input chunk)")
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

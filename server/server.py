@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 SERVER_NAME = "pgboard"
 JOIN_GRACE = 1.0  # seconds stop() allows beyond the limits for a thread to end
+ACCEPT_BACKOFF = 0.1  # seconds the accept loop rests after a failed accept (out of descriptors)
 
 
 class BoardServer:
@@ -156,8 +157,9 @@ class BoardServer:
                         return
                     try:
                         sock, addr = self._listener.accept()
-                    except OSError as exc:  # e.g. EMFILE: log and keep serving the others
+                    except OSError as exc:  # e.g. EMFILE: keep serving the others, without spinning
                         log.error("accept failed: %s", exc)
+                        self._stopping.wait(ACCEPT_BACKOFF)
                         continue
                     self._admit(sock, f"{addr[0]}:{addr[1]}")
 
