@@ -194,7 +194,8 @@ class Session:
                         item = self._queue[0]
                         if not isinstance(item, bytes):
                             if not batch:
-                                lazy = self._queue.popleft()
+                                self._queue.popleft()
+                                lazy = item
                             break
                         self._queue.popleft()
                         batch.append(item)
