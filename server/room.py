@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import sqlite3
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -77,8 +78,18 @@ class Room:
         # (written by writer threads: single dict operations, atomic in CPython)
         self._obj_frames: dict[str, tuple[BoardObject, bytes]] = {}
 
+    def rebuild(self) -> None:
+        """Throw the board away and replay it from the store: what was not committed is gone."""
+        self.board = Board()
+        self._replay_ops()
+
     def replay(self) -> int:
         """Rebuild the board from the store's log (undo history included) and the recent chat."""
+        count = self._replay_ops()
+        self.chat.extend(self.store.recent_chat(self.name, self.chat.maxlen or 0))
+        return count
+
+    def _replay_ops(self) -> int:
         count = 0
         for echo in self.store.ops(self.name, chunk=self.catchup_chunk):
             try:
@@ -88,7 +99,6 @@ class Room:
                 log.error("room %r: skipping a damaged log entry: %s", self.name, exc)
                 continue
             count += 1
-        self.chat.extend(self.store.recent_chat(self.name, self.chat.maxlen or 0))
         return count
 
     # -- membership
@@ -148,7 +158,13 @@ class Room:
                 log.error("room %r: echo of %s does not fit a frame: %s", self.name, op.oid, exc)
                 session.send(Error("too_large", "the effect of this operation is too large", oid=op.oid))
                 return
-            self.store.append_op(self.name, echo.seq, payload(frame))  # committed before it is echoed
+            try:
+                self.store.append_op(self.name, echo.seq, payload(frame))  # committed before it is echoed
+            except sqlite3.Error as exc:
+                log.error("room %r: could not store operation %d: %s", self.name, echo.seq, exc)
+                self.rebuild()  # forget it: nobody saw it, and the board must match its log
+                session.send(Error("store_failed", "the server could not save this; try again", oid=op.oid))
+                return
             for s in list(self.members.values()):
                 s.send_frame(frame)
 

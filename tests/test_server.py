@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import threading
 
 from support import WAIT, RawClient, running_server
@@ -303,3 +304,26 @@ def test_the_board_and_each_authors_undo_history_survive_a_restart(tmp_path) -> 
         assert undo.target == 3 and undo.put == (first.obj,)
         a.send(Undo("u2"))
         assert b.recv_until(Undo).removed == ("a-1",)
+
+
+def test_an_operation_the_store_fails_to_save_is_refused_and_forgotten(tmp_path) -> None:
+    with running_server(tmp_path / "b.sqlite3") as server, RawClient(server.address) as a:
+        a.join("alice", client="alice-secret")
+        a.catch_up()
+        (first,) = drawn(a, 1, "a")
+        store = server.store
+        real = store.append_op
+
+        def disk_full(room: str, seq: int, echo: str) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        store.append_op = disk_full  # type: ignore[method-assign]
+        a.send(Delete("d1", "a-0"))
+        err = a.recv_until(Error)
+        assert err.code == "store_failed" and err.oid == "d1" and not err.fatal
+        store.append_op = real  # type: ignore[method-assign]
+        a.send(Delete("d1", "a-0"))  # the retry is a new operation, not a duplicate
+        echo = a.recv_until(Delete)
+        assert echo.seq == first.seq + 1  # no hole in the log
+        a.send(Undo("u1"))
+        assert a.recv_until(Undo).put == (first.obj,)  # the undo history is intact
