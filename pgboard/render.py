@@ -11,15 +11,19 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
 
 import pygame
+import pygame.freetype
 
 from pgboard import geometry
 from pgboard.protocol import BoardObject
 
 log = logging.getLogger(__name__)
+
+Placed = tuple[pygame.Surface, int, int]  # a rendered run and where it goes
 
 # Fonts that cover CJK as well as Latin, in order of preference (names as pygame.font.match_font
 # normalises them: lower case, no spaces).
@@ -40,9 +44,24 @@ CJK_FONT_NAMES = (
     "notosans",
     "dejavusans",
 )
+# Fonts for what the main font lacks (emoji, symbols), tried in order, glyph by glyph.
+FALLBACK_FONT_NAMES = (
+    "notocoloremoji",
+    "notoemoji",
+    "twemoji",
+    "segoeuiemoji",
+    "applecoloremoji",
+    "symbola",
+    "dejavusans",
+    "notosanssymbols2",
+    "notosanssymbols",
+)
 TEXT_CACHE_SIZE = 1024  # rendered text surfaces kept (least recently used dropped first)
 TEXT_CACHE_PIXELS = 16_000_000  # and at most this many pixels of them (64 MB)
 FONT_CACHE_SIZE = 48  # font objects kept, one per size (zooming a text preview asks for many sizes)
+GLYPH_PROBE_SIZE = 16  # size at which fonts are asked whether they have a glyph
+GLYPH_CACHE_SIZE = 65_536  # characters whose font is remembered
+OVERSIZED_GLYPHS = 2  # a run taller than this many lines (a bitmap emoji font) is scaled to one line
 MAX_TEXT_PIXELS = 16_000  # a text line is cut to about this many pixels wide (SDL's surface limit)
 THIN_WIDTH = 2  # strokes this thin are plain pygame lines; thicker ones get polygons and round joins
 
@@ -58,6 +77,25 @@ def find_font() -> str | None:
     return str(path) if path else None
 
 
+@functools.lru_cache(maxsize=1)
+def find_fallback_fonts() -> tuple[str, ...]:
+    """Paths of installed fonts that fill gaps in :func:`find_font`'s (emoji, symbols). Looked up once."""
+    found: list[str] = []
+    for name in FALLBACK_FONT_NAMES:
+        try:
+            path = pygame.font.match_font(name)
+        except Exception:
+            return ()
+        if path and path != find_font() and path not in found:
+            found.append(str(path))
+    return tuple(found)
+
+
+def _follows(ch: str) -> bool:
+    """Characters drawn with the one before them (accents, joiners, variation selectors, skin tones)."""
+    return unicodedata.category(ch) in ("Mn", "Me", "Cf", "Sk") and ch != " "
+
+
 @functools.lru_cache(maxsize=256)
 def parse_color(color: str) -> pygame.Color:
     """A wire colour "#rrggbb" as a pygame Color (black when it cannot be parsed)."""
@@ -68,32 +106,81 @@ def parse_color(color: str) -> pygame.Color:
 
 
 class TextCache:
-    """Fonts by size and rendered text surfaces by (text, size, colour), least recently used dropped."""
+    """Fonts by size and rendered text surfaces by (text, size, colour), least recently used dropped.
 
-    def __init__(self, font_path: str | None = None, capacity: int = TEXT_CACHE_SIZE) -> None:
+    Each character is drawn with the main font when it has the glyph, else with the first fallback
+    font that has it (an emoji in a CJK font's text), so a line is rendered as runs, one per font."""
+
+    def __init__(
+        self,
+        font_path: str | None = None,
+        capacity: int = TEXT_CACHE_SIZE,
+        fallbacks: tuple[str, ...] | None = None,
+    ) -> None:
         if not pygame.font.get_init():
             pygame.font.init()
         self.font_path = font_path if font_path is not None else find_font()
+        self.paths: list[str | None] = [self.font_path]
+        self.paths += list(find_fallback_fonts() if fallbacks is None else fallbacks)
         self.capacity = capacity
-        self._fonts: dict[int, pygame.font.Font] = {}
+        self._fonts: dict[tuple[int, int], pygame.font.Font] = {}
+        self._glyphs: list[pygame.freetype.Font | None] | None = None  # per path, to ask for a glyph
+        self._font_of: dict[str, int] = {}  # character -> index in paths
         self._surfaces: OrderedDict[tuple[str, int, str], pygame.Surface] = OrderedDict()
         self.pixels = 0  # total area of the cached surfaces
 
-    def font(self, size: int) -> pygame.font.Font:
-        font = self._fonts.get(size)
+    def font(self, size: int, index: int = 0) -> pygame.font.Font:
+        font = self._fonts.get((index, size))
         if font is None:
+            path = self.paths[index]
             try:
-                font = pygame.font.Font(self.font_path, size)
+                font = pygame.font.Font(path, size)
             except (OSError, pygame.error):
-                log.warning("cannot open font %s; using the default font", self.font_path)
+                log.warning("cannot open font %s; using the default font", path)
                 font = pygame.font.Font(None, size)
             if len(self._fonts) >= FONT_CACHE_SIZE:
                 self._fonts.clear()
-            self._fonts[size] = font
+            self._fonts[(index, size)] = font
         return font
 
     def line_height(self, size: int) -> int:
         return int(self.font(size).get_linesize())
+
+    def _font_index(self, ch: str) -> int:
+        index = self._font_of.get(ch)
+        if index is not None:
+            return index
+        if self._glyphs is None:
+            if not pygame.freetype.get_init():
+                pygame.freetype.init()
+            self._glyphs = []
+            for path in self.paths:
+                try:
+                    self._glyphs.append(pygame.freetype.Font(path, GLYPH_PROBE_SIZE))
+                except (OSError, pygame.error):
+                    self._glyphs.append(None)
+        index = 0
+        for i, probe in enumerate(self._glyphs):
+            if probe is not None and probe.get_metrics(ch)[0] is not None:
+                index = i
+                break
+        if len(self._font_of) < GLYPH_CACHE_SIZE:
+            self._font_of[ch] = index
+        return index
+
+    def runs(self, line: str) -> list[tuple[int, str]]:
+        """``line`` cut into runs of characters drawn with the same font: (font index, text)."""
+        out: list[tuple[int, str]] = []
+        for ch in line:
+            if out and (_follows(ch) or ch == " "):
+                out[-1] = (out[-1][0], out[-1][1] + ch)
+                continue
+            index = self._font_index(ch) if len(self.paths) > 1 else 0
+            if out and out[-1][0] == index:
+                out[-1] = (index, out[-1][1] + ch)
+            else:
+                out.append((index, ch))
+        return out
 
     def surface(self, text: str, size: int, color: str) -> pygame.Surface:
         """``text`` (lines split on "\\n") rendered with a transparent background."""
@@ -112,25 +199,48 @@ class TextCache:
             self.pixels -= old.get_width() * old.get_height()
         return surf
 
+    def _render_run(self, index: int, run: str, size: int, color: pygame.Color) -> pygame.Surface | None:
+        font = self.font(size, index)
+        try:
+            surf = font.render(run, True, color)
+        except pygame.error:  # zero width or too large: nothing for this run
+            return None
+        limit = self.line_height(size) * OVERSIZED_GLYPHS
+        if surf.get_height() > limit:  # a bitmap emoji font renders at its one size: scale it
+            factor = self.line_height(size) / surf.get_height()
+            surf = pygame.transform.smoothscale(
+                surf, (max(1, round(surf.get_width() * factor)), self.line_height(size))
+            )
+        return surf
+
+    def _render_line(
+        self, line: str, size: int, color: pygame.Color
+    ) -> list[tuple[pygame.Surface, int, int]]:
+        """The runs of one line as (surface, x, y) with their baselines lined up."""
+        parts: list[Placed] = []
+        runs = self.runs(line)
+        ascent = max((self.font(size, i).get_ascent() for i, _ in runs), default=0)
+        x = 0
+        for index, run in runs:
+            surf = self._render_run(index, run, size, color)
+            if surf is not None:
+                y = max(0, ascent - self.font(size, index).get_ascent())
+                parts.append((surf, x, y))
+                x += surf.get_width()
+        return parts
+
     def _render(self, text: str, size: int, color: pygame.Color) -> pygame.Surface:
-        font = self.font(size)
-        line_h = int(font.get_linesize())
+        line_h = self.line_height(size)
         max_chars = max(1, MAX_TEXT_PIXELS // max(1, size // 2))
-        rendered: list[pygame.Surface | None] = []
-        for line in text.split("\n"):
-            line = line[:max_chars]
-            if not line:
-                rendered.append(None)
-                continue
-            try:
-                rendered.append(font.render(line, True, color))
-            except pygame.error:  # zero width or too large: draw nothing for this line
-                rendered.append(None)
-        width = max((s.get_width() for s in rendered if s is not None), default=0)
-        out = pygame.Surface((max(width, 1), max(line_h * len(rendered), 1)), pygame.SRCALPHA)
-        for i, line_surf in enumerate(rendered):
-            if line_surf is not None:
-                out.blit(line_surf, (0, i * line_h))
+        placed: list[Placed] = []
+        for row, line in enumerate(text.split("\n")):
+            for surf, x, y in self._render_line(line[:max_chars], size, color):
+                placed.append((surf, x, y + row * line_h))
+        width = max((x + s.get_width() for s, x, _ in placed), default=1)
+        height = max([y + s.get_height() for s, _, y in placed] + [line_h * (text.count("\n") + 1)])
+        out = pygame.Surface((max(width, 1), max(height, 1)), pygame.SRCALPHA)
+        for surf, x, y in placed:
+            out.blit(surf, (x, y))
         return out
 
     def caret_position(self, text: str, size: int, index: int) -> tuple[int, int, int]:
@@ -138,9 +248,8 @@ class TextCache:
         before = text[:index]
         row = before.count("\n")
         col_text = before[before.rfind("\n") + 1 :]
-        font = self.font(size)
-        x = font.size(col_text)[0] if col_text else 0
-        line_h = int(font.get_linesize())
+        x = sum(s.get_width() for s, _, _ in self._render_line(col_text, size, pygame.Color(0, 0, 0)))
+        line_h = self.line_height(size)
         return x, row * line_h, line_h
 
 

@@ -135,6 +135,19 @@ def test_the_font_found_covers_cjk() -> None:
     assert all(font.get_metrics(ch)[0] is not None for ch in "中文Ø")
 
 
+def test_characters_missing_from_the_main_font_come_from_a_fallback_font(texts: TextCache) -> None:
+    if len(texts.paths) == 1:
+        pytest.skip("no fallback font with emoji or symbols is installed")
+    runs = texts.runs("中文 😀 é")
+    assert runs[0] == (0, "中文 ") and runs[1][0] > 0 and runs[-1][1].endswith("é")
+    tofu = TextCache(fallbacks=()).surface("😀", 48, "#000000")
+    drawn = texts.surface("😀", 48, "#000000")
+    assert pygame.image.tobytes(drawn, "RGBA") != pygame.image.tobytes(tofu, "RGBA")
+    # the caret after the emoji is where the rendered line ends
+    width = texts.surface("中文 😀", 48, "#000000").get_width()
+    assert texts.caret_position("中文 😀", 48, 4)[0] == width
+
+
 def test_a_missing_font_falls_back_to_the_default_and_the_cache_is_bounded() -> None:
     cache = TextCache("/nonexistent/font.ttf", capacity=3)
     surf = cache.surface("fallback", 30, "#ff0000")
