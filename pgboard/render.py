@@ -248,7 +248,7 @@ class TextCache:
         before = text[:index]
         row = before.count("\n")
         col_text = before[before.rfind("\n") + 1 :]
-        x = sum(s.get_width() for s, _, _ in self._render_line(col_text, size, pygame.Color(0, 0, 0)))
+        x = self.surface(col_text, size, "#000000").get_width() if col_text else 0  # cached while typing
         line_h = self.line_height(size)
         return x, row * line_h, line_h
 
