@@ -23,6 +23,8 @@ from pgboard.protocol import (
     JoinError,
     Move,
     Obj,
+    Ping,
+    Pong,
     Undo,
     UserInfo,
     UserJoined,
@@ -327,3 +329,70 @@ def test_an_operation_the_store_fails_to_save_is_refused_and_forgotten(tmp_path)
         assert echo.seq == first.seq + 1  # no hole in the log
         a.send(Undo("u1"))
         assert a.recv_until(Undo).put == (first.obj,)  # the undo history is intact
+
+
+def test_joiners_in_both_modes_stay_exact_while_three_others_draw_move_and_undo() -> None:
+    with running_server() as server:
+        drawers = [RawClient(server.address) for _ in range(3)]
+        for n, d in enumerate(drawers):
+            d.join(f"drawer{n}", client=f"drawer-{n}")
+            d.catch_up()
+        drawn(drawers[0], 50, "seed")
+        stop = threading.Event()
+        errors: list[BaseException] = []
+
+        def draw(n: int, d: RawClient) -> None:
+            try:
+                i = 0
+                while not stop.is_set():
+                    d.send(Add(f"{n}-a{i}", line(f"{n}-{i}", (i * 7) % 3000)))
+                    d.send(Move(f"{n}-m{i}", f"{n}-{i}", 1, 1))
+                    if i % 3 == 2:
+                        d.send(Undo(f"{n}-u{i}"))
+                    d.recv_until(lambda m, i=i: isinstance(m, Move) and m.oid == f"{n}-m{i}")
+                    i += 1
+            except BaseException as exc:  # reported by the test below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=draw, args=(n, d)) for n, d in enumerate(drawers)]
+        for t in threads:
+            t.start()
+        joiners = []
+        try:
+            for k in range(4):
+                c = RawClient(server.address)
+                since = None if k % 2 == 0 else 25  # board mode, then ops mode from seq 25
+                c.join(f"late{k}", since=since)
+                joiners.append((c, since, c.catch_up()))
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(WAIT)
+        assert not errors
+        for d in drawers:  # a round trip: the server has handled everything each drawer sent
+            d.send(Ping(1))
+            d.recv_until(Pong)
+        truth = server.rooms.get("lobby").board
+        for c, since, (head, frames, done) in joiners:
+            board = Board()
+            if since is None:
+                board.load([m.obj for m in frames], done.seq)
+            else:
+                assert head.mode == "ops" and [m.seq for m in frames] == list(range(since + 1, done.seq + 1))
+                seed = RawClient(server.address)  # the state at `since`, from a log replay
+                seed.join("seed-reader", since=0)
+                _, log, _ = seed.catch_up()
+                seed.close()
+                for m in log[:since]:
+                    board.apply_echo(m)
+                for m in frames:
+                    board.apply_echo(m)
+            live = c.recv_all_until(lambda m: getattr(m, "seq", 0) == truth.seq and hasattr(m, "oid"))
+            ops = [m for m in live if hasattr(m, "oid") and hasattr(m, "seq")]
+            assert [m.seq for m in ops] == list(range(done.seq + 1, truth.seq + 1))
+            for m in ops:
+                board.apply_echo(m)
+            assert board.snapshot() == truth.snapshot()
+            c.close()
+        for d in drawers:
+            d.close()
