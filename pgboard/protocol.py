@@ -88,8 +88,11 @@ def _to_wire(value: Any) -> Any:
     if isinstance(value, WireRecord):
         return value.to_wire()
     if isinstance(value, (tuple, list)):
-        return [_to_wire(v) for v in value]
+        return [v if type(v) in _SCALARS else _to_wire(v) for v in value]
     return value
+
+
+_SCALARS = frozenset({int, str, bool, float, type(None)})
 
 
 class WireRecord:
@@ -101,11 +104,11 @@ class WireRecord:
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            value = getattr(self, f.name)
-            if f.default is not dataclasses.MISSING and value == f.default:
+        for name, _, default in wire_fields.table(type(self)):
+            value = getattr(self, name)
+            if default is not dataclasses.MISSING and value == default:
                 continue  # defaults are left out to keep frames short and readable
-            out[f.name] = _to_wire(value)
+            out[name] = _to_wire(value)
         return out
 
 

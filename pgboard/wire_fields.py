@@ -131,17 +131,28 @@ def spec(validator: Validator, default: Any = dataclasses.MISSING) -> Any:
     return field(default=default, metadata={"v": validator})
 
 
+_TABLES: dict[type, tuple[tuple[str, Validator, Any], ...]] = {}
+
+
+def table(cls: type) -> tuple[tuple[str, Validator, Any], ...]:
+    """(name, validator, default) of each field of a wire dataclass, looked up once per class."""
+    found = _TABLES.get(cls)
+    if found is None:
+        found = _TABLES[cls] = tuple((f.name, f.metadata["v"], f.default) for f in dataclasses.fields(cls))
+    return found
+
+
 def fields_from_wire(cls: type, data: Any) -> Any:
     """An instance of the dataclass ``cls`` from a JSON object, every field validated."""
     if type(data) is not dict:
         raise Invalid("expected a JSON object")
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name in data:
+    for name, validator, default in table(cls):
+        if name in data:
             try:
-                kwargs[f.name] = f.metadata["v"](data[f.name])
+                kwargs[name] = validator(data[name])
             except Invalid as exc:
-                raise Invalid(f"{f.name}: {exc}") from None
-        elif f.default is dataclasses.MISSING:
-            raise Invalid(f"missing field {f.name!r}")
+                raise Invalid(f"{name}: {exc}") from None
+        elif default is dataclasses.MISSING:
+            raise Invalid(f"missing field {name!r}")
     return cls(**kwargs)
