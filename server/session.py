@@ -77,6 +77,7 @@ class Session:
         self.ignoring_chat = False
         self.last_heard = server.clock()
         self.last_ping = self.last_heard
+        self.last_progress = self.last_heard  # a catch-up chunk was taken by the peer: it is alive
         self.pings = 0
         self.close_reason = ""
         self._state = threading.Lock()  # guards closing/room against a join racing a close
@@ -236,9 +237,11 @@ class Session:
                 if self._closing:
                     return
                 self.sock.sendall(b"".join(chunk))
+                self.last_progress = self.server.clock()
                 chunk, size = [], 0
         if chunk:
             self.sock.sendall(b"".join(chunk))
+            self.last_progress = self.server.clock()
 
     # -- the reader thread
 
@@ -327,7 +330,9 @@ class Session:
     def heartbeat(self, now: float) -> None:
         if self._closing:
             return
-        silent = now - self.last_heard
+        # a client busy reading a long catch-up cannot answer the ping queued behind it: while the
+        # catch-up moves, it counts as alive
+        silent = now - max(self.last_heard, self.last_progress)
         if silent > self.limits.timeout:
             self.close("timed out", Error("timeout", f"nothing heard for {silent:.0f} s", fatal=True))
         elif silent >= self.limits.ping_interval and now - self.last_ping >= self.limits.ping_interval:

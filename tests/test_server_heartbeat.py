@@ -5,7 +5,7 @@ from __future__ import annotations
 from pgboard_server.limits import PING_INTERVAL, TIMEOUT
 from support import FakeClock, RawClient, running_server
 
-from pgboard.protocol import Error, Ping, Pong, UserLeft
+from pgboard.protocol import Add, BoardObject, CaughtUp, Codec, Error, Ping, Pong, UserLeft
 
 NEVER = 3600.0  # the heartbeat thread's own tick: it must not interfere, the test drives heartbeat()
 
@@ -52,3 +52,38 @@ def test_the_real_heartbeat_thread_drops_a_silent_peer() -> None:
             got = b.wait_closed(timeout=5)
             assert isinstance(got[-1], Error) and got[-1].code == "timeout" and got[-1].fatal
             assert any(isinstance(m, Ping) for m in got)
+
+
+def test_a_client_busy_reading_a_long_catch_up_is_not_timed_out() -> None:
+    clock = FakeClock()
+    # small kernel buffers: the catch-up (about 650 KB) cannot leave before late starts reading
+    with (
+        running_server(clock=clock, heartbeat_tick=NEVER, send_buffer=16 * 1024) as server,
+        RawClient(server.address) as a,
+    ):
+        a.join("artist")
+        a.catch_up()
+        frames = b"".join(
+            Codec.send(Add(f"op{i}", BoardObject(f"o{i}", "rect", ((i % 3000, 5), (i % 3000 + 9, 50)))))
+            for i in range(5000)
+        )
+        a.send_bytes(frames)
+        a.recv_until(lambda m: isinstance(m, Add) and m.oid == "op4999")
+        late = RawClient(server.address, rcvbuf=4096)
+        late.join("late")  # 5000 objects of catch-up; then it reads nothing for a while
+        clock.advance(TIMEOUT - 5)
+        server.heartbeat()  # silent, so pinged: the ping waits behind the catch-up
+        a.send(Ping(1))
+        a.recv_until(Pong)  # a stays alive
+        late.recv_until(CaughtUp)  # the catch-up moves at the (fake) time TIMEOUT - 5...
+        assert late.recv_until(Ping)  # ...and is over when the ping arrives
+        clock.advance(10)  # nothing heard from late for TIMEOUT + 5, but it read until TIMEOUT - 5
+        a.send(Ping(2))
+        a.recv_until(Pong)
+        server.heartbeat()
+        assert "late" in [s.nick for s in server.rooms.get("lobby").members.values()]
+        clock.advance(TIMEOUT)  # now really silent
+        server.heartbeat()
+        assert late.wait_closed()[-1].code == "timeout"
+        assert a.recv_until(UserLeft).reason == "timed out"
+        late.close()
