@@ -9,6 +9,7 @@ echo says exactly what changed, so a late joiner who only has the compacted boar
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -34,6 +35,7 @@ from pgboard.protocol import (
 
 MAX_OBJECTS = 200_000  # objects on one board at once
 MAX_HISTORY = 500  # undo steps kept per author
+MAX_REMEMBERED_OPS = 50_000  # operation ids remembered per author, to answer a resend with ack
 
 Operation = Add | Extend | Move | Delete | Clear | Undo | Redo
 EditPolicy = Callable[[str, BoardObject], bool]
@@ -98,6 +100,7 @@ class Board:
         self._next_z = 0
         self._ids_used: set[str] = set()
         self._oids: dict[tuple[str, str], int] = {}
+        self._oid_order: dict[str, deque[str]] = {}  # per author, oldest first, to forget the oldest
         self._history: dict[str, _History] = {}
         self.listeners: list[BoardListener] = []
 
@@ -230,7 +233,7 @@ class Board:
         if not isinstance(echo, (Add, Extend, Move, Delete, Clear, Undo, Redo)):
             raise TypeError(f"not an operation: {echo!r}")
         author = echo.author
-        self._oids[(author, echo.oid)] = echo.seq
+        self._remember(author, echo.oid, echo.seq)
         self.seq = max(self.seq, echo.seq)
         hist = self._history.setdefault(author, _History())
         if isinstance(echo, (Undo, Redo)):
@@ -276,6 +279,18 @@ class Board:
         hist.undo.append(step)
         del hist.undo[:-MAX_HISTORY]
         hist.redo.clear()
+
+    def _remember(self, author: str, oid: str, seq: int) -> None:
+        """Record that ``oid`` was applied as ``seq``, forgetting the author's oldest beyond
+        MAX_REMEMBERED_OPS: only operations still in flight at a disconnect are ever resent, and
+        a day of drawing (every extend is an operation) must not grow the memory of every board."""
+        key = (author, oid)
+        if key not in self._oids:
+            order = self._oid_order.setdefault(author, deque())
+            order.append(oid)
+            if len(order) > MAX_REMEMBERED_OPS:
+                del self._oids[(author, order.popleft())]
+        self._oids[key] = seq
 
     def _apply_undo_redo(self, echo: EffectMessage, hist: _History) -> None:
         removed, put = echo.effect_fields()

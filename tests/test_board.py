@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from pgboard import board as board_module
 from pgboard import geometry
 from pgboard.board import MAX_HISTORY, Board, BoardError, DuplicateOperation, Operation
 from pgboard.protocol import (
@@ -625,3 +626,20 @@ def test_a_clear_with_nothing_to_clear_does_not_cost_an_undo() -> None:
     room.do("alice", undo())
     assert ids(room.server) == ["b1", "a1"]  # the undo brought back the delete, not the empty clear
     room.assert_in_sync()
+
+
+def test_operation_ids_are_remembered_up_to_a_bound_per_author(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(board_module, "MAX_REMEMBERED_OPS", 10)
+    board = Board()
+    first, bobs = add(pencil("s0")), add(pencil("b0"))
+    board.apply(first, "alice")
+    board.apply(bobs, "bob")
+    for i in range(1, 11):
+        board.apply(add(pencil(f"s{i}")), "alice")
+    assert board.seen("alice", first.oid) is None  # the oldest of alice's is forgotten
+    assert board.seen("bob", bobs.oid) == 2  # bob's are his own to forget
+    recent = add(pencil("s11"))
+    board.apply(recent, "alice")
+    with pytest.raises(DuplicateOperation) as info:
+        board.apply(recent, "alice")  # a recent resend is still recognised
+    assert info.value.seq == 13
