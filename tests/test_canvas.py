@@ -529,7 +529,7 @@ def many_objects(n: int) -> list[BoardObject]:
     for i in range(n):
         x, y = rng.randrange(0, BOARD_W - 40), rng.randrange(0, BOARD_H - 40)
         kind = ("line", "rect", "pencil")[i % 3]
-        pts = ((x, y), (x + rng.randrange(40), y + rng.randrange(40)))
+        pts: tuple[tuple[int, int], ...] = ((x, y), (x + rng.randrange(40), y + rng.randrange(40)))
         if kind == "pencil":
             pts = (*pts, (x + 20, y))
         out.append(BoardObject(f"o{i}", kind, pts, "#000000", 2, author="u1"))
