@@ -34,6 +34,8 @@ VIEW_TILE = 192  # screen pixels per side of a view tile (the unit of rescaling)
 # pygame's smoothscale loses about 2 levels per channel when shrinking (white comes out 253): added
 # back, so the board's white is white on the screen (black becomes 2, which nobody can see).
 SMOOTHSCALE_LOSS = (2, 2, 2)
+SPRITE_PAD = 2  # screen pixels around a floating object's sprite
+SPRITE_MAX_PIXELS = 4_000_000  # a floating object bigger than this on the screen is drawn directly
 SELECTION_COLOR = (30, 120, 255)
 SELECTION_PAD = 4  # screen pixels between an object and its selection frame
 CARET_WIDTH = 2
@@ -166,6 +168,14 @@ def _clamp_box(box: geometry.Box) -> geometry.Box | None:
     return (x0, y0, x1, y1) if x0 < x1 and y0 < y1 else None
 
 
+def _mapped(obj: BoardObject, scale: float, ox: float, oy: float) -> BoardObject:
+    """``obj`` mapped by ``p -> offset + p * scale`` (points rounded, width and text size scaled)."""
+    pts = tuple((round(ox + x * scale), round(oy + y * scale)) for x, y in obj.points)
+    return replace(
+        obj, points=pts, width=max(1, round(obj.width * scale)), size=max(1, round(obj.size * scale))
+    )
+
+
 class Canvas:
     """Paints a :class:`Board` onto ``surface`` (board resolution) and shows it through a Viewport.
 
@@ -187,6 +197,7 @@ class Canvas:
         self.floating: dict[str, BoardObject] = {}
         self._changed: set[str] = set()  # ids replaced since the last update
         self._changed_before: set[str] = set()  # ids replaced in the update before that
+        self._sprites: dict[str, tuple[float, BoardObject, pygame.Surface]] = {}  # floating, drawn once
         self.full = _rect((0, 0, BOARD_W, BOARD_H))
         # Painted boxes (text is measured with the real font, not geometry's estimate), so a damaged
         # region finds every object that paints into it.
@@ -197,7 +208,7 @@ class Canvas:
         self._tiles: tuple[int, int, int] = (1, 1, 1)  # board units per tile, columns, rows
         self._origin: tuple[float, float] = (0.0, 0.0)  # the board's origin in the view at the last rebuild
         self._shift: tuple[int, int] = (0, 0)  # whole pixels the view was scrolled by since
-        self.stats = {"tiles_rescaled": 0, "objects_painted": 0}
+        self.stats = {"tiles_rescaled": 0, "objects_painted": 0, "sprites_drawn": 0}
         board.listeners.append(self)
         self.board_reset()
 
@@ -353,7 +364,7 @@ class Canvas:
         screen.set_clip(viewport.rect.clip(old_clip))
         try:
             for obj in self.board.in_order(self.floating):
-                render.draw_object(screen, self.screen_object(obj, viewport), self.texts)
+                self._draw_floating(screen, viewport, obj)
             for obj in selection:
                 self._draw_selection(screen, viewport, obj)
             for obj in previews:
@@ -461,15 +472,49 @@ class Canvas:
 
     # -- the overlay, in screen space
 
+    def _draw_floating(self, screen: pygame.Surface, vp: Viewport, obj: BoardObject) -> None:
+        """A floating object, from a sprite drawn once per drag (a move only translates it)."""
+        cached = self._sprites.get(obj.id)
+        if cached is not None:
+            scale, was, sprite = cached
+            dx, dy = obj.points[0][0] - was.points[0][0], obj.points[0][1] - was.points[0][1]
+            last = was.points[-1]
+            if (
+                scale != vp.scale
+                or len(obj.points) != len(was.points)
+                or obj.points[-1] != (last[0] + dx, last[1] + dy)
+                or replace(was, points=obj.points) != obj
+            ):
+                cached = None
+        if cached is None:
+            was, dx, dy = obj, 0, 0
+            x0, y0, x1, y1 = render.painted_box(obj, self.texts)
+            size = (
+                math.ceil((x1 - x0) * vp.scale) + 2 * SPRITE_PAD,
+                math.ceil((y1 - y0) * vp.scale) + 2 * SPRITE_PAD,
+            )
+            if size[0] * size[1] > SPRITE_MAX_PIXELS:  # huge at this zoom: draw it directly
+                render.draw_object(screen, self.screen_object(obj, vp), self.texts)
+                return
+            sprite = pygame.Surface(size, pygame.SRCALPHA)
+            # the view's mapping, shifted so that the box's corner lands at (pad, pad)
+            ox, oy = SPRITE_PAD - x0 * vp.scale, SPRITE_PAD - y0 * vp.scale
+            render.draw_object(sprite, _mapped(obj, vp.scale, ox, oy), self.texts)
+            self._sprites = {k: v for k, v in self._sprites.items() if k in self.floating}
+            self._sprites[obj.id] = (vp.scale, obj, sprite)
+            self.stats["sprites_drawn"] += 1
+        x0, y0, _, _ = render.painted_box(was, self.texts)
+        screen.blit(
+            sprite,
+            (
+                round(vp.ox + (x0 + dx) * vp.scale) - SPRITE_PAD,
+                round(vp.oy + (y0 + dy) * vp.scale) - SPRITE_PAD,
+            ),
+        )
+
     def screen_object(self, obj: BoardObject, vp: Viewport) -> BoardObject:
         """``obj`` with its points, width and text size in screen pixels, to draw on the screen."""
-        pts = tuple((round(vp.ox + x * vp.scale), round(vp.oy + y * vp.scale)) for x, y in obj.points)
-        return replace(
-            obj,
-            points=pts,
-            width=max(1, round(obj.width * vp.scale)),
-            size=max(1, round(obj.size * vp.scale)),
-        )
+        return _mapped(obj, vp.scale, vp.ox, vp.oy)
 
     def caret_rect(self, vp: Viewport, obj: BoardObject, index: int) -> pygame.Rect:
         """The caret of a text being typed, in screen pixels (also where an IME shows candidates)."""

@@ -307,6 +307,26 @@ def test_a_dragged_object_floats_over_a_crowded_board_and_lands_when_it_stops() 
     assert_same_as_full_redraw(board, canvas, vp)
 
 
+def test_a_long_stroke_being_dragged_is_drawn_once_then_blitted() -> None:
+    board = Board()
+    ops = Ops(board)
+    wave = tuple((100 + i * 4, 600 + (i % 20) * 10) for i in range(600))
+    ops.add(BoardObject("s", "pencil", wave, "#ff0000", 6))
+    canvas = Canvas(board)
+    vp = Viewport((0, 0, *SCREEN))
+    screen = pygame.Surface(SCREEN)
+    for _ in range(10):
+        ops(Move, id="s", dx=7, dy=3, live=True)
+        canvas.draw(screen, vp)
+    assert "s" in canvas.floating and canvas.stats["sprites_drawn"] == 1
+    for x, y in board.get("s").points[::50]:  # type: ignore[union-attr]
+        assert near(rgb(screen, vp.to_screen((x, y))), RED, 60)
+    ops(Move, id="s", dx=0, dy=0, live=False)
+    canvas.draw(screen, vp)
+    canvas.draw(screen, vp)
+    assert canvas.floating == {} and pixels(screen) == fresh_view(board, canvas, vp)
+
+
 def test_an_object_deleted_while_floating_leaves_no_trace() -> None:
     board = Board()
     ops = Ops(board)
