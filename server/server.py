@@ -110,6 +110,7 @@ class BoardServer:
         for thread in self._threads:
             thread.join(self.limits.heartbeat_tick + JOIN_GRACE)
         if self._listener is not None:
+            self._refuse_waiting(self._listener)
             self._listener.close()
         with self._lock:
             sessions = list(self._sessions)
@@ -127,6 +128,24 @@ class BoardServer:
         if self.store is not None:
             self.store.close()
         log.info("stopped")
+
+    @staticmethod
+    def _refuse_waiting(listener: socket.socket) -> None:
+        """Connections still waiting in the backlog are told too, rather than reset."""
+        bye = encode(Error("shutdown", "the server is shutting down", fatal=True))
+        listener.setblocking(False)
+        while True:
+            try:
+                sock, _ = listener.accept()
+            except OSError:  # BlockingIOError: nobody left
+                return
+            with sock:
+                try:
+                    sock.settimeout(JOIN_GRACE)
+                    sock.sendall(bye)
+                    sock.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
 
     def __enter__(self) -> BoardServer:
         self.start()

@@ -237,11 +237,10 @@ class Session:
                 if self._closing:
                     return
                 self.sock.sendall(b"".join(chunk))
-                self.last_progress = self.server.clock()
+                self.last_progress = self.server.clock()  # each full batch taken: the peer is alive
                 chunk, size = [], 0
         if chunk:
             self.sock.sendall(b"".join(chunk))
-            self.last_progress = self.server.clock()
 
     # -- the reader thread
 

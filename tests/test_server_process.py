@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from support import WAIT, Closed, RawClient, ServerProcess
 
-from pgboard.protocol import Add, BoardObject, CatchUp, Codec, Error, Message, Obj
+from pgboard.protocol import Add, BoardObject, CatchUp, Codec, Error, Hello, Message, Obj
 
 BATCH = 100
 
@@ -90,6 +90,7 @@ def test_a_signal_shuts_down_cleanly_telling_every_client(tmp_path: Path, signum
     assert int(port_file.read_text()) == server.address[1]
     try:
         with RawClient(server.address) as a, RawClient(server.address) as idle:
+            assert isinstance(idle.recv(), Hello)  # accepted, not just waiting in the backlog
             a.join("alice")
             a.catch_up()
             server.signal(signum)
