@@ -39,6 +39,7 @@ MAX_REMEMBERED_OPS = 50_000  # operation ids remembered per author, to answer a 
 
 Operation = Add | Extend | Move | Delete | Clear | Undo | Redo
 EditPolicy = Callable[[str, BoardObject], bool]
+TextMeasure = Callable[[BoardObject], geometry.Box]
 
 
 class BoardListener(Protocol):
@@ -91,10 +92,13 @@ class _History:
 class Board:
     """The objects now on a board, in drawing order, and what each author can undo."""
 
-    def __init__(self, may_edit: EditPolicy = own_objects_only) -> None:
+    def __init__(self, may_edit: EditPolicy = own_objects_only, text_box: TextMeasure | None = None) -> None:
+        """``text_box``: what a text object paints, measured with the font it is drawn in (a client
+        passes its renderer's measure so hit tests match the screen); without it, an estimate."""
         self.objects: dict[str, BoardObject] = {}  # insertion order is drawing order
         self.seq = 0
         self.may_edit = may_edit
+        self.text_box = text_box
         self.grid = geometry.SpatialGrid()
         self._z: dict[str, int] = {}
         self._next_z = 0
@@ -129,7 +133,10 @@ class Board:
         """Objects whose painted shape passes within ``tolerance`` of (x, y), topmost first."""
         t = int(tolerance) + 1
         near = self.objects_in((int(x) - t, int(y) - t, int(x) + t + 1, int(y) + t + 1))
-        return [o for o in reversed(near) if geometry.touches(o, x, y, tolerance)]
+        if self.text_box is None:
+            return [o for o in reversed(near) if geometry.touches(o, x, y, tolerance)]
+        boxes = self.grid.box
+        return [o for o in reversed(near) if geometry.touches(o, x, y, tolerance, boxes(o.id))]
 
     def editable_by(self, author: str) -> list[str]:
         return [i for i, o in self.objects.items() if self.may_edit(author, o)]
@@ -315,7 +322,9 @@ class Board:
             self._next_z += 1
         self.objects[obj.id] = obj
         self._ids_used.add(obj.id)
-        self.grid.insert(obj.id, geometry.bbox(obj) if box is None else box)
+        if box is None:
+            box = self.text_box(obj) if obj.kind == "text" and self.text_box else geometry.bbox(obj)
+        self.grid.insert(obj.id, box)
         for listener in self.listeners:
             listener.object_changed(old, obj)
 

@@ -13,7 +13,7 @@ from pgboard.protocol import BoardObject
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1, inclusive-exclusive, x0 <= x1 and y0 <= y1
 
-TEXT_ADVANCE = 0.62  # estimated glyph width per unit of text size, for hit tests without a font
+TEXT_ADVANCE = 0.62  # average glyph width per unit of text size (Latin text, measured)
 # Advances of printable ASCII (" " to "~") in tenths of the text size, rounded up: the wider of the
 # client's fonts (WenQuanYi Micro Hei, pygame's default). "W" is 0.9, "i" 0.3: one average would
 # leave the end of "WWWW" unhittable or make "iiii" hittable far to its right.
@@ -21,7 +21,7 @@ _ASCII_TENTHS = tuple(
     int(c)
     for c in "33476973336634346666666666336665977676577446598868666769666343656665664663353966664546585554646"
 )
-WIDE_ADVANCE = 1.0  # the same for East Asian wide characters (李, あ, 한) and emoji
+WIDE_ADVANCE = 1.0  # estimated width of any other character: CJK (李, あ, 한), emoji, Ж, ★
 TEXT_LINE = 1.25  # line height per unit of text size
 GRID_CELL = 128  # board units per side of one spatial-grid cell
 
@@ -37,16 +37,15 @@ def shape_box(obj: BoardObject) -> Box:
 
 
 def _advance(ch: str) -> float:
-    """Estimated glyph width in units of text size: measured for ASCII (and letters built on it, as
-    é on e), a full em for CJK and other wide characters, none for combining marks, else TEXT_ADVANCE."""
+    """Estimated glyph width in units of text size, erring wide: measured for ASCII (and letters
+    built on it, as é on e), none for Latin accents, a full em for anything else (CJK, Cyrillic
+    capitals, symbols, and the boxes a font draws for a script it lacks are all about that wide)."""
     if " " <= ch <= "~":
         return _ASCII_TENTHS[ord(ch) - 32] / 10
-    if unicodedata.east_asian_width(ch) in "WF":
-        return WIDE_ADVANCE
-    if unicodedata.combining(ch):
-        return 0.0
+    if unicodedata.combining(ch) and ch < "\u0370":
+        return 0.0  # accents on Latin letters; other scripts' marks are boxes when the font lacks them
     base = unicodedata.normalize("NFD", ch)[0]
-    return _ASCII_TENTHS[ord(base) - 32] / 10 if " " <= base <= "~" else TEXT_ADVANCE
+    return _ASCII_TENTHS[ord(base) - 32] / 10 if " " <= base <= "~" else WIDE_ADVANCE
 
 
 def text_extent(obj: BoardObject) -> tuple[int, int]:
@@ -88,10 +87,11 @@ def _segment_distance(px: float, py: float, a: tuple[int, int], b: tuple[int, in
     return math.hypot(px - (ax + t * dx), py - (ay + t * dy))
 
 
-def distance(obj: BoardObject, x: float, y: float) -> float:
-    """Distance from (x, y) to what the object paints (0 inside a text's box)."""
+def distance(obj: BoardObject, x: float, y: float, text_box: Box | None = None) -> float:
+    """Distance from (x, y) to what the object paints (0 inside a text's box; ``text_box``: the
+    text's measured box, when the caller has a font to measure it with, else the estimate)."""
     if obj.kind == "text":
-        x0, y0, x1, y1 = bbox(obj)
+        x0, y0, x1, y1 = bbox(obj) if text_box is None else text_box
         return math.hypot(max(x0 - x, 0, x - x1), max(y0 - y, 0, y - y1))
     if obj.kind in ("pencil", "line"):
         pts = obj.points
@@ -111,11 +111,11 @@ def distance(obj: BoardObject, x: float, y: float) -> float:
     return abs(r - 1) * math.hypot(ux / r * rx, uy / r * ry)
 
 
-def touches(obj: BoardObject, x: float, y: float, tolerance: float) -> bool:
+def touches(obj: BoardObject, x: float, y: float, tolerance: float, text_box: Box | None = None) -> bool:
     """Whether (x, y) is within ``tolerance`` of what the object paints: its stroke, half its width
     to each side, or a text's box (a text has no stroke, so its width does not count)."""
     reach = tolerance if obj.kind == "text" else tolerance + obj.width / 2
-    return distance(obj, x, y) <= reach
+    return distance(obj, x, y, text_box) <= reach
 
 
 class SpatialGrid:

@@ -643,3 +643,16 @@ def test_operation_ids_are_remembered_up_to_a_bound_per_author(monkeypatch) -> N
     with pytest.raises(DuplicateOperation) as info:
         board.apply(recent, "alice")  # a recent resend is still recognised
     assert info.value.seq == 13
+
+
+def test_a_client_can_give_the_board_its_measured_text_boxes() -> None:
+    """Hit tests then match what the screen shows, not the font-less estimate."""
+    measured = {"t": (100, 100, 700, 140)}  # say the font draws this text 600 wide
+    board = Board(text_box=lambda obj: measured[obj.id])
+    board.apply(add(text("t", (100, 100), "hello", size=30)), "alice")
+    assert board.grid.box("t") == measured["t"]
+    assert [o.id for o in board.hit(690, 120)] == ["t"]  # far beyond the estimate, inside the measure
+    assert board.hit(710, 120, tolerance=4) == []
+    estimating = Board()
+    estimating.apply(add(text("t", (100, 100), "hello", size=30)), "alice")
+    assert estimating.hit(690, 120) == []
