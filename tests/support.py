@@ -1,7 +1,13 @@
 """Test helpers for the server: a real BoardServer on 127.0.0.1 port 0 and a small blocking client.
 
-``running_server(**kw)`` yields a started server and stops it after. ``RawClient`` speaks the protocol
-over a real socket with bounded waits (every recv has a timeout): no sleeps anywhere.
+- ``running_server(db_path=":memory:", **kw)``: a started in-process BoardServer, stopped after; ``kw``
+  are its limits and clocks (``clock=FakeClock()``, ``wall_clock=lambda: 1700000000``).
+- ``RawClient(address)``: the protocol over a real socket; ``send``, ``send_bytes``, ``recv``,
+  ``recv_frame`` (raw bytes), ``recv_until``, ``recv_all_until``, ``join``, ``catch_up``,
+  ``wait_closed``, ``close``; ``seen`` keeps every message received. Every wait is bounded (``WAIT``).
+- ``ServerProcess(db, *args)``: ``python -m pgboard_server.cli`` in a subprocess (crash and signal tests).
+- ``FakeClock``: time that moves only when told, for heartbeat tests (``server.heartbeat()``).
+No sleeps anywhere: waits are socket timeouts, events and pipes.
 """
 
 from __future__ import annotations
