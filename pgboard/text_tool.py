@@ -137,7 +137,9 @@ class TextTool(Tool):
 
     def _text_object(self, oid: str, text: str) -> BoardObject:
         assert self.at is not None
-        return BoardObject(oid, "text", (self.at,), self.ctx.color, text=text, size=self.ctx.font_size())
+        return BoardObject(
+            oid, "text", (self.at,), self.ctx.wire_color(), text=text, size=self.ctx.font_size()
+        )
 
     def preview(self) -> list[BoardObject]:
         obj = self._shown()

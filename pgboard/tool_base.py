@@ -20,6 +20,7 @@ Point = tuple[int, int]
 
 TEXT_SIZE = 40  # default text size in board units
 PREVIEW_ID = "preview"  # id of preview objects; never sent
+HEX = frozenset("0123456789abcdef")
 
 
 def id_maker(prefix: str | None = None) -> Callable[[], str]:
@@ -44,6 +45,13 @@ class ToolContext:
 
     def may_edit(self, obj: BoardObject) -> bool:
         return self.board.may_edit(self.me, obj)
+
+    def wire_color(self) -> str:
+        """The colour as the protocol wants it ("#rrggbb", lower case; black if it is not one)."""
+        color = self.color.strip().lower()
+        return (
+            color if len(color) == 7 and color[0] == "#" and all(c in HEX for c in color[1:]) else "#000000"
+        )
 
     def stroke_width(self) -> int:
         return min(max(int(self.width), 1), MAX_WIDTH)

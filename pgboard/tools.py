@@ -80,7 +80,7 @@ class PencilTool(Tool):
 
     def _start(self, pos: Point) -> None:
         self.stroke_id = self.ctx.new_id()
-        obj = BoardObject(self.stroke_id, "pencil", (pos,), self.ctx.color, self.ctx.stroke_width())
+        obj = BoardObject(self.stroke_id, "pencil", (pos,), self.ctx.wire_color(), self.ctx.stroke_width())
         self.ctx.emit(Add(oid=self.ctx.new_oid(), obj=obj))
         self.count, self.last, self.pending = 1, pos, []
 
@@ -203,7 +203,9 @@ class ShapeTool(Tool):
     def _object(self, oid: str) -> BoardObject | None:
         if self.start is None or self.end is None or self.start == self.end:
             return None
-        return BoardObject(oid, self.kind, (self.start, self.end), self.ctx.color, self.ctx.stroke_width())
+        return BoardObject(
+            oid, self.kind, (self.start, self.end), self.ctx.wire_color(), self.ctx.stroke_width()
+        )
 
     def cancel(self) -> None:
         self.start = self.end = self.raw = None

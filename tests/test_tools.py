@@ -133,6 +133,14 @@ def test_pencil_stroke_longer_than_max_points_continues_as_a_new_stroke(h: Harne
     assert strokes[1].points[0] == strokes[0].points[-1]  # no gap where it continues
 
 
+def test_colours_are_sent_as_the_protocol_wants_them(h: Harness) -> None:
+    h.ctx.color = "#FFA500"
+    stroke(ShapeTool(h.ctx, "rect"), [(10, 10), (50, 50)])
+    h.ctx.color = "orange"  # not a wire colour: black rather than a refused operation
+    stroke(PencilTool(h.ctx), [(10, 10), (50, 50)])
+    assert [op.obj.color for op in h.take() if isinstance(op, Add)] == ["#ffa500", "#000000"]
+
+
 # -- shapes
 
 
