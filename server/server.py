@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 SERVER_NAME = "pgboard"
 JOIN_GRACE = 1.0  # seconds stop() allows beyond the limits for a thread to end
+STOP_LINGER = (
+    0.2  # seconds each client gets to close by itself when the server stops (CLOSE_LINGER otherwise)
+)
 ACCEPT_BACKOFF = 0.1  # seconds the accept loop rests after a failed accept (out of descriptors)
 
 
@@ -114,8 +117,11 @@ class BoardServer:
             self._listener.close()
         with self._lock:
             sessions = list(self._sessions)
+        linger = min(STOP_LINGER, self.limits.close_linger)
         for s in sessions:
-            s.close("server shutdown", Error("shutdown", "the server is shutting down", fatal=True))
+            s.close(
+                "server shutdown", Error("shutdown", "the server is shutting down", fatal=True), linger=linger
+            )
         wait = self.limits.send_timeout + self.limits.close_linger + JOIN_GRACE
         deadline = time.monotonic() + wait
         for s in sessions:

@@ -87,6 +87,7 @@ class Session:
         self._closing = False
         self._writer_done = threading.Event()
         self._read_done = threading.Event()
+        self._linger = self.limits.close_linger
         self.reader = threading.Thread(target=self._read_loop, name=f"pgboard-read-{number}", daemon=True)
         self.writer = threading.Thread(target=self._write_loop, name=f"pgboard-write-{number}", daemon=True)
 
@@ -145,13 +146,23 @@ class Session:
 
     # -- closing
 
-    def close(self, reason: str, error: Error | None = None, *, drop_queue: bool = False) -> None:
-        """Leave the room (announced with ``reason``), send ``error`` last, flush and close. Idempotent."""
+    def close(
+        self,
+        reason: str,
+        error: Error | None = None,
+        *,
+        drop_queue: bool = False,
+        linger: float | None = None,
+    ) -> None:
+        """Leave the room (announced with ``reason``), send ``error`` last, flush and close; after the
+        flush the peer gets ``linger`` seconds (CLOSE_LINGER by default) to close first. Idempotent."""
         with self._state:
             with self._cv:
                 if self._closing:
                     return
                 self._closing = True
+                if linger is not None:
+                    self._linger = linger
                 if drop_queue:
                     self._queue.clear()
                     self._queued = 0
@@ -208,7 +219,7 @@ class Session:
                     self._send_lazy(lazy, batch_limit)
             self._shutdown(socket.SHUT_WR)  # everything is out: FIN after the last frame
             # give the peer CLOSE_LINGER to read it and close; then wake the reader ourselves
-            if not self._read_done.wait(self.limits.close_linger):
+            if not self._read_done.wait(self._linger):
                 self._shutdown(socket.SHUT_RD)
         except (OSError, ValueError) as exc:  # ValueError: the socket was closed under us
             log.debug("%r: send failed: %s", self, exc)
