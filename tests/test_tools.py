@@ -311,6 +311,30 @@ def test_text_click_elsewhere_commits_and_starts_a_new_text(h: Harness) -> None:
     assert [op.obj.text for op in h.take()] == ["second"]  # type: ignore[attr-defined]
 
 
+def test_text_tool_fed_from_real_pygame_events(h: Harness) -> None:
+    """The events pygame delivers (posted here, as the dummy driver allows) carry what the tool takes."""
+    pygame.display.init()
+    pygame.display.set_mode((200, 100))
+    pygame.event.clear()
+    tool = TextTool(h.ctx)
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(60, 70), button=1))
+    pygame.event.post(pygame.event.Event(pygame.TEXTEDITING, text="zhong", start=5, length=0))
+    pygame.event.post(pygame.event.Event(pygame.TEXTINPUT, text="中文 Ø 😀"))
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN, mod=0, unicode="\r"))
+    for event in pygame.event.get():
+        if event.type == pygame.MOUSEBUTTONDOWN:
+            tool.pointer_down(event.pos, 0)
+        elif event.type == pygame.TEXTEDITING:
+            tool.text_editing(event.text, event.start)
+            assert tool.caret() == (tool.preview()[0], 5)
+        elif event.type == pygame.TEXTINPUT:
+            tool.text_input(event.text)
+        elif event.type == pygame.KEYDOWN:
+            assert tool.key_down(event.key, event.mod)
+    (add,) = h.take()
+    assert add.obj.text == "中文 Ø 😀" and add.obj.points == ((60, 70),)  # type: ignore[attr-defined]
+
+
 # -- eraser
 
 
