@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pygame
 
-from pgboard import boardfile, hosting, shortcuts
+from pgboard import boardfile, hosting, render, shortcuts
 from pgboard.board import Board
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
 from pgboard.net import Connection
@@ -77,8 +77,9 @@ class App:
         if not settings.client:
             settings.client = secrets.token_hex(16)  # who I am to the server, across restarts
             self.ui.save_settings()
-        self.board = Board()
-        self.canvas = Canvas(self.board)
+        self.texts = render.TextCache()
+        self.board = self._new_board()
+        self.canvas = Canvas(self.board, self.texts)
         self.viewport = Viewport(self.ui.board_rect)
         self.conn: Connection | None = None
         self.room: RoomView | None = None
@@ -105,9 +106,9 @@ class App:
         """Join ``room`` on ``host:port`` as ``nick``; the board shows while the pump connects."""
         self._leave()
         self.ui.connect_screen.fill(host, port, nick, room)
-        self.board = Board()
+        self.board = self._new_board()
         self.canvas.close()
-        self.canvas = Canvas(self.board)
+        self.canvas = Canvas(self.board, self.texts)
         self.ctx.board = self.board
         self.conn = Connection(self.scheduler, host, port, nick, room, self.ui.settings.client)
         self.room = RoomView(self.conn, self.board)
@@ -121,6 +122,10 @@ class App:
         self.conn.start()
         self.ui.show_board()
         self.ui.set_status("Connecting", room, nick, None, None, self.conn.status_text())
+
+    def _new_board(self) -> Board:
+        """A board whose hit tests measure text with the fonts it is drawn in."""
+        return Board(text_box=lambda obj: render.painted_box(obj, self.texts))
 
     def host(self, nick: str, room: str) -> None:
         """Start a server in this process (others on the network can join it) and join it."""
