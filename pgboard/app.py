@@ -186,14 +186,17 @@ class App:
     def draw(self) -> None:
         self.screen.fill(theme.PANEL_BG)
         if not self.ui.connect_visible:
+            caret = self.tool.caret()
             self.canvas.draw(
                 self.screen,
                 self.viewport,
                 previews=self.tool.preview(),
-                caret=self.tool.caret(),
+                caret=caret,
                 cursors=self._cursors(),
                 selection=self.tool.selection(),
             )
+            if caret is not None:  # the IME's candidate window opens at the caret, not in a corner
+                pygame.key.set_text_input_rect(self.canvas.caret_rect(self.viewport, *caret))
         self.ui.draw(self.screen)
 
     def _cursors(self) -> list[RemoteCursor]:
