@@ -20,7 +20,7 @@ from pgboard.app import App
 from pgboard.protocol import Add, Chat, Extend, Undo
 from pgboard.scheduler import ManualClock, Scheduler
 
-WAIT = 5.0
+WAIT = 15.0  # generous: a bound on a condition, never a pause
 SIZE = (1280, 800)
 
 
