@@ -329,29 +329,25 @@ class Clear(EffectMessage):
     put: tuple[BoardObject, ...] = _spec(_objects, ())
 
 
+@dataclass(frozen=True, slots=True)
+class _HistoryStep(EffectMessage):
+    oid: str = _spec(_ident)
+    seq: int = _spec(_seq, 0)
+    author: str = _spec(_str(MAX_ID), "")
+    target: int = _spec(_seq, 0)
+    removed: tuple[str, ...] = _spec(_ids, ())
+    put: tuple[BoardObject, ...] = _spec(_objects, ())
+
+
 @message("undo")
-class Undo(EffectMessage):
+class Undo(_HistoryStep):
     """Undo the author's last operation. The echo says which (``target``: its seq, 0 when there was
     nothing to undo) and its effect: ``removed`` ids, and ``put`` objects restored to their state."""
 
-    oid: str = _spec(_ident)
-    seq: int = _spec(_seq, 0)
-    author: str = _spec(_str(MAX_ID), "")
-    target: int = _spec(_seq, 0)
-    removed: tuple[str, ...] = _spec(_ids, ())
-    put: tuple[BoardObject, ...] = _spec(_objects, ())
-
 
 @message("redo")
-class Redo(EffectMessage):
+class Redo(_HistoryStep):
     """Redo the author's last undone operation; the echo is shaped like undo's."""
-
-    oid: str = _spec(_ident)
-    seq: int = _spec(_seq, 0)
-    author: str = _spec(_str(MAX_ID), "")
-    target: int = _spec(_seq, 0)
-    removed: tuple[str, ...] = _spec(_ids, ())
-    put: tuple[BoardObject, ...] = _spec(_objects, ())
 
 
 @message("ack")
