@@ -97,7 +97,6 @@ class App:
         self._last_cursor_sent = 0.0
         self._last_state = ""
         self._ever_online = False
-        self._recovered: Path | None = None
         self.ui.set_tool(self.tool_name)
 
     # -- joining
@@ -106,6 +105,8 @@ class App:
         """Join ``room`` on ``host:port`` as ``nick``; the board shows while the pump connects."""
         self._leave()
         self.ui.connect_screen.fill(host, port, nick, room)
+        settings = self.ui.settings
+        settings.host, settings.port, settings.nick, settings.room = host, port, nick, room
         self.board = self._new_board()
         self.canvas.close()
         self.canvas = Canvas(self.board, self.texts)
@@ -247,7 +248,6 @@ class App:
         except OSError as exc:
             self.ui.add_notice(f"Server down, and the board could not be saved to {path}: {exc}")
             return
-        self._recovered = path
         self.ui.add_notice(f"Server down: your work is kept in {path}")
 
     # -- events
