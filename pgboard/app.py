@@ -230,14 +230,13 @@ class App:
             elif state == "failed":
                 self._keep_work()
         latency = conn.latency * 1000 if conn.latency is not None else None
-        detail = "" if state == "online" else conn.status_text()
+        # the pump's own line ("Offline: retrying in 3 s; 2 unsent changes kept") says it all
         self.ui.set_status(
-            state.replace("_", " ").capitalize(),
+            "Online" if state == "online" else conn.status_text(),
             room.room or conn.room,
             room.nick or conn.nick,
             latency,
             conn.catchup_progress,
-            detail,
         )
 
     def _keep_work(self) -> None:

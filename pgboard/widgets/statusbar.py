@@ -16,7 +16,7 @@ PROGRESS_W = 160
 PROGRESS_H = 8
 FIELD_GAP = 22
 GOOD_STATES = ("connected", "online", "joined")
-BAD_STATES = ("offline", "disconnected", "error", "failed", "closed", "refused", "unreachable")
+BAD_STATES = ("offline", "disconnected", "error", "failed", "closed", "refused", "unreachable", "down")
 
 Progress = float | tuple[int, int] | None
 
