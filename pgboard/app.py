@@ -331,7 +331,8 @@ class App:
     def _wheel(self, event: pygame.event.Event) -> None:
         if not self.ui.board_rect.collidepoint(self._pointer):
             return
-        if pygame.key.get_mods() & pygame.KMOD_CTRL:
+        mods = getattr(event, "mod", None)  # posted events carry it; real ones do not
+        if (pygame.key.get_mods() if mods is None else mods) & pygame.KMOD_CTRL:
             self.viewport.zoom_at(self._pointer, WHEEL_ZOOM_STEP**event.y)
         else:
             self.viewport.pan(-event.x * WHEEL_PAN, event.y * WHEEL_PAN)

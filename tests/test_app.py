@@ -257,3 +257,33 @@ def test_a_saved_board_opens_in_another_room_as_my_own_copies(screen, server, tm
     (original,) = server.rooms.get("first").board.objects.values()
     assert copy.kind == "square" and copy.points == original.points and copy.id != original.id
     assert copy.author == app.room.me
+
+
+def test_zoom_and_pan_change_the_view_but_shapes_land_in_board_coordinates(screen, server, tmp_path):
+    app = joined(make_app(screen, tmp_path), server)
+    centre = board_point(app, 0.5, 0.5)
+    app.frame([ev(pygame.MOUSEMOTION, pos=centre, rel=(0, 0), buttons=(0, 0, 0))])
+    under_cursor = app.viewport.to_board(centre)
+    app.frame([ev(pygame.MOUSEWHEEL, x=0, y=3, mod=pygame.KMOD_LCTRL)])  # Ctrl+wheel: zoom in there
+    assert app.viewport.zoom > 1.2
+    assert app.viewport.to_board(centre) == pytest.approx(under_cursor, abs=2), (
+        "the point under the cursor stays"
+    )
+    before = app.viewport.to_board(centre)
+    app.frame(  # middle mouse drags the view
+        [
+            ev(pygame.MOUSEBUTTONDOWN, pos=centre, button=2),
+            ev(pygame.MOUSEMOTION, pos=(centre[0] + 100, centre[1]), rel=(100, 0), buttons=(0, 1, 0)),
+            ev(pygame.MOUSEBUTTONUP, pos=(centre[0] + 100, centre[1]), button=2),
+        ]
+    )
+    after = app.viewport.to_board(centre)
+    assert after[0] < before[0] and after[1] == before[1], "dragging right shows what lies to the left"
+    assert not app.board.objects, "panning drew nothing"
+    app.frame([key(pygame.K_l, unicode="l")])
+    a, b = (centre[0] - 50, centre[1]), (centre[0] + 50, centre[1])
+    app.frame(drag([a, b]))
+    run_until(app, lambda: not app.conn.pending_ops)
+    (line,) = server.rooms.get("r").board.objects.values()
+    assert line.points == (app.viewport.to_board(a), app.viewport.to_board(b))
+    assert line.points[1][0] - line.points[0][0] < 100 / app.viewport.fit_scale, "zoomed in: a shorter line"
