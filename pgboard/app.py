@@ -37,6 +37,7 @@ ZOOM_STEP = 1.25
 WHEEL_ZOOM_STEP = 1.1
 WHEEL_PAN = 60  # screen pixels per wheel notch
 CURSOR_INTERVAL = 1 / 15  # seconds between two cursor positions we send
+MAX_FILES_LISTED = 9  # board files offered by Ctrl+O (one digit each)
 TEXT_SIZE = 56  # board units: readable when the whole board fits a laptop screen
 WIDTHS = (1, 2, 3, 5, 8, 12, 18, 26, 36, 48, MAX_WIDTH)  # what [ and ] step through
 
@@ -405,7 +406,7 @@ class App:
         elif action == "save_board":
             self.save_board()
         elif action == "open_board":
-            self.open_latest_board()
+            self.choose_board_file()
 
     def toggle_fullscreen(self) -> None:
         self.fullscreen = not self.fullscreen
@@ -451,12 +452,17 @@ class App:
         self.ui.toast(f"Opened {path.name}: {len(objects)} objects")
         return len(objects)
 
-    def open_latest_board(self) -> None:
-        files = sorted(self.export_dir.glob("*.pgboard"), key=lambda p: p.stat().st_mtime)
+    def choose_board_file(self) -> None:
+        """Ctrl+O: the most recent board files in the export folder, newest first, to pick from."""
+        files = sorted(self.export_dir.glob("*.pgboard"), key=lambda p: p.stat().st_mtime, reverse=True)
         if not files:
-            self.ui.toast(f"No board files (*.pgboard) in {self.export_dir}")
+            self.ui.toast(f"No board files (*.pgboard) in {self.export_dir}: Ctrl+Shift+S saves one")
             return
-        self.open_board(files[-1])
+        files = files[:MAX_FILES_LISTED]
+        rows = [
+            (p.name, time.strftime("saved %Y-%m-%d %H:%M", time.localtime(p.stat().st_mtime))) for p in files
+        ]
+        self.ui.pick(f"Open a board file from {self.export_dir}", rows, lambda i: self.open_board(files[i]))
 
 
 def _step_width(width: int, step: int) -> int:

@@ -41,6 +41,7 @@ from .widgets.chat import WHEEL_ROWS, ChatPanel
 from .widgets.connect import ConnectScreen
 from .widgets.overlays import ConfirmDialog, ShortcutOverlay, Toast
 from .widgets.palette import Palette
+from .widgets.picklist import PickList
 from .widgets.statusbar import Progress, StatusBar
 from .widgets.text import FontSet
 from .widgets.toolbar import ASSET_DIR, ToolBar
@@ -117,6 +118,7 @@ class UI:
         self.status = StatusBar(self.fonts)
         self.overlay = ShortcutOverlay(self.fonts, shortcuts)
         self.dialog = ConfirmDialog(self.fonts)
+        self.picklist = PickList(self.fonts)
         self.toast_line = Toast(self.fonts)
         self.connect_screen = ConnectScreen(
             self.fonts,
@@ -186,7 +188,7 @@ class UI:
     @property
     def modal_open(self) -> bool:
         """True while a dialog, the shortcut overlay or the colour picker takes the input."""
-        return self.dialog.open or self.overlay.open or self.palette.picker.open
+        return self.dialog.open or self.picklist.open or self.overlay.open or self.palette.picker.open
 
     def set_users(self, users: Sequence[tuple[str, str]], me: str = "") -> None:
         """Who is here: (id, nick) pairs; ``me`` is your id (marked "(you)", listed first)."""
@@ -275,6 +277,11 @@ class UI:
         self.chat.blur()
         self.dialog.ask(title, message, on_yes, on_no)
 
+    def pick(self, title: str, items: Sequence[tuple[str, str]], on_pick: Callable[[int], None]) -> None:
+        """Let the user choose one of ``items`` ((label, detail) rows) in a modal list."""
+        self.chat.blur()
+        self.picklist.ask(title, items, on_pick)
+
     def ask_clear(self) -> None:
         """The erase-all question; yes reports ``on_action("clear")``."""
         self.confirm(CLEAR_TITLE, CLEAR_MESSAGE, lambda: self._emit(self.on_action, "clear"))
@@ -346,7 +353,7 @@ class UI:
             return False
         if self.connect_visible:
             return self.connect_screen.handle_event(event)
-        for modal in (self.dialog, self.overlay):
+        for modal in (self.dialog, self.picklist, self.overlay):
             if modal.open:
                 return modal.handle_event(event)
         if self.palette.picker.open and self.palette.picker.handle_event(event):
@@ -446,4 +453,5 @@ class UI:
             self.toolbar.draw_tooltip(surface)
         self.palette.picker.draw(surface)
         self.overlay.draw(surface)
+        self.picklist.draw(surface)
         self.dialog.draw(surface)

@@ -252,6 +252,9 @@ def test_a_saved_board_opens_in_another_room_as_my_own_copies(screen, server, tm
     app.connect("127.0.0.1", server.address[1], "alice", "second")
     run_until(app, lambda: app.conn.state == "online")
     app.frame([key(pygame.K_o, mod=pygame.KMOD_LCTRL)])
+    assert app.ui.picklist.open and app.ui.picklist.items[0][0].endswith(".pgboard")
+    app.frame([key(pygame.K_1, unicode="1")])  # the newest file, by its number
+    assert not app.ui.picklist.open and app.tool_name == "square", "the digit picked a file, not a colour"
     run_until(app, lambda: not app.conn.pending_ops)
     (copy,) = server.rooms.get("second").board.objects.values()
     (original,) = server.rooms.get("first").board.objects.values()
