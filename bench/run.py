@@ -1,0 +1,67 @@
+"""``python -m bench.run [--quick]``: the whole benchmark suite, written to docs/PERFORMANCE.md.
+
+The server benchmarks (bench/server_bench.py: pgboard against Twisted and asyncio), then the client
+benchmarks (bench/client_bench.py, when present: ``run(quick) -> markdown``), then the latency plot
+docs/latency.png. ``--out DIR`` writes both files elsewhere (the default is the repository's docs/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+from bench import report, server_bench
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def _log(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def client_section(quick: bool) -> str:
+    if importlib.util.find_spec("bench.client_bench") is None:
+        return (
+            "## Client\n\nThe client benchmarks (bench/client_bench.py) are not present in this checkout.\n"
+        )
+    module = importlib.import_module("bench.client_bench")
+    _log("client benchmarks")
+    return str(module.run(quick))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_list = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="a short run: fewer clients, shorter loads")
+    p.add_argument("--out", type=Path, default=DOCS, help="where PERFORMANCE.md and latency.png go")
+    p.add_argument("--no-client", action="store_true", help="skip the client benchmarks")
+    args = p.parse_args(args_list)
+    started = datetime.datetime.now(datetime.UTC)
+    t0 = time.monotonic()
+    profile = server_bench.QUICK if args.quick else server_bench.FULL
+    server = server_bench.run(profile, log=_log)
+    client = "" if args.no_client else client_section(args.quick)
+    args.out.mkdir(parents=True, exist_ok=True)
+    png = args.out / "latency.png"
+    report.plot(
+        png,
+        server.latency,
+        "pgboard and its peers: latency at 30 ops/s per client (same run, same generator)",
+    )
+    command = " ".join(["python -m bench.run", *args_list])
+    text = report.header(command, started, time.monotonic() - t0)
+    text += "\n![latency against clients](latency.png)\n\n"
+    text += "\n".join(server.sections) + "\n" + client
+    (args.out / "PERFORMANCE.md").write_text(text.rstrip() + "\n")
+    _log(f"wrote {args.out / 'PERFORMANCE.md'} and {png} in {time.monotonic() - t0:.0f} s")
+    return 0 if server.all_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
