@@ -338,16 +338,25 @@ class Board:
 
     def load(self, objects: Iterable[BoardObject], seq: int) -> None:
         """Replace everything with a compacted board at ``seq`` (a late join, a board file)."""
-        self.objects.clear()
-        self._z.clear()
-        self.grid.clear()
+        staged = Board(self.may_edit, self.text_box)
+        for obj in objects:
+            staged.place(obj)
+        self.take(staged, seq)
+
+    def place(self, obj: BoardObject) -> None:
+        """Put ``obj`` as it is (on top when new), with no history and no operation: a board built
+        piece by piece from a compacted one (a late join stages the objects as they arrive)."""
+        self._put(obj)
+
+    def take(self, staged: Board, seq: int) -> None:
+        """Replace everything with ``staged``'s objects at ``seq``, as :meth:`load` does, without
+        measuring or indexing any object again; ``staged`` is left empty."""
+        self.objects, staged.objects = staged.objects, {}
+        self._z, staged._z = staged._z, {}
+        self.grid, staged.grid = staged.grid, geometry.SpatialGrid()
+        self._next_z = max(self._next_z, staged._next_z)
+        self._ids_used |= staged._ids_used
         self._history.clear()
-        listeners, self.listeners = self.listeners, []
-        try:
-            for obj in objects:
-                self._put(obj)
-        finally:
-            self.listeners = listeners
         self.seq = seq
         for listener in self.listeners:
             listener.board_reset()

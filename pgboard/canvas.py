@@ -29,11 +29,18 @@ from pgboard.viewport import MAX_ZOOM, Viewport  # noqa: F401  (re-exported)
 BOARD_BG = (255, 255, 255)
 OUTSIDE_BG = (200, 202, 206)  # around the board when its aspect differs from the screen rect's
 REPAINT_ALL_REGIONS = 64  # more damaged regions than this (and than a quarter of the objects): repaint all
+# A repaint of the whole board (a late join, a clear) is spread over frames: each frame paints about
+# this much work (points of strokes; a shape or a text counts as OBJECT_WORK), about 15-25 ms here,
+# so a board of 100,000 objects comes in over seconds while the window keeps answering.
+PAINT_BUDGET = 6000
+OBJECT_WORK = 8
+PAINT_VIEW_EVERY = 12  # during such a repaint, the view shows the progress every this many frames
 PAN_EPSILON = 1e-6  # a pan step this close to whole pixels scrolls the cached view
-VIEW_TILE = 192  # screen pixels per side of a view tile (the unit of rescaling)
+VIEW_TILE = 64  # screen pixels per side of a view tile (the unit of rescaling)
 # pygame's smoothscale loses about 2 levels per channel when shrinking (white comes out 253): added
 # back, so the board's white is white on the screen (black becomes 2, which nobody can see).
 SMOOTHSCALE_LOSS = (2, 2, 2)
+ABOVE_SCAN = 64  # newest objects looked at before asking the index what lies above a growing stroke
 SPRITE_PAD = 2  # screen pixels around a floating object's sprite
 SPRITE_MAX_PIXELS = 4_000_000  # a floating object bigger than this on the screen is drawn directly
 SELECTION_COLOR = (30, 120, 255)
@@ -62,6 +69,17 @@ def _clamp_box(box: geometry.Box) -> geometry.Box | None:
     return (x0, y0, x1, y1) if x0 < x1 and y0 < y1 else None
 
 
+def _grown_by(old: BoardObject | None, new: BoardObject) -> tuple[tuple[int, int], ...] | None:
+    """When ``new`` is the pencil stroke ``old`` grown by some points: those points, after the last old
+    one (the first segment to paint starts there); else None."""
+    if old is None or new.kind != "pencil" or old.kind != "pencil":
+        return None
+    n = len(old.points)
+    if len(new.points) <= n or new.points[:n] != old.points or replace(old, points=new.points) != new:
+        return None
+    return new.points[n - 1 :]
+
+
 def _mapped(obj: BoardObject, scale: float, ox: float, oy: float) -> BoardObject:
     """``obj`` mapped by ``p -> offset + p * scale`` (points rounded, width and text size scaled)."""
     pts = tuple((round(ox + x * scale), round(oy + y * scale)) for x, y in obj.points)
@@ -85,6 +103,12 @@ class Canvas:
         self.texts = texts if texts is not None else render.TextCache()
         self._surface = pygame.Surface((BOARD_W, BOARD_H))
         self._pending: list[geometry.Box] = []  # damaged regions not repainted yet
+        # A whole-board repaint in progress: the objects still to paint, bottom first. Until it is
+        # done, every other change waits in _pending (painted over by it otherwise), then is redrawn.
+        self._backlog: list[BoardObject] = []
+        self._backlog_at = 0
+        self._backlog_frames = 0
+        self._indexing = False  # the repaint records painted boxes (a reset emptied the index)
         # Objects moving frame after frame (a drag, ours or another user's) float: they are left off
         # the board surface and drawn in the overlay until they stop, so a drag over a crowded board
         # repaints the crowd twice (lift, land) instead of every frame.
@@ -119,24 +143,54 @@ class Canvas:
         self.update(land_all=True)
         return self._surface
 
+    @property
+    def painting(self) -> bool:
+        """True while a whole-board repaint is still coming in (see PAINT_BUDGET)."""
+        return bool(self._backlog)
+
     def board_reset(self) -> None:
         self._grid.clear()
         self.floating.clear()
         self._repaint_all(index=True)
 
     def _repaint_all(self, index: bool = False) -> None:
-        """Paint every object again (``index``: and record its painted box, in the same pass so a
-        text is rendered once even when the board holds more texts than the cache)."""
+        """Paint every object again: now, or over the next frames when the board is big (``index``:
+        and record each one's painted box as it is painted, the index being empty)."""
         self._pending = []
         self._surface.fill(BOARD_BG)
         floating = self.floating
-        for obj in self.board.objects.values():
-            if index:
-                self._grid.insert(obj.id, render.painted_box(obj, self.texts))
-            if obj.id not in floating:
-                render.draw_clipped(self._surface, obj, self.texts, self.full)
-        self.stats["objects_painted"] += len(self.board.objects)
+        self._indexing = index
+        self._backlog = [obj for obj in self.board.objects.values() if obj.id not in floating]
+        self._backlog_at = 0
+        self._backlog_frames = 0
         self._damage = [(0, 0, BOARD_W, BOARD_H)]
+        self._paint_backlog(PAINT_BUDGET)  # a small board is painted at once, as before
+
+    def _paint_backlog(self, budget: float) -> None:
+        """Paint the next objects of a whole-board repaint, about ``budget`` work of them."""
+        objects, i, surface, texts = self._backlog, self._backlog_at, self._surface, self.texts
+        current, insert = self.board.objects, self._grid.insert if self._indexing else None
+        spent = painted = 0
+        while i < len(objects) and spent < budget:
+            obj = objects[i]
+            i += 1
+            if current.get(obj.id) is not obj:
+                continue  # changed or gone since the repaint began: indexed, and redrawn after it
+            box = render.painted_box(obj, texts)
+            if insert is not None:
+                insert(obj.id, box)
+            render.draw_clipped(surface, obj, texts, self.full, box)
+            spent += len(obj.points) + OBJECT_WORK
+            painted += 1
+        self.stats["objects_painted"] += painted
+        self._backlog_frames += 1
+        if i >= len(objects):
+            self._backlog, self._backlog_at = [], 0
+        else:
+            self._backlog_at = i
+            if self._backlog_frames % PAINT_VIEW_EVERY:
+                return
+        self._damage.append((0, 0, BOARD_W, BOARD_H))
 
     def update(self, land_all: bool = False) -> None:
         """Repaint the regions that changes damaged since the last call (draw calls it every frame).
@@ -156,6 +210,10 @@ class Canvas:
                 obj = self.board.get(oid)
                 if obj is not None and oid not in self.floating:
                     self.floating[oid] = obj  # its pending regions are repainted without it below
+        if self._backlog:
+            self._paint_backlog(math.inf if land_all else PAINT_BUDGET)
+            if self._backlog:
+                return  # what changed meanwhile is redrawn once the repaint is done
         pending, self._pending = self._pending, []
         if not pending:
             return
@@ -174,28 +232,29 @@ class Canvas:
                 if self.floating.pop(old.id, None) is None:  # a floating object is not on the surface
                     self._pending.append(box if box is not None else render.painted_box(old, self.texts))
             return
-        new_box = render.painted_box(new, self.texts)
-        if old is None:  # added on top of everything: paint just it
-            self._grid.insert(new.id, new_box)
-            render.draw_clipped(self._surface, new, self.texts, self.full)
+        old_box = None if old is None else (self._grid.box(old.id) or render.painted_box(old, self.texts))
+        tail = _grown_by(old, new)
+        if tail is not None and old_box is not None:  # a growing stroke: measure only what it grew by
+            new_box = geometry.union(old_box, geometry.points_box(tail, new.width // 2 + 2))
+        else:
+            new_box = render.painted_box(new, self.texts)
+        self._grid.insert(new.id, new_box)
+        if self._backlog:  # a whole-board repaint is under way: redraw the change after it
+            self._pending.append(new_box if old_box is None else geometry.union(old_box, new_box))
+            if old is not None:
+                self._changed.add(new.id)
+            return
+        if old is None or old_box is None:  # added on top of everything: paint just it
+            render.draw_clipped(self._surface, new, self.texts, self.full, new_box)
             self.stats["objects_painted"] += 1
             self._mark(new_box)
             return
-        old_box = self._grid.box(old.id) or render.painted_box(old, self.texts)
-        self._grid.insert(new.id, new_box)
         if new.id in self.floating:  # drawn in the overlay: nothing to repaint
             self.floating[new.id] = new
             self._changed.add(new.id)
             return
-        n = len(old.points)
-        if (
-            new.kind == "pencil"
-            and old.kind == "pencil"
-            and replace(old, points=new.points) == new
-            and len(new.points) > n
-            and new.points[:n] == old.points
-        ):
-            self._extend(new, n)
+        if tail is not None:
+            self._extend(new, tail, new_box)
             return
         self._changed.add(new.id)
         if geometry.intersects(old_box, new_box):
@@ -204,21 +263,49 @@ class Canvas:
             self._pending.append(old_box)
             self._pending.append(new_box)
 
-    def _extend(self, stroke: BoardObject, old_count: int) -> None:
-        """Paint the segments a pencil stroke grew by, directly when nothing lies above them."""
-        pts = stroke.points[old_count - 1 :]
-        box = geometry.points_box(pts, stroke.width // 2 + 2)
-        above = self.board.in_order(self._grid.query(box) | {stroke.id})
-        if above and above[-1].id == stroke.id:
-            x0, y0, x1, y1 = render.painted_box(stroke, self.texts)
-            old = self._surface.get_clip()
-            self._surface.set_clip(_rect((x0, y0, x1, y1)))
-            render.draw_segments(self._surface, render.parse_color(stroke.color), pts, stroke.width)
-            self._surface.set_clip(old)
-            self.stats["objects_painted"] += 1
-            self._mark(box)
-        else:
+    def _extend(self, stroke: BoardObject, tail: Sequence[tuple[int, int]], stroke_box: geometry.Box) -> None:
+        """Paint the segments a pencil stroke grew by (``tail``: the new points after the last old one),
+        then what lies above them again, clipped to them. Painting is opaque, so painting an object
+        over itself changes nothing and the result is what a repaint of the region gives; text is
+        blended (anti-aliased edges), so a text above sends the region to a repaint instead."""
+        box = geometry.points_box(tail, stroke.width // 2 + 2)
+        above = self._above(stroke, box)
+        clamped = _clamp_box(box)
+        if above is None or clamped is None or any(o.kind == "text" for o in above):
             self._pending.append(box)
+            return
+        surface = self._surface
+        old = surface.get_clip()
+        surface.set_clip(_rect(stroke_box))
+        render.draw_segments(surface, render.parse_color(stroke.color), tail, stroke.width)
+        surface.set_clip(old)
+        clip = _rect(clamped)
+        grid_box = self._grid.box
+        for obj in above:
+            render.draw_clipped(surface, obj, self.texts, clip, grid_box(obj.id))
+        self.stats["objects_painted"] += 1 + len(above)
+        self._mark(box)
+
+    def _above(self, stroke: BoardObject, box: geometry.Box) -> list[BoardObject] | None:
+        """The objects drawn after ``stroke`` that paint into ``box``, bottom first (None: ``stroke``
+        is not on the surface). A stroke being drawn is at or near the top: the newest objects are
+        looked at first, so this costs what was added since, not what the board holds."""
+        floating = self.floating
+        newer: list[BoardObject] = []
+        for obj in reversed(self.board.objects.values()):  # drawing order (Board.objects)
+            if obj is stroke:
+                boxes = self._grid.box
+                newer.reverse()
+                newer = [o for o in newer if o.id not in floating]
+                return [o for o in newer if geometry.intersects(boxes(o.id) or box, box)]
+            if len(newer) >= ABOVE_SCAN:
+                break
+            newer.append(obj)
+        ordered = self.board.in_order(self._grid.query(box) | {stroke.id})  # deep in the pile
+        k = len(ordered) - 1
+        while k >= 0 and ordered[k] is not stroke:
+            k -= 1
+        return None if k < 0 else [o for o in ordered[k + 1 :] if o.id not in floating]
 
     def redraw(self, box: geometry.Box) -> None:
         """Repaint a region of the board from the model: clear it, draw what meets it, clipped."""

@@ -2,8 +2,10 @@
 
 The frame calls :meth:`Connection.pump` once (and :meth:`Scheduler.run_due` once); nothing here blocks,
 sleeps or starts a thread, and nothing imports pygame. The pump completes a non-blocking connect when the
-socket turns writable, reads until the socket would block (feeding the :class:`~pgboard.protocol.Codec`:
-a ``recv()`` may cut a frame anywhere), and writes only what the socket accepts from an outgoing buffer.
+socket turns writable, reads until the socket would block or the frame's share of reading is spent
+(``READ_TIME``, ``MAX_READ_PER_PUMP``: a big catch-up is spread over frames) feeding the
+:class:`~pgboard.protocol.Codec` (a ``recv()`` may cut a frame anywhere), and writes only what the socket
+accepts from an outgoing buffer.
 
 What it keeps, so that nothing drawn is lost or doubled:
 
@@ -88,6 +90,7 @@ STABLE_AFTER = 10.0  # seconds online after which a drop starts the back-off afr
 # welcomes and then drops every client at once gets the growing back-off, not a reconnect storm)
 RECV_SIZE = 64 * 1024  # bytes asked of one recv()
 MAX_READ_PER_PUMP = 4 * 1024 * 1024  # bytes read in one pump, so a huge catch-up cannot freeze a frame
+READ_TIME = 0.015  # seconds of reading and decoding in one pump, after which the rest waits a frame
 MAX_QUEUED_CHAT = 100  # chat lines typed while offline, kept for the reconnect
 MAX_PINGS_WAITING = 8  # unanswered pings remembered for measuring a late answer
 CURSOR_BACKLOG = 64 * 1024  # bytes already waiting to be sent above which cursor positions are dropped
@@ -303,7 +306,9 @@ class Connection:
 
     def _read(self, sock: socket.socket) -> None:
         budget = MAX_READ_PER_PUMP
-        while budget > 0 and self._sock is sock:
+        now = self.scheduler.now
+        deadline = now() + READ_TIME
+        while budget > 0 and self._sock is sock and now() < deadline:
             try:
                 data = sock.recv(RECV_SIZE)
             except (BlockingIOError, InterruptedError):

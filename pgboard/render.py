@@ -298,22 +298,89 @@ def _frame(surf: pygame.Surface, color: pygame.Color, rect: pygame.Rect, width: 
 
 
 def draw_segments(
-    surf: pygame.Surface, color: pygame.Color, points: Sequence[tuple[int, int]], width: int
+    surf: pygame.Surface,
+    color: pygame.Color,
+    points: Sequence[tuple[int, int]],
+    width: int,
+    cull: geometry.Box | None = None,
 ) -> None:
     """A polyline with round joins and caps. Painting it in pieces (points[:k+1], then points[k:])
-    paints exactly the same pixels as painting it whole: a growing stroke is drawn incrementally."""
+    paints exactly the same pixels as painting it whole: a growing stroke is drawn incrementally.
+
+    ``cull``: a box outside which nothing is wanted (the surface's clip): the pieces of the line that
+    cannot reach it are skipped, so repainting a small region of a long stroke costs little."""
+    if cull is None:
+        _polyline(surf, color, points, width)
+        return
+    for piece in _pieces_near(points, cull, width // 2 + 2):
+        _polyline(surf, color, piece, width)
+
+
+def _polyline(
+    surf: pygame.Surface, color: pygame.Color, points: Sequence[tuple[int, int]], width: int
+) -> None:
+    """:func:`_segment` between neighbours and :func:`_dot` on every point, in one pass with the same
+    arithmetic (so the same pixels): the board's hottest loop, a late join paints every point."""
+    if width <= THIN_WIDTH:
+        line, fill = pygame.draw.line, surf.fill
+        prev = None
+        for p in points:
+            if prev is not None:
+                line(surf, color, prev, p, width)
+            fill(color, (p[0], p[1], width, width))
+            prev = p
+        return
+    polygon, circle, hypot = pygame.draw.polygon, pygame.draw.circle, math.hypot
+    radius = width / 2
+    ax, ay = points[0] if points else (0, 0)
+    first = True
+    for p in points:
+        bx, by = p
+        if not first:
+            dx, dy = bx - ax, by - ay
+            length = hypot(dx, dy)
+            if length:
+                nx, ny = -dy / length * width / 2, dx / length * width / 2
+                quad = ((ax + nx, ay + ny), (bx + nx, by + ny), (bx - nx, by - ny), (ax - nx, ay - ny))
+                polygon(surf, color, quad)
+        circle(surf, color, p, radius)
+        ax, ay, first = bx, by, False
+
+
+def _pieces_near(
+    points: Sequence[tuple[int, int]], box: geometry.Box, pad: int
+) -> list[Sequence[tuple[int, int]]]:
+    """The runs of ``points`` whose segments may paint into ``box`` (a segment is kept when the box
+    of its ends grown by ``pad`` meets ``box``); what is left out paints nothing there."""
+    x0, y0, x1, y1 = box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad
+    if len(points) == 1:
+        x, y = points[0]
+        return [points] if x0 <= x < x1 and y0 <= y < y1 else []
+    pieces: list[Sequence[tuple[int, int]]] = []
+    start = -1  # index where the current run began
     for i in range(len(points) - 1):
-        _segment(surf, color, points[i], points[i + 1], width)
-    for p in points:  # round joins; and a stroke of one point is a dot
-        _dot(surf, color, p, width)
+        (ax, ay), (bx, by) = points[i], points[i + 1]
+        near = (ax if ax < bx else bx) < x1 and (ax if ax > bx else bx) >= x0
+        near = near and (ay if ay < by else by) < y1 and (ay if ay > by else by) >= y0
+        if near and start < 0:
+            start = i
+        elif not near and start >= 0:
+            pieces.append(points[start : i + 1])
+            start = -1
+    if start >= 0:
+        pieces.append(points[start:])
+    return pieces
 
 
-def draw_object(surf: pygame.Surface, obj: BoardObject, texts: TextCache) -> None:
-    """Paint ``obj`` on ``surf`` (which should be clipped to the region being painted)."""
+def draw_object(
+    surf: pygame.Surface, obj: BoardObject, texts: TextCache, cull: geometry.Box | None = None
+) -> None:
+    """Paint ``obj`` on ``surf`` (which should be clipped to the region being painted; ``cull``, that
+    region, lets a long stroke skip its pieces outside it)."""
     color = parse_color(obj.color)
     w = obj.width
     if obj.kind in ("pencil", "line"):
-        draw_segments(surf, color, obj.points, w)
+        draw_segments(surf, color, obj.points, w, cull)
     elif obj.kind == "text":
         if obj.text:
             surf.blit(texts.surface(obj.text, obj.size, obj.color), obj.points[0])
@@ -327,12 +394,22 @@ def draw_object(surf: pygame.Surface, obj: BoardObject, texts: TextCache) -> Non
             pygame.draw.ellipse(surf, color, rect, w)
 
 
-def draw_clipped(surf: pygame.Surface, obj: BoardObject, texts: TextCache, clip: pygame.Rect) -> None:
-    """Paint ``obj`` inside ``clip`` and its own painted box only, leaving the clip as it was."""
+def draw_clipped(
+    surf: pygame.Surface,
+    obj: BoardObject,
+    texts: TextCache,
+    clip: pygame.Rect,
+    box: geometry.Box | None = None,
+) -> None:
+    """Paint ``obj`` inside ``clip`` and its own painted box only (``box``, when already measured),
+    leaving the clip as it was."""
     old = surf.get_clip()
-    x0, y0, x1, y1 = painted_box(obj, texts)
-    surf.set_clip(clip.clip(pygame.Rect(x0, y0, x1 - x0, y1 - y0)))
+    x0, y0, x1, y1 = painted_box(obj, texts) if box is None else box
+    region = clip.clip(pygame.Rect(x0, y0, x1 - x0, y1 - y0))
+    surf.set_clip(region)
+    # a region smaller than the object (a damaged box): draw only the pieces of a stroke near it
+    small = region.w < x1 - x0 or region.h < y1 - y0
     try:
-        draw_object(surf, obj, texts)
+        draw_object(surf, obj, texts, (region.x, region.y, region.right, region.bottom) if small else None)
     finally:
         surf.set_clip(old)

@@ -3,8 +3,10 @@
 It sits between the pump (pgboard/net.py) and the screen. Operations the user makes are applied to the
 board at once (optimistic drawing: add, extend, move and delete show before the server answers) and
 queued on the connection; their echoes are then only acknowledgements. Clear, undo and redo wait for the
-server's echo, which carries their concrete effect. A fresh join collects the compacted board and installs
-it in one step at ``caught_up``, then re-applies whatever the user drew before the board arrived.
+server's echo, which carries their concrete effect. A fresh join stages the compacted board as it arrives
+(each object measured and indexed in the frame that received it, so a big board costs many short frames,
+not one long one) and installs it in one step at ``caught_up``, then re-applies whatever the user drew
+before the board arrived.
 
 No pygame here: the app turns the callbacks into widgets.
 """
@@ -21,7 +23,6 @@ from typing import Any, Protocol
 from pgboard.board import Board
 from pgboard.protocol import (
     Add,
-    BoardObject,
     CatchUp,
     CaughtUp,
     Chat,
@@ -85,7 +86,7 @@ class RoomView:
         self._counter = itertools.count(1)
         self._local: dict[str, Message] = {}  # operations applied here and not yet echoed, by oid
         self._sweep_at = LOCAL_SLACK
-        self._catchup: list[BoardObject] | None = None
+        self._catchup: Board | None = None  # the board being received, installed at caught_up
         self.caught_up = False
 
     # -- ids
@@ -151,10 +152,11 @@ class RoomView:
                 self.board.apply_echo(msg)
         elif isinstance(msg, Obj):
             if self._catchup is not None:
-                self._catchup.append(msg.obj)
+                self._catchup.place(msg.obj)
         elif isinstance(msg, CatchUp):
             self.caught_up = False
-            self._catchup = [] if msg.mode == "board" else None
+            board = self.board
+            self._catchup = Board(board.may_edit, board.text_box) if msg.mode == "board" else None
         elif isinstance(msg, CaughtUp):
             self._caught_up(msg.seq)
         elif isinstance(msg, Cursor):
@@ -164,7 +166,7 @@ class RoomView:
 
     def _caught_up(self, seq: int) -> None:
         if self._catchup is not None:
-            self.board.load(self._catchup, seq)
+            self.board.take(self._catchup, seq)
             self._catchup = None
             # what the user drew before the board arrived is still theirs and still on its way
             for op in self.link.pending_ops:

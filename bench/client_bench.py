@@ -1,0 +1,447 @@
+"""Client benchmarks: late join, frame time under remote drawing, and memory, with the real App.
+
+Everything runs against a real server process on loopback (``python -m pgboard_server.cli`` on a SQLite
+file in a temporary directory). The boards are written into that file as the server's own log (one add
+echo per object, as the server would have logged them), so the server replays them at start and a late
+joiner receives exactly what it would over TCP: a board catch-up of ``obj`` frames.
+
+- Late join: from ``App.connect`` to the room view caught up and a frame drawn with the whole board
+  painted (the canvas has no painting left to do), for boards of 10,000 and 100,000 objects (pencil
+  strokes of 20 to 200 points, shapes and text).
+- Frame time: ``App.frame`` in a loop without the 60 fps tick, headless at 1920x1080, while 20 remote
+  users (protocol clients in a helper process) each grow a pencil stroke by one segment 60 times a
+  second; p50 and p99 on the 100,000-object board and on an empty one.
+- Memory: the client's resident set (VmRSS) after the 100,000-object join.
+
+``run(quick=True)`` uses small boards and one-second runs, for the smoke test.
+Run alone: ``python bench/client_bench.py [--quick]`` prints the markdown section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import select
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+SCREEN = (1920, 1080)
+FULL_BOARDS = (10_000, 100_000)
+QUICK_BOARDS = (300, 1_500)
+JOIN_TARGET = 2.0  # seconds: the 100,000-object board caught up and rendered
+FRAME_P99_TARGET = 0.008  # seconds, on the big board under load
+FRAME_RATIO_TARGET = 1.5  # big board p99 over empty board p99
+DRAWERS = 20  # remote users drawing at once
+DRAW_RATE = 60  # segments per second per remote user
+STROKE_SEGMENTS = 120  # a remote user starts a new stroke after this many segments
+FULL_SECONDS, QUICK_SECONDS = 8.0, 1.0  # measured frame-time run
+WARMUP_SECONDS = 0.5  # frames run under load before recording
+JOIN_TIMEOUT = 180.0  # seconds a late join may take before the benchmark gives up
+SERVER_START_TIMEOUT = 300.0  # the server replays every board from its log before listening
+DRAWERS_READY_TIMEOUT = 30.0
+PENCIL_WIDTHS = (1, 2, 2, 3, 3, 3, 3, 5, 5, 8)  # a realistic spread, the default (3) most common
+COLORS = ("#000000", "#1e50dc", "#dc2828", "#28a03c", "#f08c00", "#e6c800", "#00b4c8", "#8c3cc8")
+WORDS = ("idea", "todo", "API", "v2", "ship it", "why?", "fix", "database", "see notes", "42", "plan B")
+
+ROOM_EMPTY = "empty"
+SECRET = "bench-author"  # the client secret whose author id owns the generated boards
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- boards
+
+
+def make_objects(n: int, seed: int = 1, author: str = "") -> list:
+    """``n`` objects: 70% pencil strokes (20-200 points, a random walk), 20% shapes, 10% text."""
+    from pgboard.protocol import BOARD_H, BOARD_W, BoardObject
+
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        color = rng.choice(COLORS)
+        r = rng.random()
+        oid = f"b{seed}-{i}"
+        if r < 0.7:
+            x, y = rng.randrange(50, BOARD_W - 50), rng.randrange(50, BOARD_H - 50)
+            dx, dy = rng.uniform(-6, 6), rng.uniform(-6, 6)
+            pts = []
+            for _ in range(rng.randint(20, 200)):
+                dx = max(-8.0, min(8.0, dx + rng.uniform(-1.5, 1.5)))
+                dy = max(-8.0, min(8.0, dy + rng.uniform(-1.5, 1.5)))
+                x, y = min(BOARD_W, max(0, round(x + dx))), min(BOARD_H, max(0, round(y + dy)))
+                pts.append((x, y))
+            obj = BoardObject(oid, "pencil", tuple(pts), color, rng.choice(PENCIL_WIDTHS), author=author)
+        elif r < 0.9:
+            kind = rng.choice(("line", "rect", "oval", "circle", "square"))
+            x, y = rng.randrange(0, BOARD_W - 300), rng.randrange(0, BOARD_H - 300)
+            p2 = (x + rng.randrange(10, 300), y + rng.randrange(10, 300))
+            obj = BoardObject(oid, kind, ((x, y), p2), color, rng.choice((1, 2, 3, 5)), author=author)
+        else:
+            x, y = rng.randrange(0, BOARD_W - 400), rng.randrange(0, BOARD_H - 100)
+            text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 3)))
+            obj = BoardObject(oid, "text", ((x, y),), color, 1, text, rng.choice((24, 32, 56)), author)
+        out.append(obj)
+    return out
+
+
+def fill_store(db: Path, rooms: dict[str, int]) -> None:
+    """Write each room's board into the server's log as the add echoes the server would have logged."""
+    from pgboard_server.room import author_id, payload
+    from pgboard_server.store import Store
+
+    from pgboard.protocol import Add, encode
+
+    author = author_id(SECRET)
+    store = Store(db)
+    try:
+        for seed, (room, n) in enumerate(rooms.items(), start=1):
+            for seq, obj in enumerate(make_objects(n, seed, author), start=1):
+                store.append_op(
+                    room, seq, payload(encode(Add(oid=f"o{seq}", obj=obj, seq=seq, author=author)))
+                )
+    finally:
+        store.close()
+
+
+# -- the server process
+
+
+class ServerProcess:
+    """The real server on 127.0.0.1 port 0; the port comes from its first stdout line."""
+
+    def __init__(self, db: Path, log_path: Path) -> None:
+        cmd = [sys.executable, "-m", "pgboard_server.cli", "--host", "127.0.0.1", "--port", "0"]
+        cmd += ["--db", str(db), "--log-level", "WARNING"]
+        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log, cwd=ROOT)
+        line = _read_line(self.proc, SERVER_START_TIMEOUT)
+        host, _, port = line.removeprefix("listening on ").rpartition(":")
+        self.address = (host, int(port))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._log.close()
+
+
+def _read_line(proc: subprocess.Popen, timeout: float) -> str:
+    """The first line a child prints, waited for at most ``timeout`` seconds."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    data = b""
+    while b"\n" not in data:
+        left = deadline - time.monotonic()
+        ready, _, _ = select.select([fd], [], [], max(0.0, left))
+        if not ready:
+            proc.kill()
+            proc.wait(10)
+            raise TimeoutError(f"{proc.args[:3]} printed nothing within {timeout} s")
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            raise RuntimeError(f"{proc.args[:3]} exited with {proc.wait(10)}")
+        data += chunk
+    return data.split(b"\n", 1)[0].decode()
+
+
+@contextlib.contextmanager
+def drawers(address: tuple[str, int], room: str, seq: int, seconds: float) -> Iterator[None]:
+    """Remote users drawing in ``room`` from a helper process, started when this returns."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--drawers", address[0], str(address[1]), room]
+    cmd += [str(seq), str(seconds)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=ROOT)
+    try:
+        line = _read_line(proc, DRAWERS_READY_TIMEOUT)
+        if line != "ready":
+            raise RuntimeError(f"the drawers said {line!r}")
+        yield
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def run_drawers(host: str, port: int, room: str, seq: int, seconds: float) -> None:
+    """The helper process: DRAWERS users join ``room`` (an empty "ops" catch-up: since=seq), print
+    "ready", then each grows a pencil stroke by one segment DRAW_RATE times a second for ``seconds``.
+    What the server sends them is read and thrown away."""
+    from pgboard.protocol import BOARD_H, BOARD_W, TERMINATOR, Add, BoardObject, CaughtUp, Codec, Extend, Join
+
+    rng = random.Random(port)
+    socks = []
+    for i in range(DRAWERS):
+        s = socket.create_connection((host, port), timeout=DRAWERS_READY_TIMEOUT)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.sendall(Codec.send(Join(nick=f"drawer{i}", room=room, since=seq, client=f"drawer-{port}-{i}")))
+        socks.append(s)
+    caught = Codec.send(CaughtUp(seq))[: -len(TERMINATOR)]
+    for s in socks:  # the caught_up frame ends each (empty) catch-up
+        buf = b""
+        while caught not in buf:
+            data = s.recv(65536)
+            if not data:
+                raise RuntimeError("the server closed a drawer's connection")
+            buf += data
+        s.setblocking(False)
+    print("ready", flush=True)
+    state = []  # per user: [stroke id, points so far, x, y, dx, dy]
+    n = 0
+
+    def new_stroke(i: int) -> bytes:
+        nonlocal n
+        n += 1
+        x, y = rng.randrange(100, BOARD_W - 100), rng.randrange(100, BOARD_H - 100)
+        sid = f"d{i}-{n}"
+        state[i] = [sid, 1, x, y, rng.uniform(-5, 5), rng.uniform(-5, 5)]
+        obj = BoardObject(sid, "pencil", ((x, y),), COLORS[i % len(COLORS)], 3)
+        return Codec.send(Add(oid=f"a{n}", obj=obj))
+
+    state = [[] for _ in range(DRAWERS)]
+    pending = [new_stroke(i) for i in range(DRAWERS)]
+    start = time.monotonic()
+    tick = 0
+    while True:
+        now = time.monotonic()
+        if now - start >= seconds:
+            break
+        due = start + tick / DRAW_RATE
+        if now >= due:
+            tick += 1
+            for i in range(DRAWERS):
+                st = state[i]
+                if st[1] > STROKE_SEGMENTS:
+                    frame = new_stroke(i)
+                else:
+                    st[4] = max(-6.0, min(6.0, st[4] + rng.uniform(-1, 1)))
+                    st[5] = max(-6.0, min(6.0, st[5] + rng.uniform(-1, 1)))
+                    st[2] = min(BOARD_W, max(0, round(st[2] + st[4])))
+                    st[3] = min(BOARD_H, max(0, round(st[3] + st[5])))
+                    st[1] += 1
+                    n += 1
+                    frame = Codec.send(Extend(oid=f"e{n}", id=st[0], points=((st[2], st[3]),)))
+                pending[i] += frame
+        for i, s in enumerate(socks):
+            if pending[i]:
+                try:
+                    sent = s.send(pending[i])
+                except BlockingIOError:
+                    sent = 0
+                pending[i] = pending[i][sent:]
+        readable, _, _ = select.select(socks, [], [], max(0.0, min(0.005, start + tick / DRAW_RATE - now)))
+        for s in readable:
+            try:
+                s.recv(1 << 20)
+            except BlockingIOError:
+                pass
+    for s in socks:
+        s.close()
+
+
+# -- the client
+
+
+@dataclass
+class JoinResult:
+    objects: int
+    seconds: float
+    frames: int
+    longest_frame: float
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _painted(app) -> bool:
+    """Caught up, and nothing of the board is left to paint."""
+    room = app.room
+    return room is not None and room.caught_up and not app.canvas.painting
+
+
+def late_join(app, address: tuple[str, int], room: str) -> JoinResult:
+    """Join ``room`` with the real App and time it until the board is caught up and drawn."""
+    frames = 0
+    longest = 0.0
+    start = time.perf_counter()
+    app.connect(address[0], address[1], "joiner", room)
+    while True:
+        t0 = time.perf_counter()
+        app.frame([])
+        t1 = time.perf_counter()
+        frames += 1
+        longest = max(longest, t1 - t0)
+        if _painted(app):
+            break  # this frame drew the whole board
+        if t1 - start > JOIN_TIMEOUT:
+            raise TimeoutError(f"no caught-up board after {JOIN_TIMEOUT} s (state {app.conn.state})")
+    return JoinResult(len(app.board), time.perf_counter() - start, frames, longest)
+
+
+def frame_times(app, address: tuple[str, int], room: str, seq: int, seconds: float) -> list[float]:
+    """Frame durations while DRAWERS remote users draw in the room the app is in."""
+    times: list[float] = []
+    with drawers(address, room, seq, seconds + WARMUP_SECONDS + 1.0):
+        end_warmup = time.perf_counter() + WARMUP_SECONDS
+        while time.perf_counter() < end_warmup:
+            app.frame([])
+        end = time.perf_counter() + seconds
+        while True:
+            t0 = time.perf_counter()
+            app.frame([])
+            t1 = time.perf_counter()
+            times.append(t1 - t0)
+            if t1 >= end:
+                break
+    return times
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+@dataclass
+class Results:
+    joins: list[JoinResult]
+    big_frames: list[float]
+    empty_frames: list[float]
+    rss_mib: float
+    rss_before_mib: float
+    remote_objects: int  # objects on the big board at the end (remote strokes included)
+
+
+def measure(quick: bool) -> Results:
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    import pygame
+
+    from pgboard.app import App
+
+    sizes = QUICK_BOARDS if quick else FULL_BOARDS
+    seconds = QUICK_SECONDS if quick else FULL_SECONDS
+    rooms = {f"board{n}": n for n in sizes}
+    with tempfile.TemporaryDirectory(prefix="pgboard-bench-") as tmp:
+        tmpdir = Path(tmp)
+        fill_store(tmpdir / "board.sqlite3", rooms)
+        server = ServerProcess(tmpdir / "board.sqlite3", tmpdir / "server.log")
+        pygame.init()
+        try:
+            screen = pygame.display.set_mode(SCREEN)
+            app = App(screen, settings_path=tmpdir / "settings.json", save_settings=False, export_dir=tmpdir)
+            rss_before = _rss_mib()
+            joins = [late_join(app, server.address, room) for room in rooms]
+            rss = _rss_mib()
+            big_room, big_n = list(rooms.items())[-1]
+            big = frame_times(app, server.address, big_room, big_n, seconds)
+            remote_objects = len(app.board)
+            late_join(app, server.address, ROOM_EMPTY)
+            empty = frame_times(app, server.address, ROOM_EMPTY, 0, seconds)
+            app.shutdown()
+        finally:
+            pygame.quit()
+            server.stop()
+    return Results(joins, big, empty, rss, rss_before, remote_objects)
+
+
+def report(res: Results, quick: bool) -> str:
+    ms = 1000.0
+    lines = ["## Client", ""]
+    if quick:
+        lines += ["(quick run: small boards and short runs; the figures are not the benchmark's)", ""]
+    lines += [
+        f"The real client (pgboard.app.App) headless at {SCREEN[0]}x{SCREEN[1]}, against the real server "
+        "on loopback.",
+        "",
+        "### Late join (connect to caught up and the whole board drawn)",
+        "",
+        "| board (objects) | seconds | frames | longest frame (ms) | target | |",
+        "|---|---|---|---|---|---|",
+    ]
+    for j in res.joins:
+        big = j is res.joins[-1]
+        target = f"< {JOIN_TARGET:g} s" if big else "-"
+        verdict = ("met" if j.seconds < JOIN_TARGET else "MISSED") if big else ""
+        cells = (f"{j.objects:,}", f"{j.seconds:.2f}", str(j.frames), f"{j.longest_frame * ms:.1f}")
+        cells += (target, verdict)
+        lines.append("| " + " | ".join(cells) + " |")
+    big_p50, big_p99 = _pct(res.big_frames, 0.5), _pct(res.big_frames, 0.99)
+    e_p50, e_p99 = _pct(res.empty_frames, 0.5), _pct(res.empty_frames, 0.99)
+    ratio = big_p99 / e_p99 if e_p99 > 0 else float("inf")
+    big_n = res.joins[-1].objects
+    lines += [
+        "",
+        f"### Frame time ({DRAWERS} remote users each drawing {DRAW_RATE} segments/s, no frame cap)",
+        "",
+        "| board | frames | p50 (ms) | p99 (ms) | max (ms) | mean fps |",
+        "|---|---|---|---|---|---|",
+        f"| {big_n:,} objects | {len(res.big_frames)} | {big_p50 * ms:.2f} | {big_p99 * ms:.2f} | "
+        f"{max(res.big_frames) * ms:.2f} | {1 / statistics.fmean(res.big_frames):.0f} |",
+        f"| empty | {len(res.empty_frames)} | {e_p50 * ms:.2f} | {e_p99 * ms:.2f} | "
+        f"{max(res.empty_frames) * ms:.2f} | {1 / statistics.fmean(res.empty_frames):.0f} |",
+        "",
+        "| target | measured | |",
+        "|---|---|---|",
+        f"| p99 on the {big_n:,}-object board <= {FRAME_P99_TARGET * ms:g} ms | {big_p99 * ms:.2f} ms | "
+        f"{'met' if big_p99 <= FRAME_P99_TARGET else 'MISSED'} |",
+        f"| p99 big / p99 empty <= {FRAME_RATIO_TARGET:g} | {ratio:.2f} | "
+        f"{'met' if ratio <= FRAME_RATIO_TARGET else 'MISSED'} |",
+        "",
+        "### Memory",
+        "",
+        "| client RSS (MiB) | |",
+        "|---|---|",
+        f"| before joining | {res.rss_before_mib:.0f} |",
+        f"| after the {big_n:,}-object join | {res.rss_mib:.0f} |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run(quick: bool = False) -> str:
+    """Run the client benchmarks and return the "## Client" markdown section."""
+    return report(measure(quick), quick)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    p.add_argument("--quick", action="store_true", help="small boards, short runs")
+    p.add_argument(
+        "--drawers", nargs=5, metavar=("HOST", "PORT", "ROOM", "SEQ", "SECONDS"), help="(internal)"
+    )
+    args = p.parse_args(argv)
+    if args.drawers:
+        host, port, room, seq, secs = args.drawers
+        run_drawers(host, int(port), room, int(seq), float(secs))
+        return 0
+    print(run(quick=args.quick))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""The client benchmark runs end to end (small boards, short runs) and reports every row it promises.
+
+No timing is asserted: the figures only have to be numbers in a plausible range.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bench import client_bench
+
+
+def _row(section: str, first_cell: str) -> list[str]:
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0] == first_cell:
+            return cells
+    raise AssertionError(f"no row {first_cell!r} in:\n{section}")
+
+
+def _number(cell: str) -> float:
+    match = re.search(r"-?\d[\d,]*(\.\d+)?", cell)
+    assert match, f"no number in {cell!r}"
+    return float(match.group(0).replace(",", ""))
+
+
+@pytest.mark.timeout(120)
+def test_quick_run_reports_every_row_with_plausible_numbers() -> None:
+    section = client_bench.run(quick=True)
+    assert section.startswith("## Client")
+    small, big = client_bench.QUICK_BOARDS
+    for n in (small, big):
+        row = _row(section, f"{n:,}")
+        seconds, frames = _number(row[1]), _number(row[2])
+        assert 0 < seconds < client_bench.JOIN_TIMEOUT and frames >= 1
+    assert _row(section, f"{big:,}")[-1] in ("met", "MISSED")
+    for board in (f"{big:,} objects", "empty"):
+        row = _row(section, board)
+        frames, p50, p99, longest = (_number(c) for c in row[1:5])
+        assert frames > 10 and 0 < p50 <= p99 <= longest < 10_000
+    assert "p99 big / p99 empty" in section
+    target_rows = [line for line in section.splitlines() if line.startswith("| p99")]
+    assert len(target_rows) == 2
+    assert all(line.rstrip(" |").endswith(("met", "MISSED")) for line in target_rows)
+    before = _number(_row(section, "before joining")[1])
+    after = _number(_row(section, f"after the {big:,}-object join")[1])
+    assert 10 < before <= after < 8000  # MiB
