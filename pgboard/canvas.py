@@ -30,9 +30,10 @@ BOARD_BG = (255, 255, 255)
 OUTSIDE_BG = (200, 202, 206)  # around the board when its aspect differs from the screen rect's
 REPAINT_ALL_REGIONS = 64  # more damaged regions than this (and than a quarter of the objects): repaint all
 # A repaint of the whole board (a late join, a clear) is spread over frames: each frame paints about
-# this much work (points of strokes; a shape or a text counts as OBJECT_WORK), about 15-25 ms here,
-# so a board of 100,000 objects comes in over seconds while the window keeps answering.
-PAINT_BUDGET = 6000
+# this much work (points of strokes; a shape or a text counts as OBJECT_WORK), about 30 ms here, so
+# a board of 100,000 objects comes in over seconds while the window keeps answering (fewer, longer
+# frames would finish sooner: each frame also draws the panels).
+PAINT_BUDGET = 10_000
 OBJECT_WORK = 8
 PAINT_VIEW_EVERY = 12  # during such a repaint, the view shows the progress every this many frames
 PAN_EPSILON = 1e-6  # a pan step this close to whole pixels scrolls the cached view
@@ -234,8 +235,9 @@ class Canvas:
             return
         old_box = None if old is None else (self._grid.box(old.id) or render.painted_box(old, self.texts))
         tail = _grown_by(old, new)
-        if tail is not None and old_box is not None:  # a growing stroke: measure only what it grew by
-            new_box = geometry.union(old_box, geometry.points_box(tail, new.width // 2 + 2))
+        tail_box = None if tail is None else geometry.points_box(tail, new.width // 2 + 2)
+        if tail_box is not None and old_box is not None:  # a growing stroke: measure only what it grew by
+            new_box = geometry.union(old_box, tail_box)
         else:
             new_box = render.painted_box(new, self.texts)
         self._grid.insert(new.id, new_box)
@@ -253,8 +255,8 @@ class Canvas:
             self.floating[new.id] = new
             self._changed.add(new.id)
             return
-        if tail is not None:
-            self._extend(new, tail, new_box)
+        if tail is not None and tail_box is not None:
+            self._extend(new, tail, tail_box, new_box)
             return
         self._changed.add(new.id)
         if geometry.intersects(old_box, new_box):
@@ -263,12 +265,18 @@ class Canvas:
             self._pending.append(old_box)
             self._pending.append(new_box)
 
-    def _extend(self, stroke: BoardObject, tail: Sequence[tuple[int, int]], stroke_box: geometry.Box) -> None:
-        """Paint the segments a pencil stroke grew by (``tail``: the new points after the last old one),
-        then what lies above them again, clipped to them. Painting is opaque, so painting an object
-        over itself changes nothing and the result is what a repaint of the region gives; text is
-        blended (anti-aliased edges), so a text above sends the region to a repaint instead."""
-        box = geometry.points_box(tail, stroke.width // 2 + 2)
+    def _extend(
+        self,
+        stroke: BoardObject,
+        tail: Sequence[tuple[int, int]],
+        box: geometry.Box,
+        stroke_box: geometry.Box,
+    ) -> None:
+        """Paint the segments a pencil stroke grew by (``tail``: the new points after the last old one,
+        ``box`` what they paint), then what lies above them again, clipped to them. Painting is
+        opaque, so painting an object over itself changes nothing and the result is what a repaint of
+        the region gives; text is blended (anti-aliased edges), so a text above sends the region to a
+        repaint instead."""
         above = self._above(stroke, box)
         clamped = _clamp_box(box)
         if above is None or clamped is None or any(o.kind == "text" for o in above):
@@ -290,17 +298,21 @@ class Canvas:
         """The objects drawn after ``stroke`` that paint into ``box``, bottom first (None: ``stroke``
         is not on the surface). A stroke being drawn is at or near the top: the newest objects are
         looked at first, so this costs what was added since, not what the board holds."""
-        floating = self.floating
-        newer: list[BoardObject] = []
+        floating, boxes = self.floating, self._grid.box
+        x0, y0, x1, y1 = box
+        above: list[BoardObject] = []
+        seen = 0
         for obj in reversed(self.board.objects.values()):  # drawing order (Board.objects)
             if obj is stroke:
-                boxes = self._grid.box
-                newer.reverse()
-                newer = [o for o in newer if o.id not in floating]
-                return [o for o in newer if geometry.intersects(boxes(o.id) or box, box)]
-            if len(newer) >= ABOVE_SCAN:
+                above.reverse()
+                return above
+            seen += 1
+            if seen > ABOVE_SCAN:
                 break
-            newer.append(obj)
+            b = boxes(obj.id)
+            meets = b is None or (b[0] < x1 and x0 < b[2] and b[1] < y1 and y0 < b[3])
+            if meets and obj.id not in floating:
+                above.append(obj)
         ordered = self.board.in_order(self._grid.query(box) | {stroke.id})  # deep in the pile
         k = len(ordered) - 1
         while k >= 0 and ordered[k] is not stroke:

@@ -90,7 +90,7 @@ STABLE_AFTER = 10.0  # seconds online after which a drop starts the back-off afr
 # welcomes and then drops every client at once gets the growing back-off, not a reconnect storm)
 RECV_SIZE = 64 * 1024  # bytes asked of one recv()
 MAX_READ_PER_PUMP = 4 * 1024 * 1024  # bytes read in one pump, so a huge catch-up cannot freeze a frame
-READ_TIME = 0.015  # seconds of reading and decoding in one pump, after which the rest waits a frame
+READ_TIME = 0.025  # seconds of reading and decoding in one pump, after which the rest waits a frame
 MAX_QUEUED_CHAT = 100  # chat lines typed while offline, kept for the reconnect
 MAX_PINGS_WAITING = 8  # unanswered pings remembered for measuring a late answer
 CURSOR_BACKLOG = 64 * 1024  # bytes already waiting to be sent above which cursor positions are dropped

@@ -438,6 +438,69 @@ def test_panning_scrolls_the_cached_view_and_matches_a_fresh_one(zoom: float) ->
     assert pixels(screen) == fresh_view(board, canvas, vp)
 
 
+def walk(rng: random.Random, start: tuple[int, int], n: int) -> tuple[tuple[int, int], ...]:
+    x, y = start
+    out = []
+    for _ in range(n):
+        x, y = clamp_point((x + rng.randrange(-30, 31), y + rng.randrange(-30, 31)))
+        out.append((x, y))
+    return tuple(out)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_stroke_growing_under_newer_shapes_paints_like_a_full_redraw(seed: int) -> None:
+    rng = random.Random(seed)
+    board = Board()
+    ops = Ops(board)
+    ops.add(BoardObject("s", "pencil", ((800, 500),), "#ff0000", rng.choice([1, 2, 5, 17])))
+    for i in range(60):  # shapes and strokes drawn later, over where the stroke will grow (no text)
+        obj = random_object(rng, f"o{i}")
+        if obj.kind == "text":
+            continue
+        pts = walk(rng, (800, 500), 8) if obj.kind == "pencil" else obj.points
+        ops.add(BoardObject(obj.id, obj.kind, pts, obj.color, obj.width), "u2")
+    canvas = Canvas(board)
+    vp = Viewport((0, 0, 900, 600))
+    screen = pygame.Surface(vp.rect.size)
+    canvas.draw(screen, vp)
+    last = (800, 500)
+    for _ in range(40):
+        pts = walk(rng, last, rng.randrange(1, 4))
+        last = pts[-1]
+        ops(Extend, id="s", points=pts)
+        canvas.draw(screen, vp)
+    assert_same_as_full_redraw(board, canvas, vp)
+
+
+def test_a_big_board_is_painted_over_frames_and_what_changes_meanwhile_is_kept() -> None:
+    rng = random.Random(7)
+    board = Board()
+    ops = Ops(board)
+    for i in range(300):  # about 30,000 points: more than one frame's painting
+        ops.add(BoardObject(f"p{i}", "pencil", walk(rng, (1600, 900), 100), "#0000ff", 3), "u1")
+    canvas = Canvas(board)
+    vp = Viewport((0, 0, 900, 600))
+    screen = pygame.Surface(vp.rect.size)
+    assert canvas.painting
+    frames = 0
+    while canvas.painting:
+        step = frames % 4
+        if step == 0:
+            ops.add(BoardObject(f"n{frames}", "pencil", walk(rng, (1600, 900), 5), "#ff0000", 5), "u2")
+        elif step == 1:
+            ops(Extend, "u1", id="p299", points=walk(rng, (1600, 900), 3))
+        elif step == 2:
+            ops(Move, "u1", id=f"p{frames}", dx=5, dy=-5)
+        else:
+            ops(Delete, "u1", id=f"p{frames + 100}")
+        canvas.draw(screen, vp)
+        frames += 1
+        assert frames < 100
+    assert frames > 1
+    canvas.draw(screen, vp)
+    assert_same_as_full_redraw(board, canvas, vp)
+
+
 def test_clearing_many_objects_repaints_the_board_once() -> None:
     board = Board()
     ops = Ops(board)
