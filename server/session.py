@@ -1,6 +1,11 @@
 """One client connection: a reader thread that frames and dispatches, a writer thread that drains a
 bounded queue of outbound frames, coalescing many frames into one sendall().
 
+When the writer is idle and the kernel's send buffer has room, the thread that queued the frames
+sends them itself at the end of its input chunk (:meth:`Session.flush`, a non-blocking write of
+everything queued): a broadcast then costs one system call per member instead of waking a writer
+thread per member, and the writer only takes over when the peer is slow (the write would block).
+
 The queue holds encoded frames (bytes) and lazy items (an iterator of frames, used for catch-ups so a
 board of 100k objects is encoded by this connection's writer, not under the room's lock, and never
 counts against the slow-reader bound). When a client stops reading and its live frames pass
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 import threading
 from collections import deque
@@ -59,7 +65,7 @@ def coalescing() -> Iterator[None]:
     finally:
         _pending.sessions = None
         for s in sessions:
-            s.wake()
+            s.flush()
 
 
 class Session:
@@ -81,9 +87,11 @@ class Session:
         self.pings = 0
         self.close_reason = ""
         self._state = threading.Lock()  # guards closing/room against a join racing a close
-        self._cv = threading.Condition()
+        self._lock = threading.Lock()  # taken directly on the hot path: Condition's own with is slower
+        self._cv = threading.Condition(self._lock)
         self._queue: deque[bytes | Lazy] = deque()
         self._queued = 0  # bytes of live frames in _queue
+        self._writing = False  # the writer thread holds a batch taken from the queue
         self._closing = False
         self._writer_done = threading.Event()
         self._read_done = threading.Event()
@@ -113,7 +121,7 @@ class Session:
 
     def send_frame(self, frame: bytes) -> None:
         """Queue one encoded frame; never blocks. A client whose queue is full is dropped."""
-        with self._cv:
+        with self._lock:
             if self._closing:
                 return
             self._queue.append(frame)
@@ -121,7 +129,7 @@ class Session:
             over = self._queued > self.limits.send_queue_limit
             pending = getattr(_pending, "sessions", None)
             if pending is None or 2 * self._queued > self.limits.send_queue_limit:
-                self._cv.notify()  # now: a long input chunk must not make a reader look slow
+                self._flush_locked()  # now: a long input chunk must not make a reader look slow
             else:
                 pending[self] = None
         if over:
@@ -133,12 +141,40 @@ class Session:
             )
 
     def wake(self) -> None:
-        with self._cv:
+        with self._lock:
+            self._cv.notify()
+
+    def flush(self) -> None:
+        """Send what is queued now, from this thread, if that cannot block; else wake the writer."""
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        # Called holding _lock. While the writer is idle and not closing, nobody else can send on this
+        # socket (and it stays open: it is closed only after _closing is set, under _lock), so frames
+        # leave in queue order. os.write: the socket is non-blocking underneath (it has a timeout),
+        # and sock.send would first poll for up to that timeout.
+        if self._writing or self._closing or not self._queue or not isinstance(self._queue[0], bytes):
+            self._cv.notify()
+            return
+        batch: list[bytes] = []
+        while self._queue and isinstance(self._queue[0], bytes):
+            batch.append(self._queue.popleft())  # type: ignore[arg-type]
+        data = batch[0] if len(batch) == 1 else b"".join(batch)
+        try:
+            sent = os.write(self.sock.fileno(), data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:  # the writer meets the same error and closes the connection
+            sent = 0
+        self._queued -= sent
+        if sent < len(data):
+            self._queue.appendleft(data[sent:])
             self._cv.notify()
 
     def send_lazy(self, frames: Lazy) -> None:
         """Queue frames produced later by the writer (a catch-up); not counted against the bound."""
-        with self._cv:
+        with self._lock:
             if self._closing:
                 return
             self._queue.append(frames)
@@ -157,7 +193,7 @@ class Session:
         """Leave the room (announced with ``reason``), send ``error`` last, flush and close; after the
         flush the peer gets ``linger`` seconds (CLOSE_LINGER by default) to close first. Idempotent."""
         with self._state:
-            with self._cv:
+            with self._lock:
                 if self._closing:
                     return
                 self._closing = True
@@ -194,7 +230,8 @@ class Session:
         batch_limit = self.limits.write_batch
         try:
             while True:
-                with self._cv:
+                with self._lock:
+                    self._writing = False
                     while not self._queue and not self._closing:
                         self._cv.wait()
                     if not self._queue:
@@ -202,6 +239,7 @@ class Session:
                     batch: list[bytes] = []
                     size = 0
                     lazy: Lazy | None = None
+                    self._writing = True
                     while self._queue and size < batch_limit:
                         item = self._queue[0]
                         if not isinstance(item, bytes):
