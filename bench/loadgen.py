@@ -53,7 +53,7 @@ class LoadSpec:
     tag: str = "b"
     leave_at: float | None = None  # seconds into the run when client 0 leaves (closes its socket)
     join_timeout: float = 10.0
-    drain_timeout: float = 20.0
+    drain_timeout: float = 30.0
     host: str = "127.0.0.1"
 
 
