@@ -62,8 +62,7 @@ def bbox(obj: BoardObject) -> Box:
         w, h = text_extent(obj)
         return (x, y, x + w, y + h)
     if obj.kind == "pencil":
-        xs = [p[0] for p in obj.points]
-        ys = [p[1] for p in obj.points]
+        xs, ys = zip(*obj.points, strict=True)
         box = (min(xs), min(ys), max(xs), max(ys))
     else:
         box = shape_box(obj)
@@ -197,7 +196,5 @@ def _covers(outer: range, inner: range) -> bool:
 
 
 def points_box(points: Iterable[tuple[int, int]], pad: int = 0) -> Box:
-    pts = list(points)
-    xs = [p[0] for p in pts]
-    ys = [p[1] for p in pts]
+    xs, ys = zip(*points, strict=True)
     return (min(xs) - pad, min(ys) - pad, max(xs) + pad + 1, max(ys) + pad + 1)

@@ -264,30 +264,6 @@ def painted_box(obj: BoardObject, texts: TextCache) -> geometry.Box:
     return (x, y, x + surf.get_width(), y + surf.get_height())
 
 
-def _dot(surf: pygame.Surface, color: pygame.Color, p: tuple[int, int], width: int) -> None:
-    if width <= THIN_WIDTH:
-        surf.fill(color, (p[0], p[1], width, width))
-    else:
-        pygame.draw.circle(surf, color, p, width / 2)
-
-
-def _segment(
-    surf: pygame.Surface, color: pygame.Color, a: tuple[int, int], b: tuple[int, int], width: int
-) -> None:
-    """One straight piece of a stroke. Thick ones are drawn as a quad perpendicular to the segment
-    (pygame's own thick lines grow only vertically or horizontally, so diagonals came out thinner)."""
-    if width <= THIN_WIDTH:
-        pygame.draw.line(surf, color, a, b, width)
-        return
-    dx, dy = b[0] - a[0], b[1] - a[1]
-    length = math.hypot(dx, dy)
-    if length == 0:
-        return
-    nx, ny = -dy / length * width / 2, dx / length * width / 2
-    quad = [(a[0] + nx, a[1] + ny), (b[0] + nx, b[1] + ny), (b[0] - nx, b[1] - ny), (a[0] - nx, a[1] - ny)]
-    pygame.draw.polygon(surf, color, quad)
-
-
 def _frame(surf: pygame.Surface, color: pygame.Color, rect: pygame.Rect, width: int) -> None:
     """A rectangle outline ``width`` thick inside ``rect``, as four fills: pygame.draw.rect with a
     width draws a different border when the surface is clipped, which would break region redraws."""
@@ -319,8 +295,13 @@ def draw_segments(
 def _polyline(
     surf: pygame.Surface, color: pygame.Color, points: Sequence[tuple[int, int]], width: int
 ) -> None:
-    """:func:`_segment` between neighbours and :func:`_dot` on every point, in one pass with the same
-    arithmetic (so the same pixels): the board's hottest loop, a late join paints every point."""
+    """Each segment, then a dot on each point. Thick segments are quads perpendicular to the segment
+    (pygame's own thick lines grow only vertically or horizontally, so diagonals came out thinner),
+    and the dots are discs that round the joins and caps. Every piece depends only on its own ends,
+    so a stroke painted in parts paints what it paints whole. The board's hottest loop: a late join
+    paints every point."""
+    if not points:
+        return
     if width <= THIN_WIDTH:
         line, fill = pygame.draw.line, surf.fill
         prev = None
@@ -331,20 +312,19 @@ def _polyline(
             prev = p
         return
     polygon, circle, hypot = pygame.draw.polygon, pygame.draw.circle, math.hypot
-    radius = width / 2
-    ax, ay = points[0] if points else (0, 0)
-    first = True
-    for p in points:
+    half = width / 2
+    ax, ay = points[0]
+    circle(surf, color, points[0], half)
+    for p in points[1:]:
         bx, by = p
-        if not first:
-            dx, dy = bx - ax, by - ay
-            length = hypot(dx, dy)
-            if length:
-                nx, ny = -dy / length * width / 2, dx / length * width / 2
-                quad = ((ax + nx, ay + ny), (bx + nx, by + ny), (bx - nx, by - ny), (ax - nx, ay - ny))
-                polygon(surf, color, quad)
-        circle(surf, color, p, radius)
-        ax, ay, first = bx, by, False
+        dx, dy = bx - ax, by - ay
+        if dx or dy:
+            k = half / hypot(dx, dy)
+            nx, ny = -dy * k, dx * k
+            quad = ((ax + nx, ay + ny), (bx + nx, by + ny), (bx - nx, by - ny), (ax - nx, ay - ny))
+            polygon(surf, color, quad)
+        circle(surf, color, p, half)
+        ax, ay = bx, by
 
 
 def _pieces_near(
