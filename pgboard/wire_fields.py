@@ -93,9 +93,13 @@ def color(v: Any) -> str:
     return v
 
 
+# JSON arrays decode as lists; the messages we build ourselves hold tuples (encode checks those)
+_ARRAYS = frozenset({list, tuple})
+
+
 def point(width: int, height: int) -> Validator:
     def check(v: Any) -> tuple[int, int]:
-        if type(v) is not list or len(v) != 2:
+        if type(v) not in _ARRAYS or len(v) != 2:
             raise Invalid("expected a point [x, y]")
         x, y = v
         if type(x) is not int or type(y) is not int or not (0 <= x <= width and 0 <= y <= height):
@@ -109,17 +113,20 @@ def points(width: int, height: int, max_points: int) -> Validator:
     """A list of points, checked with whole-list passes (C loops: a late join decodes millions of
     points), and the first bad point named with :func:`point`'s error when there is one."""
     one = point(width, height)
-    just_lists, just_ints, pairs = {list}, {int}, {2}
+    just_tuples, just_ints, pairs = {tuple}, {int}, {2}
 
     def check(v: Any) -> tuple[tuple[int, int], ...]:
-        if type(v) is not list or not 1 <= len(v) <= max_points:
+        if type(v) not in _ARRAYS or not 1 <= len(v) <= max_points:
             raise Invalid(f"expected a list of 1-{max_points} points")
-        if set(map(type, v)) == just_lists and set(map(len, v)) == pairs:
+        kinds = set(map(type, v))
+        if kinds <= _ARRAYS and set(map(len, v)) == pairs:
             flat = list(chain.from_iterable(v))
             if set(map(type, flat)) == just_ints:
                 xs, ys = flat[0::2], flat[1::2]
                 if min(xs) >= 0 and max(xs) <= width and min(ys) >= 0 and max(ys) <= height:
-                    return tuple(map(tuple, v))  # type: ignore[arg-type]
+                    if type(v) is tuple and kinds == just_tuples:
+                        return v  # already what a decode makes
+                    return tuple(map(tuple, v))
         return tuple(one(p) for p in v)  # raises, naming what is wrong
 
     return check
@@ -127,7 +134,7 @@ def points(width: int, height: int, max_points: int) -> Validator:
 
 def tuple_of(item: Validator, max_len: int) -> Validator:
     def check(v: Any) -> tuple[Any, ...]:
-        if type(v) is not list or len(v) > max_len:
+        if type(v) not in _ARRAYS or len(v) > max_len:
             raise Invalid(f"expected a list of at most {max_len} items")
         return tuple(item(x) for x in v)
 

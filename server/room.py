@@ -153,7 +153,7 @@ class Room:
                 session.send(Error(exc.code, exc.detail, oid=op.oid))
                 return
             try:
-                frame = encode(echo)
+                frame = encode(echo, check=False)  # made of checked parts: see encode
             except LocalProtocolError as exc:  # cannot happen: Board.apply refuses effects that do not fit
                 log.error("room %r: echo of %s does not fit a frame: %s", self.name, op.oid, exc)
                 session.send(Error("too_large", "the effect of this operation is too large", oid=op.oid))
@@ -192,7 +192,7 @@ class Room:
             if hit is not None and hit[0] is obj:  # objects are immutable: same object, same frame
                 yield hit[1]
             else:
-                frame = encode(Obj(obj))
+                frame = encode(Obj(obj), check=False)
                 cache[obj.id] = (obj, frame)
                 yield frame
         if len(cache) > 2 * len(objects) + OBJ_CACHE_SLACK:  # forget deleted objects now and then

@@ -332,6 +332,13 @@ def test_lists_given_for_tuples_still_encode() -> None:
     )
 
 
+def test_an_unchecked_encode_writes_the_same_bytes_and_still_keeps_frames_under_max_frame() -> None:
+    msg = Add(oid="o", obj=PENCIL, seq=7, author="0123456789abcdef")
+    assert encode(msg, check=False) == encode(msg)
+    with pytest.raises(LocalProtocolError):
+        encode(P.Notice(text="x" * (MAX_FRAME + 1)), check=False)
+
+
 # -- hypothesis: the error contract and round trips of generated messages
 
 CHARS = st.characters(exclude_categories=("Cs", "Cc")) | st.sampled_from("\t\n\r\x7f")
