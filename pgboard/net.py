@@ -94,7 +94,7 @@ READ_TIME = 0.025  # seconds of reading and decoding in one pump, after which th
 MAX_QUEUED_CHAT = 100  # chat lines typed while offline, kept for the reconnect
 MAX_PINGS_WAITING = 8  # unanswered pings remembered for measuring a late answer
 CURSOR_BACKLOG = 64 * 1024  # bytes already waiting to be sent above which cursor positions are dropped
-NO_RETRY_ERRORS = frozenset({"replaced"})  # fatal errors after which reconnecting would be wrong
+NO_RETRY_ERRORS = frozenset({"replaced", "kicked", "banned"})  # reconnecting after these would be wrong
 
 STATES = ("closed", "connecting", "joining", "catching_up", "online", "offline", "refused", "failed")
 FAILED_TEXT = "Server down: your work is kept; save it with Ctrl+S"

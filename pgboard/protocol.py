@@ -176,6 +176,7 @@ _seq = _int(0, 2**53)
 _opt_seq = _opt_int(0, 2**53)
 _objects = _tuple_of(BoardObject.from_wire, 100_000)
 _ids = _tuple_of(_ident, 100_000)
+_users = _tuple_of(_str(MAX_ID), MAX_USERS_LISTED)  # author ids
 
 
 # Connection and rooms
@@ -237,6 +238,19 @@ class Renamed(Message):
     user: str = _spec(_str(MAX_ID))
     old: str = _spec(_str(MAX_NAME_FIELD))
     nick: str = _spec(_str(MAX_NAME_FIELD))
+
+
+@message("room_state")
+class RoomState(Message):
+    """Server -> client: what you may do in this room, sent after ``welcome`` and again whenever it
+    changes for you. ``operators``: the room's operators (they edit everything and moderate);
+    ``locked``: only operators draw; ``may_edit``: authors whose objects you may edit besides your
+    own (they ``/allow``-ed you); ``allowed``: whom you allowed to edit yours."""
+
+    operators: tuple[str, ...] = _spec(_users, ())
+    locked: bool = _spec(_bool, False)
+    may_edit: tuple[str, ...] = _spec(_users, ())
+    allowed: tuple[str, ...] = _spec(_users, ())
 
 
 # Catch-up

@@ -2,14 +2,18 @@
 
 ``/me`` actions, private messages (``/msg nick text`` or ``@nick text``), ``/list`` (``/ls``, ``/look``,
 ``/who``), ``/nick`` (``/rename``), ``/ignore`` (``/i``) and ``/help``. ``//text`` says "/text".
+The commands about rights and moderation (``/allow``, ``/op``, ``/kick``, ...) are in moderation.py.
 Room chat is stored with the room's log so joiners see the last lines; private lines are not stored.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from pgboard_server import moderation
 
 from pgboard import names
 from pgboard.protocol import Chat, Error, Notice, Renamed
@@ -28,6 +32,7 @@ HELP = (
     ("/list (/ls, /look, /who)", "who is in this room"),
     ("/nick NEW (/rename)", "change your nickname"),
     ("/ignore (/i)", "stop or start receiving room chat (private messages still arrive)"),
+    *moderation.HELP,
     ("/help", "this list"),
     ("//TEXT", "say TEXT starting with a slash"),
 )
@@ -50,6 +55,7 @@ class ChatCommands:
             "ignore": ChatCommands._ignore,
             "i": ChatCommands._ignore,
             "help": ChatCommands._help,
+            **moderation.COMMANDS,
         }
 
     def say(self, session: Session, text: str) -> None:
@@ -122,6 +128,10 @@ class ChatCommands:
                 return
             old, session.nick = session.nick, nick
             room.broadcast(Renamed(session.user, old, nick))
+            try:
+                room.rights.rename(session.user, nick)  # so /purge and /ban find them by it after they left
+            except sqlite3.Error as exc:
+                log.error("room %r: could not record %s's new nick: %s", room.name, old, exc)
         log.info("room %r: %s (%s) is now %s", room.name, old, session.user, nick)
 
     def _ignore(self, session: Session, room: Room, rest: str) -> None:

@@ -14,8 +14,10 @@ import secrets
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
+
+from pgboard_server.rights import RoomRights, address_of
 
 from pgboard import names
 from pgboard.board import Board, BoardError, DuplicateOperation, Operation
@@ -26,6 +28,7 @@ from pgboard.protocol import (
     CatchUp,
     CaughtUp,
     Chat,
+    Clear,
     Cursor,
     Error,
     Join,
@@ -50,6 +53,7 @@ log = logging.getLogger(__name__)
 
 AUTHOR_ID_HEX = 16  # hex characters of sha256(client secret) that make the author id
 OBJ_CACHE_SLACK = 1000  # cached obj frames beyond the board's size before the cache is pruned
+LOCKED_DETAIL = "an operator locked the board: only operators draw until it is unlocked"
 
 
 def author_id(secret: str) -> str:
@@ -70,7 +74,8 @@ class Room:
         self.name = name
         self.store = store
         self.lock = threading.RLock()
-        self.board = Board()
+        self.rights = RoomRights(store, name)
+        self.board = Board(may_edit=self.rights.may_edit)
         self.members: dict[str, Session] = {}  # author id -> session
         self.chat: deque[str] = deque(maxlen=chat_history)  # payloads of recent room chat lines
         self.catchup_chunk = catchup_chunk
@@ -80,7 +85,7 @@ class Room:
 
     def rebuild(self) -> None:
         """Throw the board away and replay it from the store: what was not committed is gone."""
-        self.board = Board()
+        self.board = Board(may_edit=self.rights.may_edit)
         self._replay_ops()
 
     def replay(self) -> int:
@@ -144,6 +149,13 @@ class Room:
 
     def apply(self, session: Session, op: Operation) -> None:
         with self.lock:
+            done = self.board.seen(session.user, op.oid)
+            if done is not None:  # a resend is acknowledged even on a locked board
+                session.send(Ack(op.oid, done))
+                return
+            if not self.rights.may_draw(session.user):
+                session.send(Error("locked", LOCKED_DETAIL, oid=op.oid))
+                return
             try:
                 echo = self.board.apply(op, session.user)
             except DuplicateOperation as dup:
@@ -152,21 +164,52 @@ class Room:
             except BoardError as exc:
                 session.send(Error(exc.code, exc.detail, oid=op.oid))
                 return
+            self.commit(session, echo)
+
+    def commit(self, session: Session, echo: Operation) -> bool:
+        """Log the applied ``echo`` and send it to every member; on failure the board is rebuilt
+        from its log and ``session`` is told. Called under the lock."""
+        try:
+            frame = encode(echo, check=False)  # made of checked parts: see encode
+        except LocalProtocolError as exc:  # cannot happen: Board.apply refuses effects that do not fit
+            log.error("room %r: echo of %s does not fit a frame: %s", self.name, echo.oid, exc)
+            session.send(Error("too_large", "the effect of this operation is too large", oid=echo.oid))
+            return False
+        try:
+            self.store.append_op(self.name, echo.seq, payload(frame))  # committed before it is echoed
+        except sqlite3.Error as exc:
+            log.error("room %r: could not store operation %d: %s", self.name, echo.seq, exc)
+            self.rebuild()  # forget it: nobody saw it, and the board must match its log
+            session.send(Error("store_failed", "the server could not save this; try again", oid=echo.oid))
+            return False
+        for s in list(self.members.values()):
+            s.send_frame(frame)
+        return True
+
+    def purge(self, session: Session, author: str) -> int:
+        """Remove every object of ``author`` now on the board, as one step of ``session``'s (an
+        operator's) that its undo puts back: a ``clear`` echo listing them. Returns how many."""
+        with self.lock:
+            ids = tuple(i for i, o in self.board.objects.items() if o.author == author)
+            if not ids:
+                return 0
+            oid = f"purge.{secrets.token_hex(4)}"
+            echo = Clear(oid, self.board.seq + 1, session.user, removed=ids)
             try:
-                frame = encode(echo, check=False)  # made of checked parts: see encode
-            except LocalProtocolError as exc:  # cannot happen: Board.apply refuses effects that do not fit
-                log.error("room %r: echo of %s does not fit a frame: %s", self.name, op.oid, exc)
-                session.send(Error("too_large", "the effect of this operation is too large", oid=op.oid))
-                return
-            try:
-                self.store.append_op(self.name, echo.seq, payload(frame))  # committed before it is echoed
-            except sqlite3.Error as exc:
-                log.error("room %r: could not store operation %d: %s", self.name, echo.seq, exc)
-                self.rebuild()  # forget it: nobody saw it, and the board must match its log
-                session.send(Error("store_failed", "the server could not save this; try again", oid=op.oid))
-                return
-            for s in list(self.members.values()):
-                s.send_frame(frame)
+                encode(echo)
+            except LocalProtocolError:
+                session.send(Error("too_large", f"{len(ids)} objects are too many to purge in one step"))
+                return 0
+            self.board.apply_echo(echo)
+            return len(ids) if self.commit(session, echo) else 0
+
+    # -- rights
+
+    def send_state(self, users: Iterable[str] | None = None) -> None:
+        """Tell members (all, or those in ``users``) what they may do now. Called under the lock."""
+        for user, s in list(self.members.items()):
+            if users is None or user in users:
+                s.send(self.rights.state_for(user))
 
     def cursor(self, session: Session, msg: Cursor) -> None:
         with self.lock:
@@ -270,6 +313,16 @@ class Rooms:
             if ghost is None and len(room.members) >= self.max_members:
                 session.send(JoinError("room_full", f"a room has at most {self.max_members} members"))
                 return
+            address = address_of(session.peer)
+            if room.rights.banned(user, address):
+                session.send(JoinError("banned", "an operator banned you from this room"))
+                return
+            try:
+                created = room.rights.arrive(user, nick, address)
+            except sqlite3.Error as exc:
+                log.error("room %r: could not record %s joining: %s", room.name, nick, exc)
+                session.send(Error("store_failed", "the server could not record your joining; try again"))
+                return
             if ghost is not None:
                 ghost.close(
                     "reconnected", Error("replaced", "you connected again from elsewhere", fatal=True)
@@ -280,6 +333,9 @@ class Rooms:
                 return
             room.members[user] = session
             session.send(Welcome(user, nick, room.name, room.users(), room.board.seq))
+            session.send(room.rights.state_for(user))
             session.send_lazy(room.catch_up(msg.since))
+            if created:
+                log.info("room %r: created by %s (%s), its operator", room.name, nick, user)
             room.broadcast(UserJoined(user, nick), exclude=session)
         log.info("room %r: %s (%s) joined from %s, since=%s", room.name, nick, user, session.peer, msg.since)

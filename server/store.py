@@ -7,11 +7,13 @@ mode with synchronous=NORMAL is an append to the log file, well under a millisec
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,55 @@ CREATE TABLE IF NOT EXISTS chat (
 CREATE INDEX IF NOT EXISTS chat_by_room ON chat (room, id);
 """
 
+# Who may do what in each room (server/rights.py). Rooms are keyed by their folded name (names.fold).
+_RIGHTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS room_info (
+    room TEXT PRIMARY KEY,
+    creator TEXT NOT NULL,       -- the author id of the first member: the room's first operator
+    locked INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS operators (
+    room TEXT NOT NULL,
+    user TEXT NOT NULL,
+    PRIMARY KEY (room, user)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS grants (
+    room TEXT NOT NULL,
+    owner TEXT NOT NULL,         -- whose objects
+    grantee TEXT NOT NULL,       -- may be edited by this author too
+    PRIMARY KEY (room, owner, grantee)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bans (
+    room TEXT NOT NULL,
+    user TEXT NOT NULL,
+    nick TEXT NOT NULL,
+    address TEXT NOT NULL,       -- '' when the ban is by account only
+    PRIMARY KEY (room, user)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS members (  -- who was in each room under which nick (the latest row wins)
+    room TEXT NOT NULL,
+    user TEXT NOT NULL,
+    nick TEXT NOT NULL,
+    folded TEXT NOT NULL,
+    address TEXT NOT NULL,
+    UNIQUE (room, user)
+);
+CREATE INDEX IF NOT EXISTS members_by_nick ON members (room, folded);
+"""
+
+
+@dataclass
+class RoomRightsRows:
+    """What the store keeps of one room's rights (see server/rights.py)."""
+
+    exists: bool = False  # the room has a row in room_info, or ops or chat from before rights existed
+    creator: str = ""
+    locked: bool = False
+    operators: set[str] = field(default_factory=set)
+    grants: set[tuple[str, str]] = field(default_factory=set)  # (owner, grantee)
+    bans: dict[str, tuple[str, str]] = field(default_factory=dict)  # user -> (nick, address)
+    members: list[tuple[str, str, str]] = field(default_factory=list)  # (user, nick, address), oldest first
+
 
 def default_db_path() -> Path:
     """~/.local/share/pgboard/pgboard.sqlite3 (or under $XDG_DATA_HOME)."""
@@ -53,6 +104,7 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._db.executescript(_RIGHTS_SCHEMA)
 
     def close(self) -> None:
         with self._lock:
@@ -93,3 +145,99 @@ class Store:
                 "SELECT line FROM chat WHERE room = ? ORDER BY id DESC LIMIT ?", (room, limit)
             ).fetchall()
         return [r[0] for r in reversed(rows)]
+
+    # -- rights (server/rights.py): each write is one autocommitted statement, done before memory changes
+
+    def load_rights(self, key: str, name: str) -> RoomRightsRows:
+        """Everything kept about room ``key`` (its folded name; ``name`` is the key of its log)."""
+        rows = RoomRightsRows()
+        with self._lock:
+            db = self._db
+            info = db.execute("SELECT creator, locked FROM room_info WHERE room = ?", (key,)).fetchone()
+            if info is not None:
+                rows.exists, rows.creator, rows.locked = True, info[0], bool(info[1])
+            else:  # a room that has a log from before rights were kept exists, with no operator
+                rows.exists = (
+                    db.execute("SELECT 1 FROM ops WHERE room = ? LIMIT 1", (name,)).fetchone() is not None
+                    or db.execute("SELECT 1 FROM chat WHERE room = ? LIMIT 1", (name,)).fetchone() is not None
+                )
+            rows.operators = {r[0] for r in db.execute("SELECT user FROM operators WHERE room = ?", (key,))}
+            rows.grants = {
+                (r[0], r[1]) for r in db.execute("SELECT owner, grantee FROM grants WHERE room = ?", (key,))
+            }
+            rows.bans = {
+                r[0]: (r[1], r[2])
+                for r in db.execute("SELECT user, nick, address FROM bans WHERE room = ?", (key,))
+            }
+            rows.members = [
+                (r[0], r[1], r[2])
+                for r in db.execute(
+                    "SELECT user, nick, address FROM members WHERE room = ? ORDER BY rowid", (key,)
+                )
+            ]
+        return rows
+
+    def create_room(self, key: str, creator: str) -> None:
+        """The room's first member becomes its creator and operator, in one transaction."""
+        with self._transaction() as db:
+            db.execute("INSERT OR IGNORE INTO room_info (room, creator) VALUES (?, ?)", (key, creator))
+            if creator:
+                db.execute("INSERT OR IGNORE INTO operators (room, user) VALUES (?, ?)", (key, creator))
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def set_locked(self, key: str, locked: bool) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO room_info (room, creator, locked) VALUES (?, '', ?) "
+                "ON CONFLICT (room) DO UPDATE SET locked = excluded.locked",
+                (key, int(locked)),
+            )
+
+    def set_operator(self, key: str, user: str, on: bool) -> None:
+        with self._lock:
+            if on:
+                self._db.execute("INSERT OR IGNORE INTO operators (room, user) VALUES (?, ?)", (key, user))
+            else:
+                self._db.execute("DELETE FROM operators WHERE room = ? AND user = ?", (key, user))
+
+    def set_grant(self, key: str, owner: str, grantee: str, on: bool) -> None:
+        with self._lock:
+            if on:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO grants (room, owner, grantee) VALUES (?, ?, ?)",
+                    (key, owner, grantee),
+                )
+            else:
+                self._db.execute(
+                    "DELETE FROM grants WHERE room = ? AND owner = ? AND grantee = ?", (key, owner, grantee)
+                )
+
+    def set_ban(self, key: str, user: str, nick: str, address: str | None) -> None:
+        """``address`` None: lift the ban on ``user``."""
+        with self._lock:
+            if address is None:
+                self._db.execute("DELETE FROM bans WHERE room = ? AND user = ?", (key, user))
+            else:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO bans (room, user, nick, address) VALUES (?, ?, ?, ?)",
+                    (key, user, nick, address),
+                )
+
+    def remember_member(self, key: str, user: str, nick: str, folded: str, address: str) -> None:
+        """``user`` is (or was last) in the room as ``nick``: the newest row for a nick wins a lookup."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM members WHERE room = ? AND user = ?", (key, user))
+            db.execute(
+                "INSERT INTO members (room, user, nick, folded, address) VALUES (?, ?, ?, ?, ?)",
+                (key, user, nick, folded, address),
+            )

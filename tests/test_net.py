@@ -45,6 +45,7 @@ from pgboard.protocol import (
     Ping,
     Pong,
     Renamed,
+    RoomState,
     Say,
     UserInfo,
     UserLeft,
@@ -213,7 +214,7 @@ def test_joins_catches_up_and_goes_online(server: BoardServer) -> None:
     assert conn.user_id and conn.nick == "alice" and conn.room == "lobby"
     assert conn.status_text() == "Online: alice in lobby"
     kinds = [type(m) for m in conn.incoming]
-    assert kinds[:3] == [Welcome, CatchUp, CaughtUp]
+    assert kinds[:4] == [Welcome, RoomState, CatchUp, CaughtUp]
     assert conn.catchup_progress is None
     c.close()
     assert conn.state == "closed" and conn.fileno() == -1

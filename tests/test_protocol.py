@@ -45,6 +45,7 @@ SAMPLES: list[Message] = [
     P.UserJoined(user="u2", nick="bob"),
     P.UserLeft(user="u2", nick="bob", reason="quit"),
     P.Renamed(user="u2", old="bob", nick="robert"),
+    P.RoomState(operators=("u1",), locked=True, may_edit=("u2", "u3"), allowed=("u2",)),
     P.CatchUp(count=3, mode="ops"),
     P.Obj(obj=TEXT),
     P.CaughtUp(seq=12),
@@ -385,6 +386,10 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy] = {
     "live": st.booleans(),
     "history": st.booleans(),
     "fatal": st.booleans(),
+    "locked": st.booleans(),
+    "operators": st.lists(IDS, max_size=3).map(tuple),
+    "may_edit": st.lists(IDS, max_size=3).map(tuple),
+    "allowed": st.lists(IDS, max_size=3).map(tuple),
     "time": st.integers(0, 2**40),
 }
 CLASS_FIELDS: dict[tuple[type, str], st.SearchStrategy] = {

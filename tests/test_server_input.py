@@ -31,12 +31,13 @@ from pgboard.protocol import (
 
 @contextlib.contextmanager
 def pair() -> Iterator[tuple[BoardServer, RawClient, RawClient]]:
-    """A server with alice and bob joined; bob is the bystander who must not notice anything."""
+    """A server with alice and bob joined; bob is the bystander who must not notice anything. Bob
+    joins first, so he is the room's operator and alice's rights are a plain member's."""
     with running_server() as server, RawClient(server.address) as a, RawClient(server.address) as b:
-        a.join("alice")
-        a.catch_up()
         b.join("bob")
         b.catch_up()
+        a.join("alice")
+        a.catch_up()
         yield server, a, b
 
 
