@@ -127,7 +127,7 @@ class ServerProcess:
 
     def __init__(self, db: Path, log_path: Path) -> None:
         cmd = [sys.executable, "-m", "pgboard_server.cli", "--host", "127.0.0.1", "--port", "0"]
-        cmd += ["--db", str(db), "--log-level", "WARNING"]
+        cmd += ["--db", str(db), "--log-level", "WARNING", "--no-rate-limits"]  # 20 drawers on loopback
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log, cwd=ROOT)
         line = _read_line(self.proc, SERVER_START_TIMEOUT)

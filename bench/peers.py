@@ -103,7 +103,7 @@ class ServerProcess:
         self.kind = kind
         if kind == "pgboard":
             cmd = [sys.executable, "-m", "pgboard_server.cli", "--port", "0", "--db", str(db)]
-            cmd += ["--log-level", "WARNING"]
+            cmd += ["--log-level", "WARNING", "--no-rate-limits"]  # it measures the server flat out
         elif kind in ("twisted", "asyncio"):
             cmd = [sys.executable, "-m", "bench.peers", kind]
         else:

@@ -92,6 +92,8 @@ class _History:
 class Board:
     """The objects now on a board, in drawing order, and what each author can undo."""
 
+    max_objects = MAX_OBJECTS  # a server may set a smaller cap on its boards (Limits.max_objects)
+
     def __init__(self, may_edit: EditPolicy = own_objects_only, text_box: TextMeasure | None = None) -> None:
         """``text_box``: what a text object paints, measured with the font it is drawn in (a client
         passes its renderer's measure so hit tests match the screen); without it, an estimate."""
@@ -206,8 +208,8 @@ class Board:
     def _check_add(self, obj: BoardObject) -> None:
         if obj.id in self._ids_used:
             raise BoardError("duplicate_id", f"object id {obj.id!r} is already used on this board")
-        if len(self.objects) >= MAX_OBJECTS:
-            raise BoardError("board_full", f"a board holds at most {MAX_OBJECTS} objects")
+        if len(self.objects) >= self.max_objects:
+            raise BoardError("board_full", f"a board holds at most {self.max_objects} objects")
 
     def _existing(self, oid: str) -> BoardObject:
         obj = self.objects.get(oid)

@@ -14,6 +14,11 @@ What it keeps, so that nothing drawn is lost or doubled:
   the user keeps drawing into it. After a reconnect the client joins with ``since=last_seq``; once the
   catch-up ends (``caught_up``) it resends what the catch-up did not echo, in order. The server answers an
   oid it already applied with ``ack``, so a resend never doubles an object.
+- Flow: at most ``MAX_IN_FLIGHT`` operations are sent and not yet confirmed at once; the rest wait in
+  the outbox (a reconnect after a long time offline sends its backlog at the pace of the echoes). An
+  operation the server refuses with ``rate_limited`` stays in the outbox: sending pauses for the error's
+  ``retry`` seconds, then every operation not confirmed goes again, in order (the server refuses all
+  operations while it holds a client back, so the order on the board is the order drawn).
 - Chat typed while offline waits in a bounded queue and is sent after the catch-up; cursor positions are
   ephemeral and dropped while offline.
 
@@ -94,6 +99,8 @@ READ_TIME = 0.025  # seconds of reading and decoding in one pump, after which th
 MAX_QUEUED_CHAT = 100  # chat lines typed while offline, kept for the reconnect
 MAX_PINGS_WAITING = 8  # unanswered pings remembered for measuring a late answer
 CURSOR_BACKLOG = 64 * 1024  # bytes already waiting to be sent above which cursor positions are dropped
+MAX_IN_FLIGHT = 100  # operations sent and not yet confirmed (the server's burst is larger)
+DEFAULT_RETRY = 1.0  # seconds to hold operations back after a "rate_limited" without a retry field
 NO_RETRY_ERRORS = frozenset({"replaced", "kicked", "banned"})  # reconnecting after these would be wrong
 
 STATES = ("closed", "connecting", "joining", "catching_up", "online", "offline", "refused", "failed")
@@ -148,6 +155,9 @@ class Connection:
         self.attempts = 0  # failed tries in a row since the link was last stable
         self._online_since: float | None = None
         self._outbox: dict[str, tuple[Operation, bytes]] = {}  # oid -> (op, its frame), in send order
+        self._unsent: deque[str] = deque()  # oids of the outbox to send (or send again), in order
+        self._in_flight: set[str] = set()  # oids sent on this connection, not yet confirmed or refused
+        self._hold: DelayedCall | None = None  # while the server rate-limits us: sending resumes after it
         self._chat: deque[bytes] = deque()
         self._sock: socket.socket | None = None
         self._codec = Codec()
@@ -218,8 +228,43 @@ class Connection:
             raise LocalProtocolError(f"operation id {op.oid!r} is already waiting for the server")
         frame = encode(op)
         self._outbox[op.oid] = (op, frame)
-        if self.state == "online":
-            self._outbuf += frame
+        self._unsent.append(op.oid)
+        self._send_unsent()
+
+    @property
+    def held(self) -> bool:
+        """True while the server rate-limits us: operations wait in the outbox for the retry delay."""
+        return self._hold is not None and self._hold.active
+
+    def _send_unsent(self) -> None:
+        if self.state != "online" or self.held:
+            return
+        while self._unsent and len(self._in_flight) < MAX_IN_FLIGHT:
+            oid = self._unsent.popleft()
+            entry = self._outbox.get(oid)
+            if entry is not None and oid not in self._in_flight:
+                self._in_flight.add(oid)
+                self._outbuf += entry[1]
+
+    def _confirmed(self, oid: str) -> None:
+        """The server echoed, acknowledged or refused ``oid``: it leaves the outbox; the next may go."""
+        self._outbox.pop(oid, None)
+        if self._in_flight:
+            self._in_flight.discard(oid)
+            self._send_unsent()
+
+    def _held_back(self, msg: Error) -> None:
+        """A rate_limited refusal of one of ours: keep it, pause, then send the rest again in order."""
+        self._in_flight.discard(msg.oid)
+        if not self.held:
+            delay = msg.retry or DEFAULT_RETRY
+            logger.info("the server slows us down: sending again in %.3g s", delay)
+            self._hold = self.scheduler.call_later(delay, self._end_hold)
+
+    def _end_hold(self) -> None:
+        self._hold = None
+        self._unsent = deque(oid for oid in self._outbox if oid not in self._in_flight)
+        self._send_unsent()
 
     def send(self, msg: Message) -> bool:
         """Send a chat line (Say) or a cursor position. Returns False when the message was dropped:
@@ -257,6 +302,8 @@ class Connection:
             return "Catching up..."
         if state == "online":
             ping = f", {round(self.latency * 1000)} ms" if self.latency is not None else ""
+            if self.held:
+                return f"Online: {self.nick} in {self.room}{ping}; slowed down by the server, resending"
             return f"Online: {self.nick} in {self.room}{ping}"
         if state == "offline":
             left = self._retry.remaining if self._retry is not None and self._retry.active else 0.0
@@ -398,8 +445,9 @@ class Connection:
         self.incoming.append(msg)
         # What the catch-up did not echo goes again, in order (the server acks what it already has),
         # then the chat typed while offline.
-        for _, frame in self._outbox.values():
-            self._outbuf += frame
+        self._in_flight.clear()
+        self._unsent = deque(self._outbox)
+        self._send_unsent()
         while self._chat:
             self._outbuf += self._chat.popleft()
 
@@ -408,16 +456,19 @@ class Connection:
             self.last_seq = max(self.last_seq, msg.seq)
         self._count_catchup()
         if msg.author and msg.author == self.user_id:
-            self._outbox.pop(msg.oid, None)
+            self._confirmed(msg.oid)
         self.incoming.append(msg)
 
     def _on_ack(self, msg: Ack) -> None:
-        self._outbox.pop(msg.oid, None)
+        self._confirmed(msg.oid)
 
     def _on_error(self, msg: Error) -> None:
+        if msg.code == "rate_limited" and msg.oid in self._outbox:
+            self._held_back(msg)  # not the app's business: nothing is lost, nothing to roll back
+            return
         if msg.oid and msg.oid in self._outbox:
             logger.info("the server refused operation %s: %s %s", msg.oid, msg.code, msg.detail)
-            del self._outbox[msg.oid]
+            self._confirmed(msg.oid)
         self.incoming.append(msg)
         if msg.fatal:
             reason = f"{msg.code}: {msg.detail}" if msg.detail else msg.code
@@ -547,6 +598,10 @@ class Connection:
             self._sock = None
         self._codec = Codec()
         self._outbuf.clear()
+        self._in_flight.clear()
+        if self._hold is not None:
+            self._hold.cancel()
+            self._hold = None
         self._pings.clear()
         self.catchup_progress = None
         self._online_since = None

@@ -37,10 +37,20 @@ MIN_TEXT_SIZE, MAX_TEXT_SIZE = 8, 200
 MAX_TEXT = 2000  # characters of a text object or a chat line
 MAX_NAME_FIELD = 200  # characters of a nickname, room or password field on the wire (rules: names.py)
 MAX_USERS_LISTED = 1000
+MAX_RETRY = 3600  # seconds: the largest "retry" of an error
 
 OBJECT_KINDS = ("pencil", "line", "rect", "oval", "circle", "square", "text")
 TWO_POINT_KINDS = frozenset({"line", "rect", "oval", "circle", "square"})
-JOIN_ERRORS = ("empty", "taken", "invalid", "too_long", "bad_password", "room_full", "banned")
+JOIN_ERRORS = (
+    "empty",
+    "taken",
+    "invalid",
+    "too_long",
+    "bad_password",
+    "room_full",
+    "banned",
+    "too_many_rooms",
+)
 CHAT_KINDS = ("say", "me", "private")
 
 
@@ -420,6 +430,8 @@ class Error(Message):
     detail: str = _spec(_str(MAX_TEXT), "")
     fatal: bool = _spec(_bool, False)
     oid: str = _spec(_opt_ident, "")  # the refused operation, so its author drops it from the outbox
+    retry: float = _spec(wire_fields.number_in(0, MAX_RETRY), 0)  # seconds: with "rate_limited", when
+    # the refused input may be sent again (the operation named by ``oid`` is kept and resent then)
 
 
 # Heartbeat

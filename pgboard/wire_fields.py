@@ -37,6 +37,18 @@ def int_in(lo: int, hi: int) -> Validator:
     return check
 
 
+def number_in(lo: float, hi: float) -> Validator:
+    """An integer or a finite decimal number (``0.25``) in [lo, hi]; never a boolean."""
+
+    def check(v: Any) -> float:
+        if type(v) not in (int, float) or not lo <= v <= hi:  # NaN and infinities fail the range
+            raise Invalid(f"expected a number in [{lo}, {hi}]")
+        number: float = v
+        return number
+
+    return check
+
+
 def opt_int_in(lo: int, hi: int) -> Validator:
     inner = int_in(lo, hi)
     return lambda v: None if v is None else inner(v)

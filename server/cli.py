@@ -66,7 +66,50 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--send-timeout", type=float, default=L.SEND_TIMEOUT, help="seconds one send may block")
     g.add_argument("--chat-history", type=int, default=L.CHAT_HISTORY, help="chat lines replayed to joiners")
     g.add_argument("--backlog", type=int, default=L.LISTEN_BACKLOG, help="listen backlog")
+    for name, kind, what in ABUSE_OPTIONS:
+        g.add_argument(f"--{name.replace('_', '-')}", type=kind, default=getattr(DEFAULTS, name), help=what)
+    g.add_argument(
+        "--no-rate-limits",
+        action="store_true",
+        help="turn every rate limit and the per-address connection cap off (benchmarks on loopback)",
+    )
     return p
+
+
+DEFAULTS = L.Limits()
+# The abuse and resource limits (docs/PROTOCOL.md, "Limits"): Limits fields, one option each.
+ABUSE_OPTIONS: tuple[tuple[str, type, str], ...] = (
+    ("max_rooms", int, "rooms the server holds; a join that would create one more is refused"),
+    ("max_objects", int, "objects on one room's board"),
+    ("max_connections_per_address", int, "open connections from one IP address (0: no cap)"),
+    ("op_rate", float, "drawing operations a second per connection (0: no limit)"),
+    ("op_burst", float, "drawing operations a connection may send at once"),
+    ("chat_rate", float, "chat lines a second per connection"),
+    ("chat_burst", float, "chat lines a connection may send at once"),
+    ("cursor_rate", float, "cursor positions a second per connection (more are dropped)"),
+    ("cursor_burst", float, "cursor positions a connection may send at once"),
+    ("input_rate", float, "bytes a second of input per connection"),
+    ("input_burst", float, "bytes of input a connection may send at once"),
+    ("address_op_rate", float, "drawing operations a second per address"),
+    ("address_op_burst", float, "drawing operations an address may send at once"),
+    ("address_chat_rate", float, "chat lines a second per address"),
+    ("address_chat_burst", float, "chat lines an address may send at once"),
+    ("address_cursor_rate", float, "cursor positions a second per address"),
+    ("address_cursor_burst", float, "cursor positions an address may send at once"),
+    ("address_input_rate", float, "bytes a second of input per address"),
+    ("address_input_burst", float, "bytes of input an address may send at once"),
+    ("rate_retry", float, "seconds a refused kind of input stays refused, at least"),
+    ("abuse_refusals", int, "refusals within --abuse-window that disconnect a client (0: never)"),
+    ("abuse_window", float, "seconds over which refusals are counted"),
+)
+
+
+def abuse_limits(args: argparse.Namespace) -> dict[str, object]:
+    """The abuse and resource limits chosen on the command line, as BoardServer keywords."""
+    chosen: dict[str, object] = {name: getattr(args, name) for name, _, _ in ABUSE_OPTIONS}
+    if args.no_rate_limits:
+        chosen.update(L.NO_RATE_LIMITS)
+    return chosen
 
 
 FILE_SLACK = 64  # descriptors besides the connections: the store, the listener, the wake-up pair, logs
@@ -106,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         send_timeout=args.send_timeout,
         chat_history=args.chat_history,
         backlog=args.backlog,
+        **abuse_limits(args),
     )
     raise_file_limit(args.max_connections)
     stop = threading.Event()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from pgboard.board import MAX_OBJECTS as BOARD_MAX_OBJECTS
 from pgboard.protocol import MAX_USERS_LISTED
 
 DEFAULT_PORT = 5151
@@ -27,6 +28,28 @@ WRITE_BATCH = 256 * 1024  # bytes joined into one sendall() by a writer
 RECV_SIZE = 64 * 1024  # bytes asked of one recv()
 CHAT_HISTORY = 50  # room chat lines replayed to a joiner (history=true)
 CATCHUP_CHUNK = 2000  # logged operations read from the store at a time during an "ops" catch-up
+MAX_ROOMS = 1000  # rooms a server holds (each keeps its board in memory); a join that would create
+# one more gets join_error "too_many_rooms"
+MAX_OBJECTS = BOARD_MAX_OBJECTS  # objects on one room's board; more get error "board_full"
+
+# Rate limits (server/ratelimit.py): a rate per second and a burst, per connection and per address
+# (every connection from one IP address shares the address's buckets). A rate of 0 turns one off.
+# A pencil stroke sends about 60 extends a second; 20 people behind one school NAT share an address.
+OP_RATE, OP_BURST = 200.0, 400  # drawing operations per connection; more get error "rate_limited"
+CHAT_RATE, CHAT_BURST = 5.0, 20  # chat lines (and commands) per connection
+CURSOR_RATE, CURSOR_BURST = 120.0, 240  # cursor positions per connection; more are dropped silently
+INPUT_RATE, INPUT_BURST = 1024 * 1024, 8 * 1024 * 1024  # bytes of input per connection; the reader
+# pauses until a debt is paid (TCP then slows the sender down) and says so with "rate_limited"
+ADDRESS_OP_RATE, ADDRESS_OP_BURST = 2000.0, 4000
+ADDRESS_CHAT_RATE, ADDRESS_CHAT_BURST = 40.0, 100
+ADDRESS_CURSOR_RATE, ADDRESS_CURSOR_BURST = 2400.0, 4800
+ADDRESS_INPUT_RATE, ADDRESS_INPUT_BURST = 8 * 1024 * 1024, 32 * 1024 * 1024
+MAX_CONNECTIONS_PER_ADDRESS = 64  # open connections from one IP address; more get "too_many_connections"
+RATE_RETRY = 0.5  # seconds a refused kind of input stays refused, at least (the error's "retry")
+ABUSE_REFUSALS = 5000  # refusals within ABUSE_WINDOW after which a connection is dropped ("flooding"):
+# a client that keeps at most 100 operations in flight and waits out "retry" stays far below it
+ABUSE_WINDOW = 10.0  # seconds
+MAX_INPUT_PAUSE = 5.0  # seconds the reader pauses at most for an input debt (below PING_INTERVAL)
 
 
 @dataclass(frozen=True)
@@ -47,6 +70,28 @@ class Limits:
     recv_size: int = RECV_SIZE
     chat_history: int = CHAT_HISTORY
     catchup_chunk: int = CATCHUP_CHUNK
+    max_rooms: int = MAX_ROOMS
+    max_objects: int = MAX_OBJECTS
+    op_rate: float = OP_RATE
+    op_burst: float = OP_BURST
+    chat_rate: float = CHAT_RATE
+    chat_burst: float = CHAT_BURST
+    cursor_rate: float = CURSOR_RATE
+    cursor_burst: float = CURSOR_BURST
+    input_rate: float = INPUT_RATE
+    input_burst: float = INPUT_BURST
+    address_op_rate: float = ADDRESS_OP_RATE
+    address_op_burst: float = ADDRESS_OP_BURST
+    address_chat_rate: float = ADDRESS_CHAT_RATE
+    address_chat_burst: float = ADDRESS_CHAT_BURST
+    address_cursor_rate: float = ADDRESS_CURSOR_RATE
+    address_cursor_burst: float = ADDRESS_CURSOR_BURST
+    address_input_rate: float = ADDRESS_INPUT_RATE
+    address_input_burst: float = ADDRESS_INPUT_BURST
+    max_connections_per_address: int = MAX_CONNECTIONS_PER_ADDRESS
+    rate_retry: float = RATE_RETRY
+    abuse_refusals: int = ABUSE_REFUSALS
+    abuse_window: float = ABUSE_WINDOW
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_room_members <= MAX_USERS_LISTED:
@@ -57,3 +102,12 @@ class Limits:
     @classmethod
     def names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in dataclasses.fields(cls))
+
+
+# Every rate limit off, no cap on connections per address, nobody dropped for flooding: for
+# benchmarks and load tests that push one loopback address flat out (``pgboard-server --no-rate-limits``).
+NO_RATE_LIMITS: dict[str, float] = {
+    **{name: 0.0 for name in Limits.names() if name.endswith("_rate")},
+    "max_connections_per_address": 0,
+    "abuse_refusals": 0,
+}

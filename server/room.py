@@ -17,10 +17,11 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from pgboard_server.limits import MAX_ROOMS
 from pgboard_server.rights import RoomRights, address_of
 
 from pgboard import names
-from pgboard.board import Board, BoardError, DuplicateOperation, Operation
+from pgboard.board import MAX_OBJECTS, Board, BoardError, DuplicateOperation, Operation
 from pgboard.protocol import (
     TERMINATOR,
     Ack,
@@ -70,12 +71,16 @@ def payload(frame: bytes) -> str:
 class Room:
     """One board. Every mutation happens under ``lock`` (re-entrant: a drop may happen mid-broadcast)."""
 
-    def __init__(self, name: str, store: Store, chat_history: int, catchup_chunk: int) -> None:
+    def __init__(
+        self, name: str, store: Store, chat_history: int, catchup_chunk: int, max_objects: int = MAX_OBJECTS
+    ) -> None:
         self.name = name
         self.store = store
         self.lock = threading.RLock()
         self.rights = RoomRights(store, name)
+        self.max_objects = max_objects
         self.board = Board(may_edit=self.rights.may_edit)
+        self.board.max_objects = max_objects
         self.members: dict[str, Session] = {}  # author id -> session
         self.chat: deque[str] = deque(maxlen=chat_history)  # payloads of recent room chat lines
         self.catchup_chunk = catchup_chunk
@@ -86,6 +91,7 @@ class Room:
     def rebuild(self) -> None:
         """Throw the board away and replay it from the store: what was not committed is gone."""
         self.board = Board(may_edit=self.rights.may_edit)
+        self.board.max_objects = self.max_objects
         self._replay_ops()
 
     def replay(self) -> int:
@@ -263,20 +269,36 @@ def _history_frames(history: list[str]) -> Iterator[bytes]:
 class Rooms:
     """Every room of the server, created on first join (or at start, from the store)."""
 
-    def __init__(self, store: Store, max_members: int, chat_history: int, catchup_chunk: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        max_members: int,
+        chat_history: int,
+        catchup_chunk: int,
+        *,
+        max_rooms: int = MAX_ROOMS,
+        max_objects: int = MAX_OBJECTS,
+    ) -> None:
         self.store = store
         self.max_members = max_members
+        self.max_rooms = max_rooms
+        self.max_objects = max_objects
         self.chat_history = chat_history
         self.catchup_chunk = catchup_chunk
         self._lock = threading.Lock()
         self._rooms: dict[str, Room] = {}
 
-    def get(self, name: str) -> Room:
+    def get(self, name: str, *, capped: bool = False) -> Room | None:
+        """The room called ``name``, created if new; None if new and ``capped`` and the server already
+        holds ``max_rooms`` rooms (rooms found in the store at start are never refused)."""
         key = names.fold(name)
         with self._lock:
             room = self._rooms.get(key)
             if room is None:
-                room = self._rooms[key] = Room(name, self.store, self.chat_history, self.catchup_chunk)
+                if capped and len(self._rooms) >= self.max_rooms:
+                    return None
+                room = Room(name, self.store, self.chat_history, self.catchup_chunk, self.max_objects)
+                self._rooms[key] = room
             return room
 
     def all(self) -> list[Room]:
@@ -287,6 +309,7 @@ class Rooms:
         total = 0
         for name in self.store.rooms():
             room = self.get(name)
+            assert room is not None
             with room.lock:
                 n = room.replay()
             log.info("room %r: replayed %d operations (board at seq %d)", name, n, room.board.seq)
@@ -301,7 +324,10 @@ class Rooms:
             session.send(JoinError(exc.reason, exc.detail))
             return
         user = author_id(msg.client)
-        room = self.get(room_name)
+        room = self.get(room_name, capped=True)
+        if room is None:
+            session.send(JoinError("too_many_rooms", f"this server holds at most {self.max_rooms} rooms"))
+            return
         with room.lock:
             ghost = room.members.get(user)
             taken = room.taken_nicks(except_user=user)

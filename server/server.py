@@ -18,6 +18,7 @@ from typing import Any
 
 from pgboard_server.chat import ChatCommands
 from pgboard_server.limits import Limits
+from pgboard_server.ratelimit import AddressTable
 from pgboard_server.room import Rooms
 from pgboard_server.session import Session
 from pgboard_server.store import MEMORY, Store
@@ -70,6 +71,7 @@ class BoardServer:
         self._sessions: set[Session] = set()
         self._count = 0
         self._threads: list[threading.Thread] = []
+        self.addresses = AddressTable(self.limits, clock)
         self.address: tuple[str, int] = (host, port)
 
     # -- lifecycle
@@ -82,7 +84,12 @@ class BoardServer:
         try:
             self.store = Store(self.db_path)
             self.rooms = Rooms(
-                self.store, self.limits.max_room_members, self.limits.chat_history, self.limits.catchup_chunk
+                self.store,
+                self.limits.max_room_members,
+                self.limits.chat_history,
+                self.limits.catchup_chunk,
+                max_rooms=self.limits.max_rooms,
+                max_objects=self.limits.max_objects,
             )
             started = time.perf_counter()
             replayed = self.rooms.replay_all()
@@ -168,6 +175,8 @@ class BoardServer:
     def forget(self, session: Session) -> None:
         with self._lock:
             self._sessions.discard(session)
+        if session.quota is not None:
+            self.addresses.release(session.quota)
 
     # -- threads
 
@@ -186,32 +195,48 @@ class BoardServer:
                         log.error("accept failed: %s", exc)
                         self._stopping.wait(ACCEPT_BACKOFF)
                         continue
-                    self._admit(sock, f"{addr[0]}:{addr[1]}")
+                    self._admit(sock, f"{addr[0]}:{addr[1]}", addr[0])
 
-    def _admit(self, sock: socket.socket, peer: str) -> None:
+    def _admit(self, sock: socket.socket, peer: str, address: str = "") -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.limits.send_buffer:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.limits.send_buffer)
         sock.settimeout(self.limits.send_timeout)
+        refusal: Error | None = None
         with self._lock:
-            if len(self._sessions) >= self.limits.max_connections:
-                full = True
+            quota = self.addresses.acquire(address or peer)
+            if quota is None:
+                refusal = Error(
+                    "too_many_connections",
+                    f"at most {self.limits.max_connections_per_address} connections from one address",
+                    fatal=True,
+                )
+            elif len(self._sessions) >= self.limits.max_connections:
+                self.addresses.release(quota)
+                refusal = Error("server_full", "too many connections; try later", fatal=True)
             else:
-                full = False
                 self._count += 1
-                session = Session(self, sock, peer, self._count)
+                session = Session(self, sock, peer, self._count, quota)
                 self._sessions.add(session)
-        if full:
-            log.warning("refusing %s: %d connections open", peer, self.limits.max_connections)
-            try:
-                sock.sendall(encode(Error("server_full", "too many connections; try later", fatal=True)))
-            except OSError:
-                pass
-            sock.close()
+        if refusal is not None:
+            log.warning("refusing %s: %s", peer, refusal.detail)
+            self._refuse(sock, refusal)
             return
         log.info("%r connected", session)
         session.send(Hello(PROTOCOL_VERSION, self.name))
         session.start()
+
+    @staticmethod
+    def _refuse(sock: socket.socket, refusal: Error) -> None:
+        """A polite no: the error instead of hello, then the connection closes (never blocks the
+        accept loop: the frame fits any fresh socket's send buffer)."""
+        try:
+            sock.setblocking(False)
+            sock.send(encode(refusal))
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        sock.close()
 
     def _heartbeat_loop(self) -> None:
         while not self._stopping.wait(self.limits.heartbeat_tick):

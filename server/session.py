@@ -23,6 +23,9 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from pgboard_server.limits import MAX_INPUT_PAUSE
+from pgboard_server.ratelimit import AddressQuota, Throttle
+
 from pgboard.protocol import (
     OPERATIONS,
     Codec,
@@ -71,12 +74,22 @@ def coalescing() -> Iterator[None]:
 class Session:
     """A connection and, once joined, a member of a room (``user`` is its author id)."""
 
-    def __init__(self, server: BoardServer, sock: socket.socket, peer: str, number: int) -> None:
+    def __init__(
+        self,
+        server: BoardServer,
+        sock: socket.socket,
+        peer: str,
+        number: int,
+        quota: AddressQuota | None = None,
+    ) -> None:
         self.server = server
         self.limits = server.limits
         self.sock = sock
         self.peer = peer
         self.number = number
+        self.quota = quota  # what this connection shares with the others from its address
+        self.throttle = Throttle(self.limits, server.clock, quota)
+        self._stop_reading = threading.Event()  # ends an input pause early when the connection closes
         self.user = ""
         self.nick = ""
         self.room: Room | None = None
@@ -207,6 +220,7 @@ class Session:
                 self._cv.notify()
             room = self.room
             self.close_reason = reason
+        self._stop_reading.set()
         log.debug("%r closing: %s", self, reason)
         if room is not None:
             room.leave(self, reason)
@@ -311,6 +325,10 @@ class Session:
                 self.last_heard = self.server.clock()
                 codec.receive_data(data)
                 self._handle_input(codec)
+                pause = self.throttle.charge_input(len(data))
+                if pause and not self._closing:
+                    self._refuse("input", f"more than {self.limits.input_rate:g} bytes a second", pause)
+                    self._stop_reading.wait(min(pause, MAX_INPUT_PAUSE))  # TCP slows the sender down
         except (OSError, ValueError) as exc:
             reason = "connection lost"
             log.debug("%r: recv failed: %s", self, exc)
@@ -367,11 +385,43 @@ class Session:
         elif self.room is None:
             self.send(Error("not_joined", f"join a room before sending {msg.TYPE!r}"))
         elif isinstance(msg, OPERATIONS):
-            self.room.apply(self, msg)  # type: ignore[arg-type]
+            retry = self.throttle.admit("op")
+            if retry:
+                self._refuse(
+                    "op", f"more than {self.limits.op_rate:g} drawing operations a second", retry, msg.oid
+                )
+            else:
+                self.room.apply(self, msg)  # type: ignore[arg-type]
         elif isinstance(msg, Cursor):
-            self.room.cursor(self, msg)
+            if not self.throttle.admit("cursor"):  # cursors are ephemeral: too many are dropped quietly
+                self.room.cursor(self, msg)
         elif isinstance(msg, Say):
-            self.server.chat.say(self, msg.text)
+            retry = self.throttle.admit("chat")
+            if retry:
+                self._refuse("chat", f"more than {self.limits.chat_rate:g} chat lines a second", retry)
+            else:
+                self.server.chat.say(self, msg.text)
+
+    def _refuse(self, kind: str, detail: str, retry: float, oid: str = "") -> None:
+        """Answer input over a rate limit with "rate_limited"; too many refusals drop the connection."""
+        if self.throttle.refused():
+            log.warning(
+                "%r: %d refusals in %g s, dropping",
+                self,
+                self.limits.abuse_refusals,
+                self.limits.abuse_window,
+            )
+            self.close(
+                "flooding",
+                Error(
+                    "flooding",
+                    "you kept sending faster than the server allows and were disconnected",
+                    fatal=True,
+                ),
+            )
+            return
+        log.debug("%r: rate limited (%s), retry in %g s", self, kind, retry)
+        self.send(Error("rate_limited", f"{detail}; retry in {retry:g} s", oid=oid, retry=retry))
 
     # -- heartbeat (called by the server's heartbeat thread)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from pgboard_server.server import BoardServer
-from support import RawClient, running_server
+from support import FakeClock, RawClient, running_server
 
 from pgboard import net
 from pgboard.net import Connection, backoff_delay
@@ -658,8 +658,9 @@ def test_close_sends_what_is_queued_and_the_others_see_us_leave(server: BoardSer
 
 
 def test_a_server_that_does_not_read_never_blocks_the_pump_and_then_gets_everything_in_order(
-    hand: HandServer,
+    hand: HandServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(net, "MAX_IN_FLIGHT", 10_000)  # no echoes come back here: send all at once
     hand.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # a small window
     c = Client(hand.port)
     conn = c.conn
@@ -729,3 +730,24 @@ def test_misuse_is_refused_and_offline_chat_is_bounded() -> None:
     assert [conn.send(Say(f"line {i}")) for i in range(net.MAX_QUEUED_CHAT)] == [True] * net.MAX_QUEUED_CHAT
     assert conn.send(Say("one too many")) is False
     assert conn.state == "closed" and conn.status_text() == "Disconnected"
+
+
+def test_operations_the_server_rate_limits_are_kept_and_sent_again_in_order_after_the_retry() -> None:
+    server_clock = FakeClock()
+    with running_server(clock=server_clock, op_burst=6, rate_retry=0.5, **FAST_CLOSE) as srv:
+        c = Client(srv.address[1])
+        conn = c.online()
+        for i in range(10):
+            conn.send_op(Add(f"o{i}", line(f"l{i}", i)))
+        c.pump_until(lambda: conn.held and len(conn.pending_ops) == 4)
+        c.pump_until(lambda: len([m for m in conn.incoming if isinstance(m, Add)]) == 6)
+        assert not c.received(Error), "a rate-limited operation is not the app's business: nothing to undo"
+        assert "slowed down" in conn.status_text()
+        server_clock.advance(0.5)
+        c.clock.advance(0.5)  # the error's retry
+        c.pump_until(lambda: not conn.pending_ops)
+        echoes = [m for m in conn.incoming if isinstance(m, Add)]
+        assert [m.oid for m in echoes] == [f"o{i}" for i in range(10)]
+        assert [m.seq for m in echoes] == list(range(1, 11))
+        assert not conn.held and not c.received(Error)
+        c.close()

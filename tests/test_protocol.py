@@ -391,6 +391,7 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy] = {
     "may_edit": st.lists(IDS, max_size=3).map(tuple),
     "allowed": st.lists(IDS, max_size=3).map(tuple),
     "time": st.integers(0, 2**40),
+    "retry": st.integers(0, P.MAX_RETRY) | st.floats(0, P.MAX_RETRY),
 }
 CLASS_FIELDS: dict[tuple[type, str], st.SearchStrategy] = {
     (P.JoinError, "reason"): st.sampled_from(P.JOIN_ERRORS),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pgboard_server.limits import PING_INTERVAL, TIMEOUT
+from pgboard_server.limits import NO_RATE_LIMITS, PING_INTERVAL, TIMEOUT
 from support import FakeClock, RawClient, running_server
 
 from pgboard.protocol import Add, BoardObject, CaughtUp, Codec, Error, Ping, Pong, UserLeft
@@ -58,7 +58,7 @@ def test_a_client_busy_reading_a_long_catch_up_is_not_timed_out() -> None:
     clock = FakeClock()
     # small kernel buffers: the catch-up (about 650 KB) cannot leave before late starts reading
     with (
-        running_server(clock=clock, heartbeat_tick=NEVER, send_buffer=16 * 1024) as server,
+        running_server(clock=clock, heartbeat_tick=NEVER, send_buffer=16 * 1024, **NO_RATE_LIMITS) as server,
         RawClient(server.address) as a,
     ):
         a.join("artist")

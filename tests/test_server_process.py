@@ -33,7 +33,7 @@ def read_to_the_end(c: RawClient, into: list[Message]) -> None:
 
 def test_sigkill_during_heavy_drawing_loses_nothing_that_was_echoed(tmp_path: Path) -> None:
     db = tmp_path / "board.sqlite3"
-    server = ServerProcess(db, log_path=tmp_path / "server.log")
+    server = ServerProcess(db, "--no-rate-limits", log_path=tmp_path / "server.log")  # drawing flat out
     seen_a: list[Message] = []
     seen_b: list[Message] = []
     try:

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 
+from pgboard_server.limits import NO_RATE_LIMITS
 from pgboard_server.server import BoardServer
 from support import WAIT, RawClient, running_server
 
@@ -63,7 +64,8 @@ def flood(server: BoardServer, room: str, slow: RawClient | None) -> tuple[float
 
 
 def test_a_client_that_stops_reading_is_dropped_and_the_others_keep_their_pace() -> None:
-    with running_server(send_queue_limit=QUEUE_LIMIT, send_buffer=SEND_BUFFER) as server:
+    limits = {"send_queue_limit": QUEUE_LIMIT, "send_buffer": SEND_BUFFER, **NO_RATE_LIMITS}
+    with running_server(**limits) as server:  # a flood on purpose: rate limits would stop it early
         calm, _ = flood(server, "calm", None)
         slow = RawClient(server.address, rcvbuf=4096)
         slow.join("slow", room="busy")

@@ -35,6 +35,7 @@ ERROR_MESSAGES = {
     "bad_password": "Wrong password for this room.",
     "room_full": "This room is full. Try another room.",
     "banned": "You cannot join this room.",
+    "too_many_rooms": "This server cannot open another room. Join an existing one.",
     "unreachable": "Cannot reach {host}:{port}. Is the server running?",
 }
 BACKGROUND = (233, 237, 243)
