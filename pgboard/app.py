@@ -23,7 +23,7 @@ from pgboard.board import Board
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
 from pgboard.net import Connection
 from pgboard.protocol import MAX_WIDTH, Cursor, Message, Say
-from pgboard.room import RoomView
+from pgboard.room import LOCKED_TEXT, RoomView
 from pgboard.scheduler import Scheduler
 from pgboard.tools import TOOLS, Tool, ToolContext, make_tool
 from pgboard.ui import UI
@@ -117,12 +117,15 @@ class App:
         self.room.on_chat = self.ui.add_chat_message
         self.room.on_notice = self.ui.add_notice
         self.room.on_users = self._users_changed
+        self.room.on_rights = self._rights_changed
+        self.room.on_blocked = self.ui.toast
         self.ctx.new_id, self.ctx.new_oid = self.room.new_id, self.room.new_oid
         self.tool = make_tool(self.tool_name, self.ctx)
         self._ever_online = False
         self._last_state = ""
         self.conn.start()
         self.ui.show_board()
+        self.ui.set_board_lock("")
         self.ui.set_status("Connecting", room, nick, None, None, self.conn.status_text())
 
     def _new_board(self) -> Board:
@@ -150,7 +153,20 @@ class App:
     def _users_changed(self) -> None:
         if self.room is not None:
             self.ctx.me = self.room.me
-            self.ui.set_users(list(self.room.users.items()), self.room.me)
+            self.ui.set_users(list(self.room.users.items()), self.room.me, self.room.operators)
+
+    def _rights_changed(self) -> None:
+        """room_state: operator badges, the lock in the status bar; the tools follow the board's
+        edit policy (RoomView.may_edit) by themselves."""
+        room = self.room
+        if room is None:
+            return
+        self._users_changed()
+        if room.read_only:
+            self.tool.cancel()  # a shape or a drag in progress would be refused
+            self.ui.set_board_lock("Board locked: only operators draw")
+        else:
+            self.ui.set_board_lock("Board locked (you are an operator)" if room.locked else "")
 
     # -- the frame
 
@@ -308,6 +324,8 @@ class App:
         if event.type == pygame.MOUSEBUTTONDOWN:
             if event.button == 2 or (event.button == 1 and self._space):
                 self._pan_from = pos
+            elif event.button == 1 and inside and self.room is not None and self.room.read_only:
+                self.ui.toast(LOCKED_TEXT)  # nothing drawn here would be accepted: say why at once
             elif event.button == 1 and inside:
                 self.tool.pointer_down(self.viewport.to_board(pos), mods)
         elif event.type == pygame.MOUSEBUTTONUP:

@@ -8,6 +8,12 @@ server's echo, which carries their concrete effect. A fresh join stages the comp
 not one long one) and installs it in one step at ``caught_up``, then re-applies whatever the user drew
 before the board arrived.
 
+What the user may do follows the server's ``room_state``: the board's edit policy (``Board.may_edit``)
+allows your own objects, those of authors who allowed you, and every object when you are an operator,
+so the eraser and the drag offer what the server will accept; on a locked board a non-operator's
+operations are not drawn nor sent (``on_blocked`` says why). When the server refuses an operation
+anyway (the lock arrived while it travelled), what it drew here is taken back.
+
 No pygame here: the app turns the callbacks into widgets.
 """
 
@@ -23,6 +29,7 @@ from typing import Any, Protocol
 from pgboard.board import Board
 from pgboard.protocol import (
     Add,
+    BoardObject,
     CatchUp,
     CaughtUp,
     Chat,
@@ -37,6 +44,7 @@ from pgboard.protocol import (
     Obj,
     Redo,
     Renamed,
+    RoomState,
     Undo,
     UserJoined,
     UserLeft,
@@ -48,6 +56,7 @@ log = logging.getLogger(__name__)
 OPTIMISTIC = (Add, Extend, Move, Delete)
 ECHOES = (Add, Extend, Move, Delete, Clear, Undo, Redo)
 LOCAL_SLACK = 256  # optimistic operations remembered before the acknowledged ones are swept out
+LOCKED_TEXT = "The board is locked: only operators draw until one of them unlocks it"
 
 
 class Link(Protocol):
@@ -82,6 +91,14 @@ class RoomView:
         self.on_notice: Callable[[str], None] = _ignore
         self.on_users: Callable[[], None] = _ignore
         self.on_error: Callable[[Error], None] = _ignore
+        self.on_rights: Callable[[], None] = _ignore  # room_state changed what I may do
+        self.on_blocked: Callable[[str], None] = _ignore  # an operation was not sent, and why
+        self.operators: frozenset[str] = frozenset()
+        self.locked = False
+        self.granted_by: frozenset[str] = frozenset()  # authors whose objects I may edit too
+        self.allowed: frozenset[str] = frozenset()  # whom I allowed to edit mine
+        self.board.may_edit = self.may_edit
+        self._before: dict[str, BoardObject] = {}  # objects as they were before my unacknowledged deletes
         self._tag = secrets.token_hex(4)  # ids made by this process: unique across its restarts
         self._counter = itertools.count(1)
         self._local: dict[str, Message] = {}  # operations applied here and not yet echoed, by oid
@@ -97,10 +114,39 @@ class RoomView:
     def new_oid(self) -> str:
         return f"{self._tag}.{next(self._counter)}"
 
+    # -- rights
+
+    @property
+    def is_operator(self) -> bool:
+        return bool(self.me) and self.me in self.operators
+
+    @property
+    def read_only(self) -> bool:
+        """The board is locked and I am not an operator: nothing I draw would be accepted."""
+        return self.locked and not self.is_operator
+
+    def may_edit(self, user: str, obj: BoardObject) -> bool:
+        """The board's edit policy, as the server applies it (pgboard_server.rights)."""
+        return obj.author == user or user in self.operators or obj.author in self.granted_by
+
+    def _rights(self, msg: RoomState) -> None:
+        was_locked = self.read_only
+        self.operators, self.locked = frozenset(msg.operators), msg.locked
+        self.granted_by, self.allowed = frozenset(msg.may_edit), frozenset(msg.allowed)
+        if self.read_only and not was_locked and not self.caught_up:
+            self.on_notice(LOCKED_TEXT)  # joining a locked board (a live lock comes with the server's notice)
+        self.on_rights()
+
     # -- the user's operations
 
     def submit(self, op: Message) -> None:
-        """Send ``op``; draw it now when it is one of the operations shown before the echo."""
+        """Send ``op``; draw it now when it is one of the operations shown before the echo. On a
+        locked board (and I am no operator) nothing is drawn nor sent: ``on_blocked`` says why."""
+        if self.read_only:
+            self.on_blocked(LOCKED_TEXT)
+            return
+        if isinstance(op, Delete) and (gone := self.board.get(op.id)) is not None:
+            self._before[op.oid] = gone
         if isinstance(op, OPTIMISTIC):
             self._apply_local(op)
             self._local[op.oid] = op
@@ -113,6 +159,7 @@ class RoomView:
         operations leave the outbox without an echo, so nothing else takes them out of ``_local``."""
         waiting = {op.oid for op in self.link.pending_ops}  # type: ignore[attr-defined]
         self._local = {oid: op for oid, op in self._local.items() if oid in waiting}
+        self._before = {oid: obj for oid, obj in self._before.items() if oid in waiting}
         self._sweep_at = len(self._local) + LOCAL_SLACK
 
     def _apply_local(self, op: Message) -> None:
@@ -148,6 +195,7 @@ class RoomView:
         if isinstance(msg, ECHOES):
             if msg.author == self.me and msg.oid in self._local:
                 del self._local[msg.oid]  # drawn already: the echo is the acknowledgement
+                self._before.pop(msg.oid, None)
             else:
                 self.board.apply_echo(msg)
         elif isinstance(msg, Obj):
@@ -200,6 +248,8 @@ class RoomView:
             self.on_notice(msg.text)
         elif isinstance(msg, Error):
             self._refused(msg)
+        elif isinstance(msg, RoomState):
+            self._rights(msg)
         else:
             log.debug("room view ignores %s", type(msg).__name__)
 
@@ -211,6 +261,15 @@ class RoomView:
         elif isinstance(op, Move):
             undo = Move(oid="rollback." + op.oid, id=op.id, dx=-op.dx, dy=-op.dy, author=self.me)
             self.board.apply_echo(undo)
+        elif isinstance(op, Delete):
+            gone = self._before.pop(op.oid, None)
+            if gone is not None and self.board.get(gone.id) is None:
+                self.board.place(gone)  # back, on top (where it was is not known any more)
+        elif isinstance(op, Extend):
+            stroke = self.board.get(op.id)
+            n = len(op.points)
+            if stroke is not None and len(stroke.points) > n and stroke.points[-n:] == op.points:
+                self.board.place(dataclasses.replace(stroke, points=stroke.points[:-n]))
         self.on_error(err)
         self.on_notice(
             f"Refused: {err.detail or err.code}" if err.oid else f"Error: {err.detail or err.code}"

@@ -28,7 +28,7 @@ Wiring, in short::
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -190,9 +190,12 @@ class UI:
         """True while a dialog, the shortcut overlay or the colour picker takes the input."""
         return self.dialog.open or self.picklist.open or self.overlay.open or self.palette.picker.open
 
-    def set_users(self, users: Sequence[tuple[str, str]], me: str = "") -> None:
-        """Who is here: (id, nick) pairs; ``me`` is your id (marked "(you)", listed first)."""
-        self.user_list.set_users(list(users), me)
+    def set_users(
+        self, users: Sequence[tuple[str, str]], me: str = "", operators: Iterable[str] = ()
+    ) -> None:
+        """Who is here: (id, nick) pairs; ``me`` is your id (marked "(you)", listed first);
+        ``operators`` get a badge."""
+        self.user_list.set_users(list(users), me, frozenset(operators))
         self.chat.me = me
         if self.panels_visible:
             self._layout_panel()
@@ -239,6 +242,10 @@ class UI:
         """The status bar. ``progress``: None, 0..1 or (done, total) while a board is replayed;
         ``detail``: the net layer's reconnect countdown ("retrying in 3 s"), shown after the state."""
         self.status.set_status(state_text, room, nick, latency_ms, progress, detail)
+
+    def set_board_lock(self, text: str) -> None:
+        """A red note in the status bar while the board is locked ("" when it is not)."""
+        self.status.lock = text
 
     def set_tool(self, name: str) -> None:
         self.toolbar.set_tool(name)

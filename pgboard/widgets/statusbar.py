@@ -1,4 +1,5 @@
-"""The status bar: connection state (with the reconnect countdown), room, nickname, latency, catch-up.
+"""The status bar: connection state (with the reconnect countdown), room, nickname, latency, catch-up,
+and, in red, a note that the board is locked (``lock``).
 
 Everything is plain data the app passes in ``set_status``; the widget only formats it. While a board
 is replayed, ``progress`` (0..1, or (done, total)) shows as a progress bar on the right.
@@ -41,6 +42,7 @@ class StatusBar:
         self.latency_ms: float | None = None
         self.progress: Progress = None
         self.extra = ""  # a right-aligned note (e.g. the zoom level), set by the app
+        self.lock = ""  # "Board locked ..." while an operator locked the board, set by the app
 
     def set_status(
         self,
@@ -73,6 +75,8 @@ class StatusBar:
             out.append(f"You: {self.nick}")
         if self.latency_ms is not None:
             out.append(f"{round(self.latency_ms)} ms")
+        if self.lock:
+            out.append(self.lock)
         return out
 
     def handle_event(self, event: pygame.event.Event) -> bool:
@@ -91,6 +95,8 @@ class StatusBar:
             right_limit -= PROGRESS_W + 110
         for i, text in enumerate(self.texts()):
             color = theme.TEXT if i == 0 else theme.TEXT_MUTED
+            if self.lock and text == self.lock:
+                color = theme.DANGER
             if x >= right_limit:
                 break
             rect = self.fonts.blit(

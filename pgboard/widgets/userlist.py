@@ -1,4 +1,5 @@
-"""The user list: who is in the room, each with a colour derived from their id, "(you)" for yourself.
+"""The user list: who is in the room, each with a colour derived from their id, "(you)" for yourself
+and an "op" badge for the room's operators.
 
 Clicking someone else reports ``on_pick(nick)`` (the UI starts a private message to them).
 """
@@ -16,6 +17,8 @@ HEADER_H = 28
 ROW_H = 22
 DOT = 8
 MAX_ROWS_SHOWN = 12  # beyond this the list says "and N more"
+BADGE_TEXT = "op"  # the operator badge after a nick
+BADGE_W = 30  # pixels kept free for it
 
 
 class UserList:
@@ -25,10 +28,15 @@ class UserList:
         self.rect = pygame.Rect(0, 0, 0, 0)
         self.users: list[tuple[str, str]] = []
         self.me = ""
+        self.operators: frozenset[str] = frozenset()
 
-    def set_users(self, users: list[tuple[str, str]], me: str = "") -> None:
-        """``users``: (id, nick) pairs; ``me``: your own id. You are listed first."""
+    def set_users(
+        self, users: list[tuple[str, str]], me: str = "", operators: frozenset[str] = frozenset()
+    ) -> None:
+        """``users``: (id, nick) pairs; ``me``: your own id. You are listed first. ``operators``: the
+        ids that get a badge."""
         self.me = me
+        self.operators = operators
         mine = [u for u in users if u[0] == me]
         others = sorted((u for u in users if u[0] != me), key=lambda u: u[1].casefold())
         self.users = mine + others
@@ -98,10 +106,10 @@ class UserList:
                 theme.FONT_UI,
                 color,
                 anchor="midleft",
-                max_width=nick_w - (48 if you else 0),
+                max_width=nick_w - (48 if you else 0) - (BADGE_W if uid in self.operators else 0),
             )
             if you:
-                self.fonts.blit(
+                rect = self.fonts.blit(
                     surface,
                     "(you)",
                     (rect.right + 5, cy),
@@ -109,5 +117,16 @@ class UserList:
                     theme.SELF_MARK,
                     anchor="midleft",
                 )
+            if uid in self.operators:
+                self._badge(surface, rect.right + 6, cy)
             y += ROW_H
         pygame.draw.line(surface, theme.PANEL_BORDER, (r.x, r.bottom - 1), (r.right, r.bottom - 1))
+
+    def _badge(self, surface: pygame.Surface, x: int, cy: int) -> None:
+        """The operator badge: "op" in white on the accent colour."""
+        label = self.fonts.render(BADGE_TEXT, theme.FONT_SMALL, theme.BUTTON_PRIMARY_TEXT, bold=True)
+        box = pygame.Rect(x, 0, label.get_width() + 8, label.get_height() + 2)
+        box.centery = cy
+        box.right = min(box.right, self.rect.right - 2)
+        pygame.draw.rect(surface, theme.ACCENT, box, border_radius=box.h // 2)
+        surface.blit(label, label.get_rect(center=box.center))
