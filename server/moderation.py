@@ -168,6 +168,9 @@ def deop(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
     if not room.rights.is_operator(user):
         session.send(Notice(f"{nick} is not an operator"))
         return
+    if room.rights.operators == {user}:
+        session.send(Error("not_allowed", f"{nick} is the last operator: /op someone else first"))
+        return
     room.rights.set_operator(user, False)
     room.broadcast(Notice(f"{session.nick} made {nick} no longer an operator"))
     room.send_state()

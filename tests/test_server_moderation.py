@@ -86,6 +86,9 @@ def test_op_makes_another_operator_who_edits_everything_and_deop_takes_it_back()
         assert refused(b, "b2").code == "not_allowed"
         b.send(Say("/lock"))
         assert b.recv_until(Error).code == "not_operator"
+        a.send(Say("/deop alice"))  # the last operator stays: someone must be able to unlock
+        err = a.recv_until(Error)
+        assert err.code == "not_allowed" and "last operator" in err.detail
 
 
 def test_kick_sends_the_user_a_fatal_error_naming_who_and_why_and_tells_the_room() -> None:
