@@ -50,6 +50,20 @@ JOIN_ERRORS = (
     "room_full",
     "banned",
     "too_many_rooms",
+    "registered",  # the nickname belongs to an account: log in to use it
+    "too_many_attempts",  # too many wrong room passwords: retry says when to try again
+)
+ACCOUNT_ACTIONS = ("signup", "login", "passwd")
+ACCOUNT_ERRORS = (
+    "no_accounts",  # this server was started without accounts
+    "empty",
+    "invalid",
+    "too_long",  # the nickname breaks the rules (pgboard/names.py)
+    "registered",  # sign-up: the nickname already belongs to an account
+    "bad_login",  # no such account, or the wrong password (one answer for both)
+    "weak_password",  # the new password is too short
+    "too_many_attempts",  # too many failed logins: retry says when to try again
+    "already_joined",  # sign-up and log-in come before join
 )
 CHAT_KINDS = ("say", "me", "private")
 
@@ -228,6 +242,55 @@ class JoinError(Message):
     reason: str = _spec(_choice(JOIN_ERRORS))
     detail: str = _spec(_str(MAX_TEXT), "")
     suggestion: str = _spec(_str(MAX_NAME_FIELD), "")
+    retry: int = _spec(_int(0, MAX_RETRY), 0)  # whole seconds to wait, with too_many_attempts
+
+
+# Accounts (a server started with accounts): sign up, log in or change the password before join.
+
+
+@message("signup")
+class Signup(Message):
+    """Client -> server, before join: register ``nick`` with ``password`` and log in as it."""
+
+    nick: str = _spec(_str(MAX_NAME_FIELD))
+    password: str = _spec(_str(MAX_NAME_FIELD))
+
+
+@message("login")
+class Login(Message):
+    """Client -> server, before join: log in; the join that follows uses the account's nick and id."""
+
+    nick: str = _spec(_str(MAX_NAME_FIELD))
+    password: str = _spec(_str(MAX_NAME_FIELD))
+
+
+@message("passwd")
+class Passwd(Message):
+    """Client -> server: change the password of ``nick`` from ``password`` to ``new`` (and, before
+    join, log in as it). Checked and rate-limited like a login."""
+
+    nick: str = _spec(_str(MAX_NAME_FIELD))
+    password: str = _spec(_str(MAX_NAME_FIELD))
+    new: str = _spec(_str(MAX_NAME_FIELD))
+
+
+@message("account")
+class AccountOk(Message):
+    """Server -> client: ``action`` succeeded; you are logged in as ``nick`` (author id ``user``)."""
+
+    action: str = _spec(_choice(ACCOUNT_ACTIONS))
+    nick: str = _spec(_str(MAX_NAME_FIELD))
+    user: str = _spec(_str(MAX_ID))
+
+
+@message("account_error")
+class AccountError(Message):
+    """Server -> client: ``action`` failed; nothing changed and the connection goes on."""
+
+    action: str = _spec(_choice(ACCOUNT_ACTIONS))
+    reason: str = _spec(_choice(ACCOUNT_ERRORS))
+    detail: str = _spec(_str(MAX_TEXT), "")
+    retry: int = _spec(_int(0, MAX_RETRY), 0)  # whole seconds to wait, with too_many_attempts
 
 
 @message("joined")
@@ -412,6 +475,7 @@ class Chat(Message):
     to: str = _spec(_str(MAX_NAME_FIELD), "")
     history: bool = _spec(_bool, False)
     time: int = _spec(_int(0, 2**40), 0)
+    away: bool = _spec(_bool, False)  # a private line kept while you were offline, delivered at login
 
 
 @message("notice")
@@ -449,6 +513,7 @@ class Pong(Message):
 
 MESSAGE_TYPES: dict[str, type[Message]] = dict(_REGISTRY)
 OPERATIONS = (Add, Extend, Move, Delete, Clear, Undo, Redo)
+ACCOUNT_MESSAGES = (Signup, Login, Passwd)
 
 
 # -- the codec

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pgboard_server import moderation
+from pgboard_server.room_passwords import HELP as PASSWORD_HELP
+from pgboard_server.room_passwords import password_command
 
 from pgboard import names
 from pgboard.protocol import Chat, Error, Notice, Renamed
@@ -33,6 +35,7 @@ HELP = (
     ("/nick NEW (/rename)", "change your nickname"),
     ("/ignore (/i)", "stop or start receiving room chat (private messages still arrive)"),
     *moderation.HELP,
+    *PASSWORD_HELP,
     ("/help", "this list"),
     ("//TEXT", "say TEXT starting with a slash"),
 )
@@ -56,6 +59,7 @@ class ChatCommands:
             "i": ChatCommands._ignore,
             "help": ChatCommands._help,
             **moderation.COMMANDS,
+            "password": password_command,
         }
 
     def say(self, session: Session, text: str) -> None:
@@ -97,7 +101,8 @@ class ChatCommands:
         with room.lock:
             target = room.find(nick)
             if target is None:
-                session.send(Error("no_such_user", f"nobody called {nick[:40]!r} is in this room"))
+                if not session.server.accounts.send_private(session, nick, text, int(self.now())):
+                    session.send(Error("no_such_user", f"nobody called {nick[:40]!r} is in this room"))
                 return
             line = Chat("private", session.user, session.nick, text, to=target.nick, time=int(self.now()))
             target.send(line)
@@ -114,6 +119,9 @@ class ChatCommands:
             nick = names.check_nick(rest)
         except names.NameError_ as exc:
             session.send(Error("bad_nick", f"{exc.detail} (usage: /nick NEW)"))
+            return
+        if not session.server.accounts.may_use(session, nick):
+            session.send(Error("nick_taken", f"{nick!r} is a registered name; log in to use it"))
             return
         with room.lock:
             if session.room is not room:

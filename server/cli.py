@@ -44,6 +44,11 @@ def parser() -> argparse.ArgumentParser:
         "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="logging level"
     )
     p.add_argument("--port-file", type=Path, help="also write the listening port to this file")
+    p.add_argument(
+        "--accounts",
+        action="store_true",
+        help="let users sign up and log in (nickname and password); registered names are reserved",
+    )
     g = p.add_argument_group("limits")
     g.add_argument("--max-connections", type=int, default=L.MAX_CONNECTIONS, help="open connections")
     g.add_argument("--max-room-members", type=int, default=L.MAX_ROOM_MEMBERS, help="members per room")
@@ -72,6 +77,19 @@ def parser() -> argparse.ArgumentParser:
         "--no-rate-limits",
         action="store_true",
         help="turn every rate limit and the per-address connection cap off (benchmarks on loopback)",
+    )
+    g.add_argument(
+        "--login-failures",
+        type=int,
+        default=L.LOGIN_FAILURES,
+        help="failed logins (or room passwords) per account, room or address within --login-window",
+    )
+    g.add_argument(
+        "--login-window", type=float, default=L.LOGIN_WINDOW, help="seconds over which failures count"
+    )
+    g.add_argument("--min-password", type=int, default=L.MIN_PASSWORD, help="characters of a password")
+    g.add_argument(
+        "--mailbox-limit", type=int, default=L.MAILBOX_LIMIT, help="messages kept for an offline account"
     )
     return p
 
@@ -150,6 +168,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         chat_history=args.chat_history,
         backlog=args.backlog,
         **abuse_limits(args),
+        accounts=args.accounts,
+        login_failures=args.login_failures,
+        login_window=args.login_window,
+        min_password=args.min_password,
+        mailbox_limit=args.mailbox_limit,
     )
     raise_file_limit(args.max_connections)
     stop = threading.Event()

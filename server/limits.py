@@ -9,8 +9,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from pgboard_server.passwords import SCRYPT_N, SCRYPT_P, SCRYPT_R
+
 from pgboard.board import MAX_OBJECTS as BOARD_MAX_OBJECTS
-from pgboard.protocol import MAX_USERS_LISTED
+from pgboard.protocol import MAX_RETRY, MAX_USERS_LISTED
 
 DEFAULT_PORT = 5151
 LISTEN_BACKLOG = 512  # pending connections the kernel queues before accept()
@@ -50,6 +52,10 @@ ABUSE_REFUSALS = 5000  # refusals within ABUSE_WINDOW after which a connection i
 # a client that keeps at most 100 operations in flight and waits out "retry" stays far below it
 ABUSE_WINDOW = 10.0  # seconds
 MAX_INPUT_PAUSE = 5.0  # seconds the reader pauses at most for an input debt (below PING_INTERVAL)
+LOGIN_FAILURES = 5  # failed logins (or room passwords) per account, room or address within LOGIN_WINDOW
+LOGIN_WINDOW = 60.0  # seconds: after LOGIN_FAILURES failures in this window, wait until the oldest expires
+MIN_PASSWORD = 6  # characters of an account password at least
+MAILBOX_LIMIT = 100  # private lines kept for one offline account; more are refused ("mailbox_full")
 
 
 @dataclass(frozen=True)
@@ -92,8 +98,18 @@ class Limits:
     rate_retry: float = RATE_RETRY
     abuse_refusals: int = ABUSE_REFUSALS
     abuse_window: float = ABUSE_WINDOW
+    accounts: bool = False  # sign-up and log-in (pgboard-server --accounts)
+    login_failures: int = LOGIN_FAILURES
+    login_window: float = LOGIN_WINDOW
+    min_password: int = MIN_PASSWORD
+    mailbox_limit: int = MAILBOX_LIMIT
+    scrypt_n: int = SCRYPT_N  # the cost of new password hashes (tests lower it); old hashes keep theirs
+    scrypt_r: int = SCRYPT_R
+    scrypt_p: int = SCRYPT_P
 
     def __post_init__(self) -> None:
+        if not 0 < self.login_window <= MAX_RETRY:
+            raise ValueError(f"login_window must be 0-{MAX_RETRY} s: a retry is at most that")
         if not 1 <= self.max_room_members <= MAX_USERS_LISTED:
             raise ValueError(f"max_room_members must be 1-{MAX_USERS_LISTED}: welcome lists every member")
         if self.send_queue_limit < self.recv_size:

@@ -323,11 +323,24 @@ class Rooms:
         except names.NameError_ as exc:
             session.send(JoinError(exc.reason, exc.detail))
             return
-        user = author_id(msg.client)
+        accounts, passwords = session.server.accounts, session.server.room_passwords
+        account = accounts.account_of(session)
+        if account is not None:  # logged in: the account's name and id, on every machine
+            nick, user = account.nick, account.user
+        elif not accounts.may_use(session, nick):
+            session.send(JoinError("registered", f"{nick!r} is a registered name: log in to use it"))
+            return
+        else:
+            user = author_id(msg.client)
         room = self.get(room_name, capped=True)
         if room is None:
             session.send(JoinError("too_many_rooms", f"this server holds at most {self.max_rooms} rooms"))
             return
+        refused = passwords.check(room, msg.password, session.peer)  # slow hashes: outside the lock
+        if refused is not None:
+            session.send(refused)
+            return
+        new_password = passwords.prepare(room, msg.password)
         with room.lock:
             ghost = room.members.get(user)
             taken = room.taken_nicks(except_user=user)
@@ -354,6 +367,8 @@ class Rooms:
                     "reconnected", Error("replaced", "you connected again from elsewhere", fatal=True)
                 )
                 room.leave(ghost, "reconnected")  # in case its own close was already under way
+            if created and new_password is not None:
+                passwords.keep(room, new_password)
             session.user, session.nick = user, nick
             if not session.attach(room):
                 return

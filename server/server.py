@@ -16,10 +16,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pgboard_server.accounts import Accounts
 from pgboard_server.chat import ChatCommands
 from pgboard_server.limits import Limits
 from pgboard_server.ratelimit import AddressTable
 from pgboard_server.room import Rooms
+from pgboard_server.room_passwords import RoomPasswords
 from pgboard_server.session import Session
 from pgboard_server.store import MEMORY, Store
 
@@ -63,6 +65,8 @@ class BoardServer:
         self.clock = clock
         self.store: Store | None = None
         self.rooms: Rooms = None  # type: ignore[assignment]  # set by start()
+        self.accounts: Accounts = None  # type: ignore[assignment]  # set by start()
+        self.room_passwords: RoomPasswords = None  # type: ignore[assignment]  # set by start()
         self.chat = ChatCommands(wall_clock)
         self._listener: socket.socket | None = None
         self._wake_r, self._wake_w = socket.socketpair()
@@ -91,6 +95,8 @@ class BoardServer:
                 max_rooms=self.limits.max_rooms,
                 max_objects=self.limits.max_objects,
             )
+            self.accounts = Accounts(self.store, self.limits, self.clock)
+            self.room_passwords = RoomPasswords(self.store, self.limits, self.clock)
             started = time.perf_counter()
             replayed = self.rooms.replay_all()
         except BaseException:
@@ -177,6 +183,7 @@ class BoardServer:
             self._sessions.discard(session)
         if session.quota is not None:
             self.addresses.release(session.quota)
+        self.accounts.forget(session)
 
     # -- threads
 

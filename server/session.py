@@ -27,6 +27,7 @@ from pgboard_server.limits import MAX_INPUT_PAUSE
 from pgboard_server.ratelimit import AddressQuota, Throttle
 
 from pgboard.protocol import (
+    ACCOUNT_MESSAGES,
     OPERATIONS,
     Codec,
     Cursor,
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Lazy = Iterable[bytes]
-CLIENT_MESSAGES = (Join, Say, Cursor, *OPERATIONS)  # besides ping, pong and error
+CLIENT_MESSAGES = (Join, Say, Cursor, *OPERATIONS, *ACCOUNT_MESSAGES)  # besides ping, pong and error
 
 
 _pending = threading.local()  # sessions whose writers wait for the end of this thread's input chunk
@@ -382,6 +383,13 @@ class Session:
                 self.send(Error("already_joined", f"you are already in room {self.room.name!r}"))
             else:
                 self.server.rooms.join(self, msg)
+                self.server.accounts.deliver_mail(self)  # after the catch-up, in order
+        elif isinstance(msg, ACCOUNT_MESSAGES):
+            retry = self.throttle.admit("chat")  # each costs a slow hash: paced like chat lines
+            if retry:
+                self._refuse("chat", f"more than {self.limits.chat_rate:g} account requests a second", retry)
+            else:
+                self.server.accounts.handle(self, msg)
         elif self.room is None:
             self.send(Error("not_joined", f"join a room before sending {msg.TYPE!r}"))
         elif isinstance(msg, OPERATIONS):

@@ -85,6 +85,28 @@ class RoomRightsRows:
     members: list[tuple[str, str, str]] = field(default_factory=list)  # (user, nick, address), oldest first
 
 
+# Accounts, room passwords and offline private messages (server/accounts.py, server/room_passwords.py).
+# Nicks and rooms are keyed by their folded form (names.fold); hashes are passwords.hash_password's.
+_ACCOUNTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    folded TEXT PRIMARY KEY,
+    nick TEXT NOT NULL,          -- as registered (trimmed, NFC)
+    user TEXT NOT NULL UNIQUE,   -- the account's author id, stable across machines
+    hash TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS room_passwords (
+    room TEXT PRIMARY KEY,
+    hash TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS mail (
+    id INTEGER PRIMARY KEY,
+    recipient TEXT NOT NULL,     -- the folded nick of an account
+    line TEXT NOT NULL           -- the chat frame's JSON payload, as it will be delivered
+);
+CREATE INDEX IF NOT EXISTS mail_by_recipient ON mail (recipient, id);
+"""
+
+
 def default_db_path() -> Path:
     """~/.local/share/pgboard/pgboard.sqlite3 (or under $XDG_DATA_HOME)."""
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
@@ -105,6 +127,7 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._db.executescript(_RIGHTS_SCHEMA)
+        self._db.executescript(_ACCOUNTS_SCHEMA)
 
     def close(self) -> None:
         with self._lock:
@@ -241,3 +264,62 @@ class Store:
                 "INSERT INTO members (room, user, nick, folded, address) VALUES (?, ?, ?, ?, ?)",
                 (key, user, nick, folded, address),
             )
+
+    # -- accounts, room passwords, offline mail: each call is one statement (its own transaction)
+
+    def account(self, folded: str) -> tuple[str, str, str] | None:
+        """(nick, user, hash) of the account registered under ``folded``, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT nick, user, hash FROM accounts WHERE folded = ?", (folded,)
+            ).fetchone()
+        return (row[0], row[1], row[2]) if row is not None else None
+
+    def create_account(self, folded: str, nick: str, user: str, hashed: str) -> bool:
+        """False when the name (or, astronomically unlikely, the id) is taken."""
+        with self._lock:
+            try:
+                self._db.execute(
+                    "INSERT INTO accounts (folded, nick, user, hash) VALUES (?, ?, ?, ?)",
+                    (folded, nick, user, hashed),
+                )
+            except sqlite3.IntegrityError:
+                return False
+        return True
+
+    def set_account_hash(self, folded: str, hashed: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE accounts SET hash = ? WHERE folded = ?", (hashed, folded))
+
+    def room_password(self, room: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT hash FROM room_passwords WHERE room = ?", (room,)).fetchone()
+        return row[0] if row is not None else None
+
+    def set_room_password(self, room: str, hashed: str | None) -> None:
+        """``hashed`` None removes the room's password."""
+        with self._lock:
+            if hashed is None:
+                self._db.execute("DELETE FROM room_passwords WHERE room = ?", (room,))
+            else:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO room_passwords (room, hash) VALUES (?, ?)", (room, hashed)
+                )
+
+    def add_mail(self, recipient: str, line: str, limit: int) -> bool:
+        """Keep ``line`` for ``recipient`` unless their mailbox holds ``limit`` lines already."""
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO mail (recipient, line) SELECT ?, ? "
+                "WHERE (SELECT COUNT(*) FROM mail WHERE recipient = ?) < ?",
+                (recipient, line, recipient, limit),
+            )
+        return cur.rowcount == 1
+
+    def take_mail(self, recipient: str) -> list[str]:
+        """Every line kept for ``recipient``, oldest first, removed in the same statement."""
+        with self._lock:
+            rows = self._db.execute(
+                "DELETE FROM mail WHERE recipient = ? RETURNING id, line", (recipient,)
+            ).fetchall()
+        return [line for _, line in sorted(rows)]

@@ -64,6 +64,13 @@ SAMPLES: list[Message] = [
     P.Error(code="not_allowed", detail="not yours", fatal=True, oid="o4"),
     P.Ping(n=5),
     P.Pong(n=5),
+    P.Signup(nick="zoë", password="s3cret pass"),
+    P.Login(nick="zoë", password="s3cret pass"),
+    P.Passwd(nick="zoë", password="s3cret pass", new="n3w pass"),
+    P.AccountOk(action="login", nick="zoë", user="0123456789abcdef"),
+    P.AccountError(action="login", reason="too_many_attempts", detail="wait", retry=42),
+    P.JoinError(reason="too_many_attempts", detail="wait", retry=7),
+    Chat(kind="private", user="u1", nick="alice", text="while away", to="bob", time=1_700_000_000, away=True),
 ]
 
 
@@ -392,12 +399,19 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy] = {
     "allowed": st.lists(IDS, max_size=3).map(tuple),
     "time": st.integers(0, 2**40),
     "retry": st.integers(0, P.MAX_RETRY) | st.floats(0, P.MAX_RETRY),
+    "away": st.booleans(),
 }
 CLASS_FIELDS: dict[tuple[type, str], st.SearchStrategy] = {
     (P.JoinError, "reason"): st.sampled_from(P.JOIN_ERRORS),
     (P.CatchUp, "mode"): st.sampled_from(("board", "ops")),
     (Chat, "kind"): st.sampled_from(P.CHAT_KINDS),
     (P.Error, "oid"): st.just("") | IDS,
+    (P.AccountOk, "action"): st.sampled_from(P.ACCOUNT_ACTIONS),
+    (P.AccountOk, "user"): IDS,
+    (P.AccountError, "action"): st.sampled_from(P.ACCOUNT_ACTIONS),
+    (P.AccountError, "reason"): st.sampled_from(P.ACCOUNT_ERRORS),
+    (P.AccountError, "retry"): st.integers(0, P.MAX_RETRY),
+    (P.JoinError, "retry"): st.integers(0, P.MAX_RETRY),
 }
 
 

@@ -1,0 +1,258 @@
+"""Accounts: sign-up, log-in and password change, registered nicknames and offline private messages.
+
+Only on a server started with accounts (``BoardServer(accounts=True)``, ``pgboard-server --accounts``);
+otherwise every account message gets ``account_error no_accounts`` and everybody is a guest.
+
+- ``signup``, ``login`` (before ``join``) and ``passwd`` are answered by ``account`` or
+  ``account_error``. A logged-in connection joins under its account's nickname and author id (a random
+  id stored with the account: the same on every machine); a guest's id stays sha256 of its secret.
+- A registered nickname cannot be used by anyone but its account (``join_error registered``; ``/nick``
+  gets ``nick_taken``).
+- Failed logins are limited per account and per address (``login_failures`` within ``login_window``
+  seconds, on the server's injectable clock); past it the answer is ``too_many_attempts`` with
+  ``retry``, and the password is not even checked.
+- ``/msg`` to a registered nickname that is not in the room reaches its account where it is joined,
+  or else is kept in the store (at most ``mailbox_limit`` lines) and delivered, oldest first and once,
+  right after its next join, marked ``away``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pgboard_server.passwords import (
+    FailureLimiter,
+    ScryptCost,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from pgboard_server.rights import address_of
+
+from pgboard import names
+from pgboard.protocol import (
+    TERMINATOR,
+    AccountError,
+    AccountOk,
+    Chat,
+    Error,
+    Login,
+    Message,
+    Notice,
+    Passwd,
+    Signup,
+    encode,
+)
+
+if TYPE_CHECKING:
+    from pgboard_server.limits import Limits
+    from pgboard_server.session import Session
+    from pgboard_server.store import Store
+
+log = logging.getLogger(__name__)
+
+ACCOUNT_ID_BYTES = 8  # random bytes of an account's author id (16 hex digits, like a guest's)
+
+
+@dataclass(frozen=True)
+class Account:
+    folded: str  # names.fold(nick): the key
+    nick: str
+    user: str  # the author id
+
+
+class Accounts:
+    def __init__(self, store: Store, limits: Limits, clock: Callable[[], float]) -> None:
+        self.store = store
+        self.enabled = limits.accounts
+        self.min_password = limits.min_password
+        self.mailbox_limit = limits.mailbox_limit
+        self.cost = ScryptCost(limits.scrypt_n, limits.scrypt_r, limits.scrypt_p)
+        self.logins = FailureLimiter(limits.login_failures, limits.login_window, clock)
+        self._lock = threading.Lock()
+        self._sessions: dict[Session, Account] = {}  # logged-in connections
+        self._dummy_hash = ""  # checked against when there is no such account, so timing tells nothing
+
+    # -- who is who
+
+    def account_of(self, session: Session) -> Account | None:
+        with self._lock:
+            return self._sessions.get(session)
+
+    def registered(self, nick: str) -> Account | None:
+        """The account that owns ``nick`` (compared like nicknames), if accounts are on."""
+        if not self.enabled:
+            return None
+        folded = names.fold(nick.strip())
+        row = self.store.account(folded)
+        return Account(folded, row[0], row[1]) if row is not None else None
+
+    def may_use(self, session: Session, nick: str) -> bool:
+        """Whether ``session`` may call itself ``nick``: a registered name only by its account."""
+        owner = self.registered(nick)
+        if owner is None:
+            return True
+        mine = self.account_of(session)
+        return mine is not None and mine.folded == owner.folded
+
+    def online(self, folded: str) -> list[Session]:
+        """Joined connections logged in as the account ``folded``."""
+        with self._lock:
+            return [s for s, a in self._sessions.items() if a.folded == folded and s.joined]
+
+    def forget(self, session: Session) -> None:
+        with self._lock:
+            self._sessions.pop(session, None)
+
+    # -- signup, login, passwd
+
+    def handle(self, session: Session, msg: Message) -> None:
+        action = msg.TYPE
+        if not self.enabled:
+            session.send(AccountError(action, "no_accounts", "this server has no accounts: join as a guest"))
+            return
+        if session.joined and action != "passwd":
+            session.send(AccountError(action, "already_joined", "sign up or log in before joining a room"))
+            return
+        if isinstance(msg, Signup):
+            self._signup(session, msg)
+        elif isinstance(msg, (Login, Passwd)):
+            self._login(session, msg)
+
+    def _checked_nick(self, session: Session, action: str, nick: str) -> str | None:
+        try:
+            return names.check_nick(nick)
+        except names.NameError_ as exc:
+            session.send(AccountError(action, exc.reason, exc.detail))
+            return None
+
+    def _strong_enough(self, session: Session, action: str, password: str) -> bool:
+        if len(password) >= self.min_password:
+            return True
+        detail = f"a password has at least {self.min_password} characters"
+        session.send(AccountError(action, "weak_password", detail))
+        return False
+
+    def _signup(self, session: Session, msg: Signup) -> None:
+        nick = self._checked_nick(session, "signup", msg.nick)
+        if nick is None or not self._strong_enough(session, "signup", msg.password):
+            return
+        account = Account(names.fold(nick), nick, secrets.token_hex(ACCOUNT_ID_BYTES))
+        hashed = hash_password(msg.password, self.cost)
+        try:
+            created = self.store.create_account(account.folded, account.nick, account.user, hashed)
+        except sqlite3.Error as exc:
+            log.error("could not store the account %r: %s", nick, exc)
+            session.send(Error("store_failed", "the server could not save your account; try again"))
+            return
+        if not created:
+            session.send(AccountError("signup", "registered", f"{nick!r} is registered already: log in"))
+            return
+        log.info("%r signed up as %s (%s)", session, nick, account.user)
+        self._logged_in(session, account, "signup")
+
+    def _login(self, session: Session, msg: Login | Passwd) -> None:
+        action = msg.TYPE
+        nick = self._checked_nick(session, action, msg.nick)
+        if nick is None:
+            return
+        if isinstance(msg, Passwd) and not self._strong_enough(session, action, msg.new):
+            return
+        folded = names.fold(nick)
+        keys = (f"account:{folded}", f"address:{address_of(session.peer)}")
+        wait = self.logins.retry_after(*keys)
+        if wait:
+            detail = f"too many failed attempts; try again in {wait} s"
+            session.send(AccountError(action, "too_many_attempts", detail, wait))
+            return
+        row = self.store.account(folded)
+        if row is None:
+            verify_password(msg.password, self._dummy())  # the same work as a wrong password
+            good = False
+        else:
+            good = verify_password(msg.password, row[2])
+        if not good:
+            self.logins.failed(*keys)
+            log.info("%r: failed %s as %r", session, action, nick)
+            session.send(AccountError(action, "bad_login", "wrong nickname or password"))
+            return
+        self.logins.succeeded(keys[0])
+        assert row is not None
+        account = Account(folded, row[0], row[1])
+        new = msg.new if isinstance(msg, Passwd) else None
+        if new is not None or needs_rehash(row[2], self.cost):
+            try:
+                self.store.set_account_hash(folded, hash_password(new or msg.password, self.cost))
+            except sqlite3.Error as exc:
+                log.error("could not store the password of %r: %s", nick, exc)
+                if new is not None:
+                    session.send(Error("store_failed", "the server could not save your password; try again"))
+                    return
+        if session.joined:  # passwd from inside a room changes the password, not who you are
+            session.send(AccountOk(action, account.nick, account.user))
+            return
+        self._logged_in(session, account, action)
+
+    def _logged_in(self, session: Session, account: Account, action: str) -> None:
+        with self._lock:
+            self._sessions[session] = account
+        session.send(AccountOk(action, account.nick, account.user))
+
+    def _dummy(self) -> str:
+        if not self._dummy_hash:
+            self._dummy_hash = hash_password(secrets.token_hex(8), self.cost)
+        return self._dummy_hash
+
+    # -- offline private messages
+
+    def send_private(self, session: Session, nick: str, text: str, now: int) -> bool:
+        """``/msg`` to someone not in the sender's room: to the account wherever it is joined, or into
+        its mailbox. False when ``nick`` is no account (the caller says no_such_user)."""
+        owner = self.registered(nick)
+        if owner is None:
+            return False
+        where = self.online(owner.folded)
+        line = Chat("private", session.user, session.nick, text, to=owner.nick, time=now, away=not where)
+        if where:
+            for s in where:
+                s.send(line)
+            if session not in where:
+                session.send(line)
+            return True
+        frame = encode(line)
+        kept_line = frame[: -len(TERMINATOR)].decode("ascii")
+        try:
+            kept = self.store.add_mail(owner.folded, kept_line, self.mailbox_limit)
+        except sqlite3.Error as exc:
+            log.error("could not keep a message for %r: %s", owner.nick, exc)
+            session.send(Error("store_failed", "the server could not keep your message; try again"))
+            return True
+        if not kept:
+            detail = f"{owner.nick} is away and has {self.mailbox_limit} messages waiting already"
+            session.send(Error("mailbox_full", detail))
+            return True
+        session.send_frame(frame)
+        session.send(Notice(f"{owner.nick} is away: they get your message when they next log in"))
+        return True
+
+    def deliver_mail(self, session: Session) -> int:
+        """After a logged-in join: the lines kept for this account, oldest first (and then gone)."""
+        account = self.account_of(session)
+        if account is None or not session.joined:
+            return 0
+        try:
+            lines = self.store.take_mail(account.folded)
+        except sqlite3.Error as exc:
+            log.error("could not read the mailbox of %r: %s", account.nick, exc)
+            return 0
+        for line in lines:
+            session.send_frame(line.encode("ascii") + TERMINATOR)
+        if lines:
+            log.info("%r: delivered %d kept messages", session, len(lines))
+        return len(lines)

@@ -1,0 +1,85 @@
+"""Private messages to registered users who are offline: kept in SQLite, delivered at their next login
+in order and exactly once, marked as sent while away; bounded per mailbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from support import RawClient, running_server
+from test_server_accounts import FAST, account, join, settle
+
+from pgboard.protocol import Chat, Error, Login, Notice, Say, Signup, Welcome
+
+NOW = 1_700_000_000
+
+
+def sign_up(address: tuple[str, int], nick: str, password: str = "password1") -> None:
+    with RawClient(address) as c:
+        account(c, Signup(nick, password))
+
+
+def test_messages_wait_for_an_offline_account_and_arrive_once_in_order(tmp_path: Path) -> None:
+    db = tmp_path / "board.sqlite3"
+    with running_server(db, **FAST, wall_clock=lambda: NOW) as server:
+        sign_up(server.address, "Bob")
+        with RawClient(server.address) as a:
+            join(a, "alice", client="alice-secret")
+            a.catch_up()
+            for text in ("one", "two", "three"):
+                a.send(Say(f"/msg bob {text}"))
+            got = settle(a)
+            mine = [m for m in got if isinstance(m, Chat)]
+            assert [m.text for m in mine] == ["one", "two", "three"]
+            assert all(m.away and m.to == "Bob" and m.kind == "private" for m in mine)
+            assert any(isinstance(m, Notice) and "Bob is away" in m.text for m in got)
+            a.send(Say("/msg nobody hello"))
+            assert a.recv_until(Error).code == "no_such_user"  # not an account: as before
+    with running_server(db, **FAST, wall_clock=lambda: NOW + 60) as server:  # kept across a restart
+        with RawClient(server.address) as b:
+            account(b, Login("bob", "password1"))
+            join(b, "bob", "elsewhere")
+            b.catch_up()
+            kept = [m for m in settle(b) if isinstance(m, Chat)]
+            assert [(m.text, m.nick, m.away, m.time) for m in kept] == [
+                ("one", "alice", True, NOW),
+                ("two", "alice", True, NOW),
+                ("three", "alice", True, NOW),
+            ]
+        with RawClient(server.address) as b:  # exactly once
+            account(b, Login("bob", "password1"))
+            join(b, "bob")
+            b.catch_up()
+            assert [m for m in settle(b) if isinstance(m, Chat)] == []
+
+
+def test_an_account_online_in_another_room_gets_the_line_at_once() -> None:
+    with running_server(**FAST, wall_clock=lambda: NOW) as server:
+        sign_up(server.address, "bob")
+        with RawClient(server.address) as b, RawClient(server.address) as a:
+            account(b, Login("bob", "password1"))
+            assert isinstance(join(b, "bob", "attic"), Welcome)
+            b.catch_up()
+            join(a, "alice")
+            a.catch_up()
+            a.send(Say("@bob up here?"))
+            line = b.recv_until(Chat)
+            assert (line.text, line.to, line.away) == ("up here?", "bob", False)
+            assert a.recv_until(Chat) == line
+
+
+def test_a_full_mailbox_refuses_more() -> None:
+    with running_server(**FAST, mailbox_limit=2) as server:
+        sign_up(server.address, "bob")
+        with RawClient(server.address) as a:
+            join(a, "alice")
+            a.catch_up()
+            a.send(Say("/msg bob 1"))
+            a.send(Say("/msg bob 2"))
+            a.send(Say("/msg bob 3"))
+            err = a.recv_until(Error)
+            assert err.code == "mailbox_full" and "2 messages" in err.detail
+        with RawClient(server.address) as b:
+            account(b, Login("bob", "password1"))
+            join(b, "bob")
+            b.catch_up()
+            assert [m.text for m in settle(b) if isinstance(m, Chat)] == ["1", "2"]
