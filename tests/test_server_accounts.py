@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from support import FakeClock, RawClient, running_server
+from support import FakeClock, RawClient, ServerProcess, running_server
 
 from pgboard.protocol import (
     AccountError,
@@ -158,3 +158,12 @@ def test_accounts_survive_a_restart_hashed_with_their_parameters(tmp_path: Path)
     assert stored.startswith("scrypt$32$1$1$")  # raised at the first good login
     with running_server(db, **raised) as server, RawClient(server.address) as g:
         assert join(g, "alice", client="x").reason == "registered"
+
+
+def test_pgboard_server_accounts_option(tmp_path: Path) -> None:
+    with ServerProcess(tmp_path / "db.sqlite3", "--accounts", "--min-password", "10") as proc:
+        with RawClient(proc.address) as c:
+            assert account(c, Signup("alice", "nine char")).reason == "weak_password"
+            assert isinstance(account(c, Signup("alice", "ten chars!")), AccountOk)
+    with ServerProcess(tmp_path / "db2.sqlite3") as proc, RawClient(proc.address) as c:
+        assert account(c, Signup("alice", "ten chars!")).reason == "no_accounts"  # off by default
