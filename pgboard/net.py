@@ -34,6 +34,13 @@ socket is up; hello and join), "catching_up" (welcomed; the board is being repla
 "offline" (a retry is scheduled), "refused" (a ``join_error``; kept in ``join_error``; no retry),
 "failed" (gave up retrying).
 
+TLS (``tls=True``): the same pump over :class:`pgboard.tls.ClientTls` (sans-IO), so the handshake never
+blocks a frame. The certificate must be trusted by the system and name the host, or match the
+fingerprint pinned for this server (``fingerprint``). An untrusted certificate sends the pump on a
+short probe that only learns its fingerprint; the state is then "untrusted" with ``tls_fingerprint``
+set, and :meth:`Connection.trust` (the user said yes) pins it and connects. A pinned fingerprint that
+no longer matches is refused loudly (``tls_changed``), never retried.
+
 Known limit: a host *name* is resolved with a blocking ``getaddrinfo`` (once per :meth:`start`, and
 again only if that failed); IP addresses and "localhost" never block.
 """
@@ -81,6 +88,7 @@ from pgboard.protocol import (
     encode,
 )
 from pgboard.scheduler import DelayedCall, LoopingCall, Scheduler
+from pgboard.tls import ClientTls, FingerprintMismatch, TlsFailure, Untrusted, normal_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -101,9 +109,20 @@ MAX_PINGS_WAITING = 8  # unanswered pings remembered for measuring a late answer
 CURSOR_BACKLOG = 64 * 1024  # bytes already waiting to be sent above which cursor positions are dropped
 MAX_IN_FLIGHT = 100  # operations sent and not yet confirmed (the server's burst is larger)
 DEFAULT_RETRY = 1.0  # seconds to hold operations back after a "rate_limited" without a retry field
-NO_RETRY_ERRORS = frozenset({"replaced", "kicked", "banned"})  # reconnecting after these would be wrong
+# fatal errors after which reconnecting would be wrong
+NO_RETRY_ERRORS = frozenset({"replaced", "kicked", "banned", "tls_required"})
 
-STATES = ("closed", "connecting", "joining", "catching_up", "online", "offline", "refused", "failed")
+STATES = (
+    "closed",
+    "connecting",
+    "joining",
+    "catching_up",
+    "online",
+    "offline",
+    "refused",
+    "failed",
+    "untrusted",
+)
 FAILED_TEXT = "Server down: your work is kept; save it with Ctrl+S"
 _CONNECT_PENDING = frozenset({0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, errno.EINTR})
 _LOCAL_NAMES = {"": "127.0.0.1", "localhost": "127.0.0.1"}
@@ -138,8 +157,17 @@ class Connection:
         password: str = "",
         *,
         rng: random.Random | None = None,
+        tls: bool = False,
+        fingerprint: str = "",
     ) -> None:
         self.scheduler = scheduler
+        self.tls = tls
+        self.pinned = normal_fingerprint(fingerprint) if fingerprint else ""  # the trusted certificate
+        self.tls_fingerprint = ""  # the server certificate's, once seen (shown when it is untrusted)
+        self.tls_changed = False  # the pinned fingerprint did not match: a loud refusal
+        self._tls: ClientTls | None = None
+        self._probing = False  # this connection only learns an untrusted certificate's fingerprint
+        self._wire = bytearray()  # TLS records waiting for the socket
         self.host, self.port = host, port
         self.nick, self.room, self.password = nick, room, password
         self.client_secret = client_secret
@@ -179,6 +207,7 @@ class Connection:
         self._cancel_retry()
         self.attempts = 0
         self.join_error = None
+        self._probing = False
         self._address = None  # resolve again: the user may have changed the host
         self._connect()
 
@@ -198,7 +227,7 @@ class Connection:
         sock = self._sock
         if sock is not None and self.state not in ("connecting",):
             try:
-                sock.send(self._outbuf)
+                sock.send(self._wire_bytes())
             except OSError:
                 pass
         self._teardown()
@@ -211,7 +240,28 @@ class Connection:
 
     def wants_write(self) -> bool:
         """True when the pump waits for the socket to turn writable (connecting, or bytes queued)."""
-        return self._sock is not None and (self.state == "connecting" or bool(self._outbuf))
+        if self._sock is None:
+            return False
+        if self.state == "connecting" or self._wire:
+            return True
+        return bool(self._outbuf) and (self._tls is None or self._tls.done)
+
+    def trust(self, fingerprint: str) -> None:
+        """The user trusts this certificate (shown in ``tls_fingerprint``): pin it and connect."""
+        self.pinned = normal_fingerprint(fingerprint)
+        self.tls_changed = False
+        self.start()
+
+    def _wire_bytes(self) -> bytes:
+        """Everything waiting, as it goes on the wire (plaintext encrypted once the handshake is done)."""
+        tls = self._tls
+        if tls is None:
+            return bytes(self._outbuf)
+        if tls.done and self._outbuf:
+            tls.send(bytes(self._outbuf))
+            self._outbuf.clear()
+        self._wire += tls.outgoing()
+        return bytes(self._wire)
 
     # -- the app's side
 
@@ -273,7 +323,7 @@ class Connection:
             raise LocalProtocolError("drawing operations go through send_op(), which keeps them")
         frame = encode(msg)
         if isinstance(msg, Cursor):
-            if self.state != "online" or len(self._outbuf) > CURSOR_BACKLOG:
+            if self.state != "online" or len(self._outbuf) + len(self._wire) > CURSOR_BACKLOG:
                 return False
         elif isinstance(msg, Say) and self.state != "online":
             if len(self._chat) >= MAX_QUEUED_CHAT:
@@ -318,6 +368,10 @@ class Connection:
             return f"{text}. Try {err.suggestion!r}?" if err.suggestion else text
         if state == "failed":
             return FAILED_TEXT
+        if state == "untrusted":
+            if self.tls_changed:
+                return self.last_error
+            return f"Untrusted certificate, SHA256 {self.tls_fingerprint}: trust it?"
         return f"Disconnected: {self.last_error}" if self.last_error not in ("", "closed") else "Disconnected"
 
     # -- the pump
@@ -348,6 +402,9 @@ class Connection:
         logger.info("connected to %s:%d", self.host, self.port)
         self.state = "joining"
         self._heard()
+        if self.tls:
+            self._tls = ClientTls(self.host, pinned=self.pinned, probe=self._probing)
+            self._wire += self._tls.outgoing()  # the ClientHello
         self._heartbeat = self.scheduler.looping_call(PING_INTERVAL, self._ping)
         return True
 
@@ -364,6 +421,12 @@ class Connection:
                 self._drop(f"connection lost: {exc}")
                 return
             if not data:
+                if self._tls is not None:
+                    tail = self._decrypt(sock, b"")
+                    if self._sock is not sock:
+                        return
+                    if tail:
+                        self._codec.receive_data(tail)
                 self._codec.receive_data(b"")
                 self._process(sock)
                 if self._sock is sock:
@@ -371,19 +434,73 @@ class Connection:
                 return
             budget -= len(data)
             self._heard()
+            if self._tls is not None:
+                data = self._decrypt(sock, data)
+                if self._sock is not sock:
+                    return
+                if not data:  # handshake records, or a record not complete yet
+                    continue
             self._codec.receive_data(data)
             self._process(sock)
 
-    def _flush(self, sock: socket.socket) -> None:
-        while self._outbuf:
+    def _decrypt(self, sock: socket.socket, data: bytes) -> bytes:
+        """Raw bytes through TLS; a failure is handled here (the socket is then gone)."""
+        tls = self._tls
+        assert tls is not None
+        try:
+            plain = tls.receive(data)
+        except TlsFailure as exc:
+            self._tls_failed(tls, exc)
+            return b""
+        if tls.done and self._probing:  # all we wanted was the fingerprint
+            self.tls_fingerprint = tls.fingerprint
+            self._probing = False
+            self._teardown()
+            self.state = "untrusted"
+            self.last_error = f"untrusted certificate, SHA256 {tls.fingerprint}"
+            return b""
+        self.tls_fingerprint = tls.fingerprint
+        self._wire += tls.outgoing()
+        return plain
+
+    def _tls_failed(self, tls: ClientTls, exc: TlsFailure) -> None:
+        if isinstance(exc, FingerprintMismatch):
+            logger.error("%s:%d: %s", self.host, self.port, exc.detail)
+            self.tls_fingerprint, self.tls_changed = exc.got, True
+            self._teardown()
+            self.state, self.last_error = "untrusted", exc.detail
+        elif isinstance(exc, Untrusted) and not self._probing:
+            logger.warning("%s:%d: %s; learning its fingerprint", self.host, self.port, exc.detail)
+            self._probing = True
+            self._connect()
+        elif tls.plain_reply:  # a plain frame: a plain server's hello, or a refusal (server_full...)
+            codec = Codec()
+            codec.receive_data(tls.plain_reply)
             try:
-                sent = sock.send(self._outbuf)
+                first = codec.next_message()
+            except ProtocolError:
+                first = None
+            if isinstance(first, Error) and first.fatal:
+                self._on_error(first)
+            else:
+                self._drop("the server does not speak TLS: connect without TLS", retry=False)
+        else:
+            self._drop(exc.detail, retry=exc.retry)
+
+    def _flush(self, sock: socket.socket) -> None:
+        buf = self._outbuf
+        if self._tls is not None:
+            self._wire_bytes()
+            buf = self._wire
+        while buf:
+            try:
+                sent = sock.send(buf)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
                 self._drop(f"connection lost: {exc}")
                 return
-            del self._outbuf[:sent]
+            del buf[:sent]
 
     def _process(self, sock: socket.socket) -> None:
         while self._sock is sock:
@@ -598,6 +715,8 @@ class Connection:
             self._sock = None
         self._codec = Codec()
         self._outbuf.clear()
+        self._wire.clear()
+        self._tls = None
         self._in_flight.clear()
         if self._hold is not None:
             self._hold.cancel()

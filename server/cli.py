@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import ssl
 import sys
 import threading
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from pathlib import Path
 from pgboard_server import limits as L
 from pgboard_server.server import SERVER_NAME, BoardServer
 from pgboard_server.store import default_db_path
+from pgboard_server.tls import file_fingerprint, server_context
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,15 @@ def parser() -> argparse.ArgumentParser:
         "--accounts",
         action="store_true",
         help="let users sign up and log in (nickname and password); registered names are reserved",
+    )
+    p.add_argument("--tls-cert", type=Path, help="TLS: the certificate chain (PEM); clients must use --tls")
+    p.add_argument("--tls-key", type=Path, help="TLS: the certificate's private key (PEM)")
+    g_tls = p.add_argument_group("TLS")
+    g_tls.add_argument(
+        "--tls-handshake-timeout",
+        type=float,
+        default=L.TLS_HANDSHAKE_TIMEOUT,
+        help="seconds a client may take to complete the TLS handshake",
     )
     g = p.add_argument_group("limits")
     g.add_argument("--max-connections", type=int, default=L.MAX_CONNECTIONS, help="open connections")
@@ -149,15 +160,29 @@ def raise_file_limit(connections: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    if (args.tls_cert is None) != (args.tls_key is None):
+        p.error("--tls-cert and --tls-key go together")
+    context = None
+    if args.tls_cert is not None:
+        try:
+            context = server_context(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            log.error("cannot load the TLS certificate or key: %s", exc)
+            return 1
+        fingerprint = file_fingerprint(args.tls_cert)
+        log.info("TLS certificate fingerprint (clients may check it): SHA256 %s", fingerprint)
     server = BoardServer(
         args.host,
         args.port,
         args.db,
         name=args.name,
+        tls=context,
+        tls_handshake_timeout=args.tls_handshake_timeout,
         max_connections=args.max_connections,
         max_room_members=args.max_room_members,
         ping_interval=args.ping_interval,

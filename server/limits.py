@@ -51,6 +51,8 @@ RATE_RETRY = 0.5  # seconds a refused kind of input stays refused, at least (the
 ABUSE_REFUSALS = 5000  # refusals within ABUSE_WINDOW after which a connection is dropped ("flooding"):
 # a client that keeps at most 100 operations in flight and waits out "retry" stays far below it
 ABUSE_WINDOW = 10.0  # seconds
+TLS_HANDSHAKE_TIMEOUT = 5.0  # seconds a TLS handshake may take (in the connection's own thread); a
+# plain client, silent until it hears hello, gets error "tls_required" after it
 MAX_INPUT_PAUSE = 5.0  # seconds the reader pauses at most for an input debt (below PING_INTERVAL)
 LOGIN_FAILURES = 5  # failed logins (or room passwords) per account, room or address within LOGIN_WINDOW
 LOGIN_WINDOW = 60.0  # seconds: after LOGIN_FAILURES failures in this window, wait until the oldest expires
@@ -106,6 +108,7 @@ class Limits:
     scrypt_n: int = SCRYPT_N  # the cost of new password hashes (tests lower it); old hashes keep theirs
     scrypt_r: int = SCRYPT_R
     scrypt_p: int = SCRYPT_P
+    tls_handshake_timeout: float = TLS_HANDSHAKE_TIMEOUT
 
     def __post_init__(self) -> None:
         if not 0 < self.login_window <= MAX_RETRY:

@@ -11,6 +11,7 @@ import logging
 import os
 import selectors
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from pgboard_server.room import Rooms
 from pgboard_server.room_passwords import RoomPasswords
 from pgboard_server.session import Session
 from pgboard_server.store import MEMORY, Store
+from pgboard_server.tls import TlsWire
 
 from pgboard.protocol import PROTOCOL_VERSION, Error, Hello, encode
 
@@ -53,6 +55,7 @@ class BoardServer:
         name: str = SERVER_NAME,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        tls: ssl.SSLContext | None = None,
         **limits: Any,
     ) -> None:
         unknown = set(limits) - set(Limits.names())
@@ -63,6 +66,7 @@ class BoardServer:
         self.db_path = db_path
         self.name = name
         self.clock = clock
+        self.tls = tls  # a server context (pgboard_server.tls.server_context): every connection is TLS
         self.store: Store | None = None
         self.rooms: Rooms = None  # type: ignore[assignment]  # set by start()
         self.accounts: Accounts = None  # type: ignore[assignment]  # set by start()
@@ -113,6 +117,8 @@ class BoardServer:
             self._threads.append(thread)
             thread.start()
         log.info("listening on %s:%d (store %s)", *self.address, self.store.path)
+        if self.tls is not None:
+            log.info("TLS on: every connection must start with a TLS handshake")
 
     def stop(self) -> None:
         """Stop accepting, tell every client, flush, join every thread. Idempotent."""
@@ -223,7 +229,8 @@ class BoardServer:
                 refusal = Error("server_full", "too many connections; try later", fatal=True)
             else:
                 self._count += 1
-                session = Session(self, sock, peer, self._count, quota)
+                wire = TlsWire(self.tls) if self.tls is not None else None
+                session = Session(self, sock, peer, self._count, quota, wire)
                 self._sessions.add(session)
         if refusal is not None:
             log.warning("refusing %s: %s", peer, refusal.detail)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from pgboard_server.limits import MAX_INPUT_PAUSE
 from pgboard_server.ratelimit import AddressQuota, Throttle
+from pgboard_server.tls import TLS_REQUIRED, HandshakeFailed, TlsWire
 
 from pgboard.protocol import (
     ACCOUNT_MESSAGES,
@@ -82,6 +83,7 @@ class Session:
         peer: str,
         number: int,
         quota: AddressQuota | None = None,
+        tls: TlsWire | None = None,
     ) -> None:
         self.server = server
         self.limits = server.limits
@@ -106,6 +108,14 @@ class Session:
         self._queue: deque[bytes | Lazy] = deque()
         self._queued = 0  # bytes of live frames in _queue
         self._writing = False  # the writer thread holds a batch taken from the queue
+        self._tail = b""  # wire bytes a short write left over: they go before anything else
+        self.tls = tls  # None: plain TCP
+        self._wire_ready = threading.Event()  # the writer may start (after the TLS handshake)
+        self._tls_failed = False
+        if tls is not None:
+            self._writing = True  # nothing is written before the handshake is done
+        else:
+            self._wire_ready.set()
         self._closing = False
         self._writer_done = threading.Event()
         self._read_done = threading.Event()
@@ -168,22 +178,26 @@ class Session:
         # socket (and it stays open: it is closed only after _closing is set, under _lock), so frames
         # leave in queue order. os.write: the socket is non-blocking underneath (it has a timeout),
         # and sock.send would first poll for up to that timeout.
-        if self._writing or self._closing or not self._queue or not isinstance(self._queue[0], bytes):
+        if self._writing or self._closing or self._tail:
+            self._cv.notify()  # the writer sends a short write's tail first
+            return
+        if not self._queue or not isinstance(self._queue[0], bytes):
             self._cv.notify()
             return
         batch: list[bytes] = []
         while self._queue and isinstance(self._queue[0], bytes):
             batch.append(self._queue.popleft())  # type: ignore[arg-type]
-        data = batch[0] if len(batch) == 1 else b"".join(batch)
+        plain = batch[0] if len(batch) == 1 else b"".join(batch)
+        data = plain if self.tls is None else self.tls.encrypt(plain)
         try:
             sent = os.write(self.sock.fileno(), data)
         except BlockingIOError:
             sent = 0
         except OSError:  # the writer meets the same error and closes the connection
             sent = 0
-        self._queued -= sent
+        self._queued -= len(plain)
         if sent < len(data):
-            self._queue.appendleft(data[sent:])
+            self._tail = data[sent:]  # already on the wire format (ciphertext under TLS)
             self._cv.notify()
 
     def send_lazy(self, frames: Lazy) -> None:
@@ -222,6 +236,8 @@ class Session:
             room = self.room
             self.close_reason = reason
         self._stop_reading.set()
+        if not self._wire_ready.is_set():  # a TLS handshake under way: end its wait now
+            self._shutdown(socket.SHUT_RDWR)
         log.debug("%r closing: %s", self, reason)
         if room is not None:
             room.leave(self, reason)
@@ -243,14 +259,16 @@ class Session:
 
     def _write_loop(self) -> None:
         batch_limit = self.limits.write_batch
+        self._wire_ready.wait()
         try:
-            while True:
+            while not self._tls_failed:
                 with self._lock:
                     self._writing = False
-                    while not self._queue and not self._closing:
+                    while not self._queue and not self._tail and not self._closing:
                         self._cv.wait()
-                    if not self._queue:
+                    if not self._queue and not self._tail:
                         break
+                    tail, self._tail = self._tail, b""
                     batch: list[bytes] = []
                     size = 0
                     lazy: Lazy | None = None
@@ -266,10 +284,14 @@ class Session:
                         batch.append(item)
                         size += len(item)
                     self._queued -= size
+                if tail:
+                    self.sock.sendall(tail)
                 if batch:
-                    self.sock.sendall(b"".join(batch))
+                    self.sock.sendall(self._wire(b"".join(batch)))
                 if lazy is not None:
                     self._send_lazy(lazy, batch_limit)
+            if self.tls is not None and not self._tls_failed:
+                self.sock.sendall(self.tls.goodbye())
             self._shutdown(socket.SHUT_WR)  # everything is out: FIN after the last frame
             # give the peer CLOSE_LINGER to read it and close; then wake the reader ourselves
             if not self._read_done.wait(self._linger):
@@ -300,11 +322,14 @@ class Session:
             if size >= batch_limit:
                 if self._closing:
                     return
-                self.sock.sendall(b"".join(chunk))
+                self.sock.sendall(self._wire(b"".join(chunk)))
                 self.last_progress = self.server.clock()  # each full batch taken: the peer is alive
                 chunk, size = [], 0
         if chunk:
-            self.sock.sendall(b"".join(chunk))
+            self.sock.sendall(self._wire(b"".join(chunk)))
+
+    def _wire(self, plain: bytes) -> bytes:
+        return plain if self.tls is None else self.tls.encrypt(plain)
 
     # -- the reader thread
 
@@ -314,7 +339,12 @@ class Session:
         codec = Codec()
         reason = "quit"
         try:
-            while True:
+            if self.tls is not None:
+                if self._tls_handshake():
+                    self._receive(codec, self.tls.decrypt(b""))  # frames sent with the handshake's end
+                else:
+                    reason = "no TLS"
+            while not self._tls_failed:
                 try:
                     data = self.sock.recv(self.limits.recv_size)
                 except TimeoutError:
@@ -324,8 +354,7 @@ class Session:
                 if self._closing:
                     continue  # after a fatal error, input is discarded until the peer closes
                 self.last_heard = self.server.clock()
-                codec.receive_data(data)
-                self._handle_input(codec)
+                self._receive(codec, data if self.tls is None else self.tls.decrypt(data))
                 pause = self.throttle.charge_input(len(data))
                 if pause and not self._closing:
                     self._refuse("input", f"more than {self.limits.input_rate:g} bytes a second", pause)
@@ -345,6 +374,31 @@ class Session:
             pass
         self.server.forget(self)
         log.info("%r disconnected (%s)", self, self.close_reason or reason)
+
+    def _receive(self, codec: Codec, plain: bytes) -> None:
+        if plain:  # b"" would mean end of file to the codec; TLS may decrypt nothing yet
+            codec.receive_data(plain)
+            self._handle_input(codec)
+
+    def _tls_handshake(self) -> bool:
+        """In this connection's reader thread, bounded by ``tls_handshake_timeout``; then the writer
+        may start. A peer that speaks the plain protocol gets a plain error frame saying so."""
+        assert self.tls is not None
+        try:
+            self.tls.handshake(self.sock, self.limits.tls_handshake_timeout)
+        except (HandshakeFailed, OSError) as exc:
+            log.info("%r: %s", self, exc)
+            self._tls_failed = True
+            if isinstance(exc, HandshakeFailed) and exc.plain:  # before close() shuts the socket
+                with contextlib.suppress(OSError):
+                    self.sock.sendall(encode(Error("tls_required", TLS_REQUIRED, fatal=True)))
+            self._wire_ready.set()
+            self.close("no TLS", drop_queue=True)
+            return False
+        finally:
+            self.sock.settimeout(self.limits.send_timeout)
+        self._wire_ready.set()
+        return True
 
     def _handle_input(self, codec: Codec) -> None:
         with coalescing():

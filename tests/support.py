@@ -2,8 +2,9 @@
 
 - ``running_server(db_path=":memory:", **kw)``: a started in-process BoardServer, stopped after; ``kw``
   are its limits and clocks (``clock=FakeClock()``, ``wall_clock=lambda: 1700000000``).
-- ``RawClient(address)``: the protocol over a real socket; ``send``, ``send_bytes``, ``recv``,
-  ``recv_frame`` (raw bytes), ``recv_until``, ``recv_all_until``, ``join``, ``catch_up``,
+- ``RawClient(address, tls=None)``: the protocol over a real socket (``tls``: a client context);
+  ``send``, ``send_bytes``, ``recv``, ``recv_frame`` (raw bytes), ``recv_until``, ``recv_all_until``,
+  ``join``, ``catch_up``,
   ``wait_closed``, ``close``; ``seen`` keeps every message received. Every wait is bounded (``WAIT``).
 - ``ServerProcess(db, *args)``: ``python -m pgboard_server.cli`` in a subprocess (crash and signal tests).
 - ``FakeClock``: time that moves only when told, for heartbeat tests (``server.heartbeat()``).
@@ -16,6 +17,7 @@ import contextlib
 import os
 import select
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -65,13 +67,21 @@ def _matcher(what: Match) -> Callable[[Message], bool]:
 class RawClient:
     """A blocking protocol client for tests. ``seen`` keeps every message received, in order."""
 
-    def __init__(self, address: tuple[str, int], timeout: float = WAIT, rcvbuf: int | None = None) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        timeout: float = WAIT,
+        rcvbuf: int | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:  # a small window: a client that stops reading fills up quickly
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
         self.sock.connect(address)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls is not None:  # a blocking TLS client (the handshake happens here)
+            self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
         self._buf = bytearray()
         self.seen: list[Message] = []
         self.welcome: Welcome | None = None
