@@ -354,7 +354,7 @@ class Rooms:
                 return
             address = address_of(session.peer)
             if room.rights.banned(user, address):
-                session.send(JoinError("banned", "an operator banned you from this room"))
+                session.send(JoinError("banned", "An operator banned you from this room."))
                 return
             try:
                 created = room.rights.arrive(user, nick, address)

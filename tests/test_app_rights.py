@@ -180,3 +180,15 @@ def test_a_kicked_client_shows_why_and_does_not_reconnect_by_itself(screen, serv
     assert any("bob kicked you: enough for today" in n for n in notices)
     assert app.conn.status_text().startswith("Disconnected")
     bob.close()
+
+
+def test_a_banned_user_is_sent_out_and_told_on_the_connect_screen(screen, server, tmp_path: Path):  # noqa: F811
+    bob = raw(server, "bob")
+    app = joined(make_app(screen, tmp_path), server, "alice", ROOM)
+    bob.send(Say("/ban alice"))
+    run_until(app, lambda: app.conn.state == "closed")
+    assert "banned" in app.conn.last_error
+    app.connect("127.0.0.1", server.address[1], "alice", ROOM)  # the user tries again by hand
+    run_until(app, lambda: app.ui.connect_visible)
+    assert app.ui.connect_screen.error == "You cannot join this room. An operator banned you from this room."
+    bob.close()

@@ -4,12 +4,13 @@ the creator as operator, the room_state each member is told, and all of it acros
 from __future__ import annotations
 
 import contextlib
+import signal
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 from pgboard_server.server import BoardServer
-from support import RawClient, running_server
+from support import RawClient, ServerProcess, running_server
 
 from pgboard.protocol import (
     Add,
@@ -230,4 +231,26 @@ def test_a_room_from_before_rights_existed_has_no_operator(tmp_path: Path) -> No
         assert state_of(b).operators == ()
         b.send(Undo("b1"))  # bob cannot undo alice's step; the room still works
         assert b.recv_until(Undo).target == 0
+        b.close()
+
+
+def test_a_change_of_rights_that_was_announced_survives_a_sigkill(tmp_path: Path) -> None:
+    db = tmp_path / "killed.sqlite3"
+    with ServerProcess(db) as proc:
+        a = RawClient(proc.address)
+        a.join("alice", ROOM, client="secret-alice")
+        b = RawClient(proc.address)
+        b.join("bob", ROOM, client="secret-bob")
+        a.send(Say("/allow bob"))
+        a.send(Say("/lock"))
+        a.recv_until(lambda m: isinstance(m, RoomState) and m.locked)  # announced: stored before
+        proc.signal(signal.SIGKILL)
+        proc.wait()
+        a.close()
+        b.close()
+    with ServerProcess(db) as proc:
+        b = RawClient(proc.address)
+        b.join("bob", ROOM, client="secret-bob")
+        state = b.recv_until(RoomState)
+        assert state.locked and state.may_edit == (a.welcome.user,) and state.operators == (a.welcome.user,)
         b.close()
