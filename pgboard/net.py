@@ -30,9 +30,13 @@ minutes) the state is "failed" and :meth:`Connection.status_text` tells the user
 :meth:`Connection.retry_now` (a Retry button) starts over.
 
 States: "closed" (not started, or after :meth:`Connection.close`), "connecting" (TCP), "joining" (the
-socket is up; hello and join), "catching_up" (welcomed; the board is being replayed), "online",
-"offline" (a retry is scheduled), "refused" (a ``join_error``; kept in ``join_error``; no retry),
-"failed" (gave up retrying).
+socket is up; hello, log-in and join), "catching_up" (welcomed; the board is being replayed), "online",
+"offline" (a retry is scheduled), "refused" (a ``join_error`` or an ``account_error``; kept in
+``join_error`` / ``account_error``; no retry), "failed" (gave up retrying).
+
+With :class:`Credentials` (an account), every connection, the automatic reconnects included, sends
+``login`` (or first ``signup`` or ``passwd``) after ``hello`` and joins once the server answers
+``account``: the user is never asked again. The password lives in this object's memory only.
 
 TLS (``tls=True``): the same pump over :class:`pgboard.tls.ClientTls` (sans-IO), so the handshake never
 blocks a frame. The certificate must be trusted by the system and name the host, or match the
@@ -55,11 +59,14 @@ import random
 import select
 import socket
 from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 from pgboard.protocol import (
     OPERATIONS,
     PROTOCOL_VERSION,
+    AccountError,
+    AccountOk,
     Ack,
     Add,
     CatchUp,
@@ -74,15 +81,18 @@ from pgboard.protocol import (
     Join,
     JoinError,
     LocalProtocolError,
+    Login,
     Message,
     Move,
     Obj,
+    Passwd,
     Ping,
     Pong,
     ProtocolError,
     Redo,
     Renamed,
     Say,
+    Signup,
     Undo,
     Welcome,
     encode,
@@ -130,6 +140,23 @@ _LOCAL_NAMES = {"": "127.0.0.1", "localhost": "127.0.0.1"}
 Operation = Add | Extend | Move | Delete | Clear | Undo | Redo  # protocol.OPERATIONS
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """How to log in before each join: ``action`` "login", "signup" or "passwd" (``new`` is then the
+    new password). Kept in memory only, for the automatic re-login after a drop; never in a repr."""
+
+    action: str
+    password: str = field(repr=False)
+    new: str = field(default="", repr=False)
+
+    def message(self, nick: str) -> Signup | Login | Passwd:
+        if self.action == "signup":
+            return Signup(nick, self.password)
+        if self.action == "passwd":
+            return Passwd(nick, self.password, self.new)
+        return Login(nick, self.password)
+
+
 def backoff_delay(attempt: int, rng: random.Random) -> float:
     """Seconds to wait before reconnect ``attempt`` (1 for the first retry after a drop)."""
     base = min(BACKOFF_MAX, BACKOFF_INITIAL * BACKOFF_FACTOR ** max(0, attempt - 1))
@@ -159,6 +186,7 @@ class Connection:
         rng: random.Random | None = None,
         tls: bool = False,
         fingerprint: str = "",
+        credentials: Credentials | None = None,
     ) -> None:
         self.scheduler = scheduler
         self.tls = tls
@@ -169,7 +197,9 @@ class Connection:
         self._probing = False  # this connection only learns an untrusted certificate's fingerprint
         self._wire = bytearray()  # TLS records waiting for the socket
         self.host, self.port = host, port
-        self.nick, self.room, self.password = nick, room, password
+        self.nick, self.room, self.password = nick, room, password  # password: the room's
+        self.credentials = credentials  # log in (or sign up) before every join; None: a guest
+        self.account: AccountOk | None = None  # the server's last "account" answer
         self.client_secret = client_secret
         self.rng = rng if rng is not None else random.Random()
         self.state = "closed"
@@ -179,6 +209,7 @@ class Connection:
         self.catchup_progress: tuple[int, int] | None = None
         self.last_seq = 0
         self.join_error: JoinError | None = None
+        self.account_error: AccountError | None = None
         self.last_error = ""
         self.attempts = 0  # failed tries in a row since the link was last stable
         self._online_since: float | None = None
@@ -208,6 +239,7 @@ class Connection:
         self.attempts = 0
         self.join_error = None
         self._probing = False
+        self.account_error = None
         self._address = None  # resolve again: the user may have changed the host
         self._connect()
 
@@ -217,6 +249,7 @@ class Connection:
             if self.state != "offline":
                 self.attempts = 0
                 self.join_error = None
+                self.account_error = None
             self._cancel_retry()
             self._connect()
 
@@ -361,11 +394,12 @@ class Connection:
             tail = f"; {kept} unsent change{'s' if kept != 1 else ''} kept" if kept else ""
             return f"Offline: retrying in {max(1, math.ceil(left))} s{tail}"
         if state == "refused":
-            err = self.join_error
+            err = self.join_error or self.account_error
             if err is None:
                 return "Refused by the server"
             text = f"Refused: {err.detail or err.reason}"
-            return f"{text}. Try {err.suggestion!r}?" if err.suggestion else text
+            suggestion = getattr(err, "suggestion", "")
+            return f"{text}. Try {suggestion!r}?" if suggestion else text
         if state == "failed":
             return FAILED_TEXT
         if state == "untrusted":
@@ -529,8 +563,38 @@ class Connection:
             logger.warning(
                 "server %r speaks protocol %d, we speak %d", msg.server, msg.version, PROTOCOL_VERSION
             )
+        if self.credentials is not None:  # every connection logs in again, then joins
+            self._outbuf += encode(self.credentials.message(self.nick))
+        else:
+            self._send_join()
+
+    def _send_join(self) -> None:
         join = Join(self.nick, self.room, self.password, self.last_seq or None, self.client_secret)
         self._outbuf += encode(join)
+
+    def _on_account(self, msg: AccountOk) -> None:
+        self.account = msg
+        self.nick = msg.nick
+        creds = self.credentials
+        if creds is not None and creds.action != "login":  # signed up, or changed: log in from now on
+            self.credentials = Credentials("login", creds.new if creds.action == "passwd" else creds.password)
+        self.incoming.append(msg)
+        if self.state == "joining":
+            self._send_join()
+
+    def _on_account_error(self, msg: AccountError) -> None:
+        self.incoming.append(msg)
+        if self.state != "joining":
+            return  # a passwd sent from inside a room: nothing else changes
+        logger.info("%s refused: %s %s", msg.action, msg.reason, msg.detail)
+        if msg.reason == "too_many_attempts" and self.account is not None:
+            # we logged in before with this password: someone else is failing from our address
+            self._drop(msg.detail or msg.reason, delay=max(msg.retry, BACKOFF_INITIAL))
+            return
+        self.account_error = msg
+        self._teardown()
+        self.state = "refused"
+        self.last_error = msg.detail or msg.reason
 
     def _on_welcome(self, msg: Welcome) -> None:
         self.user_id, self.nick, self.room = msg.user, msg.nick, msg.room
@@ -621,6 +685,8 @@ class Connection:
         Ping: _on_ping,
         Pong: _on_pong,
         Renamed: _on_renamed,
+        AccountOk: _on_account,
+        AccountError: _on_account_error,
         Join: _on_client_message,
         Say: _on_client_message,
     }
@@ -725,7 +791,7 @@ class Connection:
         self.catchup_progress = None
         self._online_since = None
 
-    def _drop(self, reason: str, *, retry: bool = True) -> None:
+    def _drop(self, reason: str, *, retry: bool = True, delay: float | None = None) -> None:
         logger.warning("connection to %s:%d dropped: %s", self.host, self.port, reason)
         since = self._online_since
         if since is not None and self.scheduler.now() - since >= STABLE_AFTER:
@@ -740,6 +806,7 @@ class Connection:
             logger.warning("giving up after %d attempts", MAX_ATTEMPTS)
             self.state = "failed"
             return
-        delay = backoff_delay(self.attempts, self.rng)
+        if delay is None:
+            delay = backoff_delay(self.attempts, self.rng)
         self.state = "offline"
         self._retry = self.scheduler.call_later(delay, self._connect)

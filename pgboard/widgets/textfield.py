@@ -35,10 +35,12 @@ class TextField:
         size: int = theme.FONT_UI,
         submit_empty: bool = False,
         accept: Callable[[str], bool] | None = None,
+        mask: str = "",
     ) -> None:
         self.fonts = fonts
         self.accept = accept  # a filter for typed characters (the port field takes digits only)
         self.submit_empty = submit_empty  # a form's field reports Enter even when empty
+        self.mask = mask  # a password field draws this character for each one typed
         self.rect = pygame.Rect(0, 0, 200, theme.INPUT_H)
         self.text = text[:max_len]
         self.cursor = len(self.text)
@@ -186,19 +188,25 @@ class TextField:
 
     # -- drawing
 
+    @property
+    def shown(self) -> str:
+        """What the field draws: the text, or one mask character per character typed."""
+        return self.mask * len(self.text) if self.mask else self.text
+
     def _index_at(self, x: int) -> int:
         """The caret position nearest to screen ``x`` (prefix widths grow: a binary search)."""
         rel = x - (self.rect.x + TEXT_PAD) + self._scroll
-        lo, hi = 0, len(self.text)
+        shown = self.shown
+        lo, hi = 0, len(shown)
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if self.fonts.width(self.text[:mid], self.size) <= rel:
+            if self.fonts.width(shown[:mid], self.size) <= rel:
                 lo = mid
             else:
                 hi = mid - 1
-        if lo < len(self.text):
-            left = self.fonts.width(self.text[:lo], self.size)
-            right = self.fonts.width(self.text[: lo + 1], self.size)
+        if lo < len(shown):
+            left = self.fonts.width(shown[:lo], self.size)
+            right = self.fonts.width(shown[: lo + 1], self.size)
             if rel - left > right - rel:
                 lo += 1
         return lo
@@ -211,9 +219,11 @@ class TextField:
         clip = surface.get_clip()
         surface.set_clip(inner.clip(clip) if clip else inner)
         y = self.rect.centery
-        before = self.text[: self.cursor]
-        after = self.text[self.cursor :]
-        if not self.text and not self.composition:
+        shown = self.shown
+        before = shown[: self.cursor]
+        after = shown[self.cursor :]
+        composition = self.mask * len(self.composition) if self.mask else self.composition
+        if not self.text and not composition:
             if self.placeholder:
                 self.fonts.blit(
                     surface, self.placeholder, (inner.x, y), self.size, theme.TEXT_FAINT, anchor="midleft"
@@ -221,7 +231,7 @@ class TextField:
             caret_x = 0
         else:
             caret_x = self.fonts.width(before, self.size)
-            comp_w = self.fonts.width(self.composition, self.size) if self.composition else 0
+            comp_w = self.fonts.width(composition, self.size) if composition else 0
             # keep the caret (and the composition) inside the box, and no empty space at the right
             total = caret_x + comp_w + self.fonts.width(after, self.size)
             self._scroll = min(self._scroll, max(0, total - inner.width + CURSOR_W))
@@ -231,11 +241,11 @@ class TextField:
                 self._scroll = caret_x
             x = inner.x - self._scroll
             self.fonts.blit(surface, before, (x, y), self.size, theme.TEXT, anchor="midleft")
-            if self.composition:
-                surf = self.fonts.render(self.composition, self.size, theme.ACCENT, underline=True)
+            if composition:
+                surf = self.fonts.render(composition, self.size, theme.ACCENT, underline=True)
                 surface.blit(surf, surf.get_rect(midleft=(x + caret_x, y)))
                 if self.fonts.trace is not None:
-                    self.fonts.trace.append(self.composition)
+                    self.fonts.trace.append(composition)
             self.fonts.blit(
                 surface, after, (x + caret_x + comp_w, y), self.size, theme.TEXT, anchor="midleft"
             )
