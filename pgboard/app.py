@@ -21,7 +21,7 @@ import pygame
 from pgboard import boardfile, hosting, render, shortcuts
 from pgboard.board import Board
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
-from pgboard.net import Connection
+from pgboard.net import Connection, Credentials
 from pgboard.protocol import MAX_WIDTH, Cursor, Message, Say
 from pgboard.room import LOCKED_TEXT, RoomView
 from pgboard.scheduler import Scheduler
@@ -102,8 +102,19 @@ class App:
 
     # -- joining
 
-    def connect(self, host: str, port: int, nick: str, room: str) -> None:
-        """Join ``room`` on ``host:port`` as ``nick``; the board shows while the pump connects."""
+    def connect(
+        self,
+        host: str,
+        port: int,
+        nick: str,
+        room: str,
+        *,
+        room_password: str = "",
+        account: tuple[str, str, str] | None = None,
+    ) -> None:
+        """Join ``room`` on ``host:port`` as ``nick``; the board shows while the pump connects.
+        ``account`` = (action, password, new password) logs in (signup, login or passwd) first, again
+        after every reconnect; the passwords stay in the connection's memory, never in a file."""
         self._leave()
         self.ui.connect_screen.fill(host, port, nick, room)
         settings = self.ui.settings
@@ -112,7 +123,17 @@ class App:
         self.canvas.close()
         self.canvas = Canvas(self.board, self.texts)
         self.ctx.board = self.board
-        self.conn = Connection(self.scheduler, host, port, nick, room, self.ui.settings.client)
+        credentials = Credentials(*account) if account is not None else None
+        self.conn = Connection(
+            self.scheduler,
+            host,
+            port,
+            nick,
+            room,
+            self.ui.settings.client,
+            room_password,
+            credentials=credentials,
+        )
         self.room = RoomView(self.conn, self.board)
         self.room.on_chat = self.ui.add_chat_message
         self.room.on_notice = self.ui.add_notice
@@ -241,7 +262,10 @@ class App:
             self._last_state = state
             if state == "refused" and conn.join_error is not None:
                 err = conn.join_error
-                self.ui.show_join_error(err.reason, err.detail, err.suggestion)
+                self.ui.show_join_error(err.reason, err.detail, err.suggestion, err.retry)
+            elif state == "refused" and conn.account_error is not None:
+                refused = conn.account_error
+                self.ui.show_join_error(refused.reason, refused.detail, retry=refused.retry)
             elif state == "offline" and not self._ever_online:
                 detail = f"cannot reach {conn.host}:{conn.port} ({conn.last_error or 'no answer'})"
                 self._leave()

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from pgboard.board import Board
 from pgboard.protocol import (
+    AccountOk,
     Add,
     BoardObject,
     CatchUp,
@@ -250,6 +251,11 @@ class RoomView:
             self._refused(msg)
         elif isinstance(msg, RoomState):
             self._rights(msg)
+        elif isinstance(msg, AccountOk):
+            if msg.action == "signup":
+                self.on_notice(f"{msg.nick} is registered: only you can use it, with your password")
+            elif msg.action == "passwd":
+                self.on_notice("Your password was changed")
         else:
             log.debug("room view ignores %s", type(msg).__name__)
 

@@ -37,6 +37,7 @@ class Settings:
     color: str = "#000000"
     width: int = 3
     client: str = ""  # the secret that makes this client the same author across restarts
+    account: str = ""  # "login" when the user logs in with an account ("" a guest); never a password
 
 
 def default_path() -> Path:

@@ -83,7 +83,7 @@ class UI:
         on_width: Callable[[int], None] | None = None,
         on_action: Callable[[str], None] | None = None,
         on_send: Callable[[str], None] | None = None,
-        on_connect: Callable[[str, int, str, str], None] | None = None,
+        on_connect: Callable[..., None] | None = None,
         on_host: Callable[[str, str], None] | None = None,
     ) -> None:
         self.fonts = fonts or FontSet()
@@ -210,9 +210,10 @@ class UI:
         to: str = "",
         history: bool = False,
         stamp: int = 0,
+        away: bool = False,
     ) -> None:
         """A chat line (protocol.Chat's fields: kind say, me or private; ``stamp`` is its time)."""
-        self.chat.add_chat(nick, text, kind, user=user, to=to, history=history, stamp=stamp)
+        self.chat.add_chat(nick, text, kind, user=user, to=to, history=history, stamp=stamp, away=away)
         if not self.panels_visible and not history and user != self.chat.me:
             line = f"* {nick} {text}" if kind == "me" else f"{nick}: {text}"
             self.toast(line if len(line) <= HIDDEN_CHAT_TOAST else line[: HIDDEN_CHAT_TOAST - 1] + "…")
@@ -221,7 +222,14 @@ class UI:
         """A protocol.Chat or protocol.Notice as received."""
         if hasattr(msg, "kind") and hasattr(msg, "nick"):
             self.add_chat(
-                msg.nick, msg.text, msg.kind, user=msg.user, to=msg.to, history=msg.history, stamp=msg.time
+                msg.nick,
+                msg.text,
+                msg.kind,
+                user=msg.user,
+                to=msg.to,
+                history=msg.history,
+                stamp=msg.time,
+                away=getattr(msg, "away", False),
             )
         else:
             self.add_notice(msg.text)
@@ -303,10 +311,11 @@ class UI:
         for f in self.connect_screen.fields:
             f.blur()
 
-    def show_join_error(self, reason: str, detail: str = "", suggestion: str = "") -> None:
-        """Back to the connect screen with the reason (protocol.JoinError's, or "unreachable")."""
+    def show_join_error(self, reason: str, detail: str = "", suggestion: str = "", retry: int = 0) -> None:
+        """Back to the connect screen with the reason (protocol.JoinError's or AccountError's, or
+        "unreachable")."""
         self.show_connect()
-        self.connect_screen.show_error(reason, detail, suggestion)
+        self.connect_screen.show_error(reason, detail, suggestion, retry)
 
     def save_settings(self) -> bool:
         return settings_mod.save(self.settings, self.settings_path)
@@ -338,8 +347,9 @@ class UI:
     def _send(self, text: str) -> None:
         self._emit(self.on_send, text)
 
-    def _connect_chosen(self, host: str, port: int, nick: str, room: str) -> None:
-        self._emit(self.on_connect, host, port, nick, room)
+    def _connect_chosen(self, host: str, port: int, nick: str, room: str, **auth: Any) -> None:
+        if self.on_connect is not None:
+            self.on_connect(host, port, nick, room, **auth)  # passwords: in memory only
 
     def _host_chosen(self, nick: str, room: str) -> None:
         self._emit(self.on_host, nick, room)

@@ -149,3 +149,92 @@ def test_the_port_field_takes_digits_only(ui) -> None:
         key(ui, pygame.K_BACKSPACE)
     type_text(ui, "6a0-0", "1")
     assert ui.connect_screen.port.text == "6001"
+
+
+# -- accounts and passwords
+
+
+def test_log_in_shows_a_masked_password_and_never_saves_it(ui, tmp_path: Path) -> None:
+    screen = ui.connect_screen
+    _, texts = draw(ui)
+    assert {"Guest", "Log in", "Sign up", "Room password"} <= set(texts) and "Password" not in texts
+    click(ui, screen.mode_rects["login"].center)
+    click(ui, screen.nick.rect.center)
+    type_text(ui, "zoë")
+    assert key(ui, pygame.K_TAB) and screen.focused is screen.password
+    type_text(ui, "hunter22")
+    click(ui, screen.room_password.rect.center)
+    type_text(ui, "club pass")
+    _, texts = draw(ui)
+    assert "Password" in texts and "••••••••" in texts and "•••••••••" in texts
+    assert not any("hunter22" in t or "club pass" in t for t in texts)
+    key(ui, pygame.K_RETURN)
+    auth = {"account": ("login", "hunter22", ""), "room_password": "club pass"}
+    assert ui.calls == [("connect", "127.0.0.1", 5151, "zoë", "lobby", auth)]
+    saved = (tmp_path / "settings.json").read_text(encoding="utf-8")
+    assert "hunter22" not in saved and "club pass" not in saved
+    assert settings.load(tmp_path / "settings.json").account == "login"  # remembered: log in next time
+    again = make_ui(tmp_path, settings=settings.load(tmp_path / "settings.json"), show_connect=True)
+    assert again.connect_screen.mode == "login" and again.connect_screen.password.text == ""
+
+
+def test_sign_up_and_the_next_time_logs_in(ui, tmp_path: Path) -> None:
+    screen = ui.connect_screen
+    screen.nick.set_text("zoë")
+    click(ui, screen.mode_rects["signup"].center)
+    _, texts = draw(ui)
+    assert "Sign up and connect" in texts
+    click(ui, screen.connect_rect.center)
+    assert ui.calls == [] and screen.focused is screen.password  # no password yet
+    _, texts = draw(ui)
+    assert "Please type your password." in texts
+    type_text(ui, "s3cret!")
+    click(ui, screen.connect_rect.center)
+    assert ui.calls == [
+        ("connect", "127.0.0.1", 5151, "zoë", "lobby", {"account": ("signup", "s3cret!", "")})
+    ]
+    assert settings.load(tmp_path / "settings.json").account == "login"
+
+
+def test_change_password_on_the_way_in(ui) -> None:
+    screen = ui.connect_screen
+    screen.nick.set_text("zoë")
+    click(ui, screen.mode_rects["login"].center)
+    click(ui, screen.password.rect.center)
+    type_text(ui, "old pass")
+    _, texts = draw(ui)
+    assert "Change password" in texts and "New password" not in texts
+    click(ui, screen.change_rect.center)
+    assert screen.focused is screen.new_password
+    key(ui, pygame.K_RETURN)
+    _, texts = draw(ui)
+    assert ui.calls == [] and "Please type the new password." in texts
+    type_text(ui, "new pass")
+    key(ui, pygame.K_RETURN)
+    assert ui.calls == [
+        ("connect", "127.0.0.1", 5151, "zoë", "lobby", {"account": ("passwd", "old pass", "new pass")})
+    ]
+    click(ui, screen.mode_rects["guest"].center)  # a guest has no password fields at all
+    assert screen.password not in screen.fields and screen.new_password not in screen.fields
+
+
+@pytest.mark.parametrize(
+    ("reason", "detail", "retry", "shown", "focus"),
+    [
+        ("registered", "", 0, "“zoë” is a registered name: log in to use it, or choose another.", "nick"),
+        ("bad_login", "wrong nickname or password", 0, "Wrong nickname or password.", "password"),
+        ("too_many_attempts", "try again in 42 s", 42, "Too many failed attempts: try again in 42 s.", None),
+        ("bad_password", "wrong password for this room", 0, "This room needs its password", "room_password"),
+        ("weak_password", "at least 6 characters", 0, "That password is too short. at least 6", "password"),
+        ("no_accounts", "", 0, "This server has no accounts: connect as a guest.", None),
+    ],
+)
+def test_account_and_room_password_errors_are_shown(ui, reason, detail, retry, shown, focus) -> None:
+    screen = ui.connect_screen
+    screen.nick.set_text("zoë")
+    screen.set_mode("login")
+    ui.show_join_error(reason, detail, retry=retry)
+    _, texts = draw(ui)
+    assert shown in " ".join(texts)
+    if focus is not None:
+        assert screen.focused is getattr(screen, focus)

@@ -38,7 +38,7 @@ def make_ui(tmp_path: Path, size: tuple[int, int] = WINDOW, **kw: Any) -> UI:
     ui.on_width = lambda w: calls.append(("width", w))
     ui.on_action = lambda a: calls.append(("action", a))
     ui.on_send = lambda t: calls.append(("send", t))
-    ui.on_connect = lambda *a: calls.append(("connect", *a))
+    ui.on_connect = lambda *a, **kw: calls.append(("connect", *a, kw) if kw else ("connect", *a))
     ui.on_host = lambda *a: calls.append(("host", *a))
     return ui
 

@@ -97,15 +97,24 @@ class ChatPanel:
         to: str = "",
         history: bool = False,
         stamp: int = 0,
+        away: bool = False,
     ) -> None:
-        """A chat line as protocol.Chat carries it (kind: say, me or private)."""
-        when = _time.strftime("%H:%M ", _time.localtime(stamp)) if stamp else ""
+        """A chat line as protocol.Chat carries it (kind: say, me or private; ``away``: a private line
+        kept while its reader was offline, shown with the day it was sent)."""
+        when = _time.strftime("%d %b %H:%M " if away else "%H:%M ", _time.localtime(stamp)) if stamp else ""
         color = theme.user_color(user or nick)
         if kind == "me":
             entry = _Entry(kind, when, f"* {nick} ", theme.ACTION_TEXT, text, theme.ACTION_TEXT, italic=True)
         elif kind == "private":
             mine = bool(self.me) and user == self.me
-            prefix = f"[private] you → {to}: " if mine else f"[private] {nick} → you: "
+            if away:
+                prefix = (
+                    f"[kept until {to} is back] you → {to}: "
+                    if mine
+                    else f"[while you were away] {nick} → you: "
+                )
+            else:
+                prefix = f"[private] you → {to}: " if mine else f"[private] {nick} → you: "
             entry = _Entry(kind, when, prefix, theme.PRIVATE_TEXT, text, theme.PRIVATE_TEXT)
         else:
             entry = _Entry("say", when, f"{nick}: ", color, text, theme.TEXT)

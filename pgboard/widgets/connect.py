@@ -1,5 +1,10 @@
 """The connect screen, drawn inside the pygame window: host, port, nickname, room; Connect or Host.
 
+Guest, Log in or Sign up: with an account, a (masked) password field shows, and in Log in mode a
+"Change password" switch adds a field for the new one. The room may have a password (masked too).
+Passwords are handed to ``on_connect`` and never saved; the settings remember the nickname and
+whether the user logs in.
+
 Fields take Unicode typing (TEXTINPUT/TEXTEDITING); Tab and Shift+Tab or a click move the focus;
 Enter connects. Host starts a local server and joins it (the app does that; this screen only reports
 the choice). The fields start from the saved settings and are saved again on every submit. Join
@@ -15,6 +20,7 @@ from pathlib import Path
 import pygame
 
 from .. import names, settings
+from ..protocol import MAX_NAME_FIELD
 from . import theme
 from .overlays import shadow
 from .text import FontSet
@@ -27,17 +33,32 @@ LABEL_H = 20
 FIELD_GAP = 14
 PORT_W = 96
 BUTTON_H = 36
+MODES = (("guest", "Guest"), ("login", "Log in"), ("signup", "Sign up"))
+MODE_H = 30
+MASK = "•"
+ROOM_PASSWORD_W = 150
+CHANGE_LABEL = "Change password"
 ERROR_MESSAGES = {
     "empty": "Please choose a nickname.",
     "taken": "The nickname “{nick}” is already taken in this room.",
     "invalid": "That name is not allowed: letters and digits (any script), with _ - . inside.",
     "too_long": "That name is too long.",
-    "bad_password": "Wrong password for this room.",
+    "bad_password": "This room needs its password: wrong or missing.",
     "room_full": "This room is full. Try another room.",
     "banned": "You cannot join this room.",
     "too_many_rooms": "This server cannot open another room. Join an existing one.",
     "unreachable": "Cannot reach {host}:{port}. Is the server running?",
+    "registered": "“{nick}” is a registered name: log in to use it, or choose another.",
+    "bad_login": "Wrong nickname or password.",
+    "weak_password": "That password is too short.",
+    "too_many_attempts": "Too many failed attempts: try again in {retry} s.",
+    "no_accounts": "This server has no accounts: connect as a guest.",
+    "no_password": "Please type your password.",
+    "no_new_password": "Please type the new password.",
 }
+NICK_ERRORS = ("taken", "invalid", "too_long", "empty", "registered")
+PASSWORD_ERRORS = ("bad_login", "weak_password", "no_password")
+NO_DETAIL = ("taken", "bad_password", "too_many_attempts", "bad_login", "no_accounts", "registered")
 BACKGROUND = (233, 237, 243)
 
 
@@ -49,7 +70,7 @@ class ConnectScreen:
         *,
         settings_path: Path | None = None,
         save: bool = True,
-        on_connect: Callable[[str, int, str, str], None] | None = None,
+        on_connect: Callable[..., None] | None = None,
         on_host: Callable[[str, str], None] | None = None,
     ) -> None:
         self.fonts = fonts
@@ -65,11 +86,25 @@ class ConnectScreen:
         )
         self.nick = TextField(fonts, text=s.nick, placeholder="Your name", max_len=names.MAX_NICK)
         self.room = TextField(fonts, text=s.room, placeholder=names.DEFAULT_ROOM, max_len=names.MAX_ROOM)
-        self.fields = [self.host, self.port, self.nick, self.room]
-        self.labels = ["Server", "Port", "Nickname", "Room"]
-        for f in self.fields:
+        self.password = TextField(fonts, placeholder="Your password", max_len=MAX_NAME_FIELD, mask=MASK)
+        self.new_password = TextField(fonts, placeholder="The new one", max_len=MAX_NAME_FIELD, mask=MASK)
+        self.room_password = TextField(fonts, placeholder="If it has one", max_len=MAX_NAME_FIELD, mask=MASK)
+        self.labels = {
+            self.host: "Server",
+            self.port: "Port",
+            self.nick: "Nickname",
+            self.password: "Password",
+            self.new_password: "New password",
+            self.room: "Room",
+            self.room_password: "Room password",
+        }
+        for f in self.labels:
             f.on_submit = lambda _text: self.submit_connect()
             f.submit_empty = True
+        self.mode = s.account if s.account in ("login", "signup") else "guest"
+        self.changing = False  # Log in mode: change the password on the way in
+        self.mode_rects: dict[str, pygame.Rect] = {}
+        self.change_rect = pygame.Rect(0, 0, 0, 0)
         self.error = ""
         self.suggestion = ""
         self.busy = ""
@@ -79,9 +114,35 @@ class ConnectScreen:
         self.use_rect = pygame.Rect(0, 0, 0, 0)
         self.window = pygame.Rect(0, 0, 1, 1)
         self._hover: tuple[int, int] = (-1, -1)
-        self.focus(self.nick if not s.nick else self.host)
+        self.focus(self.nick if not s.nick else self.password if self.mode != "guest" else self.host)
 
     # -- focus and values
+
+    @property
+    def fields(self) -> list[TextField]:
+        """The fields shown now, in focus order."""
+        out = [self.host, self.port, self.nick]
+        if self.mode != "guest":
+            out.append(self.password)
+            if self.mode == "login" and self.changing:
+                out.append(self.new_password)
+        return [*out, self.room, self.room_password]
+
+    def set_mode(self, mode: str) -> None:
+        """Guest, Log in or Sign up (the password fields follow)."""
+        self.mode = mode
+        if mode != "login":
+            self.changing = False
+        if self.focused is None:
+            self.focus(self.password if mode != "guest" else self.nick)
+        self.layout(self.window)
+
+    def toggle_change(self) -> None:
+        self.changing = not self.changing
+        self.new_password.set_text("")
+        if self.changing:
+            self.focus(self.new_password)
+        self.layout(self.window)
 
     @property
     def focused(self) -> TextField | None:
@@ -110,18 +171,29 @@ class ConnectScreen:
 
     # -- errors and progress
 
-    def show_error(self, reason: str, detail: str = "", suggestion: str = "") -> None:
-        """A join error (protocol.JoinError's reason, or "unreachable") under the fields."""
+    def show_error(self, reason: str, detail: str = "", suggestion: str = "", retry: int = 0) -> None:
+        """A join or account error (protocol.JoinError's or AccountError's reason, or "unreachable")
+        under the fields; ``retry``: seconds to wait, with too_many_attempts."""
         template = ERROR_MESSAGES.get(reason, "")
         host, port, nick, _ = self.values()
-        message = template.format(nick=nick.strip(), host=host.strip(), port=port.strip()) if template else ""
-        if detail and reason not in ("taken",):
+        message = (
+            template.format(nick=nick.strip(), host=host.strip(), port=port.strip(), retry=retry)
+            if template
+            else ""
+        )
+        if detail and (reason not in NO_DETAIL or not message):
             message = f"{message} {detail}".strip() if message else detail
         self.error = message or reason
         self.suggestion = suggestion
         self.busy = ""
-        if reason in ("taken", "invalid", "too_long", "empty"):
+        if reason in NICK_ERRORS:
             self.focus(self.nick)
+        elif reason in PASSWORD_ERRORS and self.mode != "guest":
+            self.focus(self.new_password if self.changing and reason == "weak_password" else self.password)
+        elif reason == "no_new_password" and self.changing:
+            self.focus(self.new_password)
+        elif reason == "bad_password":
+            self.focus(self.room_password)
 
     def set_busy(self, text: str) -> None:
         """Progress text ("Connecting to ...") shown instead of the error; empty clears it."""
@@ -162,11 +234,34 @@ class ConnectScreen:
             self.error, self.suggestion = f"Room: {exc.detail}.", ""
             self.focus(self.room)
             return None
+        if self.mode != "guest" and need_address:
+            if not self.password.text:
+                self.show_error("no_password")
+                return None
+            if self.changing and not self.new_password.text:
+                self.show_error("no_new_password")
+                return None
         return host, port, nick, room
+
+    def auth(self) -> dict[str, object]:
+        """What ``on_connect`` gets besides the address, nick and room: ``room_password`` (when typed)
+        and ``account`` = (action, password, new password) unless a guest. Never saved."""
+        out: dict[str, object] = {}
+        if self.room_password.text:
+            out["room_password"] = self.room_password.text
+        if self.mode == "signup":
+            out["account"] = ("signup", self.password.text, "")
+        elif self.mode == "login":
+            if self.changing:
+                out["account"] = ("passwd", self.password.text, self.new_password.text)
+            else:
+                out["account"] = ("login", self.password.text, "")
+        return out
 
     def _remember(self, host: str, port: int, nick: str, room: str) -> None:
         s = self.settings
         s.host, s.nick, s.room = host, nick, room
+        s.account = "" if self.mode == "guest" else "login"  # after a sign-up, the next time logs in
         if port:
             s.port = port
         if self.save:
@@ -180,7 +275,7 @@ class ConnectScreen:
         self._remember(host, port, nick, room)
         self.set_busy(f"Connecting to {host}:{port} …")
         if self.on_connect is not None:
-            self.on_connect(host, port, nick, room)
+            self.on_connect(host, port, nick, room, **self.auth())
 
     def submit_host(self) -> None:
         checked = self._check(need_address=False)
@@ -212,6 +307,13 @@ class ConnectScreen:
             if self.suggestion and self.use_rect.collidepoint(event.pos):
                 self.use_suggestion()
                 return True
+            for mode, rect in self.mode_rects.items():
+                if rect.collidepoint(event.pos):
+                    self.set_mode(mode)
+                    return True
+            if self.mode == "login" and self.change_rect.collidepoint(event.pos):
+                self.toggle_change()
+                return True
             for f in self.fields:
                 if f.rect.collidepoint(event.pos):
                     f.handle_event(event)
@@ -236,20 +338,38 @@ class ConnectScreen:
     def layout(self, window: pygame.Rect) -> None:
         self.window = pygame.Rect(window)
         row = LABEL_H + theme.INPUT_H + FIELD_GAP
-        height = TOP + 3 * row + 48 + BUTTON_H + 28
+        rows = [f for f in self.fields if f not in (self.port, self.room_password)]
+        height = TOP + MODE_H + FIELD_GAP + len(rows) * row + 48 + BUTTON_H + 28
         self.card = pygame.Rect(0, 0, min(CARD_W, window.w - 24), height)
         self.card.center = window.center
         x, w = self.card.x + 28, self.card.w - 56
         y = self.card.y + TOP + LABEL_H
         self.host.rect = pygame.Rect(x, y, w - PORT_W - theme.PAD * 2, theme.INPUT_H)
         self.port.rect = pygame.Rect(x + w - PORT_W, y, PORT_W, theme.INPUT_H)
-        self.nick.rect = pygame.Rect(x, y + row, w, theme.INPUT_H)
-        self.room.rect = pygame.Rect(x, y + 2 * row, w, theme.INPUT_H)
+        y += theme.INPUT_H + FIELD_GAP
+        third = (w - 2 * theme.GAP) // 3
+        self.mode_rects = {
+            mode: pygame.Rect(x + i * (third + theme.GAP), y, third, MODE_H)
+            for i, (mode, _) in enumerate(MODES)
+        }
+        y += MODE_H + FIELD_GAP + LABEL_H
+        for f in rows[1:]:
+            if f is self.room:
+                f.rect = pygame.Rect(x, y, w - ROOM_PASSWORD_W - theme.PAD * 2, theme.INPUT_H)
+                self.room_password.rect = pygame.Rect(
+                    x + w - ROOM_PASSWORD_W, y, ROOM_PASSWORD_W, theme.INPUT_H
+                )
+            else:
+                f.rect = pygame.Rect(x, y, w, theme.INPUT_H)
+            y += row
+        label_w = self.fonts.width(CHANGE_LABEL, theme.FONT_SMALL) + 2 * theme.PAD
+        self.change_rect = pygame.Rect(0, 0, label_w, LABEL_H)
+        self.change_rect.bottomright = (x + w, self.password.rect.y - 2)
         by = self.card.bottom - 28 - BUTTON_H
         half = (w - theme.PAD * 2) // 2
         self.host_rect = pygame.Rect(x, by, half, BUTTON_H)
         self.connect_rect = pygame.Rect(x + w - half, by, half, BUTTON_H)
-        self.message_y = y + 2 * row + theme.INPUT_H + 12
+        self.message_y = y - LABEL_H - FIELD_GAP + 12  # under the last field
 
     def draw(self, surface: pygame.Surface) -> None:
         f = self.fonts
@@ -265,16 +385,17 @@ class ConnectScreen:
             theme.FONT_UI,
             theme.TEXT_MUTED,
         )
-        for field, label in zip(self.fields, self.labels, strict=True):
+        for field in self.fields:
             f.blit(
                 surface,
-                label,
+                self.labels[field],
                 (field.rect.x, field.rect.y - LABEL_H),
                 theme.FONT_SMALL,
                 theme.TEXT_MUTED,
                 bold=True,
             )
             field.draw(surface)
+        self._draw_modes(surface)
         self._draw_message(surface)
         host_bg = theme.HOVER_BG if self.host_rect.collidepoint(self._hover) else theme.BUTTON_BG
         pygame.draw.rect(surface, host_bg, self.host_rect, border_radius=theme.RADIUS)
@@ -284,13 +405,33 @@ class ConnectScreen:
         pygame.draw.rect(surface, connect_bg, self.connect_rect, border_radius=theme.RADIUS)
         f.blit(
             surface,
-            "Connect",
+            "Sign up and connect" if self.mode == "signup" else "Connect",
             self.connect_rect.center,
             theme.FONT_UI,
             theme.BUTTON_PRIMARY_TEXT,
             bold=True,
             anchor="center",
         )
+
+    def _draw_modes(self, surface: pygame.Surface) -> None:
+        """Guest / Log in / Sign up as a segmented choice, and the change-password switch."""
+        f = self.fonts
+        for mode, label in MODES:
+            rect = self.mode_rects[mode]
+            chosen = mode == self.mode
+            if chosen:
+                bg = theme.ACCENT_SOFT
+            else:
+                bg = theme.HOVER_BG if rect.collidepoint(self._hover) else theme.BUTTON_BG
+            pygame.draw.rect(surface, bg, rect, border_radius=theme.RADIUS)
+            border = theme.ACCENT if chosen else theme.FIELD_BORDER
+            pygame.draw.rect(surface, border, rect, 1, border_radius=theme.RADIUS)
+            color = theme.ACCENT if chosen else theme.TEXT
+            f.blit(surface, label, rect.center, theme.FONT_UI, color, bold=chosen, anchor="center")
+        if self.mode == "login":
+            color = theme.ACCENT_HOVER if self.change_rect.collidepoint(self._hover) else theme.ACCENT
+            label = "Keep password" if self.changing else CHANGE_LABEL
+            f.blit(surface, label, self.change_rect.midright, theme.FONT_SMALL, color, anchor="midright")
 
     def _draw_message(self, surface: pygame.Surface) -> None:
         f = self.fonts
