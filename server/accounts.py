@@ -244,8 +244,8 @@ class Accounts:
     def deliver_mail(self, session: Session) -> int:
         """After a logged-in join: the lines kept for this account, oldest first (and then gone)."""
         account = self.account_of(session)
-        if account is None or not session.joined:
-            return 0
+        if account is None or not session.joined or session.closing:
+            return 0  # a connection already closing keeps the mail for the next one
         try:
             lines = self.store.take_mail(account.folded)
         except sqlite3.Error as exc:
