@@ -6,6 +6,7 @@ screen shows. Frames run until a condition holds, bounded by a deadline: never a
 
 from __future__ import annotations
 
+import select
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from pgboard.protocol import Add, Chat, Extend, Undo
 from pgboard.scheduler import ManualClock, Scheduler
 
 WAIT = 15.0  # generous: a bound on a condition, never a pause
+FRAME_GAP = 0.005  # the most one idle gap between two frames lasts (the real loop's tick is ~15 ms)
 SIZE = (1280, 800)
 
 
@@ -65,6 +67,16 @@ def run_until(app: App, condition: Callable[[], object], timeout: float = WAIT) 
                 f"condition not met within {timeout} s (state {app.conn and app.conn.state})"
             )
         app.frame([])
+        between_frames(app)
+
+
+def between_frames(app: App) -> None:
+    """The idle gap the real loop spends in clock.tick, cut short as soon as the server speaks.
+
+    Frames run back to back with no gap starve the in-process server's threads: each blit drops the GIL
+    and takes it back sooner than a waiting thread wakes up, so a join could wait many seconds."""
+    fd = app.conn.fileno() if app.conn is not None else -1
+    select.select([fd] if fd >= 0 else [], [], [], FRAME_GAP)
 
 
 def joined(app: App, server, nick: str = "alice", room: str = "r") -> App:

@@ -89,10 +89,11 @@ def test_late_joiner_gets_the_compacted_board_then_live_operations_while_another
         def keep_drawing() -> None:
             i = 0
             while not stop.is_set() and i < 5000:
+                after = caught_up.is_set()  # sent after the catch-up ended: carol must get it live
                 d.send(Add(f"d-op{i}", line(f"d-{i}", i % 3000)))
                 d.recv_until(lambda m, i=i: isinstance(m, Add) and m.oid == f"d-op{i}")
                 started.set()
-                if caught_up.is_set():
+                if after:
                     sent_after.append(i)
                     if len(sent_after) >= 30:
                         return
