@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test server lint bench clean
+.PHONY: run test server lint bench reliability fuzz soak clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,6 +30,19 @@ $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 
 bench: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.run
+
+# the fuzz and fault suites (tests marked reliability) at CI's scale, writing docs/RELIABILITY.md
+reliability: $(VENV)/.installed
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m reliability --reliability-report docs/RELIABILITY.md
+
+# the same suites with twenty times the cases (a few minutes), writing docs/RELIABILITY.md
+fuzz: $(VENV)/.installed
+	PGBOARD_FUZZ_SCALE=20 $(BIN)/python -m pytest -q -p no:cacheprovider -m reliability \
+	  --timeout 1800 --reliability-report docs/RELIABILITY.md
+
+# 50 clients drawing at a realistic rate for 10 minutes; memory and threads must stay flat (not in CI)
+soak: $(VENV)/.bench-installed
+	$(BIN)/python -m bench.soak
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
