@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import secrets
 import sys
 import time
 from collections.abc import Iterable
@@ -18,7 +17,8 @@ from pathlib import Path
 
 import pygame
 
-from pgboard import boardfile, hosting, render, shortcuts
+from pgboard import boardfile, hosting, identity, render, shortcuts
+from pgboard import settings as settings_mod
 from pgboard.board import Board
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
 from pgboard.net import Connection, Credentials
@@ -76,8 +76,11 @@ class App:
         )
         settings = self.ui.settings
         if not settings.client:
-            settings.client = secrets.token_hex(16)  # who I am to the server, across restarts
+            settings.client = identity.new_secret()  # who I am to the server, across restarts
             self.ui.save_settings()
+        path = settings_path if settings_path is not None else settings_mod.default_path()
+        self._identity = identity.IdentityLock(identity.lock_path(path))
+        self.client_secret = identity.choose_secret(settings.client, self._identity)
         self.texts = render.TextCache()
         self.board = self._new_board()
         self.canvas = Canvas(self.board, self.texts)
@@ -130,7 +133,7 @@ class App:
             port,
             nick,
             room,
-            self.ui.settings.client,
+            self.client_secret,
             room_password,
             credentials=credentials,
         )
@@ -218,6 +221,7 @@ class App:
             self.conn.pump()
         self._leave()
         self.ui.save_settings()
+        self._identity.release()
         if self.server is not None:
             self.server.stop()
             self.server = None

@@ -302,3 +302,19 @@ def test_zoom_and_pan_change_the_view_but_shapes_land_in_board_coordinates(scree
     (line,) = server.rooms.get("r").board.objects.values()
     assert line.points == (app.viewport.to_board(a), app.viewport.to_board(b))
     assert line.points[1][0] - line.points[0][0] < 100 / app.viewport.fit_scale, "zoomed in: a shorter line"
+
+
+def test_a_second_window_on_the_same_machine_is_a_second_person_and_nobody_is_thrown_out(
+    screen, server, tmp_path
+):
+    first = joined(make_app(screen, tmp_path), server, "alice")
+    second = joined(make_app(screen, tmp_path), server, "bob")  # the same settings file: one machine
+    run_until(first, lambda: len(first.room.users) == 2)
+    assert first.conn.state == "online" and second.conn.state == "online"
+    assert first.room.me != second.room.me  # bob's strokes are bob's, not alice's
+    assert first.client_secret == first.ui.settings.client  # the first window keeps the saved identity
+    first.shutdown()
+    third = make_app(screen, tmp_path)  # the next window opened gets it back
+    assert third.client_secret == first.client_secret
+    second.shutdown()
+    third.shutdown()
