@@ -90,4 +90,3 @@ def choose_secret(saved: str, lock: IdentityLock) -> str:
         return saved
     log.info("another pgboard window holds this machine's identity: this one draws as someone new")
     return new_secret()
-
