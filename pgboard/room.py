@@ -23,6 +23,7 @@ import dataclasses
 import itertools
 import logging
 import secrets
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -106,6 +107,8 @@ class RoomView:
         self._sweep_at = LOCAL_SLACK
         self._catchup: Board | None = None  # the board being received, installed at caught_up
         self.caught_up = False
+        self._chat_shown: Counter[tuple[Any, ...]] = Counter()  # lines passed to on_chat, by content
+        self._chat_replayed: Counter[tuple[Any, ...]] = Counter()  # history lines since the last welcome
 
     # -- ids
 
@@ -226,6 +229,7 @@ class RoomView:
     def _apply_social(self, msg: Message) -> None:
         if isinstance(msg, Welcome):
             self.me, self.nick, self.room = msg.user, msg.nick, msg.room
+            self._chat_replayed.clear()
             self.users = {u.id: u.nick for u in msg.users}
             self.on_users()
         elif isinstance(msg, UserJoined):
@@ -244,7 +248,8 @@ class RoomView:
             self.on_users()
             self.on_notice(f"{msg.old} is now {msg.nick}")
         elif isinstance(msg, Chat):
-            self.on_chat(msg)
+            if self._new_chat_line(msg):
+                self.on_chat(msg)
         elif isinstance(msg, Notice):
             self.on_notice(msg.text)
         elif isinstance(msg, Error):
@@ -258,6 +263,18 @@ class RoomView:
                 self.on_notice("Your password was changed")
         else:
             log.debug("room view ignores %s", type(msg).__name__)
+
+    def _new_chat_line(self, msg: Chat) -> bool:
+        """False for a history line this view already showed: every join (a reconnect's too) replays
+        the room's recent chat, and the chat panel must not show it twice. Identical lines are counted,
+        so two equal lines said in the same second both stay."""
+        key = (msg.kind, msg.user, msg.nick, msg.to, msg.time, msg.text)
+        if msg.history:
+            self._chat_replayed[key] += 1
+            if self._chat_replayed[key] <= self._chat_shown[key]:
+                return False
+        self._chat_shown[key] += 1
+        return True
 
     def _refused(self, err: Error) -> None:
         op = self._local.pop(err.oid, None) if err.oid else None

@@ -18,7 +18,7 @@ from support import RawClient, running_server
 
 from pgboard import boardfile
 from pgboard.app import App
-from pgboard.protocol import Add, Chat, Extend, Undo
+from pgboard.protocol import Add, Chat, Extend, Say, Undo
 from pgboard.scheduler import ManualClock, Scheduler
 
 WAIT = 15.0  # generous: a bound on a condition, never a pause
@@ -224,6 +224,35 @@ def test_drawing_offline_reaches_the_board_once_after_the_server_comes_back(scre
         assert sorted(o.obj.id for o in objs) == sorted(app.board.objects)
         assert len(objs) == 2
         watcher.close()
+    finally:
+        app.shutdown()
+        srv.stop()
+
+
+def test_the_chat_replayed_after_a_reconnect_is_not_shown_twice(screen, tmp_path):
+    db = tmp_path / "board.sqlite3"
+    with running_server(db_path=db) as srv:
+        port = srv.address[1]
+        app = joined(make_app(screen, tmp_path), srv)
+        bob = RawClient(srv.address)
+        bob.join("bob", room="r")
+        for text in ("ok", "ok", "see the top left"):  # two equal lines: both must stay
+            bob.send(Say(text))
+        run_until(app, lambda: sum(e.prefix == "bob: " for e in app.ui.chat.entries) == 3)
+        bob.close()
+    run_until(app, lambda: app.conn.state == "offline")
+    srv = BoardServer("127.0.0.1", port, db)  # back with the same log: the join replays the chat
+    srv.start()
+    try:
+        app.conn.retry_now()
+        run_until(app, lambda: app.conn.state == "online")
+        carol = RawClient(srv.address)
+        carol.join("carol", room="r")
+        carol.send(Say("hello"))  # after the replay: once this shows, the replay has been shown too
+        run_until(app, lambda: any(e.body == "hello" for e in app.ui.chat.entries))
+        said = [e.body for e in app.ui.chat.entries if e.kind == "say"]
+        assert said == ["ok", "ok", "see the top left", "hello"]
+        carol.close()
     finally:
         app.shutdown()
         srv.stop()
