@@ -3,10 +3,13 @@ back exactly, and anything wrong a peer sends raises ProtocolError and nothing e
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
+import time
 
 import pytest
+import reliability
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -463,9 +466,13 @@ def drain_expecting_only_protocol_errors(codec: Codec) -> list[Message]:
     raise AssertionError("the codec kept producing messages")
 
 
+EXAMPLES: collections.Counter[str] = collections.Counter()  # examples hypothesis ran, for the report rows
+
+
 @given(st.lists(st.binary(min_size=1, max_size=64), max_size=12), st.booleans())
-@settings(max_examples=400)
-def test_random_bytes_raise_only_protocol_error(chunks: list[bytes], close: bool) -> None:
+@settings(max_examples=reliability.scaled(400))  # make fuzz: 20 times as many
+def random_bytes_property(chunks: list[bytes], close: bool) -> None:
+    EXAMPLES["random bytes"] += 1
     codec = Codec(max_frame=128)
     for chunk in chunks:
         codec.receive_data(chunk)
@@ -473,6 +480,29 @@ def test_random_bytes_raise_only_protocol_error(chunks: list[bytes], close: bool
     if close:
         codec.receive_data(b"")
         drain_expecting_only_protocol_errors(codec)
+
+
+@pytest.mark.reliability
+def test_random_bytes_raise_only_protocol_error() -> None:
+    started, before = time.monotonic(), EXAMPLES["random bytes"]
+    random_bytes_property()  # hypothesis runs its examples here
+    tried = EXAMPLES["random bytes"] - before
+    record_codec_row(
+        "random bytes into the codec", "only ProtocolError raised (a typed error)", tried, started
+    )
+
+
+def record_codec_row(case: str, outcome: str, tried: int, started: float) -> None:
+    """A report row for the codec alone: no server ran, so no server memory to give."""
+    reliability.record(
+        reliability.Finding(
+            area="bad input",
+            case=case,
+            outcome=outcome,
+            tried=tried,
+            seconds=time.monotonic() - started,
+        )
+    )
 
 
 JSONISH = st.recursive(
@@ -536,10 +566,9 @@ def test_wrongly_typed_fields_raise_only_protocol_error(kind: str, fields: dict)
         max_size=4,
     ),
 )
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
-def test_mutated_frames_raise_only_protocol_error_or_decode(
-    msg: Message, edits: list[tuple[str, int, bytes]]
-) -> None:
+@settings(max_examples=reliability.scaled(400), suppress_health_check=[HealthCheck.too_slow])
+def mutated_frames_property(msg: Message, edits: list[tuple[str, int, bytes]]) -> None:
+    EXAMPLES["mutated frames"] += 1
     frame = bytearray(encode(msg))
     for how, where, byte in edits:
         at = where % (len(frame) + 1)
@@ -555,6 +584,15 @@ def test_mutated_frames_raise_only_protocol_error_or_decode(
     for decoded in drain_expecting_only_protocol_errors(codec):
         assert type(decoded).TYPE in P.MESSAGE_TYPES
         assert encode(decoded)
+
+
+@pytest.mark.reliability
+def test_mutated_frames_raise_only_protocol_error_or_decode() -> None:
+    started, before = time.monotonic(), EXAMPLES["mutated frames"]
+    mutated_frames_property()  # hypothesis runs its examples here
+    tried = EXAMPLES["mutated frames"] - before
+    outcome = "only ProtocolError raised (a typed error); whatever decodes encodes again"
+    record_codec_row("mutated frames into the codec", outcome, tried, started)
 
 
 def test_a_raw_terminator_inside_a_frame_cuts_it_and_the_stream_recovers() -> None:
