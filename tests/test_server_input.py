@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 
 import pytest
+import reliability
 from pgboard_server.server import BoardServer
 from support import RawClient, running_server
 
@@ -39,6 +41,25 @@ def pair() -> Iterator[tuple[BoardServer, RawClient, RawClient]]:
         a.join("alice")
         a.catch_up()
         yield server, a, b
+
+
+@pytest.fixture(scope="module")
+def malformed_row() -> Iterator[list[int]]:
+    """One report row for every malformed-frame case this run tried (written when the module ends)."""
+    tried, started = [0], time.monotonic()
+    yield tried
+    if tried[0]:
+        reliability.record(
+            reliability.Finding(
+                area="bad input",
+                case="malformed frames to a live server (not JSON, not an object, raw UTF-8, unknown "
+                "type, bad fields)",
+                outcome="error with the right code and a detail, not fatal; the sender and the room go on",
+                tried=tried[0],
+                max_rss_mib=reliability.own_peak_rss_mib() or None,
+                seconds=time.monotonic() - started,
+            )
+        )
 
 
 def still_works(a: RawClient, b: RawClient, n: int = 1) -> None:
@@ -75,12 +96,16 @@ def still_works(a: RawClient, b: RawClient, n: int = 1) -> None:
         (b'{"t": "cursor", "x": -1, "y": 0}\xc3\x98', "bad_field"),
     ],
 )
-def test_a_malformed_frame_is_answered_and_the_connection_goes_on(raw: bytes, code: str) -> None:
+@pytest.mark.reliability
+def test_a_malformed_frame_is_answered_and_the_connection_goes_on(
+    raw: bytes, code: str, malformed_row: list[int]
+) -> None:
     with pair() as (_, a, b):
         a.send_bytes(raw)
         err = a.recv_until(Error)
         assert err.code == code and err.detail and not err.fatal
         still_works(a, b)
+    malformed_row[0] += 1
 
 
 def test_operations_on_missing_objects_or_others_objects_are_refused_with_the_oid() -> None:
@@ -101,7 +126,9 @@ def test_operations_on_missing_objects_or_others_objects_are_refused_with_the_oi
         assert len(b.seen) == len([m for m in b.seen if not isinstance(m, Error)])  # bob saw no errors
 
 
+@pytest.mark.reliability
 def test_an_oversized_frame_is_fatal_for_its_sender_only() -> None:
+    started = time.monotonic()
     with pair() as (_, a, b):
         a.send_bytes(b'{"t":"say","text":"' + b"x" * (MAX_FRAME + 10))
         got = a.wait_closed()
@@ -110,6 +137,17 @@ def test_an_oversized_frame_is_fatal_for_its_sender_only() -> None:
         assert left.nick == "alice" and left.reason == "protocol error"
         b.send(Ping(5))
         assert b.recv_until(Pong) == Pong(5)
+    reliability.record(
+        reliability.Finding(
+            area="bad input",
+            case="a frame past MAX_FRAME without a terminator",
+            outcome="error frame_too_large (fatal), then the close; the room sees 'protocol error', the "
+            "others go on",
+            tried=1,
+            max_rss_mib=reliability.own_peak_rss_mib() or None,
+            seconds=time.monotonic() - started,
+        )
+    )
 
 
 @pytest.mark.parametrize(
