@@ -4,6 +4,10 @@ address, rooms per server, objects per room, points per stroke, text length."""
 
 from __future__ import annotations
 
+import time
+
+import pytest
+import reliability
 from pgboard_server import cli
 from pgboard_server.limits import NO_RATE_LIMITS, Limits
 from support import FakeClock, RawClient, running_server
@@ -56,7 +60,23 @@ def joined(server, nick: str, room: str = "r") -> RawClient:
     return c
 
 
+def row(case: str, outcome: str, tried: int, started: float) -> None:
+    """This test's report row: ``tried`` is what it sent past (or up to) the limit."""
+    reliability.record(
+        reliability.Finding(
+            area="abuse",
+            case=case,
+            outcome=outcome,
+            tried=tried,
+            max_rss_mib=reliability.own_peak_rss_mib() or None,
+            seconds=time.monotonic() - started,
+        )
+    )
+
+
+@pytest.mark.reliability
 def test_drawing_faster_than_the_burst_is_refused_with_a_retry_then_accepted_after_it() -> None:
+    started = time.monotonic()
     clock = FakeClock()
     with (
         running_server(clock=clock, op_rate=10, op_burst=5, rate_retry=0.5) as server,
@@ -80,9 +100,18 @@ def test_drawing_faster_than_the_burst_is_refused_with_a_retry_then_accepted_aft
         clock.advance(0.25)  # the retry is over: the refused operations go through, in order
         a.send_bytes(adds(5, 3))
         assert [m.oid for m in replies_until_pong(a) if isinstance(m, Add)] == ["o5", "o6", "o7"]
+    row(
+        "drawing operations past the burst (--op-burst 5)",
+        "each refused with rate_limited, its oid and a retry; the others saw only what was accepted; "
+        "resent after the retry, accepted in order",
+        12,
+        started,
+    )
 
 
+@pytest.mark.reliability
 def test_chat_lines_past_the_limit_are_refused_and_nobody_else_sees_them() -> None:
+    started = time.monotonic()
     clock = FakeClock()
     with (
         running_server(clock=clock, chat_rate=1, chat_burst=2) as server,
@@ -97,9 +126,17 @@ def test_chat_lines_past_the_limit_are_refused_and_nobody_else_sees_them() -> No
         clock.advance(1.0)
         a.send(Say("line 3"))
         assert b.recv_until(Chat).text == "line 3"
+    row(
+        "chat lines past the burst (--chat-burst 2)",
+        "refused with rate_limited and a retry; nobody else saw them; accepted again after the retry",
+        4,
+        started,
+    )
 
 
+@pytest.mark.reliability
 def test_a_cursor_flood_is_dropped_quietly() -> None:
+    started = time.monotonic()
     with (
         running_server(clock=FakeClock(), cursor_rate=10, cursor_burst=3) as server,
         joined(server, "alice") as a,
@@ -110,6 +147,12 @@ def test_a_cursor_flood_is_dropped_quietly() -> None:
         a.send(Say("done"))
         got = b.recv_all_until(Chat)
         assert [m.x for m in got if isinstance(m, Cursor)] == [0, 1, 2]
+    row(
+        "cursor positions past the burst (--cursor-burst 3)",
+        "dropped without a word: the others got the burst's 3, the sender no error",
+        50,
+        started,
+    )
 
 
 def test_connections_from_one_address_share_its_buckets() -> None:
@@ -126,7 +169,9 @@ def test_connections_from_one_address_share_its_buckets() -> None:
         assert [m.oid for m in got if isinstance(m, Error)] == ["b1", "b2"]
 
 
+@pytest.mark.reliability
 def test_a_client_that_keeps_sending_while_refused_is_disconnected_and_the_room_told() -> None:
+    started = time.monotonic()
     with (
         running_server(clock=FakeClock(), op_burst=2, abuse_refusals=20, close_linger=0.05) as server,
         joined(server, "spammer") as a,
@@ -140,9 +185,18 @@ def test_a_client_that_keeps_sending_while_refused_is_disconnected_and_the_room_
         left = b.recv_until(UserLeft)
         assert (left.nick, left.reason) == ("spammer", "flooding")
         assert replies_until_pong(b) == []  # bob is fine
+    row(
+        "operations sent on while refused (--abuse-refusals 20)",
+        "19 rate_limited, then error flooding (fatal) and the close; the room told 'flooding', the "
+        "others go on",
+        100,
+        started,
+    )
 
 
+@pytest.mark.reliability
 def test_input_bytes_past_the_limit_get_a_retry_and_nothing_is_lost() -> None:
+    started = time.monotonic()
     # 1 MB/s with 2 KB of burst: the 30 KB below put the connection in debt; the reader pauses (real
     # time, at most the debt: 2 ms here) and says so, and every ping is still answered
     with (
@@ -156,9 +210,18 @@ def test_input_bytes_past_the_limit_get_a_retry_and_nothing_is_lost() -> None:
         errors = [m for m in got if isinstance(m, Error)]
         assert errors and all(e.code == "rate_limited" and 0 < e.retry <= 0.01 for e in errors)
         assert "bytes a second" in errors[0].detail
+    row(
+        "input bytes past the burst (2,000 pings, about 30 KB, at --input-burst 2000)",
+        "the reader pauses for the debt and says so (rate_limited with a retry); every ping answered, "
+        "in order: nothing lost",
+        2001,
+        started,
+    )
 
 
+@pytest.mark.reliability
 def test_connections_per_address_past_the_cap_are_refused_politely() -> None:
+    started = time.monotonic()
     with (
         running_server(max_connections_per_address=2) as server,
         joined(server, "a") as a,
@@ -177,6 +240,13 @@ def test_connections_per_address_past_the_cap_are_refused_politely() -> None:
         assert server.addresses.connections("127.0.0.1") == 1
         with RawClient(server.address) as later:  # a place was freed: welcome again
             assert isinstance(later.recv(), Hello)
+    row(
+        "connections from one address past the cap (--max-connections-per-address 2)",
+        "error too_many_connections (fatal) instead of hello, then the close; the address's other "
+        "connections untouched; a freed place welcomes again",
+        4,
+        started,
+    )
 
 
 def test_a_join_that_would_create_a_room_past_the_cap_is_refused() -> None:
