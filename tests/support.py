@@ -8,6 +8,8 @@
   ``wait_closed``, ``close``; ``seen`` keeps every message received. Every wait is bounded (``WAIT``).
 - ``ServerProcess(db, *args)``: ``python -m pgboard_server.cli`` in a subprocess (crash and signal tests).
 - ``FakeClock``: time that moves only when told, for heartbeat tests (``server.heartbeat()``).
+- ``CutProxy(upstream)``: a TCP proxy that cuts every connection in the middle of a frame, or stalls
+  them, when told (network fault tests of real clients).
 No sleeps anywhere: waits are socket timeouts, events and pipes.
 """
 
@@ -16,10 +18,12 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import selectors
 import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -248,3 +252,247 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.kill()
+
+
+class CutProxy:
+    """A TCP proxy on 127.0.0.1 port 0 that forwards bytes to ``upstream`` and breaks the network on
+    demand, for fault tests of real clients (point them at ``address``). One thread with a selector;
+    every socket is non-blocking, so a peer that stops reading never blocks the others.
+
+    - ``cut_after(n, direction)``: after ``n`` more bytes in ``direction`` ("up": client to server,
+      "down": server to client, "both": either), cut every connection. The cut lands strictly inside a
+      frame of the connection that triggers it (never just after a ``TERMINATOR``): that connection's
+      peer gets a partial frame, then the end of the stream. Each cut is kept in ``cuts``.
+    - ``stall()``: the connections open now stop forwarding in both directions without closing (a dead
+      link the ends must notice by their own timeouts); connections made later forward normally.
+      ``close_stalled()`` ends them.
+    - ``connections``: how many client connections were accepted so far.
+    ``close()`` stops the thread and closes everything. Every wait inside is bounded.
+    """
+
+    RECV = 64 * 1024
+    MAX_BUFFER = 1024 * 1024  # bytes waiting for a slow peer before the proxy stops reading its other side
+    CLOSE_GRACE = 1.0  # seconds a cut connection may take to deliver what it already forwarded
+
+    class _Pipe:
+        def __init__(self, client: socket.socket, server: socket.socket) -> None:
+            self.ends = {"up": (client, server), "down": (server, client)}  # direction -> (src, dst)
+            self.out = {"up": bytearray(), "down": bytearray()}  # bytes waiting for dst, by direction
+            self.tail = {"up": b"", "down": b""}  # the last bytes forwarded: is a frame boundary next?
+            self.stalled = False
+            self.closing_since: float | None = None
+
+    def __init__(self, upstream: tuple[str, int], terminator: bytes = TERMINATOR) -> None:
+        self.upstream = upstream
+        self.terminator = terminator
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.setblocking(False)
+        self.address: tuple[str, int] = self._listener.getsockname()[:2]
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._lock = threading.Lock()
+        self._pipes: list[CutProxy._Pipe] = []
+        self._cut: tuple[str, int] | None = None  # (direction, bytes still to forward) while armed
+        self._commands: list[str] = []  # "stall", "close_stalled": applied by the thread, in order
+        self._issued = self._applied = 0  # commands given, and applied by the thread
+        self._done = threading.Condition(self._lock)
+        self._stop = False
+        self.cuts: list[tuple[str, bool]] = []  # (direction that triggered, landed inside a frame)
+        self.connections = 0
+        self.forwarded = {"up": 0, "down": 0}
+        self._thread = threading.Thread(target=self._run, name="cut-proxy", daemon=True)
+        self._thread.start()
+
+    # -- the test's side
+
+    def cut_after(self, nbytes: int, direction: str = "both") -> None:
+        if direction not in ("up", "down", "both") or nbytes < 0:
+            raise ValueError(f"bad cut: {nbytes} bytes {direction!r}")
+        with self._lock:
+            self._cut = (direction, nbytes)
+        self._wake()
+
+    @property
+    def armed(self) -> bool:
+        """A cut was asked for and has not happened yet."""
+        with self._lock:
+            return self._cut is not None
+
+    def stall(self) -> None:
+        self._command("stall")
+
+    def close_stalled(self) -> None:
+        self._command("close_stalled")
+
+    def _command(self, command: str) -> None:
+        """Have the thread apply ``command``, and return once it has: a connection accepted after
+        this returns is not affected."""
+        with self._lock:
+            self._commands.append(command)
+            self._issued += 1
+            mine = self._issued
+        self._wake()
+        with self._lock:
+            if not self._done.wait_for(lambda: self._applied >= mine, WAIT):
+                raise TimeoutError(f"the proxy did not {command} within {WAIT} s")
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop = True
+        self._wake()
+        self._thread.join(WAIT)
+        for s in (self._listener, self._wake_r, self._wake_w):
+            s.close()
+
+    def __enter__(self) -> CutProxy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
+
+    # -- the proxy thread
+
+    def _run(self) -> None:
+        sel = selectors.DefaultSelector()
+        try:
+            while True:
+                with self._lock:
+                    if self._stop:
+                        break
+                    self._apply_controls()
+                    wanted = self._interest()
+                sel.close()  # rebuilt each pass: a handful of sockets, and always in step with the pipes
+                sel = selectors.DefaultSelector()
+                sel.register(self._listener, selectors.EVENT_READ, None)
+                sel.register(self._wake_r, selectors.EVENT_READ, None)
+                for sock, (events, pipe) in wanted.items():
+                    sel.register(sock, events, pipe)
+                ready = sel.select(timeout=0.1 if any(p.closing_since for p in self._pipes) else None)
+                for key, events in ready:
+                    if key.fileobj is self._wake_r:
+                        self._wake_r.recv(4096)
+                    elif key.fileobj is self._listener:
+                        self._accept()
+                    else:
+                        with self._lock:
+                            self._service(key.fileobj, key.data, events)  # type: ignore[arg-type]
+        finally:
+            sel.close()
+            with self._lock:
+                for pipe in list(self._pipes):
+                    self._close_pipe(pipe)
+
+    def _apply_controls(self) -> None:
+        for command in self._commands:  # in the order given: a stall after a close stalls the new ones
+            for pipe in list(self._pipes):
+                if command == "stall":
+                    pipe.stalled = True
+                elif pipe.stalled:
+                    self._close_pipe(pipe)
+        self._applied += len(self._commands)
+        self._commands.clear()
+        self._done.notify_all()
+        now = time.monotonic()
+        for pipe in [p for p in self._pipes if p.closing_since is not None]:
+            if not any(pipe.out.values()) or now - pipe.closing_since > self.CLOSE_GRACE:
+                self._close_pipe(pipe)
+
+    def _interest(self) -> dict[socket.socket, tuple[int, CutProxy._Pipe]]:
+        wanted: dict[socket.socket, tuple[int, CutProxy._Pipe]] = {}
+        for pipe in self._pipes:
+            if pipe.stalled:
+                continue
+            for direction, (src, dst) in pipe.ends.items():
+                if pipe.closing_since is None and len(pipe.out[direction]) < self.MAX_BUFFER:
+                    ev, _ = wanted.get(src, (0, pipe))
+                    wanted[src] = (ev | selectors.EVENT_READ, pipe)
+                if pipe.out[direction]:
+                    ev, _ = wanted.get(dst, (0, pipe))
+                    wanted[dst] = (ev | selectors.EVENT_WRITE, pipe)
+        return wanted
+
+    def _accept(self) -> None:
+        try:
+            client, _ = self._listener.accept()
+        except BlockingIOError:
+            return
+        try:
+            server = socket.create_connection(self.upstream, timeout=WAIT)
+        except OSError:
+            client.close()  # the server is down: the client sees its connection end
+            return
+        for s in (client, server):
+            s.setblocking(False)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self._lock:
+            self._pipes.append(CutProxy._Pipe(client, server))
+            self.connections += 1
+
+    def _service(self, sock: socket.socket, pipe: CutProxy._Pipe, events: int) -> None:
+        if pipe not in self._pipes:
+            return
+        for direction, (src, dst) in pipe.ends.items():
+            if dst is sock and events & selectors.EVENT_WRITE and pipe.out[direction]:
+                try:
+                    sent = dst.send(pipe.out[direction])
+                except BlockingIOError:
+                    sent = 0
+                except OSError:
+                    self._close_pipe(pipe)
+                    return
+                del pipe.out[direction][:sent]
+            if src is sock and events & selectors.EVENT_READ and pipe.closing_since is None:
+                try:
+                    data = src.recv(self.RECV)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:  # one end hung up: so does the other, once it has what was forwarded
+                    pipe.closing_since = time.monotonic()
+                    continue
+                self._forward(pipe, direction, data)
+                if pipe.closing_since is not None:
+                    return
+
+    def _forward(self, pipe: CutProxy._Pipe, direction: str, data: bytes) -> None:
+        cut = self._cut
+        if cut is not None and cut[0] in (direction, "both"):
+            left = cut[1]
+            if len(data) < left:
+                self._cut = (cut[0], left - len(data))
+            else:
+                # Cut inside a frame: never right after a terminator (nor before the first byte of a
+                # frame); if this chunk ends exactly on a boundary, the next chunk's first byte goes.
+                k = left
+                while k <= len(data) and self._at_boundary(pipe.tail[direction] + data[:k]):
+                    k += 1
+                if k <= len(data):
+                    self._queue(pipe, direction, data[:k])
+                    self._cut = None
+                    self.cuts.append((direction, not self._at_boundary(pipe.tail[direction])))
+                    for p in self._pipes:  # every connection, this one once its partial frame is out
+                        if p.closing_since is None:
+                            p.closing_since = time.monotonic()
+                    return
+                self._cut = (cut[0], 0)
+        self._queue(pipe, direction, data)
+
+    def _at_boundary(self, forwarded: bytes) -> bool:
+        """Whether a stream whose last bytes are ``forwarded`` stands between two frames."""
+        return not forwarded or forwarded.endswith(self.terminator)
+
+    def _queue(self, pipe: CutProxy._Pipe, direction: str, data: bytes) -> None:
+        pipe.out[direction] += data
+        pipe.tail[direction] = (pipe.tail[direction] + data)[-len(self.terminator) :]
+        self.forwarded[direction] += len(data)
+
+    def _close_pipe(self, pipe: CutProxy._Pipe) -> None:
+        if pipe in self._pipes:
+            self._pipes.remove(pipe)
+        for sock in pipe.ends["up"]:
+            with contextlib.suppress(OSError):
+                sock.close()
