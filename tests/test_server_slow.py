@@ -6,6 +6,8 @@ import logging
 import threading
 import time
 
+import pytest
+import reliability
 from pgboard_server.limits import NO_RATE_LIMITS
 from pgboard_server.server import BoardServer
 from support import WAIT, RawClient, running_server
@@ -63,7 +65,9 @@ def flood(server: BoardServer, room: str, slow: RawClient | None) -> tuple[float
     return took, departures
 
 
+@pytest.mark.reliability
 def test_a_client_that_stops_reading_is_dropped_and_the_others_keep_their_pace() -> None:
+    started = time.monotonic()
     limits = {"send_queue_limit": QUEUE_LIMIT, "send_buffer": SEND_BUFFER, **NO_RATE_LIMITS}
     with running_server(**limits) as server:  # a flood on purpose: rate limits would stop it early
         calm, _ = flood(server, "calm", None)
@@ -72,6 +76,18 @@ def test_a_client_that_stops_reading_is_dropped_and_the_others_keep_their_pace()
         slow.catch_up()  # then it never reads again
         busy, departures = flood(server, "busy", slow)
         log.info("flood of %d strokes: %.2f s alone, %.2f s with a stalled reader", STROKES, calm, busy)
+        left = ", ".join(d.reason for d in departures) or "-"
+        reliability.record(
+            reliability.Finding(
+                area="fault",
+                case=f"a client stops reading while another floods its room ({STROKES:,} strokes of 1 KB)",
+                outcome=f"the stalled reader is dropped (left: {left}); "
+                f"the flood took {busy:.2f} s with it, {calm:.2f} s without",
+                tried=2 * STROKES,
+                max_rss_mib=reliability.own_peak_rss_mib() or None,
+                seconds=time.monotonic() - started,
+            )
+        )
         assert busy < 2 * calm + 1.0, f"{busy:.2f} s with a stalled reader, {calm:.2f} s without"
         assert [(d.nick, d.reason) for d in departures] == [("slow", "too slow")]
         assert all(s.nick != "slow" for s in server.rooms.get("busy").members.values())
