@@ -240,7 +240,7 @@ class Bystander:
 
 
 def base_messages(rng: random.Random, n: int) -> list[Message]:
-    """Valid messages of every kind a client sends: a join, an add of each object kind, an extend,
+    """Valid messages of every kind a client sends: joins, an add of each object kind, an extend,
     a move, a delete, chat lines, a cursor, a clear, an undo. Ids are fresh per case, and the ops
     after the adds refer to the adds' objects, so a mutation that still decodes does something."""
     pid = f"p{n}"
@@ -256,6 +256,7 @@ def base_messages(rng: random.Random, n: int) -> list[Message]:
     ]
     return [
         Join(nick=f"fz{n}", room=ROOM, client=f"fuzz-join-{n}"),
+        Join(nick=f"fy{n}", room=ROOM, password="pw", since=n % 7, client=f"fuzz-since-{n}"),  # ops catch-up
         *(Add(f"a{n}.{i}", obj) for i, obj in enumerate(objects)),
         Extend(f"e{n}", pid, ((x + 10, y + 10), (x + 12, y + 13))),
         Move(f"m{n}", f"r{n}", 5, -5, live=rng.random() < 0.5),
@@ -495,7 +496,7 @@ def run_fuzz(
             t.join(max(0.0, deadline - time.monotonic()))
     leaked = [t.name for t in threading.enumerate() if t not in baseline]
     assert not leaked, f"threads left after the fuzz connections closed: {leaked}"
-    assert threading.active_count() == len(baseline)
+    assert threading.active_count() <= len(baseline)  # (a thread of an earlier test may have ended)
     bystander.probe()  # and the bystander still draws
     bystander.client.close()
     tally.probes, tally.slowest = bystander.probes, bystander.slowest
