@@ -46,7 +46,7 @@ from pathlib import Path
 from bench.loadgen import STROKE_OPS, LoadResult, LoadSpec, run_load
 from bench.peers import ServerProcess
 from pgboard.board import MAX_REMEMBERED_OPS
-from pgboard.protocol import TERMINATOR, Delete, Join, encode
+from pgboard.protocol import TERMINATOR, Delete, Join, Pong, encode
 
 ROOM = "soak"
 TAG = "soak"  # loadgen's stroke ids are TAG.client.stroke
@@ -61,6 +61,7 @@ THREAD_WAIT = 15.0  # seconds the server has to end the clients' threads after t
 # the stroke id of an add echo (within one frame: a payload is ASCII, the terminator starts with 0xC3)
 _STROKE = re.compile(rb'"t":"add"[^\xc3]*?"id":"' + TAG.encode() + rb"\.(\d+)\.(\d+)\"")
 _REFUSED = re.compile(rb'"t":"(?:error|join_error)"')
+_PING = re.compile(rb'"t":"ping"(?:,"n":(\d+))?')
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,8 @@ class Janitor:
             if not self._joined.is_set():
                 if b'"t":"caught_up"' in body:
                     self._joined.set()
-                continue
-            frames = []
+                continue  # (the server pings only after PING_INTERVAL of silence: not during a join)
+            frames = [encode(Pong(int(n or 0))) for n in _PING.findall(body)]  # alive while nobody draws
             for client, stroke in _STROKE.findall(body):
                 if int(stroke) > 0:  # its author has moved on: the previous stroke is finished
                     self.deleted += 1
