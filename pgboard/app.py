@@ -25,6 +25,7 @@ from pgboard.net import Connection, Credentials
 from pgboard.protocol import MAX_WIDTH, Cursor, Message, Say
 from pgboard.room import LOCKED_TEXT, RoomView
 from pgboard.scheduler import Scheduler
+from pgboard.tls import normal_fingerprint
 from pgboard.tools import TOOLS, Tool, ToolContext, make_tool
 from pgboard.ui import UI
 from pgboard.widgets import theme
@@ -73,6 +74,7 @@ class App:
             on_send=self.send_chat,
             on_connect=self.connect,
             on_host=self.host,
+            on_trust=self.trust,
         )
         settings = self.ui.settings
         if not settings.client:
@@ -114,10 +116,14 @@ class App:
         *,
         room_password: str = "",
         account: tuple[str, str, str] | None = None,
+        tls: bool = False,
+        fingerprint: str = "",
     ) -> None:
         """Join ``room`` on ``host:port`` as ``nick``; the board shows while the pump connects.
         ``account`` = (action, password, new password) logs in (signup, login or passwd) first, again
-        after every reconnect; the passwords stay in the connection's memory, never in a file."""
+        after every reconnect; the passwords stay in the connection's memory, never in a file.
+        ``tls``: over TLS, checking the certificate against the system's authorities, or against
+        ``fingerprint`` (SHA-256) when given, else the one the user trusted for this server before."""
         self._leave()
         self.ui.connect_screen.fill(host, port, nick, room)
         settings = self.ui.settings
@@ -136,6 +142,8 @@ class App:
             self.client_secret,
             room_password,
             credentials=credentials,
+            tls=tls,
+            fingerprint=fingerprint or settings.trusted.get(settings_mod.server_key(host, port), ""),
         )
         self.room = RoomView(self.conn, self.board)
         self.room.on_chat = self.ui.add_chat_message
@@ -255,6 +263,22 @@ class App:
             if uid != self.room.me and uid in users
         ]
 
+    def trust(self, fingerprint: str) -> None:
+        """The user trusts this certificate (shown on the connect screen): pin it for this server,
+        remember it, and connect."""
+        conn = self.conn
+        if conn is None:
+            return
+        settings = self.ui.settings
+        settings.trusted.pop(settings_mod.server_key(conn.host, conn.port), None)  # newest last
+        settings.trusted[settings_mod.server_key(conn.host, conn.port)] = fingerprint
+        while len(settings.trusted) > settings_mod.MAX_TRUSTED:
+            settings.trusted.pop(next(iter(settings.trusted)))
+        self.ui.save_settings()
+        self.ui.show_board()
+        self._last_state = ""
+        conn.trust(fingerprint)
+
     def _follow_connection(self) -> None:
         """Keep the status bar and the connect screen in step with the pump."""
         conn, room = self.conn, self.room
@@ -275,12 +299,14 @@ class App:
                 self._leave()
                 self.ui.show_join_error("unreachable", detail)
                 return
+            elif state == "untrusted":
+                self.ui.show_untrusted(conn.tls_fingerprint, conn.tls_changed)
             elif state == "failed":
                 self._keep_work()
         latency = conn.latency * 1000 if conn.latency is not None else None
         # the pump's own line ("Offline: retrying in 3 s; 2 unsent changes kept") says it all
         self.ui.set_status(
-            "Online" if state == "online" else conn.status_text(),
+            ("Online, secure (TLS)" if conn.tls else "Online") if state == "online" else conn.status_text(),
             room.room or conn.room,
             room.nick or conn.nick,
             latency,
@@ -555,6 +581,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--connect", metavar="HOST:PORT", type=_parse_address, help="join this server at once")
     p.add_argument("--host", action="store_true", help="start a local server in this process and join it")
+    p.add_argument(
+        "--tls",
+        action="store_true",
+        help="connect over TLS, checking the server's certificate (the connect screen offers to trust a "
+        "self-signed one by its fingerprint, remembered for that server)",
+    )
+    p.add_argument(
+        "--tls-fingerprint",
+        metavar="SHA256",
+        type=_parse_fingerprint,
+        help="with --tls: trust exactly the certificate with this SHA-256 fingerprint (as pgboard-server "
+        "logs it at start)",
+    )
     p.add_argument("--nick", help="your nickname (default: the last one used, else your login name)")
     p.add_argument("--room", help="the room (board) to join (default: the last one, else 'lobby')")
     p.add_argument("--db", help="SQLite file of the hosted server (default: ~/.local/share/pgboard/...)")
@@ -582,7 +621,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.host:
         app.host(nick, room)
     elif args.connect:
-        app.connect(args.connect[0], args.connect[1], nick, room)
+        app.ui.connect_screen.tls = args.tls
+        app.connect(
+            args.connect[0], args.connect[1], nick, room, tls=args.tls, fingerprint=args.tls_fingerprint or ""
+        )
     if args.open is not None:
         app.open_board(args.open)
     try:
@@ -590,6 +632,13 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         pygame.quit()
     return 0
+
+
+def _parse_fingerprint(text: str) -> str:
+    try:
+        return normal_fingerprint(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _login_name() -> str:

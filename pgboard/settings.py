@@ -38,6 +38,16 @@ class Settings:
     width: int = 3
     client: str = ""  # the secret that makes this client the same author across restarts
     account: str = ""  # "login" when the user logs in with an account ("" a guest); never a password
+    tls: bool = False  # connect over TLS
+    trusted: dict[str, str] = dataclasses.field(default_factory=dict)  # "host:port" -> SHA-256 pinned
+
+
+MAX_TRUSTED = 100  # servers whose certificate fingerprint is remembered
+
+
+def server_key(host: str, port: int) -> str:
+    """How a server is named in ``Settings.trusted``."""
+    return f"{host.strip().lower()}:{port}"
 
 
 def default_path() -> Path:
@@ -58,7 +68,14 @@ def _coerce(data: Any) -> Settings:
     for f in dataclasses.fields(Settings):
         value = data.get(f.name)
         default = getattr(out, f.name)
-        if isinstance(default, int) and type(value) is int:
+        if isinstance(default, bool):
+            if type(value) is bool:
+                setattr(out, f.name, value)
+        elif isinstance(default, dict):
+            if isinstance(value, dict):
+                pairs = [(k, v) for k, v in value.items() if isinstance(v, str) and len(k) <= MAX_FIELD]
+                setattr(out, f.name, {k: v[:MAX_FIELD] for k, v in pairs[-MAX_TRUSTED:]})
+        elif isinstance(default, int) and type(value) is int:
             setattr(out, f.name, value)
         elif isinstance(default, str) and isinstance(value, str):
             setattr(out, f.name, value[:MAX_FIELD])

@@ -85,6 +85,7 @@ class UI:
         on_send: Callable[[str], None] | None = None,
         on_connect: Callable[..., None] | None = None,
         on_host: Callable[[str, str], None] | None = None,
+        on_trust: Callable[[str], None] | None = None,
     ) -> None:
         self.fonts = fonts or FontSet()
         self.settings_path = settings_path
@@ -127,6 +128,7 @@ class UI:
             save=save_settings,
             on_connect=self._connect_chosen,
             on_host=self._host_chosen,
+            on_trust=on_trust,
         )
         self.window = pygame.Rect(0, 0, *window_size)
         self.board_rect = pygame.Rect(0, 0, *window_size)
@@ -316,6 +318,11 @@ class UI:
         "unreachable")."""
         self.show_connect()
         self.connect_screen.show_error(reason, detail, suggestion, retry)
+
+    def show_untrusted(self, fingerprint: str, changed: bool) -> None:
+        """Back to the connect screen: the server's certificate waits for the user's trust."""
+        self.show_connect()
+        self.connect_screen.show_untrusted(fingerprint, changed)
 
     def save_settings(self) -> bool:
         return settings_mod.save(self.settings, self.settings_path)

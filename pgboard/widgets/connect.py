@@ -5,6 +5,11 @@ Guest, Log in or Sign up: with an account, a (masked) password field shows, and 
 Passwords are handed to ``on_connect`` and never saved; the settings remember the nickname and
 whether the user logs in.
 
+"Secure (TLS)" above the server field switches TLS on (remembered). A server whose certificate this
+computer does not trust is shown with its SHA-256 fingerprint, and Connect becomes "Trust and connect"
+(the app pins it for that server); a pinned certificate that changed is said loudly, and trusting the
+new one is again the user's explicit click.
+
 Fields take Unicode typing (TEXTINPUT/TEXTEDITING); Tab and Shift+Tab or a click move the focus;
 Enter connects. Host starts a local server and joins it (the app does that; this screen only reports
 the choice). The fields start from the saved settings and are saved again on every submit. Join
@@ -38,6 +43,9 @@ MODE_H = 30
 MASK = "•"
 ROOM_PASSWORD_W = 150
 CHANGE_LABEL = "Change password"
+TLS_LABELS = ("Secure (TLS): off", "Secure (TLS): on")
+MESSAGE_H = 40  # the error box under the fields; an untrusted certificate's needs more rows
+TRUST_MESSAGE_H = 96
 ERROR_MESSAGES = {
     "empty": "Please choose a nickname.",
     "taken": "The nickname “{nick}” is already taken in this room.",
@@ -72,6 +80,7 @@ class ConnectScreen:
         save: bool = True,
         on_connect: Callable[..., None] | None = None,
         on_host: Callable[[str, str], None] | None = None,
+        on_trust: Callable[[str], None] | None = None,
     ) -> None:
         self.fonts = fonts
         self.settings = saved if saved is not None else settings.Settings()
@@ -79,6 +88,7 @@ class ConnectScreen:
         self.save = save
         self.on_connect = on_connect
         self.on_host = on_host
+        self.on_trust = on_trust
         s = self.settings
         self.host = TextField(fonts, text=s.host, placeholder="127.0.0.1", max_len=253)
         self.port = TextField(
@@ -103,6 +113,9 @@ class ConnectScreen:
             f.submit_empty = True
         self.mode = s.account if s.account in ("login", "signup") else "guest"
         self.changing = False  # Log in mode: change the password on the way in
+        self.tls = s.tls
+        self.tls_rect = pygame.Rect(0, 0, 0, 0)
+        self.untrusted = ""  # the fingerprint of a certificate waiting for the user's trust
         self.mode_rects: dict[str, pygame.Rect] = {}
         self.change_rect = pygame.Rect(0, 0, 0, 0)
         self.error = ""
@@ -185,6 +198,7 @@ class ConnectScreen:
             message = f"{message} {detail}".strip() if message else detail
         self.error = message or reason
         self.suggestion = suggestion
+        self.untrusted = ""
         self.busy = ""
         if reason in NICK_ERRORS:
             self.focus(self.nick)
@@ -195,12 +209,48 @@ class ConnectScreen:
         elif reason == "bad_password":
             self.focus(self.room_password)
 
+    def show_untrusted(self, fingerprint: str, changed: bool) -> None:
+        """The server's certificate is not trusted here (or no longer the one pinned): show its
+        fingerprint, to compare with what the host reads off ``pgboard-server``, and offer Trust."""
+        host, port, _, _ = self.values()
+        where = f"{host.strip()}:{port.strip()}"
+        half = len(fingerprint) // 2  # two rows of 16 bytes: easy to read out and compare
+        shown = (
+            f"{fingerprint[:half]} {fingerprint[half + 1 :]}"
+            if fingerprint[half : half + 1] == ":"
+            else fingerprint
+        )
+        if changed:
+            self.error = (
+                f"WARNING: the certificate of {where} CHANGED since you trusted it: someone may pose "
+                f"as the server. Trust the new one only if the host confirms SHA256 {shown}"
+            )
+        else:
+            self.error = (
+                f"Unknown certificate at {where}. Trust it if the host reads you the same SHA256 {shown}"
+            )
+        self.untrusted = fingerprint
+        self.suggestion = ""
+        self.busy = ""
+        self.layout(self.window)
+
+    def trust(self) -> None:
+        fingerprint, self.untrusted = self.untrusted, ""
+        self.set_busy("Connecting with the trusted certificate …")
+        self.layout(self.window)
+        if fingerprint and self.on_trust is not None:
+            self.on_trust(fingerprint)
+
+    def toggle_tls(self) -> None:
+        self.tls = not self.tls
+
     def set_busy(self, text: str) -> None:
         """Progress text ("Connecting to ...") shown instead of the error; empty clears it."""
         self.busy = text
         if text:
             self.error = ""
             self.suggestion = ""
+            self.untrusted = ""
 
     def use_suggestion(self) -> None:
         if self.suggestion:
@@ -244,9 +294,12 @@ class ConnectScreen:
         return host, port, nick, room
 
     def auth(self) -> dict[str, object]:
-        """What ``on_connect`` gets besides the address, nick and room: ``room_password`` (when typed)
-        and ``account`` = (action, password, new password) unless a guest. Never saved."""
+        """What ``on_connect`` gets besides the address, nick and room: ``room_password`` (when typed),
+        ``account`` = (action, password, new password) unless a guest, ``tls`` when it is on.
+        Passwords are never saved."""
         out: dict[str, object] = {}
+        if self.tls:
+            out["tls"] = True
         if self.room_password.text:
             out["room_password"] = self.room_password.text
         if self.mode == "signup":
@@ -262,6 +315,7 @@ class ConnectScreen:
         s = self.settings
         s.host, s.nick, s.room = host, nick, room
         s.account = "" if self.mode == "guest" else "login"  # after a sign-up, the next time logs in
+        s.tls = self.tls
         if port:
             s.port = port
         if self.save:
@@ -299,13 +353,19 @@ class ConnectScreen:
                 return True
         if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
             if self.connect_rect.collidepoint(event.pos):
-                self.submit_connect()
+                if self.untrusted:
+                    self.trust()
+                else:
+                    self.submit_connect()
                 return True
             if self.host_rect.collidepoint(event.pos):
                 self.submit_host()
                 return True
             if self.suggestion and self.use_rect.collidepoint(event.pos):
                 self.use_suggestion()
+                return True
+            if self.tls_rect.collidepoint(event.pos):
+                self.toggle_tls()
                 return True
             for mode, rect in self.mode_rects.items():
                 if rect.collidepoint(event.pos):
@@ -339,7 +399,8 @@ class ConnectScreen:
         self.window = pygame.Rect(window)
         row = LABEL_H + theme.INPUT_H + FIELD_GAP
         rows = [f for f in self.fields if f not in (self.port, self.room_password)]
-        height = TOP + MODE_H + FIELD_GAP + len(rows) * row + 48 + BUTTON_H + 28
+        message_h = TRUST_MESSAGE_H if self.untrusted else MESSAGE_H
+        height = TOP + MODE_H + FIELD_GAP + len(rows) * row + message_h + 8 + BUTTON_H + 28
         self.card = pygame.Rect(0, 0, min(CARD_W, window.w - 24), height)
         self.card.center = window.center
         x, w = self.card.x + 28, self.card.w - 56
@@ -365,6 +426,9 @@ class ConnectScreen:
         label_w = self.fonts.width(CHANGE_LABEL, theme.FONT_SMALL) + 2 * theme.PAD
         self.change_rect = pygame.Rect(0, 0, label_w, LABEL_H)
         self.change_rect.bottomright = (x + w, self.password.rect.y - 2)
+        tls_w = max(self.fonts.width(t, theme.FONT_SMALL) for t in TLS_LABELS) + 2 * theme.PAD
+        self.tls_rect = pygame.Rect(0, 0, tls_w, LABEL_H)
+        self.tls_rect.bottomright = (self.port.rect.x - theme.PAD * 2, self.host.rect.y - 2)
         by = self.card.bottom - 28 - BUTTON_H
         half = (w - theme.PAD * 2) // 2
         self.host_rect = pygame.Rect(x, by, half, BUTTON_H)
@@ -405,7 +469,11 @@ class ConnectScreen:
         pygame.draw.rect(surface, connect_bg, self.connect_rect, border_radius=theme.RADIUS)
         f.blit(
             surface,
-            "Sign up and connect" if self.mode == "signup" else "Connect",
+            "Trust and connect"
+            if self.untrusted
+            else "Sign up and connect"
+            if self.mode == "signup"
+            else "Connect",
             self.connect_rect.center,
             theme.FONT_UI,
             theme.BUTTON_PRIMARY_TEXT,
@@ -414,7 +482,7 @@ class ConnectScreen:
         )
 
     def _draw_modes(self, surface: pygame.Surface) -> None:
-        """Guest / Log in / Sign up as a segmented choice, and the change-password switch."""
+        """Guest / Log in / Sign up as a segmented choice, the change-password and TLS switches."""
         f = self.fonts
         for mode, label in MODES:
             rect = self.mode_rects[mode]
@@ -432,6 +500,11 @@ class ConnectScreen:
             color = theme.ACCENT_HOVER if self.change_rect.collidepoint(self._hover) else theme.ACCENT
             label = "Keep password" if self.changing else CHANGE_LABEL
             f.blit(surface, label, self.change_rect.midright, theme.FONT_SMALL, color, anchor="midright")
+        color = theme.ACCENT_HOVER if self.tls_rect.collidepoint(self._hover) else theme.ACCENT
+        label = TLS_LABELS[self.tls]
+        f.blit(
+            surface, label, self.tls_rect.midright, theme.FONT_SMALL, color, bold=self.tls, anchor="midright"
+        )
 
     def _draw_message(self, surface: pygame.Surface) -> None:
         f = self.fonts
@@ -439,18 +512,19 @@ class ConnectScreen:
         y = self.message_y
         if self.error:
             use_w = 0
-            if self.suggestion:
-                label = f"Use “{self.suggestion}”"
+            label = f"Use “{self.suggestion}”" if self.suggestion else ""
+            if label:
                 use_w = f.width(label, theme.FONT_SMALL, bold=True) + 2 * theme.PAD + 4
-            lines = f.wrap(self.error, theme.FONT_SMALL, w - 2 * theme.PAD - use_w)[:2]
-            box = pygame.Rect(x, y, w, 40)
+            rows = 6 if self.untrusted else 2
+            lines = f.wrap(self.error, theme.FONT_SMALL, w - 2 * theme.PAD - use_w)[:rows]
+            box = pygame.Rect(x, y, w, TRUST_MESSAGE_H if self.untrusted else MESSAGE_H)
             pygame.draw.rect(surface, theme.ERROR_BG, box, border_radius=theme.RADIUS)
             lh = f.line_height(theme.FONT_SMALL)
             ty = box.centery - len(lines) * lh // 2
             for line in lines:
                 f.blit(surface, line, (box.x + theme.PAD, ty), theme.FONT_SMALL, theme.ERROR_TEXT)
                 ty += lh
-            if self.suggestion:
+            if label:
                 self.use_rect = pygame.Rect(0, 0, use_w, 26)
                 self.use_rect.midright = (box.right - 7, box.centery)
                 pygame.draw.rect(surface, theme.CARD_BG, self.use_rect, border_radius=theme.RADIUS)
