@@ -18,11 +18,12 @@ The verdict (``Verdict``):
   ``SLOPE_LIMIT_MIB_PER_MIN`` plus what the remembered operation ids take by design. The board keeps
   the last ``MAX_REMEMBERED_OPS`` (50,000) operation ids of each author, to answer a resend with
   ``ack``; at 30 operations a second an author fills that in about 28 minutes, so over a 10-minute soak
-  they grow all along: some 18-21 MiB a minute at 50 clients (138 bytes of live data per id by
-  tracemalloc, plus the dict's table, which doubles in steps of tens of MiB). Each id the run adds
-  in the second half, up to each author's cap, is allowed ``REMEMBERED_OP_BYTES``. That catches a leak
-  of about 100 bytes or more per operation (a frame, a queue entry) and any per-connection leak; a
-  smaller one needs ``--minutes 40``, whose second half is mostly past the cap, where nothing is allowed;
+  they grow all along: some 19 MiB a minute at 50 clients (about 230 bytes of live data per id, by
+  tracemalloc in a server under this load, nothing else growing), plus the dict's table, which doubles
+  in steps of tens of MiB. Each id the run adds in the second half, up to each author's cap, is allowed
+  ``REMEMBERED_OP_BYTES``. That catches a leak of about 100 bytes or more per operation (a frame, a
+  queue entry) and any per-connection leak; a smaller one needs ``--minutes 40``, whose second half is
+  mostly past the cap, where nothing is allowed;
 - threads: the server's count is the same at the end (clients gone) as at the start (before they came),
   and steady while they draw;
 - deliveries: nothing lost, doubled or reordered, no error frame, every client joined (loadgen's checks),
@@ -53,9 +54,9 @@ TAG = "soak"  # loadgen's stroke ids are TAG.client.stroke
 RATE = 30.0  # operations a second per client, as a pencil stroke sends them
 SAMPLE_EVERY = 5.0  # seconds between two samples of the server's RSS and threads
 SLOPE_LIMIT_MIB_PER_MIN = 2.0  # what "flat" allows over the second half, besides the remembered ids
-REMEMBERED_OP_BYTES = 300  # RSS allowed per remembered operation id (Board._remember: a dict entry, its
-# (author, oid) key, the oid string, the seq, a deque slot: 138 bytes live by tracemalloc on Python 3.11),
-# with room for the dict's doublings and the allocator's arenas
+REMEMBERED_OP_BYTES = 300  # RSS allowed per remembered operation id (Board._remember: the oid string,
+# the (author, oid) key, the seq int, the dict's entry, a deque slot: about 230 bytes live, measured with
+# tracemalloc in a server under this load), with room for the dict's doublings and the allocator's arenas
 THREAD_POLL = 0.1  # seconds between two reads of /proc while the server ends the clients' threads
 THREAD_WAIT = 15.0  # seconds the server has to end the clients' threads after they left
 # the stroke id of an add echo (within one frame: a payload is ASCII, the terminator starts with 0xC3)
