@@ -503,6 +503,16 @@ def run_fuzz(
     return tally
 
 
+def reset_peak_rss() -> None:
+    """Start this process's peak RSS (VmHWM, ru_maxrss) afresh, so the row gives this test's peak, not an
+    earlier test's: the server runs in this process. Linux only; elsewhere the row keeps the lifetime peak."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
 def record(case: str, tally: Tally, started: float) -> None:
     outcome = (
         f"every bad frame answered with its typed error ({tally.errors:,}), {tally.fatal} fatal "
@@ -523,6 +533,7 @@ def record(case: str, tally: Tally, started: float) -> None:
 
 
 def test_random_bytes_before_and_after_joining() -> None:
+    reset_peak_rss()
     started = time.monotonic()
     n = reliability.scaled(2000)
     with running_server(**LIMITS) as server:
@@ -532,6 +543,7 @@ def test_random_bytes_before_and_after_joining() -> None:
 
 
 def test_mutated_frames_before_and_after_joining() -> None:
+    reset_peak_rss()
     started = time.monotonic()
     n = reliability.scaled(4000)
     with running_server(**LIMITS) as server:
@@ -547,6 +559,7 @@ def test_mutated_frames_before_and_after_joining() -> None:
 
 
 def test_frames_near_max_frame() -> None:
+    reset_peak_rss()
     started = time.monotonic()
     n = reliability.scaled(200)
     with running_server(**LIMITS) as server:
