@@ -424,6 +424,7 @@ class Tally:
     errors: int = 0  # typed codec errors the server answered with
     fatal: int = 0
     connections: int = 0
+    refused: int = 0  # rate_limited refusals (with the rate limits on)
     probes: int = 0  # bystander probes, each echoed within PROBE_WAIT
     slowest: float = 0.0  # seconds: the slowest probe echo
 
@@ -474,6 +475,7 @@ def run_fuzz(
             check_outcome(i, data, outcome, expected)
             tally.cases += 1
             tally.errors += len(expected)
+            tally.refused += sum(isinstance(m, Error) and m.code == "rate_limited" for m in outcome.replies)
             tally.fatal += outcome.fatal
             if outcome.fatal or (not after_join and any(isinstance(m, Welcome) for m in outcome.replies)):
                 c.close()
@@ -516,7 +518,9 @@ def reset_peak_rss() -> None:
 def record(case: str, tally: Tally, started: float) -> None:
     outcome = (
         f"every bad frame answered with its typed error ({tally.errors:,}), {tally.fatal} fatal "
-        f"(frame_too_large) over {tally.connections} connections; no crash, no thread left; the "
+        f"(frame_too_large) over {tally.connections} connections"
+        + (f", {tally.refused} rate_limited refusals" if tally.refused else "")
+        + "; no crash, no thread left; the "
         f"bystander's {tally.probes} probes echoed (slowest {tally.slowest * 1000:.0f} ms), nothing "
         "invalid reached it"
     )
@@ -566,3 +570,15 @@ def test_frames_near_max_frame() -> None:
         tally = run_fuzz(server, n, near_max_frame, SEED + 2)
     assert tally.cases == n and tally.fatal > 0  # some went past MAX_FRAME without a terminator
     record("frames of MAX_FRAME bytes give or take a few, ended or not, to a live server", tally, started)
+
+
+def test_mutated_frames_with_the_rate_limits_on() -> None:
+    # the server's defaults: the valid chat lines and operations among the cases meet the rate limits,
+    # so refusals (rate_limited, not fatal) mix with the parser's errors; the bystander stays far below
+    reset_peak_rss()
+    started = time.monotonic()
+    n = reliability.scaled(1000)
+    with running_server(close_linger=0.05) as server:
+        tally = run_fuzz(server, n, mutated_frame, SEED + 3)
+    assert tally.cases == n
+    record("mutated valid frames to a live server with its default rate limits on", tally, started)
