@@ -17,11 +17,16 @@ case, that
 
 Why a seeded random loop rather than hypothesis's ``@given``: the server is one live, stateful peer
 shared by every case (its rooms, boards and connections change with each), so a shrunk example would
-replay against a server that is no longer the one that failed, and one example per server start would
-cost a second each. A ``random.Random(SEED)`` loop is repeatable (the same cases every CI run), bounded
-(``reliability.scaled(n)`` cases: ``make fuzz`` runs 20 times as many), reuses a connection for case
-after case while the server keeps it open (a ping after each case marks where its replies end) and opens
-a fresh one only after a fatal case or a join. A failure names the case's number and its bytes.
+replay against a server that is no longer the one that failed, and a server started per example would
+cost more than the example. A ``random.Random(SEED)`` loop is repeatable (the same cases every CI
+run), bounded (``reliability.scaled(n)`` cases: ``make fuzz`` runs 20 times as many), reuses a
+connection for case after case while the server keeps it open (a ping after each case marks where its
+replies end) and opens a fresh one only after a fatal case or a join. A failure names the case's
+number and its bytes.
+
+CI runs 7,200 cases in about 4 s: 2,000 random, 4,000 mutated and 200 near MAX_FRAME with the rate
+limits off (so refusals for speed do not hide what the parser does), and 1,000 mutated with the
+server's default limits on.
 """
 
 from __future__ import annotations
