@@ -149,11 +149,13 @@ class Crowd:
         for a in self.artists:
             a.conn.start()
 
-    def round(self, draw: Draw | None = None) -> None:
+    def round(self, draw: Draw | None = None, until: Callable[[], bool] | None = None) -> None:
         """One frame of every client: draw ``draw(artist)`` operations, pump, run due timers, apply
-        what arrived."""
+        what arrived. With ``until``, the round ends as soon as it holds after a client's turn."""
         drawing = False
         for a in self.artists:
+            if until is not None and until():
+                return
             for _ in range(draw(a) if draw is not None else 0):
                 a.step(self.phase)
                 drawing = True
@@ -173,13 +175,16 @@ class Crowd:
         if fds:  # drawing goes as fast as the loop does; otherwise wait for the network, bounded
             select.select(fds, writers, [], 0 if drawing else POLL)
 
-    def run_until(self, done: Callable[[], bool], what: str, draw: Draw | None = None) -> None:
+    def run_until(
+        self, done: Callable[[], bool], what: str, draw: Draw | None = None, *, at_once: bool = False
+    ) -> None:
+        """Rounds until ``done()`` (checked after every client's turn when ``at_once``), bounded."""
         deadline = time.monotonic() + PHASE_WAIT
         while not done():
             if time.monotonic() > deadline:
                 states = "; ".join(a.describe() for a in self.artists)
                 raise AssertionError(f"{what}: not within {PHASE_WAIT} s ({states})")
-            self.round(draw)
+            self.round(draw, done if at_once else None)
 
     def reconnect_all(self, *, drained: bool = True, draw: Draw | None = None) -> None:
         """Fire every back-off (and again for a client dropped once more) until everyone is online,
@@ -295,7 +300,18 @@ def boards_text(t: Tally) -> str:
     return "every board the same" if not t.boards_differ else f"{t.boards_differ} board(s) differ"
 
 
-def assert_clean(t: Tally, crowd: Crowd) -> None:
+def server_errors(tmp_path: Path) -> list[str]:
+    """Errors the servers logged: a failing server thread would otherwise go unseen."""
+    return [
+        line
+        for log in sorted(tmp_path.glob("server*.log"))
+        for line in log.read_text().splitlines()
+        if " ERROR " in line or "Traceback" in line
+    ]
+
+
+def assert_clean(t: Tally, crowd: Crowd, tmp_path: Path) -> None:
+    assert not server_errors(tmp_path), server_errors(tmp_path)[:5]
     errors = [e for a in crowd.artists for e in a.errors]
     assert not errors, f"{len(errors)} operations refused, e.g. {errors[:3]}"
     assert t.lost == 0, f"{t.lost} of {t.drawn} operations lost"
@@ -323,6 +339,20 @@ def test_sigkill_during_a_20_client_storm_then_a_restart_on_the_same_port(tmp_pa
         crowd.start()
         crowd.run_until(lambda: all(a.conn.state == "online" for a in crowd.artists), "all joined")
         crowd.run_until(lambda: crowd.drawn() >= STORM_OPS, "the storm", draw=online)
+        # Everyone catches up (so that an echo is read as soon as it comes), then one last frame of
+        # everyone drawing fast, and the kill as soon as the first of it comes back: the server dies
+        # with operations committed and not echoed, and others not yet read.
+        crowd.run_until(
+            lambda: (
+                all(not a.conn.pending_ops for a in crowd.artists)
+                and len({a.conn.last_seq for a in crowd.artists}) == 1
+            ),
+            "the storm's echoes",
+        )
+        before = {(a.conn.user_id, oid) for a in crowd.artists for oid in a.drawn}
+        crowd.round(lambda a: net.MAX_IN_FLIGHT)  # as much as may be in flight: the server is busy
+        last = {(a.conn.user_id, oid) for a in crowd.artists for oid in a.drawn} - before
+        crowd.run_until(lambda: not last.isdisjoint(crowd.echoed), "the last frame's echo", at_once=True)
         in_flight = {(a.conn.user_id, op.oid) for a in crowd.artists for op in a.conn.pending_ops}
         rss = reliability.peak_rss_mib(first.proc.pid)  # before the kill: /proc forgets it after
         first.signal(signal.SIGKILL)
@@ -359,6 +389,7 @@ def test_sigkill_during_a_20_client_storm_then_a_restart_on_the_same_port(tmp_pa
         if second is not None:
             second.kill()
     down = crowd.drawn("down")
+    not_committed = len(in_flight) - committed_unechoed
     reliability.record(
         reliability.Finding(
             area="fault",
@@ -366,7 +397,8 @@ def test_sigkill_during_a_20_client_storm_then_a_restart_on_the_same_port(tmp_pa
             f"same port and database",
             outcome=f"every client reconnected by itself in {back:.1f} s and resent its outbox: "
             f"{echoed_before:,} operations echoed before the kill, {len(in_flight):,} unconfirmed at it "
-            f"({committed_unechoed} of them committed, echo lost), "
+            f"({committed_unechoed:,} committed with the echo lost, {not_committed:,} not committed, "
+            "resent), "
             f"{down:,} drawn while down; {tally.objects:,} objects, {boards_text(tally)}",
             tried=tally.drawn,
             lost=tally.lost,
@@ -378,7 +410,7 @@ def test_sigkill_during_a_20_client_storm_then_a_restart_on_the_same_port(tmp_pa
     assert in_flight, "the kill came after the storm, not in it"
     assert 0 < echoed_before < tally.drawn
     assert down == STORM_CLIENTS * DOWN_OPS
-    assert_clean(tally, crowd)
+    assert_clean(tally, crowd, tmp_path)
 
 
 # -- the network: cut inside a frame, or stalled
@@ -439,7 +471,7 @@ def test_network_cuts_inside_frames_in_both_directions_lose_nothing(tmp_path: Pa
     assert directions == {"up": CUTS, "down": CUTS}
     assert all(inside for _, inside in proxy.cuts), "every cut landed inside a frame"
     assert proxy.connections == NET_CLIENTS * (2 * CUTS + 1)
-    assert_clean(tally, crowd)
+    assert_clean(tally, crowd, tmp_path)
 
 
 STALLS = reliability.scaled(2)
@@ -499,4 +531,4 @@ def test_a_stalled_link_is_noticed_by_the_client_heartbeat_and_nothing_is_lost(t
     )
     assert len(noticed) == STALLS * NET_CLIENTS
     assert all(e.startswith("nothing heard from the server for 15 s") for e in noticed), noticed
-    assert_clean(tally, crowd)
+    assert_clean(tally, crowd, tmp_path)
