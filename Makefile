@@ -33,12 +33,12 @@ bench: $(VENV)/.bench-installed
 
 # the fuzz and fault suites (tests marked reliability) at CI's scale, writing docs/RELIABILITY.md
 reliability: $(VENV)/.installed
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m reliability --reliability-report docs/RELIABILITY.md
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m reliability --reliability-report=docs/RELIABILITY.md
 
 # the same suites with twenty times the cases (a few minutes), writing docs/RELIABILITY.md
 fuzz: $(VENV)/.installed
 	PGBOARD_FUZZ_SCALE=20 $(BIN)/python -m pytest -q -p no:cacheprovider -m reliability \
-	  --timeout 1800 --reliability-report docs/RELIABILITY.md
+	  --timeout 1800 --reliability-report=docs/RELIABILITY.md
 
 # 50 clients drawing at a realistic rate for 10 minutes; memory and threads must stay flat (not in CI)
 soak: $(VENV)/.bench-installed
