@@ -155,6 +155,12 @@ class Room:
 
     def apply(self, session: Session, op: Operation) -> None:
         with self.lock:
+            if self.members.get(session.user) is not session:
+                # A connection its author's reconnect replaced (or one that left) applies nothing more:
+                # read late by its reader thread, the operation would land behind the catch-up of the
+                # new connection, which still has it to resend; a client that caught up on a compacted
+                # board would then take its echo for the acknowledgement of something already drawn.
+                return
             done = self.board.seen(session.user, op.oid)
             if done is not None:  # a resend is acknowledged even on a locked board
                 session.send(Ack(op.oid, done))

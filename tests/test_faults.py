@@ -12,10 +12,12 @@ board must be the same board. What was tried and counted goes to the reliability
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import re
 import select
 import signal
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import pytest
 import reliability
-from support import WAIT, CutProxy, RawClient, ServerProcess
+from support import WAIT, CutProxy, RawClient, ServerProcess, running_server
 
 from pgboard import net
 from pgboard.board import Board
@@ -531,4 +533,79 @@ def test_a_stalled_link_is_noticed_by_the_client_heartbeat_and_nothing_is_lost(t
     )
     assert len(noticed) == STALLS * NET_CLIENTS
     assert all(e.startswith("nothing heard from the server for 15 s") for e in noticed), noticed
+    assert_clean(tally, crowd, tmp_path)
+
+
+# -- a connection replaced by its author's reconnect
+
+
+def wait_for_bytes(fd: int, needle: bytes) -> None:
+    """Wait (bounded) until ``needle`` has arrived in a socket's receive buffer, without reading it."""
+    peek = socket.socket(fileno=os.dup(fd))  # the same socket: closing this closes only the copy
+    try:
+        deadline = time.monotonic() + WAIT
+        while True:
+            try:
+                got = peek.recv(1 << 20, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                got = b""
+            left = deadline - time.monotonic()
+            if needle in got or left <= 0:
+                break
+            # readable again only when more bytes came: the low-water mark is above what is there
+            peek.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, len(got) + 1)
+            select.select([peek], [], [], left)
+    finally:
+        peek.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, 1)
+        peek.close()
+    assert needle in got, f"{needle!r} did not arrive within {WAIT} s"
+
+
+def test_an_operation_a_replaced_connection_delivers_late_is_not_applied_behind_the_new_catch_up(
+    tmp_path: Path,
+) -> None:
+    """A client reconnects while its old connection (a stalled or half-dead link the server has not
+    noticed) still holds an operation it sent: the server reads it there after the new connection
+    joined. Applied then, it would come right behind the new connection's catch-up, and a client that
+    caught up on a compacted board (it had seen no echo yet) loses it from its own board: at caught_up
+    only what is still pending is drawn again over the compacted board, and its echo then looks like
+    the acknowledgement of something already drawn. The old connection's reader thread does this at
+    the whim of the scheduler (seen once in some hundred runs of the stall test, under load); here the
+    test plays that thread, on the real session the server replaced."""
+    started = time.monotonic()
+    with running_server(tmp_path / "board.sqlite3") as server:
+        a = Artist(server.address[1], 0, seed=300)
+        with RawClient(server.address) as old:
+            old.join(a.conn.nick, room=ROOM, client=a.conn.client_secret)
+            old.catch_up()
+            room = server.rooms.get(ROOM)
+            assert room is not None
+            (ghost,) = room.members.values()
+            a.step("down")  # drawn while the old link was dying: it waits in the outbox
+            (late,) = [op for op, _ in a.drawn.values()]
+            crowd = Crowd([a])
+            crowd.start()
+            # Pumped until the server replaced the old connection, then not: the welcome and the
+            # catch-up usually wait unread in the socket (as they do for a frame or two in the app).
+            crowd.run_until(lambda: ghost not in room.members.values(), "the new connection joined")
+            room.apply(ghost, late)  # the old connection's reader, a moment too late
+            applied_late = room.board.seq
+            if applied_late:  # its echo then sits right behind the catch-up: one pump reads both
+                wait_for_bytes(a.conn.fileno(), f'"oid":"{late.oid}"'.encode())  # type: ignore[attr-defined]
+            crowd.reconnect_all()
+        tally = check_board(server.address, crowd)
+    reliability.record(
+        reliability.Finding(
+            area="fault",
+            case="an operation read from a connection after its author's reconnect replaced it",
+            outcome="not applied there (the connection is no longer the author's); the author resends it "
+            f"on the new connection: applied once, on every board ({boards_text(tally)})",
+            tried=1,
+            lost=tally.lost,
+            duplicates=tally.duplicates,
+            max_rss_mib=reliability.own_peak_rss_mib() or None,
+            seconds=time.monotonic() - started,
+        )
+    )
+    assert applied_late == 0, "the replaced connection's operation was applied behind the new catch-up"
     assert_clean(tally, crowd, tmp_path)
