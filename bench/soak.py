@@ -16,14 +16,12 @@ The verdict (``Verdict``):
 
 - memory: the least-squares slope of RSS over the second half of the run is at most
   ``SLOPE_LIMIT_MIB_PER_MIN`` plus what the remembered operation ids take by design. The board keeps
-  the last ``MAX_REMEMBERED_OPS`` (50,000) operation ids of each author, to answer a resend with
-  ``ack``; at 30 operations a second an author fills that in about 28 minutes, so over a 10-minute soak
-  they grow all along: some 19 MiB a minute at 50 clients (about 230 bytes of live data per id, by
-  tracemalloc in a server under this load, nothing else growing), plus the dict's table, which doubles
-  in steps of tens of MiB. Each id the run adds in the second half, up to each author's cap, is allowed
-  ``REMEMBERED_OP_BYTES``. That catches a leak of about 100 bytes or more per operation (a frame, a
-  queue entry) and any per-connection leak; a smaller one needs ``--minutes 40``, whose second half is
-  mostly past the cap, where nothing is allowed;
+  the last ``MAX_REMEMBERED_OPS`` operation ids of each author (pgboard/board.py), to answer a resend
+  with ``ack``, about 230 bytes of live data per id (tracemalloc in a server under this load). Each id
+  the run adds in the second half, up to each author's cap, is allowed ``REMEMBERED_OP_BYTES``; at 30
+  operations a second an author reaches the cap within a minute, so a 10-minute soak allows almost
+  nothing for them, and a leak of about 25 bytes or more per operation (a frame, a queue entry) or any
+  per-connection leak shows;
 - threads: the server's count is the same at the end (clients gone) as at the start (before they came),
   and steady while they draw;
 - deliveries: nothing lost, doubled or reordered, no error frame, every client joined (loadgen's checks),

@@ -9,7 +9,7 @@ echo says exactly what changed, so a late joiner who only has the compacted boar
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -35,7 +35,13 @@ from pgboard.protocol import (
 
 MAX_OBJECTS = 200_000  # objects on one board at once
 MAX_HISTORY = 500  # undo steps kept per author
-MAX_REMEMBERED_OPS = 50_000  # operation ids remembered per author, to answer a resend with ack
+# Operation ids remembered to answer a resend with ack instead of applying it twice. Only operations in
+# flight when a connection drops are ever resent (pgboard's client keeps at most 100 in flight), so a
+# window of an author's latest ids is enough; and only the authors who drew last are remembered, so
+# neither a long session nor a crowd of made-up authors (a client picks its own secret) grows a board's
+# memory without bound (about 230 bytes an id: at most ~90 MiB a board, ~7 MiB for a class of 30).
+MAX_REMEMBERED_OPS = 1_000  # per author: ten times what a client has in flight
+MAX_REMEMBERED_AUTHORS = 400  # twice the members a room holds (server/limits.py MAX_ROOM_MEMBERS)
 
 Operation = Add | Extend | Move | Delete | Clear | Undo | Redo
 EditPolicy = Callable[[str, BoardObject], bool]
@@ -106,7 +112,8 @@ class Board:
         self._next_z = 0
         self._ids_used: set[str] = set()
         self._oids: dict[tuple[str, str], int] = {}
-        self._oid_order: dict[str, deque[str]] = {}  # per author, oldest first, to forget the oldest
+        # per author, oldest first, to forget the oldest; the authors in the order they last drew
+        self._oid_order: OrderedDict[str, deque[str]] = OrderedDict()
         self._history: dict[str, _History] = {}
         self.listeners: list[BoardListener] = []
 
@@ -291,11 +298,20 @@ class Board:
 
     def _remember(self, author: str, oid: str, seq: int) -> None:
         """Record that ``oid`` was applied as ``seq``, forgetting the author's oldest beyond
-        MAX_REMEMBERED_OPS: only operations still in flight at a disconnect are ever resent, and
-        a day of drawing (every extend is an operation) must not grow the memory of every board."""
+        MAX_REMEMBERED_OPS, and every id of the author who drew least recently beyond
+        MAX_REMEMBERED_AUTHORS (see there why that is enough)."""
         key = (author, oid)
         if key not in self._oids:
-            order = self._oid_order.setdefault(author, deque())
+            orders = self._oid_order
+            order = orders.get(author)
+            if order is None:
+                order = orders[author] = deque()
+                if len(orders) > MAX_REMEMBERED_AUTHORS:
+                    gone, ids = orders.popitem(last=False)
+                    for old in ids:
+                        del self._oids[(gone, old)]
+            else:
+                orders.move_to_end(author)
             order.append(oid)
             if len(order) > MAX_REMEMBERED_OPS:
                 del self._oids[(author, order.popleft())]

@@ -645,6 +645,31 @@ def test_operation_ids_are_remembered_up_to_a_bound_per_author(monkeypatch) -> N
     assert info.value.seq == 13
 
 
+def test_only_the_authors_who_drew_last_are_remembered(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(board_module, "MAX_REMEMBERED_AUTHORS", 3)
+    board = Board()
+    firsts = {}
+    for name in ("alice", "bob", "carol"):
+        firsts[name] = add(pencil(f"{name}0"))
+        board.apply(firsts[name], name)
+    board.apply(add(pencil("alice1")), "alice")  # alice drew last: bob is now the least recent
+    board.apply(add(pencil("mallory0")), "mallory")  # a fourth author: bob's ids are forgotten
+    assert board.seen("bob", firsts["bob"].oid) is None
+    assert board.seen("alice", firsts["alice"].oid) == 1 and board.seen("carol", firsts["carol"].oid) == 3
+    for i in range(50):  # a crowd of made-up authors keeps the memory at three authors' worth
+        board.apply(add(pencil(f"crowd{i}")), f"author{i}")
+    assert len(board._oid_order) == 3 and len(board._oids) == 3
+
+
+def test_the_ids_remembered_cover_what_the_client_keeps_in_flight() -> None:
+    from pgboard_server.limits import MAX_ROOM_MEMBERS
+
+    from pgboard.net import MAX_IN_FLIGHT
+
+    assert board_module.MAX_REMEMBERED_OPS >= 10 * MAX_IN_FLIGHT
+    assert board_module.MAX_REMEMBERED_AUTHORS >= 2 * MAX_ROOM_MEMBERS
+
+
 def test_a_client_can_give_the_board_its_measured_text_boxes() -> None:
     """Hit tests then match what the screen shows, not the font-less estimate."""
     measured = {"t": (100, 100, 700, 140)}  # say the font draws this text 600 wide

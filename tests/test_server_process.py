@@ -95,8 +95,9 @@ def test_sigkill_during_heavy_drawing_loses_nothing_that_was_echoed(tmp_path: Pa
         a2 = RawClient(again.address)
         a2.join("artist", client="artist-secret", since=done.seq)
         a2.catch_up()
-        a2.send(Add("op0", BoardObject("o0", "line", ((1, 1), (2, 2)))))  # a resend: already applied
-        assert a2.recv_until(lambda m: type(m).__name__ == "Ack").seq == echoed[1].seq
+        last = echoed[max(echoed)]  # a resend of the last one echoed: the restart still knows it
+        a2.send(Add(last.oid, BoardObject(last.obj.id, "line", ((1, 1), (2, 2)))))
+        assert a2.recv_until(lambda m: type(m).__name__ == "Ack").seq == last.seq
         a2.close()
     a.close()
     b.close()
