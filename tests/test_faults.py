@@ -54,7 +54,8 @@ POLL = 0.02  # seconds one select() may wait when nobody is drawing
 STROKE_POINTS = 40  # points of a pencil stroke before the artist starts another one
 BURST = 8  # operations an artist draws at most in one round of the loop
 MAX_PENDING = 2 * net.MAX_IN_FLIGHT  # an artist draws on while this many of its operations wait online
-PHASE_WAIT = 20.0  # seconds one phase of a test (a storm, a reconnect of everyone) may take
+# seconds one phase of a test (a storm, a reconnect of everyone) may take; the storm grows with the scale
+PHASE_WAIT = 20.0 * reliability.scaled(100) / 100
 
 
 Draw = Callable[["Artist"], int]  # how many operations an artist draws in this round
@@ -203,6 +204,15 @@ class Crowd:
         self.run_until(
             settled, "every client back online" + (" with its outbox sent" if drained else ""), draw
         )
+
+    def stay_up(self) -> None:
+        """The link stays up a while (STABLE_AFTER on every client's clock; the heartbeat pings): the
+        back-off starts afresh at the next fault, as it does between a user's bad moments. Without it a
+        long run of faults (``make fuzz``) ends in "failed" after MAX_ATTEMPTS, as the client is meant to."""
+        for a in self.artists:
+            a.clock.advance(net.STABLE_AFTER)
+            a.sched.run_due()
+        self.round()
 
     def all_offline(self) -> bool:
         return all(a.conn.state == "offline" for a in self.artists)
@@ -447,6 +457,7 @@ def test_network_cuts_inside_frames_in_both_directions_lose_nothing(tmp_path: Pa
             crowd.round(lambda a: 3)  # drawn while the link is down
             crowd.phase = "up"
             crowd.reconnect_all(drained=False)  # not waiting for the resends: the next cut may hit them
+            crowd.stay_up()
         crowd.reconnect_all()
         tally = check_board(server.address, crowd)
         rss = reliability.peak_rss_mib(server.proc.pid)
@@ -509,6 +520,7 @@ def test_a_stalled_link_is_noticed_by_the_client_heartbeat_and_nothing_is_lost(t
             crowd.round(lambda a: 3)
             crowd.phase = "up"
             crowd.reconnect_all()  # new connections through the proxy; they forward
+            crowd.stay_up()
             proxy.close_stalled()
         tally = check_board(server.address, crowd)
         rss = reliability.peak_rss_mib(server.proc.pid)
@@ -521,7 +533,7 @@ def test_a_stalled_link_is_noticed_by_the_client_heartbeat_and_nothing_is_lost(t
             area="fault",
             case=f"the network stalls (no byte either way, nothing closed), {STALLS} times, "
             f"under {NET_CLIENTS} drawing clients",
-            outcome=f"each client's heartbeat noticed the silence after {net.TIMEOUT:.0f} s (its clock), it "
+            outcome=f"each client's heartbeat noticed the silence ({net.TIMEOUT:.0f} s on its clock), it "
             f"reconnected and resent: {tally.drawn:,} operations drawn, {crowd.drawn('down'):,} of them "
             f"into the stalled link or while offline; {boards_text(tally)}",
             tried=STALLS * NET_CLIENTS,
@@ -532,7 +544,7 @@ def test_a_stalled_link_is_noticed_by_the_client_heartbeat_and_nothing_is_lost(t
         )
     )
     assert len(noticed) == STALLS * NET_CLIENTS
-    assert all(e.startswith("nothing heard from the server for 15 s") for e in noticed), noticed
+    assert all(e.startswith("nothing heard from the server for ") for e in noticed), noticed
     assert_clean(tally, crowd, tmp_path)
 
 
@@ -603,7 +615,7 @@ def test_an_operation_a_replaced_connection_delivers_late_is_not_applied_behind_
             tried=1,
             lost=tally.lost,
             duplicates=tally.duplicates,
-            max_rss_mib=reliability.own_peak_rss_mib() or None,
+            max_rss_mib=None,  # an in-process server: the test process's peak would not be its own
             seconds=time.monotonic() - started,
         )
     )
