@@ -396,8 +396,9 @@ class CutProxy:
         self._commands.clear()
         self._done.notify_all()
         now = time.monotonic()
-        for pipe in [p for p in self._pipes if p.closing_since is not None]:
-            if not any(pipe.out.values()) or now - pipe.closing_since > self.CLOSE_GRACE:
+        for pipe in list(self._pipes):
+            since = pipe.closing_since
+            if since is not None and (not any(pipe.out.values()) or now - since > self.CLOSE_GRACE):
                 self._close_pipe(pipe)
 
     def _interest(self) -> dict[socket.socket, tuple[int, CutProxy._Pipe]]:
