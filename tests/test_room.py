@@ -1,0 +1,40 @@
+"""The room view (pgboard/room.py) over a real Connection and a scripted server (test_net's HandServer):
+what the user's own board shows when the server's messages come in an awkward order."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from test_net import Client, HandServer, hand, handshake, line, rejoin, welcome_frames  # noqa: F401 - fixture
+
+from pgboard.protocol import Add, CatchUp, CaughtUp, Obj, UserInfo, Welcome
+from pgboard.room import RoomView
+
+
+def test_my_operation_confirmed_right_behind_a_board_catch_up_stays_on_my_board(hand: HandServer) -> None:  # noqa: F811
+    c = Client(hand.port)
+    conn = c.conn
+    view = RoomView(conn)
+    handshake(hand, c)
+    hand.send(*welcome_frames(user="u1"))
+    c.pump_until(lambda: conn.state == "online")
+    view.apply_incoming()
+    mine = Add(view.new_oid(), line("mine", 30))
+    view.submit(mine)
+    assert view.board.get("mine") is not None, "drawn at once"
+    c.pump_until(hand.readable)
+    assert hand.recv() == mine
+    rejoin(hand, c)  # the link drops before the echo; the operation reached the server all the same
+    echo = Add(mine.oid, dataclasses.replace(mine.obj, author="u1"), seq=3, author="u1")
+    hand.send(  # a compacted board from before it, and its echo in the same breath
+        Welcome("u1", "alice", "lobby", (UserInfo("u1", "alice"),), 3),
+        CatchUp(2, "board"),
+        Obj(line("a")),
+        Obj(line("b")),
+        CaughtUp(2),
+        echo,
+    )
+    c.pump_until(lambda: conn.state == "online" and not conn.pending_ops)  # the pump read it all at once
+    view.apply_incoming()
+    assert sorted(view.board.objects) == ["a", "b", "mine"]
+    c.close()
