@@ -424,6 +424,7 @@ class Session:
                 self.send(Error("server_error", "the server failed to handle that message"))
 
     def _dispatch(self, msg: Message) -> None:
+        room = self.room  # read once: a kick or a close on another thread may detach it meanwhile
         if isinstance(msg, Ping):
             self.send(Pong(msg.n))
         elif isinstance(msg, Pong):
@@ -433,8 +434,8 @@ class Session:
         elif not isinstance(msg, CLIENT_MESSAGES):
             self.send(Error("unexpected_type", f"a client does not send {msg.TYPE!r}"))
         elif isinstance(msg, Join):
-            if self.room is not None:
-                self.send(Error("already_joined", f"you are already in room {self.room.name!r}"))
+            if room is not None:
+                self.send(Error("already_joined", f"you are already in room {room.name!r}"))
             else:
                 self.server.rooms.join(self, msg)
                 self.server.accounts.deliver_mail(self)  # after the catch-up, in order
@@ -444,7 +445,7 @@ class Session:
                 self._refuse("chat", f"more than {self.limits.chat_rate:g} account requests a second", retry)
             else:
                 self.server.accounts.handle(self, msg)
-        elif self.room is None:
+        elif room is None:
             self.send(Error("not_joined", f"join a room before sending {msg.TYPE!r}"))
         elif isinstance(msg, OPERATIONS):
             retry = self.throttle.admit("op")
@@ -453,10 +454,10 @@ class Session:
                     "op", f"more than {self.limits.op_rate:g} drawing operations a second", retry, msg.oid
                 )
             else:
-                self.room.apply(self, msg)  # type: ignore[arg-type]
+                room.apply(self, msg)  # type: ignore[arg-type]
         elif isinstance(msg, Cursor):
             if not self.throttle.admit("cursor"):  # cursors are ephemeral: too many are dropped quietly
-                self.room.cursor(self, msg)
+                room.cursor(self, msg)
         elif isinstance(msg, Say):
             retry = self.throttle.admit("chat")
             if retry:
