@@ -83,6 +83,8 @@ def render(report: Report, command: str) -> str:
         "or a fault that a test tried against a real server on loopback, with what the server did and what",
         "was counted. Lost: operations acknowledged (echoed) to someone, or drawn while the server was down,",
         "that are not on the board at the end; duplicates: operations on the board more than once.",
+        "Server peak RSS: the server process's own where it runs as a subprocess; where it runs inside",
+        "the test process (the live fuzz rows), that process's, pygame and the earlier tests included.",
         "",
         f"- date: {now}",
         f"- command: `{command}`",
