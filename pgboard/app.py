@@ -269,11 +269,11 @@ class App:
         conn = self.conn
         if conn is None:
             return
-        settings = self.ui.settings
-        settings.trusted.pop(settings_mod.server_key(conn.host, conn.port), None)  # newest last
-        settings.trusted[settings_mod.server_key(conn.host, conn.port)] = fingerprint
-        while len(settings.trusted) > settings_mod.MAX_TRUSTED:
-            settings.trusted.pop(next(iter(settings.trusted)))
+        trusted, key = self.ui.settings.trusted, settings_mod.server_key(conn.host, conn.port)
+        trusted.pop(key, None)  # the newest last: the oldest is forgotten first
+        trusted[key] = fingerprint
+        while len(trusted) > settings_mod.MAX_TRUSTED:
+            trusted.pop(next(iter(trusted)))
         self.ui.save_settings()
         self.ui.show_board()
         self._last_state = ""

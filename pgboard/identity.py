@@ -33,10 +33,6 @@ class IdentityLock:
         self.path = path
         self._file: IO[bytes] | None = None
 
-    @property
-    def held(self) -> bool:
-        return self._file is not None
-
     def acquire(self) -> bool:
         """True when this process now holds the lock; False when another window does. A system
         where the lock cannot be taken at all counts as holding it (one window, as before)."""
