@@ -198,7 +198,7 @@ class ConnectScreen:
             message = f"{message} {detail}".strip() if message else detail
         self.error = message or reason
         self.suggestion = suggestion
-        self.untrusted = ""
+        self._forget_untrusted()
         self.busy = ""
         if reason in NICK_ERRORS:
             self.focus(self.nick)
@@ -234,10 +234,14 @@ class ConnectScreen:
         self.busy = ""
         self.layout(self.window)
 
+    def _forget_untrusted(self) -> None:
+        if self.untrusted:
+            self.untrusted = ""
+            self.layout(self.window)  # the message box shrinks back
+
     def trust(self) -> None:
-        fingerprint, self.untrusted = self.untrusted, ""
+        fingerprint = self.untrusted
         self.set_busy("Connecting with the trusted certificate …")
-        self.layout(self.window)
         if fingerprint and self.on_trust is not None:
             self.on_trust(fingerprint)
 
@@ -250,7 +254,7 @@ class ConnectScreen:
         if text:
             self.error = ""
             self.suggestion = ""
-            self.untrusted = ""
+            self._forget_untrusted()
 
     def use_suggestion(self) -> None:
         if self.suggestion:
