@@ -15,13 +15,15 @@ flat memory is what a server without leaks must show; without it the board would
 The verdict (``Verdict``):
 
 - memory: the least-squares slope of RSS over the second half of the run is at most
-  ``SLOPE_LIMIT_MIB_PER_MIN`` plus what the remembered operation ids take by design. The board keeps
-  the last ``MAX_REMEMBERED_OPS`` operation ids of each author (pgboard/board.py), to answer a resend
-  with ``ack``, about 230 bytes of live data per id (tracemalloc in a server under this load). Each id
-  the run adds in the second half, up to each author's cap, is allowed ``REMEMBERED_OP_BYTES``; at 30
-  operations a second an author reaches the cap within a minute, so a 10-minute soak allows almost
-  nothing for them, and a leak of about 25 bytes or more per operation (a frame, a queue entry) or any
-  per-connection leak shows;
+  ``SLOPE_LIMIT_MIB_PER_MIN`` plus what the board's bounded memories take by design while they fill
+  (pgboard/board.py): the last ``MAX_REMEMBERED_OPS`` operation ids of each author (to answer a
+  resend with ``ack``; about 230 bytes live each, by tracemalloc in a server under this load; full
+  within a minute) and the last ``MAX_HISTORY`` undo steps of each author (about 450 bytes each, one a
+  stroke: full after about 17 minutes). Each id and step the run adds in the second half, up to each
+  author's cap, is allowed ``REMEMBERED_OP_BYTES`` or ``HISTORY_STEP_BYTES``; past the caps nothing is
+  allowed, so a leak of about 25 bytes or more per operation (a frame, a queue entry) or any
+  per-connection leak shows. A 20-minute run (``--minutes 20``) shows the plateau: on 2026-12-01 the
+  RSS went 99.8 -> 100.3 MiB over its last three minutes;
 - threads: the server's count is the same at the end (clients gone) as at the start (before they came),
   and steady while they draw;
 - deliveries: nothing lost, doubled or reordered, no error frame, every client joined (loadgen's checks),
@@ -44,7 +46,7 @@ from pathlib import Path
 
 from bench.loadgen import STROKE_OPS, LoadResult, LoadSpec, run_load
 from bench.peers import ServerProcess
-from pgboard.board import MAX_REMEMBERED_OPS
+from pgboard.board import MAX_HISTORY, MAX_REMEMBERED_OPS
 from pgboard.protocol import TERMINATOR, Delete, Join, Pong, encode
 
 ROOM = "soak"
@@ -55,6 +57,8 @@ SLOPE_LIMIT_MIB_PER_MIN = 2.0  # what "flat" allows over the second half, beside
 REMEMBERED_OP_BYTES = 300  # RSS allowed per remembered operation id (Board._remember: the oid string,
 # the (author, oid) key, the seq int, the dict's entry, a deque slot: about 230 bytes live, measured with
 # tracemalloc in a server under this load), with room for the dict's doublings and the allocator's arenas
+HISTORY_STEP_BYTES = 600  # RSS allowed per undo step an author keeps (a stroke's add, the janitor's
+# delete: Board._History, up to MAX_HISTORY each; about 450 bytes live by tracemalloc on a board alone)
 THREAD_POLL = 0.1  # seconds between two reads of /proc while the server ends the clients' threads
 THREAD_WAIT = 15.0  # seconds the server has to end the clients' threads after they left
 # the stroke id of an add echo (within one frame: a payload is ASCII, the terminator starts with 0xC3)
@@ -195,14 +199,22 @@ def wait_for_threads(pid: int, wanted: int, timeout: float = THREAD_WAIT) -> int
 
 
 def remembered_mib_per_min(minutes: float, clients: int) -> float:
-    """How fast the remembered operation ids grow over the second half, by design: each client's at
-    RATE and the janitor's at one delete per stroke, each author's capped at MAX_REMEMBERED_OPS."""
+    """How fast the board's bounded memories grow over the second half, by design, until full: the
+    remembered operation ids (each client's at RATE, the janitor's at one delete per stroke, each
+    author's capped at MAX_REMEMBERED_OPS) and the undo steps (one a stroke for each client, one a
+    delete for the janitor, each author's capped at MAX_HISTORY: at 30 operations a second a client
+    fills its history in about 17 minutes, so a 10-minute soak sees it grow all along)."""
     if minutes <= 0:
         return 0.0
     end, mid = minutes * 60, minutes * 30
-    rates = [RATE] * clients + [clients * RATE / STROKE_OPS]
-    ids = sum(min(r * end, MAX_REMEMBERED_OPS) - min(r * mid, MAX_REMEMBERED_OPS) for r in rates)
-    return ids * REMEMBERED_OP_BYTES / 2**20 / (minutes / 2)
+
+    def grown(rates: list[float], cap: int) -> float:
+        return sum(min(r * end, cap) - min(r * mid, cap) for r in rates)
+
+    strokes = RATE / STROKE_OPS  # a second, per client
+    ids = grown([RATE] * clients + [clients * strokes], MAX_REMEMBERED_OPS)
+    steps = grown([strokes] * clients + [clients * strokes], MAX_HISTORY)
+    return (ids * REMEMBERED_OP_BYTES + steps * HISTORY_STEP_BYTES) / 2**20 / (minutes / 2)
 
 
 def run_soak(
@@ -280,7 +292,7 @@ def report(result: SoakResult) -> list[str]:
         f"joins failed {load.join_failed}; strokes erased {result.deleted:,}; "
         f"latency p50 {load.percentile(50):.1f} ms, p99 {load.percentile(99):.1f} ms",
         f"memory: {first:.1f} -> {lastr:.1f} MiB; slope over the second half {v.slope_mib_per_min:+.2f} "
-        f"MiB/min (limit {v.slope_limit:.2f}: {SLOPE_LIMIT_MIB_PER_MIN:g} + the remembered operation ids' "
+        f"MiB/min (limit {v.slope_limit:.2f}: {SLOPE_LIMIT_MIB_PER_MIN:g} + the board's ids and undo steps "
         f"{v.slope_limit - SLOPE_LIMIT_MIB_PER_MIN:.2f}): flat {yes[v.memory_flat]}",
         f"threads: {v.threads_start} before the clients, {v.threads_during[0]}-{v.threads_during[1]} "
         f"while they drew, {v.threads_end} after: flat {yes[v.threads_flat]}",
