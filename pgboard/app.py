@@ -8,9 +8,7 @@ non-blocking (connecting included) and every timer runs on the scheduler.
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -25,7 +23,6 @@ from pgboard.net import Connection, Credentials
 from pgboard.protocol import MAX_WIDTH, Cursor, Message, Say
 from pgboard.room import LOCKED_TEXT, RoomView
 from pgboard.scheduler import Scheduler
-from pgboard.tls import normal_fingerprint
 from pgboard.tools import TOOLS, Tool, ToolContext, make_tool
 from pgboard.ui import UI
 from pgboard.widgets import theme
@@ -558,98 +555,3 @@ def _step_width(width: int, step: int) -> int:
     if step > 0:
         return next((w for w in WIDTHS if w > width), WIDTHS[-1])
     return next((w for w in reversed(WIDTHS) if w < width), WIDTHS[0])
-
-
-def _parse_address(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
-    return host or "127.0.0.1", int(port)
-
-
-def _parse_size(text: str) -> tuple[int, int]:
-    w, sep, h = text.lower().partition("x")
-    if not sep or not w.isdigit() or not h.isdigit():
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}")
-    return int(w), int(h)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="pgboard",
-        description="A collaborative whiteboard. With no options, a connect screen opens in the window.",
-    )
-    p.add_argument("--connect", metavar="HOST:PORT", type=_parse_address, help="join this server at once")
-    p.add_argument("--host", action="store_true", help="start a local server in this process and join it")
-    p.add_argument(
-        "--tls",
-        action="store_true",
-        help="connect over TLS, checking the server's certificate (the connect screen offers to trust a "
-        "self-signed one by its fingerprint, remembered for that server)",
-    )
-    p.add_argument(
-        "--tls-fingerprint",
-        metavar="SHA256",
-        type=_parse_fingerprint,
-        help="with --tls: trust exactly the certificate with this SHA-256 fingerprint (as pgboard-server "
-        "logs it at start)",
-    )
-    p.add_argument("--nick", help="your nickname (default: the last one used, else your login name)")
-    p.add_argument("--room", help="the room (board) to join (default: the last one, else 'lobby')")
-    p.add_argument("--db", help="SQLite file of the hosted server (default: ~/.local/share/pgboard/...)")
-    p.add_argument("--open", metavar="FILE", type=Path, help="bring a saved board file into the room")
-    p.add_argument("--size", type=_parse_size, default=WINDOW_SIZE, help="window size, e.g. 1280x800")
-    p.add_argument("--fullscreen", action="store_true", help="start in full screen (F11 toggles)")
-    p.add_argument("--export-dir", type=Path, help="where Ctrl+S and board files go (default: here)")
-    p.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING or ERROR")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    pygame.init()
-    pygame.display.set_caption("pgboard")
-    flags = pygame.FULLSCREEN if args.fullscreen else pygame.RESIZABLE
-    screen = pygame.display.set_mode((0, 0) if args.fullscreen else args.size, flags)
-    pygame.key.set_repeat(400, 35)
-    app = App(screen, export_dir=args.export_dir, host_db=args.db)
-    app.fullscreen = args.fullscreen
-    settings = app.ui.settings
-    nick = args.nick or settings.nick or _login_name()
-    room = args.room or settings.room or "lobby"
-    if args.host:
-        app.host(nick, room)
-    elif args.connect:
-        app.ui.connect_screen.tls = args.tls
-        app.connect(
-            args.connect[0], args.connect[1], nick, room, tls=args.tls, fingerprint=args.tls_fingerprint or ""
-        )
-    if args.open is not None:
-        app.open_board(args.open)
-    try:
-        app.run()
-    finally:
-        pygame.quit()
-    return 0
-
-
-def _parse_fingerprint(text: str) -> str:
-    try:
-        return normal_fingerprint(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _login_name() -> str:
-    import getpass
-
-    try:
-        name = getpass.getuser()
-    except (KeyError, OSError):
-        return "guest"
-    return "".join(ch for ch in name if ch.isalnum())[:24] or "guest"
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,7 +16,8 @@ from test_app import board_point, drag, key, make_app, run_until, screen  # noqa
 from test_tls import FAST, cert, trusting  # noqa: F401 - the fixture
 
 from pgboard import settings
-from pgboard.app import App, build_parser
+from pgboard.app import App
+from pgboard.cli import build_parser
 from pgboard.protocol import Add
 from pgboard.tls import normal_fingerprint
 

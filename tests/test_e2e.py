@@ -39,7 +39,7 @@ def test_draw_and_chat_in_a_real_window_reach_another_user(tmp_path: Path) -> No
         bob.join("bob", room="e2e")
         env = display.env(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"))
         client = subprocess.Popen(
-            [sys.executable, "-m", "pgboard.app", "--connect", f"127.0.0.1:{server.address[1]}"]
+            [sys.executable, "-m", "pgboard.cli", "--connect", f"127.0.0.1:{server.address[1]}"]
             + ["--nick", "alice", "--room", "e2e", "--size", f"{SIZE[0]}x{SIZE[1]}"]
             + ["--export-dir", str(tmp_path)],
             env=env,
