@@ -223,7 +223,7 @@ class RoomView:
             # what the user drew before the board arrived is still theirs and still on its way: still
             # unconfirmed, or confirmed by an echo the pump has read but this view has not applied yet
             # (the pump may read caught_up and the echoes behind it at once)
-            waiting = {op.oid for op in self.link.pending_ops}
+            waiting = {op.oid for op in self.link.pending_ops}  # type: ignore[attr-defined]
             waiting.update(m.oid for m in self.link.incoming if isinstance(m, ECHOES) and m.author == self.me)
             for oid, op in self._local.items():
                 if oid in waiting:
