@@ -1,7 +1,8 @@
 """``python -m bench.run [--quick]``: the whole benchmark suite, written to docs/PERFORMANCE.md.
 
 The server benchmarks (bench/server_bench.py: pgboard against Twisted and asyncio), then the client
-benchmarks (bench/client_bench.py, when present: ``run(quick) -> markdown``), then the latency plot
+benchmarks (``python -m bench.client_bench``, when present, in a process of its own: it prints its
+markdown section, and its memory figures count nothing the server benchmarks left), then the latency plot
 docs/latency.png. ``--out DIR`` writes both files elsewhere (the default is the repository's docs/).
 """
 
