@@ -181,8 +181,10 @@ class Session:
         if self._writing or self._closing or self._tail:
             self._cv.notify()  # the writer sends a short write's tail first
             return
-        if not self._queue or not isinstance(self._queue[0], bytes):
-            self._cv.notify()
+        if not self._queue:
+            return  # an earlier flush sent it all already
+        if not isinstance(self._queue[0], bytes):
+            self._cv.notify()  # a catch-up is next: the writer produces it
             return
         batch: list[bytes] = []
         while self._queue and isinstance(self._queue[0], bytes):
