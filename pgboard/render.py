@@ -14,6 +14,7 @@ import math
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
+from itertools import chain, islice, repeat
 
 import pygame
 import pygame.freetype
@@ -299,32 +300,73 @@ def _polyline(
     (pygame's own thick lines grow only vertically or horizontally, so diagonals came out thinner),
     and the dots are discs that round the joins and caps. Every piece depends only on its own ends,
     so a stroke painted in parts paints what it paints whole. The board's hottest loop: a late join
-    paints every point."""
+    paints every point, so what can be one C call per stroke is (the segments of a thin stroke, all
+    the dots of any stroke, stamped with ``fblits``: the same pixels as one draw call each)."""
     if not points:
         return
     if width <= THIN_WIDTH:
-        line, fill = pygame.draw.line, surf.fill
-        prev = None
-        for p in points:
-            if prev is not None:
-                line(surf, color, prev, p, width)
-            fill(color, (p[0], p[1], width, width))
-            prev = p
+        if len(points) > 1:
+            pygame.draw.lines(surf, color, False, points, width)
+        if width == 1:
+            surf.fill(color, (points[0][0], points[0][1], 1, 1))  # a stroke of one point
+        else:
+            surf.fblits(zip(repeat(_dot(color, width)), points))
         return
-    polygon, circle, hypot = pygame.draw.polygon, pygame.draw.circle, math.hypot
+    polygon, hypot = pygame.draw.polygon, math.hypot
     half = width / 2
     ax, ay = points[0]
-    circle(surf, color, points[0], half)
-    for p in points[1:]:
-        bx, by = p
+    for bx, by in islice(points, 1, None):
         dx, dy = bx - ax, by - ay
         if dx or dy:
             k = half / hypot(dx, dy)
             nx, ny = -dy * k, dx * k
-            quad = ((ax + nx, ay + ny), (bx + nx, by + ny), (bx - nx, by - ny), (ax - nx, ay - ny))
-            polygon(surf, color, quad)
-        circle(surf, color, p, half)
+            polygon(
+                surf, color, ((ax + nx, ay + ny), (bx + nx, by + ny), (bx - nx, by - ny), (ax - nx, ay - ny))
+            )
         ax, ay = bx, by
+    disc, off = _disc(color, width)
+    corners = map(off.__add__, chain.from_iterable(points))  # each point's disc sprite corner
+    surf.fblits(zip(repeat(disc), zip(corners, corners, strict=True)))
+
+
+_SPRITES: dict[tuple[int, int, int, int], tuple[pygame.Surface, int]] = {}
+SPRITE_CACHE_SIZE = 512  # dot and disc sprites kept (one per colour and width)
+_KEY = (255, 0, 255)  # the sprites' transparent colour key (a disc's colour is never it: see _disc)
+
+
+def _sprite(color: pygame.Color, width: int, disc: bool) -> tuple[pygame.Surface, int]:
+    key = (color.r, color.g, color.b, width if disc else -width)
+    found = _SPRITES.get(key)
+    if found is not None:
+        return found
+    if len(_SPRITES) >= SPRITE_CACHE_SIZE:
+        _SPRITES.clear()
+    rgb = (color.r, color.g, color.b)
+    if disc:
+        # pygame.draw.circle's pixels around (o, o), stamped at (x - o, y - o): the circle at (x, y)
+        o = width // 2 + 2
+        sprite = pygame.Surface((2 * o + 1, 2 * o + 1))
+        key_color = _KEY if rgb != _KEY else (0, 0, 0)
+        sprite.fill(key_color)
+        sprite.set_colorkey(key_color)
+        pygame.draw.circle(sprite, rgb, (o, o), width / 2)
+        found = (sprite, -o)
+    else:
+        sprite = pygame.Surface((width, width))  # surf.fill(color, (x, y, width, width))
+        sprite.fill(rgb)
+        found = (sprite, 0)
+    _SPRITES[key] = found
+    return found
+
+
+def _disc(color: pygame.Color, width: int) -> tuple[pygame.Surface, int]:
+    """A sprite of ``pygame.draw.circle(.., width / 2)`` and the offset of its corner from the centre."""
+    return _sprite(color, width, True)
+
+
+def _dot(color: pygame.Color, width: int) -> pygame.Surface:
+    """A ``width`` x ``width`` square of ``color`` (a thin stroke's dot)."""
+    return _sprite(color, width, False)[0]
 
 
 def _pieces_near(

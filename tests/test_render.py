@@ -1,0 +1,91 @@
+"""Tests for pgboard/render.py's stroke painter: the same pixels as the plain one-call-per-piece painter.
+
+The painter batches what it can into one C call per stroke (``pygame.draw.lines`` for thin strokes, the
+dots and discs stamped from cached sprites with ``fblits``) because a late join paints millions of
+points. What the user sees must not change: every stroke is compared pixel for pixel with the reference
+below (a segment and a dot per point, each drawn on its own, which is what the painter did before),
+whole and clipped, on the board's edges too, in every width and in the sprite key's colour.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+
+import pygame
+import pytest
+
+from pgboard import render
+from pgboard.protocol import BOARD_H, BOARD_W
+
+W, H = 360, 240
+
+
+def reference_polyline(
+    surf: pygame.Surface, color: pygame.Color, points: Sequence[tuple[int, int]], width: int
+) -> None:
+    """One draw call per piece: each segment (a line, or a quad perpendicular to it), then a dot on
+    each point (a width x width square, or a disc)."""
+    prev = None
+    half = width / 2
+    for p in points:
+        if prev is not None and prev != p:
+            if width <= render.THIN_WIDTH:
+                pygame.draw.line(surf, color, prev, p, width)
+            else:
+                (ax, ay), (bx, by) = prev, p
+                k = half / math.hypot(bx - ax, by - ay)
+                nx, ny = -(by - ay) * k, (bx - ax) * k
+                quad = ((ax + nx, ay + ny), (bx + nx, by + ny), (bx - nx, by - ny), (ax - nx, ay - ny))
+                pygame.draw.polygon(surf, color, quad)
+        if width <= render.THIN_WIDTH:
+            surf.fill(color, (p[0], p[1], width, width))
+        else:
+            pygame.draw.circle(surf, color, p, half)
+        prev = p
+
+
+def walk(rng: random.Random, n: int, w: int = W, h: int = H) -> list[tuple[int, int]]:
+    """A stroke that wanders, sometimes off the surface's edges (coordinates below 0 and past it)."""
+    pts = [(rng.randrange(-12, w + 12), rng.randrange(-12, h + 12))]
+    for _ in range(n - 1):
+        x, y = pts[-1]
+        step = rng.choice((1, 3, 9, 40))
+        pts.append((x + rng.randint(-step, step), y + rng.randint(-step, step)))
+    return pts
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4, 5, 8, 9, 16, 33])
+def test_every_stroke_paints_what_the_one_call_per_piece_painter_paints(width: int) -> None:
+    rng = random.Random(width)
+    colors = [pygame.Color("#1e50dc"), pygame.Color(255, 0, 255), pygame.Color(0, 0, 0)]
+    for trial in range(12):
+        pts = walk(rng, rng.choice((1, 2, 5, 60)))
+        color = colors[trial % len(colors)]
+        for clip in (None, pygame.Rect(40, 30, 150, 100)):
+            want, got = pygame.Surface((W, H)), pygame.Surface((W, H))
+            for s in (want, got):
+                s.fill((255, 255, 255))
+                s.set_clip(clip)
+            reference_polyline(want, color, pts, width)
+            render.draw_segments(got, color, pts, width)
+            assert pygame.image.tobytes(got, "RGB") == pygame.image.tobytes(want, "RGB"), (trial, clip)
+
+
+def test_a_stroke_along_the_board_edge_in_pieces_paints_what_it_paints_whole() -> None:
+    color = pygame.Color("#dc2828")
+    rng = random.Random(7)
+    pts = [(0, 0)] + [(min(BOARD_W, abs(x)), min(BOARD_H, abs(y))) for x, y in walk(rng, 80, 40, 40)]
+    for width in (2, 5):
+        whole, parts = pygame.Surface((80, 80)), pygame.Surface((80, 80))
+        whole.fill((255, 255, 255))
+        parts.fill((255, 255, 255))
+        render.draw_segments(whole, color, pts, width)
+        render.draw_segments(parts, color, pts[:31], width)
+        render.draw_segments(parts, color, pts[30:], width)
+        want = pygame.Surface((80, 80))
+        want.fill((255, 255, 255))
+        reference_polyline(want, color, pts, width)
+        assert pygame.image.tobytes(whole, "RGB") == pygame.image.tobytes(want, "RGB")
+        assert pygame.image.tobytes(parts, "RGB") == pygame.image.tobytes(want, "RGB")
