@@ -159,7 +159,7 @@ class App:
 
     def _new_board(self) -> Board:
         """A board whose hit tests measure text with the fonts it is drawn in."""
-        return Board(text_box=lambda obj: render.painted_box(obj, self.texts))
+        return Board(text_box=self.texts.box)
 
     def host(self, nick: str, room: str) -> None:
         """Start a server in this process (others on the network can join it) and join it."""

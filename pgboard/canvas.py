@@ -150,8 +150,14 @@ class Canvas:
         return bool(self._backlog)
 
     def board_reset(self) -> None:
-        self._grid.clear()
         self.floating.clear()
+        if self.board.text_box == self.texts.box:
+            # the board indexes what this canvas paints (its text measured with these fonts): its
+            # boxes are the painted boxes, copied instead of measured and placed again
+            self._grid = self.board.grid.copy()
+            self._repaint_all()
+            return
+        self._grid.clear()
         self._repaint_all(index=True)
 
     def _repaint_all(self, index: bool = False) -> None:
@@ -170,15 +176,17 @@ class Canvas:
     def _paint_backlog(self, budget: float) -> None:
         """Paint the next objects of a whole-board repaint, about ``budget`` work of them."""
         objects, i, surface, texts = self._backlog, self._backlog_at, self._surface, self.texts
-        current, insert = self.board.objects, self._grid.insert if self._indexing else None
+        current, insert, indexed = self.board.objects, self._grid.insert, self._grid.box
+        indexing = self._indexing
         spent = painted = 0
         while i < len(objects) and spent < budget:
             obj = objects[i]
             i += 1
             if current.get(obj.id) is not obj:
                 continue  # changed or gone since the repaint began: indexed, and redrawn after it
-            box = render.painted_box(obj, texts)
-            if insert is not None:
+            box = None if indexing else indexed(obj.id)
+            if box is None:
+                box = render.painted_box(obj, texts)
                 insert(obj.id, box)
             render.draw_clipped(surface, obj, texts, self.full, box)
             spent += len(obj.points) + OBJECT_WORK

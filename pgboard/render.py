@@ -244,6 +244,11 @@ class TextCache:
             out.blit(surf, (x, y))
         return out
 
+    def box(self, obj: BoardObject) -> geometry.Box:
+        """What ``obj`` paints, measured with these fonts (:func:`painted_box`). A board given this as
+        its ``text_box`` indexes exactly the boxes a canvas drawing with this cache paints."""
+        return painted_box(obj, self)
+
     def caret_position(self, text: str, size: int, index: int) -> tuple[int, int, int]:
         """(x, y, height) of a caret after ``index`` characters of ``text``, relative to its top-left."""
         before = text[:index]
@@ -348,7 +353,7 @@ def _sprite(color: pygame.Color, width: int, disc: bool) -> tuple[pygame.Surface
         sprite = pygame.Surface((2 * o + 1, 2 * o + 1))
         key_color = _KEY if rgb != _KEY else (0, 0, 0)
         sprite.fill(key_color)
-        sprite.set_colorkey(key_color)
+        sprite.set_colorkey(key_color, pygame.RLEACCEL)
         pygame.draw.circle(sprite, rgb, (o, o), width / 2)
         found = (sprite, -o)
     else:
