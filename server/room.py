@@ -14,7 +14,7 @@ import secrets
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from pgboard_server.limits import MAX_ROOMS
@@ -23,6 +23,7 @@ from pgboard_server.rights import RoomRights, address_of
 from pgboard import names
 from pgboard.board import MAX_OBJECTS, Board, BoardError, DuplicateOperation, Operation
 from pgboard.protocol import (
+    OPERATIONS,
     TERMINATOR,
     Ack,
     BoardObject,
@@ -154,6 +155,12 @@ class Room:
     # -- the board log
 
     def apply(self, session: Session, op: Operation) -> None:
+        self.apply_all(session, [op])
+
+    def apply_all(self, session: Session, ops: Sequence[Operation]) -> None:
+        """Apply ``session``'s operations (one input chunk's, in order) under one hold of the lock,
+        commit their echoes in one transaction, then send them: each echo to every member, each
+        answer (an ack of a resend, a refusal) to ``session`` alone, all in the order of ``ops``."""
         with self.lock:
             if self.members.get(session.user) is not session:
                 # A connection its author's reconnect replaced (or one that left) applies nothing more:
@@ -161,42 +168,66 @@ class Room:
                 # new connection, which still has it to resend; a client that caught up on a compacted
                 # board would then take its echo for the acknowledgement of something already drawn.
                 return
-            done = self.board.seen(session.user, op.oid)
-            if done is not None:  # a resend is acknowledged even on a locked board
-                session.send(Ack(op.oid, done))
-                return
-            if not self.rights.may_draw(session.user):
-                session.send(Error("locked", LOCKED_DETAIL, oid=op.oid))
-                return
-            try:
-                echo = self.board.apply(op, session.user)
-            except DuplicateOperation as dup:
-                session.send(Ack(op.oid, dup.seq))
-                return
-            except BoardError as exc:
-                session.send(Error(exc.code, exc.detail, oid=op.oid))
-                return
-            self.commit(session, echo)
+            replies = [self._apply_one(session, op) for op in ops]
+            echoes: list[Operation] = [r for r in replies if isinstance(r, OPERATIONS)]  # type: ignore[misc]
+            frames = self._log(session, echoes) if echoes else {}
+            for reply in replies:
+                if isinstance(reply, OPERATIONS):
+                    frame = frames.get(reply.seq)
+                    if frame is not None:
+                        self.send_to_all(frame)
+                elif reply is not None:
+                    session.send(reply)
+
+    def _apply_one(self, session: Session, op: Operation) -> Operation | Message | None:
+        """The echo of ``op`` applied to the board (not logged yet), or the answer to send back."""
+        done = self.board.seen(session.user, op.oid)
+        if done is not None:  # a resend is acknowledged even on a locked board
+            return Ack(op.oid, done)
+        if not self.rights.may_draw(session.user):
+            return Error("locked", LOCKED_DETAIL, oid=op.oid)
+        try:
+            return self.board.apply(op, session.user)
+        except DuplicateOperation as dup:
+            return Ack(op.oid, dup.seq)
+        except BoardError as exc:
+            return Error(exc.code, exc.detail, oid=op.oid)
 
     def commit(self, session: Session, echo: Operation) -> bool:
         """Log the applied ``echo`` and send it to every member; on failure the board is rebuilt
         from its log and ``session`` is told. Called under the lock."""
-        try:
-            frame = encode(echo, check=False)  # made of checked parts: see encode
-        except LocalProtocolError as exc:  # cannot happen: Board.apply refuses effects that do not fit
-            log.error("room %r: echo of %s does not fit a frame: %s", self.name, echo.oid, exc)
-            session.send(Error("too_large", "the effect of this operation is too large", oid=echo.oid))
+        frame = self._log(session, [echo]).get(echo.seq)
+        if frame is None:
             return False
+        self.send_to_all(frame)
+        return True
+
+    def _log(self, session: Session, echoes: list[Operation]) -> dict[int, bytes]:
+        """Commit applied ``echoes`` to the store in one transaction (committed before echoed);
+        returns their frames by seq. On failure the board is rebuilt from its log (nobody saw them)
+        and ``session`` is told for each. Called under the lock."""
+        frames: dict[int, bytes] = {}
+        for echo in echoes:
+            try:
+                frames[echo.seq] = encode(echo, check=False)  # made of checked parts: see encode
+            except LocalProtocolError as exc:  # cannot happen: Board.apply refuses effects that do not fit
+                log.error("room %r: echo of %s does not fit a frame: %s", self.name, echo.oid, exc)
+                session.send(Error("too_large", "the effect of this operation is too large", oid=echo.oid))
+        if not frames:
+            return frames
         try:
-            self.store.append_op(self.name, echo.seq, payload(frame))  # committed before it is echoed
+            self.store.append_ops(self.name, [(seq, payload(frame)) for seq, frame in frames.items()])
         except sqlite3.Error as exc:
-            log.error("room %r: could not store operation %d: %s", self.name, echo.seq, exc)
-            self.rebuild()  # forget it: nobody saw it, and the board must match its log
-            session.send(Error("store_failed", "the server could not save this; try again", oid=echo.oid))
-            return False
+            log.error("room %r: could not store operations %s: %s", self.name, list(frames), exc)
+            self.rebuild()  # forget them: nobody saw them, and the board must match its log
+            for echo in echoes:
+                session.send(Error("store_failed", "the server could not save this; try again", oid=echo.oid))
+            return {}
+        return frames
+
+    def send_to_all(self, frame: bytes) -> None:
         for s in list(self.members.values()):
             s.send_frame(frame)
-        return True
 
     def purge(self, session: Session, author: str) -> int:
         """Remove every object of ``author`` now on the board, as one step of ``session``'s (an

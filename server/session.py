@@ -27,6 +27,7 @@ from pgboard_server.limits import MAX_INPUT_PAUSE
 from pgboard_server.ratelimit import AddressQuota, Throttle
 from pgboard_server.tls import TLS_REQUIRED, HandshakeFailed, TlsWire
 
+from pgboard.board import Operation
 from pgboard.protocol import (
     ACCOUNT_MESSAGES,
     OPERATIONS,
@@ -407,10 +408,12 @@ class Session:
             self._handle_frames(codec)
 
     def _handle_frames(self, codec: Codec) -> None:
+        ops: list[Operation] = []  # read in a row: applied together (one commit), before what follows
         while not self._closing:
             try:
                 msg = codec.next_message()
             except ProtocolError as exc:
+                self._apply(ops)
                 log.info("%r: protocol error %s: %s", self, exc.code, exc.detail)
                 if exc.fatal:
                     self.close("protocol error", Error(exc.code, exc.detail, fatal=True))
@@ -418,12 +421,39 @@ class Session:
                 self.send(Error(exc.code, exc.detail))
                 continue
             if msg is None:
-                return
+                break
+            if isinstance(msg, OPERATIONS) and self.room is not None:
+                retry = self.throttle.admit("op")
+                if not retry:
+                    ops.append(msg)  # type: ignore[arg-type]
+                    continue
+                self._apply(ops)
+                self._refuse(
+                    "op", f"more than {self.limits.op_rate:g} drawing operations a second", retry, msg.oid
+                )
+                continue
+            self._apply(ops)
             try:
                 self._dispatch(msg)
             except Exception:
                 log.exception("%r: failed to handle %r", self, msg)
                 self.send(Error("server_error", "the server failed to handle that message"))
+        self._apply(ops)
+
+    def _apply(self, ops: list[Operation]) -> None:
+        """Apply the operations gathered so far in the room (Room.apply_all), and start a new batch."""
+        if not ops:
+            return
+        batch = ops[:]
+        ops.clear()
+        room = self.room  # kicked or closed meanwhile: nothing more is applied, as after a close
+        if room is None:
+            return
+        try:
+            room.apply_all(self, batch)
+        except Exception:
+            log.exception("%r: failed to apply %d operations", self, len(batch))
+            self.send(Error("server_error", "the server failed to handle that message"))
 
     def _dispatch(self, msg: Message) -> None:
         room = self.room  # read once: a kick or a close on another thread may detach it meanwhile
@@ -449,14 +479,6 @@ class Session:
                 self.server.accounts.handle(self, msg)
         elif room is None:
             self.send(Error("not_joined", f"join a room before sending {msg.TYPE!r}"))
-        elif isinstance(msg, OPERATIONS):
-            retry = self.throttle.admit("op")
-            if retry:
-                self._refuse(
-                    "op", f"more than {self.limits.op_rate:g} drawing operations a second", retry, msg.oid
-                )
-            else:
-                room.apply(self, msg)  # type: ignore[arg-type]
         elif isinstance(msg, Cursor):
             if not self.throttle.admit("cursor"):  # cursors are ephemeral: too many are dropped quietly
                 room.cursor(self, msg)

@@ -13,7 +13,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,9 +150,25 @@ class Store:
             self.checkpointer.nudge()
 
     def append_op(self, room: str, seq: int, echo: str) -> None:
-        """Commit one echoed operation (autocommit: the INSERT is its own transaction)."""
+        """Commit one echoed operation."""
+        self.append_ops(room, [(seq, echo)])
+
+    def append_ops(self, room: str, echoes: Sequence[tuple[int, str]]) -> None:
+        """Commit echoed operations, ``(seq, echo)`` in order, in one transaction: all or none (a
+        reader's whole input chunk costs one commit, not one each)."""
+        insert = "INSERT INTO ops (room, seq, echo) VALUES (?, ?, ?)"
         with self._lock:
-            self._db.execute("INSERT INTO ops (room, seq, echo) VALUES (?, ?, ?)", (room, seq, echo))
+            if len(echoes) == 1:  # autocommit: the INSERT is its own transaction
+                self._db.execute(insert, (room, *echoes[0]))
+            else:
+                self._db.execute("BEGIN")
+                try:
+                    self._db.executemany(insert, [(room, seq, echo) for seq, echo in echoes])
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
             self._committed()
 
     def append_chat(self, room: str, line: str) -> None:

@@ -317,16 +317,16 @@ def test_an_operation_the_store_fails_to_save_is_refused_and_forgotten(tmp_path)
         a.catch_up()
         (first,) = drawn(a, 1, "a")
         store = server.store
-        real = store.append_op
+        real = store.append_ops
 
-        def disk_full(room: str, seq: int, echo: str) -> None:
+        def disk_full(room: str, echoes: object) -> None:
             raise sqlite3.OperationalError("database or disk is full")
 
-        store.append_op = disk_full  # type: ignore[method-assign]
+        store.append_ops = disk_full  # type: ignore[method-assign]
         a.send(Delete("d1", "a-0"))
         err = a.recv_until(Error)
         assert err.code == "store_failed" and err.oid == "d1" and not err.fatal
-        store.append_op = real  # type: ignore[method-assign]
+        store.append_ops = real  # type: ignore[method-assign]
         a.send(Delete("d1", "a-0"))  # the retry is a new operation, not a duplicate
         echo = a.recv_until(Delete)
         assert echo.seq == first.seq + 1  # no hole in the log
