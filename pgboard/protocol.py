@@ -536,7 +536,7 @@ def encode(msg: Message, *, check: bool = True) -> bytes:
     try:
         if check:
             cls.from_wire(body)
-        text = json.dumps(body, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+        text = _ENCODER.encode(body)
     except _Invalid as exc:
         raise LocalProtocolError(f"{msg.TYPE}: {exc}") from None
     except (TypeError, ValueError) as exc:
@@ -555,7 +555,7 @@ def decode_frame(payload: bytes) -> Message:
     except UnicodeDecodeError:
         raise ProtocolError("bad_frame", "a frame must be ASCII JSON (escape other characters)")
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = _DECODER.decode(text)
     except (ValueError, RecursionError):
         raise ProtocolError("bad_frame", "a frame must be one JSON object") from None
     if type(data) is not dict:
@@ -572,6 +572,11 @@ def decode_frame(payload: bytes) -> Message:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+# made once: json.dumps and json.loads build a new encoder or decoder on every call given options
+_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 class Codec:
