@@ -186,13 +186,6 @@ class SpatialGrid:
                     found.add(oid)
         return found
 
-    def copy(self) -> SpatialGrid:
-        """An independent grid holding the same boxes (set and dict copies: no box is placed again)."""
-        grid = SpatialGrid(self.cell)
-        grid._cells = {key: set(ids) for key, ids in self._cells.items()}
-        grid._boxes = dict(self._boxes)
-        return grid
-
     def clear(self) -> None:
         self._cells.clear()
         self._boxes.clear()

@@ -1,8 +1,8 @@
 """Tests for pgboard/canvas.py on a late join: a board that indexes what the canvas paints.
 
 The App's board measures text with the canvas's own fonts (``Board(text_box=texts.box)``), so when a
-caught-up board is installed the canvas takes the board's boxes instead of measuring every object
-again. What the user sees must be what a canvas that measured everything itself shows: the board
+caught-up board is installed the canvas paints and indexes each object with the board's box instead of
+measuring it again. What the user sees must be what a canvas that measured everything itself shows: the board
 surface and the view are compared pixel for pixel with such a canvas (over a copy of the board that
 has no measure of its own), after changes made while the join was still being painted, moving and
 deleting text whose measured box differs from the estimate.
