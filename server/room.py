@@ -170,16 +170,25 @@ class Room:
                 return
             replies = [self._apply_one(session, op) for op in ops]
             echoes: list[Operation] = [r for r in replies if isinstance(r, OPERATIONS)]  # type: ignore[misc]
-            frames = self._log(session, echoes) if echoes else {}
+            logged = self._log(echoes) if echoes else {}
+            everyone: list[bytes] = []  # the echoes, for the others
+            mine: list[bytes] = []  # the echoes and the answers, for the sender, in the order sent
             for reply in replies:
                 if isinstance(reply, OPERATIONS):
-                    frame = frames.get(reply.seq)
-                    if frame is not None:
-                        self.send_to_all(frame)
-                elif reply is not None:
-                    session.send(reply)
+                    result = logged[reply.seq]
+                    if isinstance(result, bytes):
+                        everyone.append(result)
+                        mine.append(result)
+                        continue
+                    reply = result
+                mine.append(encode(reply))
+            for s in list(self.members.values()):
+                if s is session:
+                    s.send_frames(mine)
+                elif everyone:
+                    s.send_frames(everyone)
 
-    def _apply_one(self, session: Session, op: Operation) -> Operation | Message | None:
+    def _apply_one(self, session: Session, op: Operation) -> Message:
         """The echo of ``op`` applied to the board (not logged yet), or the answer to send back."""
         done = self.board.seen(session.user, op.oid)
         if done is not None:  # a resend is acknowledged even on a locked board
@@ -196,38 +205,39 @@ class Room:
     def commit(self, session: Session, echo: Operation) -> bool:
         """Log the applied ``echo`` and send it to every member; on failure the board is rebuilt
         from its log and ``session`` is told. Called under the lock."""
-        frame = self._log(session, [echo]).get(echo.seq)
-        if frame is None:
+        result = self._log([echo])[echo.seq]
+        if not isinstance(result, bytes):
+            session.send(result)
             return False
-        self.send_to_all(frame)
+        for s in list(self.members.values()):
+            s.send_frame(result)
         return True
 
-    def _log(self, session: Session, echoes: list[Operation]) -> dict[int, bytes]:
-        """Commit applied ``echoes`` to the store in one transaction (committed before echoed);
-        returns their frames by seq. On failure the board is rebuilt from its log (nobody saw them)
-        and ``session`` is told for each. Called under the lock."""
+    def _log(self, echoes: list[Operation]) -> dict[int, bytes | Error]:
+        """Commit applied ``echoes`` to the store in one transaction (committed before echoed).
+        Returns, by seq, each echo's frame, or the error its author gets instead: if the store fails,
+        the board is rebuilt from its log (nobody saw them) and every one of them is refused. Called
+        under the lock."""
+        logged: dict[int, bytes | Error] = {}
         frames: dict[int, bytes] = {}
         for echo in echoes:
             try:
                 frames[echo.seq] = encode(echo, check=False)  # made of checked parts: see encode
             except LocalProtocolError as exc:  # cannot happen: Board.apply refuses effects that do not fit
                 log.error("room %r: echo of %s does not fit a frame: %s", self.name, echo.oid, exc)
-                session.send(Error("too_large", "the effect of this operation is too large", oid=echo.oid))
+                detail = "the effect of this operation is too large"
+                logged[echo.seq] = Error("too_large", detail, oid=echo.oid)
         if not frames:
-            return frames
+            return logged
         try:
             self.store.append_ops(self.name, [(seq, payload(frame)) for seq, frame in frames.items()])
         except sqlite3.Error as exc:
             log.error("room %r: could not store operations %s: %s", self.name, list(frames), exc)
             self.rebuild()  # forget them: nobody saw them, and the board must match its log
-            for echo in echoes:
-                session.send(Error("store_failed", "the server could not save this; try again", oid=echo.oid))
-            return {}
-        return frames
-
-    def send_to_all(self, frame: bytes) -> None:
-        for s in list(self.members.values()):
-            s.send_frame(frame)
+            detail = "the server could not save this; try again"
+            return {echo.seq: Error("store_failed", detail, oid=echo.oid) for echo in echoes}
+        logged.update(frames)
+        return logged
 
     def purge(self, session: Session, author: str) -> int:
         """Remove every object of ``author`` now on the board, as one step of ``session``'s (an

@@ -20,7 +20,7 @@ import os
 import socket
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from pgboard_server.limits import MAX_INPUT_PAUSE
@@ -146,11 +146,15 @@ class Session:
 
     def send_frame(self, frame: bytes) -> None:
         """Queue one encoded frame; never blocks. A client whose queue is full is dropped."""
+        self.send_frames((frame,))
+
+    def send_frames(self, frames: Sequence[bytes]) -> None:
+        """Queue encoded frames, in order; never blocks. A client whose queue is full is dropped."""
         with self._lock:
             if self._closing:
                 return
-            self._queue.append(frame)
-            self._queued += len(frame)
+            self._queue.extend(frames)
+            self._queued += sum(map(len, frames))
             over = self._queued > self.limits.send_queue_limit
             pending = getattr(_pending, "sessions", None)
             if pending is None or 2 * self._queued > self.limits.send_queue_limit:
