@@ -15,8 +15,8 @@ counts against the slow-reader bound). When a client stops reading and its live 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
-import os
 import socket
 import threading
 from collections import deque
@@ -52,6 +52,15 @@ log = logging.getLogger(__name__)
 Lazy = Iterable[bytes]
 CLIENT_MESSAGES = (Join, Say, Cursor, *OPERATIONS, *ACCOUNT_MESSAGES)  # besides ping, pong and error
 
+
+# write(2) called holding the interpreter lock (ctypes.PyDLL does not release it): the socket is
+# non-blocking, so the call never waits, and a broadcast to fifty members no longer hands the lock
+# to another thread and waits to get it back around each of its fifty writes (os.write releases
+# it every time). Measured at N=10, maximum rate: +16% deliveries a second, and a lower p99 at N=50.
+# Returns the bytes written, or -1 (EAGAIN when the socket buffer is full, or a real error).
+_write_now = ctypes.PyDLL(None).write
+_write_now.restype = ctypes.c_ssize_t
+_write_now.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t)
 
 _pending = threading.local()  # sessions whose writers wait for the end of this thread's input chunk
 
@@ -181,8 +190,8 @@ class Session:
     def _flush_locked(self) -> None:
         # Called holding _lock. While the writer is idle and not closing, nobody else can send on this
         # socket (and it stays open: it is closed only after _closing is set, under _lock), so frames
-        # leave in queue order. os.write: the socket is non-blocking underneath (it has a timeout),
-        # and sock.send would first poll for up to that timeout.
+        # leave in queue order. The socket is non-blocking underneath (it has a timeout), so the write
+        # never waits; sock.send would first poll for up to that timeout.
         if self._writing or self._closing or self._tail:
             self._cv.notify()  # the writer sends a short write's tail first
             return
@@ -196,12 +205,7 @@ class Session:
             batch.append(self._queue.popleft())  # type: ignore[arg-type]
         plain = batch[0] if len(batch) == 1 else b"".join(batch)
         data = plain if self.tls is None else self.tls.encrypt(plain)
-        try:
-            sent = os.write(self.sock.fileno(), data)
-        except BlockingIOError:
-            sent = 0
-        except OSError:  # the writer meets the same error and closes the connection
-            sent = 0
+        sent = max(0, _write_now(self.sock.fileno(), data, len(data)))  # an error: the writer meets it too
         self._queued -= len(plain)
         if sent < len(data):
             self._tail = data[sent:]  # already on the wire format (ciphertext under TLS)
