@@ -22,12 +22,11 @@ import pygame
 
 from pgboard import geometry, render
 from pgboard.board import Board
+from pgboard.preview import BOARD_BG, OUTSIDE_BG, PREVIEW_BUDGET, Preview
 from pgboard.protocol import BOARD_H, BOARD_W, BoardObject
 from pgboard.render import find_font  # noqa: F401  (re-exported: others look the font up here too)
 from pgboard.viewport import MAX_ZOOM, Viewport  # noqa: F401  (re-exported)
 
-BOARD_BG = (255, 255, 255)
-OUTSIDE_BG = (200, 202, 206)  # around the board when its aspect differs from the screen rect's
 REPAINT_ALL_REGIONS = 64  # more damaged regions than this (and than a quarter of the objects): repaint all
 # A repaint of the whole board (a late join, a clear) is spread over frames: each frame paints about
 # this much work (points of strokes; a shape or a text counts as OBJECT_WORK), about 30 ms here, so
@@ -36,6 +35,10 @@ REPAINT_ALL_REGIONS = 64  # more damaged regions than this (and than a quarter o
 PAINT_BUDGET = 10_000
 OBJECT_WORK = 8
 PAINT_VIEW_EVERY = 12  # during such a repaint, the view shows the progress every this many frames
+# ... unless a preview (pgboard/preview.py) paints the view at screen scale meanwhile: first, while the
+# board surface waits. Changes during the preview are repainted in the view at once; more work than
+# this in one frame (points, as PAINT_BUDGET) ends the preview instead, back to the progress above.
+PREVIEW_REPAINT_LIMIT = 2 * PREVIEW_BUDGET
 PAN_EPSILON = 1e-6  # a pan step this close to whole pixels scrolls the cached view
 VIEW_TILE = 64  # screen pixels per side of a view tile (the unit of rescaling)
 # pygame's smoothscale loses about 2 levels per channel when shrinking (white comes out 253): added
@@ -81,14 +84,6 @@ def _grown_by(old: BoardObject | None, new: BoardObject) -> tuple[tuple[int, int
     return new.points[n - 1 :]
 
 
-def _mapped(obj: BoardObject, scale: float, ox: float, oy: float) -> BoardObject:
-    """``obj`` mapped by ``p -> offset + p * scale`` (points rounded, width and text size scaled)."""
-    pts = tuple((round(ox + x * scale), round(oy + y * scale)) for x, y in obj.points)
-    return replace(
-        obj, points=pts, width=max(1, round(obj.width * scale)), size=max(1, round(obj.size * scale))
-    )
-
-
 class Canvas:
     """Paints a :class:`Board` onto ``surface`` (board resolution) and shows it through a Viewport.
 
@@ -110,6 +105,9 @@ class Canvas:
         self._backlog_at = 0
         self._backlog_frames = 0
         self._indexing = False  # the repaint records painted boxes (a reset emptied the index)
+        self._preview: Preview | None = None  # the view painted at screen scale during that repaint
+        self._preview_off = False  # given up for this repaint (too many changes came in)
+        self._previewed = 0  # the regions of _pending already repainted in the preview
         # Objects moving frame after frame (a drag, ours or another user's) float: they are left off
         # the board surface and drawn in the overlay until they stop, so a drag over a crowded board
         # repaints the crowd twice (lift, land) instead of every frame.
@@ -149,6 +147,12 @@ class Canvas:
         """True while a whole-board repaint is still coming in (see PAINT_BUDGET)."""
         return bool(self._backlog)
 
+    @property
+    def view_complete(self) -> bool:
+        """True when the view shows the whole board: nothing is left to paint, or the preview that
+        stands in for the board surface meanwhile is complete (as of the last :meth:`draw`)."""
+        return not self._backlog or (self._preview is not None and self._preview.complete)
+
     def board_reset(self) -> None:
         self._grid.clear()
         self.floating.clear()
@@ -158,6 +162,7 @@ class Canvas:
         """Paint every object again: now, or over the next frames when the board is big (``index``:
         and record each one's painted box as it is painted, the index being empty)."""
         self._pending = []
+        self._preview, self._preview_off, self._previewed = None, False, 0
         self._surface.fill(BOARD_BG)
         floating = self.floating
         self._indexing = index
@@ -220,7 +225,8 @@ class Canvas:
                 if obj is not None and oid not in self.floating:
                     self.floating[oid] = obj  # its pending regions are repainted without it below
         if self._backlog:
-            self._paint_backlog(math.inf if land_all else PAINT_BUDGET)
+            if land_all or self._preview is None or self._preview.complete:  # else the preview goes first
+                self._paint_backlog(math.inf if land_all else PAINT_BUDGET)
             if self._backlog:
                 return  # what changed meanwhile is redrawn once the repaint is done
         pending, self._pending = self._pending, []
@@ -379,6 +385,11 @@ class Canvas:
 
     def _update_view(self, vp: Viewport) -> None:
         self.update()
+        if self._backlog and not self._preview_off and self._update_preview(vp):
+            return
+        if self._preview is not None:  # the board surface is complete (or the preview gave up)
+            self._preview = None
+            self._view_key = None  # rebuilt from the surface
         key = vp.key
         view = self._view
         if view is None or view.get_size() != vp.rect.size or key[:5] != (self._view_key or ())[:5]:
@@ -392,6 +403,54 @@ class Canvas:
                 tiles |= self._visible_tiles(box, vis)
             self._rescale(vp, tiles)
         self._damage = []
+
+    def _update_preview(self, vp: Viewport) -> bool:
+        """Paint the view at screen scale while the board surface fills in: start a preview (again,
+        for a new zoom or pan), repaint there what changed since the last frame, paint the next
+        objects. False: the preview gave up (more changes than it can show at once)."""
+        preview = self._preview
+        if preview is None or preview.key != vp.key:
+            self._rebuild_view(vp)  # the tiles for when the surface is complete
+            assert self._view is not None
+            shown = [obj for obj in self.board.objects.values() if obj.id not in self.floating]
+            preview = self._preview = Preview(self._view, vp.key, shown, self.texts)
+            self._previewed = len(self._pending)
+        assert self._view is not None
+        changed, self._previewed = self._pending[self._previewed :], len(self._pending)
+        regions = []
+        spent = 0
+        for box in changed if len(changed) <= REPAINT_ALL_REGIONS else ():
+            objects = self._objects_in(box)
+            spent += sum(len(obj.points) + OBJECT_WORK for obj in objects)
+            regions.append((box, objects))
+        if spent > PREVIEW_REPAINT_LIMIT or len(changed) > REPAINT_ALL_REGIONS:
+            self._preview_off = True
+            return False
+        for box, objects in regions:
+            preview.repaint(self._view, box, objects)
+        if preview.crowded:
+            self._preview_off = True
+            return False
+        current, floating = self.board.objects, self.floating
+        measured = self.board.grid.box if self.board.text_box == self.texts.box else None
+
+        def box_of(obj: BoardObject) -> geometry.Box | None:
+            box = measured(obj.id) if measured else None
+            return box if box is not None else render.painted_box(obj, self.texts)
+
+        def shown(obj: BoardObject) -> bool:
+            return current.get(obj.id) is obj and obj.id not in floating
+
+        preview.step(self._view, PREVIEW_BUDGET, shown, box_of)
+        self._damage = []  # the view is not rescaled from the half-painted surface meanwhile
+        return True
+
+    def _objects_in(self, box: geometry.Box) -> list[BoardObject]:
+        """What paints into ``box`` now, bottom first, floating objects left out. The board surface's
+        index lacks what its repaint has not reached yet; the board's has everything (text boxes
+        estimated, unless it measures with these fonts): both are asked."""
+        found = self._grid.query(box) | self.board.grid.query(box)
+        return self.board.in_order(found - self.floating.keys())
 
     def _rebuild_view(self, vp: Viewport) -> None:
         """Scale everything visible again: the rect or the zoom changed."""
@@ -500,7 +559,7 @@ class Canvas:
             sprite = pygame.Surface(size, pygame.SRCALPHA)
             # the view's mapping, shifted so that the box's corner lands at (pad, pad)
             ox, oy = SPRITE_PAD - x0 * vp.scale, SPRITE_PAD - y0 * vp.scale
-            render.draw_object(sprite, _mapped(obj, vp.scale, ox, oy), self.texts)
+            render.draw_object(sprite, render.mapped(obj, vp.scale, ox, oy), self.texts)
             self._sprites = {k: v for k, v in self._sprites.items() if k in self.floating}
             self._sprites[obj.id] = (vp.scale, obj, sprite)
             self.stats["sprites_drawn"] += 1
@@ -515,7 +574,7 @@ class Canvas:
 
     def screen_object(self, obj: BoardObject, vp: Viewport) -> BoardObject:
         """``obj`` with its points, width and text size in screen pixels, to draw on the screen."""
-        return _mapped(obj, vp.scale, vp.ox, vp.oy)
+        return render.mapped(obj, vp.scale, vp.ox, vp.oy)
 
     def caret_rect(self, vp: Viewport, obj: BoardObject, index: int) -> pygame.Rect:
         """The caret of a text being typed, in screen pixels (also where an IME shows candidates)."""

@@ -8,6 +8,7 @@ region (clear it, draw what meets it, clipped) gives the same pixels as drawing 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
@@ -259,6 +260,15 @@ class TextCache:
         return x, row * line_h, line_h
 
 
+def mapped(obj: BoardObject, scale: float, ox: float, oy: float) -> BoardObject:
+    """``obj`` mapped by ``p -> offset + p * scale`` (points rounded, width and text size scaled): an
+    object to draw in screen space."""
+    pts = tuple((round(ox + x * scale), round(oy + y * scale)) for x, y in obj.points)
+    return dataclasses.replace(
+        obj, points=pts, width=max(1, round(obj.width * scale)), size=max(1, round(obj.size * scale))
+    )
+
+
 def painted_box(obj: BoardObject, texts: TextCache) -> geometry.Box:
     """Everything ``obj`` paints. Shapes: geometry.bbox; text: the size of its rendered surface."""
     if obj.kind != "text":
@@ -362,6 +372,12 @@ def _sprite(color: pygame.Color, width: int, disc: bool) -> tuple[pygame.Surface
         found = (sprite, 0)
     _SPRITES[key] = found
     return found
+
+
+def joint_sprite(color: pygame.Color, width: int) -> tuple[pygame.Surface, int]:
+    """What rounds a stroke's joins and caps at each point: a square dot for thin strokes, a disc for
+    thick ones; and the offset of the sprite's corner from the point."""
+    return _sprite(color, width, width > THIN_WIDTH)
 
 
 def _disc(color: pygame.Color, width: int) -> tuple[pygame.Surface, int]:

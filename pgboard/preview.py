@@ -1,0 +1,171 @@
+"""The board painted straight into the canvas's view at the view's scale, while the board-resolution
+surface is still being repainted (a late join, a clear of a big board).
+
+Painting 100,000 objects at board resolution takes seconds of frames; at join the view shows the whole
+board at about half that resolution, where most strokes are a pixel or two wide. A :class:`Preview`
+paints the objects, bottom first, onto the cached view itself, in one list comprehension and one
+``pygame.draw.lines`` call per stroke (round joins stamped with ``fblits`` where a stroke is wider
+than two pixels), spread over frames by a budget of its own, so the user sees the whole board long
+before the board surface is complete. The canvas then rebuilds the view from that surface as usual.
+
+A change that arrives meanwhile is painted at once: its region of the view is cleared and every object
+the index finds there painted again, clipped (:meth:`Preview.repaint`). While the preview is not
+complete, the objects it paints later would cover such a region, so a copy of the region (a patch) is
+put back after each step: a change only alters its own region, so the patches, oldest first, hold
+what the view must show there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pygame
+
+from pgboard import geometry, render
+from pgboard.protocol import BOARD_H, BOARD_W, BoardObject
+
+BOARD_BG = (255, 255, 255)
+OUTSIDE_BG = (200, 202, 206)
+# Work a preview does per frame: points of strokes, and what a shape or a text costs in points (a text
+# is rendered at its screen size: tens of microseconds). About 25-30 ms per frame here.
+PREVIEW_BUDGET = 100_000
+SHAPE_WORK = 40
+TEXT_WORK = 150
+MAX_PATCHES = 64  # regions repainted during an incomplete preview beyond which it gives up
+
+Shown = Callable[[BoardObject], bool]  # still on the board as it was, and not floating
+BoxOf = Callable[[BoardObject], "geometry.Box | None"]  # what an object paints (board units)
+
+
+def work(obj: BoardObject) -> int:
+    """What painting ``obj`` at screen scale costs, in the units of PREVIEW_BUDGET."""
+    if obj.kind in ("pencil", "line"):
+        return len(obj.points) + 1
+    return TEXT_WORK if obj.kind == "text" else SHAPE_WORK
+
+
+def paint(
+    surf: pygame.Surface, obj: BoardObject, scale: float, ox: float, oy: float, texts: render.TextCache
+) -> None:
+    """``obj`` at screen scale, the board's origin at (``ox``, ``oy``) of ``surf``.
+
+    A stroke's points are mapped (pygame truncates float coordinates) so that it lands where the view
+    smoothscaled from the board surface shows it (measured: centred on ``offset + p * scale``); its
+    width is rounded to whole pixels (a thin stroke shows darker than the smoothscaled view shows it)."""
+    if obj.kind not in ("pencil", "line"):
+        render.draw_object(surf, render.mapped(obj, scale, ox, oy), texts)
+        return
+    width = max(1, round(obj.width * scale))
+    # pygame draws a line ``width`` thick from (width - 1) // 2 pixels before its truncated coordinate:
+    # shifted so that the pixels it covers are centred where the smoothscaled view centres the stroke
+    shift = (width - 1) // 2 + 0.5 - width / 2
+    cx, cy = ox + shift, oy + shift
+    pts = [(cx + x * scale, cy + y * scale) for x, y in obj.points]
+    color = render.parse_color(obj.color)
+    if len(pts) > 1:
+        pygame.draw.lines(surf, color, False, pts, width)
+    if width > render.THIN_WIDTH or len(pts) == 1:
+        sprite, off = render.joint_sprite(color, width)
+        surf.fblits([(sprite, (x + off, y + off)) for x, y in pts])
+
+
+class Preview:
+    """The objects of ``objects`` (bottom first) painted onto ``view``, the part of the board that
+    ``key`` (a Viewport's key: rect x, y, w, h, scale, ox, oy) shows, over the frames."""
+
+    def __init__(
+        self,
+        view: pygame.Surface,
+        key: tuple[float, ...],
+        objects: Sequence[BoardObject],
+        texts: render.TextCache,
+    ) -> None:
+        self.key = key
+        rx, ry, rw, rh, self.scale, ox, oy = key
+        self.ox, self.oy = ox - rx, oy - ry  # the board's origin in the view
+        self.texts = texts
+        self._objects = objects
+        self._at = 0
+        self._patches: list[tuple[pygame.Rect, pygame.Surface]] = []
+        board = self._board = self.view_rect((0, 0, BOARD_W, BOARD_H))
+        self._visible = self.board_box(view.get_rect())
+        self._cull = self._visible != (0, 0, BOARD_W, BOARD_H)  # zoomed in: skip what is not shown
+        view.fill(OUTSIDE_BG)
+        view.fill(BOARD_BG, board)
+        self.stats = {"objects_painted": 0, "regions_repainted": 0}
+
+    @property
+    def complete(self) -> bool:
+        return self._at >= len(self._objects)
+
+    def view_rect(self, box: geometry.Box) -> pygame.Rect:
+        """The view pixels a board box covers (rounded outwards)."""
+        s = self.scale
+        x0, y0 = int(self.ox + box[0] * s), int(self.oy + box[1] * s)
+        x1, y1 = -int(-(self.ox + box[2] * s)), -int(-(self.oy + box[3] * s))
+        return pygame.Rect(x0, y0, x1 - x0, y1 - y0)
+
+    def board_box(self, rect: pygame.Rect) -> geometry.Box:
+        """The board units a view rect shows (rounded outwards, clamped to the board)."""
+        s = self.scale
+        x0, y0 = (rect.x - self.ox) / s, (rect.y - self.oy) / s
+        x1, y1 = (rect.right - self.ox) / s, (rect.bottom - self.oy) / s
+        return (max(int(x0), 0), max(int(y0), 0), min(-int(-x1), BOARD_W), min(-int(-y1), BOARD_H))
+
+    def step(self, view: pygame.Surface, budget: float, shown: Shown, box_of: BoxOf) -> None:
+        """Paint the next objects, about ``budget`` work of them, skipping those ``shown`` rejects
+        (changed or gone since the preview began: their regions were repainted) and, when zoomed in,
+        those whose box (``box_of``) the view does not show."""
+        objects, i, texts = self._objects, self._at, self.texts
+        scale, ox, oy = self.scale, self.ox, self.oy
+        vx0, vy0, vx1, vy1 = self._visible
+        cull = self._cull
+        spent = painted = 0
+        old_clip = view.get_clip()
+        view.set_clip(self._board)  # what lies over the board's edge is not shown
+        while i < len(objects) and spent < budget:
+            obj = objects[i]
+            i += 1
+            if not shown(obj):
+                continue
+            if cull:
+                box = box_of(obj)
+                if box is not None and not (box[0] < vx1 and vx0 < box[2] and box[1] < vy1 and vy0 < box[3]):
+                    spent += 1
+                    continue
+            paint(view, obj, scale, ox, oy, texts)
+            spent += work(obj)
+            painted += 1
+        view.set_clip(old_clip)
+        self._at = i
+        self.stats["objects_painted"] += painted
+        if painted:
+            for rect, patch in self._patches:  # what changed meanwhile lies above all that
+                view.blit(patch, rect)
+        if self.complete:
+            self._patches = []
+
+    def repaint(self, view: pygame.Surface, box: geometry.Box, objects: Sequence[BoardObject]) -> None:
+        """Show a change at once: clear the view over ``box`` (board units) and paint ``objects`` (all
+        that meet it, bottom first) clipped to it."""
+        rect = self.view_rect(box).clip(self._board).clip(view.get_rect())
+        if not rect.w or not rect.h:
+            return
+        old = view.get_clip()
+        view.set_clip(rect)
+        try:
+            view.fill(BOARD_BG, rect)
+            scale, ox, oy, texts = self.scale, self.ox, self.oy, self.texts
+            for obj in objects:
+                paint(view, obj, scale, ox, oy, texts)
+        finally:
+            view.set_clip(old)
+        self.stats["regions_repainted"] += 1
+        if self.complete:
+            return
+        self._patches.append((rect, view.subsurface(rect).copy()))
+
+    @property
+    def crowded(self) -> bool:
+        """So many changes came in that putting their patches back each step costs too much."""
+        return len(self._patches) > MAX_PATCHES

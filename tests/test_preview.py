@@ -1,0 +1,202 @@
+"""Tests for pgboard/preview.py through the canvas: what the user sees while a big board comes in.
+
+A board bigger than one frame's painting (PAINT_BUDGET) is painted into the view at screen scale first
+(the preview), spread over frames (a small PREVIEW_BUDGET here, so a board of a few hundred objects
+takes several), while the board-resolution surface fills in behind it. The screen once the preview
+is complete, while the board surface is not, is compared with the screen once everything is painted
+(the view then smoothscaled from the board surface): the two anti-alias differently, so they are
+compared as 12x12 blocks of screen pixels, each block's mean colour. The preview rounds widths to
+whole pixels (a stroke one board unit wide shows one dark pixel wide, where the smoothscaled view
+shows half a pixel's worth of grey), so a block crossed by many thin strokes differs by up to about
+100 levels (measured on these boards: the worst block by 101; 1.6% to 5.5% of them by more than 48).
+A stroke 3 units wide missing from the final view moved its worst block by 140 to 200 levels. So no
+block may differ by more than BLOCK_TOLERANCE, and only a few by more than BLOCK_NOISE; whether an
+object is there or not is checked by its colour too. Remote changes during the preview must show on the
+next frame.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pygame
+import pytest
+from test_canvas import pixels, random_object, walk
+
+from pgboard import canvas as canvas_module
+from pgboard.board import Board
+from pgboard.canvas import Canvas, Viewport
+from pgboard.protocol import Add, BoardObject, Delete
+from pgboard.render import TextCache
+
+BLOCK = 12  # screen pixels per side of a compared block
+BLOCK_TOLERANCE = 128  # levels (0-255) any block's mean colour may differ by between preview and final
+BLOCK_NOISE, NOISY_SHARE = 48, 0.08  # and at most 8% of the blocks by more than 48 (measured: 1.6-5.5%)
+ADDED = (255, 0, 0)  # colours no generated object has
+DELETED = (0, 200, 0)
+VIEW = (0, 0, 1600, 900)  # the scale of a late join at 1920x1080 (0.5)
+SEQ = 1000  # the joined board's sequence number
+
+
+@pytest.fixture(scope="module")
+def texts() -> TextCache:
+    pygame.font.init()
+    return TextCache()
+
+
+@pytest.fixture(autouse=True)
+def small_preview_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(canvas_module, "PREVIEW_BUDGET", 3_000)  # a preview of several frames
+
+
+def join(texts: TextCache, bottom: tuple[BoardObject, ...] = ()) -> tuple[Board, Canvas]:
+    """A canvas joining a board of ``bottom``, then about 300 strokes and 100 other objects (40,000
+    points: four frames of board painting) in blues and black, as the App joins (staged, then taken)."""
+    rng = random.Random(3)
+    board = Board(text_box=texts.box)
+    canvas = Canvas(board, texts)
+    staged = Board(text_box=texts.box)
+    for obj in bottom:
+        staged.place(obj)
+    for i in range(300):
+        start = (rng.randrange(100, 3100), rng.randrange(100, 1700))
+        color = rng.choice(["#000000", "#0000ff", "#1e50dc"])
+        staged.place(BoardObject(f"p{i}", "pencil", walk(rng, start, 120), color, rng.choice([1, 3, 5, 8])))
+    for i in range(100):
+        obj = random_object(rng, f"r{i}")
+        staged.place(BoardObject(obj.id, obj.kind, obj.points, "#000000", obj.width, obj.text, obj.size))
+    board.take(staged, SEQ)
+    return board, canvas
+
+
+def block_means(surface: pygame.Surface) -> list[tuple[int, int, int]]:
+    w, h = surface.get_size()
+    small = pygame.transform.box_blur(surface, 0)  # a copy
+    small = pygame.transform.smoothscale(small, (w // BLOCK, h // BLOCK))
+    return [tuple(small.get_at((x, y)))[:3] for y in range(h // BLOCK) for x in range(w // BLOCK)]
+
+
+def assert_close(preview: pygame.Surface, final: pygame.Surface) -> None:
+    """No block of ``preview`` differs from ``final`` by an object, and few by much anti-aliasing."""
+    diffs = [
+        max(abs(p - q) for p, q in zip(x, y, strict=True))
+        for x, y in zip(block_means(preview), block_means(final), strict=True)
+    ]
+    assert max(diffs) <= BLOCK_TOLERANCE
+    assert sum(d > BLOCK_NOISE for d in diffs) <= len(diffs) * NOISY_SHARE
+
+
+def colour_count(surface: pygame.Surface, color: tuple[int, int, int], tolerance: int = 60) -> int:
+    w, h = surface.get_size()
+    return sum(
+        1
+        for y in range(0, h, 2)
+        for x in range(0, w, 2)
+        if all(abs(c - k) <= tolerance for c, k in zip(surface.get_at((x, y))[:3], color, strict=True))
+    )
+
+
+def until_view_complete(canvas: Canvas, screen: pygame.Surface, vp: Viewport) -> int:
+    frames = 0
+    while True:
+        canvas.draw(screen, vp)
+        frames += 1
+        if canvas.view_complete:
+            return frames
+        assert frames < 200
+
+
+def final_view(board: Board, texts: TextCache, vp: Viewport) -> pygame.Surface:
+    """The view a canvas shows once everything is painted at board resolution."""
+    fresh = Canvas(board, texts)
+    try:
+        fresh.surface  # noqa: B018 - paints what is left at once
+        out = pygame.Surface(vp.rect.size)
+        fresh.draw(out, vp)
+        return out
+    finally:
+        fresh.close()
+
+
+def test_the_whole_board_shows_before_the_board_surface_is_complete(texts: TextCache) -> None:
+    board, canvas = join(texts)
+    vp = Viewport(VIEW)
+    screen = pygame.Surface(vp.rect.size)
+    assert canvas.painting and not canvas.view_complete
+    frames = until_view_complete(canvas, screen, vp)
+    assert frames > 2  # the preview was spread over frames
+    assert canvas.painting  # the board surface is still filling in behind it
+    preview = screen.copy()
+    while True:
+        canvas.draw(screen, vp)
+        if not canvas.painting:
+            break  # this frame painted the last objects and rebuilt the view from the board surface
+        assert pixels(screen) == pixels(preview)  # the half-painted surface is never shown meanwhile
+    want = final_view(board, texts, vp)
+    assert pixels(screen) == pixels(want)
+    assert_close(preview, want)
+    canvas.close()
+
+
+def test_a_small_board_needs_no_preview(texts: TextCache) -> None:
+    board = Board(text_box=texts.box)
+    canvas = Canvas(board, texts)
+    board.load([BoardObject("s", "pencil", ((10, 10), (500, 300)), "#000000", 3)], 1)
+    assert not canvas.painting and canvas.view_complete
+    canvas.close()
+
+
+def test_remote_changes_during_the_preview_show_at_once(texts: TextCache) -> None:
+    gone = BoardObject("gone", "pencil", walk(random.Random(1), (800, 800), 60), "#00c800", 8)
+    board, canvas = join(texts, bottom=(gone,))
+    vp = Viewport(VIEW)
+    screen = pygame.Surface(vp.rect.size)
+    canvas.draw(screen, vp)
+    canvas.draw(screen, vp)
+    assert not canvas.view_complete
+    assert colour_count(screen, DELETED) > 0  # painted first, so already on the screen
+    board.apply_echo(Delete(oid="d1", id="gone", author="", seq=SEQ + 1))
+    new = BoardObject("new", "pencil", ((200, 200), (3000, 1600)), "#ff0000", 8, author="u2")
+    board.apply_echo(Add(oid="a1", obj=new, author="u2", seq=SEQ + 2))
+    canvas.draw(screen, vp)
+    assert not canvas.view_complete  # still a preview
+    assert colour_count(screen, DELETED) == 0
+    added = colour_count(screen, ADDED)
+    assert added > 0
+    until_view_complete(canvas, screen, vp)
+    assert colour_count(screen, DELETED) == 0
+    assert colour_count(screen, ADDED) >= added  # what the preview painted later went under it
+    later = BoardObject("later", "rect", ((100, 1500), (600, 1750)), "#ff0000", 8, author="u2")
+    board.apply_echo(Add(oid="a2", obj=later, author="u2", seq=SEQ + 3))
+    canvas.draw(screen, vp)  # the preview is complete, the board surface not: shown at once too
+    assert canvas.painting
+    assert colour_count(screen, ADDED) > added
+    preview = screen.copy()
+    while canvas.painting:
+        canvas.draw(screen, vp)
+    canvas.draw(screen, vp)
+    want = final_view(board, texts, vp)
+    assert pixels(screen) == pixels(want)
+    assert_close(preview, want)
+    canvas.close()
+
+
+@pytest.mark.parametrize("move", ["zoom", "pan"])
+def test_a_zoom_or_pan_during_the_preview_previews_the_new_view(texts: TextCache, move: str) -> None:
+    board, canvas = join(texts)
+    vp = Viewport(VIEW)
+    screen = pygame.Surface(vp.rect.size)
+    canvas.draw(screen, vp)
+    vp.zoom_at((300, 200), 2.5)
+    if move == "pan":
+        canvas.draw(screen, vp)
+        vp.pan(-40, 25)
+    until_view_complete(canvas, screen, vp)
+    assert canvas.painting
+    want = final_view(board, texts, vp)
+    assert_close(screen, want)
+    while canvas.painting:
+        canvas.draw(screen, vp)
+    canvas.draw(screen, vp)
+    assert pixels(screen) == pixels(want)
+    canvas.close()
