@@ -569,7 +569,9 @@ class Connection:
             self._send_join()
 
     def _send_join(self) -> None:
-        join = Join(self.nick, self.room, self.password, self.last_seq or None, self.client_secret)
+        join = Join(
+            self.nick, self.room, self.password, self.last_seq or None, self.client_secret, packed=True
+        )
         self._outbuf += encode(join)
 
     def _on_account(self, msg: AccountOk) -> None:

@@ -224,6 +224,7 @@ class Join(Message):
     password: str = _spec(_str(MAX_NAME_FIELD), "")
     since: int | None = _spec(_opt_seq, None)
     client: str = _spec(_str(MAX_ID), "")
+    packed: bool = _spec(_bool, False)  # send a board catch-up's points packed (see pack_points)
 
 
 @message("welcome")
@@ -533,14 +534,28 @@ def encode(msg: Message, *, check: bool = True) -> bytes:
         raise LocalProtocolError(f"not a protocol message: {msg!r:.200}")
     body: dict[str, Any] = {"t": msg.TYPE}
     body.update(msg.to_wire())
-    try:
-        if check:
+    if check:
+        try:
             cls.from_wire(body)
+        except _Invalid as exc:
+            raise LocalProtocolError(f"{msg.TYPE}: {exc}") from None
+    return _frame(msg.TYPE, body)
+
+
+def encode_obj(obj: BoardObject, *, packed: bool) -> bytes:
+    """The ``obj`` frame of a board catch-up (made of checked parts, as with ``check=False``), its
+    points in their packed form (``wire_fields.pack_points``) for a joiner that asked for it."""
+    wire = obj.to_wire()
+    if packed:
+        wire["points"] = wire_fields.pack_points(obj.points)
+    return _frame(Obj.TYPE, {"t": Obj.TYPE, "obj": wire})
+
+
+def _frame(kind: str, body: dict[str, Any]) -> bytes:
+    try:
         text = _ENCODER.encode(body)
-    except _Invalid as exc:
-        raise LocalProtocolError(f"{msg.TYPE}: {exc}") from None
     except (TypeError, ValueError) as exc:
-        raise LocalProtocolError(f"{msg.TYPE}: not JSON: {exc}") from None
+        raise LocalProtocolError(f"{kind}: not JSON: {exc}") from None
     payload = text.encode("ascii")
     if len(payload) > MAX_FRAME:
         raise LocalProtocolError(f"frame of {len(payload)} bytes exceeds MAX_FRAME ({MAX_FRAME})")

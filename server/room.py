@@ -37,7 +37,6 @@ from pgboard.protocol import (
     JoinError,
     LocalProtocolError,
     Message,
-    Obj,
     ProtocolError,
     UserInfo,
     UserJoined,
@@ -45,6 +44,7 @@ from pgboard.protocol import (
     Welcome,
     decode_frame,
     encode,
+    encode_obj,
 )
 
 if TYPE_CHECKING:
@@ -85,9 +85,9 @@ class Room:
         self.members: dict[str, Session] = {}  # author id -> session
         self.chat: deque[str] = deque(maxlen=chat_history)  # payloads of recent room chat lines
         self.catchup_chunk = catchup_chunk
-        # encoded obj frames of board catch-ups, reused by the next joiner while the object is unchanged
-        # (written by writer threads: single dict operations, atomic in CPython)
-        self._obj_frames: dict[str, tuple[BoardObject, bytes]] = {}
+        # encoded obj frames of board catch-ups (points as lists, and packed), reused by the next joiner
+        # while the object is unchanged (written by writer threads: single dict operations, atomic)
+        self._obj_frames: dict[bool, dict[str, tuple[BoardObject, bytes]]] = {False: {}, True: {}}
 
     def rebuild(self) -> None:
         """Throw the board away and replay it from the store: what was not committed is gone."""
@@ -270,25 +270,28 @@ class Room:
 
     # -- catch-up
 
-    def catch_up(self, since: int | None) -> Iterator[bytes]:
+    def catch_up(self, since: int | None, packed: bool = False) -> Iterator[bytes]:
         """Called under the lock: the frames that bring a joiner from ``since`` to now, produced
-        lazily (the objects are frozen, so a snapshot list is safe to encode later)."""
+        lazily (the objects are frozen, so a snapshot list is safe to encode later); a board's points
+        ``packed`` if the joiner asked for that."""
         seq = self.board.seq
         history = list(self.chat)
         if since is None or since > seq:
             objects = self.board.snapshot()
-            return self._board_frames(objects, seq, history)
+            return self._board_frames(objects, seq, history, packed)
         return self._ops_frames(since, seq, history)
 
-    def _board_frames(self, objects: list[BoardObject], seq: int, history: list[str]) -> Iterator[bytes]:
+    def _board_frames(
+        self, objects: list[BoardObject], seq: int, history: list[str], packed: bool
+    ) -> Iterator[bytes]:
         yield encode(CatchUp(len(objects), "board"))
-        cache = self._obj_frames
+        cache = self._obj_frames[packed]
         for obj in objects:
             hit = cache.get(obj.id)
             if hit is not None and hit[0] is obj:  # objects are immutable: same object, same frame
                 yield hit[1]
             else:
-                frame = encode(Obj(obj), check=False)
+                frame = encode_obj(obj, packed=packed)
                 cache[obj.id] = (obj, frame)
                 yield frame
         if len(cache) > 2 * len(objects) + OBJ_CACHE_SLACK:  # forget deleted objects now and then
@@ -422,7 +425,7 @@ class Rooms:
             room.members[user] = session
             session.send(Welcome(user, nick, room.name, room.users(), room.board.seq))
             session.send(room.rights.state_for(user))
-            session.send_lazy(room.catch_up(msg.since))
+            session.send_lazy(room.catch_up(msg.since, msg.packed))
             if created:
                 log.info("room %r: created by %s (%s), its operator", room.name, nick, user)
             room.broadcast(UserJoined(user, nick), exclude=session)

@@ -157,10 +157,16 @@ class RawClient:
     # -- the handshake
 
     def join(
-        self, nick: str, room: str = "", since: int | None = None, client: str = "", timeout: float = WAIT
+        self,
+        nick: str,
+        room: str = "",
+        since: int | None = None,
+        client: str = "",
+        timeout: float = WAIT,
+        packed: bool = False,
     ) -> Welcome:
         """Join and return the Welcome (raises AssertionError on a JoinError)."""
-        self.send(Join(nick=nick, room=room, since=since, client=client))
+        self.send(Join(nick=nick, room=room, since=since, client=client, packed=packed))
         reply = self.recv_until((Welcome, JoinError), timeout)
         if isinstance(reply, JoinError):
             raise AssertionError(f"join refused: {reply}")

@@ -428,7 +428,7 @@ def test_a_frame_cut_byte_by_byte_and_many_frames_in_one_send(hand: HandServer) 
         conn.pump()
     assert conn.incoming == deque(), "hello is handled by the connection, not passed on"
     join = hand.recv()  # the client answered the hello, so it framed it correctly
-    assert join == Join("李雷", "", "", None, "secret-alice")
+    assert join == Join("李雷", "", "", None, "secret-alice", packed=True)
     frames = welcome_frames(nick="李雷")
     hand.send(*frames[:3])  # welcome, catch-up header and the first object in one send
     c.pump_until(lambda: conn.catchup_progress == (1, 2))
@@ -486,7 +486,7 @@ def test_the_server_closing_the_connection_drops_to_offline_and_rejoins_since_la
     handshake(hand, c)
     hand.send(*welcome_frames())
     c.pump_until(lambda: conn.state == "online")
-    assert rejoin(hand, c) == Join("alice", "lobby", "", 2, "secret-alice")
+    assert rejoin(hand, c) == Join("alice", "lobby", "", 2, "secret-alice", packed=True)
     assert conn.last_error == "the server closed the connection"
     c.close()
 
@@ -542,7 +542,9 @@ def test_after_the_catch_up_exactly_the_unechoed_operations_are_resent_in_order(
     c.pump_until(lambda: conn.state == "joining")
     hand.send(Hello(1, "hand"))
     c.pump_until(hand.readable)
-    assert hand.recv() == Join("alice", "lobby", "", 2, "secret-alice"), "since the last seq seen"
+    assert hand.recv() == Join("alice", "lobby", "", 2, "secret-alice", packed=True), (
+        "since the last seq seen"
+    )
     # The catch-up brings the echo of o2 (it reached the server before the drop).
     o2_echo = Add("o2", line("l2", 20), seq=3, author="u1")
     hand.send(Welcome("u1", "alice", "lobby"), CatchUp(1, "ops"), o2_echo)

@@ -403,6 +403,7 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy] = {
     "time": st.integers(0, 2**40),
     "retry": st.integers(0, P.MAX_RETRY) | st.floats(0, P.MAX_RETRY),
     "away": st.booleans(),
+    "packed": st.booleans(),
 }
 CLASS_FIELDS: dict[tuple[type, str], st.SearchStrategy] = {
     (P.JoinError, "reason"): st.sampled_from(P.JOIN_ERRORS),
@@ -613,3 +614,45 @@ def test_a_raw_terminator_inside_a_frame_cuts_it_and_the_stream_recovers() -> No
 def test_tabs_and_newlines_are_text() -> None:
     msg = Add(oid="o", obj=dataclasses.replace(TEXT, text="line one\n\tline two\r\n"))
     assert decode_frame(encode(msg)[:-2]) == msg
+
+
+# -- packed points: what a joiner that asks for them gets in a board catch-up
+
+
+@given(st.lists(POINT, min_size=1, max_size=P.MAX_POINTS).map(tuple), st.sampled_from(("pencil", "text")))
+def test_an_object_with_packed_points_decodes_to_the_same_object(points, kind) -> None:
+    if kind == "text":
+        obj = BoardObject("t1", "text", points[:1], text="hi", author="abc")
+    else:
+        obj = BoardObject("s1", "pencil", points, "#1e50dc", 5, author="abc")
+    packed = P.encode_obj(obj, packed=True)
+    plain = P.encode_obj(obj, packed=False)
+    assert plain == encode(P.Obj(obj), check=False)
+    assert decode_frame(packed[: -len(TERMINATOR)]) == decode_frame(plain[: -len(TERMINATOR)]) == P.Obj(obj)
+
+
+@pytest.mark.parametrize(
+    ("packed", "detail"),
+    [
+        ('"AQACAI=A"', "not base64"),  # padding in the middle
+        ('"AQAC AIA="', "not base64"),  # a space
+        ('"AQAC"', "two 16-bit coordinates"),  # one coordinate: half a point
+        ('""', "two 16-bit coordinates"),  # no point
+        ('"gQwAAA=="', "within the board"),  # x = 3201
+        ('"AAAJBw=="', "within the board"),  # y = 1801
+        ("5", "packed form"),
+    ],
+)
+def test_bad_packed_points_are_a_bad_field_naming_the_rule(packed: str, detail: str) -> None:
+    frame = f'{{"t":"obj","obj":{{"id":"s1","kind":"pencil","points":{packed}}}}}'.encode()
+    with pytest.raises(ProtocolError) as info:
+        decode_frame(frame)
+    assert info.value.code == "bad_field" and detail in info.value.detail and not info.value.fatal
+
+
+def test_more_packed_points_than_an_object_holds_are_refused() -> None:
+    too_many = P.wire_fields.pack_points([(1, 1)] * (P.MAX_POINTS + 1))
+    frame = f'{{"t":"obj","obj":{{"id":"s1","kind":"pencil","points":"{too_many}"}}}}'.encode()
+    with pytest.raises(ProtocolError) as info:
+        decode_frame(frame)
+    assert info.value.code == "bad_field" and f"1-{P.MAX_POINTS} points" in info.value.detail

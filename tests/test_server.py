@@ -11,6 +11,7 @@ from support import WAIT, RawClient, running_server
 
 from pgboard.board import Board
 from pgboard.protocol import (
+    TERMINATOR,
     Ack,
     Add,
     BoardObject,
@@ -31,6 +32,7 @@ from pgboard.protocol import (
     UserJoined,
     UserLeft,
     Welcome,
+    decode_frame,
 )
 
 
@@ -137,6 +139,31 @@ def test_late_joiner_gets_the_compacted_board_then_live_operations_while_another
         assert board.snapshot() == truth.snapshot()
         for cl in (a, c, d):
             cl.close()
+
+
+def test_a_joiner_that_asks_for_packed_points_gets_the_same_board_in_fewer_bytes() -> None:
+    with running_server() as server, RawClient(server.address) as a:
+        a.join("alice", client="a")
+        a.catch_up()
+        for i in range(20):
+            a.send(
+                Add(f"s{i}", BoardObject(f"s{i}", "pencil", tuple((10 * i + k, 500 + k) for k in range(60))))
+            )
+        drawn(a, 5, "a")  # lines, after the strokes: every echo is in
+        boards, sizes = [], []
+        for packed in (False, True):
+            with RawClient(server.address) as c:
+                c.join(f"late{int(packed)}", packed=packed)
+                c.recv_until(CatchUp)
+                frames = []
+                while not (frame := c.recv_frame()).startswith(b'{"t":"caught_up"'):
+                    frames.append(frame)
+                assert all(f.startswith(b'{"t":"obj"') for f in frames)
+                assert all((b'"points":"' in f) == packed for f in frames)  # a string: the packed form
+                boards.append([decode_frame(f[: -len(TERMINATOR)]) for f in frames])
+                sizes.append(sum(map(len, frames)))
+        assert boards[0] == boards[1] and len(boards[0]) == 25
+        assert sizes[1] < 0.7 * sizes[0], sizes  # the points alone: about half
 
 
 def test_reconnect_with_last_seq_receives_only_what_was_missed() -> None:
