@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from pgboard.board import Board
+from pgboard.catchup_gc import CatchUpCollector
 from pgboard.protocol import (
     AccountOk,
     Add,
@@ -106,6 +107,7 @@ class RoomView:
         self._local: dict[str, Message] = {}  # operations applied here and not yet echoed, by oid
         self._sweep_at = LOCAL_SLACK
         self._catchup: Board | None = None  # the board being received, installed at caught_up
+        self._collector = CatchUpCollector()  # collects less often while it comes in
         self.caught_up = False
         self._chat_shown: Counter[tuple[Any, ...]] = Counter()  # lines passed to on_chat, by content
         self._chat_replayed: Counter[tuple[Any, ...]] = Counter()  # history lines since the last welcome
@@ -209,6 +211,8 @@ class RoomView:
             self.caught_up = False
             board = self.board
             self._catchup = Board(board.may_edit, board.text_box) if msg.mode == "board" else None
+            if self._catchup is not None:
+                self._collector.begin()
         elif isinstance(msg, CaughtUp):
             self._caught_up(msg.seq)
         elif isinstance(msg, Cursor):
@@ -220,6 +224,7 @@ class RoomView:
         if self._catchup is not None:
             self.board.take(self._catchup, seq)
             self._catchup = None
+            self._collector.end()
             # what the user drew before the board arrived is still theirs and still on its way: still
             # unconfirmed, or confirmed by an echo the pump has read but this view has not applied yet
             # (the pump may read caught_up and the echoes behind it at once)

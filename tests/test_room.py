@@ -4,9 +4,11 @@ what the user's own board shows when the server's messages come in an awkward or
 from __future__ import annotations
 
 import dataclasses
+import gc
 
 from test_net import Client, HandServer, hand, handshake, line, rejoin, welcome_frames  # noqa: F401 - fixture
 
+from pgboard.catchup_gc import CATCHUP_THRESHOLD
 from pgboard.protocol import Add, CatchUp, CaughtUp, Obj, UserInfo, Welcome
 from pgboard.room import RoomView
 
@@ -37,4 +39,26 @@ def test_my_operation_confirmed_right_behind_a_board_catch_up_stays_on_my_board(
     c.pump_until(lambda: conn.state == "online" and not conn.pending_ops)  # the pump read it all at once
     view.apply_incoming()
     assert sorted(view.board.objects) == ["a", "b", "mine"]
+    c.close()
+
+
+def test_the_collector_waits_longer_while_a_board_comes_in_and_is_itself_again_after(
+    hand: HandServer,  # noqa: F811
+) -> None:
+    c = Client(hand.port)
+    conn = c.conn
+    view = RoomView(conn)
+    handshake(hand, c)
+    normal = gc.get_threshold()
+    hand.send(
+        Welcome("u1", "alice", "lobby", (UserInfo("u1", "alice"),), 2), CatchUp(2, "board"), Obj(line("a"))
+    )
+    c.pump_until(lambda: len(conn.incoming) >= 3)
+    view.apply_incoming()
+    assert gc.get_threshold()[0] >= CATCHUP_THRESHOLD  # a big board's points do not make it run all along
+    hand.send(Obj(line("b")), CaughtUp(2))
+    c.pump_until(lambda: conn.state == "online")
+    view.apply_incoming()
+    assert sorted(view.board.objects) == ["a", "b"]
+    assert gc.get_threshold() == normal
     c.close()
