@@ -152,12 +152,26 @@ class SpatialGrid:
                     for cx in nxs:
                         for cy in nys:
                             if cx not in oxs or cy not in oys:
-                                self._cells.setdefault((cx, cy), set()).add(oid)
+                                self._add(cx, cy, oid)
                 return
             self.remove(oid)
         self._boxes[oid] = box
-        for key in self._cell_range(box):
-            self._cells.setdefault(key, set()).add(oid)
+        cells = self._cells
+        xs, ys = self._cell_span(box)
+        for cx in xs:  # the board's hottest index loop: a late join places every object
+            for cy in ys:
+                bucket = cells.get((cx, cy))
+                if bucket is None:
+                    cells[(cx, cy)] = {oid}
+                else:
+                    bucket.add(oid)
+
+    def _add(self, cx: int, cy: int, oid: str) -> None:
+        bucket = self._cells.get((cx, cy))
+        if bucket is None:
+            self._cells[(cx, cy)] = {oid}
+        else:
+            bucket.add(oid)
 
     def remove(self, oid: str) -> None:
         box = self._boxes.pop(oid, None)
