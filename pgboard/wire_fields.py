@@ -12,8 +12,7 @@ import base64
 import binascii
 import dataclasses
 import re
-import sys
-from array import array
+import struct
 from collections.abc import Callable, Sequence
 from dataclasses import field
 from itertools import chain
@@ -129,10 +128,8 @@ def pack_points(points: Sequence[tuple[int, int]]) -> str:
     """The packed form of a list of points: base64 of their coordinates x0, y0, x1, y1, ... as
     unsigned 16-bit little-endian integers (a board coordinate fits). A third of the JSON list's size,
     and decoded by C loops: a late join of a big board receives millions of points."""
-    coords = array("H", chain.from_iterable(points))
-    if sys.byteorder == "big":
-        coords.byteswap()
-    return base64.b64encode(coords.tobytes()).decode("ascii")
+    coords = tuple(chain.from_iterable(points))
+    return base64.b64encode(struct.pack(f"<{len(coords)}H", *coords)).decode("ascii")
 
 
 def unpack_points(v: str, width: int, height: int, max_points: int) -> tuple[tuple[int, int], ...]:
@@ -142,13 +139,11 @@ def unpack_points(v: str, width: int, height: int, max_points: int) -> tuple[tup
         raise Invalid("packed points: not base64") from None
     if len(raw) % 4 or not 1 <= len(raw) // 4 <= max_points:
         raise Invalid(f"packed points: expected 1-{max_points} points of two 16-bit coordinates")
-    coords = array("H", raw)
-    if sys.byteorder == "big":
-        coords.byteswap()
-    xs, ys = coords[0::2], coords[1::2]
-    if max(xs) > width or max(ys) > height:
+    coords = struct.unpack(f"<{len(raw) // 2}H", raw)
+    if max(coords[0::2]) > width or max(coords[1::2]) > height:
         raise Invalid(f"expected integer coordinates within the board (0..{width}, 0..{height})")
-    return tuple(zip(xs, ys, strict=True))
+    pairs = iter(coords)
+    return tuple(zip(pairs, pairs, strict=True))  # x0, y0, x1, y1, ... taken two at a time
 
 
 def points(width: int, height: int, max_points: int) -> Validator:
