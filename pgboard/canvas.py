@@ -35,9 +35,8 @@ REPAINT_ALL_REGIONS = 64  # more damaged regions than this (and than a quarter o
 PAINT_BUDGET = 10_000
 OBJECT_WORK = 8
 PAINT_VIEW_EVERY = 12  # during such a repaint, the view shows the progress every this many frames
-# ... unless a preview (pgboard/preview.py) paints the view at screen scale meanwhile: first, while the
-# board surface waits. Changes during the preview are repainted in the view at once; more work than
-# this in one frame (points, as PAINT_BUDGET) ends the preview instead, back to the progress above.
+# ... unless a preview paints the view at screen scale first (pgboard/preview.py; the surface waits). More
+# work than this (points) of changes to show at once in one frame ends it: back to the progress above.
 PREVIEW_REPAINT_LIMIT = 2 * PREVIEW_BUDGET
 PAN_EPSILON = 1e-6  # a pan step this close to whole pixels scrolls the cached view
 VIEW_TILE = 64  # screen pixels per side of a view tile (the unit of rescaling)
@@ -107,7 +106,7 @@ class Canvas:
         self._indexing = False  # the repaint records painted boxes (a reset emptied the index)
         self._preview: Preview | None = None  # the view painted at screen scale during that repaint
         self._preview_off = False  # given up for this repaint (too many changes came in)
-        self._previewed = 0  # the regions of _pending already repainted in the preview
+        self._previewed = 0  # how many regions of _pending the preview has repainted
         # Objects moving frame after frame (a drag, ours or another user's) float: they are left off
         # the board surface and drawn in the overlay until they stop, so a drag over a crowded board
         # repaints the crowd twice (lift, land) instead of every frame.
@@ -152,6 +151,11 @@ class Canvas:
         """True when the view shows the whole board: nothing is left to paint, or the preview that
         stands in for the board surface meanwhile is complete (as of the last :meth:`draw`)."""
         return not self._backlog or (self._preview is not None and self._preview.complete)
+
+    @property
+    def _previewing(self) -> bool:
+        """A preview is under way, or starts at the next draw: the board surface waits for it."""
+        return not self._preview_off and (self._preview is None or not self._preview.complete)
 
     def board_reset(self) -> None:
         self._grid.clear()
@@ -225,7 +229,7 @@ class Canvas:
                 if obj is not None and oid not in self.floating:
                     self.floating[oid] = obj  # its pending regions are repainted without it below
         if self._backlog:
-            if land_all or self._preview is None or self._preview.complete:  # else the preview goes first
+            if land_all or not self._previewing:  # else the preview goes first
                 self._paint_backlog(math.inf if land_all else PAINT_BUDGET)
             if self._backlog:
                 return  # what changed meanwhile is redrawn once the repaint is done
@@ -408,47 +412,43 @@ class Canvas:
         """Paint the view at screen scale while the board surface fills in: start a preview (again,
         for a new zoom or pan), repaint there what changed since the last frame, paint the next
         objects. False: the preview gave up (more changes than it can show at once)."""
-        preview = self._preview
-        if preview is None or preview.key != vp.key:
-            self._rebuild_view(vp)  # the tiles for when the surface is complete
-            assert self._view is not None
-            shown = [obj for obj in self.board.objects.values() if obj.id not in self.floating]
-            preview = self._preview = Preview(self._view, vp.key, shown, self.texts)
-            self._previewed = len(self._pending)
-        assert self._view is not None
+        if self._preview is None or self._preview.key != vp.key:
+            self._start_preview(vp)
+        preview, view = self._preview, self._view
+        assert preview is not None and view is not None
         changed, self._previewed = self._pending[self._previewed :], len(self._pending)
-        regions = []
-        spent = 0
-        for box in changed if len(changed) <= REPAINT_ALL_REGIONS else ():
-            objects = self._objects_in(box)
-            spent += sum(len(obj.points) + OBJECT_WORK for obj in objects)
-            regions.append((box, objects))
-        if spent > PREVIEW_REPAINT_LIMIT or len(changed) > REPAINT_ALL_REGIONS:
+        many = len(changed) > REPAINT_ALL_REGIONS
+        regions = [] if many else [(box, self._objects_in(box)) for box in changed]
+        work = sum(len(obj.points) + OBJECT_WORK for _, objects in regions for obj in objects)
+        if many or work > PREVIEW_REPAINT_LIMIT or preview.crowded:
             self._preview_off = True
             return False
         for box, objects in regions:
-            preview.repaint(self._view, box, objects)
-        if preview.crowded:
-            self._preview_off = True
-            return False
-        current, floating = self.board.objects, self.floating
-        measured = self.board.grid.box if self.board.text_box == self.texts.box else None
-
-        def box_of(obj: BoardObject) -> geometry.Box | None:
-            box = measured(obj.id) if measured else None
-            return box if box is not None else render.painted_box(obj, self.texts)
-
-        def shown(obj: BoardObject) -> bool:
-            return current.get(obj.id) is obj and obj.id not in floating
-
-        preview.step(self._view, PREVIEW_BUDGET, shown, box_of)
+            preview.repaint(view, box, objects)
+        preview.step(view, PREVIEW_BUDGET)
         self._damage = []  # the view is not rescaled from the half-painted surface meanwhile
         return True
 
+    def _start_preview(self, vp: Viewport) -> None:
+        self._rebuild_view(vp)  # the tiles for when the board surface is complete
+        assert self._view is not None
+        current, floating, texts = self.board.objects, self.floating, self.texts
+        measured = self.board.grid.box if self.board.text_box == texts.box else None
+
+        def shown(obj: BoardObject) -> bool:  # not changed, gone or floating since the preview began
+            return current.get(obj.id) is obj and obj.id not in floating
+
+        def box_of(obj: BoardObject) -> geometry.Box:
+            box = measured(obj.id) if measured else None
+            return box if box is not None else render.painted_box(obj, texts)
+
+        objects = [obj for obj in current.values() if obj.id not in floating]
+        self._preview = Preview(self._view, vp.key, objects, texts, shown, box_of)
+        self._previewed = len(self._pending)
+
     def _objects_in(self, box: geometry.Box) -> list[BoardObject]:
-        """What paints into ``box`` now, bottom first, floating objects left out. The board surface's
-        index lacks what its repaint has not reached yet; the board's has everything (text boxes
-        estimated, unless it measures with these fonts): both are asked."""
+        """What paints into ``box`` now, bottom first, floating objects left out: from both indexes (the
+        canvas's lacks what the repaint has not reached; the board's may estimate text boxes)."""
         found = self._grid.query(box) | self.board.grid.query(box)
         return self.board.in_order(found - self.floating.keys())
 

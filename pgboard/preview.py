@@ -34,7 +34,7 @@ TEXT_WORK = 150
 MAX_PATCHES = 64  # regions repainted during an incomplete preview beyond which it gives up
 
 Shown = Callable[[BoardObject], bool]  # still on the board as it was, and not floating
-BoxOf = Callable[[BoardObject], "geometry.Box | None"]  # what an object paints (board units)
+BoxOf = Callable[[BoardObject], geometry.Box]  # what an object paints (board units)
 
 
 def work(obj: BoardObject) -> int:
@@ -79,8 +79,14 @@ class Preview:
         key: tuple[float, ...],
         objects: Sequence[BoardObject],
         texts: render.TextCache,
+        shown: Shown,
+        box_of: BoxOf,
     ) -> None:
+        """``shown``: whether an object is still to be painted (not changed or gone since the preview
+        began: a change's region is repainted instead); ``box_of``: what an object paints, to skip
+        those the view does not show when zoomed in."""
         self.key = key
+        self._shown, self._box_of = shown, box_of
         rx, ry, rw, rh, self.scale, ox, oy = key
         self.ox, self.oy = ox - rx, oy - ry  # the board's origin in the view
         self.texts = texts
@@ -112,11 +118,10 @@ class Preview:
         x1, y1 = (rect.right - self.ox) / s, (rect.bottom - self.oy) / s
         return (max(int(x0), 0), max(int(y0), 0), min(-int(-x1), BOARD_W), min(-int(-y1), BOARD_H))
 
-    def step(self, view: pygame.Surface, budget: float, shown: Shown, box_of: BoxOf) -> None:
-        """Paint the next objects, about ``budget`` work of them, skipping those ``shown`` rejects
-        (changed or gone since the preview began: their regions were repainted) and, when zoomed in,
-        those whose box (``box_of``) the view does not show."""
+    def step(self, view: pygame.Surface, budget: float) -> None:
+        """Paint the next objects, about ``budget`` work of them."""
         objects, i, texts = self._objects, self._at, self.texts
+        shown, box_of = self._shown, self._box_of
         scale, ox, oy = self.scale, self.ox, self.oy
         vx0, vy0, vx1, vy1 = self._visible
         cull = self._cull
@@ -130,7 +135,7 @@ class Preview:
                 continue
             if cull:
                 box = box_of(obj)
-                if box is not None and not (box[0] < vx1 and vx0 < box[2] and box[1] < vy1 and vy0 < box[3]):
+                if not (box[0] < vx1 and vx0 < box[2] and box[1] < vy1 and vy0 < box[3]):
                     spent += 1
                     continue
             paint(view, obj, scale, ox, oy, texts)

@@ -200,3 +200,22 @@ def test_a_zoom_or_pan_during_the_preview_previews_the_new_view(texts: TextCache
     canvas.draw(screen, vp)
     assert pixels(screen) == pixels(want)
     canvas.close()
+
+
+def test_too_many_changes_during_the_preview_fall_back_to_the_board_surface(texts: TextCache) -> None:
+    board, canvas = join(texts)
+    vp = Viewport(VIEW)
+    screen = pygame.Surface(vp.rect.size)
+    canvas.draw(screen, vp)
+    for i, obj in enumerate(board.snapshot()[:100]):  # more regions than one frame repaints in the view
+        board.apply_echo(Delete(oid=f"d{i}", id=obj.id, author="", seq=SEQ + 1 + i))
+    canvas.draw(screen, vp)
+    assert not canvas.view_complete  # the progress of the board surface, as without a preview
+    frames = 0
+    while canvas.painting:  # then, as before, a repaint of the whole board for all those regions
+        canvas.draw(screen, vp)
+        frames += 1
+        assert frames < 200
+    canvas.draw(screen, vp)
+    assert pixels(screen) == pixels(final_view(board, texts, vp))
+    canvas.close()
