@@ -6,7 +6,8 @@ board at about half that resolution, where most strokes are a pixel or two wide.
 paints the objects, bottom first, onto the cached view itself, in one list comprehension and one
 ``pygame.draw.lines`` call per stroke (round joins stamped with ``fblits`` where a stroke is wider
 than two pixels), spread over frames by a budget of its own, so the user sees the whole board long
-before the board surface is complete. The canvas then rebuilds the view from that surface as usual.
+before the board surface is complete (which waits for the preview). The canvas then rebuilds the
+view from that surface as usual.
 
 A change that arrives meanwhile is painted at once: its region of the view is cleared and every object
 the index finds there painted again, clipped (:meth:`Preview.repaint`). While the preview is not
@@ -31,7 +32,7 @@ OUTSIDE_BG = (200, 202, 206)
 PREVIEW_BUDGET = 100_000
 SHAPE_WORK = 40
 TEXT_WORK = 150
-MAX_PATCHES = 64  # regions repainted during an incomplete preview beyond which it gives up
+MAX_PATCHES = 64  # separate regions repainted during an incomplete preview beyond which it gives up
 
 Shown = Callable[[BoardObject], bool]  # still on the board as it was, and not floating
 BoxOf = Callable[[BoardObject], geometry.Box]  # what an object paints (board units)
@@ -168,6 +169,8 @@ class Preview:
         self.stats["regions_repainted"] += 1
         if self.complete:
             return
+        # a patch this one covers is stale: a growing stroke keeps one patch, not one per segment
+        self._patches = [(r, p) for r, p in self._patches if not rect.contains(r)]
         self._patches.append((rect, view.subsurface(rect).copy()))
 
     @property

@@ -24,9 +24,10 @@ import pytest
 from test_canvas import pixels, random_object, walk
 
 from pgboard import canvas as canvas_module
+from pgboard import preview
 from pgboard.board import Board
 from pgboard.canvas import Canvas, Viewport
-from pgboard.protocol import Add, BoardObject, Delete
+from pgboard.protocol import Add, BoardObject, Delete, Extend
 from pgboard.render import TextCache
 
 BLOCK = 12  # screen pixels per side of a compared block
@@ -218,4 +219,32 @@ def test_too_many_changes_during_the_preview_fall_back_to_the_board_surface(text
         assert frames < 200
     canvas.draw(screen, vp)
     assert pixels(screen) == pixels(final_view(board, texts, vp))
+    canvas.close()
+
+
+def test_a_stroke_growing_during_the_preview_shows_each_segment_at_once(texts: TextCache) -> None:
+    board, canvas = join(texts)
+    vp = Viewport(VIEW)
+    screen = pygame.Surface(vp.rect.size)
+    canvas.draw(screen, vp)  # the preview has begun
+    stroke = BoardObject("live", "pencil", ((300, 300),), "#ff0000", 8, author="u2")
+    board.apply_echo(Add(oid="a1", obj=stroke, author="u2", seq=SEQ + 1))
+    seq, point = SEQ + 1, (300, 300)
+    while not canvas.view_complete:
+        for _ in range(8):  # a remote user's segments arriving in one frame
+            nxt = (point[0] + 10, point[1] + (5 if seq % 20 < 10 else -5))
+            seq += 1
+            board.apply_echo(Extend(oid=f"e{seq}", id="live", points=(nxt,), author="u2", seq=seq))
+            middle, point = ((point[0] + nxt[0]) / 2, (point[1] + nxt[1]) / 2), nxt
+        canvas.draw(screen, vp)
+        x, y = vp.to_screen(middle)
+        assert screen.get_at((round(x), round(y)))[:3] == ADDED  # the last segment, on this frame
+    assert seq - SEQ > preview.MAX_PATCHES  # more changes than the preview keeps separate patches for
+    assert canvas.painting  # and the preview went on to the end before the board surface
+    shown = screen.copy()
+    while canvas.painting:
+        canvas.draw(screen, vp)
+    want = final_view(board, texts, vp)
+    assert pixels(screen) == pixels(want)
+    assert_close(shown, want)
     canvas.close()
