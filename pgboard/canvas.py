@@ -5,7 +5,8 @@ screen rect: scaled to fit, with zoom and pan. :class:`Canvas` keeps a persisten
 resolution and repaints only what a change touched (it listens to the board), then shows the visible
 part scaled into a cached view that is rescaled tile by tile, only where something changed or when the
 zoom changes (a pan scrolls the cached view and scales only the strip it uncovers). An idle frame is
-one blit plus the overlay, however many objects the board holds.
+one blit plus the overlay, however many objects the board holds. While a big board is repainted over
+frames, the view is painted at screen scale first (pgboard/preview.py) and rebuilt from the surface after.
 
 The overlay is drawn in screen space every frame: objects being dragged (they float above the board
 until they stop moving), previews of what the local tool is drawing, a text caret, other users'
@@ -409,9 +410,8 @@ class Canvas:
         self._damage = []
 
     def _update_preview(self, vp: Viewport) -> bool:
-        """Paint the view at screen scale while the board surface fills in: start a preview (again,
-        for a new zoom or pan), repaint there what changed since the last frame, paint the next
-        objects. False: the preview gave up (more changes than it can show at once)."""
+        """Start a preview (again for a new zoom or pan), repaint in it what changed since the last
+        frame, paint its next objects. False: it gave up (more changes than it can show at once)."""
         if self._preview is None or self._preview.key != vp.key:
             self._start_preview(vp)
         preview, view = self._preview, self._view
