@@ -45,29 +45,47 @@ def work(obj: BoardObject) -> int:
     return TEXT_WORK if obj.kind == "text" else SHAPE_WORK
 
 
-def paint(
-    surf: pygame.Surface, obj: BoardObject, scale: float, ox: float, oy: float, texts: render.TextCache
-) -> None:
-    """``obj`` at screen scale, the board's origin at (``ox``, ``oy``) of ``surf``.
+class ScreenPainter:
+    """Paints objects at screen scale, the board's origin at (``ox``, ``oy``) of the surface.
 
     A stroke's points are mapped (pygame truncates float coordinates) so that it lands where the view
     smoothscaled from the board surface shows it (measured: centred on ``offset + p * scale``); its
-    width is rounded to whole pixels (a thin stroke shows darker than the smoothscaled view shows it)."""
-    if obj.kind not in ("pencil", "line"):
-        render.draw_object(surf, render.mapped(obj, scale, ox, oy), texts)
-        return
-    width = max(1, round(obj.width * scale))
-    # pygame draws a line ``width`` thick from (width - 1) // 2 pixels before its truncated coordinate:
-    # shifted so that the pixels it covers are centred where the smoothscaled view centres the stroke
-    shift = (width - 1) // 2 + 0.5 - width / 2
-    cx, cy = ox + shift, oy + shift
-    pts = [(cx + x * scale, cy + y * scale) for x, y in obj.points]
-    color = render.parse_color(obj.color)
-    if len(pts) > 1:
-        pygame.draw.lines(surf, color, False, pts, width)
-    if width > render.THIN_WIDTH or len(pts) == 1:
-        sprite, off = render.joint_sprite(color, width)
-        surf.fblits([(sprite, (x + off, y + off)) for x, y in pts])
+    width is rounded to whole pixels (a thin stroke shows darker than the smoothscaled view shows it).
+    Board points are whole units inside the board (the codec and the board's moves check it), so a
+    coordinate is mapped by looking it up in a table: half the cost of the arithmetic."""
+
+    def __init__(self, scale: float, ox: float, oy: float, texts: render.TextCache) -> None:
+        self.scale, self.ox, self.oy, self.texts = scale, ox, oy, texts
+        self._tables: dict[float, tuple[list[float], list[float]]] = {}
+
+    def _table(self, shift: float) -> tuple[list[float], list[float]]:
+        found = self._tables.get(shift)
+        if found is None:
+            s, cx, cy = self.scale, self.ox + shift, self.oy + shift
+            found = ([cx + x * s for x in range(BOARD_W + 1)], [cy + y * s for y in range(BOARD_H + 1)])
+            self._tables[shift] = found
+        return found
+
+    def paint(self, surf: pygame.Surface, obj: BoardObject) -> None:
+        scale = self.scale
+        if obj.kind not in ("pencil", "line"):
+            render.draw_object(surf, render.mapped(obj, scale, self.ox, self.oy), self.texts)
+            return
+        width = max(1, round(obj.width * scale))
+        # pygame draws a line ``width`` thick from (width - 1) // 2 pixels before its truncated
+        # coordinate: shifted so that its pixels are centred where the smoothscaled view centres it
+        shift = (width - 1) // 2 + 0.5 - width / 2
+        xs, ys = self._table(shift)
+        try:
+            pts = [(xs[x], ys[y]) for x, y in obj.points]
+        except IndexError:  # not a board point after all: mapped by arithmetic (off the view)
+            pts = [(xs[0] + x * scale, ys[0] + y * scale) for x, y in obj.points]
+        color = render.parse_color(obj.color)
+        if len(pts) > 1:
+            pygame.draw.lines(surf, color, False, pts, width)
+        if width > render.THIN_WIDTH or len(pts) == 1:
+            sprite, off = render.joint_sprite(color, width)
+            surf.fblits([(sprite, (x + off, y + off)) for x, y in pts])
 
 
 class Preview:
@@ -90,7 +108,7 @@ class Preview:
         self._shown, self._box_of = shown, box_of
         rx, ry, rw, rh, self.scale, ox, oy = key
         self.ox, self.oy = ox - rx, oy - ry  # the board's origin in the view
-        self.texts = texts
+        self.painter = ScreenPainter(self.scale, self.ox, self.oy, texts)
         self._objects = objects
         self._at = 0
         self._patches: list[tuple[pygame.Rect, pygame.Surface]] = []
@@ -121,9 +139,8 @@ class Preview:
 
     def step(self, view: pygame.Surface, budget: float) -> None:
         """Paint the next objects, about ``budget`` work of them."""
-        objects, i, texts = self._objects, self._at, self.texts
+        objects, i, paint = self._objects, self._at, self.painter.paint
         shown, box_of = self._shown, self._box_of
-        scale, ox, oy = self.scale, self.ox, self.oy
         vx0, vy0, vx1, vy1 = self._visible
         cull = self._cull
         spent = painted = 0
@@ -139,7 +156,7 @@ class Preview:
                 if not (box[0] < vx1 and vx0 < box[2] and box[1] < vy1 and vy0 < box[3]):
                     spent += 1
                     continue
-            paint(view, obj, scale, ox, oy, texts)
+            paint(view, obj)
             spent += work(obj)
             painted += 1
         view.set_clip(old_clip)
@@ -161,9 +178,8 @@ class Preview:
         view.set_clip(rect)
         try:
             view.fill(BOARD_BG, rect)
-            scale, ox, oy, texts = self.scale, self.ox, self.oy, self.texts
             for obj in objects:
-                paint(view, obj, scale, ox, oy, texts)
+                self.painter.paint(view, obj)
         finally:
             view.set_clip(old)
         self.stats["regions_repainted"] += 1
