@@ -175,7 +175,12 @@ class Canvas:
         self._backlog_at = 0
         self._backlog_frames = 0
         self._damage = [(0, 0, BOARD_W, BOARD_H)]
-        self._paint_backlog(PAINT_BUDGET)  # a small board is painted at once, as before
+        work = 0
+        for obj in self._backlog:  # a small board is painted at once, as before; a big one is
+            work += len(obj.points) + OBJECT_WORK  # previewed first (that frame has enough to do)
+            if work > PAINT_BUDGET:
+                return
+        self._paint_backlog(PAINT_BUDGET)
 
     def _paint_backlog(self, budget: float) -> None:
         """Paint the next objects of a whole-board repaint, about ``budget`` work of them."""
@@ -432,18 +437,7 @@ class Canvas:
     def _start_preview(self, vp: Viewport) -> None:
         self._rebuild_view(vp)  # the tiles for when the board surface is complete
         assert self._view is not None
-        current, floating, texts = self.board.objects, self.floating, self.texts
-        measured = self.board.grid.box if self.board.text_box == texts.box else None
-
-        def shown(obj: BoardObject) -> bool:  # not changed, gone or floating since the preview began
-            return current.get(obj.id) is obj and obj.id not in floating
-
-        def box_of(obj: BoardObject) -> geometry.Box:
-            box = measured(obj.id) if measured else None
-            return box if box is not None else render.painted_box(obj, texts)
-
-        objects = [obj for obj in current.values() if obj.id not in floating]
-        self._preview = Preview(self._view, vp.key, objects, texts, shown, box_of)
+        self._preview = Preview.of_board(self._view, vp.key, self.board, self.floating, self.texts)
         self._previewed = len(self._pending)
 
     def _objects_in(self, box: geometry.Box) -> list[BoardObject]:

@@ -18,11 +18,12 @@ what the view must show there.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pygame
 
 from pgboard import geometry, render
+from pgboard.board import Board
 from pgboard.protocol import BOARD_H, BOARD_W, BoardObject
 
 BOARD_BG = (255, 255, 255)
@@ -118,6 +119,29 @@ class Preview:
         view.fill(OUTSIDE_BG)
         view.fill(BOARD_BG, board)
         self.stats = {"objects_painted": 0, "regions_repainted": 0}
+
+    @classmethod
+    def of_board(
+        cls,
+        view: pygame.Surface,
+        key: tuple[float, ...],
+        board: Board,
+        floating: Mapping[str, BoardObject],
+        texts: render.TextCache,
+    ) -> Preview:
+        """A preview of ``board`` as it is now, ``floating`` objects left out (drawn above the view)."""
+        current = board.objects
+        measured = board.grid.box if board.text_box == texts.box else None
+
+        def shown(obj: BoardObject) -> bool:  # not changed, gone or floating since the preview began
+            return current.get(obj.id) is obj and obj.id not in floating
+
+        def box_of(obj: BoardObject) -> geometry.Box:
+            box = measured(obj.id) if measured else None
+            return box if box is not None else render.painted_box(obj, texts)
+
+        objects = [obj for obj in current.values() if obj.id not in floating]
+        return cls(view, key, objects, texts, shown, box_of)
 
     @property
     def complete(self) -> bool:
