@@ -8,7 +8,7 @@ import gc
 
 from test_net import Client, HandServer, hand, handshake, line, rejoin, welcome_frames  # noqa: F401 - fixture
 
-from pgboard.catchup_gc import CATCHUP_THRESHOLD
+from pgboard.catchup_gc import CATCHUP_THRESHOLD, NO_FULL_COLLECTION
 from pgboard.protocol import Add, CatchUp, CaughtUp, Obj, UserInfo, Welcome
 from pgboard.room import RoomView
 
@@ -55,10 +55,14 @@ def test_the_collector_waits_longer_while_a_board_comes_in_and_is_itself_again_a
     )
     c.pump_until(lambda: len(conn.incoming) >= 3)
     view.apply_incoming()
-    assert gc.get_threshold()[0] >= CATCHUP_THRESHOLD  # a big board's points do not make it run all along
+    young, _, full = gc.get_threshold()
+    assert young >= CATCHUP_THRESHOLD  # a big board's points do not make it run all along
+    assert full == NO_FULL_COLLECTION  # nor walk the whole heap in one frame
+    frozen = gc.get_freeze_count()
     hand.send(Obj(line("b")), CaughtUp(2))
     c.pump_until(lambda: conn.state == "online")
     view.apply_incoming()
     assert sorted(view.board.objects) == ["a", "b"]
     assert gc.get_threshold() == normal
+    assert gc.get_freeze_count() > frozen  # the board is in: no full collection walks it again
     c.close()
