@@ -28,6 +28,6 @@ def pytest_runtest_logreport(report):
 
 def pytest_sessionfinish(session, exitstatus):
     path = session.config.getoption("--reliability-report")
-    if path and reliability.REPORT.findings:
+    if path and (reliability.REPORT.findings or reliability.REPORT.abuses):
         command = "pytest " + " ".join(sys.argv[1:]) if sys.argv else "pytest"
         Path(path).write_text(reliability.render(reliability.REPORT, command), encoding="utf-8")

@@ -31,9 +31,20 @@ class Finding:
     seconds: float | None = None  # how long the case ran
 
 
+@dataclass(frozen=True)
+class Abuse:
+    """One hostile input of issue 10's kind (a valid input with an unbounded cost), tried for real:
+    what it was, the documented bound that holds it, and what the test measured against that bound."""
+
+    attack: str  # what the hostile guest did, as a user would say it
+    bound: str  # the named limit and what it guarantees (docs/PROTOCOL.md, docs/ARCHITECTURE.md)
+    measured: str  # memory, time and others' latency as the test counted them
+
+
 @dataclass
 class Report:
     findings: list[Finding] = field(default_factory=list)
+    abuses: list[Abuse] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # tests of the run that failed
 
 
@@ -42,6 +53,10 @@ REPORT = Report()
 
 def record(finding: Finding) -> None:
     REPORT.findings.append(finding)
+
+
+def record_abuse(abuse: Abuse) -> None:
+    REPORT.abuses.append(abuse)
 
 
 def scaled(n: int) -> int:
@@ -105,4 +120,18 @@ def render(report: Report, command: str) -> str:
     lost = sum(f.lost or 0 for f in report.findings)
     dups = sum(f.duplicates or 0 for f in report.findings)
     lines += ["", f"In all: {total:,} cases tried, {lost} operations lost, {dups} duplicates.", ""]
+    if report.abuses:
+        lines += [
+            "## Abuse: valid input with a hostile cost",
+            "",
+            "Each row is a valid input chosen for its cost (the biggest, tallest, most repeated), sent by a",
+            "test to a real server and real clients, with the named limit that bounds it and what was measured",
+            "against that bound (memory, time, the other members' echo latency).",
+            "",
+            "| attack | bound | measured |",
+            "|---|---|---|",
+        ]
+        for a in sorted(report.abuses, key=lambda a: a.attack):
+            lines.append(f"| {a.attack} | {a.bound} | {a.measured} |")
+        lines.append("")
     return "\n".join(lines)
