@@ -9,6 +9,7 @@ duplicate. The catch-up itself is encoded later by the joiner's writer thread, o
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import secrets
 import sqlite3
@@ -17,7 +18,9 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from pgboard_server.limits import MAX_ROOMS
+from pgboard_server import logform
+from pgboard_server.budget import BudgetMeter, RoomBudget, growth
+from pgboard_server.limits import MAX_ROOMS, Limits
 from pgboard_server.rights import RoomRights, address_of
 
 from pgboard import names
@@ -37,6 +40,7 @@ from pgboard.protocol import (
     JoinError,
     LocalProtocolError,
     Message,
+    Obj,
     ProtocolError,
     UserInfo,
     UserJoined,
@@ -56,6 +60,10 @@ log = logging.getLogger(__name__)
 AUTHOR_ID_HEX = 16  # hex characters of sha256(client secret) that make the author id
 OBJ_CACHE_SLACK = 1000  # cached obj frames beyond the board's size before the cache is pruned
 LOCKED_DETAIL = "an operator locked the board: only operators draw until it is unlocked"
+# Log rows kept behind a snapshot: after a restart, a client's resend of an operation logged just
+# before the snapshot is still recognised (answered with ack, not applied twice); a client has at most
+# 100 operations in flight.
+RESEND_KEPT = 200
 
 
 def author_id(secret: str) -> str:
@@ -73,13 +81,27 @@ class Room:
     """One board. Every mutation happens under ``lock`` (re-entrant: a drop may happen mid-broadcast)."""
 
     def __init__(
-        self, name: str, store: Store, chat_history: int, catchup_chunk: int, max_objects: int = MAX_OBJECTS
+        self,
+        name: str,
+        store: Store,
+        chat_history: int,
+        catchup_chunk: int,
+        max_objects: int = MAX_OBJECTS,
+        budget: RoomBudget | None = None,
     ) -> None:
         self.name = name
         self.store = store
         self.lock = threading.RLock()
         self.rights = RoomRights(store, name)
         self.max_objects = max_objects
+        self.budget = budget or Limits().budget()
+        self.meter = BudgetMeter()  # the board's points and bytes, whichever Board is installed
+        self.log_floor = 0  # the log's rows up to this seq are compacted away (an older since: board)
+        self._resent: dict[tuple[str, str], int] = {}  # (author, oid) -> seq of rows behind a snapshot
+        self._pins: dict[int, int] = {}  # since -> ops catch-ups still reading the log after it
+        self._pins_lock = threading.Lock()  # held for a dict operation only: a catch-up's generator
+        # may be dropped (and unpin) in any thread, holding any other room's lock
+        self._compacting = False
         self.board = Board(may_edit=self.rights.may_edit)
         self.board.max_objects = max_objects
         self.members: dict[str, Session] = {}  # author id -> session
@@ -88,6 +110,15 @@ class Room:
         # encoded obj frames of board catch-ups (points as lists, and packed), reused by the next joiner
         # while the object is unchanged (written by writer threads: single dict operations, atomic)
         self._obj_frames: dict[bool, dict[str, tuple[BoardObject, bytes]]] = {False: {}, True: {}}
+
+    @property
+    def board(self) -> Board:
+        return self._board
+
+    @board.setter
+    def board(self, board: Board) -> None:
+        self._board = board
+        self.meter.watch(board)
 
     def rebuild(self) -> None:
         """Throw the board away and replay it from the store: what was not committed is gone."""
@@ -102,10 +133,26 @@ class Room:
         return count
 
     def _replay_ops(self) -> int:
+        """The board from the room's snapshot, if it has one, and the log after it."""
+        snap, self.log_floor = self.store.snapshot_info(self.name)
+        if snap:
+            objects = []
+            for frame in self.store.snapshot_objects(self.name, chunk=self.catchup_chunk):
+                try:
+                    msg = decode_frame(frame.encode("ascii"))
+                except ProtocolError as exc:
+                    log.error("room %r: skipping a damaged snapshot entry: %s", self.name, exc)
+                    continue
+                if isinstance(msg, Obj):
+                    objects.append(msg.obj)
+            self.board.load(objects, snap)
         count = 0
-        for echo in self.store.ops(self.name, chunk=self.catchup_chunk):
+        for echo in self.store.ops(self.name, after=self.log_floor, chunk=self.catchup_chunk):
             try:
                 msg = decode_frame(echo.encode("ascii"))
+                if isinstance(msg, OPERATIONS) and msg.seq <= snap:  # kept for resends only
+                    self._resent[(msg.author, msg.oid)] = msg.seq
+                    continue
                 self.board.apply_echo(msg)
             except (ProtocolError, TypeError) as exc:
                 log.error("room %r: skipping a damaged log entry: %s", self.name, exc)
@@ -146,7 +193,7 @@ class Room:
         """Room chat to everyone who does not ignore it, kept in the log for joiners."""
         frame = encode(line)
         with self.lock:
-            self.store.append_chat(self.name, payload(frame))
+            self.store.append_chat(self.name, payload(frame), keep=self.budget.chat_kept)
             self.chat.append(payload(frame))
             for s in list(self.members.values()):
                 if not s.ignoring_chat or s.user == line.user:
@@ -191,16 +238,33 @@ class Room:
     def _apply_one(self, session: Session, op: Operation) -> Message:
         """The echo of ``op`` applied to the board (not logged yet), or the answer to send back."""
         done = self.board.seen(session.user, op.oid)
+        if done is None:
+            done = self._resent.get((session.user, op.oid))
         if done is not None:  # a resend is acknowledged even on a locked board
             return Ack(op.oid, done)
         if not self.rights.may_draw(session.user):
             return Error("locked", LOCKED_DETAIL, oid=op.oid)
         try:
+            refused = self._over_budget(op, session.user)
+            if refused is not None:
+                return refused
             return self.board.apply(op, session.user)
         except DuplicateOperation as dup:
             return Ack(op.oid, dup.seq)
         except BoardError as exc:
             return Error(exc.code, exc.detail, oid=op.oid)
+
+    def _over_budget(self, op: Operation, author: str) -> Error | None:
+        """``board_full`` if ``op`` would take the board past its points or bytes (RoomBudget)."""
+        points, size = growth(self.board, op, author)
+        if points <= 0 and size <= 0:
+            return None
+        b, m = self.budget, self.meter
+        if points > 0 and m.points + points > b.max_points:
+            return Error("board_full", f"a board holds at most {b.max_points} points", oid=op.oid)
+        if size > 0 and m.bytes + size > b.max_bytes:
+            return Error("board_full", f"a board holds at most {b.max_bytes} bytes", oid=op.oid)
+        return None
 
     def commit(self, session: Session, echo: Operation) -> bool:
         """Log the applied ``echo`` and send it to every member; on failure the board is rebuilt
@@ -230,7 +294,7 @@ class Room:
         if not frames:
             return logged
         try:
-            self.store.append_ops(self.name, [(seq, payload(frame)) for seq, frame in frames.items()])
+            self.store.append_ops(self.name, [(e.seq, logform.stored(e)) for e in echoes if e.seq in frames])
         except sqlite3.Error as exc:
             log.error("room %r: could not store operations %s: %s", self.name, list(frames), exc)
             self.rebuild()  # forget them: nobody saw them, and the board must match its log
@@ -272,14 +336,25 @@ class Room:
 
     def catch_up(self, since: int | None, packed: bool = False) -> Iterator[bytes]:
         """Called under the lock: the frames that bring a joiner from ``since`` to now, produced
-        lazily (the objects are frozen, so a snapshot list is safe to encode later); a board's points
-        ``packed`` if the joiner asked for that."""
+        lazily (the objects are frozen, so a snapshot list is safe to encode later); points
+        ``packed`` if the joiner asked for that. A ``since`` the compacted log no longer reaches back
+        to gets the board; an ops catch-up pins the log after ``since`` until it is read."""
         seq = self.board.seq
         history = list(self.chat)
-        if since is None or since > seq:
+        if since is None or since > seq or since < self.log_floor:
             objects = self.board.snapshot()
             return self._board_frames(objects, seq, history, packed)
-        return self._ops_frames(since, seq, history)
+        frames = self._ops_frames(since, seq, history, packed)
+        with self._pins_lock:
+            self._pins[since] = self._pins.get(since, 0) + 1
+        first = next(frames)  # now its ``finally`` unpins, however the frames end (read, dropped)
+        return itertools.chain((first,), frames)
+
+    def _unpin(self, since: int) -> None:
+        with self._pins_lock:
+            left = self._pins.pop(since, 1) - 1
+            if left:
+                self._pins[since] = left
 
     def _board_frames(
         self, objects: list[BoardObject], seq: int, history: list[str], packed: bool
@@ -301,12 +376,61 @@ class Room:
         yield encode(CaughtUp(seq))
         yield from _history_frames(history)
 
-    def _ops_frames(self, since: int, seq: int, history: list[str]) -> Iterator[bytes]:
-        yield encode(CatchUp(seq - since, "ops"))
-        for echo in self.store.ops(self.name, since, seq, chunk=self.catchup_chunk):
-            yield echo.encode("ascii") + TERMINATOR
+    def _ops_frames(self, since: int, seq: int, history: list[str], packed: bool) -> Iterator[bytes]:
+        try:
+            yield encode(CatchUp(seq - since, "ops"))
+            for echo in self.store.ops(self.name, since, seq, chunk=self.catchup_chunk):
+                yield echo.encode("ascii") + TERMINATOR if packed else logform.as_lists(echo)
+        finally:
+            self._unpin(since)
         yield encode(CaughtUp(seq))
         yield from _history_frames(history)
+
+    # -- compaction
+
+    def compact_due(self) -> bool:
+        b = self.budget
+        limit = b.compact_factor * max(self.meter.bytes, b.compact_min_bytes)
+        return not self._compacting and self.store.log_bytes(self.name) > limit
+
+    def compact(self) -> int:
+        """Write a snapshot of the board and delete the log before it (RESEND_KEPT rows kept, and
+        every row an unfinished ops catch-up still reads). Call it outside the lock: only the
+        snapshot's list of objects is taken under it; the objects are frozen, encoded and written
+        after. Undo history older than the snapshot is not kept past a restart. Returns the rows
+        deleted (0 when another thread is compacting this room)."""
+        with self.lock:
+            if self._compacting:
+                return 0
+            self._compacting = True
+            objects, seq = self.board.snapshot(), self.board.seq
+        try:
+            cache = self._obj_frames[True]
+            frames = (
+                payload(hit[1])
+                if (hit := cache.get(o.id)) and hit[0] is o
+                else payload(encode_obj(o, packed=True))
+                for o in objects
+            )
+            self.store.stage_snapshot(self.name, seq, frames)
+            with self.lock, self._pins_lock:  # from now on a since before the floor gets the board
+                floor = min([max(seq - RESEND_KEPT, self.log_floor), *self._pins])
+                self.log_floor = floor
+            deleted = self.store.finish_snapshot(self.name, seq, floor)
+        except sqlite3.Error as exc:  # the log stays whole; the next operation tries again
+            log.error("room %r: could not compact the log: %s", self.name, exc)
+            return 0
+        finally:
+            with self.lock:
+                self._compacting = False
+        log.info(
+            "room %r: log compacted at seq %d (%d objects; %d rows deleted)",
+            self.name,
+            seq,
+            len(objects),
+            deleted,
+        )
+        return deleted
 
 
 def _history_frames(history: list[str]) -> Iterator[bytes]:
@@ -328,8 +452,10 @@ class Rooms:
         *,
         max_rooms: int = MAX_ROOMS,
         max_objects: int = MAX_OBJECTS,
+        budget: RoomBudget | None = None,
     ) -> None:
         self.store = store
+        self.budget = budget
         self.max_members = max_members
         self.max_rooms = max_rooms
         self.max_objects = max_objects
@@ -347,7 +473,9 @@ class Rooms:
             if room is None:
                 if capped and len(self._rooms) >= self.max_rooms:
                     return None
-                room = Room(name, self.store, self.chat_history, self.catchup_chunk, self.max_objects)
+                room = Room(
+                    name, self.store, self.chat_history, self.catchup_chunk, self.max_objects, self.budget
+                )
                 self._rooms[key] = room
             return room
 
