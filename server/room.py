@@ -60,10 +60,10 @@ log = logging.getLogger(__name__)
 AUTHOR_ID_HEX = 16  # hex characters of sha256(client secret) that make the author id
 OBJ_CACHE_SLACK = 1000  # cached obj frames beyond the board's size before the cache is pruned
 LOCKED_DETAIL = "an operator locked the board: only operators draw until it is unlocked"
-# Log rows kept behind a snapshot: after a restart, a client's resend of an operation logged just
-# before the snapshot is still recognised (answered with ack, not applied twice); a client has at most
-# 100 operations in flight.
-RESEND_KEPT = 200
+# Operations before a snapshot whose author and oid it keeps: after a restart, a client's resend of an
+# operation logged just before the snapshot is still recognised (answered with ack, not applied twice).
+# A client has at most 100 operations in flight; 2,000 seqs are 100 each for 20 drawing at once.
+RESEND_WINDOW = 2000
 
 
 def author_id(secret: str) -> str:
@@ -97,7 +97,7 @@ class Room:
         self.budget = budget or Limits().budget()
         self.meter = BudgetMeter()  # the board's points and bytes, whichever Board is installed
         self.log_floor = 0  # the log's rows up to this seq are compacted away (an older since: board)
-        self._resent: dict[tuple[str, str], int] = {}  # (author, oid) -> seq of rows behind a snapshot
+        self._resent: dict[tuple[str, str], int] = {}  # (author, oid) -> seq, from before the snapshot
         self._pins: dict[int, int] = {}  # since -> ops catch-ups still reading the log after it
         self._pins_lock = threading.Lock()  # held for a dict operation only: a catch-up's generator
         # may be dropped (and unpin) in any thread, holding any other room's lock
@@ -135,6 +135,7 @@ class Room:
     def _replay_ops(self) -> int:
         """The board from the room's snapshot, if it has one, and the log after it."""
         snap, self.log_floor = self.store.snapshot_info(self.name)
+        self._resent = {(author, oid): seq for author, oid, seq in self.store.resent(self.name)}
         if snap:
             objects = []
             for frame in self.store.snapshot_objects(self.name, chunk=self.catchup_chunk):
@@ -150,8 +151,7 @@ class Room:
         for echo in self.store.ops(self.name, after=self.log_floor, chunk=self.catchup_chunk):
             try:
                 msg = decode_frame(echo.encode("ascii"))
-                if isinstance(msg, OPERATIONS) and msg.seq <= snap:  # kept for resends only
-                    self._resent[(msg.author, msg.oid)] = msg.seq
+                if isinstance(msg, OPERATIONS) and msg.seq <= snap:  # kept for a catch-up; in the board
                     continue
                 self.board.apply_echo(msg)
             except (ProtocolError, TypeError) as exc:
@@ -394,8 +394,8 @@ class Room:
         return not self._compacting and self.store.log_bytes(self.name) > limit
 
     def compact(self) -> int:
-        """Write a snapshot of the board and delete the log before it (RESEND_KEPT rows kept, and
-        every row an unfinished ops catch-up still reads). Call it outside the lock: only the
+        """Write a snapshot of the board and delete the log before it (but every row an unfinished
+        ops catch-up still reads). Call it outside the lock: only the
         snapshot's list of objects is taken under it; the objects are frozen, encoded and written
         after. Undo history older than the snapshot is not kept past a restart. Returns the rows
         deleted (0 when another thread is compacting this room)."""
@@ -414,9 +414,9 @@ class Room:
             )
             self.store.stage_snapshot(self.name, seq, frames)
             with self.lock, self._pins_lock:  # from now on a since before the floor gets the board
-                floor = min([max(seq - RESEND_KEPT, self.log_floor), *self._pins])
+                floor = min([seq, *self._pins])
                 self.log_floor = floor
-            deleted = self.store.finish_snapshot(self.name, seq, floor)
+            deleted = self.store.finish_snapshot(self.name, seq, floor, RESEND_WINDOW)
         except sqlite3.Error as exc:  # the log stays whole; the next operation tries again
             log.error("room %r: could not compact the log: %s", self.name, exc)
             return 0

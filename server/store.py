@@ -9,6 +9,7 @@ into the database file (a checkpoint, with an fsync) is kept out of those commit
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sqlite3
@@ -38,7 +39,9 @@ CREATE INDEX IF NOT EXISTS chat_by_room ON chat (room, id);
 CREATE TABLE IF NOT EXISTS snapshots (  -- a room's compacted board: its log starts after ``seq``
     room TEXT PRIMARY KEY,
     seq INTEGER NOT NULL,        -- the board's objects at this seq are in snapshot_objs
-    floor INTEGER NOT NULL       -- the log's rows up to this seq are deleted (floor <= seq)
+    floor INTEGER NOT NULL,      -- the log's rows up to this seq are deleted (floor <= seq)
+    resent TEXT NOT NULL         -- JSON [[author, oid, seq], ...] of the operations logged last before
+                                 -- ``seq``: a resend of one after a restart is answered with ack
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS snapshot_objs (
     room TEXT NOT NULL,
@@ -274,12 +277,28 @@ class Store:
             with self._transaction() as db:
                 db.executemany(insert, batch)
 
-    def finish_snapshot(self, room: str, seq: int, floor: int) -> int:
+    def resent(self, room: str) -> list[tuple[str, str, int]]:
+        """(author, oid, seq) of the operations logged last before ``room``'s snapshot."""
+        with self._lock:
+            row = self._db.execute("SELECT resent FROM snapshots WHERE room = ?", (room,)).fetchone()
+        return [(a, o, s) for a, o, s in json.loads(row[0])] if row is not None else []
+
+    def finish_snapshot(self, room: str, seq: int, floor: int, window: int) -> int:
         """Make the staged snapshot at ``seq`` the room's and delete its log up to ``floor``, in one
-        transaction; then give the freed pages back. Returns the log rows deleted."""
+        transaction, keeping who sent the operations of the last ``window`` seqs before it (and their
+        oids); then give the freed pages back. Returns the log rows deleted."""
+        with self._lock:
+            row = self._db.execute("SELECT resent FROM snapshots WHERE room = ?", (room,)).fetchone()
+        resent = [r for r in json.loads(row[0]) if r[2] > seq - window] if row is not None else []
         with self._transaction() as db:
+            resent += db.execute(  # JSON1 reads the two fields in C, whatever the rows weigh
+                "SELECT json_extract(echo, '$.author'), json_extract(echo, '$.oid'), seq FROM ops "
+                "WHERE room = ? AND seq > ? AND seq <= ? ORDER BY seq",
+                (room, max(seq - window, resent[-1][2] if resent else 0), seq),
+            ).fetchall()
             db.execute(
-                "INSERT OR REPLACE INTO snapshots (room, seq, floor) VALUES (?, ?, ?)", (room, seq, floor)
+                "INSERT OR REPLACE INTO snapshots (room, seq, floor, resent) VALUES (?, ?, ?, ?)",
+                (room, seq, floor, json.dumps([list(r) for r in resent], separators=(",", ":"))),
             )
             db.execute("DELETE FROM snapshot_objs WHERE room = ? AND seq <> ?", (room, seq))
             deleted = db.execute("DELETE FROM ops WHERE room = ? AND seq <= ?", (room, floor)).rowcount
