@@ -9,7 +9,6 @@ duplicate. The catch-up itself is encoded later by the joiner's writer thread, o
 from __future__ import annotations
 
 import hashlib
-import itertools
 import logging
 import secrets
 import sqlite3
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from pgboard_server import logform
 from pgboard_server.budget import BudgetMeter, RoomBudget, growth
+from pgboard_server.compaction import LogCompactor
 from pgboard_server.limits import MAX_ROOMS, Limits
 from pgboard_server.rights import RoomRights, address_of
 
@@ -40,7 +40,6 @@ from pgboard.protocol import (
     JoinError,
     LocalProtocolError,
     Message,
-    Obj,
     ProtocolError,
     UserInfo,
     UserJoined,
@@ -60,10 +59,6 @@ log = logging.getLogger(__name__)
 AUTHOR_ID_HEX = 16  # hex characters of sha256(client secret) that make the author id
 OBJ_CACHE_SLACK = 1000  # cached obj frames beyond the board's size before the cache is pruned
 LOCKED_DETAIL = "an operator locked the board: only operators draw until it is unlocked"
-# Operations before a snapshot whose author and oid it keeps: after a restart, a client's resend of an
-# operation logged just before the snapshot is still recognised (answered with ack, not applied twice).
-# A client has at most 100 operations in flight; 2,000 seqs are 100 each for 20 drawing at once.
-RESEND_WINDOW = 2000
 
 
 def author_id(secret: str) -> str:
@@ -96,12 +91,7 @@ class Room:
         self.max_objects = max_objects
         self.budget = budget or Limits().budget()
         self.meter = BudgetMeter()  # the board's points and bytes, whichever Board is installed
-        self.log_floor = 0  # the log's rows up to this seq are compacted away (an older since: board)
-        self._resent: dict[tuple[str, str], int] = {}  # (author, oid) -> seq, from before the snapshot
-        self._pins: dict[int, int] = {}  # since -> ops catch-ups still reading the log after it
-        self._pins_lock = threading.Lock()  # held for a dict operation only: a catch-up's generator
-        # may be dropped (and unpin) in any thread, holding any other room's lock
-        self._compacting = False
+        self.compaction = LogCompactor(self)
         self.board = Board(may_edit=self.rights.may_edit)
         self.board.max_objects = max_objects
         self.members: dict[str, Session] = {}  # author id -> session
@@ -134,21 +124,9 @@ class Room:
 
     def _replay_ops(self) -> int:
         """The board from the room's snapshot, if it has one, and the log after it."""
-        snap, self.log_floor = self.store.snapshot_info(self.name)
-        self._resent = {(author, oid): seq for author, oid, seq in self.store.resent(self.name)}
-        if snap:
-            objects = []
-            for frame in self.store.snapshot_objects(self.name, chunk=self.catchup_chunk):
-                try:
-                    msg = decode_frame(frame.encode("ascii"))
-                except ProtocolError as exc:
-                    log.error("room %r: skipping a damaged snapshot entry: %s", self.name, exc)
-                    continue
-                if isinstance(msg, Obj):
-                    objects.append(msg.obj)
-            self.board.load(objects, snap)
+        snap = self.compaction.load()
         count = 0
-        for echo in self.store.ops(self.name, after=self.log_floor, chunk=self.catchup_chunk):
+        for echo in self.store.ops(self.name, after=self.compaction.floor, chunk=self.catchup_chunk):
             try:
                 msg = decode_frame(echo.encode("ascii"))
                 if isinstance(msg, OPERATIONS) and msg.seq <= snap:  # kept for a catch-up; in the board
@@ -239,7 +217,7 @@ class Room:
         """The echo of ``op`` applied to the board (not logged yet), or the answer to send back."""
         done = self.board.seen(session.user, op.oid)
         if done is None:
-            done = self._resent.get((session.user, op.oid))
+            done = self.compaction.resent.get((session.user, op.oid))
         if done is not None:  # a resend is acknowledged even on a locked board
             return Ack(op.oid, done)
         if not self.rights.may_draw(session.user):
@@ -341,20 +319,14 @@ class Room:
         to gets the board; an ops catch-up pins the log after ``since`` until it is read."""
         seq = self.board.seq
         history = list(self.chat)
-        if since is None or since > seq or since < self.log_floor:
+        if since is None or since > seq or since < self.compaction.floor:
             objects = self.board.snapshot()
             return self._board_frames(objects, seq, history, packed)
-        frames = self._ops_frames(since, seq, history, packed)
-        with self._pins_lock:
-            self._pins[since] = self._pins.get(since, 0) + 1
-        first = next(frames)  # now its ``finally`` unpins, however the frames end (read, dropped)
-        return itertools.chain((first,), frames)
+        return self.compaction.pinned(since, self._ops_frames(since, seq, history, packed))
 
-    def _unpin(self, since: int) -> None:
-        with self._pins_lock:
-            left = self._pins.pop(since, 1) - 1
-            if left:
-                self._pins[since] = left
+    def packed_frames(self) -> dict[str, tuple[BoardObject, bytes]]:
+        """The packed obj frames board catch-ups encoded (by id, with the object they encode)."""
+        return self._obj_frames[True]
 
     def _board_frames(
         self, objects: list[BoardObject], seq: int, history: list[str], packed: bool
@@ -382,55 +354,9 @@ class Room:
             for echo in self.store.ops(self.name, since, seq, chunk=self.catchup_chunk):
                 yield echo.encode("ascii") + TERMINATOR if packed else logform.as_lists(echo)
         finally:
-            self._unpin(since)
+            self.compaction.unpin(since)
         yield encode(CaughtUp(seq))
         yield from _history_frames(history)
-
-    # -- compaction
-
-    def compact_due(self) -> bool:
-        b = self.budget
-        limit = b.compact_factor * max(self.meter.bytes, b.compact_min_bytes)
-        return not self._compacting and self.store.log_bytes(self.name) > limit
-
-    def compact(self) -> int:
-        """Write a snapshot of the board and delete the log before it (but every row an unfinished
-        ops catch-up still reads). Call it outside the lock: only the
-        snapshot's list of objects is taken under it; the objects are frozen, encoded and written
-        after. Undo history older than the snapshot is not kept past a restart. Returns the rows
-        deleted (0 when another thread is compacting this room)."""
-        with self.lock:
-            if self._compacting:
-                return 0
-            self._compacting = True
-            objects, seq = self.board.snapshot(), self.board.seq
-        try:
-            cache = self._obj_frames[True]
-            frames = (
-                payload(hit[1])
-                if (hit := cache.get(o.id)) and hit[0] is o
-                else payload(encode_obj(o, packed=True))
-                for o in objects
-            )
-            self.store.stage_snapshot(self.name, seq, frames)
-            with self.lock, self._pins_lock:  # from now on a since before the floor gets the board
-                floor = min([seq, *self._pins])
-                self.log_floor = floor
-            deleted = self.store.finish_snapshot(self.name, seq, floor, RESEND_WINDOW)
-        except sqlite3.Error as exc:  # the log stays whole; the next operation tries again
-            log.error("room %r: could not compact the log: %s", self.name, exc)
-            return 0
-        finally:
-            with self.lock:
-                self._compacting = False
-        log.info(
-            "room %r: log compacted at seq %d (%d objects; %d rows deleted)",
-            self.name,
-            seq,
-            len(objects),
-            deleted,
-        )
-        return deleted
 
 
 def _history_frames(history: list[str]) -> Iterator[bytes]:
