@@ -29,6 +29,7 @@ from pgboard.protocol import (
     BOARD_W,
     MAX_POINTS,
     TERMINATOR,
+    Ack,
     Add,
     BoardObject,
     CatchUp,
@@ -43,6 +44,7 @@ from pgboard.protocol import (
     Pong,
     Say,
     Undo,
+    decode_frame,
 )
 
 # The test's budget: 200 strokes of 5,000 points (the default, MAX_BOARD_POINTS, is 20 times more; the
@@ -341,3 +343,53 @@ def test_an_ops_catch_up_gives_points_as_lists_unless_the_joiner_asked_packed(tm
                 j.recv_until(CatchUp)
                 raw = [j.recv_frame() for _ in range(2)]
                 assert all((b'"points":"' in f) == packed for f in raw), raw
+
+
+def test_a_resend_after_a_restart_behind_a_snapshot_is_acknowledged_not_applied_twice(tmp_path: Path) -> None:
+    db = tmp_path / "board.sqlite3"
+    every_input = {"compact_min_bytes": 1, "compact_factor": 1.0}  # compact after every input chunk
+    with running_server(db, **every_input) as server, RawClient(server.address) as c:
+        c.join("a", client="a-secret")
+        c.catch_up()
+        c.send(Add("o1", BoardObject("s1", "pencil", ((10, 10), (20, 20)))))
+        c.send(Extend("o2", "s1", ((30, 30),)))
+        answers(c, {"o1", "o2"})
+        sync(c)
+        assert log_rows(db)[1] == 2  # compacted: the log starts after seq 2
+    with running_server(db, **every_input) as server, RawClient(server.address) as c:
+        c.join("a", client="a-secret", since=1)  # as if the echo of o2 never arrived
+        _, frames, _ = c.catch_up()
+        c.send(Extend("o2", "s1", ((30, 30),)))  # its resend
+        reply = c.recv_until(lambda m: getattr(m, "oid", "") == "o2")
+        board = server.rooms.all()[0].board
+        assert reply == Ack("o2", 2) and board.objects["s1"].points == ((10, 10), (20, 20), (30, 30))
+
+
+def test_a_compaction_never_deletes_what_an_unfinished_ops_catch_up_still_sends(tmp_path: Path) -> None:
+    db = tmp_path / "board.sqlite3"
+    with (
+        running_server(db, compact_min_bytes=1, compact_factor=1.0) as server,
+        RawClient(server.address) as c,
+    ):
+        c.join("a", client="a-secret")
+        c.catch_up()
+        c.send_bytes(
+            b"".join(
+                Codec.send(Add(f"o{i}", BoardObject(f"s{i}", "line", ((i, 1), (i, 9))))) for i in range(5)
+            )
+        )
+        answers(c, {f"o{i}" for i in range(5)})
+        room = server.rooms.all()[0]
+        with room.lock:
+            frames = room.catch_up(since=2)  # a joiner whose writer has not sent its catch-up yet
+        c.send(Delete("d0", "s0"))
+        answers(c, {"d0"})
+        sync(c)  # compacted at seq 6, but the rows after seq 2 are pinned
+        assert log_rows(db)[1] == 2
+        sent = [decode_frame(frame[: -len(TERMINATOR)]) for frame in frames]
+        assert [getattr(m, "oid", "") for m in sent] == ["", "o2", "o3", "o4", ""]  # catchup ... caught_up
+        del frames, sent
+        c.send_bytes(b"".join(Codec.send(Delete(f"d{i}", f"s{i}")) for i in range(1, 5)))  # the board: empty
+        answers(c, {f"d{i}" for i in range(1, 5)})
+        sync(c)
+        assert log_rows(db) == (0, 10)  # unpinned: the next compaction deletes them
