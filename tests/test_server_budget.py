@@ -109,9 +109,11 @@ def board_of(address: tuple[str, int], since: int | None = None) -> tuple[str, d
 
 
 def sync(c: RawClient) -> None:
-    """A ping answered: the server's reader has handled (and compacted after) all sent before it."""
-    c.send(Ping(7))
-    c.recv_until(Pong, WAIT * 4)
+    """Two pings answered in turn: the server's reader has handled all sent before the first, and
+    finished what it does after an input (a compaction) before it read the second."""
+    for n in (7, 8):
+        c.send(Ping(n))
+        c.recv_until(lambda m, n=n: isinstance(m, Pong) and m.n == n, WAIT * 4)
 
 
 @pytest.mark.reliability
@@ -347,22 +349,23 @@ def test_an_ops_catch_up_gives_points_as_lists_unless_the_joiner_asked_packed(tm
 
 def test_a_resend_after_a_restart_behind_a_snapshot_is_acknowledged_not_applied_twice(tmp_path: Path) -> None:
     db = tmp_path / "board.sqlite3"
-    every_input = {"compact_min_bytes": 1, "compact_factor": 1.0}  # compact after every input chunk
-    with running_server(db, **every_input) as server, RawClient(server.address) as c:
+    knobs = {"compact_min_bytes": 300, "compact_factor": 1.0}  # compact once the log passes 300 bytes
+    more = tuple((30 + i, 30) for i in range(30))
+    with running_server(db, **knobs) as server, RawClient(server.address) as c:
         c.join("a", client="a-secret")
         c.catch_up()
         c.send(Add("o1", BoardObject("s1", "pencil", ((10, 10), (20, 20)))))
-        c.send(Extend("o2", "s1", ((30, 30),)))
-        answers(c, {"o1", "o2"})
-        sync(c)
+        sync(c)  # one input each: the log (its add, ~140 bytes) is still small
+        c.send(Extend("o2", "s1", more))
+        sync(c)  # now it is not
         assert log_rows(db)[1] == 2  # compacted: the log starts after seq 2
-    with running_server(db, **every_input) as server, RawClient(server.address) as c:
+    with running_server(db, **knobs) as server, RawClient(server.address) as c:
         c.join("a", client="a-secret", since=1)  # as if the echo of o2 never arrived
         _, frames, _ = c.catch_up()
-        c.send(Extend("o2", "s1", ((30, 30),)))  # its resend
+        c.send(Extend("o2", "s1", more))  # its resend
         reply = c.recv_until(lambda m: getattr(m, "oid", "") == "o2")
         board = server.rooms.all()[0].board
-        assert reply == Ack("o2", 2) and board.objects["s1"].points == ((10, 10), (20, 20), (30, 30))
+        assert reply == Ack("o2", 2) and board.objects["s1"].points == ((10, 10), (20, 20), *more)
 
 
 def test_a_compaction_never_deletes_what_an_unfinished_ops_catch_up_still_sends(tmp_path: Path) -> None:
