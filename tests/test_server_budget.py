@@ -34,6 +34,7 @@ from pgboard.protocol import (
     BoardObject,
     CatchUp,
     Chat,
+    Clear,
     Codec,
     Delete,
     Error,
@@ -42,6 +43,7 @@ from pgboard.protocol import (
     Obj,
     Ping,
     Pong,
+    Redo,
     Say,
     Undo,
     decode_frame,
@@ -389,3 +391,48 @@ def test_a_compaction_never_deletes_what_an_unfinished_ops_catch_up_still_sends(
         del frames, sent
         room.compaction.compact()  # unpinned: now they go
         assert log_rows(db) == (0, 6)
+
+
+@pytest.mark.reliability
+def test_undo_redo_of_a_big_clear_over_and_over_keeps_the_log_bounded(tmp_path: Path) -> None:
+    """Beyond attack 4: each undo of a clear logs every object it puts back (up to MAX_FRAME an
+    operation, from a few bytes of input); the log of a board that never grows still stays bounded."""
+    db = tmp_path / "board.sqlite3"
+    n, toggles, batch = 500, 100, 20
+    knobs = {
+        "op_rate": 0,  # the operation rate only slows this down
+        "address_op_rate": 0,
+        "compact_min_bytes": 64 * 1024,  # a small board's log is compacted sooner (default 1 MiB)
+    }
+    with running_server(db, **knobs) as server, RawClient(server.address) as c:
+        c.join("a", client="a-secret")
+        c.catch_up()
+        adds = (Add(f"o{i}", BoardObject(f"s{i}", "line", ((i, 1), (i + 50, 900)))) for i in range(n))
+        c.send_bytes(b"".join(Codec.send(add) for add in adds))
+        c.send(Clear("clear"))
+        c.recv_until(lambda m: isinstance(m, Clear))
+        room = server.rooms.all()[0]
+        logged = 0
+        for k in range(0, toggles, batch):
+            ops = [Undo(f"u{i}") if i % 2 == 0 else Redo(f"u{i}") for i in range(k, k + batch)]
+            c.send_bytes(b"".join(Codec.send(op) for op in ops))
+            last = f'"oid":"u{k + batch - 1}"'.encode()
+            while last not in c.recv_frame(WAIT * 4):  # raw frames: decoding 500 objects each is slow
+                pass
+            logged += sum(len(e) for e in server.store.ops(room.name, room.board.seq - batch))
+        sync(c)
+        log_bytes, board_bytes = server.store.log_bytes(room.name), room.meter.bytes
+        rows, floor = log_rows(db)
+    budget = room.budget
+    bound = budget.compact_factor * max(board_bytes, budget.compact_min_bytes)
+    assert logged > 4 * bound  # what the log would hold without compaction
+    assert log_bytes <= bound, (log_bytes, bound)
+    assert floor > 0 and rows < toggles
+    reliability.record_abuse(
+        reliability.Abuse(
+            attack=f"undo and redo a clear of {n} objects {toggles} times (each echo lists every object)",
+            bound="COMPACT_FACTOR (2) x the board's bytes, at least COMPACT_MIN_BYTES (here 64 KiB)",
+            measured=f"at least {logged / 2**20:.1f} MiB logged in all; the log after its snapshot"
+            f" {log_bytes / 2**10:.0f} KiB (bound {bound / 2**20:.1f} MiB), {rows} rows on disk",
+        )
+    )
