@@ -46,6 +46,7 @@ class LogCompactor:
         self._lock = threading.Lock()  # held for a dict operation only: a catch-up's frames may be
         # dropped (and unpin) in any thread, holding any other room's lock
         self._running = False
+        self._failed_at = -1  # the log's bytes when a compaction last failed (-1: it did not)
 
     def load(self) -> int:
         """Put the room's snapshot on its board (before the log's tail is replayed); returns its seq
@@ -83,13 +84,16 @@ class LogCompactor:
     def due(self) -> bool:
         room, b = self.room, self.room.budget
         limit = b.compact_factor * max(room.meter.bytes, b.compact_min_bytes)
-        return not self._running and room.store.log_bytes(room.name) > limit
+        size = room.store.log_bytes(room.name)
+        if self._failed_at >= 0 and size < self._failed_at + b.compact_min_bytes:
+            return False  # a failing store (a full disk) is tried again after more log, not every input
+        return not self._running and size > limit
 
     def compact(self) -> int:
         """Write a snapshot of the board and delete the log before it (but the rows an unfinished ops
         catch-up still reads). Call it outside the room's lock. Returns the log rows deleted (0 when
-        another thread is compacting this room, or the store failed: the log then stays whole and
-        the next input tries again)."""
+        another thread is compacting this room, or the store failed: the log then stays whole, and
+        the next try waits for COMPACT_MIN_BYTES more of it)."""
         room = self.room
         with room.lock:
             if self._running:
@@ -109,10 +113,12 @@ class LogCompactor:
             deleted = room.store.finish_snapshot(room.name, seq, floor, RESEND_WINDOW)
         except sqlite3.Error as exc:
             log.error("room %r: could not compact the log: %s", room.name, exc)
+            self._failed_at = room.store.log_bytes(room.name)
             return 0
         finally:
             with room.lock:
                 self._running = False
+        self._failed_at = -1
         log.info(
             "room %r: log compacted at seq %d (%d objects, %d rows deleted)",
             room.name,

@@ -441,3 +441,25 @@ def test_undo_redo_of_a_big_clear_over_and_over_keeps_the_log_bounded(tmp_path: 
             f" {log_bytes / 2**10:.0f} KiB (bound {bound / 2**20:.1f} MiB), {rows} rows on disk",
         )
     )
+
+
+def test_a_compaction_on_a_full_disk_is_not_retried_on_every_input(tmp_path: Path, caplog) -> None:
+    db = tmp_path / "board.sqlite3"
+    rng = random.Random(6)
+    knobs = {"compact_min_bytes": 64 * 1024, "op_rate": 0, "address_op_rate": 0}
+    with running_server(db, **knobs) as server, RawClient(server.address) as c:
+        c.join("a", client="a-secret", packed=True)
+        c.catch_up()
+        c.send_bytes(b"".join(packed_add(f"a{i}", f"s{i}", stroke_points(rng)) for i in range(20)))
+        answers(c, {f"a{i}" for i in range(20)})
+        db_conn = server.store._db  # a disk with 40 KiB left: small operations fit, a snapshot does not
+        pages = db_conn.execute("PRAGMA page_count").fetchone()[0]
+        db_conn.execute(f"PRAGMA max_page_count = {pages + 10}")
+        with caplog.at_level("ERROR", logger="pgboard_server.compaction"):
+            for i in range(15):  # the board shrinks: its log outgrows it, a compaction is due
+                c.send(Delete(f"d{i}", f"s{i}"))
+                assert isinstance(answers(c, {f"d{i}"})[f"d{i}"], Delete)
+                sync(c)
+        failures = [r for r in caplog.records if "could not compact" in r.getMessage()]
+        assert len(failures) == 1, len(failures)  # tried once, then only after COMPACT_MIN_BYTES more log
+        assert log_rows(db) == (35, 0)  # and the log is whole
