@@ -53,6 +53,7 @@ class LogCompactor:
         (0: none)."""
         room, store = self.room, self.room.store
         snap, self.floor = store.snapshot_info(room.name)
+        store.log_bytes(room.name)  # counted (a scan of the log) now, at start, not on a live input
         self.resent = {(author, oid): seq for author, oid, seq in store.resent(room.name)}
         if snap:
             objects = []

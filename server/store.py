@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 MEMORY = ":memory:"
 CHECKPOINT_COMMITS = 500  # commits between two checkpoints (each commit adds at least a 4 KiB page)
+WAL_SIZE_LIMIT = 8 * 1024 * 1024  # bytes the write-ahead log file is cut back to when it starts over
+# (SQLite keeps it at its largest otherwise: a compaction's snapshot would leave it that big for good)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ops (
@@ -155,6 +157,7 @@ class Store:
         self._commits = 0  # since the last checkpoint was asked for
         if self.path != MEMORY:
             self._db.execute("PRAGMA wal_autocheckpoint=0")  # never inside a commit: Checkpointer's job
+            self._db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             self.checkpointer = Checkpointer(self.path)
 
     def close(self) -> None:
@@ -307,6 +310,8 @@ class Store:
             self._log_size(room)
             self._committed()
         self.vacuum()
+        if self.checkpointer is not None:  # copy the snapshot in now: the write-ahead log starts over
+            self.checkpointer.nudge()
         return int(deleted)
 
     def vacuum(self) -> None:
