@@ -40,7 +40,7 @@ MAX_OBJECTS = BOARD_MAX_OBJECTS  # objects on one room's board; more get error "
 # million, more than any lesson. 4 million points is three busy lessons (800 strokes of the 5,000
 # allowed, or 50,000 strokes of 80), and costs the server ~80 bytes a point (measured in
 # tests/test_server_budget.py): ~310 MiB for the fullest room, the same after a restart (points are
-# stored packed).
+# stored packed); ~130 bytes a point once moved (a move makes fresh coordinates): up to ~500 MiB.
 MAX_BOARD_POINTS = 4_000_000
 # 128 bytes an object + 4 a point + its text's UTF-8 (server/budget.py object_bytes): the fullest board
 # of points is 16 MB of them + 6.4 MB for 50,000 strokes; the rest bounds text (200,000 texts of 2,000
