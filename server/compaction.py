@@ -116,6 +116,10 @@ class LogCompactor:
             log.error("room %r: could not compact the log: %s", room.name, exc)
             self._failed_at = room.store.log_bytes(room.name)
             return 0
+        except Exception:  # a bug: the reader that ran it must not die of it, nor the log be harmed
+            log.exception("room %r: compaction failed", room.name)
+            self._failed_at = room.store.log_bytes(room.name)
+            return 0
         finally:
             with room.lock:
                 self._running = False
