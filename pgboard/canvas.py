@@ -169,7 +169,7 @@ class Canvas:
         self.floating.clear()
         self._repaint_all(index=True)
 
-    def _repaint_all(self, index: bool = False) -> None:
+    def _repaint_all(self, index: bool = False, budget: float = PAINT_BUDGET) -> None:
         """Paint every object again: now, or over the next frames when the board is big (``index``:
         and record each one's painted box as it is painted, the index being empty)."""
         self._pending = []
@@ -185,9 +185,9 @@ class Canvas:
             total += len(obj.points) + OBJECT_WORK  # previewed first (that frame has enough to do)
             if total > PAINT_BUDGET:
                 return
-        self._paint(PAINT_BUDGET)
+        self._paint(budget)
 
-    def _paint(self, budget: float) -> None:
+    def _paint(self, budget: float) -> float:
         """Paint about ``budget`` work of what waits (a whole-board repaint shows its progress in the
         view every PAINT_VIEW_EVERY frames; anything else where it painted)."""
         whole = self._jobs.whole
@@ -199,6 +199,7 @@ class Canvas:
             self._whole_frames += 1
             if not self._jobs.whole or not self._whole_frames % PAINT_VIEW_EVERY:
                 self._damage.append(WHOLE)
+        return spent
 
     def update(self, land_all: bool = False) -> None:
         """Repaint the regions that changes damaged since the last call (draw calls it every frame).
@@ -222,13 +223,13 @@ class Canvas:
         self._spent = 0.0
         if self._jobs.whole:
             if land_all or not self._previewing:  # else the preview goes first
-                self._paint(budget)
+                budget -= self._paint(budget)
             if self._jobs:
                 return  # what changed meanwhile is redrawn once the repaint is done
         pending, self._pending = self._pending, []
         area = sum((b[2] - b[0]) * (b[3] - b[1]) for b in pending)
         if area >= BOARD_W * BOARD_H or len(pending) > max(REPAINT_ALL_REGIONS, len(self.board) // 4):
-            self._repaint_all()
+            self._repaint_all(budget=budget)
             return
         for box in pending:  # cleared, and what meets it drawn again, clipped, after what waits
             clamped = _clamp_box(box)
