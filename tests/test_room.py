@@ -114,7 +114,10 @@ def test_a_burst_is_applied_over_frames_and_my_echoes_behind_it_are_applied_once
         frames.append(view.stats["work"] - before)
     assert len(frames) >= 6 * MAX_POINTS // LIVE_BUDGET  # a frame applied at most about LIVE_BUDGET
     assert max(frames) <= LIVE_BUDGET + MESSAGE_WORK + MAX_POINTS
-    got = view.board.get("mine")
-    assert got is not None and len(got.points) == 4, "my extend, applied here once, not again at its echo"
+    moved = LOCAL_SLACK + 1
+    want = tuple((x + moved, y) for x, y in stroke.obj.points + grown.points)
+    assert view.board.get("mine").points == want, (
+        "my add and extend, applied here once: not again at their echo"
+    )
     assert list(view.board.objects)[-1] == "mine", "on the server mine came after the burst: it is on top"
     c.close()
