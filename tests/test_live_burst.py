@@ -6,8 +6,9 @@ that frame (19 s of client work, one frame of 5.6 s). Now the frame applies abou
 what it received (pgboard/room.py) and paints about PAINT_BUDGET work units of the board surface
 (pgboard/canvas.py, pgboard/paintjobs.py), the rest waiting for the next frames, in order. The test
 drives the real App frame by frame against a real server, with the guest's burst sent over a real
-socket, and counts the work each frame did (points that reached the board, work units painted), never
-milliseconds; meanwhile the App's user draws a stroke of their own, which must get its echo.
+socket, and counts the work each frame did (points that reached the board, work units painted, and
+the rows of the polygons pygame filled, which is what a thick stroke costs), never milliseconds;
+meanwhile the App's user draws a stroke of their own, which must get its echo.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from test_app import between_frames, board_point, ev, joined, make_app, screen, 
 from pgboard import render
 from pgboard.canvas import PAINT_BUDGET, Canvas
 from pgboard.paintjobs import OBJECT_WORK
+from pgboard.preview import PREVIEW_BUDGET
 from pgboard.protocol import BOARD_H, BOARD_W, MAX_POINTS, MAX_WIDTH, Add, BoardObject
 from pgboard.room import LIVE_BUDGET, MESSAGE_WORK
 
@@ -34,6 +36,38 @@ DEADLINE = 240.0  # seconds for the whole burst to be shown: a bound on a condit
 MOST_APPLIED = LIVE_BUDGET + MESSAGE_WORK + MAX_POINTS
 LONGEST_SEGMENT = 1 + (BOARD_W + BOARD_H + MAX_WIDTH - render.SEGMENT_FREE) / render.SEGMENT_PIXELS
 MOST_PAINTED = PAINT_BUDGET + OBJECT_WORK + LONGEST_SEGMENT
+# A segment of w work units fills a polygon of at most 32 w + 64 rows (render.SEGMENT_PIXELS and
+# SEGMENT_FREE) and counts at least one unit: the rows one frame's budget may fill.
+MOST_ROWS = (render.SEGMENT_PIXELS + render.SEGMENT_FREE) * MOST_PAINTED
+
+
+# The preview (pgboard/preview.py) paints a stroke at screen scale as one pygame.draw.lines call: a unit
+# of PREVIEW_BUDGET pays for LINE_PIXELS pixels of length times (1 + width / 16), so at most 512 pixels
+# of length times width; one frame's budget, and the segment it began last.
+MOST_LINE_PIXELS = 512 * (PREVIEW_BUDGET + LONGEST_SEGMENT)
+
+
+class RowCounter:
+    """Counts the rows of every polygon pygame fills (each costs per row it spans) and the pixels of the
+    lines it draws (length times width), then draws them: what painting a thick stroke costs."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.rows = self.line_pixels = 0
+        self._polygon, self._lines = pygame.draw.polygon, pygame.draw.lines
+        monkeypatch.setattr(pygame.draw, "polygon", self.polygon)
+        monkeypatch.setattr(pygame.draw, "lines", self.lines)
+
+    def polygon(self, surface, color, points, *args, **kw):
+        ys = [p[1] for p in points]
+        self.rows += int(max(ys)) - int(min(ys)) + 1
+        return self._polygon(surface, color, points, *args, **kw)
+
+    def lines(self, surface, color, closed, points, width=1):
+        length = sum(
+            max(abs(b[0] - a[0]), abs(b[1] - a[1])) for a, b in zip(points, points[1:], strict=False)
+        )
+        self.line_pixels += int(length) * width
+        return self._lines(surface, color, closed, points, width)
 
 
 def zigzag(k: int) -> tuple[tuple[int, int], ...]:
@@ -52,8 +86,10 @@ def test_a_burst_of_huge_strokes_is_applied_and_painted_over_frames_and_mine_sti
     screen,  # noqa: F811
     server,  # noqa: F811
     tmp_path,
+    monkeypatch,
 ):
     app = joined(make_app(screen, tmp_path), server)
+    filled = RowCounter(monkeypatch)
     guest = RawClient(server.address)
     guest.join("mallory", room="r")
     strokes = [
@@ -69,14 +105,16 @@ def test_a_burst_of_huge_strokes_is_applied_and_painted_over_frames_and_mine_sti
     gesture += [ev(pygame.MOUSEMOTION, pos=p, rel=(0, 0), buttons=(1, 0, 0)) for p in mine[1:]]
     gesture.append(ev(pygame.MOUSEBUTTONUP, pos=mine[-1], button=1))
 
-    applied, painted, statuses = [], [], set()
+    applied, painted, rows, statuses = [], [], [], set()
     room, server_board = app.room, server.rooms.get("r").board
     cpu, deadline = time.process_time(), time.monotonic() + DEADLINE
     while True:
         arrived = len(app.board) >= 1  # the burst is coming in: my stroke is drawn meanwhile
         events = [gesture.pop(0)] if arrived and gesture else []
         before_points, before_paint = points_on(app.board), app.canvas.stats.get("paint_work", 0.0)
+        before_rows = filled.rows
         app.frame(events)
+        rows.append(filled.rows - before_rows)
         applied.append(points_on(app.board) - before_points)
         painted.append(app.canvas.stats.get("paint_work", 0.0) - before_paint)
         statuses.add(app.ui.status.state)
@@ -88,6 +126,7 @@ def test_a_burst_of_huge_strokes_is_applied_and_painted_over_frames_and_mine_sti
     cpu = time.process_time() - cpu
     frames = len(applied)
     assert max(applied) <= MOST_APPLIED, f"{max(applied):,} points applied in one frame"
+    assert max(rows) <= MOST_ROWS, f"{max(rows):,} polygon rows filled in one frame"
     assert max(painted) <= MOST_PAINTED, f"{max(painted):,.0f} work units painted in one frame"
     assert frames > BURST * MAX_POINTS / LIVE_BUDGET  # spread, not dropped: every point came in
     assert any("catching up" in s for s in statuses), statuses
@@ -111,9 +150,61 @@ def test_a_burst_of_huge_strokes_is_applied_and_painted_over_frames_and_mine_sti
             bound=f"LIVE_BUDGET: {LIVE_BUDGET:,} points of received messages applied per frame; "
             f"PAINT_BUDGET: {PAINT_BUDGET:,} work units of board painted per frame (a long thick segment "
             "counts its length), the rest in the next frames, in order",
-            measured=f"{frames:,} frames; at most {max(applied):,} points applied and {max(painted):,.0f} "
-            f"units painted in one frame (before: all {BURST * MAX_POINTS:,} points and their painting "
-            f"in one frame); client CPU {cpu:.1f} s for the burst; the user's own stroke drawn meanwhile "
-            "echoed; board and pixels identical to the server's board painted at once",
+            measured=f"{frames:,} frames; at most {max(applied):,} points applied, {max(painted):,.0f} "
+            f"units painted and {max(rows):,} polygon rows filled in one frame (of {sum(rows):,}); client "
+            f"CPU {cpu:.1f} s for the burst; the user's own stroke drawn meanwhile echoed; board and "
+            "pixels identical to the server's board painted at once",
+        )
+    )
+
+
+def test_joining_a_room_that_holds_huge_strokes_paints_them_over_frames(
+    screen,  # noqa: F811
+    server,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
+    guest = RawClient(server.address)
+    guest.join("mallory", room="r")
+    strokes = [BoardObject(f"zz-{k}", "pencil", zigzag(k), "#c82828", MAX_WIDTH) for k in range(BURST)]
+    for k, stroke in enumerate(strokes):
+        guest.send(Add(oid=f"zz.{k}", obj=stroke))
+    guest.recv_until(lambda m: isinstance(m, Add) and m.obj.id == strokes[-1].id)
+    app = make_app(screen, tmp_path)
+    filled = RowCounter(monkeypatch)
+    app.connect("127.0.0.1", server.address[1], "alice", "r")
+    rows, lines, shown = [], [], None
+    cpu, deadline = time.process_time(), time.monotonic() + DEADLINE
+    while True:
+        before_rows, before_lines = filled.rows, filled.line_pixels
+        app.frame([])
+        rows.append(filled.rows - before_rows)
+        lines.append(filled.line_pixels - before_lines)
+        if app.conn.state == "online" and len(app.board) == BURST:
+            if shown is None and app.canvas.view_complete:
+                shown = len(rows)
+            if not app.canvas.behind:
+                break
+        assert time.monotonic() < deadline, f"not painted within {DEADLINE} s"
+        between_frames(app)
+    cpu = time.process_time() - cpu
+    assert max(rows) <= MOST_ROWS, f"{max(rows):,} polygon rows filled in one frame"
+    assert max(lines) <= MOST_LINE_PIXELS, f"{max(lines):,} line pixels drawn in one frame (the preview)"
+    assert shown is not None
+    fresh = Canvas(app.board, app.canvas.texts)
+    try:
+        assert pygame.image.tobytes(app.canvas.surface, "RGB") == pygame.image.tobytes(fresh.surface, "RGB")
+    finally:
+        fresh.close()
+    guest.close()
+    reliability.record_abuse(
+        reliability.Abuse(
+            attack=f"joining a room that holds {BURST} pencil strokes of {MAX_POINTS:,} points, {MAX_WIDTH} "
+            "wide, zigzagging across the whole board",
+            bound=f"PREVIEW_BUDGET: {PREVIEW_BUDGET:,} units of the view painted at screen scale per frame "
+            f"(a stroke's length counts, LINE_PIXELS); PAINT_BUDGET: {PAINT_BUDGET:,} units of the board "
+            "surface; long strokes painted in parts",
+            measured=f"whole board shown at frame {shown:,}, painted in {len(rows):,} frames; at most "
+            f"{max(rows):,} polygon rows and {max(lines):,} line pixels in one frame; client CPU {cpu:.1f} s",
         )
     )
