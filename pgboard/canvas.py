@@ -422,7 +422,7 @@ class Canvas:
         changed, self._previewed = self._pending[self._previewed :], len(self._pending)
         many = len(changed) > REPAINT_ALL_REGIONS
         regions = [] if many else [(box, self._objects_in(box)) for box in changed]
-        work = sum(len(obj.points) + OBJECT_WORK for _, objects in regions for obj in objects)
+        work = sum(preview.cost(obj) for _, objects in regions for obj in objects)  # lengths count too
         if many or work > PREVIEW_REPAINT_LIMIT or preview.crowded:
             self._preview_off = True
             return False

@@ -19,6 +19,7 @@ what the view must show there.
 from __future__ import annotations
 
 import dataclasses
+import math
 from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from itertools import accumulate, islice
@@ -182,6 +183,12 @@ class Preview:
             return len(pts) - 1, total
         k = max(1, bisect_right(range(1, len(lengths) + 1), left, key=lambda k: k + lengths[k - 1] * per))
         return start + k, k + lengths[k - 1] * per
+
+    def cost(self, obj: BoardObject) -> float:
+        """What painting ``obj`` whole at this scale costs, in the units of PREVIEW_BUDGET."""
+        if obj.kind in ("pencil", "line") and len(obj.points) > 1:
+            return self._stroke_part(obj, 0, math.inf)[1]
+        return work(obj)
 
     def step(self, view: pygame.Surface, budget: float) -> None:
         """Paint the next objects, about ``budget`` work of them (a long stroke in parts)."""
