@@ -265,6 +265,8 @@ class RoomView:
         """My object's echo: on the server it lies above everything echoed before it, so what was
         applied here after it was drawn (others' objects the server ordered first, a burst waiting
         its turn behind LIVE_BUDGET) goes under it; my own objects not echoed yet stay above it."""
+        if self.board.get(oid) is None:
+            return  # erased here before its echo came
         above: list[BoardObject] = []
         for obj in reversed(self.board.objects.values()):  # costs what lies above it: usually nothing
             if obj.id == oid:
