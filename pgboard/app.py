@@ -21,7 +21,7 @@ from pgboard.board import Board
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
 from pgboard.net import Connection, Credentials
 from pgboard.protocol import MAX_WIDTH, Cursor, Message, Say
-from pgboard.room import LOCKED_TEXT, RoomView
+from pgboard.room import LIVE_BUDGET, LOCKED_TEXT, RoomView
 from pgboard.scheduler import Scheduler
 from pgboard.tools import TOOLS, Tool, ToolContext, make_tool
 from pgboard.ui import UI
@@ -207,7 +207,7 @@ class App:
             self.conn.pump()
         self.scheduler.run_due()
         if self.room is not None:
-            self.room.apply_incoming()
+            self.room.apply_incoming(LIVE_BUDGET)  # a burst is applied over frames, in order
             self._follow_connection()
         self.ui.update(time.monotonic())
         self.draw()
@@ -302,8 +302,13 @@ class App:
                 self._keep_work()
         latency = conn.latency * 1000 if conn.latency is not None else None
         # the pump's own line ("Offline: retrying in 3 s; 2 unsent changes kept") says it all
+        online = "Online, secure (TLS)" if conn.tls else "Online"
+        if room.waiting:  # a burst being applied over frames (LIVE_BUDGET)
+            online += f": catching up, {room.waiting} changes to show"
+        elif self.canvas.behind and not self.canvas.painting:  # huge strokes painted over frames
+            online += ": catching up, painting"
         self.ui.set_status(
-            ("Online, secure (TLS)" if conn.tls else "Online") if state == "online" else conn.status_text(),
+            online if state == "online" else conn.status_text(),
             room.room or conn.room,
             room.nick or conn.nick,
             latency,

@@ -366,6 +366,14 @@ class Board:
         piece by piece from a compacted one (a late join stages the objects as they arrive)."""
         self._put(obj)
 
+    def to_top(self, oid: str) -> None:
+        """Draw ``oid`` above everything, as it is, with no history and no operation: a client puts
+        its own object, drawn before others' that the server ordered first, where the echo says."""
+        obj = self.objects.get(oid)
+        if obj is not None:
+            self._remove(oid)
+            self._put(obj)
+
     def take(self, staged: Board, seq: int) -> None:
         """Replace everything with ``staged``'s objects at ``seq``, as :meth:`load` does, without
         measuring or indexing any object again; ``staged`` is left empty."""

@@ -23,18 +23,19 @@ import pygame
 
 from pgboard import geometry, render
 from pgboard.board import Board
+from pgboard.paintjobs import OBJECT_WORK, WHOLE, Job, PaintJobs, work
 from pgboard.preview import BOARD_BG, OUTSIDE_BG, PREVIEW_BUDGET, Preview
 from pgboard.protocol import BOARD_H, BOARD_W, BoardObject
 from pgboard.render import find_font  # noqa: F401  (re-exported: others look the font up here too)
 from pgboard.viewport import MAX_ZOOM, Viewport  # noqa: F401  (re-exported)
 
 REPAINT_ALL_REGIONS = 64  # more damaged regions than this (and than a quarter of the objects): repaint all
-# A repaint of the whole board (a late join, a clear) is spread over frames: each frame paints about
-# this much work (points of strokes; a shape or a text counts as OBJECT_WORK), about 30 ms here, so
-# a board of 100,000 objects comes in over seconds while the window keeps answering (fewer, longer
-# frames would finish sooner: each frame also draws the panels).
+# What the board surface gets painted in one frame, changes and repaints together, in work units
+# (pgboard/paintjobs.py: points of strokes, more for long thick segments; a shape or a text counts as
+# OBJECT_WORK), about 30 ms here; the rest waits for the next frames, in order. So a board of 100,000
+# objects (a late join) comes in over seconds, and so does a burst of huge strokes, while the window
+# keeps answering (fewer, longer frames would finish sooner: each frame also draws the panels).
 PAINT_BUDGET = 10_000
-OBJECT_WORK = 8
 PAINT_VIEW_EVERY = 12  # during such a repaint, the view shows the progress every this many frames
 # ... unless a preview paints the view at screen scale first (pgboard/preview.py; the surface waits). More
 # work than this (points) of changes to show at once in one frame ends it: back to the progress above.
@@ -99,12 +100,8 @@ class Canvas:
         self.texts = texts if texts is not None else render.TextCache()
         self._surface = pygame.Surface((BOARD_W, BOARD_H))
         self._pending: list[geometry.Box] = []  # damaged regions not repainted yet
-        # A whole-board repaint in progress: the objects still to paint, bottom first. Until it is
-        # done, every other change waits in _pending (painted over by it otherwise), then is redrawn.
-        self._backlog: list[BoardObject] = []
-        self._backlog_at = 0
-        self._backlog_frames = 0
-        self._indexing = False  # the repaint records painted boxes (a reset emptied the index)
+        self._spent = 0.0  # work painted as changes came in since the last update (PAINT_BUDGET)
+        self._whole_frames = 0  # frames of the whole-board repaint under way
         self._preview: Preview | None = None  # the view painted at screen scale during that repaint
         self._preview_off = False  # given up for this repaint (too many changes came in)
         self._previewed = 0  # how many regions of _pending the preview has repainted
@@ -119,13 +116,16 @@ class Canvas:
         # Painted boxes (text is measured with the real font, not geometry's estimate), so a damaged
         # region finds every object that paints into it.
         self._grid = geometry.SpatialGrid()
+        # What waits to be painted, in order. While a whole-board repaint is under way, every other
+        # change waits in _pending (painted over by it otherwise), then is redrawn.
+        self._jobs = PaintJobs(self._surface, board, self.texts, self._grid, BOARD_BG)
         self._damage: list[geometry.Box] = []  # board boxes changed since the view was last updated
         self._view: pygame.Surface | None = None
         self._view_key: tuple[float, ...] | None = None
         self._tiles: tuple[int, int, int] = (1, 1, 1)  # board units per tile, columns, rows
         self._origin: tuple[float, float] = (0.0, 0.0)  # the board's origin in the view at the last rebuild
         self._shift: tuple[int, int] = (0, 0)  # whole pixels the view was scrolled by since
-        self.stats = {"tiles_rescaled": 0, "objects_painted": 0, "sprites_drawn": 0}
+        self.stats = {"tiles_rescaled": 0, "objects_painted": 0, "sprites_drawn": 0, "paint_work": 0.0}
         board.listeners.append(self)
         self.board_reset()
 
@@ -145,76 +145,61 @@ class Canvas:
     @property
     def painting(self) -> bool:
         """True while a whole-board repaint is still coming in (see PAINT_BUDGET)."""
-        return bool(self._backlog)
+        return self._jobs.whole
+
+    @property
+    def behind(self) -> bool:
+        """True while some painting waits for the next frames (a repaint, or changes bigger than a frame)."""
+        return bool(self._jobs)
 
     @property
     def view_complete(self) -> bool:
         """True when the view shows the whole board: nothing is left to paint, or the preview that
         stands in for the board surface meanwhile is complete (as of the last :meth:`draw`)."""
-        return not self._backlog or (self._preview is not None and self._preview.complete)
+        return not self._jobs.whole or (self._preview is not None and self._preview.complete)
 
     @property
     def _previewing(self) -> bool:
         """A preview is under way, or starts at the next draw: the board surface waits for it."""
-        return not self._preview_off and (self._preview is None or not self._preview.complete)
+        preview = self._preview
+        return self._jobs.whole and not self._preview_off and (preview is None or not preview.complete)
 
     def board_reset(self) -> None:
         self._grid.clear()
         self.floating.clear()
         self._repaint_all(index=True)
 
-    def _repaint_all(self, index: bool = False) -> None:
+    def _repaint_all(self, index: bool = False, budget: float = PAINT_BUDGET) -> None:
         """Paint every object again: now, or over the next frames when the board is big (``index``:
         and record each one's painted box as it is painted, the index being empty)."""
         self._pending = []
         self._preview, self._preview_off, self._previewed = None, False, 0
         self._surface.fill(BOARD_BG)
-        floating = self.floating
-        self._indexing = index
-        self._backlog = [obj for obj in self.board.objects.values() if obj.id not in floating]
-        self._backlog_at = 0
-        self._backlog_frames = 0
-        self._damage = [(0, 0, BOARD_W, BOARD_H)]
-        work = 0
-        for obj in self._backlog:  # a small board is painted at once, as before; a big one is
-            work += len(obj.points) + OBJECT_WORK  # previewed first (that frame has enough to do)
-            if work > PAINT_BUDGET:
+        objects = [obj for obj in self.board.objects.values() if obj.id not in self.floating]
+        self._jobs.clear()
+        self._jobs.push(Job(WHOLE, objects, index=index, whole=True))
+        self._whole_frames = 0
+        self._damage = [WHOLE]
+        total = 0
+        for obj in objects:  # a small board is painted at once, as before; a big one is
+            total += len(obj.points) + OBJECT_WORK  # previewed first (that frame has enough to do)
+            if total > PAINT_BUDGET:
                 return
-        self._paint_backlog(PAINT_BUDGET)
+        self._paint(budget)
 
-    def _paint_backlog(self, budget: float) -> None:
-        """Paint the next objects of a whole-board repaint, about ``budget`` work of them."""
-        objects, i, surface, texts = self._backlog, self._backlog_at, self._surface, self.texts
-        current, insert, indexing = self.board.objects, self._grid.insert, self._indexing
-        # The board indexes what this canvas paints when it measures text with these fonts (the App's
-        # does): its boxes are taken as they are. (Copying its index instead of placing each box here
-        # costs ~90 ms in one frame at 100,000 objects; placing them is spread over the frames.)
-        measured = self.board.grid.box if self.board.text_box == texts.box else None
-        spent = painted = 0
-        while i < len(objects) and spent < budget:
-            obj = objects[i]
-            i += 1
-            if current.get(obj.id) is not obj:
-                continue  # changed or gone since the repaint began: indexed, and redrawn after it
-            box = None
-            if measured:  # the board's box is the painted box: not measured again
-                box = measured(obj.id)
-            if box is None:
-                box = render.painted_box(obj, texts)
-            if indexing:
-                insert(obj.id, box)
-            render.draw_clipped(surface, obj, texts, self.full, box)
-            spent += len(obj.points) + OBJECT_WORK
-            painted += 1
+    def _paint(self, budget: float) -> float:
+        """Paint about ``budget`` work of what waits (a whole-board repaint shows its progress in the
+        view every PAINT_VIEW_EVERY frames; anything else where it painted)."""
+        whole = self._jobs.whole
+        spent, painted, damage = self._jobs.step(budget)
         self.stats["objects_painted"] += painted
-        self._backlog_frames += 1
-        if i >= len(objects):
-            self._backlog, self._backlog_at = [], 0
-        else:
-            self._backlog_at = i
-            if self._backlog_frames % PAINT_VIEW_EVERY:
-                return
-        self._damage.append((0, 0, BOARD_W, BOARD_H))
+        self.stats["paint_work"] += spent
+        self._damage += damage
+        if whole:
+            self._whole_frames += 1
+            if not self._jobs.whole or not self._whole_frames % PAINT_VIEW_EVERY:
+                self._damage.append(WHOLE)
+        return spent
 
     def update(self, land_all: bool = False) -> None:
         """Repaint the regions that changes damaged since the last call (draw calls it every frame).
@@ -234,20 +219,24 @@ class Canvas:
                 obj = self.board.get(oid)
                 if obj is not None and oid not in self.floating:
                     self.floating[oid] = obj  # its pending regions are repainted without it below
-        if self._backlog:
+        budget = math.inf if land_all else PAINT_BUDGET - self._spent  # less what changes painted
+        self._spent = 0.0
+        if self._jobs.whole:
             if land_all or not self._previewing:  # else the preview goes first
-                self._paint_backlog(math.inf if land_all else PAINT_BUDGET)
-            if self._backlog:
+                budget -= self._paint(budget)
+            if self._jobs:
                 return  # what changed meanwhile is redrawn once the repaint is done
         pending, self._pending = self._pending, []
-        if not pending:
-            return
         area = sum((b[2] - b[0]) * (b[3] - b[1]) for b in pending)
         if area >= BOARD_W * BOARD_H or len(pending) > max(REPAINT_ALL_REGIONS, len(self.board) // 4):
-            self._repaint_all()
+            self._repaint_all(budget=budget)
             return
-        for box in pending:
-            self.redraw(box)
+        for box in pending:  # cleared, and what meets it drawn again, clipped, after what waits
+            clamped = _clamp_box(box)
+            if clamped is not None:
+                self._jobs.repaint(clamped, self._found)
+        if self._jobs:
+            self._paint(budget)
 
     def object_changed(self, old: BoardObject | None, new: BoardObject | None) -> None:
         if new is None:
@@ -265,14 +254,21 @@ class Canvas:
         else:
             new_box = render.painted_box(new, self.texts)
         self._grid.insert(new.id, new_box)
-        if self._backlog:  # a whole-board repaint is under way: redraw the change after it
+        if self._jobs.whole:  # a whole-board repaint is under way: redraw the change after it
             self._pending.append(new_box if old_box is None else geometry.union(old_box, new_box))
             if old is not None:
                 self._changed.add(new.id)
             return
-        if old is None or old_box is None:  # added on top of everything: paint just it
+        if old is None or old_box is None:  # added on top of everything: paint just it, now if it fits
+            clamped = _clamp_box(new_box)
+            cost = 0.0 if self._jobs else work(new, limit=PAINT_BUDGET - self._spent)
+            if clamped is not None and (self._jobs or self._spent + cost > PAINT_BUDGET):
+                self._jobs.push(Job(clamped, [new]))  # after what waits, within the next frames' budgets
+                return
             render.draw_clipped(self._surface, new, self.texts, self.full, new_box)
+            self._spent += cost
             self.stats["objects_painted"] += 1
+            self.stats["paint_work"] += cost
             self._mark(new_box)
             return
         if new.id in self.floating:  # drawn in the overlay: nothing to repaint
@@ -301,11 +297,22 @@ class Canvas:
         opaque, so painting an object over itself changes nothing and the result is what a repaint of
         the region gives; text is blended (anti-aliased edges), so a text above sends the region to a
         repaint instead."""
+        if self._jobs:  # it waits its turn, all of it (its own painting may be waiting too), and
+            self._pending.append(stroke_box)  # floats while it keeps growing (see update)
+            self._changed.add(stroke.id)
+            return
         above = self._above(stroke, box)
         clamped = _clamp_box(box)
         if above is None or clamped is None or any(o.kind == "text" for o in above):
             self._pending.append(box)
             return
+        left = PAINT_BUDGET - self._spent
+        cost = render.stroke_part(tail, stroke.width, 0, left)[1] + sum(work(o, clamped, left) for o in above)
+        if cost > left:  # a huge tail, or huge strokes above it
+            self._pending.append(box)
+            return
+        self._spent += cost
+        self.stats["paint_work"] += cost
         surface = self._surface
         old = surface.get_clip()
         surface.set_clip(_rect(stroke_box))
@@ -343,18 +350,9 @@ class Canvas:
             k -= 1
         return None if k < 0 else [o for o in ordered[k + 1 :] if o.id not in floating]
 
-    def redraw(self, box: geometry.Box) -> None:
-        """Repaint a region of the board from the model: clear it, draw what meets it, clipped."""
-        clamped = _clamp_box(box)
-        if clamped is None:
-            return
-        clip = _rect(clamped)
-        self._surface.fill(BOARD_BG, clip)
-        objects = self.board.in_order(self._grid.query(clamped) - self.floating.keys())
-        for obj in objects:
-            render.draw_clipped(self._surface, obj, self.texts, clip)
-        self.stats["objects_painted"] += len(objects)
-        self._mark(clamped)
+    def _found(self, box: geometry.Box) -> list[BoardObject]:
+        """What paints into ``box`` on the board surface, bottom first (floating objects are not on it)."""
+        return self.board.in_order(self._grid.query(box) - self.floating.keys())
 
     def _mark(self, box: geometry.Box) -> None:
         self._damage.append(box)
@@ -395,7 +393,7 @@ class Canvas:
 
     def _update_view(self, vp: Viewport) -> None:
         self.update()
-        if self._backlog and not self._preview_off and self._update_preview(vp):
+        if self._jobs.whole and not self._preview_off and self._update_preview(vp):
             return
         if self._preview is not None:  # the board surface is complete (or the preview gave up)
             self._preview = None
@@ -424,7 +422,7 @@ class Canvas:
         changed, self._previewed = self._pending[self._previewed :], len(self._pending)
         many = len(changed) > REPAINT_ALL_REGIONS
         regions = [] if many else [(box, self._objects_in(box)) for box in changed]
-        work = sum(len(obj.points) + OBJECT_WORK for _, objects in regions for obj in objects)
+        work = sum(preview.cost(obj) for _, objects in regions for obj in objects)  # lengths count too
         if many or work > PREVIEW_REPAINT_LIMIT or preview.crowded:
             self._preview_off = True
             return False

@@ -344,6 +344,63 @@ def _polyline(
     surf.fblits(zip(repeat(disc), zip(corners, corners, strict=True)))
 
 
+# What painting a stroke costs, in the canvas's work units (PAINT_BUDGET: about one point of an
+# ordinary stroke, ~3 us here). A thick segment is a polygon whose fill costs per row it spans (measured:
+# ~75-190 us for one 1,800 rows tall, whatever its width and its clip), a thin one a line costing per
+# pixel of its length: so a segment counts one unit, plus one per SEGMENT_PIXELS of |dx| + |dy| + width
+# beyond SEGMENT_FREE (ordinary strokes, short segments, count their points as before). A zigzag of 5,000
+# full-height segments 64 wide counts ~290,000 units (0.6 s of painting), not 5,000.
+SEGMENT_FREE = 64
+SEGMENT_PIXELS = 32
+FAR_WORK = 1 / 16  # a segment that cull leaves out: its box is checked, nothing is painted
+
+
+def stroke_part(
+    points: Sequence[tuple[int, int]],
+    width: int,
+    start: int = 0,
+    budget: float = math.inf,
+    cull: geometry.Box | None = None,
+) -> tuple[int, float]:
+    """How far to paint a stroke from ``points[start]`` for about ``budget`` work: ``(end, work)``,
+    ``points[start : end + 1]`` being the part (one segment at least) and ``work`` what it costs
+    (see SEGMENT_FREE; with ``cull``, as :func:`draw_segments` culls). Painted part after part, a
+    stroke paints what it paints whole (see draw_segments), so a huge one is spread over frames."""
+    last = len(points) - 1
+    if start >= last:
+        return last, 1.0
+    free, per = SEGMENT_FREE - width, SEGMENT_PIXELS
+    if cull is not None:
+        pad = width // 2 + 2
+        x0, y0, x1, y1 = cull[0] - pad, cull[1] - pad, cull[2] + pad, cull[3] + pad
+    work = 0.0
+    ax, ay = points[start]
+    if cull is None:  # the hot case (a join paints every stroke): the loop below without the cull
+        for i, (bx, by) in enumerate(islice(points, start + 1, None), start + 1):
+            d = (bx - ax if bx > ax else ax - bx) + (by - ay if by > ay else ay - by)
+            work += 1.0 + (d - free) / per if d > free else 1.0
+            if work >= budget:
+                return i, work
+            ax, ay = bx, by
+        return last, work
+    for i in range(start + 1, last + 1):
+        bx, by = points[i]
+        if not (
+            (ax if ax < bx else bx) < x1
+            and (ax if ax > bx else bx) >= x0
+            and (ay if ay < by else by) < y1
+            and (ay if ay > by else by) >= y0
+        ):
+            work += FAR_WORK
+        else:
+            d = (bx - ax if bx > ax else ax - bx) + (by - ay if by > ay else ay - by)
+            work += 1.0 + (d - free) / per if d > free else 1.0
+        if work >= budget:
+            return i, work
+        ax, ay = bx, by
+    return last, work
+
+
 _SPRITES: dict[tuple[int, int, int, int], tuple[pygame.Surface, int]] = {}
 SPRITE_CACHE_SIZE = 512  # dot and disc sprites kept (one per colour and width)
 _KEY = (255, 0, 255)  # the sprites' transparent colour key (a disc's colour is never it: see _disc)

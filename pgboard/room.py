@@ -59,6 +59,14 @@ log = logging.getLogger(__name__)
 OPTIMISTIC = (Add, Extend, Move, Delete)
 ECHOES = (Add, Extend, Move, Delete, Clear, Undo, Redo)
 LOCAL_SLACK = 256  # optimistic operations remembered before the acknowledged ones are swept out
+# Received messages applied in one frame, in work units: an add or an extend counts its points, any other
+# message MESSAGE_WORK (a clear, undo or redo also what it puts back and removes). Applying a point costs
+# ~1-2 us here (measured and indexed by the board and by the canvas; painting waits for the canvas's
+# own budget, PAINT_BUDGET), so this is about 10-20 ms of a frame: a burst of huge strokes is applied
+# over frames, in order, never in one frame (one message at least per frame, so it always progresses).
+# Catch-up objects (obj) are not counted: the pump's READ_TIME bounds them, and the canvas paints them.
+LIVE_BUDGET = 10_000
+MESSAGE_WORK = 8
 LOCKED_TEXT = "The board is locked: only operators draw until one of them unlocks it"
 
 
@@ -111,6 +119,7 @@ class RoomView:
         self.caught_up = False
         self._chat_shown: Counter[tuple[Any, ...]] = Counter()  # lines passed to on_chat, by content
         self._chat_replayed: Counter[tuple[Any, ...]] = Counter()  # history lines since the last welcome
+        self.stats = {"messages": 0, "work": 0}  # received messages applied, and their work (LIVE_BUDGET)
 
     # -- ids
 
@@ -162,8 +171,11 @@ class RoomView:
 
     def _forget_acknowledged(self) -> None:
         """Drop what the server acknowledged with an ``ack`` (a resend it had already applied): such
-        operations leave the outbox without an echo, so nothing else takes them out of ``_local``."""
+        operations leave the outbox without an echo, so nothing else takes them out of ``_local``.
+        An echo the pump has read but this view has not applied yet (a burst waits its turn behind
+        LIVE_BUDGET) still needs its entry, or it would be applied a second time."""
         waiting = {op.oid for op in self.link.pending_ops}  # type: ignore[attr-defined]
+        waiting.update(self._own_echoes_waiting())
         self._local = {oid: op for oid, op in self._local.items() if oid in waiting}
         self._before = {oid: obj for oid, obj in self._before.items() if oid in waiting}
         self._sweep_at = len(self._local) + LOCAL_SLACK
@@ -188,20 +200,49 @@ class RoomView:
 
     # -- what the server says
 
-    def apply_incoming(self, limit: int | None = None) -> int:
-        """Apply received messages (all, or at most ``limit`` to keep a frame short); returns how many."""
+    def apply_incoming(self, budget: float = float("inf")) -> int:
+        """Apply received messages, in order, about ``budget`` work of them (LIVE_BUDGET; one message
+        at least): the rest waits for the next call. Returns how many were applied."""
         queue = self.link.incoming
-        done = 0
-        while queue and (limit is None or done < limit):
-            self.apply(queue.popleft())
+        done = spent = 0
+        while queue and (not done or spent < budget):
+            msg = queue.popleft()
+            spent += self._work(msg)
+            self.apply(msg)
             done += 1
+        self.stats["messages"] += done
+        self.stats["work"] += spent
         return done
+
+    @property
+    def waiting(self) -> int:
+        """Received messages not applied yet (a burst spread over frames)."""
+        return len(self.link.incoming)
+
+    def _work(self, msg: Message) -> int:
+        if isinstance(msg, Obj):
+            return 0
+        if isinstance(msg, ECHOES) and msg.author == self.me and msg.oid in self._local:
+            return 1  # my own, drawn already: only acknowledged
+        if isinstance(msg, Add):
+            return MESSAGE_WORK + len(msg.obj.points)
+        if isinstance(msg, Extend):
+            return MESSAGE_WORK + len(msg.points)
+        if isinstance(msg, (Clear, Undo, Redo)):
+            return MESSAGE_WORK + len(msg.removed) + sum(len(o.points) for o in msg.put)
+        return MESSAGE_WORK
+
+    def _own_echoes_waiting(self) -> set[str]:
+        me = self.me
+        return {m.oid for m in self.link.incoming if isinstance(m, ECHOES) and m.author == me}
 
     def apply(self, msg: Message) -> None:
         if isinstance(msg, ECHOES):
             if msg.author == self.me and msg.oid in self._local:
                 del self._local[msg.oid]  # drawn already: the echo is the acknowledgement
                 self._before.pop(msg.oid, None)
+                if isinstance(msg, Add):
+                    self._restack(msg.obj.id)
             else:
                 self.board.apply_echo(msg)
         elif isinstance(msg, Obj):
@@ -220,6 +261,27 @@ class RoomView:
         else:
             self._apply_social(msg)
 
+    def _restack(self, oid: str) -> None:
+        """My object's echo: on the server it lies above everything echoed before it, so what was
+        applied here after it was drawn (others' objects the server ordered first, a burst waiting
+        its turn behind LIVE_BUDGET) goes under it; my own objects not echoed yet stay above it."""
+        if self.board.get(oid) is None:
+            return  # erased here before its echo came
+        above: list[BoardObject] = []
+        for obj in reversed(self.board.objects.values()):  # costs what lies above it: usually nothing
+            if obj.id == oid:
+                break
+            above.append(obj)
+        else:
+            return
+        mine = {op.obj.id for op in self._local.values() if isinstance(op, Add)}
+        if all(obj.id in mine for obj in above):
+            return
+        self.board.to_top(oid)
+        for obj in reversed(above):
+            if obj.id in mine:
+                self.board.to_top(obj.id)
+
     def _caught_up(self, seq: int) -> None:
         if self._catchup is not None:
             self.board.take(self._catchup, seq)
@@ -229,7 +291,7 @@ class RoomView:
             # unconfirmed, or confirmed by an echo the pump has read but this view has not applied yet
             # (the pump may read caught_up and the echoes behind it at once)
             waiting = {op.oid for op in self.link.pending_ops}  # type: ignore[attr-defined]
-            waiting.update(m.oid for m in self.link.incoming if isinstance(m, ECHOES) and m.author == self.me)
+            waiting.update(self._own_echoes_waiting())
             for oid, op in self._local.items():
                 if oid in waiting:
                     self._apply_local(op)

@@ -173,7 +173,7 @@ def test_remote_changes_during_the_preview_show_at_once(texts: TextCache) -> Non
     assert canvas.painting
     assert colour_count(screen, ADDED) > added
     preview = screen.copy()
-    while canvas.painting:
+    while canvas.behind:  # the changes too, within the budget
         canvas.draw(screen, vp)
     canvas.draw(screen, vp)
     want = final_view(board, texts, vp)
@@ -196,7 +196,7 @@ def test_a_zoom_or_pan_during_the_preview_previews_the_new_view(texts: TextCache
     assert canvas.painting
     want = final_view(board, texts, vp)
     assert_close(screen, want)
-    while canvas.painting:
+    while canvas.behind:
         canvas.draw(screen, vp)
     canvas.draw(screen, vp)
     assert pixels(screen) == pixels(want)
@@ -213,7 +213,7 @@ def test_too_many_changes_during_the_preview_fall_back_to_the_board_surface(text
     canvas.draw(screen, vp)
     assert not canvas.view_complete  # the progress of the board surface, as without a preview
     frames = 0
-    while canvas.painting:  # then, as before, a repaint of the whole board for all those regions
+    while canvas.behind:  # then, as before, a repaint of the whole board for all those regions
         canvas.draw(screen, vp)
         frames += 1
         assert frames < 200
@@ -242,7 +242,7 @@ def test_a_stroke_growing_during_the_preview_shows_each_segment_at_once(texts: T
     assert seq - SEQ > preview.MAX_PATCHES  # more changes than the preview keeps separate patches for
     assert canvas.painting  # and the preview went on to the end before the board surface
     shown = screen.copy()
-    while canvas.painting:
+    while canvas.behind:
         canvas.draw(screen, vp)
     want = final_view(board, texts, vp)
     assert pixels(screen) == pixels(want)

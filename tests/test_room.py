@@ -9,8 +9,19 @@ import gc
 from test_net import Client, HandServer, hand, handshake, line, rejoin, welcome_frames  # noqa: F401 - fixture
 
 from pgboard.catchup_gc import CATCHUP_THRESHOLD, NO_FULL_COLLECTION
-from pgboard.protocol import Add, CatchUp, CaughtUp, Obj, UserInfo, Welcome
-from pgboard.room import RoomView
+from pgboard.protocol import (
+    MAX_POINTS,
+    Add,
+    BoardObject,
+    CatchUp,
+    CaughtUp,
+    Extend,
+    Move,
+    Obj,
+    UserInfo,
+    Welcome,
+)
+from pgboard.room import LIVE_BUDGET, LOCAL_SLACK, MESSAGE_WORK, RoomView
 
 
 def test_my_operation_confirmed_right_behind_a_board_catch_up_stays_on_my_board(hand: HandServer) -> None:  # noqa: F811
@@ -65,4 +76,48 @@ def test_the_collector_waits_longer_while_a_board_comes_in_and_is_itself_again_a
     assert sorted(view.board.objects) == ["a", "b"]
     assert gc.get_threshold() == normal
     assert gc.get_freeze_count() > frozen  # the board is in: no full collection walks it again
+    c.close()
+
+
+def big(oid: str, k: int = 0) -> BoardObject:
+    return BoardObject(
+        oid, "pencil", tuple((10 + i % 300, 10 + k + i % 7) for i in range(MAX_POINTS)), "#000000", 3
+    )
+
+
+def test_a_burst_is_applied_over_frames_and_my_echoes_behind_it_are_applied_once(hand: HandServer) -> None:  # noqa: F811
+    c = Client(hand.port)
+    conn = c.conn
+    view = RoomView(conn)
+    handshake(hand, c)
+    hand.send(*welcome_frames(user="u1"))
+    c.pump_until(lambda: conn.state == "online")
+    view.apply_incoming(LIVE_BUDGET)
+    stroke = Add(view.new_oid(), BoardObject("mine", "pencil", ((5, 5), (6, 6)), "#ff0000", 3))
+    grown = Extend(view.new_oid(), "mine", ((9, 9), (12, 9)))
+    view.submit(stroke)
+    view.submit(grown)
+    burst = [
+        Add(f"g{k}", dataclasses.replace(big(f"g{k}", k), author="u2"), seq=3 + k, author="u2")
+        for k in range(6)
+    ]
+    mine = [dataclasses.replace(m, author="u1", seq=9 + i) for i, m in enumerate((stroke, grown))]
+    mine[0] = dataclasses.replace(mine[0], obj=dataclasses.replace(stroke.obj, author="u1"))
+    hand.send(*burst, *mine)  # six huge strokes, then the echoes of mine, in one breath
+    c.pump_until(lambda: not conn.pending_ops)  # the pump read it all: mine are confirmed
+    for _ in range(LOCAL_SLACK + 1):  # the user keeps drawing meanwhile: the sweep of _local runs
+        view.submit(Move(view.new_oid(), "mine", 1, 0))
+    frames = []
+    while view.waiting:
+        before = view.stats["work"]
+        view.apply_incoming(LIVE_BUDGET)
+        frames.append(view.stats["work"] - before)
+    assert len(frames) >= 6 * MAX_POINTS // LIVE_BUDGET  # a frame applied at most about LIVE_BUDGET
+    assert max(frames) <= LIVE_BUDGET + MESSAGE_WORK + MAX_POINTS
+    moved = LOCAL_SLACK + 1
+    want = tuple((x + moved, y) for x, y in stroke.obj.points + grown.points)
+    assert view.board.get("mine").points == want, (
+        "my add and extend, applied here once: not again at their echo"
+    )
+    assert list(view.board.objects)[-1] == "mine", "on the server mine came after the burst: it is on top"
     c.close()
