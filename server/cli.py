@@ -111,6 +111,8 @@ ABUSE_OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("max_rooms", int, "rooms the server holds; a join that would create one more is refused"),
     ("max_objects", int, "objects on one room's board"),
     ("max_connections_per_address", int, "open connections from one IP address (0: no cap)"),
+    ("join_timeout", float, "seconds a connection may take to join a room before it is closed"),
+    ("unjoined_max_frame", int, "bytes of one frame from a connection that has not joined yet"),
     ("op_rate", float, "drawing operations a second per connection (0: no limit)"),
     ("op_burst", float, "drawing operations a connection may send at once"),
     ("chat_rate", float, "chat lines a second per connection"),

@@ -32,6 +32,13 @@ CHAT_HISTORY = 50  # room chat lines replayed to a joiner (history=true)
 CATCHUP_CHUNK = 2000  # logged operations read from the store at a time during an "ops" catch-up
 MAX_ROOMS = 1000  # rooms a server holds (each keeps its board in memory); a join that would create
 # one more gets join_error "too_many_rooms"
+JOIN_TIMEOUT = 20.0  # seconds from accept to joining a room (TLS handshake and login included); a
+# connection still not in a room is closed with error "join_timeout": before it joins, no input keeps
+# it alive (a byte of white space every few seconds kept 256 connections and their buffers forever)
+UNJOINED_MAX_FRAME = 8 * 1024  # bytes of one frame before the connection joined: the largest join,
+# login or passwd is 3 name fields of 200 characters, each at most 12 bytes as JSON escapes (a
+# surrogate pair), plus a 64-character client secret: under 7,400 bytes. MAX_FRAME applies after the
+# join; an unjoined connection buffers at most this (256 of them held 149 MiB with MAX_FRAME)
 MAX_OBJECTS = BOARD_MAX_OBJECTS  # objects on one room's board; more get error "board_full"
 
 # Rate limits (server/ratelimit.py): a rate per second and a burst, per connection and per address
@@ -109,6 +116,8 @@ class Limits:
     scrypt_r: int = SCRYPT_R
     scrypt_p: int = SCRYPT_P
     tls_handshake_timeout: float = TLS_HANDSHAKE_TIMEOUT
+    join_timeout: float = JOIN_TIMEOUT
+    unjoined_max_frame: int = UNJOINED_MAX_FRAME
 
     def __post_init__(self) -> None:
         if not 0 < self.login_window <= MAX_RETRY:

@@ -30,6 +30,7 @@ from pgboard_server.tls import TLS_REQUIRED, HandshakeFailed, TlsWire
 from pgboard.board import Operation
 from pgboard.protocol import (
     ACCOUNT_MESSAGES,
+    MAX_FRAME,
     OPERATIONS,
     Codec,
     Cursor,
@@ -108,6 +109,7 @@ class Session:
         self.room: Room | None = None
         self.ignoring_chat = False
         self.last_heard = server.clock()
+        self.connected_at = self.last_heard  # JOIN_TIMEOUT counts from here: no input resets it
         self.last_ping = self.last_heard
         self.last_progress = self.last_heard  # a catch-up chunk was taken by the peer: it is alive
         self.pings = 0
@@ -130,6 +132,9 @@ class Session:
         self._writer_done = threading.Event()
         self._read_done = threading.Event()
         self._linger = self.limits.close_linger
+        # until the join, a frame is at most UNJOINED_MAX_FRAME bytes (what the reader thread may buffer
+        # for a stranger); attach() lifts it to MAX_FRAME
+        self.codec = Codec(max_frame=self.limits.unjoined_max_frame)
         self.reader = threading.Thread(target=self._read_loop, name=f"pgboard-read-{number}", daemon=True)
         self.writer = threading.Thread(target=self._write_loop, name=f"pgboard-write-{number}", daemon=True)
 
@@ -260,6 +265,7 @@ class Session:
             if self._closing:
                 return False
             self.room = room
+            self.codec.max_frame = MAX_FRAME  # a member may send any frame (called on the reader thread)
             return True
 
     def detach(self) -> None:
@@ -347,7 +353,7 @@ class Session:
     def _read_loop(self) -> None:
         """Blocks in recv() until input, end of file or an error; after a close, the writer ends
         the wait (shutdown SHUT_RD) once the peer had CLOSE_LINGER to close by itself."""
-        codec = Codec()
+        codec = self.codec
         reason = "quit"
         try:
             if self.tls is not None:
@@ -522,6 +528,12 @@ class Session:
 
     def heartbeat(self, now: float) -> None:
         if self._closing:
+            return
+        if self.room is None and now - self.connected_at > self.limits.join_timeout:
+            # a stranger's input never keeps it: white space or half a frame is not a join
+            log.info("%r: not in a room after %.0f s, closing", self, now - self.connected_at)
+            detail = f"join a room within {self.limits.join_timeout:g} s of connecting"
+            self.close("join timeout", Error("join_timeout", detail, fatal=True))
             return
         # a client busy reading a long catch-up cannot answer the ping queued behind it: while the
         # catch-up moves, it counts as alive
