@@ -89,12 +89,6 @@ class Room:
         # while the object is unchanged (written by writer threads: single dict operations, atomic)
         self._obj_frames: dict[bool, dict[str, tuple[BoardObject, bytes]]] = {False: {}, True: {}}
 
-    def rebuild(self) -> None:
-        """Throw the board away and replay it from the store: what was not committed is gone."""
-        self.board = Board(may_edit=self.rights.may_edit)
-        self.board.max_objects = self.max_objects
-        self._replay_ops()
-
     def replay(self) -> int:
         """Rebuild the board from the store's log (undo history included) and the recent chat."""
         count = self._replay_ops()
@@ -142,15 +136,22 @@ class Room:
             if s is not exclude:
                 s.send_frame(frame)
 
-    def broadcast_chat(self, line: Chat) -> None:
-        """Room chat to everyone who does not ignore it, kept in the log for joiners."""
+    def broadcast_chat(self, line: Chat) -> bool:
+        """Room chat to everyone who does not ignore it, kept in the log for joiners. False when the
+        store could not keep it: then nobody got it (the sayer is told store_failed by the caller)."""
         frame = encode(line)
         with self.lock:
-            self.store.append_chat(self.name, payload(frame))
+            try:
+                self.store.append_chat(self.name, payload(frame))
+            except sqlite3.Error as exc:
+                self.store.health.failed(f"a chat line in room {self.name!r}", exc)
+                return False
+            self.store.health.ok()
             self.chat.append(payload(frame))
             for s in list(self.members.values()):
                 if not s.ignoring_chat or s.user == line.user:
                     s.send_frame(frame)
+        return True
 
     # -- the board log
 
@@ -168,9 +169,13 @@ class Room:
                 # new connection, which still has it to resend; a client that caught up on a compacted
                 # board would then take its echo for the acknowledgement of something already drawn.
                 return
-            replies = [self._apply_one(session, op) for op in ops]
-            echoes: list[Operation] = [r for r in replies if isinstance(r, OPERATIONS)]  # type: ignore[misc]
-            logged = self._log(echoes) if echoes else {}
+            self.board.begin()  # a failed commit takes the chunk back in O(chunk): see _log
+            try:
+                replies = [self._apply_one(session, op) for op in ops]
+                echoes: list[Operation] = [r for r in replies if isinstance(r, OPERATIONS)]  # type: ignore[misc]
+                logged = self._log(echoes) if echoes else {}
+            finally:
+                self.board.end()
             everyone: list[bytes] = []  # the echoes, for the others
             mine: list[bytes] = []  # the echoes and the answers, for the sender, in the order sent
             for reply in replies:
@@ -203,8 +208,8 @@ class Room:
             return Error(exc.code, exc.detail, oid=op.oid)
 
     def commit(self, session: Session, echo: Operation) -> bool:
-        """Log the applied ``echo`` and send it to every member; on failure the board is rebuilt
-        from its log and ``session`` is told. Called under the lock."""
+        """Log the ``echo`` applied since ``board.begin()`` and send it to every member; on failure
+        the board takes it back and ``session`` is told. Called under the lock."""
         result = self._log([echo])[echo.seq]
         if not isinstance(result, bytes):
             session.send(result)
@@ -216,8 +221,9 @@ class Room:
     def _log(self, echoes: list[Operation]) -> dict[int, bytes | Error]:
         """Commit applied ``echoes`` to the store in one transaction (committed before echoed).
         Returns, by seq, each echo's frame, or the error its author gets instead: if the store fails,
-        the board is rebuilt from its log (nobody saw them) and every one of them is refused. Called
-        under the lock."""
+        the board takes back what it applied since ``board.begin()`` (nobody saw it: the journal undoes
+        it in O(chunk), pgboard/board_journal.py, where replaying the log cost O(log) under this lock)
+        and every one of them is refused. Called under the lock."""
         logged: dict[int, bytes | Error] = {}
         frames: dict[int, bytes] = {}
         for echo in echoes:
@@ -232,10 +238,11 @@ class Room:
         try:
             self.store.append_ops(self.name, [(seq, payload(frame)) for seq, frame in frames.items()])
         except sqlite3.Error as exc:
-            log.error("room %r: could not store operations %s: %s", self.name, list(frames), exc)
-            self.rebuild()  # forget them: nobody saw them, and the board must match its log
+            self.store.health.failed(f"{len(frames)} operations in room {self.name!r}", exc)
+            self.board.rollback()  # forget them: nobody saw them, and the board must match its log
             detail = "the server could not save this; try again"
             return {echo.seq: Error("store_failed", detail, oid=echo.oid) for echo in echoes}
+        self.store.health.ok()
         logged.update(frames)
         return logged
 
@@ -253,8 +260,12 @@ class Room:
             except LocalProtocolError:
                 session.send(Error("too_large", f"{len(ids)} objects are too many to purge in one step"))
                 return 0
-            self.board.apply_echo(echo)
-            return len(ids) if self.commit(session, echo) else 0
+            self.board.begin()
+            try:
+                self.board.apply_echo(echo)
+                return len(ids) if self.commit(session, echo) else 0
+            finally:
+                self.board.end()
 
     # -- rights
 
@@ -409,7 +420,7 @@ class Rooms:
             try:
                 created = room.rights.arrive(user, nick, address)
             except sqlite3.Error as exc:
-                log.error("room %r: could not record %s joining: %s", room.name, nick, exc)
+                self.store.health.failed(f"{nick!r} joining room {room.name!r}", exc)
                 session.send(Error("store_failed", "the server could not record your joining; try again"))
                 return
             if ghost is not None:

@@ -17,6 +17,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pgboard_server.store_health import StoreHealth
+
 log = logging.getLogger(__name__)
 
 MEMORY = ":memory:"
@@ -123,6 +125,7 @@ class Store:
         if self.path != MEMORY:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self.health = StoreHealth(self.path)  # a full disk is logged once, not once per refused write
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         if self.path != MEMORY:
             self._db.execute("PRAGMA journal_mode=WAL")
