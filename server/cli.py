@@ -87,7 +87,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--no-rate-limits",
         action="store_true",
-        help="turn every rate limit and the per-address connection cap off (benchmarks on loopback)",
+        help="turn every rate limit and the per-address connection and room caps off (for benchmarks)",
     )
     g.add_argument(
         "--login-failures",
@@ -109,6 +109,7 @@ DEFAULTS = L.Limits()
 # The abuse and resource limits (docs/PROTOCOL.md, "Limits"): Limits fields, one option each.
 ABUSE_OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("max_rooms", int, "rooms the server holds; a join that would create one more is refused"),
+    ("max_rooms_per_address", int, "rooms held that were created from one IP address (0: no cap)"),
     ("max_objects", int, "objects on one room's board"),
     ("max_connections_per_address", int, "open connections from one IP address (0: no cap)"),
     ("join_timeout", float, "seconds a connection may take to join a room before it is closed"),

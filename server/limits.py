@@ -32,6 +32,11 @@ CHAT_HISTORY = 50  # room chat lines replayed to a joiner (history=true)
 CATCHUP_CHUNK = 2000  # logged operations read from the store at a time during an "ops" catch-up
 MAX_ROOMS = 1000  # rooms a server holds (each keeps its board in memory); a join that would create
 # one more gets join_error "too_many_rooms"
+MAX_ROOMS_PER_ADDRESS = 50  # rooms held that were created from one IP address; a join that would
+# create another gets join_error "too_many_rooms_from_address" (one address made all 1,000 in ~1 s).
+# Empty rooms with nothing to keep are forgotten when their last member leaves and count for nobody;
+# rooms with content count until they are put away (dropped from memory, reloaded on join) to make
+# room for another, least recently joined first. A class of 30 behind one school NAT fits.
 JOIN_TIMEOUT = 20.0  # seconds from accept to joining a room (TLS handshake and login included); a
 # connection still not in a room is closed with error "join_timeout": before it joins, no input keeps
 # it alive (a byte of white space every few seconds kept 256 connections and their buffers forever)
@@ -86,6 +91,7 @@ class Limits:
     chat_history: int = CHAT_HISTORY
     catchup_chunk: int = CATCHUP_CHUNK
     max_rooms: int = MAX_ROOMS
+    max_rooms_per_address: int = MAX_ROOMS_PER_ADDRESS
     max_objects: int = MAX_OBJECTS
     op_rate: float = OP_RATE
     op_burst: float = OP_BURST
@@ -137,5 +143,6 @@ class Limits:
 NO_RATE_LIMITS: dict[str, float] = {
     **{name: 0.0 for name in Limits.names() if name.endswith("_rate")},
     "max_connections_per_address": 0,
+    "max_rooms_per_address": 0,
     "abuse_refusals": 0,
 }

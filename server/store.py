@@ -244,6 +244,13 @@ class Store:
             if creator:
                 db.execute("INSERT OR IGNORE INTO operators (room, user) VALUES (?, ?)", (key, creator))
 
+    def forget_room(self, key: str) -> None:
+        """Delete what is kept about room ``key`` (an empty room with nothing worth keeping, see
+        server/room.py Room.worth_keeping), in one transaction."""
+        with self._transaction() as db:
+            for table in ("room_info", "operators", "grants", "bans", "members", "room_passwords"):
+                db.execute(f"DELETE FROM {table} WHERE room = ?", (key,))  # noqa: S608 - fixed names
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
