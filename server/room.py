@@ -210,6 +210,9 @@ class Room:
                 replies = [self._apply_one(session, op) for op in ops]
                 echoes: list[Operation] = [r for r in replies if isinstance(r, OPERATIONS)]  # type: ignore[misc]
                 logged = self._log(echoes) if echoes else {}
+            except BaseException:
+                self.board.rollback()  # a failure of ours: what nobody saw is not kept either
+                raise
             finally:
                 self.board.end()
             everyone: list[bytes] = []  # the echoes, for the others
