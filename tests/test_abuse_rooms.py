@@ -127,3 +127,27 @@ def test_an_empty_room_an_operator_locked_is_kept(tmp_path: Path) -> None:
             c.join("newcomer", "locked")
             state = c.recv_until(lambda m: hasattr(m, "locked"))
             assert state.locked  # type: ignore[attr-defined]
+
+
+def test_a_room_put_away_while_someone_joins_it_is_loaded_again(tmp_path: Path) -> None:
+    with running_server(tmp_path / "rooms.sqlite3", **CHATTY) as server:
+        assert isinstance(visit(server, "kept", FLOODER, "a line"), Welcome)
+        passwords = server.room_passwords
+        real = passwords.check
+
+        def put_away_first(room, password, peer):  # type: ignore[no-untyped-def]
+            # between holding the room and taking its lock, the server needs the room's place
+            passwords.check = real  # type: ignore[method-assign]
+            with server.rooms._lock:
+                assert server.rooms._put_away_one()
+            assert room.gone
+            return real(room, password, peer)
+
+        passwords.check = put_away_first  # type: ignore[method-assign]
+        with RawClient(server.address) as c:
+            c.join("late", "kept")
+            c.catch_up()
+            assert c.recv_until(Chat).text == "a line"  # the room it got is the one in the store
+            assert [r.name for r in server.rooms.all()] == ["kept"]
+            (room,) = server.rooms.all()
+            assert not room.gone and list(room.members) == [c.welcome.user]  # type: ignore[union-attr]
