@@ -151,3 +151,37 @@ def test_a_room_put_away_while_someone_joins_it_is_loaded_again(tmp_path: Path) 
             assert [r.name for r in server.rooms.all()] == ["kept"]
             (room,) = server.rooms.all()
             assert not room.gone and list(room.members) == [c.welcome.user]  # type: ignore[union-attr]
+
+
+@pytest.mark.reliability
+def test_many_addresses_filling_the_server_with_one_line_rooms_still_leave_room(tmp_path: Path) -> None:
+    db = tmp_path / "rooms.sqlite3"
+    cap, per_address = 200, 10
+    addresses = [f"127.0.1.{i}" for i in range(1, cap // per_address + 1)]  # 20 "hosts"
+    with running_server(db, max_rooms=cap, max_rooms_per_address=per_address, **CHATTY) as server:
+        rss_before, disk_before = rss_kib(), db_bytes(db)
+        for a in addresses:
+            for i in range(per_address):
+                assert isinstance(visit(server, f"{a}-{i}", a, "one line"), Welcome)
+        rss_mib, disk = (rss_kib() - rss_before) / 1024, db_bytes(db) - disk_before
+        assert len(held(server)) == cap
+        for i in range(per_address):  # a newcomer still creates rooms: the idle ones make way
+            assert isinstance(visit(server, f"newcomer{i}", OTHER, "hello"), Welcome)
+        assert len(held(server)) == cap and f"{addresses[0]}-0" not in held(server)
+        with RawClient(server.address) as back:  # a put-away room is all there when joined again
+            back.join("back", f"{addresses[0]}-0")
+            back.catch_up()
+            assert back.recv_until(Chat).text == "one line"
+    rooms = cap
+    reliability.record_abuse(
+        reliability.Abuse(
+            attack=f"{len(addresses)} addresses each create their cap of rooms with one chat line, filling "
+            f"the server (--max-rooms {cap}, --max-rooms-per-address {per_address})",
+            bound="MAX_ROOMS: rooms held in memory; an idle room is put away (its log stays in the store) "
+            "when a new one needs its place, least recently joined first, and loaded again on join",
+            measured=f"{rooms} one-line rooms held: {rss_mib:.1f} MiB RSS growth "
+            f"({rss_mib * 1024 / rooms:.0f} KiB a room), {disk / 1024:.0f} KiB of store "
+            f"({disk / rooms:.0f} bytes a room); another address "
+            f"then created {per_address} rooms, still {cap} held; a put-away room came back with its line",
+        )
+    )
