@@ -135,6 +135,7 @@ class Session:
         # until the join, a frame is at most UNJOINED_MAX_FRAME bytes (what the reader thread may buffer
         # for a stranger); attach() lifts it to MAX_FRAME
         self.codec = Codec(max_frame=self.limits.unjoined_max_frame)
+        self._stranger_read = min(self.limits.recv_size, self.limits.unjoined_max_frame + 2)
         self.reader = threading.Thread(target=self._read_loop, name=f"pgboard-read-{number}", daemon=True)
         self.writer = threading.Thread(target=self._write_loop, name=f"pgboard-write-{number}", daemon=True)
 
@@ -363,7 +364,8 @@ class Session:
                     reason = "no TLS"
             while not self._tls_failed:
                 try:
-                    data = self.sock.recv(self.limits.recv_size)
+                    # a stranger's reads are small too: what it may send before joining is
+                    data = self.sock.recv(self.limits.recv_size if self.room else self._stranger_read)
                 except TimeoutError:
                     continue  # the socket's timeout is for sends; a silent peer is the heartbeat's job
                 if not data:
