@@ -54,10 +54,14 @@ CHAT_RATE, CHAT_BURST = 5.0, 20  # chat lines (and commands) per connection
 CURSOR_RATE, CURSOR_BURST = 120.0, 240  # cursor positions per connection; more are dropped silently
 INPUT_RATE, INPUT_BURST = 1024 * 1024, 8 * 1024 * 1024  # bytes of input per connection; the reader
 # pauses until a debt is paid (TCP then slows the sender down) and says so with "rate_limited"
+JOIN_RATE, JOIN_BURST = 2.0, 10  # joins per connection: a client joins once; a refused name is retried
+# (each join costs a room's rights read from the store, and maybe a room password's slow hash: a
+# script refused 20,000 times a connection burned 4 s of a core and slowed others' joins 2.7x)
 ADDRESS_OP_RATE, ADDRESS_OP_BURST = 2000.0, 4000
 ADDRESS_CHAT_RATE, ADDRESS_CHAT_BURST = 40.0, 100
 ADDRESS_CURSOR_RATE, ADDRESS_CURSOR_BURST = 2400.0, 4800
 ADDRESS_INPUT_RATE, ADDRESS_INPUT_BURST = 8 * 1024 * 1024, 32 * 1024 * 1024
+ADDRESS_JOIN_RATE, ADDRESS_JOIN_BURST = 50.0, 200  # a class of 200 behind one NAT joining at once
 MAX_CONNECTIONS_PER_ADDRESS = 64  # open connections from one IP address; more get "too_many_connections"
 RATE_RETRY = 0.5  # seconds a refused kind of input stays refused, at least (the error's "retry")
 ABUSE_REFUSALS = 5000  # refusals within ABUSE_WINDOW after which a connection is dropped ("flooding"):
@@ -101,6 +105,8 @@ class Limits:
     cursor_burst: float = CURSOR_BURST
     input_rate: float = INPUT_RATE
     input_burst: float = INPUT_BURST
+    join_rate: float = JOIN_RATE
+    join_burst: float = JOIN_BURST
     address_op_rate: float = ADDRESS_OP_RATE
     address_op_burst: float = ADDRESS_OP_BURST
     address_chat_rate: float = ADDRESS_CHAT_RATE
@@ -109,6 +115,8 @@ class Limits:
     address_cursor_burst: float = ADDRESS_CURSOR_BURST
     address_input_rate: float = ADDRESS_INPUT_RATE
     address_input_burst: float = ADDRESS_INPUT_BURST
+    address_join_rate: float = ADDRESS_JOIN_RATE
+    address_join_burst: float = ADDRESS_JOIN_BURST
     max_connections_per_address: int = MAX_CONNECTIONS_PER_ADDRESS
     rate_retry: float = RATE_RETRY
     abuse_refusals: int = ABUSE_REFUSALS

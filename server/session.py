@@ -482,8 +482,11 @@ class Session:
         elif not isinstance(msg, CLIENT_MESSAGES):
             self.send(Error("unexpected_type", f"a client does not send {msg.TYPE!r}"))
         elif isinstance(msg, Join):
+            retry = 0.0 if room is not None else self.throttle.admit("join")
             if room is not None:
                 self.send(Error("already_joined", f"you are already in room {room.name!r}"))
+            elif retry:  # each costs store reads (and maybe a slow hash): paced, per connection and address
+                self._refuse("join", f"more than {self.limits.join_rate:g} joins a second", retry)
             else:
                 self.server.rooms.join(self, msg)
                 self.server.accounts.deliver_mail(self)  # after the catch-up, in order
