@@ -113,6 +113,7 @@ class Session:
         self.last_ping = self.last_heard
         self.last_progress = self.last_heard  # a catch-up chunk was taken by the peer: it is alive
         self.pings = 0
+        self._frames = 0  # whole frames read (the heartbeat's signs of life)
         self.close_reason = ""
         self._state = threading.Lock()  # guards closing/room against a join racing a close
         self._lock = threading.Lock()  # taken directly on the hot path: Condition's own with is slower
@@ -372,8 +373,12 @@ class Session:
                     break
                 if self._closing:
                     continue  # after a fatal error, input is discarded until the peer closes
-                self.last_heard = self.server.clock()
+                now, frames = self.server.clock(), self._frames
                 self._receive(codec, data if self.tls is None else self.tls.decrypt(data))
+                if self._frames != frames or not codec.pending:
+                    # a sign of life is a whole frame: white space or half a frame trickled in one
+                    # byte at a time kept a connection (and up to MAX_FRAME of buffer) forever
+                    self.last_heard = now
                 pause = self.throttle.charge_input(len(data))
                 if pause and not self._closing:
                     self._refuse("input", f"more than {self.limits.input_rate:g} bytes a second", pause)
@@ -435,9 +440,11 @@ class Session:
                     self.close("protocol error", Error(exc.code, exc.detail, fatal=True))
                     return
                 self.send(Error(exc.code, exc.detail))
+                self._frames += 1
                 continue
             if msg is None:
                 break
+            self._frames += 1
             if isinstance(msg, OPERATIONS) and self.room is not None:
                 retry = self.throttle.admit("op")
                 if not retry:

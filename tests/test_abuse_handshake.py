@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import threading
 import time
+from collections.abc import Callable
 
 import pytest
 import reliability
@@ -14,6 +16,7 @@ from pgboard_server.limits import (
     JOIN_BURST,
     JOIN_TIMEOUT,
     MAX_CONNECTIONS_PER_ADDRESS,
+    TIMEOUT,
     UNJOINED_MAX_FRAME,
 )
 from support import WAIT, FakeClock, RawClient, running_server
@@ -28,7 +31,10 @@ from pgboard.protocol import (
     Join,
     JoinError,
     Passwd,
+    Ping,
+    Pong,
     Say,
+    UserLeft,
     Welcome,
     decode_frame,
     encode,
@@ -205,5 +211,57 @@ def test_a_connection_sending_join_after_join_is_paced() -> None:
             "counted toward ABUSE_REFUSALS",
             measured=f"{len(handled)} joins handled, {len(paced):,} refused rate_limited, all answered in "
             f"{seconds:.2f} s; another address joined at once",
+        )
+    )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = WAIT) -> None:
+    """A bounded wait for something the server's reader thread does (no reply comes to tell us)."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while not condition():
+        assert time.monotonic() < deadline, "the server did not get there in time"
+        pause.wait(0.005)
+
+
+@pytest.mark.reliability
+def test_a_member_trickling_half_a_frame_is_timed_out_like_a_silent_one() -> None:
+    clock = FakeClock()
+    with (
+        running_server(clock=clock, heartbeat_tick=NEVER) as server,
+        RawClient(server.address) as live,
+        RawClient(server.address) as trickler,
+    ):
+        live.join("live")
+        trickler.join("trickler")
+        (session,) = [s for s in server.sessions if s.nick == "trickler"]
+        half = b'{"t":"say","text":"' + b"x" * PARTIAL  # never finished: the rest comes a byte at a time
+        trickler.send_bytes(half)
+        wait_until(lambda: session.codec.pending == len(half))
+        held = session.codec.pending
+        elapsed, n = 0.0, 0
+        while elapsed <= TIMEOUT:
+            clock.advance(TRICKLE_STEP)
+            elapsed += TRICKLE_STEP
+            n += 1
+            trickler.send_bytes(b" ")
+            wait_until(lambda n=n: session.codec.pending == len(half) + n)  # type: ignore[misc]
+            live.send(Ping(n))  # a whole frame: a sign of life
+            live.recv_until(Pong)
+            server.heartbeat()
+        got = trickler.wait_closed()
+        assert isinstance(got[-1], Error) and got[-1].code == "timeout" and got[-1].fatal
+        left = live.recv_until(UserLeft)
+        assert left.nick == "trickler" and left.reason == "timed out"
+        live.send(Ping(0))
+        assert live.recv_until(Pong) == Pong(0)  # the member who sent whole frames stays
+    reliability.record_abuse(
+        reliability.Abuse(
+            attack=f"a member sends {PARTIAL // 1024} KiB of a frame it never finishes, then one byte of "
+            f"it every {TRICKLE_STEP:g} s (every member doing so held MAX_FRAME each, forever)",
+            bound=f"TIMEOUT: {TIMEOUT:g} s without a whole frame (white space and half frames are no sign "
+            "of life): error timeout (fatal)",
+            measured=f"{held:,} bytes held until it was dropped at {elapsed:g} s by the server's clock "
+            f"after {n} trickled bytes; the member that pinged stayed",
         )
     )
