@@ -9,12 +9,14 @@ echo says exactly what changed, so a late joiner who only has the compacted boar
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from pgboard import geometry
+from pgboard.board_journal import Journal
 from pgboard.protocol import (
     BOARD_H,
     BOARD_W,
@@ -116,6 +118,7 @@ class Board:
         self._oid_order: OrderedDict[str, deque[str]] = OrderedDict()
         self._history: dict[str, _History] = {}
         self.listeners: list[BoardListener] = []
+        self._journal: Journal | None = None  # between begin() and end(): how to undo what changed
 
     # -- reading
 
@@ -240,6 +243,24 @@ class Board:
         put = tuple(b for b in step.before.values() if b is not None)
         return dataclasses.replace(op, target=step.seq, removed=removed, put=put)
 
+    # -- taking back what was applied but could not be kept (pgboard/board_journal.py)
+
+    def begin(self) -> None:
+        """Record from now on how to undo what is applied, until :meth:`end` or :meth:`rollback`."""
+        self._journal = Journal(self)
+
+    def end(self) -> None:
+        """Keep what was applied since :meth:`begin` (and stop recording)."""
+        self._journal = None
+
+    def rollback(self) -> None:
+        """Undo everything applied since :meth:`begin`, in O(what changed): the objects, their drawing
+        order, the seq, the undo histories and the operation ids are as they were."""
+        journal, self._journal = self._journal, None
+        if journal is None:
+            raise RuntimeError("rollback() without begin()")
+        journal.rollback()
+
     # -- applying echoes (the server after apply, clients always, anyone replaying a log)
 
     def apply_echo(self, echo: Message) -> None:
@@ -251,6 +272,8 @@ class Board:
         author = echo.author
         self._remember(author, echo.oid, echo.seq)
         self.seq = max(self.seq, echo.seq)
+        if self._journal is not None:
+            self._journal.save_history(author)
         hist = self._history.setdefault(author, _History())
         if isinstance(echo, (Undo, Redo)):
             self._apply_undo_redo(echo, hist)
@@ -301,21 +324,57 @@ class Board:
         MAX_REMEMBERED_OPS, and every id of the author who drew least recently beyond
         MAX_REMEMBERED_AUTHORS (see there why that is enough)."""
         key = (author, oid)
-        if key not in self._oids:
+        prev = self._oids.get(key)
+        new_author = False
+        evicted: tuple[str, deque[str], list[int]] | None = None
+        popped: tuple[str, int] | None = None
+        if prev is None:
             orders = self._oid_order
             order = orders.get(author)
             if order is None:
+                new_author = True
                 order = orders[author] = deque()
                 if len(orders) > MAX_REMEMBERED_AUTHORS:
                     gone, ids = orders.popitem(last=False)
-                    for old in ids:
-                        del self._oids[(gone, old)]
+                    evicted = (gone, ids, [self._oids.pop((gone, old)) for old in ids])
             else:
                 orders.move_to_end(author)
             order.append(oid)
             if len(order) > MAX_REMEMBERED_OPS:
-                del self._oids[(author, order.popleft())]
+                first = order.popleft()
+                popped = (first, self._oids.pop((author, first)))
         self._oids[key] = seq
+        if self._journal is not None:
+            self._journal.undo.append(
+                functools.partial(self._unremember, key, prev, new_author, evicted, popped)
+            )
+
+    def _unremember(
+        self,
+        key: tuple[str, str],
+        prev: int | None,
+        new_author: bool,
+        evicted: tuple[str, deque[str], list[int]] | None,
+        popped: tuple[str, int] | None,
+    ) -> None:
+        """Undo one _remember (rollback). The author's recency among authors is not put back."""
+        if prev is not None:
+            self._oids[key] = prev
+            return
+        del self._oids[key]
+        author = key[0]
+        order = self._oid_order[author]
+        order.pop()
+        if popped is not None:
+            order.appendleft(popped[0])
+            self._oids[(author, popped[0])] = popped[1]
+        if new_author:
+            del self._oid_order[author]
+        if evicted is not None:
+            gone, ids, seqs = evicted
+            self._oid_order[gone] = ids
+            self._oid_order.move_to_end(gone, last=False)
+            self._oids.update(((gone, i), s) for i, s in zip(ids, seqs, strict=True))
 
     def _apply_undo_redo(self, echo: EffectMessage, hist: _History) -> None:
         removed, put = echo.effect_fields()
@@ -335,6 +394,8 @@ class Board:
 
     def _put(self, obj: BoardObject, box: geometry.Box | None = None) -> None:
         old = self.objects.get(obj.id)
+        if self._journal is not None:
+            self._journal.save_object(obj.id)
         if old is None:
             self._z[obj.id] = self._next_z
             self._next_z += 1
@@ -347,6 +408,8 @@ class Board:
             listener.object_changed(old, obj)
 
     def _remove(self, oid: str) -> None:
+        if self._journal is not None and oid in self.objects:
+            self._journal.save_object(oid)
         old = self.objects.pop(oid, None)
         if old is not None:
             del self._z[oid]

@@ -217,6 +217,7 @@ class Connection:
         self._unsent: deque[str] = deque()  # oids of the outbox to send (or send again), in order
         self._in_flight: set[str] = set()  # oids sent on this connection, not yet confirmed or refused
         self._hold: DelayedCall | None = None  # while the server rate-limits us: sending resumes after it
+        self._rejoin: DelayedCall | None = None  # the server paced our join (or login): asked again then
         self._chat: deque[bytes] = deque()
         self._sock: socket.socket | None = None
         self._codec = Codec()
@@ -574,6 +575,15 @@ class Connection:
         )
         self._outbuf += encode(join)
 
+    def _join_again(self) -> None:
+        self._rejoin = None
+        if self.state != "joining":
+            return
+        if self.credentials is not None and self.account is None:
+            self._outbuf += encode(self.credentials.message(self.nick))
+        else:
+            self._send_join()
+
     def _on_account(self, msg: AccountOk) -> None:
         self.account = msg
         self.nick = msg.nick
@@ -648,6 +658,10 @@ class Connection:
     def _on_error(self, msg: Error) -> None:
         if msg.code == "rate_limited" and msg.oid in self._outbox:
             self._held_back(msg)  # not the app's business: nothing is lost, nothing to roll back
+            return
+        if msg.code == "rate_limited" and not msg.oid and self.state == "joining":
+            # joins (and logins) are paced per address (JOIN_RATE): ask again when the server says
+            self._rejoin = self.scheduler.call_later(msg.retry or DEFAULT_RETRY, self._join_again)
             return
         if msg.oid and msg.oid in self._outbox:
             logger.info("the server refused operation %s: %s %s", msg.oid, msg.code, msg.detail)
@@ -789,6 +803,9 @@ class Connection:
         if self._hold is not None:
             self._hold.cancel()
             self._hold = None
+        if self._rejoin is not None:
+            self._rejoin.cancel()
+            self._rejoin = None
         self._pings.clear()
         self.catchup_progress = None
         self._online_since = None

@@ -50,6 +50,7 @@ JOIN_ERRORS = (
     "room_full",
     "banned",
     "too_many_rooms",
+    "too_many_rooms_from_address",  # MAX_ROOMS_PER_ADDRESS rooms created from this address are open
     "registered",  # the nickname belongs to an account: log in to use it
     "too_many_attempts",  # too many wrong room passwords: retry says when to try again
 )

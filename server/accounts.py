@@ -148,7 +148,7 @@ class Accounts:
         try:
             created = self.store.create_account(account.folded, account.nick, account.user, hashed)
         except sqlite3.Error as exc:
-            log.error("could not store the account %r: %s", nick, exc)
+            self.store.health.failed(f"the account {nick!r}", exc)
             session.send(Error("store_failed", "the server could not save your account; try again"))
             return
         if not created:
@@ -190,7 +190,7 @@ class Accounts:
             try:
                 self.store.set_account_hash(folded, hash_password(new or msg.password, self.cost))
             except sqlite3.Error as exc:
-                log.error("could not store the password of %r: %s", nick, exc)
+                self.store.health.failed(f"the password of {nick!r}", exc)
                 if new is not None:
                     session.send(Error("store_failed", "the server could not save your password; try again"))
                     return
@@ -230,7 +230,7 @@ class Accounts:
         try:
             kept = self.store.add_mail(owner.folded, kept_line, self.mailbox_limit)
         except sqlite3.Error as exc:
-            log.error("could not keep a message for %r: %s", owner.nick, exc)
+            self.store.health.failed(f"a message for {owner.nick!r}", exc)
             session.send(Error("store_failed", "the server could not keep your message; try again"))
             return True
         if not kept:
@@ -249,7 +249,7 @@ class Accounts:
         try:
             lines = self.store.take_mail(account.folded)
         except sqlite3.Error as exc:
-            log.error("could not read the mailbox of %r: %s", account.nick, exc)
+            self.store.health.failed(f"the mailbox of {account.nick!r}", exc)
             return 0
         for line in lines:
             session.send_frame(line.encode("ascii") + TERMINATOR)

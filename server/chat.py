@@ -84,7 +84,8 @@ class ChatCommands:
             self._line(session, room, "say", text)
 
     def _line(self, session: Session, room: Room, kind: str, text: str) -> None:
-        room.broadcast_chat(Chat(kind, session.user, session.nick, text, time=int(self.now())))
+        if not room.broadcast_chat(Chat(kind, session.user, session.nick, text, time=int(self.now()))):
+            session.send(Error("store_failed", "the server could not save your line; try again"))
 
     def _me(self, session: Session, room: Room, rest: str) -> None:
         if not rest:
@@ -139,7 +140,7 @@ class ChatCommands:
             try:
                 room.rights.rename(session.user, nick)  # so /purge and /ban find them by it after they left
             except sqlite3.Error as exc:
-                log.error("room %r: could not record %s's new nick: %s", room.name, old, exc)
+                room.store.health.failed(f"{old!r}'s new nick in room {room.name!r}", exc)
         log.info("room %r: %s (%s) is now %s", room.name, old, session.user, nick)
 
     def _ignore(self, session: Session, room: Room, rest: str) -> None:

@@ -87,7 +87,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--no-rate-limits",
         action="store_true",
-        help="turn every rate limit and the per-address connection cap off (benchmarks on loopback)",
+        help="turn every rate limit and the per-address connection and room caps off (for benchmarks)",
     )
     g.add_argument(
         "--login-failures",
@@ -109,6 +109,7 @@ DEFAULTS = L.Limits()
 # The abuse and resource limits (docs/PROTOCOL.md, "Limits"): Limits fields, one option each.
 ABUSE_OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("max_rooms", int, "rooms the server holds; a join that would create one more is refused"),
+    ("max_rooms_per_address", int, "rooms held that were created from one IP address (0: no cap)"),
     ("max_objects", int, "objects on one room's board"),
     ("max_board_points", int, "points on one room's board (more: board_full)"),
     (
@@ -120,6 +121,8 @@ ABUSE_OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("compact_min_bytes", int, "bytes of log a room keeps at least before it is compacted"),
     ("chat_kept", int, "room chat lines kept in the store per room (older are deleted)"),
     ("max_connections_per_address", int, "open connections from one IP address (0: no cap)"),
+    ("join_timeout", float, "seconds a connection may take to join a room before it is closed"),
+    ("unjoined_max_frame", int, "bytes of one frame from a connection that has not joined yet"),
     ("op_rate", float, "drawing operations a second per connection (0: no limit)"),
     ("op_burst", float, "drawing operations a connection may send at once"),
     ("chat_rate", float, "chat lines a second per connection"),
@@ -128,6 +131,8 @@ ABUSE_OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("cursor_burst", float, "cursor positions a connection may send at once"),
     ("input_rate", float, "bytes a second of input per connection"),
     ("input_burst", float, "bytes of input a connection may send at once"),
+    ("join_rate", float, "joins a second per connection"),
+    ("join_burst", float, "joins a connection may send at once"),
     ("address_op_rate", float, "drawing operations a second per address"),
     ("address_op_burst", float, "drawing operations an address may send at once"),
     ("address_chat_rate", float, "chat lines a second per address"),
@@ -136,6 +141,8 @@ ABUSE_OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("address_cursor_burst", float, "cursor positions an address may send at once"),
     ("address_input_rate", float, "bytes a second of input per address"),
     ("address_input_burst", float, "bytes of input an address may send at once"),
+    ("address_join_rate", float, "joins a second per address"),
+    ("address_join_burst", float, "joins an address may send at once"),
     ("rate_retry", float, "seconds a refused kind of input stays refused, at least"),
     ("abuse_refusals", int, "refusals within --abuse-window that disconnect a client (0: never)"),
     ("abuse_window", float, "seconds over which refusals are counted"),

@@ -33,6 +33,18 @@ CHAT_HISTORY = 50  # room chat lines replayed to a joiner (history=true)
 CATCHUP_CHUNK = 2000  # logged operations read from the store at a time during an "ops" catch-up
 MAX_ROOMS = 1000  # rooms a server holds (each keeps its board in memory); a join that would create
 # one more gets join_error "too_many_rooms"
+MAX_ROOMS_PER_ADDRESS = 50  # rooms held that were created from one IP address; a join that would
+# create another gets join_error "too_many_rooms_from_address" (one address made all 1,000 in ~1 s).
+# Empty rooms with nothing to keep are forgotten when their last member leaves and count for nobody;
+# rooms with content count until they are put away (dropped from memory, reloaded on join) to make
+# room for another, least recently joined first. A class of 30 behind one school NAT fits.
+JOIN_TIMEOUT = 20.0  # seconds from accept to joining a room (TLS handshake and login included); a
+# connection still not in a room is closed with error "join_timeout": before it joins, no input keeps
+# it alive (a byte of white space every few seconds kept 256 connections and their buffers forever)
+UNJOINED_MAX_FRAME = 8 * 1024  # bytes of one frame before the connection joined: the largest join,
+# login or passwd is 3 name fields of 200 characters, each at most 12 bytes as JSON escapes (a
+# surrogate pair), plus a 64-character client secret: under 7,400 bytes. MAX_FRAME applies after the
+# join; an unjoined connection buffers at most this (256 of them held 149 MiB with MAX_FRAME)
 MAX_OBJECTS = BOARD_MAX_OBJECTS  # objects on one room's board; more get error "board_full"
 # A board's points and bytes (server/budget.py): an add, extend, undo or redo past either gets
 # "board_full". A busy lesson (30 people, an hour, each drawing a fifth of the time at ~60 points a
@@ -63,10 +75,14 @@ CHAT_RATE, CHAT_BURST = 5.0, 20  # chat lines (and commands) per connection
 CURSOR_RATE, CURSOR_BURST = 120.0, 240  # cursor positions per connection; more are dropped silently
 INPUT_RATE, INPUT_BURST = 1024 * 1024, 8 * 1024 * 1024  # bytes of input per connection; the reader
 # pauses until a debt is paid (TCP then slows the sender down) and says so with "rate_limited"
+JOIN_RATE, JOIN_BURST = 2.0, 10  # joins per connection: a client joins once; a refused name is retried
+# (each join costs a room's rights read from the store, and maybe a room password's slow hash: a
+# script refused 20,000 times a connection burned 4 s of a core and slowed others' joins 2.7x)
 ADDRESS_OP_RATE, ADDRESS_OP_BURST = 2000.0, 4000
 ADDRESS_CHAT_RATE, ADDRESS_CHAT_BURST = 40.0, 100
 ADDRESS_CURSOR_RATE, ADDRESS_CURSOR_BURST = 2400.0, 4800
 ADDRESS_INPUT_RATE, ADDRESS_INPUT_BURST = 8 * 1024 * 1024, 32 * 1024 * 1024
+ADDRESS_JOIN_RATE, ADDRESS_JOIN_BURST = 50.0, 200  # a class of 200 behind one NAT joining at once
 MAX_CONNECTIONS_PER_ADDRESS = 64  # open connections from one IP address; more get "too_many_connections"
 RATE_RETRY = 0.5  # seconds a refused kind of input stays refused, at least (the error's "retry")
 ABUSE_REFUSALS = 5000  # refusals within ABUSE_WINDOW after which a connection is dropped ("flooding"):
@@ -100,6 +116,7 @@ class Limits:
     chat_history: int = CHAT_HISTORY
     catchup_chunk: int = CATCHUP_CHUNK
     max_rooms: int = MAX_ROOMS
+    max_rooms_per_address: int = MAX_ROOMS_PER_ADDRESS
     max_objects: int = MAX_OBJECTS
     max_board_points: int = MAX_BOARD_POINTS
     max_board_bytes: int = MAX_BOARD_BYTES
@@ -114,6 +131,8 @@ class Limits:
     cursor_burst: float = CURSOR_BURST
     input_rate: float = INPUT_RATE
     input_burst: float = INPUT_BURST
+    join_rate: float = JOIN_RATE
+    join_burst: float = JOIN_BURST
     address_op_rate: float = ADDRESS_OP_RATE
     address_op_burst: float = ADDRESS_OP_BURST
     address_chat_rate: float = ADDRESS_CHAT_RATE
@@ -122,6 +141,8 @@ class Limits:
     address_cursor_burst: float = ADDRESS_CURSOR_BURST
     address_input_rate: float = ADDRESS_INPUT_RATE
     address_input_burst: float = ADDRESS_INPUT_BURST
+    address_join_rate: float = ADDRESS_JOIN_RATE
+    address_join_burst: float = ADDRESS_JOIN_BURST
     max_connections_per_address: int = MAX_CONNECTIONS_PER_ADDRESS
     rate_retry: float = RATE_RETRY
     abuse_refusals: int = ABUSE_REFUSALS
@@ -135,6 +156,8 @@ class Limits:
     scrypt_r: int = SCRYPT_R
     scrypt_p: int = SCRYPT_P
     tls_handshake_timeout: float = TLS_HANDSHAKE_TIMEOUT
+    join_timeout: float = JOIN_TIMEOUT
+    unjoined_max_frame: int = UNJOINED_MAX_FRAME
 
     def __post_init__(self) -> None:
         if not 0 < self.login_window <= MAX_RETRY:
@@ -170,5 +193,6 @@ class Limits:
 NO_RATE_LIMITS: dict[str, float] = {
     **{name: 0.0 for name in Limits.names() if name.endswith("_rate")},
     "max_connections_per_address": 0,
+    "max_rooms_per_address": 0,
     "abuse_refusals": 0,
 }

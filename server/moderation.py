@@ -53,7 +53,7 @@ def _locked_room(fn: Handler) -> Handler:
             try:
                 fn(cmds, session, room, rest)
             except sqlite3.Error as exc:
-                log.error("room %r: could not store a change of rights: %s", room.name, exc)
+                room.store.health.failed(f"a change of rights in room {room.name!r}", exc)
                 session.send(Error("store_failed", "the server could not save this; try again"))
 
     return run

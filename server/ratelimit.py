@@ -61,7 +61,7 @@ class TokenBucket:
         return self.rate <= 0 or self.tokens >= self.burst
 
 
-KINDS = ("op", "chat", "cursor", "input")
+KINDS = ("op", "chat", "cursor", "input", "join")
 
 
 def _buckets(limits: Limits, now: float, *, shared: bool) -> dict[str, TokenBucket]:

@@ -13,14 +13,14 @@ import logging
 import secrets
 import sqlite3
 import threading
-from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from pgboard_server import logform
 from pgboard_server.budget import BudgetMeter, RoomBudget, growth
 from pgboard_server.compaction import LogCompactor
-from pgboard_server.limits import MAX_ROOMS, Limits
+from pgboard_server.limits import MAX_ROOMS, MAX_ROOMS_PER_ADDRESS, Limits
 from pgboard_server.rights import RoomRights, address_of
 
 from pgboard import names
@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 AUTHOR_ID_HEX = 16  # hex characters of sha256(client secret) that make the author id
 OBJ_CACHE_SLACK = 1000  # cached obj frames beyond the board's size before the cache is pruned
 LOCKED_DETAIL = "an operator locked the board: only operators draw until it is unlocked"
+JOIN_ATTEMPTS = 3  # a room put away while its joiner waited for its lock is held again, this often
 
 
 def author_id(secret: str) -> str:
@@ -100,6 +101,15 @@ class Room:
         # encoded obj frames of board catch-ups (points as lists, and packed), reused by the next joiner
         # while the object is unchanged (written by writer threads: single dict operations, atomic)
         self._obj_frames: dict[bool, dict[str, tuple[BoardObject, bytes]]] = {False: {}, True: {}}
+        # the room's life in Rooms: loaded from the store on first use; "gone" once put away or
+        # forgotten (a joiner who finds it gone asks Rooms again); created_from counts it against
+        # MAX_ROOMS_PER_ADDRESS; on_empty is told when the last member leaves (under the lock)
+        self.loaded = False
+        self.gone = False
+        self.entering = False  # a join is under way (under the lock): the room is not empty for long
+        self.chatted = False  # a chat line of this room is in the store
+        self.created_from = ""
+        self.on_empty: Callable[[Room], None] | None = None
 
     @property
     def board(self) -> Board:
@@ -110,17 +120,34 @@ class Room:
         self._board = board
         self.meter.watch(board)
 
-    def rebuild(self) -> None:
-        """Throw the board away and replay it from the store: what was not committed is gone."""
-        self.board = Board(may_edit=self.rights.may_edit)
-        self.board.max_objects = self.max_objects
-        self._replay_ops()
-
     def replay(self) -> int:
         """Rebuild the board from the store's log (undo history included) and the recent chat."""
         count = self._replay_ops()
-        self.chat.extend(self.store.recent_chat(self.name, self.chat.maxlen or 0))
+        lines = self.store.recent_chat(self.name, max(1, self.chat.maxlen or 0))
+        self.chatted = bool(lines)
+        self.chat.extend(lines[-(self.chat.maxlen or 0) :] if self.chat.maxlen else [])
+        self.loaded = True
         return count
+
+    def ensure_loaded(self) -> int:
+        """Under the lock: replay the room from the store unless that was done (operations replayed)."""
+        return 0 if self.loaded else self.replay()
+
+    def worth_keeping(self) -> bool:
+        """Whether an empty room keeps its place: anything in its log (an operation or a chat line
+        ever), a password, a lock, a ban, a grant or an operator besides its creator. A room with
+        none of those is forgotten, store rows included, when its last member leaves: joining it
+        again creates it afresh, and its first member is its operator as before."""
+        r = self.rights
+        return bool(
+            self.board.seq
+            or self.chatted
+            or r.locked
+            or r.bans
+            or r.grants
+            or r.operators - {r.creator}
+            or self.store.room_password(r.key) is not None
+        )
 
     def _replay_ops(self) -> int:
         """The board from the room's snapshot, if it has one, and the log after it."""
@@ -158,6 +185,8 @@ class Room:
             session.detach()
             log.info("room %r: %s (%s) left: %s", self.name, session.nick, session.user, reason)
             self.broadcast(UserLeft(session.user, session.nick, reason))
+            if not self.members and self.on_empty is not None:
+                self.on_empty(self)
 
     # -- sending
 
@@ -167,15 +196,23 @@ class Room:
             if s is not exclude:
                 s.send_frame(frame)
 
-    def broadcast_chat(self, line: Chat) -> None:
-        """Room chat to everyone who does not ignore it, kept in the log for joiners."""
+    def broadcast_chat(self, line: Chat) -> bool:
+        """Room chat to everyone who does not ignore it, kept in the log for joiners. False when the
+        store could not keep it: then nobody got it (the sayer is told store_failed by the caller)."""
         frame = encode(line)
         with self.lock:
-            self.store.append_chat(self.name, payload(frame), keep=self.budget.chat_kept)
+            try:
+                self.store.append_chat(self.name, payload(frame), keep=self.budget.chat_kept)
+            except sqlite3.Error as exc:
+                self.store.health.failed(f"a chat line in room {self.name!r}", exc)
+                return False
+            self.store.health.ok()
+            self.chatted = True
             self.chat.append(payload(frame))
             for s in list(self.members.values()):
                 if not s.ignoring_chat or s.user == line.user:
                     s.send_frame(frame)
+        return True
 
     # -- the board log
 
@@ -193,9 +230,16 @@ class Room:
                 # new connection, which still has it to resend; a client that caught up on a compacted
                 # board would then take its echo for the acknowledgement of something already drawn.
                 return
-            replies = [self._apply_one(session, op) for op in ops]
-            echoes: list[Operation] = [r for r in replies if isinstance(r, OPERATIONS)]  # type: ignore[misc]
-            logged = self._log(echoes) if echoes else {}
+            self.board.begin()  # a failed commit takes the chunk back in O(chunk): see _log
+            try:
+                replies = [self._apply_one(session, op) for op in ops]
+                echoes: list[Operation] = [r for r in replies if isinstance(r, OPERATIONS)]  # type: ignore[misc]
+                logged = self._log(echoes) if echoes else {}
+            except BaseException:
+                self.board.rollback()  # a failure of ours: what nobody saw is not kept either
+                raise
+            finally:
+                self.board.end()
             everyone: list[bytes] = []  # the echoes, for the others
             mine: list[bytes] = []  # the echoes and the answers, for the sender, in the order sent
             for reply in replies:
@@ -245,8 +289,8 @@ class Room:
         return None
 
     def commit(self, session: Session, echo: Operation) -> bool:
-        """Log the applied ``echo`` and send it to every member; on failure the board is rebuilt
-        from its log and ``session`` is told. Called under the lock."""
+        """Log the ``echo`` applied since ``board.begin()`` and send it to every member; on failure
+        the board takes it back and ``session`` is told. Called under the lock."""
         result = self._log([echo])[echo.seq]
         if not isinstance(result, bytes):
             session.send(result)
@@ -258,8 +302,9 @@ class Room:
     def _log(self, echoes: list[Operation]) -> dict[int, bytes | Error]:
         """Commit applied ``echoes`` to the store in one transaction (committed before echoed).
         Returns, by seq, each echo's frame, or the error its author gets instead: if the store fails,
-        the board is rebuilt from its log (nobody saw them) and every one of them is refused. Called
-        under the lock."""
+        the board takes back what it applied since ``board.begin()`` (nobody saw it: the journal undoes
+        it in O(chunk), pgboard/board_journal.py, where replaying the log cost O(log) under this lock)
+        and every one of them is refused. Called under the lock."""
         logged: dict[int, bytes | Error] = {}
         frames: dict[int, bytes] = {}
         for echo in echoes:
@@ -274,10 +319,11 @@ class Room:
         try:
             self.store.append_ops(self.name, [(e.seq, logform.stored(e)) for e in echoes if e.seq in frames])
         except sqlite3.Error as exc:
-            log.error("room %r: could not store operations %s: %s", self.name, list(frames), exc)
-            self.rebuild()  # forget them: nobody saw them, and the board must match its log
+            self.store.health.failed(f"{len(frames)} operations in room {self.name!r}", exc)
+            self.board.rollback()  # forget them: nobody saw them, and the board must match its log
             detail = "the server could not save this; try again"
             return {echo.seq: Error("store_failed", detail, oid=echo.oid) for echo in echoes}
+        self.store.health.ok()
         logged.update(frames)
         return logged
 
@@ -295,8 +341,12 @@ class Room:
             except LocalProtocolError:
                 session.send(Error("too_large", f"{len(ids)} objects are too many to purge in one step"))
                 return 0
-            self.board.apply_echo(echo)
-            return len(ids) if self.commit(session, echo) else 0
+            self.board.begin()
+            try:
+                self.board.apply_echo(echo)
+                return len(ids) if self.commit(session, echo) else 0
+            finally:
+                self.board.end()
 
     # -- rights
 
@@ -367,7 +417,17 @@ def _history_frames(history: list[str]) -> Iterator[bytes]:
 
 
 class Rooms:
-    """Every room of the server, created on first join (or at start, from the store)."""
+    """The rooms a server holds in memory: at most ``max_rooms``, of which at most
+    ``max_rooms_per_address`` created from one address (a join that would create another gets
+    join_error too_many_rooms / too_many_rooms_from_address).
+
+    A room is held from its first join (or from the start, loaded from the store). When its last member
+    leaves, a room with nothing worth keeping (Room.worth_keeping) is forgotten, store rows included;
+    one with content stays, and is put away (dropped from memory: its log is in the store) when a new
+    room needs its place, least recently joined first, and loaded again when someone joins it. So a
+    flood of rooms costs memory for ``max_rooms`` rooms at most, and disk for what was said in them.
+    Lock order: a room's lock, then this one (put away only with the room's lock taken without waiting).
+    """
 
     def __init__(
         self,
@@ -379,46 +439,115 @@ class Rooms:
         max_rooms: int = MAX_ROOMS,
         max_objects: int = MAX_OBJECTS,
         budget: RoomBudget | None = None,
+        max_rooms_per_address: int = MAX_ROOMS_PER_ADDRESS,
     ) -> None:
         self.store = store
         self.budget = budget
         self.max_members = max_members
         self.max_rooms = max_rooms
+        self.max_rooms_per_address = max_rooms_per_address
         self.max_objects = max_objects
         self.chat_history = chat_history
         self.catchup_chunk = catchup_chunk
         self._lock = threading.Lock()
-        self._rooms: dict[str, Room] = {}
+        self._rooms: dict[str, Room] = {}  # by folded name, least recently joined first
+        self._created: Counter[str] = Counter()  # rooms held, by the address that created them
 
-    def get(self, name: str, *, capped: bool = False) -> Room | None:
-        """The room called ``name``, created if new; None if new and ``capped`` and the server already
-        holds ``max_rooms`` rooms (rooms found in the store at start are never refused)."""
-        key = names.fold(name)
-        with self._lock:
-            room = self._rooms.get(key)
-            if room is None:
-                if capped and len(self._rooms) >= self.max_rooms:
-                    return None
-                room = Room(
-                    name, self.store, self.chat_history, self.catchup_chunk, self.max_objects, self.budget
-                )
-                self._rooms[key] = room
-            return room
+    def get(self, name: str) -> Room:
+        """The room called ``name``, loaded (created if new; never refused: the server's own use)."""
+        room = self._hold(name, "", capped=False)
+        assert isinstance(room, Room)
+        with room.lock:
+            room.ensure_loaded()
+        return room
 
     def all(self) -> list[Room]:
         with self._lock:
             return list(self._rooms.values())
 
+    def created_from(self, address: str) -> int:
+        """Rooms held now that ``address`` created."""
+        with self._lock:
+            return self._created[address]
+
     def replay_all(self) -> int:
+        """Load the rooms of the store, ``max_rooms`` at most (the others load when joined)."""
         total = 0
-        for name in self.store.rooms():
-            room = self.get(name)
-            assert room is not None
+        for name in self.store.rooms()[: self.max_rooms]:
+            room = self._hold(name, "", capped=False)
+            assert isinstance(room, Room)
             with room.lock:
-                n = room.replay()
+                n = room.ensure_loaded()
             log.info("room %r: replayed %d operations (board at seq %d)", name, n, room.board.seq)
             total += n
         return total
+
+    def _hold(self, name: str, address: str, *, capped: bool) -> Room | JoinError:
+        """The room called ``name`` (not loaded yet if it was not held), most recently joined now; or
+        why a join may not create it."""
+        key = names.fold(name)
+        with self._lock:
+            room = self._rooms.pop(key, None)
+            if room is not None:
+                self._rooms[key] = room
+                return room
+            room = Room(
+                name, self.store, self.chat_history, self.catchup_chunk, self.max_objects, self.budget
+            )
+            fresh = not room.rights.exists
+            cap = self.max_rooms_per_address
+            if capped and fresh and cap and self._created[address] >= cap:
+                detail = f"at most {cap} rooms created from one address are open at once; join one"
+                return JoinError("too_many_rooms_from_address", detail)
+            if capped and len(self._rooms) >= self.max_rooms and not self._put_away_one():
+                return JoinError("too_many_rooms", f"this server holds at most {self.max_rooms} rooms")
+            creator = room.rights.known.get(room.rights.creator, ("", ""))[1]
+            room.created_from = address if fresh else creator
+            room.on_empty = self._emptied
+            self._rooms[key] = room
+            if room.created_from:
+                self._created[room.created_from] += 1
+            return room
+
+    def _put_away_one(self) -> bool:
+        """Under self._lock: drop the least recently joined room nobody is in (nor joining: its lock
+        is free) from memory. False if every room is in use."""
+        for key, room in self._rooms.items():
+            if room.members or not room.lock.acquire(blocking=False):
+                continue
+            try:
+                if room.members:
+                    continue
+                self._drop(key, room)
+            finally:
+                room.lock.release()
+            log.info("room %r: put away, nobody in it (%d rooms held)", room.name, len(self._rooms))
+            return True
+        return False
+
+    def _drop(self, key: str, room: Room) -> None:
+        del self._rooms[key]
+        room.gone = True
+        if room.created_from:
+            self._created[room.created_from] -= 1
+            if not self._created[room.created_from]:
+                del self._created[room.created_from]
+
+    def _emptied(self, room: Room) -> None:
+        """Under the room's lock, nobody in it: forget it if nothing in it is worth keeping."""
+        if room.gone or room.members or room.entering or not room.loaded or room.worth_keeping():
+            return  # (a room not loaded yet is kept: what it holds is not known; it may be put away)
+        try:
+            self.store.forget_room(room.rights.key)
+        except sqlite3.Error as exc:
+            self.store.health.failed(f"forgetting the empty room {room.name!r}", exc)
+            return  # held as it is: it still counts
+        with self._lock:
+            key = names.fold(room.name)
+            if self._rooms.get(key) is room:
+                self._drop(key, room)
+            room.gone = True
+        log.info("room %r: forgotten, empty with nothing to keep", room.name)
 
     def join(self, session: Session, msg: Join) -> None:
         try:
@@ -436,51 +565,73 @@ class Rooms:
             return
         else:
             user = author_id(msg.client)
-        room = self.get(room_name, capped=True)
-        if room is None:
-            session.send(JoinError("too_many_rooms", f"this server holds at most {self.max_rooms} rooms"))
+        address = address_of(session.peer)
+        for _ in range(JOIN_ATTEMPTS):
+            room = self._hold(room_name, address, capped=True)
+            if isinstance(room, JoinError):
+                session.send(room)
+                return
+            refused = passwords.check(room, msg.password, session.peer)  # slow hashes: outside the lock
+            if refused is not None:
+                session.send(refused)
+                return
+            new_password = passwords.prepare(room, msg.password)
+            with room.lock:
+                if room.gone:  # put away or forgotten while we waited: hold it again
+                    continue
+                room.ensure_loaded()
+                room.entering = True  # a ghost replaced by this join leaves an empty room behind
+                try:
+                    self._enter(session, msg, room, nick, user, address, new_password)
+                finally:
+                    room.entering = False
+                    if not room.members:  # a refused join leaves nothing behind
+                        self._emptied(room)
             return
-        refused = passwords.check(room, msg.password, session.peer)  # slow hashes: outside the lock
-        if refused is not None:
-            session.send(refused)
+        session.send(JoinError("too_many_rooms", "the server is busy putting rooms away; try again"))
+
+    def _enter(
+        self,
+        session: Session,
+        msg: Join,
+        room: Room,
+        nick: str,
+        user: str,
+        address: str,
+        new_password: str | None,
+    ) -> None:
+        """Under the room's lock: make ``session`` a member of ``room``, or tell it why not."""
+        passwords = session.server.room_passwords
+        ghost = room.members.get(user)
+        taken = room.taken_nicks(except_user=user)
+        if names.fold(nick) in taken:
+            session.send(JoinError("taken", f"{nick!r} is already in this room", names.suggest(nick, taken)))
             return
-        new_password = passwords.prepare(room, msg.password)
-        with room.lock:
-            ghost = room.members.get(user)
-            taken = room.taken_nicks(except_user=user)
-            if names.fold(nick) in taken:
-                session.send(
-                    JoinError("taken", f"{nick!r} is already in this room", names.suggest(nick, taken))
-                )
-                return
-            if ghost is None and len(room.members) >= self.max_members:
-                session.send(JoinError("room_full", f"a room has at most {self.max_members} members"))
-                return
-            address = address_of(session.peer)
-            if room.rights.banned(user, address):
-                session.send(JoinError("banned", "An operator banned you from this room."))
-                return
-            try:
-                created = room.rights.arrive(user, nick, address)
-            except sqlite3.Error as exc:
-                log.error("room %r: could not record %s joining: %s", room.name, nick, exc)
-                session.send(Error("store_failed", "the server could not record your joining; try again"))
-                return
-            if ghost is not None:
-                ghost.close(
-                    "reconnected", Error("replaced", "you connected again from elsewhere", fatal=True)
-                )
-                room.leave(ghost, "reconnected")  # in case its own close was already under way
-            if created and new_password is not None:
-                passwords.keep(room, new_password)
-            session.user, session.nick = user, nick
-            if not session.attach(room):
-                return
-            room.members[user] = session
-            session.send(Welcome(user, nick, room.name, room.users(), room.board.seq))
-            session.send(room.rights.state_for(user))
-            session.send_lazy(room.catch_up(msg.since, msg.packed))
-            if created:
-                log.info("room %r: created by %s (%s), its operator", room.name, nick, user)
-            room.broadcast(UserJoined(user, nick), exclude=session)
+        if ghost is None and len(room.members) >= self.max_members:
+            session.send(JoinError("room_full", f"a room has at most {self.max_members} members"))
+            return
+        if room.rights.banned(user, address):
+            session.send(JoinError("banned", "An operator banned you from this room."))
+            return
+        try:
+            created = room.rights.arrive(user, nick, address)
+        except sqlite3.Error as exc:
+            self.store.health.failed(f"{nick!r} joining room {room.name!r}", exc)
+            session.send(Error("store_failed", "the server could not record your joining; try again"))
+            return
+        if ghost is not None:
+            ghost.close("reconnected", Error("replaced", "you connected again from elsewhere", fatal=True))
+            room.leave(ghost, "reconnected")  # in case its own close was already under way
+        if created and new_password is not None:
+            passwords.keep(room, new_password)
+        session.user, session.nick = user, nick
+        if not session.attach(room):
+            return
+        room.members[user] = session
+        session.send(Welcome(user, nick, room.name, room.users(), room.board.seq))
+        session.send(room.rights.state_for(user))
+        session.send_lazy(room.catch_up(msg.since, msg.packed))
+        if created:
+            log.info("room %r: created by %s (%s), its operator", room.name, nick, user)
+        room.broadcast(UserJoined(user, nick), exclude=session)
         log.info("room %r: %s (%s) joined from %s, since=%s", room.name, nick, user, session.peer, msg.since)

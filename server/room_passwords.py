@@ -92,7 +92,7 @@ def password_command(cmds: ChatCommands, session: Session, room: Room, rest: str
         try:
             passwords.set(room, hashed)
         except sqlite3.Error as exc:
-            log.error("room %r: could not store its password: %s", room.name, exc)
+            room.store.health.failed(f"the password of room {room.name!r}", exc)
             session.send(Error("store_failed", "the server could not save this; try again"))
             return
         if hashed:

@@ -97,6 +97,7 @@ class BoardServer:
                 self.limits.chat_history,
                 self.limits.catchup_chunk,
                 max_rooms=self.limits.max_rooms,
+                max_rooms_per_address=self.limits.max_rooms_per_address,
                 max_objects=self.limits.max_objects,
                 budget=self.limits.budget(),
             )

@@ -30,6 +30,7 @@ from pgboard_server.tls import TLS_REQUIRED, HandshakeFailed, TlsWire
 from pgboard.board import Operation
 from pgboard.protocol import (
     ACCOUNT_MESSAGES,
+    MAX_FRAME,
     OPERATIONS,
     Codec,
     Cursor,
@@ -108,9 +109,11 @@ class Session:
         self.room: Room | None = None
         self.ignoring_chat = False
         self.last_heard = server.clock()
+        self.connected_at = self.last_heard  # JOIN_TIMEOUT counts from here: no input resets it
         self.last_ping = self.last_heard
         self.last_progress = self.last_heard  # a catch-up chunk was taken by the peer: it is alive
         self.pings = 0
+        self._frames = 0  # whole frames read (the heartbeat's signs of life)
         self.close_reason = ""
         self._state = threading.Lock()  # guards closing/room against a join racing a close
         self._lock = threading.Lock()  # taken directly on the hot path: Condition's own with is slower
@@ -130,6 +133,10 @@ class Session:
         self._writer_done = threading.Event()
         self._read_done = threading.Event()
         self._linger = self.limits.close_linger
+        # until the join, a frame is at most UNJOINED_MAX_FRAME bytes (what the reader thread may buffer
+        # for a stranger); attach() lifts it to MAX_FRAME
+        self.codec = Codec(max_frame=self.limits.unjoined_max_frame)
+        self._stranger_read = min(self.limits.recv_size, self.limits.unjoined_max_frame + 2)
         self.reader = threading.Thread(target=self._read_loop, name=f"pgboard-read-{number}", daemon=True)
         self.writer = threading.Thread(target=self._write_loop, name=f"pgboard-write-{number}", daemon=True)
 
@@ -260,6 +267,7 @@ class Session:
             if self._closing:
                 return False
             self.room = room
+            self.codec.max_frame = MAX_FRAME  # a member may send any frame (called on the reader thread)
             return True
 
     def detach(self) -> None:
@@ -347,7 +355,7 @@ class Session:
     def _read_loop(self) -> None:
         """Blocks in recv() until input, end of file or an error; after a close, the writer ends
         the wait (shutdown SHUT_RD) once the peer had CLOSE_LINGER to close by itself."""
-        codec = Codec()
+        codec = self.codec
         reason = "quit"
         try:
             if self.tls is not None:
@@ -357,15 +365,20 @@ class Session:
                     reason = "no TLS"
             while not self._tls_failed:
                 try:
-                    data = self.sock.recv(self.limits.recv_size)
+                    # a stranger's reads are small too: what it may send before joining is
+                    data = self.sock.recv(self.limits.recv_size if self.room else self._stranger_read)
                 except TimeoutError:
                     continue  # the socket's timeout is for sends; a silent peer is the heartbeat's job
                 if not data:
                     break
                 if self._closing:
                     continue  # after a fatal error, input is discarded until the peer closes
-                self.last_heard = self.server.clock()
+                now, frames = self.server.clock(), self._frames
                 self._receive(codec, data if self.tls is None else self.tls.decrypt(data))
+                if self._frames != frames or not codec.pending:
+                    # a sign of life is a whole frame: white space or half a frame trickled in one
+                    # byte at a time kept a connection (and up to MAX_FRAME of buffer) forever
+                    self.last_heard = now
                 pause = self.throttle.charge_input(len(data))
                 if pause and not self._closing:
                     self._refuse("input", f"more than {self.limits.input_rate:g} bytes a second", pause)
@@ -430,9 +443,11 @@ class Session:
                     self.close("protocol error", Error(exc.code, exc.detail, fatal=True))
                     return
                 self.send(Error(exc.code, exc.detail))
+                self._frames += 1
                 continue
             if msg is None:
                 break
+            self._frames += 1
             if isinstance(msg, OPERATIONS) and self.room is not None:
                 retry = self.throttle.admit("op")
                 if not retry:
@@ -477,8 +492,11 @@ class Session:
         elif not isinstance(msg, CLIENT_MESSAGES):
             self.send(Error("unexpected_type", f"a client does not send {msg.TYPE!r}"))
         elif isinstance(msg, Join):
+            retry = 0.0 if room is not None else self.throttle.admit("join")
             if room is not None:
                 self.send(Error("already_joined", f"you are already in room {room.name!r}"))
+            elif retry:  # each costs store reads (and maybe a slow hash): paced, per connection and address
+                self._refuse("join", f"more than {self.limits.join_rate:g} joins a second", retry)
             else:
                 self.server.rooms.join(self, msg)
                 self.server.accounts.deliver_mail(self)  # after the catch-up, in order
@@ -525,6 +543,12 @@ class Session:
 
     def heartbeat(self, now: float) -> None:
         if self._closing:
+            return
+        if self.room is None and now - self.connected_at > self.limits.join_timeout:
+            # a stranger's input never keeps it: white space or half a frame is not a join
+            log.info("%r: not in a room after %.0f s, closing", self, now - self.connected_at)
+            detail = f"join a room within {self.limits.join_timeout:g} s of connecting"
+            self.close("join timeout", Error("join_timeout", detail, fatal=True))
             return
         # a client busy reading a long catch-up cannot answer the ping queued behind it: while the
         # catch-up moves, it counts as alive

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pgboard_server.store_health import StoreHealth
+
 log = logging.getLogger(__name__)
 
 MEMORY = ":memory:"
@@ -142,6 +144,7 @@ class Store:
         if self.path != MEMORY:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self.health = StoreHealth(self.path)  # a full disk is logged once, not once per refused write
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         # a new file gives the pages a compaction frees back to the file system (incremental_vacuum);
         # an older file keeps its pages for reuse (the file stops growing but does not shrink)
@@ -395,6 +398,13 @@ class Store:
             db.execute("INSERT OR IGNORE INTO room_info (room, creator) VALUES (?, ?)", (key, creator))
             if creator:
                 db.execute("INSERT OR IGNORE INTO operators (room, user) VALUES (?, ?)", (key, creator))
+
+    def forget_room(self, key: str) -> None:
+        """Delete what is kept about room ``key`` (an empty room with nothing worth keeping, see
+        server/room.py Room.worth_keeping), in one transaction."""
+        with self._transaction() as db:
+            for table in ("room_info", "operators", "grants", "bans", "members", "room_passwords"):
+                db.execute(f"DELETE FROM {table} WHERE room = ?", (key,))  # noqa: S608 - fixed names
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

@@ -2,7 +2,8 @@
 
 - ``running_server(db_path=":memory:", **kw)``: a started in-process BoardServer, stopped after; ``kw``
   are its limits and clocks (``clock=FakeClock()``, ``wall_clock=lambda: 1700000000``).
-- ``RawClient(address, tls=None)``: the protocol over a real socket (``tls``: a client context);
+- ``RawClient(address, tls=None, source=None)``: the protocol over a real socket (``tls``: a client
+  context; ``source``: the local address to connect from, such as 127.0.0.2);
   ``send``, ``send_bytes``, ``recv``, ``recv_frame`` (raw bytes), ``recv_until``, ``recv_all_until``,
   ``join``, ``catch_up``,
   ``wait_closed``, ``close``; ``seen`` keeps every message received. Every wait is bounded (``WAIT``).
@@ -77,8 +78,11 @@ class RawClient:
         timeout: float = WAIT,
         rcvbuf: int | None = None,
         tls: ssl.SSLContext | None = None,
+        source: str | None = None,
     ) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if source is not None:  # another loopback address (127.0.0.2...): another "host" to the server
+            self.sock.bind((source, 0))
         if rcvbuf is not None:  # a small window: a client that stops reading fills up quickly
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)

@@ -41,7 +41,7 @@ from typing import Any
 
 import pytest
 import reliability
-from pgboard_server.limits import NO_RATE_LIMITS
+from pgboard_server.limits import NO_RATE_LIMITS, UNJOINED_MAX_FRAME
 from pgboard_server.server import BoardServer
 from support import Closed, RawClient, running_server
 
@@ -125,7 +125,8 @@ class FuzzConn:
 
     def __init__(self, server: BoardServer, ledger: Ledger, number: int, join: bool) -> None:
         self.client = RawClient(server.address, timeout=REPLY_WAIT)
-        self.mirror = Codec()
+        # the server frames a stranger's input with UNJOINED_MAX_FRAME, a member's with MAX_FRAME
+        self.mirror = Codec(MAX_FRAME if join else UNJOINED_MAX_FRAME)
         self.ledger = ledger
         self.joined = False
         self.broken = False

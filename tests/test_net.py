@@ -753,3 +753,21 @@ def test_operations_the_server_rate_limits_are_kept_and_sent_again_in_order_afte
         assert [m.seq for m in echoes] == list(range(1, 11))
         assert not conn.held and not c.received(Error)
         c.close()
+
+
+def test_a_join_the_server_paces_is_sent_again_after_its_retry() -> None:
+    server_clock = FakeClock()
+    paced = {"address_join_burst": 1, "address_join_rate": 1.0, "heartbeat_tick": 3600.0}
+    with running_server(clock=server_clock, **paced, **FAST_CLOSE) as srv:
+        with RawClient(srv.address) as first:  # takes the address's one join
+            first.join("first")
+            c = Client(srv.address[1])
+            c.conn.start()
+            retry = 1.0  # what the server says: the address's bucket refills one join a second
+            c.pump_until(lambda: (c.sched.time_until_next() or net.TIMEOUT) <= retry)  # told, it waits
+            assert c.conn.state == "joining" and not c.received(Error)  # not the app's business
+            server_clock.advance(retry)  # the server's bucket refills ...
+            c.clock.advance(retry)  # ... and the client asks again when told
+            c.pump_until(lambda: c.conn.state == "online")
+            assert c.conn.room == "lobby"
+            c.close()

@@ -250,9 +250,12 @@ def test_connections_per_address_past_the_cap_are_refused_politely() -> None:
 
 
 def test_a_join_that_would_create_a_room_past_the_cap_is_refused() -> None:
-    with running_server(max_rooms=2) as server, RawClient(server.address) as c:
-        joined(server, "a", room="one").close()
-        joined(server, "b", room="two").close()
+    with (
+        running_server(max_rooms=2) as server,
+        RawClient(server.address) as c,
+        joined(server, "a", room="one"),
+        joined(server, "b", room="two"),  # both rooms in use: neither can be put away
+    ):
         c.send(Join("c", "three"))
         err = c.recv_until((Welcome, JoinError))
         assert isinstance(err, JoinError) and err.reason == "too_many_rooms" and "2 rooms" in err.detail

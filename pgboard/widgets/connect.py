@@ -55,6 +55,7 @@ ERROR_MESSAGES = {
     "room_full": "This room is full. Try another room.",
     "banned": "You cannot join this room.",
     "too_many_rooms": "This server cannot open another room. Join an existing one.",
+    "too_many_rooms_from_address": "Too many rooms were opened from your network. Join an existing one.",
     "unreachable": "Cannot reach {host}:{port}. Is the server running?",
     "registered": "“{nick}” is a registered name: log in to use it, or choose another.",
     "bad_login": "Wrong nickname or password.",
