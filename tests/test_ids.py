@@ -22,7 +22,18 @@ from support import WAIT, RawClient, running_server
 from pgboard import ids
 from pgboard.board import Board
 from pgboard.net import Connection
-from pgboard.protocol import PROTOCOL_VERSION, Add, BoardObject, Delete, Error, Message
+from pgboard.protocol import (
+    PROTOCOL_VERSION,
+    AccountError,
+    AccountOk,
+    Add,
+    BoardObject,
+    Delete,
+    Error,
+    Login,
+    Message,
+    Signup,
+)
 from pgboard.room import RoomView
 from pgboard.scheduler import ManualClock, Scheduler
 
@@ -250,3 +261,30 @@ def test_deleted_ids_cost_the_board_no_memory() -> None:
             "kept for ever)",
         )
     )
+
+
+def test_two_machines_of_one_account_add_the_same_local_id_and_both_land() -> None:
+    """An account's author id is shared by its machines; the id prefix is each machine's own (its
+    secret's), so identical counters on a laptop and a desktop make different ids."""
+    fast = {"accounts": True, "scrypt_n": 16, "scrypt_r": 1}  # cheap hashes, as in test_server_accounts
+    landed = []
+    with running_server(**fast) as srv:
+        for secret, action in (("laptop-secret", Signup), ("desktop-secret", Login)):
+            with RawClient(srv.address) as c:
+                c.send(action("zoe", "correct horse"))
+                assert isinstance(c.recv_until((AccountOk, AccountError)), AccountOk)
+                c.join("zoe", room=ROOM, client=secret)
+                c.catch_up()
+                mine = ids.scoped(ids.device_id(secret), "tag-1")
+                # oids differ: resends matched per author, not per device, are issue 11's (part 1)
+                c.send(Add(f"{secret}-1", BoardObject(mine, "line", ((1, 1), (9, 9)))))
+                echo = c.recv_until((Add, Error))
+                assert isinstance(echo, Add), echo
+                landed.append((echo.author, echo.obj.id))
+                theirs = ids.scoped(ids.device_id("laptop-secret"), "tag-2")
+                if secret == "desktop-secret":  # the same account, but the laptop's scope
+                    c.send(Add("k-2", BoardObject(theirs, "line", ((1, 1), (9, 9)))))
+                    err = c.recv_until((Add, Error))
+                    assert isinstance(err, Error) and err.code == "bad_id"
+    (a1, id1), (a2, id2) = landed
+    assert a1 == a2 and id1 != id2
