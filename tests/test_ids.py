@@ -17,6 +17,8 @@ from collections.abc import Callable
 import pytest
 import reliability
 from pgboard_server.limits import NO_RATE_LIMITS
+from pgboard_server.room import payload
+from pgboard_server.store import Store
 from support import WAIT, RawClient, running_server
 
 from pgboard import ids
@@ -32,7 +34,9 @@ from pgboard.protocol import (
     Error,
     Login,
     Message,
+    Move,
     Signup,
+    encode,
 )
 from pgboard.room import RoomView
 from pgboard.scheduler import ManualClock, Scheduler
@@ -288,3 +292,26 @@ def test_two_machines_of_one_account_add_the_same_local_id_and_both_land() -> No
                     assert isinstance(err, Error) and err.code == "bad_id"
     (a1, id1), (a2, id2) = landed
     assert a1 == a2 and id1 != id2
+
+
+def test_a_log_written_with_old_unscoped_ids_still_loads_and_its_author_still_edits_it(tmp_path) -> None:
+    """Protocol 1 ids (``TAG-N``) in a room's log: replay applies them as they are (apply_echo does
+    not check scopes), a joiner gets them, their author moves and deletes them, and new adds are
+    scoped."""
+    db = tmp_path / "old.sqlite3"
+    author = ids.device_id("old-secret")
+    old = BoardObject("a0fe730d-1", "rect", ((10, 10), (90, 60)), "#ff0000", 3, author=author)
+    store = Store(db)
+    store.append_ops(ROOM, [(1, payload(encode(Add("a0fe730d.1", old, seq=1, author=author))))])
+    store.close()
+    with running_server(db) as srv, RawClient(srv.address) as c:
+        c.join("old", room=ROOM, client="old-secret")
+        _, objs, done = c.catch_up()
+        assert [m.obj for m in objs] == [old] and done.seq == 1  # type: ignore[attr-defined]
+        c.send(Move("m1", old.id, 5, 5))
+        assert isinstance(c.recv_until((Move, Error)), Move)
+        c.send(Delete("d1", old.id))
+        assert isinstance(c.recv_until((Delete, Error)), Delete)
+        c.send(Add("a2", BoardObject("a0fe730d-2", "line", ((1, 1), (9, 9)))))  # an old-style new id
+        err = c.recv_until((Add, Error))
+        assert isinstance(err, Error) and err.code == "bad_id"
