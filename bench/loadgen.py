@@ -30,6 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pgboard import ids
+
 TERMINATOR = "Ø".encode()
 STROKE_OPS = 60  # operations per pencil stroke (an add, then extends of 2 points each: 2 s of drawing)
 RECV_SIZE = 256 * 1024
@@ -111,6 +113,7 @@ class _Client:
         "inflight",
         "out",
         "stroke",
+        "prefix",
         "gone",
         "leaving",
     )
@@ -125,6 +128,7 @@ class _Client:
         self.inflight = 0
         self.out = b""
         self.stroke = ""
+        self.prefix = ""  # of its object ids: the device id of its client secret (pgboard/ids.py)
         self.gone = False
         self.leaving = False
 
@@ -231,7 +235,9 @@ class _Worker:
         x = (i * 53 + k * 7) % 3000 + 100
         y = (i * 31 + k * 5) % 1600 + 100
         if k % STROKE_OPS == 0:
-            cl.stroke = f"{self.spec.tag}.{i}.{k // STROKE_OPS}"
+            if not cl.prefix:
+                cl.prefix = ids.device_id(f"{self.spec.tag}-{i}")  # the secret of its join
+            cl.stroke = ids.scoped(cl.prefix, f"{self.spec.tag}.{i}.{k // STROKE_OPS}")
             text = (
                 f'{{"t":"add","oid":"{oid}","obj":{{"id":"{cl.stroke}","kind":"pencil",'
                 f'"points":[[{x},{y}]],"color":"#1f77b4"}}}}'

@@ -608,12 +608,15 @@ def _caught_up_seq(buf: bytes) -> int:
 
 
 def _reconnects(address: tuple[str, int], trials: int) -> tuple[list[float], list[int]]:
+    from pgboard import ids
+
+    prefix = ids.scoped(ids.device_id("rc-writer"), "")  # the writer's object ids are in its scope
     with _join(address, "rc-reader", "rc") as a:
         since = _caught_up_seq(_read_until(a, b'"t":"caught_up"'))
     with _join(address, "rc-writer", "rc") as w:
         buf = _read_until(w, b'"t":"caught_up"')
         ops = [
-            f'{{"t":"add","oid":"w{k}","obj":{{"id":"rc{k}","kind":"line",'
+            f'{{"t":"add","oid":"w{k}","obj":{{"id":"{prefix}rc{k}","kind":"line",'
             f'"points":[[{k % 3000},10],[20,30]]}}}}'
             for k in range(MISSED_OPS)
         ]

@@ -50,7 +50,7 @@ from pgboard.board import MAX_HISTORY, MAX_REMEMBERED_OPS
 from pgboard.protocol import TERMINATOR, Delete, Join, Pong, encode
 
 ROOM = "soak"
-TAG = "soak"  # loadgen's stroke ids are TAG.client.stroke
+TAG = "soak"  # loadgen's stroke ids are PREFIX:TAG.client.stroke
 RATE = 30.0  # operations a second per client, as a pencil stroke sends them
 SAMPLE_EVERY = 5.0  # seconds between two samples of the server's RSS and threads
 SLOPE_LIMIT_MIB_PER_MIN = 2.0  # what "flat" allows over the second half, besides the remembered ids
@@ -61,8 +61,9 @@ HISTORY_STEP_BYTES = 600  # RSS allowed per undo step an author keeps (a stroke'
 # delete: Board._History, up to MAX_HISTORY each; about 450 bytes live by tracemalloc on a board alone)
 THREAD_POLL = 0.1  # seconds between two reads of /proc while the server ends the clients' threads
 THREAD_WAIT = 15.0  # seconds the server has to end the clients' threads after they left
-# the stroke id of an add echo (within one frame: a payload is ASCII, the terminator starts with 0xC3)
-_STROKE = re.compile(rb'"t":"add"[^\xc3]*?"id":"' + TAG.encode() + rb"\.(\d+)\.(\d+)\"")
+# the stroke id of an add echo, after its device prefix (pgboard/ids.py) (within one frame: a payload is
+# ASCII, the terminator starts with 0xC3)
+_STROKE = re.compile(rb'"t":"add"[^\xc3]*?"id":"([0-9a-f]{16}):' + TAG.encode() + rb"\.(\d+)\.(\d+)\"")
 _REFUSED = re.compile(rb'"t":"(?:error|join_error)"')
 _PING = re.compile(rb'"t":"ping"(?:,"n":(\d+))?')
 
@@ -127,10 +128,10 @@ class Janitor:
                     self._joined.set()
                 continue  # (the server pings only after PING_INTERVAL of silence: not during a join)
             frames = [encode(Pong(int(n or 0))) for n in _PING.findall(body)]  # alive while nobody draws
-            for client, stroke in _STROKE.findall(body):
+            for prefix, client, stroke in _STROKE.findall(body):
                 if int(stroke) > 0:  # its author has moved on: the previous stroke is finished
                     self.deleted += 1
-                    sid = f"{TAG}.{int(client)}.{int(stroke) - 1}"
+                    sid = f"{prefix.decode()}:{TAG}.{int(client)}.{int(stroke) - 1}"
                     frames.append(encode(Delete(f"j{self.deleted}", sid)))
             if frames:
                 self.sock.sendall(b"".join(frames))

@@ -112,7 +112,6 @@ class Board:
         self.grid = geometry.SpatialGrid()
         self._z: dict[str, int] = {}
         self._next_z = 0
-        self._ids_used: set[str] = set()
         self._oids: dict[tuple[str, str], int] = {}
         # per author, oldest first, to forget the oldest; the authors in the order they last drew
         self._oid_order: OrderedDict[str, deque[str]] = OrderedDict()
@@ -216,8 +215,12 @@ class Board:
             ) from None
 
     def _check_add(self, obj: BoardObject) -> None:
-        if obj.id in self._ids_used:
-            raise BoardError("duplicate_id", f"object id {obj.id!r} is already used on this board")
+        # Only an id on the board now is refused: nothing is kept per id ever used (that grew ~60 bytes
+        # an id for ever). Ids are scoped to their author's device (pgboard/ids.py, checked by the
+        # server), so an id deleted earlier can only come back from the client it belongs to, which
+        # never reuses one; reusing one harms nobody else.
+        if obj.id in self.objects:
+            raise BoardError("duplicate_id", f"object id {obj.id!r} is on this board already")
         if len(self.objects) >= self.max_objects:
             raise BoardError("board_full", f"a board holds at most {self.max_objects} objects")
 
@@ -400,7 +403,6 @@ class Board:
             self._z[obj.id] = self._next_z
             self._next_z += 1
         self.objects[obj.id] = obj
-        self._ids_used.add(obj.id)
         if box is None:
             box = self.text_box(obj) if obj.kind == "text" and self.text_box else geometry.bbox(obj)
         self.grid.insert(obj.id, box)
@@ -444,7 +446,6 @@ class Board:
         self._z, staged._z = staged._z, {}
         self.grid, staged.grid = staged.grid, geometry.SpatialGrid()
         self._next_z = max(self._next_z, staged._next_z)
-        self._ids_used |= staged._ids_used
         self._history.clear()
         self.seq = seq
         for listener in self.listeners:

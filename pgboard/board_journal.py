@@ -47,7 +47,7 @@ class Journal:
         board = self.board
         old = board.objects.get(oid)
         if old is None:
-            self.undo.append(functools.partial(self._unput, oid, oid in board._ids_used))
+            self.undo.append(functools.partial(self._unput, oid))
         else:
             self.undo.append(functools.partial(self._restore, old, board.grid.box(oid), board._z[oid]))
 
@@ -77,10 +77,8 @@ class Journal:
 
     # -- the inverses
 
-    def _unput(self, oid: str, was_used: bool) -> None:
-        self.board._remove(oid)
-        if not was_used:
-            self.board._ids_used.discard(oid)  # the id may be used again, as in the log
+    def _unput(self, oid: str) -> None:
+        self.board._remove(oid)  # the id may be used again, as in the log (only ids on the board are)
         self._reinserted.pop(oid, None)
 
     def _restore(self, old: BoardObject, box: tuple[int, int, int, int] | None, z: int) -> None:

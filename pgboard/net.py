@@ -56,6 +56,7 @@ import logging
 import math
 import os
 import random
+import secrets
 import select
 import socket
 from collections import deque
@@ -200,7 +201,9 @@ class Connection:
         self.nick, self.room, self.password = nick, room, password  # password: the room's
         self.credentials = credentials  # log in (or sign up) before every join; None: a guest
         self.account: AccountOk | None = None  # the server's last "account" answer
-        self.client_secret = client_secret
+        # without a saved secret, one for this connection's life: its object ids have their prefix
+        # (pgboard/ids.py) from the start, and its reconnects stay one author
+        self.client_secret = client_secret or secrets.token_hex(16)
         self.rng = rng if rng is not None else random.Random()
         self.state = "closed"
         self.incoming: deque[Message] = deque()

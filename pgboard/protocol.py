@@ -24,7 +24,7 @@ from typing import Any, ClassVar, TypeVar, cast, dataclass_transform
 
 from pgboard import wire_fields
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: object ids begin with their device id (pgboard/ids.py)
 TERMINATOR = "Ø".encode()  # b"\xc3\x98"
 MAX_FRAME = 256 * 1024  # bytes of one frame's payload, terminator excluded
 

@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from pgboard import ids
 from pgboard.board import Board
 from pgboard.catchup_gc import CatchUpCollector
 from pgboard.protocol import (
@@ -74,6 +75,7 @@ class Link(Protocol):
     """What the room needs of a connection (pgboard.net.Connection provides it)."""
 
     incoming: Any
+    client_secret: str  # the object ids made here begin with its device id (pgboard/ids.py)
 
     def send_op(self, op: Message) -> None: ...
 
@@ -110,6 +112,10 @@ class RoomView:
         self.allowed: frozenset[str] = frozenset()  # whom I allowed to edit mine
         self.board.may_edit = self.may_edit
         self._before: dict[str, BoardObject] = {}  # objects as they were before my unacknowledged deletes
+        # Object ids: my device's prefix (known from the secret before any welcome, so what is drawn
+        # before the first connection is accepted too), then a tag unique to this process (the same
+        # secret in a later run starts its counter again) and a counter.
+        self.id_prefix = ids.device_id(link.client_secret)
         self._tag = secrets.token_hex(4)  # ids made by this process: unique across its restarts
         self._counter = itertools.count(1)
         self._local: dict[str, Message] = {}  # operations applied here and not yet echoed, by oid
@@ -124,7 +130,7 @@ class RoomView:
     # -- ids
 
     def new_id(self) -> str:
-        return f"{self._tag}-{next(self._counter)}"
+        return ids.scoped(self.id_prefix, f"{self._tag}-{next(self._counter)}")
 
     def new_oid(self) -> str:
         return f"{self._tag}.{next(self._counter)}"

@@ -8,7 +8,6 @@ duplicate. The catch-up itself is encoded later by the joiner's writer thread, o
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import sqlite3
@@ -23,12 +22,13 @@ from pgboard_server.compaction import LogCompactor
 from pgboard_server.limits import MAX_ROOMS, MAX_ROOMS_PER_ADDRESS, Limits
 from pgboard_server.rights import RoomRights, address_of
 
-from pgboard import names
+from pgboard import ids, names
 from pgboard.board import MAX_OBJECTS, Board, BoardError, DuplicateOperation, Operation
 from pgboard.protocol import (
     OPERATIONS,
     TERMINATOR,
     Ack,
+    Add,
     BoardObject,
     CatchUp,
     CaughtUp,
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-AUTHOR_ID_HEX = 16  # hex characters of sha256(client secret) that make the author id
+AUTHOR_ID_HEX = ids.DEVICE_ID_HEX  # hex characters of sha256(client secret) that make the author id
 OBJ_CACHE_SLACK = 1000  # cached obj frames beyond the board's size before the cache is pruned
 LOCKED_DETAIL = "an operator locked the board: only operators draw until it is unlocked"
 JOIN_ATTEMPTS = 3  # a room put away while its joiner waited for its lock is held again, this often
@@ -66,7 +66,7 @@ def author_id(secret: str) -> str:
     """The author id for a client secret: stable across reconnects, random for an empty secret."""
     if not secret:
         secret = secrets.token_hex(16)
-    return hashlib.sha256(secret.encode()).hexdigest()[:AUTHOR_ID_HEX]
+    return ids.device_id(secret)
 
 
 def payload(frame: bytes) -> str:
@@ -266,6 +266,10 @@ class Room:
             return Ack(op.oid, done)
         if not self.rights.may_draw(session.user):
             return Error("locked", LOCKED_DETAIL, oid=op.oid)
+        if isinstance(op, Add) and not ids.owned_by(op.obj.id, session.id_prefix):
+            # ids are scoped to their device: nobody can use up the ids another client will draw with
+            detail = f"an object id must begin with {ids.scoped(session.id_prefix, '')!r} (yours)"
+            return Error("bad_id", detail, oid=op.oid)
         try:
             refused = self._over_budget(op, session.user)
             if refused is not None:
@@ -625,6 +629,7 @@ class Rooms:
         if created and new_password is not None:
             passwords.keep(room, new_password)
         session.user, session.nick = user, nick
+        session.id_prefix = ids.device_id(msg.client) if msg.client else user
         if not session.attach(room):
             return
         room.members[user] = session

@@ -105,6 +105,7 @@ class Session:
         self.throttle = Throttle(self.limits, server.clock, quota)
         self._stop_reading = threading.Event()  # ends an input pause early when the connection closes
         self.user = ""
+        self.id_prefix = ""  # what this connection's object ids begin with (pgboard/ids.py), set at join
         self.nick = ""
         self.room: Room | None = None
         self.ignoring_chat = False

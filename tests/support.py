@@ -5,7 +5,7 @@
 - ``RawClient(address, tls=None, source=None)``: the protocol over a real socket (``tls``: a client
   context; ``source``: the local address to connect from, such as 127.0.0.2);
   ``send``, ``send_bytes``, ``recv``, ``recv_frame`` (raw bytes), ``recv_until``, ``recv_all_until``,
-  ``join``, ``catch_up``,
+  ``join``, ``catch_up``, ``obj_id`` (an object id in its scope),
   ``wait_closed``, ``close``; ``seen`` keeps every message received. Every wait is bounded (``WAIT``).
 - ``ServerProcess(db, *args)``: ``python -m pgboard_server.cli`` in a subprocess (crash and signal tests).
 - ``FakeClock``: time that moves only when told, for heartbeat tests (``server.heartbeat()``).
@@ -31,6 +31,7 @@ from typing import Any
 
 from pgboard_server.server import BoardServer
 
+from pgboard import ids
 from pgboard.protocol import (
     TERMINATOR,
     CatchUp,
@@ -93,6 +94,7 @@ class RawClient:
         self._buf = bytearray()
         self.seen: list[Message] = []
         self.welcome: Welcome | None = None
+        self.secret = ""  # the client secret of the last join: it makes the id prefix
         self.eof = False
 
     # -- sending
@@ -170,6 +172,7 @@ class RawClient:
         packed: bool = False,
     ) -> Welcome:
         """Join and return the Welcome (raises AssertionError on a JoinError)."""
+        self.secret = client
         self.send(Join(nick=nick, room=room, since=since, client=client, packed=packed))
         reply = self.recv_until((Welcome, JoinError), timeout)
         if isinstance(reply, JoinError):
@@ -177,6 +180,12 @@ class RawClient:
         assert isinstance(reply, Welcome)
         self.welcome = reply
         return reply
+
+    def obj_id(self, local: str) -> str:
+        """An object id in this client's scope (docs/PROTOCOL.md, "Objects"): its device id (its
+        welcome's user without a secret), ":", then ``local``."""
+        assert self.welcome is not None, "the id prefix is known after join"
+        return ids.scoped(ids.device_id(self.secret) if self.secret else self.welcome.user, local)
 
     def catch_up(self, timeout: float = WAIT) -> tuple[CatchUp, list[Message], CaughtUp]:
         """After join: the CatchUp header, the frames it announced, and CaughtUp."""

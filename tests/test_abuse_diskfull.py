@@ -56,7 +56,7 @@ def answer_to(c: RawClient, oid: str) -> Message:
 
 def build_log(c: RawClient) -> None:
     for start in range(0, LOG_OPS, SEGMENT):
-        ops = [Add(f"b{i}", rect(f"big-{i}", i)) for i in range(start, start + SEGMENT)]
+        ops = [Add(f"b{i}", rect(c.obj_id(f"big-{i}"), i)) for i in range(start, start + SEGMENT)]
         c.send_bytes(b"".join(Codec.send(op) for op in ops))
         answer_to(c, ops[-1].oid)
 
@@ -72,7 +72,7 @@ def fill_the_pages(c: RawClient) -> int:
         kept += 1
     for i in range(2000):
         oid = f"f{i}"  # short: every operation of the attack is longer
-        c.send(Move(oid, "evil-0", 1 if i % 2 == 0 else -1, 0))
+        c.send(Move(oid, c.obj_id("evil-0"), 1 if i % 2 == 0 else -1, 0))
         if isinstance(answer_to(c, oid), Error):
             return kept
         kept += 1
@@ -184,7 +184,7 @@ def test_a_full_disk_refuses_in_o_chunk_says_store_failed_and_logs_once(tmp_path
             c.join(nick, room=ROOM, client=f"{nick}-secret")
             c.catch_up(timeout=30)
         build_log(builder)
-        adds = [Add(f"e{i}", rect(f"evil-{i}", i)) for i in range(REFUSED)]
+        adds = [Add(f"e{i}", rect(evil.obj_id(f"evil-{i}"), i)) for i in range(REFUSED)]
         quiet = Attacker(evil, adds)  # the same pace with a healthy store: the quiet figure
         quiet_median = bystander_median(by, watch, quiet, 0)
         assert all(isinstance(m, Add) for m in quiet.answers)
@@ -197,9 +197,9 @@ def test_a_full_disk_refuses_in_o_chunk_says_store_failed_and_logs_once(tmp_path
         snapshot_before = server.rooms.get(ROOM).board.snapshot()
         rows = count_reads(server)
         kinds = [  # long operation ids: each echo is longer than the last move the store refused
-            lambda i: Add(f"attack-add-{i:012d}", rect(f"evil-x{i}", i)),
-            lambda i: Delete(f"attack-delete-{i:012d}", f"evil-{i % 4}"),
-            lambda i: Move(f"attack-move-{i:012d}", f"evil-{i % 4}", 3, 2),
+            lambda i: Add(f"attack-add-{i:012d}", rect(evil.obj_id(f"evil-x{i}"), i)),
+            lambda i: Delete(f"attack-delete-{i:012d}", evil.obj_id(f"evil-{i % 4}")),
+            lambda i: Move(f"attack-move-{i:012d}", evil.obj_id(f"evil-{i % 4}"), 3, 2),
             lambda i: Undo(f"attack-undo-{i:012d}"),
         ]
         attack = Attacker(evil, [kinds[i % 4](i) for i in range(REFUSED)])

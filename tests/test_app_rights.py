@@ -11,6 +11,7 @@ from support import RawClient
 from test_app import drag, joined, key, make_app, run_until, screen, server  # noqa: F401 - fixtures
 from test_server_rights import settle
 
+from pgboard import ids
 from pgboard.app import App
 from pgboard.protocol import (
     Add,
@@ -27,6 +28,10 @@ from pgboard.room import LOCKED_TEXT
 from pgboard.widgets import theme
 
 ROOM = "r"
+# objects drawn by the raw clients below (``raw``: secret-NICK), each in its author's scope
+BOBS = ids.scoped(ids.device_id("secret-bob"), "bobs")
+CAROLS = ids.scoped(ids.device_id("secret-carol"), "carols")
+CAROLS_2 = ids.scoped(ids.device_id("secret-carol"), "carols-2")
 
 
 def raw(server, nick: str) -> RawClient:  # noqa: F811 - server is the fixture's value
@@ -56,23 +61,23 @@ def settled(app: App) -> None:
 
 def test_the_eraser_erases_what_i_was_allowed_to_edit_and_nothing_else(screen, server, tmp_path: Path):  # noqa: F811
     bob, carol = raw(server, "bob"), raw(server, "carol")  # bob created the room: he is its operator
-    drawn_by(bob, "b1", rect("bobs", 400, 400))
-    drawn_by(carol, "c1", rect("carols", 1200, 400))
+    drawn_by(bob, "b1", rect(BOBS, 400, 400))
+    drawn_by(carol, "c1", rect(CAROLS, 1200, 400))
     app = joined(make_app(screen, tmp_path), server, "alice", ROOM)
     carol.send(Say("/allow alice"))
     run_until(app, lambda: app.room.granted_by == {carol.welcome.user})
-    assert app.ctx.may_edit(app.board.get("carols")) and not app.ctx.may_edit(app.board.get("bobs"))
+    assert app.ctx.may_edit(app.board.get(CAROLS)) and not app.ctx.may_edit(app.board.get(BOBS))
     app.frame([key(pygame.K_e, unicode="e")])
     assert app.tool_name == "eraser"
     # one stroke of the eraser through the middle of both rectangles
     path = [screen_of(app, x, 500) for x in range(450, 1500, 20)]
     app.frame(drag(path))
     settled(app)
-    assert app.board.get("carols") is None and app.board.get("bobs") is not None
-    assert bob.recv_until(Delete).id == "carols"
+    assert app.board.get(CAROLS) is None and app.board.get(BOBS) is not None
+    assert bob.recv_until(Delete).id == CAROLS
     assert not any(isinstance(m, Error) for m in settle(bob))
     server_board = server.rooms.get(ROOM).board
-    assert server_board.get("carols") is None and server_board.get("bobs") is not None
+    assert server_board.get(CAROLS) is None and server_board.get(BOBS) is not None
     for c in (bob, carol):
         c.close()
 
@@ -113,32 +118,33 @@ def test_joining_a_locked_board_says_so_in_the_chat_and_the_status_bar(screen, s
 
 def test_operations_the_server_refuses_are_taken_back_on_my_screen(screen, server, tmp_path: Path):  # noqa: F811
     bob, carol = raw(server, "bob"), raw(server, "carol")
-    drawn_by(carol, "c1", rect("carols", 1200, 400))
-    drawn_by(carol, "c2", rect("carols-2", 1200, 1000))
+    drawn_by(carol, "c1", rect(CAROLS, 1200, 400))
+    drawn_by(carol, "c2", rect(CAROLS_2, 1200, 1000))
     app = joined(make_app(screen, tmp_path), server, "alice", ROOM)
     room = app.room
     carol.send(Say("/allow alice"))
     run_until(app, lambda: room.granted_by == {carol.welcome.user})
-    room.submit(Add(room.new_oid(), BoardObject("mine", "pencil", ((10, 10), (20, 20)))))
+    mine, late = room.new_id(), room.new_id()
+    room.submit(Add(room.new_oid(), BoardObject(mine, "pencil", ((10, 10), (20, 20)))))
     settled(app)
     # carol takes her grant back; alice's screen has not heard yet when she erases and drags
     carol.send(Say("/deny alice"))
     carol.recv_until(lambda m: isinstance(m, RoomState) and not m.allowed)
-    before = app.board.get("carols-2")
-    room.submit(Delete(room.new_oid(), "carols"))
-    room.submit(Move(room.new_oid(), "carols-2", 100, 50))
-    assert app.board.get("carols") is None and app.board.get("carols-2") != before  # drawn at once
+    before = app.board.get(CAROLS_2)
+    room.submit(Delete(room.new_oid(), CAROLS))
+    room.submit(Move(room.new_oid(), CAROLS_2, 100, 50))
+    assert app.board.get(CAROLS) is None and app.board.get(CAROLS_2) != before  # drawn at once
     settled(app)
-    assert app.board.get("carols") is not None  # refused: back
-    assert app.board.get("carols-2") == before
+    assert app.board.get(CAROLS) is not None  # refused: back
+    assert app.board.get(CAROLS_2) == before
     # bob locks the board while alice's stroke grows: the refused points go away
     bob.send(Say("/lock"))
     bob.recv_until(RoomState)
-    room.submit(Extend(room.new_oid(), "mine", ((30, 30), (40, 40))))
-    room.submit(Add(room.new_oid(), BoardObject("late", "line", ((1, 1), (9, 9)))))
-    assert len(app.board.get("mine").points) == 4 and app.board.get("late") is not None
+    room.submit(Extend(room.new_oid(), mine, ((30, 30), (40, 40))))
+    room.submit(Add(room.new_oid(), BoardObject(late, "line", ((1, 1), (9, 9)))))
+    assert len(app.board.get(mine).points) == 4 and app.board.get(late) is not None
     settled(app)
-    assert app.board.get("mine").points == ((10, 10), (20, 20)) and app.board.get("late") is None
+    assert app.board.get(mine).points == ((10, 10), (20, 20)) and app.board.get(late) is None
     # the same objects as the server's board (an erase taken back puts its object on top)
     assert sorted(app.board.snapshot(), key=lambda o: o.id) == sorted(
         server.rooms.get(ROOM).board.snapshot(), key=lambda o: o.id

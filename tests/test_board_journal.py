@@ -43,7 +43,6 @@ def state(b: Board) -> dict[str, Any]:
             "z": b._z,
             "next_z": b._next_z,
             "seq": b.seq,
-            "ids": b._ids_used,
             "boxes": b.grid._boxes,
             "cells": {k: v for k, v in b.grid._cells.items() if v},
             "history": hist,

@@ -78,7 +78,9 @@ class Users:
         for who, c in (("a", self.a), ("b", self.b)):
             started = time.monotonic()
             oid = f"{who}{n}"
-            c.send(Add(oid, BoardObject(oid, "line", ((10, 10 + n % 900), (300, 20)), "#aa0000", 3)))
+            c.send(
+                Add(oid, BoardObject(c.obj_id(oid), "line", ((10, 10 + n % 900), (300, 20)), "#aa0000", 3))
+            )
             c.send(Say(f"{who} says {n}"))
             for reader in (self.a, self.b):
                 reader.recv_until(lambda m, oid=oid: isinstance(m, Add) and m.oid == oid, ECHO_WAIT)

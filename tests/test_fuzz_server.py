@@ -45,6 +45,7 @@ from pgboard_server.limits import NO_RATE_LIMITS, UNJOINED_MAX_FRAME
 from pgboard_server.server import BoardServer
 from support import Closed, RawClient, running_server
 
+from pgboard import ids
 from pgboard.protocol import (
     BOARD_H,
     BOARD_W,
@@ -91,6 +92,8 @@ CODEC_CODES = frozenset({"bad_frame", "unknown_type", "bad_field", "frame_too_la
 # parser does (rate limits are tested in test_server_limits.py). A short linger: fatal cases close fast.
 LIMITS: dict[str, Any] = {**NO_RATE_LIMITS, "close_linger": 0.05}
 BYSTANDER_SECRET = "bystander-7c1f0e9a2b5d4c3e8f6a1b0c9d2e7f4a"  # no mutation of a fuzz join makes it
+FUZZ_SECRET = "fuzz-drawer"  # every joined fuzz connection's (one at a time): its adds are in its scope
+FUZZ = ids.scoped(ids.device_id(FUZZ_SECRET), "")  # the prefix of the fuzz cases' object ids
 
 
 # -- what the fuzzers sent that decodes
@@ -134,7 +137,7 @@ class FuzzConn:
         hello = self.client.recv()
         assert isinstance(hello, Hello), hello
         if join:
-            self.client.join(f"fz{number}", room=ROOM, client=f"fuzz-{number}")
+            self.client.join(f"fz{number}", room=ROOM, client=FUZZ_SECRET)
             self.client.catch_up()
             self.joined = True
 
@@ -212,7 +215,7 @@ class Bystander:
 
     def probe(self) -> None:
         self.probes += 1
-        oid, oid_obj = f"probe{self.probes}", f"by{self.probes}"
+        oid, oid_obj = f"probe{self.probes}", self.client.obj_id(f"by{self.probes}")
         obj = BoardObject(oid_obj, "rect", ((10, 10), (40 + self.probes % 100, 60)), "#336699", 2)
         started = time.monotonic()
         self.client.send(Add(oid, obj))
@@ -249,24 +252,24 @@ def base_messages(rng: random.Random, n: int) -> list[Message]:
     """Valid messages of every kind a client sends: joins, an add of each object kind, an extend,
     a move, a delete, chat lines, a cursor, a clear, an undo. Ids are fresh per case, and the ops
     after the adds refer to the adds' objects, so a mutation that still decodes does something."""
-    pid = f"p{n}"
+    pid, f = f"{FUZZ}p{n}", FUZZ  # ids in the joined fuzz connection's scope
     x, y = rng.randrange(BOARD_W - 100), rng.randrange(BOARD_H - 100)
     objects = [
         BoardObject(pid, "pencil", ((x, y), (x + 3, y + 4), (x + 9, y + 2)), "#ff8800", 5),
-        BoardObject(f"l{n}", "line", ((x, y), (x + 50, y + 60)), "#000000", 3),
-        BoardObject(f"r{n}", "rect", ((x, y), (x + 80, y + 40)), "#00ff00", 1),
-        BoardObject(f"o{n}", "oval", ((x, y), (x + 70, y + 30))),
-        BoardObject(f"c{n}", "circle", ((x, y), (x + 20, y + 25)), width=64),
-        BoardObject(f"s{n}", "square", ((x, y), (x + 30, y + 10))),
-        BoardObject(f"t{n}", "text", ((x, y),), text="héllo Ø 李雷 \U0001f600", size=30),
+        BoardObject(f"{f}l{n}", "line", ((x, y), (x + 50, y + 60)), "#000000", 3),
+        BoardObject(f"{f}r{n}", "rect", ((x, y), (x + 80, y + 40)), "#00ff00", 1),
+        BoardObject(f"{f}o{n}", "oval", ((x, y), (x + 70, y + 30))),
+        BoardObject(f"{f}c{n}", "circle", ((x, y), (x + 20, y + 25)), width=64),
+        BoardObject(f"{f}s{n}", "square", ((x, y), (x + 30, y + 10))),
+        BoardObject(f"{f}t{n}", "text", ((x, y),), text="héllo Ø 李雷 \U0001f600", size=30),
     ]
     return [
         Join(nick=f"fz{n}", room=ROOM, client=f"fuzz-join-{n}"),
         Join(nick=f"fy{n}", room=ROOM, password="pw", since=n % 7, client=f"fuzz-since-{n}"),  # ops catch-up
         *(Add(f"a{n}.{i}", obj) for i, obj in enumerate(objects)),
         Extend(f"e{n}", pid, ((x + 10, y + 10), (x + 12, y + 13))),
-        Move(f"m{n}", f"r{n}", 5, -5, live=rng.random() < 0.5),
-        Delete(f"d{n}", f"l{n}"),
+        Move(f"m{n}", f"{f}r{n}", 5, -5, live=rng.random() < 0.5),
+        Delete(f"d{n}", f"{f}l{n}"),
         Say(f"hello {n} Ø"),
         Say(f"/me waves {n}"),
         Cursor(x, y),
@@ -411,7 +414,7 @@ def near_max_frame(rng: random.Random, n: int) -> bytes:
     long text, with a terminator or without one (past MAX_FRAME that is fatal)."""
     size = MAX_FRAME + rng.choice([-2, -1, 0, 0, 1, 2, 1000])
     if rng.random() < 0.5:
-        head = encode(Add(f"big{n}", BoardObject(f"big{n}", "line", ((1, 1), (9, 9)))))[
+        head = encode(Add(f"big{n}", BoardObject(f"{FUZZ}big{n}", "line", ((1, 1), (9, 9)))))[
             : -len(TERMINATOR) - 1
         ]
         head += b',"pad":"'

@@ -98,7 +98,7 @@ def test_a_burst_of_huge_strokes_is_applied_and_painted_over_frames_and_mine_sti
     guest = RawClient(server.address)
     guest.join("mallory", room="r")
     strokes = [
-        BoardObject(f"zz-{k}", "pencil", zigzag(k), "#%02x2828" % (100 + 5 * k), MAX_WIDTH)
+        BoardObject(guest.obj_id(f"zz-{k}"), "pencil", zigzag(k), "#%02x2828" % (100 + 5 * k), MAX_WIDTH)
         for k in range(BURST)
     ]
     for k, stroke in enumerate(strokes):
@@ -171,7 +171,9 @@ def test_joining_a_room_that_holds_huge_strokes_paints_them_over_frames(
 ):
     guest = RawClient(server.address)
     guest.join("mallory", room="r")
-    strokes = [BoardObject(f"zz-{k}", "pencil", zigzag(k), "#c82828", MAX_WIDTH) for k in range(BURST)]
+    strokes = [
+        BoardObject(guest.obj_id(f"zz-{k}"), "pencil", zigzag(k), "#c82828", MAX_WIDTH) for k in range(BURST)
+    ]
     for k, stroke in enumerate(strokes):
         guest.send(Add(oid=f"zz.{k}", obj=stroke))
     guest.recv_until(lambda m: isinstance(m, Add) and m.obj.id == strokes[-1].id)

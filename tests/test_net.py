@@ -21,7 +21,7 @@ import pytest
 from pgboard_server.server import BoardServer
 from support import FakeClock, RawClient, running_server
 
-from pgboard import net
+from pgboard import ids, net
 from pgboard.net import Connection, backoff_delay
 from pgboard.protocol import (
     MAX_TEXT,
@@ -61,6 +61,11 @@ FAST_CLOSE = {"close_linger": 0.05}  # a stopping server does not wait for clien
 
 def line(oid: str, x: int = 10) -> BoardObject:
     return BoardObject(oid, "line", ((x, 10), (x + 50, 60)), "#ff0000", 4)
+
+
+def mine(local: str) -> str:
+    """An object id in the scope of a Client with the default secret ("secret-alice")."""
+    return ids.scoped(ids.device_id("secret-alice"), local)
 
 
 class FixedJitter(random.Random):
@@ -226,11 +231,11 @@ def test_an_operation_stays_pending_until_its_echo(server: BoardServer) -> None:
     with RawClient(server.address) as bob:
         bob.join("bob")
         bob.catch_up()
-        conn.send_op(Add("op1", line("l1")))
+        conn.send_op(Add("op1", line(mine("l1"))))
         assert [op.oid for op in conn.pending_ops] == ["op1"]
         c.pump_until(lambda: not conn.pending_ops)
         seen = bob.recv_until(Add)
-        assert seen.obj.id == "l1" and seen.author == conn.user_id
+        assert seen.obj.id == mine("l1") and seen.author == conn.user_id
     echoes = c.received(Add)
     assert len(echoes) == 1 and echoes[0].author == conn.user_id
     assert conn.last_seq == 1
@@ -349,18 +354,18 @@ def test_reconnect_to_a_restarted_server_resends_exactly_what_it_lacks(tmp_path:
         with RawClient(first.address) as bob:
             bob.join("bob")
             bob.catch_up()
-            conn.send_op(Add("op-a", line("a", 10)))
+            conn.send_op(Add("op-a", line(mine("a"), 10)))
             c.pump_until(lambda: not conn.pending_ops)
-            conn.send_op(Add("op-b", line("b", 100)))
+            conn.send_op(Add("op-b", line(mine("b"), 100)))
             conn.pump()  # sent; whether its echo is read before the shutdown is up to the network
-            assert bob.recv_until(Add).obj.id == "a"
-            assert bob.recv_until(Add).obj.id == "b", "the server applied b"
+            assert bob.recv_until(Add).obj.id == mine("a")
+            assert bob.recv_until(Add).obj.id == mine("b"), "the server applied b"
     finally:
         first.stop()
     c.pump_until(lambda: conn.state == "offline")
     # Drawing goes on offline; chat typed now is sent later.
-    conn.send_op(Add("op-c", line("c", 200)))
-    conn.send_op(Move("op-m", "a", 5, 5))
+    conn.send_op(Add("op-c", line(mine("c"), 200)))
+    conn.send_op(Move("op-m", mine("a"), 5, 5))
     conn.send(Say("back soon"))
     offline_pending = [op.oid for op in conn.pending_ops]
     assert offline_pending[-2:] == ["op-c", "op-m"]
@@ -374,14 +379,14 @@ def test_reconnect_to_a_restarted_server_resends_exactly_what_it_lacks(tmp_path:
             _, log, _ = carol.catch_up()
             chat = carol.recv_until(Chat)
         adds = [m.obj.id for m in log if isinstance(m, Add)]
-        assert sorted(adds) == ["a", "b", "c"], "each object exactly once"
+        assert sorted(adds) == sorted([mine("a"), mine("b"), mine("c")]), "each object exactly once"
         assert [m.oid for m in log if isinstance(m, Move)] == ["op-m"]
         assert chat.text == "back soon" and chat.nick == "alice"
         with RawClient(second.address) as dave:
             dave.join("dave")
             _, objs, _ = dave.catch_up()
         board = {m.obj.id: m.obj.points[0] for m in objs if isinstance(m, Obj)}
-        assert board == {"a": (15, 15), "b": (100, 10), "c": (200, 10)}
+        assert board == {mine("a"): (15, 15), mine("b"): (100, 10), mine("c"): (200, 10)}
     finally:
         c.close()
         second.stop()
@@ -393,9 +398,9 @@ def test_an_operation_applied_but_never_echoed_is_acked_not_doubled(server: Boar
     with RawClient(server.address) as bob:
         bob.join("bob")
         bob.catch_up()
-        conn.send_op(Add("op-x", line("x")))
+        conn.send_op(Add("op-x", line(mine("x"))))
         conn.pump()
-        assert bob.recv_until(Add).obj.id == "x"
+        assert bob.recv_until(Add).obj.id == mine("x")
         # The echo sits unread in our socket when the link is declared dead: no pump for TIMEOUT.
         c.clock.advance(net.TIMEOUT)
         c.sched.run_due()
@@ -404,11 +409,11 @@ def test_an_operation_applied_but_never_echoed_is_acked_not_doubled(server: Boar
         assert conn.last_seq == 0  # so the rejoin asks for the whole board, which has x already
         c.skip_to_retry()
         c.pump_until(lambda: conn.state == "online" and not conn.pending_ops)
-        assert [m.obj.id for m in c.received(Obj)] == ["x"]
+        assert [m.obj.id for m in c.received(Obj)] == [mine("x")]
     with RawClient(server.address) as carol:
         carol.join("carol", since=0)
         _, log, _ = carol.catch_up()
-    assert [m.obj.id for m in log if isinstance(m, Add)] == ["x"], "the resend was acked, not applied"
+    assert [m.obj.id for m in log if isinstance(m, Add)] == [mine("x")], "the resend was acked, not applied"
     c.close()
 
 
@@ -740,7 +745,7 @@ def test_operations_the_server_rate_limits_are_kept_and_sent_again_in_order_afte
         c = Client(srv.address[1])
         conn = c.online()
         for i in range(10):
-            conn.send_op(Add(f"o{i}", line(f"l{i}", i)))
+            conn.send_op(Add(f"o{i}", line(mine(f"l{i}"), i)))
         c.pump_until(lambda: conn.held and len(conn.pending_ops) == 4)
         c.pump_until(lambda: len([m for m in conn.incoming if isinstance(m, Add)]) == 6)
         assert not c.received(Error), "a rate-limited operation is not the app's business: nothing to undo"

@@ -10,6 +10,7 @@ from pgboard_server.server import BoardServer
 from support import RawClient
 from test_net import FAST_CLOSE, Client, line
 
+from pgboard import ids
 from pgboard.net import Credentials
 from pgboard.protocol import AccountError, AccountOk, Add, Join, JoinError, Obj
 
@@ -30,17 +31,21 @@ def test_after_a_restart_the_pump_logs_in_again_by_itself(tmp_path: Path) -> Non
     port = first.address[1]
     c = client(port, Credentials("signup", "correct horse"), room="club", password="club pass")
     conn = c.conn
+
+    def mine(local: str) -> str:  # an object id in this machine's scope (its secret's, not the account's)
+        return ids.scoped(ids.device_id(conn.client_secret), local)
+
     try:
         c.online()
         account = c.received(AccountOk)
         assert [m.action for m in account] == ["signup"] and conn.user_id == account[0].user
         assert "correct horse" not in repr(conn.credentials) and "club pass" not in repr(conn.credentials)
-        conn.send_op(Add("op-1", line("one")))
+        conn.send_op(Add("op-1", line(mine("one"))))
         c.pump_until(lambda: not conn.pending_ops)
     finally:
         first.stop()
     c.pump_until(lambda: conn.state == "offline")
-    conn.send_op(Add("op-2", line("two", 200)))  # drawn while the server is down
+    conn.send_op(Add("op-2", line(mine("two"), 200)))  # drawn while the server is down
     second = BoardServer("127.0.0.1", port, db, **ACCOUNTS)
     second.start()
     try:
@@ -55,7 +60,7 @@ def test_after_a_restart_the_pump_logs_in_again_by_itself(tmp_path: Path) -> Non
             bob.send(Join("bob", "club", password="club pass"))
             _, objs, _ = bob.catch_up()
         authors = {m.obj.id: m.obj.author for m in objs if isinstance(m, Obj)}
-        assert authors == {"one": conn.user_id, "two": conn.user_id}
+        assert authors == {mine("one"): conn.user_id, mine("two"): conn.user_id}
     finally:
         c.close()
         second.stop()

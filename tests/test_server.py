@@ -51,7 +51,7 @@ def test_two_clients_see_each_other_draw_with_the_author_stamped() -> None:
         assert [u.nick for u in wb.users] == ["alice", "bob"]
         assert a.recv_until(UserJoined) == UserJoined(wb.user, "bob")
         # bob pretends to be alice: the server stamps the real author anyway
-        b.send(Add("op1", line("l1"), author=wa.user))
+        b.send(Add("op1", line(b.obj_id("l1")), author=wa.user))
         echo_b = b.recv_until(Add)
         echo_a = a.recv_until(Add)
         assert echo_a == echo_b
@@ -65,7 +65,7 @@ def drawn(c: RawClient, n: int, prefix: str) -> list[Add]:
     """Draw n lines one after the other, each acknowledged by its echo; returns the echoes."""
     echoes = []
     for i in range(n):
-        c.send(Add(f"{prefix}-op{i}", line(f"{prefix}-{i}", 10 + i)))
+        c.send(Add(f"{prefix}-op{i}", line(c.obj_id(f"{prefix}-{i}"), 10 + i)))
         echo = c.recv_until(lambda m, i=i: isinstance(m, Add) and m.oid == f"{prefix}-op{i}")
         echoes.append(echo)
     return echoes
@@ -80,7 +80,7 @@ def test_late_joiner_gets_the_compacted_board_then_live_operations_while_another
         # history that compaction must fold away: a deleted line, a moved one, an undone one
         a.send(Delete("del1", echoes[0].obj.id))
         a.send(Move("mv1", echoes[1].obj.id, 5, 7))
-        a.send(Add("add-undone", line("undone")))
+        a.send(Add("add-undone", line(a.obj_id("undone"))))
         a.send(Undo("undo1"))
         a.recv_until(lambda m: isinstance(m, Undo))
         d.join("dora", client="d")
@@ -92,7 +92,7 @@ def test_late_joiner_gets_the_compacted_board_then_live_operations_while_another
             i = 0
             while not stop.is_set() and i < 5000:
                 after = caught_up.is_set()  # sent after the catch-up ended: carol must get it live
-                d.send(Add(f"d-op{i}", line(f"d-{i}", i % 3000)))
+                d.send(Add(f"d-op{i}", line(d.obj_id(f"d-{i}"), i % 3000)))
                 d.recv_until(lambda m, i=i: isinstance(m, Add) and m.oid == f"d-op{i}")
                 started.set()
                 if after:
@@ -118,10 +118,12 @@ def test_late_joiner_gets_the_compacted_board_then_live_operations_while_another
         assert all(isinstance(m, Obj) for m in objs)
         ids = [m.obj.id for m in objs]
         assert len(ids) == len(set(ids))  # each object once
-        assert "a-0" not in ids and "undone" not in ids  # deleted and undone objects are not replayed
-        moved = next(m.obj for m in objs if m.obj.id == "a-1")
+        assert (
+            a.obj_id("a-0") not in ids and a.obj_id("undone") not in ids
+        )  # deleted and undone objects are not replayed
+        moved = next(m.obj for m in objs if m.obj.id == a.obj_id("a-1"))
         assert moved.points[0] == (11 + 5, 10 + 7)
-        assert any(i.startswith("d-") for i in ids)  # the drawer was drawing before the snapshot
+        assert any(i.startswith(d.obj_id("d-")) for i in ids)  # the drawer was drawing before the snapshot
         assert done.seq >= welcome.seq
         # then live operations, with no gap and no duplicate, up to the drawer's last echo
         last = d.seen[-1]
@@ -147,7 +149,10 @@ def test_a_joiner_that_asks_for_packed_points_gets_the_same_board_in_fewer_bytes
         a.catch_up()
         for i in range(20):
             a.send(
-                Add(f"s{i}", BoardObject(f"s{i}", "pencil", tuple((10 * i + k, 500 + k) for k in range(60))))
+                Add(
+                    f"s{i}",
+                    BoardObject(a.obj_id(f"s{i}"), "pencil", tuple((10 * i + k, 500 + k) for k in range(60))),
+                )
             )
         drawn(a, 5, "a")  # lines, after the strokes: every echo is in
         boards, sizes = [], []
@@ -200,9 +205,9 @@ def test_a_resent_operation_is_applied_once_and_acknowledged() -> None:
         a = RawClient(server.address)
         a.join("alice", since=0, client="alice-secret")
         a.catch_up()
-        a.send(Add("a-op0", line("a-0")))  # the outbox resends what it never saw acknowledged
+        a.send(Add("a-op0", line(a.obj_id("a-0"))))  # the outbox resends what it never saw acknowledged
         assert a.recv_until(Ack) == Ack("a-op0", first.seq)
-        a.send(Add("a-op1", line("a-1")))
+        a.send(Add("a-op1", line(a.obj_id("a-1"))))
         nxt = b.recv_until(Add)
         assert nxt.oid == "a-op1" and nxt.seq == first.seq + 1  # bob never saw a second a-0
         assert len(server.rooms.get("lobby").board) == 2
@@ -258,7 +263,8 @@ def test_a_catch_up_larger_than_the_send_queue_bound_is_not_a_slow_reader() -> N
         for first in range(0, count, 100):
             a.send_bytes(
                 b"".join(
-                    Codec.send(Add(f"op{i}", line(f"l{i}", i % 3000))) for i in range(first, first + 100)
+                    Codec.send(Add(f"op{i}", line(a.obj_id(f"l{i}"), i % 3000)))
+                    for i in range(first, first + 100)
                 )
             )
             a.recv_until(lambda m, last=f"op{first + 99}": isinstance(m, Add) and m.oid == last)
@@ -267,7 +273,7 @@ def test_a_catch_up_larger_than_the_send_queue_bound_is_not_a_slow_reader() -> N
             head, objs, done = late.catch_up()
             assert head.count == count == len(objs) and done.seq == count
             assert sum(len(Codec.send(m)) for m in objs) > 4 * limit
-            a.send(Add("after", line("after")))
+            a.send(Add("after", line(a.obj_id("after"))))
             assert late.recv_until(Add).seq == count + 1  # still connected, still live
 
 
@@ -277,7 +283,7 @@ def test_a_join_with_a_seq_from_the_future_gets_the_board() -> None:
         drawn(a, 2, "a")
         b.join("bob", since=99)  # e.g. the server's store was reset since the client's last visit
         head, objs, done = b.catch_up()
-        assert head == CatchUp(2, "board") and [m.obj.id for m in objs] == ["a-0", "a-1"]
+        assert head == CatchUp(2, "board") and [m.obj.id for m in objs] == [a.obj_id("a-0"), a.obj_id("a-1")]
         assert done == CaughtUp(2)
 
 
@@ -320,7 +326,7 @@ def test_the_board_and_each_authors_undo_history_survive_a_restart(tmp_path) -> 
         a.join("alice", room="keep", client="alice-secret")
         a.catch_up()
         first, second = drawn(a, 2, "a")
-        a.send(Move("mv", "a-0", 100, 0))
+        a.send(Move("mv", a.obj_id("a-0"), 100, 0))
         a.recv_until(Move)
     with running_server(db) as server, RawClient(server.address) as a, RawClient(server.address) as b:
         b.join("bob", room="keep")
@@ -335,7 +341,7 @@ def test_the_board_and_each_authors_undo_history_survive_a_restart(tmp_path) -> 
         undo = b.recv_until(Undo)
         assert undo.target == 3 and undo.put == (first.obj,)
         a.send(Undo("u2"))
-        assert b.recv_until(Undo).removed == ("a-1",)
+        assert b.recv_until(Undo).removed == (a.obj_id("a-1"),)
 
 
 def test_an_operation_the_store_fails_to_save_is_refused_and_forgotten(tmp_path) -> None:
@@ -350,11 +356,11 @@ def test_an_operation_the_store_fails_to_save_is_refused_and_forgotten(tmp_path)
             raise sqlite3.OperationalError("database or disk is full")
 
         store.append_ops = disk_full  # type: ignore[method-assign]
-        a.send(Delete("d1", "a-0"))
+        a.send(Delete("d1", a.obj_id("a-0")))
         err = a.recv_until(Error)
         assert err.code == "store_failed" and err.oid == "d1" and not err.fatal
         store.append_ops = real  # type: ignore[method-assign]
-        a.send(Delete("d1", "a-0"))  # the retry is a new operation, not a duplicate
+        a.send(Delete("d1", a.obj_id("a-0")))  # the retry is a new operation, not a duplicate
         echo = a.recv_until(Delete)
         assert echo.seq == first.seq + 1  # no hole in the log
         a.send(Undo("u1"))
@@ -375,8 +381,8 @@ def test_joiners_in_both_modes_stay_exact_while_three_others_draw_move_and_undo(
             try:
                 i = 0
                 while not stop.is_set():
-                    d.send(Add(f"{n}-a{i}", line(f"{n}-{i}", (i * 7) % 3000)))
-                    d.send(Move(f"{n}-m{i}", f"{n}-{i}", 1, 1))
+                    d.send(Add(f"{n}-a{i}", line(d.obj_id(f"{n}-{i}"), (i * 7) % 3000)))
+                    d.send(Move(f"{n}-m{i}", d.obj_id(f"{n}-{i}"), 1, 1))
                     if i % 3 == 2:
                         d.send(Undo(f"{n}-u{i}"))
                     d.recv_until(lambda m, i=i: isinstance(m, Move) and m.oid == f"{n}-m{i}")

@@ -49,7 +49,7 @@ def test_a_chunk_of_operations_is_one_commit_and_its_answers_keep_their_order(tm
             real(room, echoes)
 
         server.store.append_ops = counted  # type: ignore[method-assign]
-        adds = [Add(f"a{i}", line(f"l{i}", i)) for i in range(30)]
+        adds = [Add(f"a{i}", line(a.obj_id(f"l{i}"), i)) for i in range(30)]
         sent = [
             *adds[:10],
             Delete("d1", "nothing-here"),  # refused in the middle of the chunk
@@ -75,7 +75,7 @@ def test_when_a_chunk_cannot_be_saved_all_of_it_is_refused_and_the_board_forgets
     with running_server(tmp_path / "b.sqlite3") as server, RawClient(server.address) as a:
         a.join("alice", client="alice-secret")
         a.catch_up()
-        a.send(Add("first", line("keep", 1)))
+        a.send(Add("first", line(a.obj_id("keep"), 1)))
         kept = a.recv_until(Add)
         store = server.store
         real = store.append_ops
@@ -84,7 +84,7 @@ def test_when_a_chunk_cannot_be_saved_all_of_it_is_refused_and_the_board_forgets
             raise sqlite3.OperationalError("database or disk is full")
 
         store.append_ops = disk_full  # type: ignore[method-assign]
-        adds = [Add(f"a{i}", line(f"l{i}", i)) for i in range(5)]
+        adds = [Add(f"a{i}", line(a.obj_id(f"l{i}"), i)) for i in range(5)]
         a.send_bytes(one_segment(*adds))
         refused = answers(a, 5)
         assert all(isinstance(m, Error) and m.code == "store_failed" for m in refused)
@@ -93,6 +93,6 @@ def test_when_a_chunk_cannot_be_saved_all_of_it_is_refused_and_the_board_forgets
         with RawClient(server.address) as late:
             late.join("bob")
             _, objs, done = late.catch_up()
-            assert [m.obj.id for m in objs] == ["keep"] and done.seq == kept.seq  # none of the five
+            assert [m.obj.id for m in objs] == [a.obj_id("keep")] and done.seq == kept.seq  # none of the five
         a.send_bytes(one_segment(*adds))  # the retries are new operations, not duplicates
         assert [e.seq for e in answers(a, 5)] == [kept.seq + 1 + i for i in range(5)]  # no hole

@@ -23,7 +23,7 @@ import reliability
 from pgboard_server.budget import POINT_BYTES
 from support import WAIT, Closed, RawClient, ServerProcess, running_server
 
-from pgboard import wire_fields
+from pgboard import ids, wire_fields
 from pgboard.protocol import (
     BOARD_H,
     BOARD_W,
@@ -80,6 +80,11 @@ def stroke_points(rng: random.Random, n: int = MAX_POINTS) -> list[tuple[int, in
     return [(rng.randrange(BOARD_W + 1), rng.randrange(BOARD_H + 1)) for _ in range(n)]
 
 
+def sid(local: str, secret: str = "a-secret") -> str:
+    """An object id in the scope of the client joined with ``secret`` (docs/PROTOCOL.md, "Objects")."""
+    return ids.scoped(ids.device_id(secret), local)
+
+
 def packed_add(oid: str, sid: str, points: list[tuple[int, int]]) -> bytes:
     body = {
         "t": "add",
@@ -124,7 +129,9 @@ def test_a_flood_of_packed_strokes_stops_at_the_board_budget_and_restarts_into_t
 ) -> None:
     db = tmp_path / "board.sqlite3"
     rng = random.Random(4)
-    frames = [packed_add(f"op{i}", f"s{i}", stroke_points(rng)) for i in range(STROKES + MORE)]
+    frames = [
+        packed_add(f"op{i}", sid(f"s{i}", "flood-secret"), stroke_points(rng)) for i in range(STROKES + MORE)
+    ]
     args = ("--max-board-points", str(BUDGET_POINTS))
     server = ServerProcess(db, *args, log_path=tmp_path / "server.log")
     try:
@@ -199,14 +206,16 @@ def test_deletes_then_compaction_shrink_the_log_and_an_old_since_gets_the_board(
         with RawClient(server.address) as c:
             c.join("artist", client="artist-secret", packed=True)
             c.catch_up()
-            adds = [packed_add(f"a{i}", f"s{i}", stroke_points(rng)) for i in range(n)]
+            adds = [packed_add(f"a{i}", sid(f"s{i}", "artist-secret"), stroke_points(rng)) for i in range(n)]
             sender = threading.Thread(target=lambda: [c.send_bytes(f) for f in adds], daemon=True)
             sender.start()  # and read meanwhile: the echoes (as lists) are twice what is sent
             got = answers(c, {f"a{i}" for i in range(n)})
             sender.join(WAIT)
             assert all(isinstance(m, Add) for m in got.values())
             old_since = got[f"a{kept - 1}"].seq  # a client that saw the first strokes, then left
-            c.send_bytes(b"".join(Codec.send(Delete(f"d{i}", f"s{i}")) for i in range(kept, n)))
+            c.send_bytes(
+                b"".join(Codec.send(Delete(f"d{i}", sid(f"s{i}", "artist-secret"))) for i in range(kept, n))
+            )
             got = answers(c, {f"d{i}" for i in range(kept, n)})
             assert all(isinstance(m, Delete) for m in got.values())
             sync(c)  # the reader compacted (if it was due) before it answered
@@ -215,9 +224,11 @@ def test_deletes_then_compaction_shrink_the_log_and_an_old_since_gets_the_board(
             # undo still works for what is in the log's tail: the last delete comes back
             c.send(Undo("u1"))
             undo = c.recv_until(lambda m: isinstance(m, Undo) and m.oid == "u1")
-            assert isinstance(undo, Undo) and [o.id for o in undo.put] == [f"s{n - 1}"]
+            assert isinstance(undo, Undo) and [o.id for o in undo.put] == [sid(f"s{n - 1}", "artist-secret")]
         mode, board = board_of(server.address, since=old_since)
-        assert mode == "board" and sorted(board) == sorted([f"s{i}" for i in range(kept)] + [f"s{n - 1}"])
+        assert mode == "board" and sorted(board) == sorted(
+            [sid(f"s{i}", "artist-secret") for i in range(kept)] + [sid(f"s{n - 1}", "artist-secret")]
+        )
         recent_mode, _ = board_of(server.address, since=floor)
         assert recent_mode == "ops"  # a since the log still reaches gets operations
         live_rss = rss_mib(server.proc.pid)
@@ -302,23 +313,23 @@ def test_undo_and_extend_past_the_points_budget_get_board_full() -> None:
     with running_server(max_board_points=100) as server, RawClient(server.address) as c:
         c.join("a", client="a-secret")
         c.catch_up()
-        c.send(Add("o1", BoardObject("s1", "pencil", tuple((i, i) for i in range(60)))))
-        c.send(Extend("o2", "s1", tuple((i, 1) for i in range(50))))
+        c.send(Add("o1", BoardObject(sid("s1"), "pencil", tuple((i, i) for i in range(60)))))
+        c.send(Extend("o2", sid("s1"), tuple((i, 1) for i in range(50))))
         got = answers(c, {"o1", "o2"})
         assert isinstance(got["o1"], Add)
         assert isinstance(got["o2"], Error) and got["o2"].code == "board_full"
-        c.send(Delete("o3", "s1"))
+        c.send(Delete("o3", sid("s1")))
         answers(c, {"o3"})
         with RawClient(server.address) as b:
             b.join("b", client="b-secret")
             b.catch_up()
-            b.send(Add("o4", BoardObject("s2", "pencil", tuple((i, 2) for i in range(60)))))
+            b.send(Add("o4", BoardObject(sid("s2", "b-secret"), "pencil", tuple((i, 2) for i in range(60)))))
             assert isinstance(answers(b, {"o4"})["o4"], Add)
         c.send(Undo("o5"))  # would put s1 back: 120 points
         refused = answers(c, {"o5"})["o5"]
         assert isinstance(refused, Error) and refused.code == "board_full"
         room = server.rooms.all()[0]
-        assert room.meter.points == 60 and set(room.board.objects) == {"s2"}
+        assert room.meter.points == 60 and set(room.board.objects) == {sid("s2", "b-secret")}
         assert room.board.can_undo(c.welcome.user if c.welcome else "")  # the step waits for room
 
 
@@ -327,7 +338,7 @@ def test_text_past_the_bytes_budget_gets_board_full() -> None:
         c.join("a", client="a-secret")
         c.catch_up()
         for i in range(3):
-            c.send(Add(f"o{i}", BoardObject(f"t{i}", "text", ((10, 10),), text="é" * 1000)))
+            c.send(Add(f"o{i}", BoardObject(sid(f"t{i}"), "text", ((10, 10),), text="é" * 1000)))
         got = answers(c, {"o0", "o1", "o2"})
         assert [type(got[f"o{i}"]).__name__ for i in range(3)] == ["Add", "Add", "Error"]
         assert isinstance(got["o2"], Error) and got["o2"].code == "board_full"
@@ -339,8 +350,8 @@ def test_an_ops_catch_up_gives_points_as_lists_unless_the_joiner_asked_packed(tm
     with running_server(db) as server, RawClient(server.address) as c:
         c.join("a", client="a-secret")
         c.catch_up()
-        c.send(Add("o1", BoardObject("s1", "pencil", ((300, 400), (1000, 1200)))))
-        c.send(Extend("o2", "s1", ((2000, 1500),)))
+        c.send(Add("o1", BoardObject(sid("s1"), "pencil", ((300, 400), (1000, 1200)))))
+        c.send(Extend("o2", sid("s1"), ((2000, 1500),)))
         answers(c, {"o1", "o2"})
         stored = [r[0] for r in sqlite3.connect(db).execute("SELECT echo FROM ops ORDER BY seq")]
         assert all('"points":"' in r for r in stored)  # packed in the log
@@ -359,18 +370,18 @@ def test_a_resend_after_a_restart_behind_a_snapshot_is_acknowledged_not_applied_
     with running_server(db, **knobs) as server, RawClient(server.address) as c:
         c.join("a", client="a-secret")
         c.catch_up()
-        c.send(Add("o1", BoardObject("s1", "pencil", ((10, 10), (20, 20)))))
+        c.send(Add("o1", BoardObject(sid("s1"), "pencil", ((10, 10), (20, 20)))))
         sync(c)  # one input each: the log (its add, ~140 bytes) is still small
-        c.send(Extend("o2", "s1", more))
+        c.send(Extend("o2", sid("s1"), more))
         sync(c)  # now it is not
         assert log_rows(db)[1] == 2  # compacted: the log starts after seq 2
     with running_server(db, **knobs) as server, RawClient(server.address) as c:
         c.join("a", client="a-secret", since=1)  # as if the echo of o2 never arrived
         _, frames, _ = c.catch_up()
-        c.send(Extend("o2", "s1", more))  # its resend
+        c.send(Extend("o2", sid("s1"), more))  # its resend
         reply = c.recv_until(lambda m: getattr(m, "oid", "") == "o2")
         board = server.rooms.all()[0].board
-        assert reply == Ack("o2", 2) and board.objects["s1"].points == ((10, 10), (20, 20), *more)
+        assert reply == Ack("o2", 2) and board.objects[sid("s1")].points == ((10, 10), (20, 20), *more)
 
 
 def test_a_compaction_never_deletes_what_an_unfinished_ops_catch_up_still_sends(tmp_path: Path) -> None:
@@ -379,13 +390,13 @@ def test_a_compaction_never_deletes_what_an_unfinished_ops_catch_up_still_sends(
     with running_server(db, compact_min_bytes=never) as server, RawClient(server.address) as c:
         c.join("a", client="a-secret")
         c.catch_up()
-        adds = (Add(f"o{i}", BoardObject(f"s{i}", "line", ((i, 1), (i, 9)))) for i in range(5))
+        adds = (Add(f"o{i}", BoardObject(sid(f"s{i}"), "line", ((i, 1), (i, 9)))) for i in range(5))
         c.send_bytes(b"".join(Codec.send(add) for add in adds))
         answers(c, {f"o{i}" for i in range(5)})
         room = server.rooms.all()[0]
         with room.lock:
             frames = room.catch_up(since=2)  # a joiner whose writer has not sent its catch-up yet
-        c.send(Delete("d0", "s0"))
+        c.send(Delete("d0", sid("s0")))
         answers(c, {"d0"})
         room.compaction.compact()  # at seq 6, but the rows after seq 2 are pinned
         assert log_rows(db) == (4, 2)
@@ -410,7 +421,7 @@ def test_undo_redo_of_a_big_clear_over_and_over_keeps_the_log_bounded(tmp_path: 
     with running_server(db, **knobs) as server, RawClient(server.address) as c:
         c.join("a", client="a-secret")
         c.catch_up()
-        adds = (Add(f"o{i}", BoardObject(f"s{i}", "line", ((i, 1), (i + 50, 900)))) for i in range(n))
+        adds = (Add(f"o{i}", BoardObject(sid(f"s{i}"), "line", ((i, 1), (i + 50, 900)))) for i in range(n))
         c.send_bytes(b"".join(Codec.send(add) for add in adds))
         c.send(Clear("clear"))
         c.recv_until(lambda m: isinstance(m, Clear))
@@ -450,14 +461,14 @@ def test_a_compaction_on_a_full_disk_is_not_retried_on_every_input(tmp_path: Pat
     with running_server(db, **knobs) as server, RawClient(server.address) as c:
         c.join("a", client="a-secret", packed=True)
         c.catch_up()
-        c.send_bytes(b"".join(packed_add(f"a{i}", f"s{i}", stroke_points(rng)) for i in range(20)))
+        c.send_bytes(b"".join(packed_add(f"a{i}", sid(f"s{i}"), stroke_points(rng)) for i in range(20)))
         answers(c, {f"a{i}" for i in range(20)})
         db_conn = server.store._db  # a disk with 40 KiB left: small operations fit, a snapshot does not
         pages = db_conn.execute("PRAGMA page_count").fetchone()[0]
         db_conn.execute(f"PRAGMA max_page_count = {pages + 10}")
         with caplog.at_level("ERROR", logger="pgboard_server.compaction"):
             for i in range(15):  # the board shrinks: its log outgrows it, a compaction is due
-                c.send(Delete(f"d{i}", f"s{i}"))
+                c.send(Delete(f"d{i}", sid(f"s{i}")))
                 assert isinstance(answers(c, {f"d{i}"})[f"d{i}"], Delete)
                 sync(c)
         failures = [r for r in caplog.records if "could not compact" in r.getMessage()]

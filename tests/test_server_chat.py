@@ -148,7 +148,7 @@ def test_joiners_get_recent_room_chat_after_the_board_but_not_private_lines(tmp_
             a.send(Say(f"line {i}"))
         a.send(Say("/me draws"))
         a.send(Say("@alice note to self"))
-        a.send(Add("op1", BoardObject("o1", "rect", ((1, 1), (9, 9)))))
+        a.send(Add("op1", BoardObject(a.obj_id("o1"), "rect", ((1, 1), (9, 9)))))
         a.recv_until(Add)
         late = RawClient(server.address)
         late.join("bob")

@@ -64,7 +64,9 @@ def test_a_client_busy_reading_a_long_catch_up_is_not_timed_out() -> None:
         a.join("artist")
         a.catch_up()
         frames = b"".join(
-            Codec.send(Add(f"op{i}", BoardObject(f"o{i}", "rect", ((i % 3000, 5), (i % 3000 + 9, 50)))))
+            Codec.send(
+                Add(f"op{i}", BoardObject(a.obj_id(f"o{i}"), "rect", ((i % 3000, 5), (i % 3000 + 9, 50))))
+            )
             for i in range(5000)
         )
         a.send_bytes(frames)

@@ -64,7 +64,7 @@ def malformed_row() -> Iterator[list[int]]:
 
 def still_works(a: RawClient, b: RawClient, n: int = 1) -> None:
     """a can still draw and b still sees it: the connection and the room are fine."""
-    a.send(Add(f"ok{n}", BoardObject(f"ok{n}", "line", ((0, 0), (5, 5)))))
+    a.send(Add(f"ok{n}", BoardObject(a.obj_id(f"ok{n}"), "line", ((0, 0), (5, 5)))))
     assert a.recv_until(Add).oid == f"ok{n}"
     assert b.recv_until(Add).oid == f"ok{n}"
 
@@ -114,13 +114,19 @@ def test_operations_on_missing_objects_or_others_objects_are_refused_with_the_oi
         assert a.recv_until(Error) == Error(
             "no_such_object", "there is no object 'ghost' on this board", oid="d1"
         )
-        b.send(Add("b1", BoardObject("bobs", "pencil", ((1, 1),))))
+        bobs = b.obj_id("bobs")
+        b.send(Add("b1", BoardObject(bobs, "pencil", ((1, 1),))))
         b.recv_until(Add)
-        for op in (Delete("d2", "bobs"), Move("m1", "bobs", 1, 1), Extend("e1", "bobs", ((2, 2),))):
+        for op in (Delete("d2", bobs), Move("m1", bobs, 1, 1), Extend("e1", bobs, ((2, 2),))):
             a.send(op)
             err = a.recv_until(Error)
             assert err.code == "not_allowed" and err.oid == op.oid and not err.fatal
-        a.send(Add("a1", BoardObject("bobs", "line", ((1, 1), (2, 2)))))
+        a.send(Add("a1", BoardObject(bobs, "line", ((1, 1), (2, 2)))))
+        assert a.recv_until(Error).code == "bad_id"  # bob's scope: never alice's to add
+        a.send(Add("a2", BoardObject(a.obj_id("a"), "line", ((1, 1), (2, 2)))))
+        a.recv_until(Add)
+        b.recv_until(Add)
+        a.send(Add("a3", BoardObject(a.obj_id("a"), "line", ((1, 1), (2, 2)))))
         assert a.recv_until(Error).code == "duplicate_id"
         still_works(a, b)
         assert len(b.seen) == len([m for m in b.seen if not isinstance(m, Error)])  # bob saw no errors

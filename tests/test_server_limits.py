@@ -38,10 +38,12 @@ def line(oid: str, x: int = 10) -> BoardObject:
     return BoardObject(oid, "line", ((x, 10), (x + 50, 60)), "#ff0000", 4)
 
 
-def adds(first: int, count: int, prefix: str = "o") -> bytes:
-    """``count`` adds in one write: they reach the server in one chunk, at one instant of its clock."""
+def adds(c: RawClient, first: int, count: int, prefix: str = "o") -> bytes:
+    """``count`` adds of ``c``'s in one write: they reach the server in one chunk, at one instant of its
+    clock."""
     return b"".join(
-        Codec.send(Add(f"{prefix}{i}", line(f"{prefix}{i}", i))) for i in range(first, first + count)
+        Codec.send(Add(f"{prefix}{i}", line(c.obj_id(f"{prefix}{i}"), i)))
+        for i in range(first, first + count)
     )
 
 
@@ -83,7 +85,7 @@ def test_drawing_faster_than_the_burst_is_refused_with_a_retry_then_accepted_aft
         joined(server, "alice") as a,
         joined(server, "bob") as b,
     ):
-        a.send_bytes(adds(0, 8))
+        a.send_bytes(adds(a, 0, 8))
         got = replies_until_pong(a)
         echoed = [m.oid for m in got if isinstance(m, Add)]
         refused = [m for m in got if isinstance(m, Error)]
@@ -94,11 +96,11 @@ def test_drawing_faster_than_the_burst_is_refused_with_a_retry_then_accepted_aft
         # bob saw only what was accepted
         assert [m.oid for m in replies_until_pong(b) if isinstance(m, Add)] == echoed
         clock.advance(0.25)  # still held back: even an operation sent now is refused, for what is left
-        a.send_bytes(adds(5, 1))
+        a.send_bytes(adds(a, 5, 1))
         (again,) = replies_until_pong(a)
         assert isinstance(again, Error) and again.oid == "o5" and again.retry == 0.25
         clock.advance(0.25)  # the retry is over: the refused operations go through, in order
-        a.send_bytes(adds(5, 3))
+        a.send_bytes(adds(a, 5, 3))
         assert [m.oid for m in replies_until_pong(a) if isinstance(m, Add)] == ["o5", "o6", "o7"]
     row(
         "drawing operations past the burst (--op-burst 5)",
@@ -161,9 +163,9 @@ def test_connections_from_one_address_share_its_buckets() -> None:
         joined(server, "alice") as a,
         joined(server, "alice2") as a2,
     ):
-        a.send_bytes(adds(0, 3, "a"))
+        a.send_bytes(adds(a, 0, 3, "a"))
         assert sum(isinstance(m, Add) for m in replies_until_pong(a)) == 3
-        a2.send_bytes(adds(0, 3, "b"))
+        a2.send_bytes(adds(a2, 0, 3, "b"))
         got = replies_until_pong(a2)
         assert [m.oid for m in got if isinstance(m, Add) and m.author == a2.welcome.user] == ["b0"]
         assert [m.oid for m in got if isinstance(m, Error)] == ["b1", "b2"]
@@ -177,7 +179,7 @@ def test_a_client_that_keeps_sending_while_refused_is_disconnected_and_the_room_
         joined(server, "spammer") as a,
         joined(server, "bob") as b,
     ):
-        a.send_bytes(adds(0, 100))
+        a.send_bytes(adds(a, 0, 100))
         got = a.wait_closed()
         errors = [m for m in got if isinstance(m, Error)]
         assert sum(e.code == "rate_limited" for e in errors) == 19
@@ -232,7 +234,7 @@ def test_connections_per_address_past_the_cap_are_refused_politely() -> None:
             assert got == [
                 Error("too_many_connections", "at most 2 connections from one address", fatal=True)
             ]
-        a.send(Add("x", line("x")))
+        a.send(Add("x", line(a.obj_id("x"))))
         assert b.recv_until(Add).oid == "x"  # the address's connections are untouched
         (session,) = [s for s in server.sessions if s.nick == "a"]
         a.close()
@@ -264,7 +266,7 @@ def test_a_join_that_would_create_a_room_past_the_cap_is_refused() -> None:
 
 def test_a_board_past_its_object_cap_refuses_adds() -> None:
     with running_server(max_objects=3) as server, joined(server, "alice") as a:
-        a.send_bytes(adds(0, 4))
+        a.send_bytes(adds(a, 0, 4))
         got = replies_until_pong(a)
         assert [m.oid for m in got if isinstance(m, Add)] == ["o0", "o1", "o2"]
         (err,) = [m for m in got if isinstance(m, Error)]
@@ -274,8 +276,8 @@ def test_a_board_past_its_object_cap_refuses_adds() -> None:
 def test_a_stroke_past_max_points_and_an_over_long_text_are_refused() -> None:
     with running_server() as server, joined(server, "alice") as a:
         points = tuple((i % 3000, 10) for i in range(MAX_POINTS))
-        a.send(Add("p", BoardObject("s", "pencil", points)))
-        a.send(Extend("e", "s", ((1, 1),)))
+        a.send(Add("p", BoardObject(a.obj_id("s"), "pencil", points)))
+        a.send(Extend("e", a.obj_id("s"), ((1, 1),)))
         got = replies_until_pong(a)
         (err,) = [m for m in got if isinstance(m, Error)]
         assert (err.code, err.oid) == ("too_many_points", "e")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pgboard_server.chat import HELP
 from support import Closed, RawClient, running_server
-from test_server_rights import ROOM, clients, draw, line, member, refused, settle, state_of
+from test_server_rights import ROOM, clients, draw, line, member, obj_id, refused, settle, state_of
 
 from pgboard.protocol import (
     Add,
@@ -57,7 +57,7 @@ def try_join(server, nick: str, client: str) -> JoinError | None:  # type: ignor
 @pytest.mark.parametrize("command", OPERATOR_COMMANDS)
 def test_a_non_operator_gets_a_typed_error_and_nothing_changes(command: str) -> None:
     with running_server() as server, clients(server, "alice", "bob", "carol") as (a, b, c):
-        draw(c, "c1", line("carol-1"))
+        draw(c, "c1", line(obj_id("carol-1")))
         b.send(Say(command))
         err = b.recv_until(Error)
         assert err.code == "not_operator" and command.split()[0] in err.detail
@@ -68,13 +68,13 @@ def test_a_non_operator_gets_a_typed_error_and_nothing_changes(command: str) -> 
 def test_op_makes_another_operator_who_edits_everything_and_deop_takes_it_back() -> None:
     with running_server() as server, clients(server, "alice", "bob", "carol") as (a, b, c):
         alice, bob = a.welcome.user, b.welcome.user
-        draw(c, "c1", line("carol-1"))
-        draw(c, "c2", line("carol-2", 100))
+        draw(c, "c1", line(obj_id("carol-1")))
+        draw(c, "c2", line(obj_id("carol-2"), 100))
         a.send(Say("/op bob"))
         assert c.recv_until(Notice).text == "alice made bob an operator"
         assert c.recv_until(RoomState).operators == tuple(sorted((alice, bob)))
         b.recv_until(RoomState)
-        b.send(Delete("b1", "carol-1"))  # an operator edits every object
+        b.send(Delete("b1", obj_id("carol-1")))  # an operator edits every object
         assert b.recv_until(Delete).oid == "b1"
         b.send(Say("/lock"))  # and moderates
         assert c.recv_until(RoomState).locked
@@ -82,7 +82,7 @@ def test_op_makes_another_operator_who_edits_everything_and_deop_takes_it_back()
         assert not c.recv_until(RoomState).locked
         a.send(Say("/deop bob"))
         assert b.recv_until(lambda m: isinstance(m, RoomState) and m.operators == (alice,))
-        b.send(Delete("b2", "carol-2"))
+        b.send(Delete("b2", obj_id("carol-2")))
         assert refused(b, "b2").code == "not_allowed"
         b.send(Say("/lock"))
         assert b.recv_until(Error).code == "not_operator"
@@ -151,34 +151,39 @@ def test_ban_by_address_refuses_every_account_from_there_but_operators() -> None
 
 def test_a_locked_board_refuses_drawing_but_not_chat_and_operators_still_draw() -> None:
     with running_server() as server, clients(server, "alice", "bob") as (a, b):
-        draw(b, "b1", line("bob-1"))
+        draw(b, "b1", line(obj_id("bob-1")))
         a.send(Say("/lock"))
         assert b.recv_until(Notice).text.startswith("alice locked the board")
         assert b.recv_until(RoomState).locked
-        for op in (Add("b2", line("bob-2", 100)), Delete("b3", "bob-1"), Clear("b4"), Undo("b5")):
+        for op in (
+            Add("b2", line(obj_id("bob-2"), 100)),
+            Delete("b3", obj_id("bob-1")),
+            Clear("b4"),
+            Undo("b5"),
+        ):
             b.send(op)
             err = refused(b, op.oid)
             assert err.code == "locked" and "operator" in err.detail
-        b.send(Add("b1", line("bob-1")))  # a resend of an applied operation is still acknowledged
+        b.send(Add("b1", line(obj_id("bob-1"))))  # a resend of an applied operation is still acknowledged
         assert b.recv_until(lambda m: type(m).__name__ in ("Ack", "Error")).__class__.__name__ == "Ack"
         b.send(Say("can I draw?"))
         assert a.recv_until(Chat).text == "can I draw?"
-        draw(a, "a1", line("alice-1", 200))
+        draw(a, "a1", line(obj_id("alice-1"), 200))
         assert b.recv_until(Add).oid == "a1"
         a.send(Say("/lock"))
         assert "already locked" in a.recv_until(Notice).text
         a.send(Say("/unlock"))
         assert not b.recv_until(RoomState).locked
-        draw(b, "b6", line("bob-3", 300))
+        draw(b, "b6", line(obj_id("bob-3"), 300))
 
 
 def test_purge_erases_what_a_user_drew_after_they_left_as_one_step_the_operator_undoes() -> None:
     with running_server() as server, clients(server, "alice", "carol") as (a, c):
         b = member(server, "bob")
-        draw(a, "a1", line("alice-1"))
+        draw(a, "a1", line(obj_id("alice-1")))
         for i in range(3):
-            draw(b, f"b{i}", line(f"bob-{i}", 100 + 100 * i))
-        b.send(Delete("bd", "bob-0"))
+            draw(b, f"b{i}", line(obj_id(f"bob-{i}"), 100 + 100 * i))
+        b.send(Delete("bd", obj_id("bob-0")))
         b.recv_until(Delete)
         b.send(Say("/nick robert"))  # bob leaves under another nick
         b.recv_until(lambda m: type(m).__name__ == "Renamed")
@@ -188,16 +193,20 @@ def test_purge_erases_what_a_user_drew_after_they_left_as_one_step_the_operator_
         assert a.recv_until(Error).code == "no_such_user"
         a.send(Say("/purge robert"))  # bob would do too: he was last seen as robert
         purge = c.recv_until(Clear)
-        assert purge.author == a.welcome.user and sorted(purge.removed) == ["bob-1", "bob-2"]
+        assert purge.author == a.welcome.user and sorted(purge.removed) == sorted(
+            [obj_id("bob-1"), obj_id("bob-2")]
+        )
         assert c.recv_until(Notice).text == "alice erased everything robert drew (2 objects)"
         a.recv_until(lambda m: isinstance(m, Notice) and "erased" in m.text)
         late = member(server, "dave")
-        assert [m.obj.id for m in late.seen if isinstance(m, Obj)] == ["alice-1"]
+        assert [m.obj.id for m in late.seen if isinstance(m, Obj)] == sorted([obj_id("alice-1")])
         a.send(Say("/purge robert"))
         assert a.recv_until(Notice).text == "Nothing robert drew is on the board"
         a.send(Undo("a2"))
         undo = c.recv_until(Undo)
-        assert undo.target == purge.seq and sorted(o.id for o in undo.put) == ["bob-1", "bob-2"]
+        assert undo.target == purge.seq and sorted(o.id for o in undo.put) == sorted(
+            [obj_id("bob-1"), obj_id("bob-2")]
+        )
         late.close()
 
 

@@ -14,14 +14,18 @@ import pytest
 import reliability
 from support import WAIT, Closed, RawClient, ServerProcess
 
+from pgboard import ids
 from pgboard.protocol import Add, BoardObject, CatchUp, Codec, Error, Hello, Message, Obj
 
 BATCH = 100
 
 
+ARTIST = ids.scoped(ids.device_id("artist-secret"), "")  # the prefix of the artist's object ids
+
+
 def batch(n: int) -> bytes:
     return b"".join(
-        Codec.send(Add(f"op{i}", BoardObject(f"o{i}", "line", ((i % 3000, 5), (i % 3000 + 40, 90)))))
+        Codec.send(Add(f"op{i}", BoardObject(f"{ARTIST}o{i}", "line", ((i % 3000, 5), (i % 3000 + 40, 90)))))
         for i in range(n * BATCH, (n + 1) * BATCH)
     )
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from pgboard_server.server import BoardServer
 from support import RawClient, ServerProcess, running_server
 
+from pgboard import ids
 from pgboard.protocol import (
     Add,
     BoardObject,
@@ -35,6 +36,11 @@ ROOM = "class"
 
 def line(oid: str, x: int = 10) -> BoardObject:
     return BoardObject(oid, "line", ((x, 10), (x + 50, 60)), "#ff0000", 4)
+
+
+def obj_id(name: str) -> str:
+    """The object id ``NICK-N`` drawn by a member with the default secret ("secret-NICK"), in its scope."""
+    return ids.scoped(ids.device_id(f"secret-{name.rsplit('-', 1)[0]}"), name)
 
 
 def member(server: BoardServer, nick: str, room: str = ROOM, client: str = "") -> RawClient:
@@ -105,27 +111,27 @@ def test_the_creator_is_the_operator_and_every_member_is_told_after_welcome() ->
 def test_allow_lets_one_user_edit_my_objects_and_deny_takes_it_back() -> None:
     with running_server() as server, clients(server, "alice", "bob", "carol") as (a, b, c):
         alice, bob = a.welcome.user, b.welcome.user
-        draw(b, "b1", line("bob-1"))
-        draw(b, "b2", line("bob-2", 100))
-        draw(b, "b3", line("bob-3", 200))
-        c.send(Delete("c1", "bob-1"))
+        draw(b, "b1", line(obj_id("bob-1")))
+        draw(b, "b2", line(obj_id("bob-2"), 100))
+        draw(b, "b3", line(obj_id("bob-3"), 200))
+        c.send(Delete("c1", obj_id("bob-1")))
         assert refused(c, "c1").code == "not_allowed"
         b.send(Say("/allow carol"))
         assert "carol may now" in b.recv_until(Notice).text
         assert "bob allowed you" in c.recv_until(Notice).text
         assert c.recv_until(RoomState) == RoomState(operators=(alice,), may_edit=(bob,))
         assert b.recv_until(RoomState) == RoomState(operators=(alice,), allowed=(c.welcome.user,))
-        c.send(Move("c2", "bob-1", 5, 5))
+        c.send(Move("c2", obj_id("bob-1"), 5, 5))
         assert c.recv_until(Move).oid == "c2"
-        c.send(Delete("c3", "bob-1"))
+        c.send(Delete("c3", obj_id("bob-1")))
         assert c.recv_until(Delete).oid == "c3"
         b.send(Say("/deny carol"))
         assert c.recv_until(RoomState).may_edit == ()
-        c.send(Delete("c4", "bob-2"))
+        c.send(Delete("c4", obj_id("bob-2")))
         assert refused(c, "c4").code == "not_allowed"
         # nobody else got the right, and alice's own objects stayed hers
-        draw(a, "a1", line("alice-1", 300))
-        b.send(Delete("b4", "alice-1"))
+        draw(a, "a1", line(obj_id("alice-1"), 300))
+        b.send(Delete("b4", obj_id("alice-1")))
         assert refused(b, "b4").code == "not_allowed"
         assert bob not in state_of(a).operators
 
@@ -144,36 +150,40 @@ def test_allow_needs_someone_known_and_not_yourself() -> None:
 
 def test_erase_all_removes_only_what_the_user_may_edit_and_an_operators_clears_the_board() -> None:
     with running_server() as server, clients(server, "alice", "bob", "carol", "dave") as (a, b, c, d):
-        draw(a, "a1", line("alice-1"))
-        draw(b, "b1", line("bob-1", 100))
-        draw(c, "c1", line("carol-1", 200))
-        draw(d, "d1", line("dave-1", 300))
+        draw(a, "a1", line(obj_id("alice-1")))
+        draw(b, "b1", line(obj_id("bob-1"), 100))
+        draw(c, "c1", line(obj_id("carol-1"), 200))
+        draw(d, "d1", line(obj_id("dave-1"), 300))
         c.send(Say("/allow bob"))
         b.recv_until(RoomState)
         b.send(Clear("b2"))
-        assert sorted(echo_of(b, "b2").removed) == ["bob-1", "carol-1"]
+        assert sorted(echo_of(b, "b2").removed) == sorted([obj_id("bob-1"), obj_id("carol-1")])
         d.send(Clear("d2"))
-        assert echo_of(d, "d2").removed == ("dave-1",)
+        assert echo_of(d, "d2").removed == (obj_id("dave-1"),)
         # alice created the room: her erase-all clears everything that is left
-        draw(d, "d3", line("dave-2", 400))
-        draw(b, "b3", line("bob-2", 500))
+        draw(d, "d3", line(obj_id("dave-2"), 400))
+        draw(b, "b3", line(obj_id("bob-2"), 500))
         a.send(Clear("a2"))
-        assert sorted(echo_of(a, "a2").removed) == ["alice-1", "bob-2", "dave-2"]
+        assert sorted(echo_of(a, "a2").removed) == sorted(
+            [obj_id("alice-1"), obj_id("bob-2"), obj_id("dave-2")]
+        )
 
 
 def test_a_user_who_left_keeps_their_objects_and_their_grants() -> None:
     with running_server() as server, clients(server, "alice", "carol") as (a, c):
         b = member(server, "bob")
-        draw(b, "b1", line("bob-1"))
-        draw(b, "b2", line("bob-2", 100))
+        draw(b, "b1", line(obj_id("bob-1")))
+        draw(b, "b2", line(obj_id("bob-2"), 100))
         b.send(Say("/allow carol"))
         c.recv_until(RoomState)
         b.close()
         late = member(server, "dave")
-        assert sorted(o.obj.id for o in late.seen if type(o).__name__ == "Obj") == ["bob-1", "bob-2"]
-        c.send(Delete("c1", "bob-1"))  # bob is gone; his grant to carol is not
+        assert sorted(o.obj.id for o in late.seen if type(o).__name__ == "Obj") == sorted(
+            [obj_id("bob-1"), obj_id("bob-2")]
+        )
+        c.send(Delete("c1", obj_id("bob-1")))  # bob is gone; his grant to carol is not
         assert c.recv_until(Delete).oid == "c1"
-        late.send(Delete("d1", "bob-2"))
+        late.send(Delete("d1", obj_id("bob-2")))
         assert refused(late, "d1").code == "not_allowed"
         late.close()
 
@@ -183,8 +193,8 @@ def test_rights_bans_and_the_lock_survive_a_restart(tmp_path: Path) -> None:
     with running_server(db) as server:
         a, b, c = member(server, "alice"), member(server, "bob"), member(server, "carol")
         alice, bob, carol = a.welcome.user, b.welcome.user, c.welcome.user
-        draw(a, "a1", line("alice-1"))
-        draw(b, "b1", line("bob-1", 100))
+        draw(a, "a1", line(obj_id("alice-1")))
+        draw(b, "b1", line(obj_id("bob-1"), 100))
         a.send(Say("/allow bob"))
         a.send(Say("/op carol"))
         d = member(server, "dave")
@@ -201,11 +211,11 @@ def test_rights_bans_and_the_lock_survive_a_restart(tmp_path: Path) -> None:
         assert state_of(a) == RoomState(operators=tuple(sorted((alice, carol))), locked=True, allowed=(bob,))
         b = member(server, "bob")
         assert state_of(b).may_edit == (alice,)
-        b.send(Add("b2", line("bob-2", 300)))
+        b.send(Add("b2", line(obj_id("bob-2"), 300)))
         assert refused(b, "b2").code == "locked"
         a.send(Say("/unlock"))
         b.recv_until(lambda m: isinstance(m, RoomState) and not m.locked)
-        b.send(Delete("b3", "alice-1"))  # the grant came back too
+        b.send(Delete("b3", obj_id("alice-1")))  # the grant came back too
         assert b.recv_until(Delete).oid == "b3"
         d = RawClient(server.address)
         d.send(Join("dave", ROOM, client="secret-dave"))
@@ -221,7 +231,7 @@ def test_a_room_from_before_rights_existed_has_no_operator(tmp_path: Path) -> No
     db = tmp_path / "old.sqlite3"
     with running_server(db) as server:
         a = member(server, "alice")
-        draw(a, "a1", line("alice-1"))
+        draw(a, "a1", line(obj_id("alice-1")))
         a.close()
     with contextlib.closing(sqlite3.connect(db)) as conn, conn:  # as an older server left it
         for table in ("room_info", "operators", "members"):

@@ -22,22 +22,24 @@ STROKES = 1000  # about 1 KB each: 1 MB of echoes, far more than what can wait f
 BATCH = 50
 
 
-def batches(room: str) -> list[bytes]:
+def batches(room: str, prefix: str) -> list[bytes]:
     frames = []
     for i in range(STROKES):
         points = tuple((j % 3200, (i + j) % 1800) for j in range(100))
-        frames.append(Codec.send(Add(f"op{i}", BoardObject(f"{room}{i}", "pencil", points, "#0000ff", 2))))
+        frames.append(
+            Codec.send(Add(f"op{i}", BoardObject(f"{prefix}{room}{i}", "pencil", points, "#0000ff", 2)))
+        )
     return [b"".join(frames[i : i + BATCH]) for i in range(0, STROKES, BATCH)]
 
 
 def flood(server: BoardServer, room: str, slow: RawClient | None) -> tuple[float, list[UserLeft]]:
     """An artist floods the room while a watcher reads it all; returns the artist's time and the
     departures the watcher saw."""
-    data = batches(room)
     a, b = RawClient(server.address), RawClient(server.address)
     for c, nick in ((a, "artist"), (b, "watcher")):
         c.join(nick, room=room)
         c.catch_up()
+    data = batches(room, a.obj_id(""))
     last_seen = threading.Event()
     departures: list[UserLeft] = []
 

@@ -20,6 +20,7 @@ from pgboard_server.tls import TLS_REQUIRED, file_fingerprint, server_context
 from support import WAIT, RawClient, ServerProcess, running_server
 from test_net import Client
 
+from pgboard import ids
 from pgboard.net import Connection
 from pgboard.protocol import Add, BoardObject, Chat, Codec, Error, Hello, Obj, Say
 from pgboard.tls import normal_fingerprint
@@ -75,7 +76,10 @@ def test_a_real_tls_session_joins_draws_chats_and_catches_up_thousands_of_object
             bob.send_bytes(
                 b"".join(
                     Codec.send(
-                        Add(f"b{i}", BoardObject(f"o{i}", "rect", ((i % 3000, 5), (i % 3000 + 9, 50))))
+                        Add(
+                            f"b{i}",
+                            BoardObject(bob.obj_id(f"o{i}"), "rect", ((i % 3000, 5), (i % 3000 + 9, 50))),
+                        )
                     )
                     for i in range(3000)
                 )
@@ -84,11 +88,12 @@ def test_a_real_tls_session_joins_draws_chats_and_catches_up_thousands_of_object
             c = tls_client(srv.address[1], fingerprint=file_fingerprint(cert[0]))
             conn = c.online()
             objs = [m for m in conn.incoming if isinstance(m, Obj)]
-            assert [m.obj.id for m in objs] == [f"o{i}" for i in range(3000)]
-            conn.send_op(Add("a1", BoardObject("mine", "line", ((1, 1), (9, 9)))))
+            assert [m.obj.id for m in objs] == [bob.obj_id(f"o{i}") for i in range(3000)]
+            mine = ids.scoped(ids.device_id(conn.client_secret), "mine")
+            conn.send_op(Add("a1", BoardObject(mine, "line", ((1, 1), (9, 9)))))
             conn.send(Say("hello over TLS"))
             c.pump_until(lambda: not conn.pending_ops)
-            assert bob.recv_until(Add).obj.id == "mine"
+            assert bob.recv_until(Add).obj.id == mine
             assert bob.recv_until(Chat).text == "hello over TLS"
             bob.send(Say("hi alice"))
             c.pump_until(lambda: any(isinstance(m, Chat) and m.text == "hi alice" for m in conn.incoming))
@@ -153,8 +158,8 @@ def test_a_stalled_handshake_holds_up_nobody_and_ends_after_its_timeout(cert: tu
                 a.catch_up()
                 b.join("bob")
                 b.catch_up()
-                a.send(Add("x", BoardObject("x", "line", ((1, 1), (5, 5)))))
-                assert b.recv_until(Add).obj.id == "x"
+                a.send(Add("x", BoardObject(a.obj_id("x"), "line", ((1, 1), (5, 5)))))
+                assert b.recv_until(Add).obj.id == a.obj_id("x")
             stalled.settimeout(WAIT)  # the server gives up on it after tls_handshake_timeout
             with contextlib.suppress(ConnectionResetError):
                 assert stalled.recv(4096) == b""

@@ -21,6 +21,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 import pygame  # noqa: E402
 from pgboard_server.server import BoardServer  # noqa: E402
 
+from pgboard import ids  # noqa: E402
 from pgboard.app import App  # noqa: E402
 from pgboard.protocol import (  # noqa: E402
     Add,
@@ -57,6 +58,9 @@ def settle(app: App, frames: int = 30) -> None:
         app.frame([])
 
 
+BOB = ids.scoped(ids.device_id("bob-secret"), "")  # bob's object ids are in his scope (docs/PROTOCOL.md)
+
+
 def bob_joins(address: tuple[str, int]) -> socket.socket:
     sock = socket.create_connection(address, timeout=5)
     codec = Codec()
@@ -77,15 +81,15 @@ def bob_draws(sock: socket.socket) -> None:
         encode(
             Add(
                 oid="b1",
-                obj=BoardObject(id="bob-1", kind="pencil", points=wave[:2], color="#e03131", width=8),
+                obj=BoardObject(id=BOB + "1", kind="pencil", points=wave[:2], color="#e03131", width=8),
             )
         )
-        + encode(Extend(oid="b2", id="bob-1", points=wave[2:]))
+        + encode(Extend(oid="b2", id=BOB + "1", points=wave[2:]))
         + encode(
             Add(
                 oid="b3",
                 obj=BoardObject(
-                    id="bob-2", kind="circle", points=((2300, 300), (2700, 700)), color="#2f9e44", width=10
+                    id=BOB + "2", kind="circle", points=((2300, 300), (2700, 700)), color="#2f9e44", width=10
                 ),
             )
         )
@@ -93,7 +97,7 @@ def bob_draws(sock: socket.socket) -> None:
             Add(
                 oid="b4",
                 obj=BoardObject(
-                    id="bob-3",
+                    id=BOB + "3",
                     kind="text",
                     points=((1750, 1400),),
                     text="API gateway → 認証 ✓",
