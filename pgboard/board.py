@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Protocol
 
 from pgboard import geometry
@@ -32,9 +33,20 @@ from pgboard.protocol import (
     Undo,
     encode,
 )
+from pgboard.wire_fields import shared_ints
 
 MAX_OBJECTS = 200_000  # objects on one board at once
-MAX_HISTORY = 500  # undo steps kept per author
+MAX_HISTORY = 500  # undo and redo steps kept per author (the oldest go first)
+# History in bytes (see the module docstring for the arithmetic). What one kept thing costs, measured
+# with tracemalloc on CPython 3.11 and rounded up: a point is a 2-tuple (56) in its object's tuple (8)
+# of two ints of its own (2 x 28) when it came from a JSON list; a step is its record, its entry and
+# the id it names; an object's record, id and colour besides its points and text.
+POINT_BYTES = 120
+STEP_BYTES = 256
+OBJECT_BYTES = 400
+TEXT_CHAR_BYTES = 4  # a str of non-Latin-1 text: 4 bytes a character at worst
+MAX_HISTORY_BYTES = 6 * 1024 * 1024  # per author: a step whose undo fits one frame always fits
+MAX_BOARD_HISTORY_BYTES = 32 * 1024 * 1024  # per board, every author's together
 # Operation ids remembered to answer a resend with ack instead of applying it twice. Only operations in
 # flight when a connection drops are ever resent (pgboard's client keeps at most 100 in flight), so a
 # window of an author's latest ids is enough; and only the authors who drew last are remembered, so
@@ -45,6 +57,9 @@ MAX_REMEMBERED_AUTHORS = 400  # twice the members a room holds (server/limits.py
 
 Operation = Add | Extend | Move | Delete | Clear | Undo | Redo
 EditPolicy = Callable[[str, BoardObject], bool]
+# the authors whose objects an author may edit under the policy (None: everyone's): lets a clear read
+# the index of objects by author instead of asking the policy about every object on the board
+EditScope = Callable[[str], Collection[str] | None]
 TextMeasure = Callable[[BoardObject], geometry.Box]
 
 
@@ -80,19 +95,32 @@ def own_objects_only(author: str, obj: BoardObject) -> bool:
     return obj.author == author
 
 
-@dataclass
+@dataclass(slots=True)
 class _Step:
-    """One undoable step: the state of each object it touched before it (None: did not exist)."""
+    """One undoable step. A move step (``move``: the id) keeps the shift it made, (dx, dy); any
+    other keeps the state before it of each object it touched (None: it did not exist), in order."""
 
     seq: int
-    before: dict[str, BoardObject | None]
-    dragging: str = ""  # id of an object whose drag is still in progress (live moves merge here)
+    before: tuple[tuple[str, BoardObject | None], ...] = ()
+    move: str = ""
+    dx: int = 0
+    dy: int = 0
+    dragging: bool = False  # a move step whose drag is still in progress (live moves merge here)
+    cost: int = 0  # bytes charged to the budgets (STEP_BYTES and what it keeps)
 
 
-@dataclass
+@dataclass(slots=True)
 class _History:
-    undo: list[_Step] = field(default_factory=list)
-    redo: list[_Step] = field(default_factory=list)
+    """One author's steps: ``undo`` oldest first, ``redo`` the next to redo last; ``cost`` in bytes."""
+
+    undo: deque[_Step] = field(default_factory=deque)
+    redo: deque[_Step] = field(default_factory=deque)
+    cost: int = 0
+
+
+def kept_bytes(obj: BoardObject) -> int:
+    """What keeping ``obj`` in a step costs when nothing else holds it (see POINT_BYTES)."""
+    return OBJECT_BYTES + POINT_BYTES * len(obj.points) + TEXT_CHAR_BYTES * len(obj.text)
 
 
 class Board:
@@ -100,12 +128,21 @@ class Board:
 
     max_objects = MAX_OBJECTS  # a server may set a smaller cap on its boards (Limits.max_objects)
 
-    def __init__(self, may_edit: EditPolicy = own_objects_only, text_box: TextMeasure | None = None) -> None:
+    def __init__(
+        self,
+        may_edit: EditPolicy = own_objects_only,
+        text_box: TextMeasure | None = None,
+        *,
+        edit_scope: EditScope | None = None,
+    ) -> None:
         """``text_box``: what a text object paints, measured with the font it is drawn in (a client
-        passes its renderer's measure so hit tests match the screen); without it, an estimate."""
+        passes its renderer's measure so hit tests match the screen); without it, an estimate.
+        ``edit_scope``: whose objects ``may_edit`` lets an author edit (None: everyone's); without it,
+        the default policy's scope (your own) or, for another policy, a look at every object."""
         self.objects: dict[str, BoardObject] = {}  # insertion order is drawing order
         self.seq = 0
         self.may_edit = may_edit
+        self.edit_scope = edit_scope
         self.text_box = text_box
         self.grid = geometry.SpatialGrid()
         self._z: dict[str, int] = {}
@@ -114,7 +151,10 @@ class Board:
         self._oids: dict[tuple[str, str], int] = {}
         # per author, oldest first, to forget the oldest; the authors in the order they last drew
         self._oid_order: OrderedDict[str, deque[str]] = OrderedDict()
-        self._history: dict[str, _History] = {}
+        # the authors with history, the one who drew least recently first; their steps' bytes together
+        self._history: OrderedDict[str, _History] = OrderedDict()
+        self._history_cost = 0
+        self._by_author: dict[str, dict[str, None]] = {}  # author -> ids of their objects, drawing order
         self.listeners: list[BoardListener] = []
 
     # -- reading
@@ -147,8 +187,32 @@ class Board:
         boxes = self.grid.box
         return [o for o in reversed(near) if geometry.touches(o, x, y, tolerance, boxes(o.id))]
 
+    def ids_of(self, author: str) -> tuple[str, ...]:
+        """The ids of ``author``'s objects now on the board, in drawing order: O(their number)."""
+        return tuple(self._by_author.get(author, ()))
+
     def editable_by(self, author: str) -> list[str]:
-        return [i for i, o in self.objects.items() if self.may_edit(author, o)]
+        """The ids ``author`` may edit, in drawing order: O(what it returns) through the index by
+        author, unless a policy other than the default comes without its ``edit_scope``."""
+        if self.edit_scope is not None:
+            scope = self.edit_scope(author)
+        elif self.may_edit is own_objects_only:
+            scope = (author,)
+        else:
+            return [i for i, o in self.objects.items() if self.may_edit(author, o)]
+        if scope is None:
+            return list(self.objects)
+        found = [ids for a in scope if (ids := self._by_author.get(a))]
+        if len(found) <= 1:
+            return list(found[0]) if found else []
+        return sorted(chain.from_iterable(found), key=self._z.__getitem__)
+
+    def history_bytes(self, author: str | None = None) -> int:
+        """Bytes charged to ``author``'s history (to every author's, when None): see the docstring."""
+        if author is None:
+            return self._history_cost
+        h = self._history.get(author)
+        return h.cost if h else 0
 
     def can_undo(self, author: str) -> bool:
         h = self._history.get(author)
@@ -236,8 +300,15 @@ class Board:
         if not stack:
             return dataclasses.replace(op, target=0, removed=(), put=())
         step = stack[-1]
-        removed = tuple(i for i, b in step.before.items() if b is None and i in self.objects)
-        put = tuple(b for b in step.before.values() if b is not None)
+        if step.move:  # shift the object as it is now: back for undo, forward for redo
+            obj = self.objects.get(step.move)
+            if obj is None:
+                return dataclasses.replace(op, target=step.seq, removed=(), put=())
+            sign = -1 if isinstance(op, Undo) else 1
+            dx, dy = _clamped_shift(obj, sign * step.dx, sign * step.dy)
+            return dataclasses.replace(op, target=step.seq, removed=(), put=(_shifted(obj, dx, dy),))
+        removed = tuple(i for i, b in step.before if b is None and i in self.objects)
+        put = tuple(b for _, b in step.before if b is not None)
         return dataclasses.replace(op, target=step.seq, removed=removed, put=put)
 
     # -- applying echoes (the server after apply, clients always, anyone replaying a log)
@@ -251,13 +322,14 @@ class Board:
         author = echo.author
         self._remember(author, echo.oid, echo.seq)
         self.seq = max(self.seq, echo.seq)
-        hist = self._history.setdefault(author, _History())
+        hist = self._history.get(author)
+        if hist is not None:
+            self._history.move_to_end(author)  # drew most recently: the last whose history goes
         if isinstance(echo, (Undo, Redo)):
-            self._apply_undo_redo(echo, hist)
+            self._apply_undo_redo(echo, author, hist)
             return
-        before: dict[str, BoardObject | None] = {}
         if isinstance(echo, Add):
-            before[echo.obj.id] = None
+            step = _Step(echo.seq, before=((echo.obj.id, None),))
             self._put(echo.obj)
         elif isinstance(echo, Extend):
             obj = self.objects.get(echo.id)
@@ -275,26 +347,62 @@ class Board:
             obj = self.objects.get(echo.id)
             if obj is None:
                 return
-            last = hist.undo[-1] if hist.undo else None
             self._put(_shifted(obj, echo.dx, echo.dy))
-            if last is not None and last.dragging == echo.id:
-                last.dragging = echo.id if echo.live else ""
-                hist.redo.clear()
-                return  # one drag, one undo step
-            before[echo.id] = obj
+            last = hist.undo[-1] if hist is not None and hist.undo else None
+            if last is not None and last.dragging and last.move == echo.id:
+                last.dx += echo.dx  # one drag, one undo step
+                last.dy += echo.dy
+                last.dragging = echo.live
+                self._drop_redo(hist)  # type: ignore[arg-type]
+                return
+            step = _Step(echo.seq, move=echo.id, dx=echo.dx, dy=echo.dy, dragging=echo.live)
         elif isinstance(echo, Delete):
-            before[echo.id] = self.objects.get(echo.id)
+            step = _Step(echo.seq, before=((echo.id, self.objects.get(echo.id)),))
             self._remove(echo.id)
-        elif isinstance(echo, Clear):
+        else:  # Clear
             if not echo.removed:
                 return  # clearing nothing is no step: the next undo still undoes what the user did
+            objects = self.objects
+            step = _Step(echo.seq, before=tuple((oid, objects.get(oid)) for oid in echo.removed))
             for oid in echo.removed:
-                before[oid] = self.objects.get(oid)
                 self._remove(oid)
-        step = _Step(echo.seq, before, echo.id if isinstance(echo, Move) and echo.live else "")
-        hist.undo.append(step)
-        del hist.undo[:-MAX_HISTORY]
-        hist.redo.clear()
+        if hist is None:
+            hist = self._history[author] = _History()
+        self._drop_redo(hist)
+        self._push(author, hist, hist.undo, step)
+
+    # -- the history's budgets (see the module docstring)
+
+    def _push(self, author: str, hist: _History, stack: deque[_Step], step: _Step) -> None:
+        """Put ``step`` on top of ``stack``, charged with what it keeps, then drop the oldest steps
+        past the author's budgets, and the histories of the authors who drew least recently past the
+        board's."""
+        objects = self.objects
+        step.cost = STEP_BYTES + sum(
+            kept_bytes(o) for _, o in step.before if o is not None and objects.get(o.id) is not o
+        )
+        stack.append(step)
+        hist.cost += step.cost
+        self._history_cost += step.cost
+        while len(hist.undo) + len(hist.redo) > MAX_HISTORY or hist.cost > MAX_HISTORY_BYTES:
+            old = hist.undo.popleft() if hist.undo else hist.redo.popleft()
+            hist.cost -= old.cost
+            self._history_cost -= old.cost
+        while self._history_cost > MAX_BOARD_HISTORY_BYTES:
+            oldest = next(iter(self._history))
+            if oldest == author:  # cannot happen while MAX_HISTORY_BYTES < MAX_BOARD_HISTORY_BYTES
+                break
+            self._history_cost -= self._history.pop(oldest).cost
+        if not hist.undo and not hist.redo:
+            self._history.pop(author, None)
+
+    def _drop_redo(self, hist: _History) -> None:
+        """A new step: what was undone can no longer be redone."""
+        if hist.redo:
+            cost = sum(s.cost for s in hist.redo)
+            hist.redo.clear()
+            hist.cost -= cost
+            self._history_cost -= cost
 
     def _remember(self, author: str, oid: str, seq: int) -> None:
         """Record that ``oid`` was applied as ``seq``, forgetting the author's oldest beyond
@@ -317,27 +425,54 @@ class Board:
                 del self._oids[(author, order.popleft())]
         self._oids[key] = seq
 
-    def _apply_undo_redo(self, echo: EffectMessage, hist: _History) -> None:
+    def _apply_undo_redo(self, echo: EffectMessage, author: str, hist: _History | None) -> None:
         removed, put = echo.effect_fields()
-        touched = set(removed) | {o.id for o in put}
-        after = {oid: self.objects.get(oid) for oid in touched}
+        target = echo.target  # type: ignore[attr-defined]
+        source = dest = None
+        if hist is not None:
+            source, dest = (hist.undo, hist.redo) if isinstance(echo, Undo) else (hist.redo, hist.undo)
+        step = source[-1] if source and source[-1].seq == target else None
+        if step is not None and step.move:
+            # the inverse of a move is a move: by the shift this echo made (clamped at the board's
+            # edge), or by the step's own when its object is gone
+            obj = self.objects.get(step.move)
+            moved = next((o for o in put if o.id == step.move), None)
+            dx, dy = step.dx, step.dy
+            if obj is not None and moved is not None and obj.points and moved.points:
+                (x0, y0), (x1, y1) = obj.points[0], moved.points[0]
+                sign = -1 if isinstance(echo, Undo) else 1
+                dx, dy = sign * (x1 - x0), sign * (y1 - y0)
+            inverse = _Step(target, move=step.move, dx=dx, dy=dy)
+        else:
+            # the state of every object the effect touches, in the echo's order, to restore it
+            touched = dict.fromkeys(chain(removed, (o.id for o in put)))
+            inverse = _Step(target, before=tuple((oid, self.objects.get(oid)) for oid in touched))
         for oid in removed:
             self._remove(oid)
         for obj in put:
             self._put(obj)
-        target = echo.target  # type: ignore[attr-defined]
         if target == 0:
             return
-        source, dest = (hist.undo, hist.redo) if isinstance(echo, Undo) else (hist.redo, hist.undo)
-        if source and source[-1].seq == target:
+        if step is not None:
+            assert hist is not None and source is not None
             source.pop()
-        dest.append(_Step(target, after))
+            hist.cost -= step.cost
+            self._history_cost -= step.cost
+        if hist is None:
+            hist = self._history[author] = _History()
+            dest = hist.redo if isinstance(echo, Undo) else hist.undo
+        assert dest is not None
+        self._push(author, hist, dest, inverse)
 
     def _put(self, obj: BoardObject, box: geometry.Box | None = None) -> None:
         old = self.objects.get(obj.id)
         if old is None:
             self._z[obj.id] = self._next_z
             self._next_z += 1
+            self._by_author.setdefault(obj.author, {})[obj.id] = None
+        elif old.author != obj.author:  # never from a server of ours; a replica follows what it is told
+            self._unindex(old)
+            self._by_author.setdefault(obj.author, {})[obj.id] = None
         self.objects[obj.id] = obj
         self._ids_used.add(obj.id)
         if box is None:
@@ -350,9 +485,17 @@ class Board:
         old = self.objects.pop(oid, None)
         if old is not None:
             del self._z[oid]
+            self._unindex(old)
             self.grid.remove(oid)
             for listener in self.listeners:
                 listener.object_changed(old, None)
+
+    def _unindex(self, obj: BoardObject) -> None:
+        ids = self._by_author.get(obj.author)
+        if ids is not None:
+            ids.pop(obj.id, None)
+            if not ids:
+                del self._by_author[obj.author]
 
     def load(self, objects: Iterable[BoardObject], seq: int) -> None:
         """Replace everything with a compacted board at ``seq`` (a late join, a board file)."""
@@ -372,13 +515,30 @@ class Board:
         self.objects, staged.objects = staged.objects, {}
         self._z, staged._z = staged._z, {}
         self.grid, staged.grid = staged.grid, geometry.SpatialGrid()
+        self._by_author, staged._by_author = staged._by_author, {}
         self._next_z = max(self._next_z, staged._next_z)
         self._ids_used |= staged._ids_used
         self._history.clear()
+        self._history_cost = 0
         self.seq = seq
         for listener in self.listeners:
             listener.board_reset()
 
 
 def _shifted(obj: BoardObject, dx: int, dy: int) -> BoardObject:
-    return dataclasses.replace(obj, points=tuple((x + dx, y + dy) for x, y in obj.points))
+    """``obj`` moved by (dx, dy), its coordinates the shared int objects (wire_fields.shared_ints)
+    when they are on the board: a moved 5,000-point stroke then costs its tuples, not 10,000 ints."""
+    xs = [x + dx for x, _ in obj.points]
+    ys = [y + dy for _, y in obj.points]
+    ints = shared_ints(max(BOARD_W, BOARD_H))
+    if xs and min(xs) >= 0 and min(ys) >= 0 and max(xs) < len(ints) and max(ys) < len(ints):
+        xs, ys = list(map(ints.__getitem__, xs)), list(map(ints.__getitem__, ys))
+    return dataclasses.replace(obj, points=tuple(zip(xs, ys, strict=True)))
+
+
+def _clamped_shift(obj: BoardObject, dx: int, dy: int) -> tuple[int, int]:
+    """(dx, dy), shortened so that every point of ``obj`` stays on the board (an undo of a move of an
+    object someone else moved since, towards an edge)."""
+    xs = [x for x, _ in obj.points]
+    ys = [y for _, y in obj.points]
+    return min(max(dx, -min(xs)), BOARD_W - max(xs)), min(max(dy, -min(ys)), BOARD_H - max(ys))

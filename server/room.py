@@ -80,7 +80,7 @@ class Room:
         self.lock = threading.RLock()
         self.rights = RoomRights(store, name)
         self.max_objects = max_objects
-        self.board = Board(may_edit=self.rights.may_edit)
+        self.board = Board(may_edit=self.rights.may_edit, edit_scope=self.rights.editable_authors)
         self.board.max_objects = max_objects
         self.members: dict[str, Session] = {}  # author id -> session
         self.chat: deque[str] = deque(maxlen=chat_history)  # payloads of recent room chat lines
@@ -91,7 +91,7 @@ class Room:
 
     def rebuild(self) -> None:
         """Throw the board away and replay it from the store: what was not committed is gone."""
-        self.board = Board(may_edit=self.rights.may_edit)
+        self.board = Board(may_edit=self.rights.may_edit, edit_scope=self.rights.editable_authors)
         self.board.max_objects = self.max_objects
         self._replay_ops()
 
@@ -243,7 +243,7 @@ class Room:
         """Remove every object of ``author`` now on the board, as one step of ``session``'s (an
         operator's) that its undo puts back: a ``clear`` echo listing them. Returns how many."""
         with self.lock:
-            ids = tuple(i for i, o in self.board.objects.items() if o.author == author)
+            ids = self.board.ids_of(author)  # the index by author: O(what is purged)
             if not ids:
                 return 0
             oid = f"purge.{secrets.token_hex(4)}"
