@@ -247,7 +247,7 @@ class Board:
             echo = op
         elif isinstance(op, Move):
             obj = self._editable(op.id, author)
-            if not all(0 <= x + op.dx <= BOARD_W and 0 <= y + op.dy <= BOARD_H for x, y in obj.points):
+            if not _fits(obj, op.dx, op.dy):
                 raise BoardError("bad_coordinates", "the move would take the object off the board")
             echo = op
         elif isinstance(op, Delete):
@@ -347,7 +347,10 @@ class Board:
             obj = self.objects.get(echo.id)
             if obj is None:
                 return
-            self._put(_shifted(obj, echo.dx, echo.dy))
+            box = self.grid.box(obj.id)
+            if box is not None:  # every box moves with its object: O(1), not a look at every point
+                box = (box[0] + echo.dx, box[1] + echo.dy, box[2] + echo.dx, box[3] + echo.dy)
+            self._put(_shifted(obj, echo.dx, echo.dy), box)
             last = hist.undo[-1] if hist is not None and hist.undo else None
             if last is not None and last.dragging and last.move == echo.id:
                 last.dx += echo.dx  # one drag, one undo step
@@ -525,20 +528,37 @@ class Board:
             listener.board_reset()
 
 
+def _extent(obj: BoardObject) -> tuple[tuple[int, ...], tuple[int, ...], int, int, int, int]:
+    """The x and y coordinates of ``obj``'s points and their least and greatest, by C loops."""
+    flat = tuple(chain.from_iterable(obj.points))
+    xs, ys = flat[0::2], flat[1::2]
+    return xs, ys, min(xs), min(ys), max(xs), max(ys)
+
+
+def _fits(obj: BoardObject, dx: int, dy: int) -> bool:
+    """Whether ``obj`` moved by (dx, dy) is still on the board (every point)."""
+    _, _, x0, y0, x1, y1 = _extent(obj)
+    return 0 <= x0 + dx and x1 + dx <= BOARD_W and 0 <= y0 + dy and y1 + dy <= BOARD_H
+
+
 def _shifted(obj: BoardObject, dx: int, dy: int) -> BoardObject:
     """``obj`` moved by (dx, dy), its coordinates the shared int objects (wire_fields.shared_ints)
     when they are on the board: a moved 5,000-point stroke then costs its tuples, not 10,000 ints."""
-    xs = [x + dx for x, _ in obj.points]
-    ys = [y + dy for _, y in obj.points]
+    xs, ys, x0, y0, x1, y1 = _extent(obj)
     ints = shared_ints(max(BOARD_W, BOARD_H))
-    if xs and min(xs) >= 0 and min(ys) >= 0 and max(xs) < len(ints) and max(ys) < len(ints):
-        xs, ys = list(map(ints.__getitem__, xs)), list(map(ints.__getitem__, ys))
-    return dataclasses.replace(obj, points=tuple(zip(xs, ys, strict=True)))
+    top = len(ints) - 1
+    if 0 <= x0 + dx and x1 + dx <= top and 0 <= y0 + dy and y1 + dy <= top:
+        # a table whose item v is ints[v + d]: the shift and the sharing in one C loop
+        tx = ints[dx:] if dx >= 0 else (0,) * -dx + ints
+        ty = ints[dy:] if dy >= 0 else (0,) * -dy + ints
+        points = tuple(zip(map(tx.__getitem__, xs), map(ty.__getitem__, ys), strict=True))
+    else:  # off the board: only from an echo no server of ours sends; follow it as it is
+        points = tuple(zip([x + dx for x in xs], [y + dy for y in ys], strict=True))
+    return dataclasses.replace(obj, points=points)
 
 
 def _clamped_shift(obj: BoardObject, dx: int, dy: int) -> tuple[int, int]:
     """(dx, dy), shortened so that every point of ``obj`` stays on the board (an undo of a move of an
     object someone else moved since, towards an edge)."""
-    xs = [x for x, _ in obj.points]
-    ys = [y for _, y in obj.points]
-    return min(max(dx, -min(xs)), BOARD_W - max(xs)), min(max(dy, -min(ys)), BOARD_H - max(ys))
+    _, _, x0, y0, x1, y1 = _extent(obj)
+    return min(max(dx, -x0), BOARD_W - x1), min(max(dy, -y0), BOARD_H - y1)
