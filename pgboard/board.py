@@ -4,6 +4,14 @@ The server uses it as the authority: :meth:`Board.apply` checks an operation fro
 the echo to broadcast (sequence number, author and, for clear/undo/redo, the concrete effect). Clients
 and a restarting server replay echoes with :meth:`Board.apply_echo`, which needs no history to work: an
 echo says exactly what changed, so a late joiner who only has the compacted board applies it too.
+
+Undo history is built by :meth:`Board.apply_echo` alone, so the server (live, or replaying its log
+after a restart) and every client keep the same history, bounded in bytes (pgboard/history.py says
+how and why).
+
+Clearing costs what it removes: the board keeps the ids of each author's objects (:meth:`ids_of`),
+and :meth:`editable_by` reads them for the authors the ``edit_scope`` names (your own by default; a
+server's operator edits everyone's), so an empty clear is O(1) on a board of any size.
 """
 
 from __future__ import annotations
@@ -11,11 +19,20 @@ from __future__ import annotations
 import dataclasses
 from collections import OrderedDict, deque
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
 from itertools import chain
 from typing import Protocol
 
 from pgboard import geometry
+from pgboard.history import (  # noqa: F401 - the history's limits, read where they always were
+    MAX_BOARD_HISTORY_BYTES,
+    MAX_HISTORY,
+    MAX_HISTORY_BYTES,
+    STEP_BYTES,
+    AuthorHistory,
+    Histories,
+    Step,
+    kept_bytes,
+)
 from pgboard.protocol import (
     BOARD_H,
     BOARD_W,
@@ -36,17 +53,6 @@ from pgboard.protocol import (
 from pgboard.wire_fields import shared_ints
 
 MAX_OBJECTS = 200_000  # objects on one board at once
-MAX_HISTORY = 500  # undo and redo steps kept per author (the oldest go first)
-# History in bytes (see the module docstring for the arithmetic). What one kept thing costs, measured
-# with tracemalloc on CPython 3.11 and rounded up: a point is a 2-tuple (56) in its object's tuple (8)
-# of two ints of its own (2 x 28) when it came from a JSON list; a step is its record, its entry and
-# the id it names; an object's record, id and colour besides its points and text.
-POINT_BYTES = 120
-STEP_BYTES = 256
-OBJECT_BYTES = 400
-TEXT_CHAR_BYTES = 4  # a str of non-Latin-1 text: 4 bytes a character at worst
-MAX_HISTORY_BYTES = 6 * 1024 * 1024  # per author: a step whose undo fits one frame always fits
-MAX_BOARD_HISTORY_BYTES = 32 * 1024 * 1024  # per board, every author's together
 # Operation ids remembered to answer a resend with ack instead of applying it twice. Only operations in
 # flight when a connection drops are ever resent (pgboard's client keeps at most 100 in flight), so a
 # window of an author's latest ids is enough; and only the authors who drew last are remembered, so
@@ -95,34 +101,6 @@ def own_objects_only(author: str, obj: BoardObject) -> bool:
     return obj.author == author
 
 
-@dataclass(slots=True)
-class _Step:
-    """One undoable step. A move step (``move``: the id) keeps the shift it made, (dx, dy); any
-    other keeps the state before it of each object it touched (None: it did not exist), in order."""
-
-    seq: int
-    before: tuple[tuple[str, BoardObject | None], ...] = ()
-    move: str = ""
-    dx: int = 0
-    dy: int = 0
-    dragging: bool = False  # a move step whose drag is still in progress (live moves merge here)
-    cost: int = 0  # bytes charged to the budgets (STEP_BYTES and what it keeps)
-
-
-@dataclass(slots=True)
-class _History:
-    """One author's steps: ``undo`` oldest first, ``redo`` the next to redo last; ``cost`` in bytes."""
-
-    undo: deque[_Step] = field(default_factory=deque)
-    redo: deque[_Step] = field(default_factory=deque)
-    cost: int = 0
-
-
-def kept_bytes(obj: BoardObject) -> int:
-    """What keeping ``obj`` in a step costs when nothing else holds it (see POINT_BYTES)."""
-    return OBJECT_BYTES + POINT_BYTES * len(obj.points) + TEXT_CHAR_BYTES * len(obj.text)
-
-
 class Board:
     """The objects now on a board, in drawing order, and what each author can undo."""
 
@@ -151,9 +129,7 @@ class Board:
         self._oids: dict[tuple[str, str], int] = {}
         # per author, oldest first, to forget the oldest; the authors in the order they last drew
         self._oid_order: OrderedDict[str, deque[str]] = OrderedDict()
-        # the authors with history, the one who drew least recently first; their steps' bytes together
-        self._history: OrderedDict[str, _History] = OrderedDict()
-        self._history_cost = 0
+        self._history = Histories()
         self._by_author: dict[str, dict[str, None]] = {}  # author -> ids of their objects, drawing order
         self.listeners: list[BoardListener] = []
 
@@ -208,11 +184,8 @@ class Board:
         return sorted(chain.from_iterable(found), key=self._z.__getitem__)
 
     def history_bytes(self, author: str | None = None) -> int:
-        """Bytes charged to ``author``'s history (to every author's, when None): see the docstring."""
-        if author is None:
-            return self._history_cost
-        h = self._history.get(author)
-        return h.cost if h else 0
+        """Bytes charged to ``author``'s history (to every author's, when None): pgboard/history.py."""
+        return self._history.bytes(author)
 
     def can_undo(self, author: str) -> bool:
         h = self._history.get(author)
@@ -322,14 +295,12 @@ class Board:
         author = echo.author
         self._remember(author, echo.oid, echo.seq)
         self.seq = max(self.seq, echo.seq)
-        hist = self._history.get(author)
-        if hist is not None:
-            self._history.move_to_end(author)  # drew most recently: the last whose history goes
+        hist = self._history.touch(author)  # drew most recently: the last whose history goes
         if isinstance(echo, (Undo, Redo)):
             self._apply_undo_redo(echo, author, hist)
             return
         if isinstance(echo, Add):
-            step = _Step(echo.seq, before=((echo.obj.id, None),))
+            step = Step(echo.seq, before=((echo.obj.id, None),))
             self._put(echo.obj)
         elif isinstance(echo, Extend):
             obj = self.objects.get(echo.id)
@@ -356,56 +327,22 @@ class Board:
                 last.dx += echo.dx  # one drag, one undo step
                 last.dy += echo.dy
                 last.dragging = echo.live
-                self._drop_redo(hist)  # type: ignore[arg-type]
+                self._history.drop_redo(hist)  # type: ignore[arg-type]
                 return
-            step = _Step(echo.seq, move=echo.id, dx=echo.dx, dy=echo.dy, dragging=echo.live)
+            step = Step(echo.seq, move=echo.id, dx=echo.dx, dy=echo.dy, dragging=echo.live)
         elif isinstance(echo, Delete):
-            step = _Step(echo.seq, before=((echo.id, self.objects.get(echo.id)),))
+            step = Step(echo.seq, before=((echo.id, self.objects.get(echo.id)),))
             self._remove(echo.id)
         else:  # Clear
             if not echo.removed:
                 return  # clearing nothing is no step: the next undo still undoes what the user did
             objects = self.objects
-            step = _Step(echo.seq, before=tuple((oid, objects.get(oid)) for oid in echo.removed))
+            step = Step(echo.seq, before=tuple((oid, objects.get(oid)) for oid in echo.removed))
             for oid in echo.removed:
                 self._remove(oid)
-        if hist is None:
-            hist = self._history[author] = _History()
-        self._drop_redo(hist)
-        self._push(author, hist, hist.undo, step)
-
-    # -- the history's budgets (see the module docstring)
-
-    def _push(self, author: str, hist: _History, stack: deque[_Step], step: _Step) -> None:
-        """Put ``step`` on top of ``stack``, charged with what it keeps, then drop the oldest steps
-        past the author's budgets, and the histories of the authors who drew least recently past the
-        board's."""
-        objects = self.objects
-        step.cost = STEP_BYTES + sum(
-            kept_bytes(o) for _, o in step.before if o is not None and objects.get(o.id) is not o
-        )
-        stack.append(step)
-        hist.cost += step.cost
-        self._history_cost += step.cost
-        while len(hist.undo) + len(hist.redo) > MAX_HISTORY or hist.cost > MAX_HISTORY_BYTES:
-            old = hist.undo.popleft() if hist.undo else hist.redo.popleft()
-            hist.cost -= old.cost
-            self._history_cost -= old.cost
-        while self._history_cost > MAX_BOARD_HISTORY_BYTES:
-            oldest = next(iter(self._history))
-            if oldest == author:  # cannot happen while MAX_HISTORY_BYTES < MAX_BOARD_HISTORY_BYTES
-                break
-            self._history_cost -= self._history.pop(oldest).cost
-        if not hist.undo and not hist.redo:
-            self._history.pop(author, None)
-
-    def _drop_redo(self, hist: _History) -> None:
-        """A new step: what was undone can no longer be redone."""
-        if hist.redo:
-            cost = sum(s.cost for s in hist.redo)
-            hist.redo.clear()
-            hist.cost -= cost
-            self._history_cost -= cost
+        hist = self._history.open(author)
+        self._history.drop_redo(hist)
+        self._history.push(author, hist.undo, step, self.objects.get)
 
     def _remember(self, author: str, oid: str, seq: int) -> None:
         """Record that ``oid`` was applied as ``seq``, forgetting the author's oldest beyond
@@ -428,12 +365,12 @@ class Board:
                 del self._oids[(author, order.popleft())]
         self._oids[key] = seq
 
-    def _apply_undo_redo(self, echo: EffectMessage, author: str, hist: _History | None) -> None:
+    def _apply_undo_redo(self, echo: EffectMessage, author: str, hist: AuthorHistory | None) -> None:
         removed, put = echo.effect_fields()
         target = echo.target  # type: ignore[attr-defined]
-        source = dest = None
+        source = None
         if hist is not None:
-            source, dest = (hist.undo, hist.redo) if isinstance(echo, Undo) else (hist.redo, hist.undo)
+            source = hist.undo if isinstance(echo, Undo) else hist.redo
         step = source[-1] if source and source[-1].seq == target else None
         if step is not None and step.move:
             # the inverse of a move is a move: by the shift this echo made (clamped at the board's
@@ -445,11 +382,11 @@ class Board:
                 (x0, y0), (x1, y1) = obj.points[0], moved.points[0]
                 sign = -1 if isinstance(echo, Undo) else 1
                 dx, dy = sign * (x1 - x0), sign * (y1 - y0)
-            inverse = _Step(target, move=step.move, dx=dx, dy=dy)
+            inverse = Step(target, move=step.move, dx=dx, dy=dy)
         else:
             # the state of every object the effect touches, in the echo's order, to restore it
             touched = dict.fromkeys(chain(removed, (o.id for o in put)))
-            inverse = _Step(target, before=tuple((oid, self.objects.get(oid)) for oid in touched))
+            inverse = Step(target, before=tuple((oid, self.objects.get(oid)) for oid in touched))
         for oid in removed:
             self._remove(oid)
         for obj in put:
@@ -458,14 +395,10 @@ class Board:
             return
         if step is not None:
             assert hist is not None and source is not None
-            source.pop()
-            hist.cost -= step.cost
-            self._history_cost -= step.cost
-        if hist is None:
-            hist = self._history[author] = _History()
-            dest = hist.redo if isinstance(echo, Undo) else hist.undo
-        assert dest is not None
-        self._push(author, hist, dest, inverse)
+            self._history.pop(hist, source)
+        hist = self._history.open(author)
+        dest = hist.redo if isinstance(echo, Undo) else hist.undo
+        self._history.push(author, dest, inverse, self.objects.get)
 
     def _put(self, obj: BoardObject, box: geometry.Box | None = None) -> None:
         old = self.objects.get(obj.id)
@@ -522,7 +455,6 @@ class Board:
         self._next_z = max(self._next_z, staged._next_z)
         self._ids_used |= staged._ids_used
         self._history.clear()
-        self._history_cost = 0
         self.seq = seq
         for listener in self.listeners:
             listener.board_reset()

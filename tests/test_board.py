@@ -14,6 +14,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from pgboard import board as board_module
 from pgboard import geometry
+from pgboard import history as history_module
 from pgboard.board import MAX_HISTORY, Board, BoardError, DuplicateOperation, Operation
 from pgboard.protocol import (
     BOARD_H,
@@ -706,7 +707,8 @@ def test_a_move_step_keeps_the_shift_not_a_copy_and_undo_redo_shift_the_object()
         room.do("alice", move("s", *d))
         offsets.append((offsets[-1][0] + d[0], offsets[-1][1] + d[1]))
     for board in (room.server, room.replica):
-        assert board.history_bytes("alice") == MAX_HISTORY * board_module.STEP_BYTES  # no point kept
+        steps = MAX_HISTORY * history_module.STEP_BYTES
+        assert board.history_bytes("alice") == history_module.AUTHOR_BYTES + steps  # no point kept
     for back in (2, 3, 4):
         room.do("alice", undo())
         dx, dy = offsets[-back]
@@ -739,14 +741,15 @@ def test_undo_of_a_move_shifts_the_object_as_it_is_now_and_stays_on_the_board() 
 
 def test_an_authors_history_is_bounded_in_bytes_oldest_steps_first(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     room = Room()
-    per_stroke = board_module.kept_bytes(far_stroke("x", 1000))
-    monkeypatch.setattr(board_module, "MAX_HISTORY_BYTES", 3 * (per_stroke + board_module.STEP_BYTES))
+    per_stroke = history_module.kept_bytes(far_stroke("x", 1000))
+    budget = history_module.AUTHOR_BYTES + 3 * (per_stroke + history_module.STEP_BYTES)
+    monkeypatch.setattr(history_module, "MAX_HISTORY_BYTES", budget)
     for i in range(6):
         room.do("alice", add(far_stroke(f"s{i}", 1000)))
     for i in range(6):
         room.do("alice", delete(f"s{i}"))
     for board in (room.server, room.replica):
-        assert board.history_bytes("alice") <= board_module.MAX_HISTORY_BYTES
+        assert board.history_bytes("alice") <= history_module.MAX_HISTORY_BYTES
     for _ in range(6):
         room.do("alice", undo())
     assert ids(room.server) == ["s5", "s4", "s3"]  # the three latest deletes came back, no more
@@ -755,8 +758,9 @@ def test_an_authors_history_is_bounded_in_bytes_oldest_steps_first(monkeypatch) 
 
 def test_a_crowd_of_authors_cannot_grow_the_boards_history(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     room = Room()
-    per_author = board_module.kept_bytes(far_stroke("x", 1000)) + 2 * board_module.STEP_BYTES
-    monkeypatch.setattr(board_module, "MAX_BOARD_HISTORY_BYTES", 5 * per_author)
+    per_author = history_module.kept_bytes(far_stroke("x", 1000)) + 2 * history_module.STEP_BYTES
+    per_author += history_module.AUTHOR_BYTES
+    monkeypatch.setattr(history_module, "MAX_BOARD_HISTORY_BYTES", 5 * per_author)
     room.do("alice", add(far_stroke("a", 1000)))
     room.do("alice", delete("a"))
     for i in range(40):  # made-up authors, each with a stroke kept in history
@@ -766,7 +770,7 @@ def test_a_crowd_of_authors_cannot_grow_the_boards_history(monkeypatch) -> None:
             room.do("alice", undo())  # alice drew lately: the least recent of the crowd go first
             room.do("alice", redo())
     for board in (room.server, room.replica):
-        assert board.history_bytes() <= board_module.MAX_BOARD_HISTORY_BYTES
+        assert board.history_bytes() <= history_module.MAX_BOARD_HISTORY_BYTES
         assert sum(board.history_bytes(f"crowd{i}") > 0 for i in range(40)) <= 5
     assert room.server.can_undo("crowd39") and not room.server.can_undo("crowd0")
     assert not room.server.can_undo("alice")  # she drew less recently than the last five
@@ -775,8 +779,8 @@ def test_a_crowd_of_authors_cannot_grow_the_boards_history(monkeypatch) -> None:
 
 def test_a_replay_of_the_echoes_keeps_the_same_bounded_history(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Restart memory equals live memory: a board rebuilt from the log has the same history."""
-    monkeypatch.setattr(board_module, "MAX_HISTORY_BYTES", 40_000)
-    monkeypatch.setattr(board_module, "MAX_BOARD_HISTORY_BYTES", 100_000)
+    monkeypatch.setattr(history_module, "MAX_HISTORY_BYTES", 40_000)
+    monkeypatch.setattr(history_module, "MAX_BOARD_HISTORY_BYTES", 100_000)
     room = Room()
     for i in range(30):
         who = f"u{i % 7}"

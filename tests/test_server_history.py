@@ -3,7 +3,7 @@ SQLite file: what a guest's undo history and a guest's clear may cost everyone e
 
 - History: a guest adds a 5,000-point stroke (every coordinate above 256) and moves it 500 times, then
   does it again as three more authors (new client secrets). The server's RSS growth stays within what
-  pgboard/board.py documents (MAX_HISTORY_BYTES an author, MAX_BOARD_HISTORY_BYTES a board) after each
+  pgboard/history.py documents (MAX_HISTORY_BYTES an author, MAX_BOARD_HISTORY_BYTES a board) after each
   author, and so does a server restarted from the same file (its history is rebuilt from the log:
   restart memory equals live memory); the last author's undo still undoes its last moves, one by one.
   A client board that applies every echo is measured by tracemalloc over the first author's attack
@@ -31,7 +31,7 @@ import pytest
 import reliability
 from support import WAIT, RawClient, ServerProcess
 
-from pgboard import board as board_module
+from pgboard import history
 from pgboard.board import Board
 from pgboard.protocol import (
     MAX_POINTS,
@@ -84,11 +84,11 @@ def step(i: int) -> tuple[int, int]:
 
 
 def budget(authors: int) -> int:
-    """What ``authors`` such guests may cost a board, by board.py's arithmetic: their strokes, each
+    """What ``authors`` such guests may cost a board, by pgboard/history.py's arithmetic: their strokes, each
     author's whole history budget (the board's at most) and the operation ids remembered."""
-    history = min(authors * board_module.MAX_HISTORY_BYTES, board_module.MAX_BOARD_HISTORY_BYTES)
-    kept = authors * board_module.kept_bytes(stroke("s"))
-    return kept + history + authors * (MOVES + 1) * ID_BYTES
+    kept_history = min(authors * history.MAX_HISTORY_BYTES, history.MAX_BOARD_HISTORY_BYTES)
+    kept = authors * history.kept_bytes(stroke("s"))
+    return kept + kept_history + authors * (MOVES + 1) * ID_BYTES
 
 
 class Observer(threading.Thread):
@@ -202,8 +202,8 @@ def test_moving_a_big_stroke_500_times_as_four_authors_costs_the_documented_hist
         reliability.Abuse(
             attack=f"a {MAX_POINTS:,}-point stroke moved {MOVES} times (non-live), by {AUTHORS} "
             "client secrets in turn; then a restart from the log",
-            bound=f"MAX_HISTORY_BYTES: {board_module.MAX_HISTORY_BYTES // 2**20} MiB of undo history an "
-            f"author, MAX_BOARD_HISTORY_BYTES: {board_module.MAX_BOARD_HISTORY_BYTES // 2**20} MiB a board; "
+            bound=f"MAX_HISTORY_BYTES: {history.MAX_HISTORY_BYTES // 2**20} MiB of undo history an "
+            f"author, MAX_BOARD_HISTORY_BYTES: {history.MAX_BOARD_HISTORY_BYTES // 2**20} MiB a board; "
             "a move step keeps dx/dy, not a copy (was 327 MiB an author, 678 MiB after a restart)",
             measured="; ".join(figures)
             + f"; budget for {AUTHORS}: {budget(AUTHORS) / 2**20:.1f} MiB + slack",
