@@ -36,6 +36,7 @@ from pgboard.history import (  # noqa: F401 - the history's limits, read where t
 from pgboard.protocol import (
     BOARD_H,
     BOARD_W,
+    MAX_FRAME,
     MAX_POINTS,
     Add,
     BoardObject,
@@ -131,6 +132,8 @@ class Board:
         self._oid_order: OrderedDict[str, deque[str]] = OrderedDict()
         self._history = Histories()
         self._by_author: dict[str, dict[str, None]] = {}  # author -> ids of their objects, drawing order
+        self._id_bytes: dict[str, int] = {}  # author -> bytes their ids take in a clear's echo
+        self._all_id_bytes = 0
         self.listeners: list[BoardListener] = []
 
     # -- reading
@@ -167,17 +170,22 @@ class Board:
         """The ids of ``author``'s objects now on the board, in drawing order: O(their number)."""
         return tuple(self._by_author.get(author, ()))
 
+    def _scope(self, author: str) -> Collection[str] | None | bool:
+        """The authors whose objects ``author`` may edit (None: everyone's; False: the policy does
+        not say, so only asking it about every object tells)."""
+        if self.edit_scope is not None:
+            return self.edit_scope(author)
+        return (author,) if self.may_edit is own_objects_only else False
+
     def editable_by(self, author: str) -> list[str]:
         """The ids ``author`` may edit, in drawing order: O(what it returns) through the index by
         author, unless a policy other than the default comes without its ``edit_scope``."""
-        if self.edit_scope is not None:
-            scope = self.edit_scope(author)
-        elif self.may_edit is own_objects_only:
-            scope = (author,)
-        else:
+        scope = self._scope(author)
+        if scope is False:
             return [i for i, o in self.objects.items() if self.may_edit(author, o)]
         if scope is None:
             return list(self.objects)
+        assert not isinstance(scope, bool)
         found = [ids for a in scope if (ids := self._by_author.get(a))]
         if len(found) <= 1:
             return list(found[0]) if found else []
@@ -227,6 +235,7 @@ class Board:
             self._editable(op.id, author)
             echo = op
         elif isinstance(op, Clear):
+            self._check_clear_fits(author)
             echo = dataclasses.replace(op, removed=tuple(self.editable_by(author)), put=())
         elif isinstance(op, (Undo, Redo)):
             echo = self._undo_redo_echo(op, author)
@@ -248,6 +257,21 @@ class Board:
             raise BoardError(
                 "too_large", f"the effect of this operation is too large to send ({exc})"
             ) from None
+
+    def _check_clear_fits(self, author: str) -> None:
+        """A clear whose ids alone exceed MAX_FRAME is refused before they are listed: O(the authors
+        in scope), so a guest with 50,000 objects of long ids cannot make each refused clear cost a
+        list and an encoding of them all (at the rate limit, the room's lock would be held throughout)."""
+        scope = self._scope(author)
+        if scope is False:
+            return
+        if scope is None:
+            size = self._all_id_bytes
+        else:
+            assert not isinstance(scope, bool)
+            size = sum(self._id_bytes.get(a, 0) for a in scope)
+        if size > MAX_FRAME:
+            raise BoardError("too_large", f"the ids to clear take {size} bytes, more than one frame")
 
     def _check_add(self, obj: BoardObject) -> None:
         if obj.id in self._ids_used:
@@ -280,9 +304,17 @@ class Board:
             sign = -1 if isinstance(op, Undo) else 1
             dx, dy = _clamped_shift(obj, sign * step.dx, sign * step.dy)
             return dataclasses.replace(op, target=step.seq, removed=(), put=(_shifted(obj, dx, dy),))
+        if step.too_large:  # refused before: its objects do not change, nor would the answer
+            raise BoardError("too_large", "the effect of this step is too large to send")
         removed = tuple(i for i, b in step.before if b is None and i in self.objects)
         put = tuple(b for _, b in step.before if b is not None)
-        return dataclasses.replace(op, target=step.seq, removed=removed, put=put)
+        echo = dataclasses.replace(op, target=step.seq, removed=removed, put=put)
+        try:
+            self._check_fits(dataclasses.replace(echo, seq=self.seq + 1, author=author))
+        except BoardError:
+            step.too_large = True  # the next try is refused at once, not listed and encoded again
+            raise
+        return echo
 
     # -- applying echoes (the server after apply, clients always, anyone replaying a log)
 
@@ -405,10 +437,10 @@ class Board:
         if old is None:
             self._z[obj.id] = self._next_z
             self._next_z += 1
-            self._by_author.setdefault(obj.author, {})[obj.id] = None
+            self._index(obj)
         elif old.author != obj.author:  # never from a server of ours; a replica follows what it is told
             self._unindex(old)
-            self._by_author.setdefault(obj.author, {})[obj.id] = None
+            self._index(obj)
         self.objects[obj.id] = obj
         self._ids_used.add(obj.id)
         if box is None:
@@ -426,12 +458,23 @@ class Board:
             for listener in self.listeners:
                 listener.object_changed(old, None)
 
+    def _index(self, obj: BoardObject) -> None:
+        self._by_author.setdefault(obj.author, {})[obj.id] = None
+        size = len(obj.id) + 3  # its '"id",' in a clear's echo (an id needs no JSON escape)
+        self._id_bytes[obj.author] = self._id_bytes.get(obj.author, 0) + size
+        self._all_id_bytes += size
+
     def _unindex(self, obj: BoardObject) -> None:
         ids = self._by_author.get(obj.author)
-        if ids is not None:
-            ids.pop(obj.id, None)
-            if not ids:
-                del self._by_author[obj.author]
+        if ids is None or obj.id not in ids:
+            return
+        del ids[obj.id]
+        size = len(obj.id) + 3
+        self._all_id_bytes -= size
+        if ids:
+            self._id_bytes[obj.author] -= size
+        else:
+            del self._by_author[obj.author], self._id_bytes[obj.author]
 
     def load(self, objects: Iterable[BoardObject], seq: int) -> None:
         """Replace everything with a compacted board at ``seq`` (a late join, a board file)."""
@@ -452,6 +495,8 @@ class Board:
         self._z, staged._z = staged._z, {}
         self.grid, staged.grid = staged.grid, geometry.SpatialGrid()
         self._by_author, staged._by_author = staged._by_author, {}
+        self._id_bytes, staged._id_bytes = staged._id_bytes, {}
+        self._all_id_bytes, staged._all_id_bytes = staged._all_id_bytes, 0
         self._next_z = max(self._next_z, staged._next_z)
         self._ids_used |= staged._ids_used
         self._history.clear()

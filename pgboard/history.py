@@ -58,6 +58,7 @@ class Step:
     dx: int = 0
     dy: int = 0
     dragging: bool = False  # a move step whose drag is still in progress (live moves merge here)
+    too_large: bool = False  # its undo (or redo) was refused: its echo does not fit one frame
     cost: int = 0  # bytes charged to the budgets (STEP_BYTES and what it keeps)
 
 

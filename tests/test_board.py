@@ -556,6 +556,13 @@ class ReplayMachine(RuleBasedStateMachine):
                 assert board.grid.box(obj.id) == geometry.bbox(obj)
 
     @invariant()
+    def the_index_by_author_lists_each_authors_objects_in_drawing_order(self) -> None:
+        for board in (self.room.server, self.room.replica):
+            for author in AUTHORS:
+                assert board.ids_of(author) == tuple(o.id for o in board.snapshot() if o.author == author)
+                assert board.editable_by(author) == list(board.ids_of(author))
+
+    @invariant()
     def authorship_rules_hold(self) -> None:
         for obj in self.room.server.snapshot():
             assert obj.author in AUTHORS
@@ -830,3 +837,47 @@ def test_an_empty_clear_looks_at_no_object_and_a_clear_only_at_what_it_removes()
     assert asked == 0
     assert board.editable_by("op") == [o.id for o in board.snapshot()]
     assert board.ids_of("a3") == tuple(f"o{i}" for i in range(3, 30_000, 10))
+
+
+def test_a_clear_whose_ids_cannot_fit_one_frame_is_refused_before_they_are_listed() -> None:
+    """5,000 objects of 60-character ids: their ids alone are over MAX_FRAME. The refusal is worked
+    out from the index's running sizes, not by listing and encoding the ids (a guest could repeat it
+    at the rate limit, each costing the room's lock a list and an encoding of them all)."""
+    board = Board()
+    for i in range(5000):
+        board.apply(add(pencil(f"{i:060d}")), "guest")
+    board.apply(add(pencil("other")), "bob")
+
+    def listed(author: str) -> list[str]:
+        raise AssertionError("the ids were listed")
+
+    board.editable_by = listed  # type: ignore[method-assign]
+    with pytest.raises(BoardError, match="too_large"):
+        board.apply(clear(), "guest")
+    assert len(board) == 5001
+    del board.editable_by
+    board.apply(delete(f"{0:060d}"), "guest")
+    assert board.apply(clear(), "bob").removed == ("other",)  # type: ignore[union-attr]
+
+
+def test_an_undo_refused_as_too_large_is_refused_at_once_the_next_time(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    room = Room()
+    big = [(x % BOARD_W, (x * 7) % BOARD_H) for x in range(MAX_POINTS)]
+    for i in range(6):  # about 360 KB of points together, more than MAX_FRAME
+        room.do("alice", add(pencil(f"s{i}", *big)))
+    room.do("alice", clear())
+    with pytest.raises(BoardError, match="too_large"):
+        room.do("alice", undo())
+    encoded = 0
+    real = board_module.encode
+
+    def counting(msg, **kw):  # type: ignore[no-untyped-def]
+        nonlocal encoded
+        encoded += 1
+        return real(msg, **kw)
+
+    monkeypatch.setattr(board_module, "encode", counting)
+    for _ in range(3):
+        with pytest.raises(BoardError, match="too_large"):
+            room.server.apply(undo(), "alice")
+    assert encoded == 0 and len(room.server) == 0
