@@ -110,6 +110,15 @@ DEFAULTS = L.Limits()
 ABUSE_OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("max_rooms", int, "rooms the server holds; a join that would create one more is refused"),
     ("max_objects", int, "objects on one room's board"),
+    ("max_board_points", int, "points on one room's board (more: board_full)"),
+    (
+        "max_board_bytes",
+        int,
+        "bytes of one room's board: 128 an object, 4 a point, its text (more: board_full)",
+    ),
+    ("compact_factor", float, "a room's log is compacted when it outgrows its board this many times"),
+    ("compact_min_bytes", int, "bytes of log a room keeps at least before it is compacted"),
+    ("chat_kept", int, "room chat lines kept in the store per room (older are deleted)"),
     ("max_connections_per_address", int, "open connections from one IP address (0: no cap)"),
     ("op_rate", float, "drawing operations a second per connection (0: no limit)"),
     ("op_burst", float, "drawing operations a connection may send at once"),

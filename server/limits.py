@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from pgboard_server.budget import RoomBudget
 from pgboard_server.passwords import SCRYPT_N, SCRYPT_P, SCRYPT_R
 
 from pgboard.board import MAX_OBJECTS as BOARD_MAX_OBJECTS
@@ -33,6 +34,26 @@ CATCHUP_CHUNK = 2000  # logged operations read from the store at a time during a
 MAX_ROOMS = 1000  # rooms a server holds (each keeps its board in memory); a join that would create
 # one more gets join_error "too_many_rooms"
 MAX_OBJECTS = BOARD_MAX_OBJECTS  # objects on one room's board; more get error "board_full"
+# A board's points and bytes (server/budget.py): an add, extend, undo or redo past either gets
+# "board_full". A busy lesson (30 people, an hour, each drawing a fifth of the time at ~60 points a
+# second) puts ~1.3 million points on a board; the client benchmark's 100,000-object board has 7.7
+# million, more than any lesson. 4 million points is three busy lessons (800 strokes of the 5,000
+# allowed, or 50,000 strokes of 80), and costs the server ~80 bytes a point (measured in
+# tests/test_server_budget.py): ~310 MiB for the fullest room, the same after a restart (points are
+# stored packed); ~130 bytes a point once moved (a move makes fresh coordinates): up to ~500 MiB.
+MAX_BOARD_POINTS = 4_000_000
+# 128 bytes an object + 4 a point + its text's UTF-8 (server/budget.py object_bytes): the fullest board
+# of points is 16 MB of them + 6.4 MB for 50,000 strokes; the rest bounds text (200,000 texts of 2,000
+# characters would be 400 MB), and with it what a board catch-up sends and a snapshot stores.
+MAX_BOARD_BYTES = 32 * 1024 * 1024
+# The log is compacted (a snapshot of the board, the log before it deleted: server/room.py) when its
+# bytes pass COMPACT_FACTOR times the board's (and COMPACT_MIN_BYTES): the log of a board drawn once
+# is ~1.4x the board's bytes, so only deletes, moves, undos and the extends of strokes drawn live make
+# it; writing a snapshot then costs at most half the log written since the last one.
+COMPACT_FACTOR = 2.0
+COMPACT_MIN_BYTES = 1024 * 1024
+CHAT_KEPT = 200  # room chat lines kept in the store per room (older deleted): 4x CHAT_HISTORY, so a
+# server restarted with a longer --chat-history still has lines to replay
 
 # Rate limits (server/ratelimit.py): a rate per second and a burst, per connection and per address
 # (every connection from one IP address shares the address's buckets). A rate of 0 turns one off.
@@ -80,6 +101,11 @@ class Limits:
     catchup_chunk: int = CATCHUP_CHUNK
     max_rooms: int = MAX_ROOMS
     max_objects: int = MAX_OBJECTS
+    max_board_points: int = MAX_BOARD_POINTS
+    max_board_bytes: int = MAX_BOARD_BYTES
+    compact_factor: float = COMPACT_FACTOR
+    compact_min_bytes: int = COMPACT_MIN_BYTES
+    chat_kept: int = CHAT_KEPT
     op_rate: float = OP_RATE
     op_burst: float = OP_BURST
     chat_rate: float = CHAT_RATE
@@ -115,8 +141,24 @@ class Limits:
             raise ValueError(f"login_window must be 0-{MAX_RETRY} s: a retry is at most that")
         if not 1 <= self.max_room_members <= MAX_USERS_LISTED:
             raise ValueError(f"max_room_members must be 1-{MAX_USERS_LISTED}: welcome lists every member")
+        if self.compact_factor < 1.0:
+            raise ValueError(
+                "compact_factor must be at least 1: a log smaller than its board is never compacted"
+            )
+        if self.chat_kept < self.chat_history:
+            raise ValueError("chat_kept must be at least chat_history: the lines replayed are kept ones")
         if self.send_queue_limit < self.recv_size:
             raise ValueError("send_queue_limit must be at least recv_size (one input chunk)")
+
+    def budget(self) -> RoomBudget:
+        """What each room may keep (server/budget.py)."""
+        return RoomBudget(
+            self.max_board_points,
+            self.max_board_bytes,
+            self.compact_factor,
+            self.compact_min_bytes,
+            self.chat_kept,
+        )
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

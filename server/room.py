@@ -17,7 +17,10 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from pgboard_server.limits import MAX_ROOMS
+from pgboard_server import logform
+from pgboard_server.budget import BudgetMeter, RoomBudget, growth
+from pgboard_server.compaction import LogCompactor
+from pgboard_server.limits import MAX_ROOMS, Limits
 from pgboard_server.rights import RoomRights, address_of
 
 from pgboard import names
@@ -73,13 +76,22 @@ class Room:
     """One board. Every mutation happens under ``lock`` (re-entrant: a drop may happen mid-broadcast)."""
 
     def __init__(
-        self, name: str, store: Store, chat_history: int, catchup_chunk: int, max_objects: int = MAX_OBJECTS
+        self,
+        name: str,
+        store: Store,
+        chat_history: int,
+        catchup_chunk: int,
+        max_objects: int = MAX_OBJECTS,
+        budget: RoomBudget | None = None,
     ) -> None:
         self.name = name
         self.store = store
         self.lock = threading.RLock()
         self.rights = RoomRights(store, name)
         self.max_objects = max_objects
+        self.budget = budget or Limits().budget()
+        self.meter = BudgetMeter()  # the board's points and bytes, whichever Board is installed
+        self.compaction = LogCompactor(self)
         self.board = Board(may_edit=self.rights.may_edit, edit_scope=self.rights.editable_authors)
         self.board.max_objects = max_objects
         self.members: dict[str, Session] = {}  # author id -> session
@@ -88,6 +100,15 @@ class Room:
         # encoded obj frames of board catch-ups (points as lists, and packed), reused by the next joiner
         # while the object is unchanged (written by writer threads: single dict operations, atomic)
         self._obj_frames: dict[bool, dict[str, tuple[BoardObject, bytes]]] = {False: {}, True: {}}
+
+    @property
+    def board(self) -> Board:
+        return self._board
+
+    @board.setter
+    def board(self, board: Board) -> None:
+        self._board = board
+        self.meter.watch(board)
 
     def rebuild(self) -> None:
         """Throw the board away and replay it from the store: what was not committed is gone."""
@@ -102,10 +123,14 @@ class Room:
         return count
 
     def _replay_ops(self) -> int:
+        """The board from the room's snapshot, if it has one, and the log after it."""
+        snap = self.compaction.load()
         count = 0
-        for echo in self.store.ops(self.name, chunk=self.catchup_chunk):
+        for echo in self.store.ops(self.name, after=self.compaction.floor, chunk=self.catchup_chunk):
             try:
                 msg = decode_frame(echo.encode("ascii"))
+                if isinstance(msg, OPERATIONS) and msg.seq <= snap:  # kept for a catch-up; in the board
+                    continue
                 self.board.apply_echo(msg)
             except (ProtocolError, TypeError) as exc:
                 log.error("room %r: skipping a damaged log entry: %s", self.name, exc)
@@ -146,7 +171,7 @@ class Room:
         """Room chat to everyone who does not ignore it, kept in the log for joiners."""
         frame = encode(line)
         with self.lock:
-            self.store.append_chat(self.name, payload(frame))
+            self.store.append_chat(self.name, payload(frame), keep=self.budget.chat_kept)
             self.chat.append(payload(frame))
             for s in list(self.members.values()):
                 if not s.ignoring_chat or s.user == line.user:
@@ -191,16 +216,33 @@ class Room:
     def _apply_one(self, session: Session, op: Operation) -> Message:
         """The echo of ``op`` applied to the board (not logged yet), or the answer to send back."""
         done = self.board.seen(session.user, op.oid)
+        if done is None:
+            done = self.compaction.resent.get((session.user, op.oid))
         if done is not None:  # a resend is acknowledged even on a locked board
             return Ack(op.oid, done)
         if not self.rights.may_draw(session.user):
             return Error("locked", LOCKED_DETAIL, oid=op.oid)
         try:
+            refused = self._over_budget(op, session.user)
+            if refused is not None:
+                return refused
             return self.board.apply(op, session.user)
         except DuplicateOperation as dup:
             return Ack(op.oid, dup.seq)
         except BoardError as exc:
             return Error(exc.code, exc.detail, oid=op.oid)
+
+    def _over_budget(self, op: Operation, author: str) -> Error | None:
+        """``board_full`` if ``op`` would take the board past its points or bytes (RoomBudget)."""
+        points, size = growth(self.board, op, author)
+        if points <= 0 and size <= 0:
+            return None
+        b, m = self.budget, self.meter
+        if points > 0 and m.points + points > b.max_points:
+            return Error("board_full", f"a board holds at most {b.max_points} points", oid=op.oid)
+        if size > 0 and m.bytes + size > b.max_bytes:
+            return Error("board_full", f"a board holds at most {b.max_bytes} bytes", oid=op.oid)
+        return None
 
     def commit(self, session: Session, echo: Operation) -> bool:
         """Log the applied ``echo`` and send it to every member; on failure the board is rebuilt
@@ -230,7 +272,7 @@ class Room:
         if not frames:
             return logged
         try:
-            self.store.append_ops(self.name, [(seq, payload(frame)) for seq, frame in frames.items()])
+            self.store.append_ops(self.name, [(e.seq, logform.stored(e)) for e in echoes if e.seq in frames])
         except sqlite3.Error as exc:
             log.error("room %r: could not store operations %s: %s", self.name, list(frames), exc)
             self.rebuild()  # forget them: nobody saw them, and the board must match its log
@@ -272,14 +314,19 @@ class Room:
 
     def catch_up(self, since: int | None, packed: bool = False) -> Iterator[bytes]:
         """Called under the lock: the frames that bring a joiner from ``since`` to now, produced
-        lazily (the objects are frozen, so a snapshot list is safe to encode later); a board's points
-        ``packed`` if the joiner asked for that."""
+        lazily (the objects are frozen, so a snapshot list is safe to encode later); points
+        ``packed`` if the joiner asked for that. A ``since`` the compacted log no longer reaches back
+        to gets the board; an ops catch-up pins the log after ``since`` until it is read."""
         seq = self.board.seq
         history = list(self.chat)
-        if since is None or since > seq:
+        if since is None or since > seq or since < self.compaction.floor:
             objects = self.board.snapshot()
             return self._board_frames(objects, seq, history, packed)
-        return self._ops_frames(since, seq, history)
+        return self.compaction.pinned(since, self._ops_frames(since, seq, history, packed))
+
+    def packed_frames(self) -> dict[str, tuple[BoardObject, bytes]]:
+        """The packed obj frames board catch-ups encoded (by id, with the object they encode)."""
+        return self._obj_frames[True]
 
     def _board_frames(
         self, objects: list[BoardObject], seq: int, history: list[str], packed: bool
@@ -301,10 +348,13 @@ class Room:
         yield encode(CaughtUp(seq))
         yield from _history_frames(history)
 
-    def _ops_frames(self, since: int, seq: int, history: list[str]) -> Iterator[bytes]:
-        yield encode(CatchUp(seq - since, "ops"))
-        for echo in self.store.ops(self.name, since, seq, chunk=self.catchup_chunk):
-            yield echo.encode("ascii") + TERMINATOR
+    def _ops_frames(self, since: int, seq: int, history: list[str], packed: bool) -> Iterator[bytes]:
+        try:
+            yield encode(CatchUp(seq - since, "ops"))
+            for echo in self.store.ops(self.name, since, seq, chunk=self.catchup_chunk):
+                yield echo.encode("ascii") + TERMINATOR if packed else logform.as_lists(echo)
+        finally:
+            self.compaction.unpin(since)
         yield encode(CaughtUp(seq))
         yield from _history_frames(history)
 
@@ -328,8 +378,10 @@ class Rooms:
         *,
         max_rooms: int = MAX_ROOMS,
         max_objects: int = MAX_OBJECTS,
+        budget: RoomBudget | None = None,
     ) -> None:
         self.store = store
+        self.budget = budget
         self.max_members = max_members
         self.max_rooms = max_rooms
         self.max_objects = max_objects
@@ -347,7 +399,9 @@ class Rooms:
             if room is None:
                 if capped and len(self._rooms) >= self.max_rooms:
                     return None
-                room = Room(name, self.store, self.chat_history, self.catchup_chunk, self.max_objects)
+                room = Room(
+                    name, self.store, self.chat_history, self.catchup_chunk, self.max_objects, self.budget
+                )
                 self._rooms[key] = room
             return room
 

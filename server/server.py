@@ -98,6 +98,7 @@ class BoardServer:
                 self.limits.catchup_chunk,
                 max_rooms=self.limits.max_rooms,
                 max_objects=self.limits.max_objects,
+                budget=self.limits.budget(),
             )
             self.accounts = Accounts(self.store, self.limits, self.clock)
             self.room_passwords = RoomPasswords(self.store, self.limits, self.clock)

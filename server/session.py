@@ -414,6 +414,9 @@ class Session:
     def _handle_input(self, codec: Codec) -> None:
         with coalescing():
             self._handle_frames(codec)
+        room = self.room  # the echoes are sent: a compaction the input made due costs its reader only
+        if room is not None and room.compaction.due():
+            room.compaction.compact()
 
     def _handle_frames(self, codec: Codec) -> None:
         ops: list[Operation] = []  # read in a row: applied together (one commit), before what follows

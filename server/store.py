@@ -9,11 +9,12 @@ into the database file (a checkpoint, with an fsync) is kept out of those commit
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 
 MEMORY = ":memory:"
 CHECKPOINT_COMMITS = 500  # commits between two checkpoints (each commit adds at least a 4 KiB page)
+WAL_SIZE_LIMIT = 8 * 1024 * 1024  # bytes the write-ahead log file is cut back to when it starts over
+# (SQLite keeps it at its largest otherwise: a compaction's snapshot would leave it that big for good)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ops (
@@ -35,7 +38,23 @@ CREATE TABLE IF NOT EXISTS chat (
     line TEXT NOT NULL           -- the chat frame's JSON payload (history flag unset)
 );
 CREATE INDEX IF NOT EXISTS chat_by_room ON chat (room, id);
+CREATE TABLE IF NOT EXISTS snapshots (  -- a room's compacted board: its log starts after ``seq``
+    room TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,        -- the board's objects at this seq are in snapshot_objs
+    floor INTEGER NOT NULL,      -- the log's rows up to this seq are deleted (floor <= seq)
+    resent TEXT NOT NULL         -- JSON [[author, oid, seq], ...] of the operations logged last before
+                                 -- ``seq``: a resend of one after a restart is answered with ack
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshot_objs (
+    room TEXT NOT NULL,
+    seq INTEGER NOT NULL,        -- rows of another seq than snapshots.seq are an unfinished snapshot
+    pos INTEGER NOT NULL,        -- drawing order, bottom first
+    obj TEXT NOT NULL,           -- the obj frame's JSON payload, points packed
+    PRIMARY KEY (room, seq, pos)
+) WITHOUT ROWID;
 """
+SNAPSHOT_CHUNK = 1024 * 1024  # bytes of a snapshot written per transaction (others commit between)
+VACUUM_PAGES = 256  # free pages given back to the file system per transaction after a compaction
 
 # Who may do what in each room (server/rights.py). Rooms are keyed by their folded name (names.fold).
 _RIGHTS_SCHEMA = """
@@ -124,6 +143,10 @@ class Store:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        # a new file gives the pages a compaction frees back to the file system (incremental_vacuum);
+        # an older file keeps its pages for reuse (the file stops growing but does not shrink)
+        self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        self._log_bytes: dict[str, int] = {}  # bytes of each room's log rows after its snapshot
         if self.path != MEMORY:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -134,6 +157,7 @@ class Store:
         self._commits = 0  # since the last checkpoint was asked for
         if self.path != MEMORY:
             self._db.execute("PRAGMA wal_autocheckpoint=0")  # never inside a commit: Checkpointer's job
+            self._db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             self.checkpointer = Checkpointer(self.path)
 
     def close(self) -> None:
@@ -158,6 +182,7 @@ class Store:
         reader's whole input chunk costs one commit, not one each)."""
         insert = "INSERT INTO ops (room, seq, echo) VALUES (?, ?, ?)"
         with self._lock:
+            size = self._log_size(room)
             if len(echoes) == 1:  # autocommit: the INSERT is its own transaction
                 self._db.execute(insert, (room, *echoes[0]))
             else:
@@ -169,16 +194,146 @@ class Store:
                     if self._db.in_transaction:
                         self._db.execute("ROLLBACK")
                     raise
+            self._log_bytes[room] = size + sum(len(echo) for _, echo in echoes)
             self._committed()
 
-    def append_chat(self, room: str, line: str) -> None:
+    def append_chat(self, room: str, line: str, keep: int | None = None) -> None:
+        """Commit a room chat line; the room keeps its latest ``keep`` lines (None: all)."""
         with self._lock:
-            self._db.execute("INSERT INTO chat (room, line) VALUES (?, ?)", (room, line))
+            if keep is None:
+                self._db.execute("INSERT INTO chat (room, line) VALUES (?, ?)", (room, line))
+            else:
+                self._db.execute("BEGIN")
+                try:
+                    cur = self._db.execute("INSERT INTO chat (room, line) VALUES (?, ?)", (room, line))
+                    self._db.execute(  # the index walks ``keep`` rows: O(keep), not O(the room's chat)
+                        "DELETE FROM chat WHERE room = ? AND id <= (SELECT id FROM chat WHERE room = ? "
+                        "AND id <= ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                        (room, room, cur.lastrowid, max(keep, 0)),
+                    )
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
             self._committed()
+
+    def chat_count(self, room: str) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM chat WHERE room = ?", (room,)).fetchone()[0])
+
+    # -- compaction: a snapshot of the board at a seq, and the log after it
+
+    def _log_size(self, room: str) -> int:
+        """Bytes of ``room``'s log rows after its snapshot (counted once, then kept up). Under the lock."""
+        size = self._log_bytes.get(room)
+        if size is None:
+            size = self._db.execute(
+                "SELECT COALESCE(SUM(LENGTH(echo)), 0) FROM ops WHERE room = ? AND seq > "
+                "COALESCE((SELECT seq FROM snapshots WHERE room = ?), 0)",
+                (room, room),
+            ).fetchone()[0]
+            self._log_bytes[room] = size
+        return size
+
+    def log_bytes(self, room: str) -> int:
+        with self._lock:
+            return self._log_size(room)
+
+    def snapshot_info(self, room: str) -> tuple[int, int]:
+        """(seq, floor) of ``room``'s snapshot: its board is at ``seq``, the log holds the rows after
+        ``floor``; (0, 0) when it has none."""
+        with self._lock:
+            row = self._db.execute("SELECT seq, floor FROM snapshots WHERE room = ?", (room,)).fetchone()
+        return (row[0], row[1]) if row is not None else (0, 0)
+
+    def snapshot_objects(self, room: str, chunk: int = 2000) -> Iterator[str]:
+        """The obj payloads of ``room``'s snapshot, bottom first, ``chunk`` rows per hold of the lock."""
+        seq, _ = self.snapshot_info(room)
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT pos, obj FROM snapshot_objs WHERE room = ? AND seq = ? AND pos > ? "
+                    "ORDER BY pos LIMIT ?",
+                    (room, seq, last, chunk),
+                ).fetchall()
+            yield from (obj for _, obj in rows)
+            if len(rows) < chunk:
+                return
+            last = rows[-1][0]
+
+    def stage_snapshot(self, room: str, seq: int, objects: Iterable[str]) -> None:
+        """Write the obj payloads of a snapshot at ``seq``, SNAPSHOT_CHUNK bytes per transaction
+        (other rooms commit in between); nothing reads them until :meth:`finish_snapshot`."""
+        insert = "INSERT OR REPLACE INTO snapshot_objs (room, seq, pos, obj) VALUES (?, ?, ?, ?)"
+        batch: list[tuple[str, int, int, str]] = []
+        size = 0
+        for pos, obj in enumerate(objects):
+            batch.append((room, seq, pos, obj))
+            size += len(obj)
+            if size >= SNAPSHOT_CHUNK:
+                with self._transaction() as db:
+                    db.executemany(insert, batch)
+                batch, size = [], 0
+        if batch:
+            with self._transaction() as db:
+                db.executemany(insert, batch)
+
+    def resent(self, room: str) -> list[tuple[str, str, int]]:
+        """(author, oid, seq) of the operations logged last before ``room``'s snapshot."""
+        with self._lock:
+            row = self._db.execute("SELECT resent FROM snapshots WHERE room = ?", (room,)).fetchone()
+        return [(a, o, s) for a, o, s in json.loads(row[0])] if row is not None else []
+
+    def finish_snapshot(self, room: str, seq: int, floor: int, window: int) -> int:
+        """Make the staged snapshot at ``seq`` the room's and delete its log up to ``floor``, in one
+        transaction, keeping who sent the operations of the last ``window`` seqs before it (and their
+        oids); then give the freed pages back. Returns the log rows deleted."""
+        with self._lock:
+            row = self._db.execute("SELECT resent FROM snapshots WHERE room = ?", (room,)).fetchone()
+        resent = [r for r in json.loads(row[0]) if r[2] > seq - window] if row is not None else []
+        with self._transaction() as db:
+            resent += db.execute(  # JSON1 reads the two fields in C, whatever the rows weigh
+                "SELECT json_extract(echo, '$.author'), json_extract(echo, '$.oid'), seq FROM ops "
+                "WHERE room = ? AND seq > ? AND seq <= ? ORDER BY seq",
+                (room, max(seq - window, resent[-1][2] if resent else 0), seq),
+            ).fetchall()
+            db.execute(
+                "INSERT OR REPLACE INTO snapshots (room, seq, floor, resent) VALUES (?, ?, ?, ?)",
+                (room, seq, floor, json.dumps([list(r) for r in resent], separators=(",", ":"))),
+            )
+            db.execute("DELETE FROM snapshot_objs WHERE room = ? AND seq <> ?", (room, seq))
+            deleted = db.execute("DELETE FROM ops WHERE room = ? AND seq <= ?", (room, floor)).rowcount
+        with self._lock:
+            self._log_bytes.pop(room, None)
+            self._log_size(room)
+            self._committed()
+        self.vacuum()
+        if self.checkpointer is not None:  # copy the snapshot in now: the write-ahead log starts over
+            self.checkpointer.nudge()
+        return int(deleted)
+
+    def vacuum(self) -> None:
+        """Give free pages back to the file system, VACUUM_PAGES per hold of the lock."""
+        last = None
+        while True:
+            with self._lock:
+                if self._db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:  # not INCREMENTAL
+                    return
+                free = self._db.execute("PRAGMA freelist_count").fetchone()[0]
+                if not free or free == last:  # nothing (more) to give back
+                    return
+                last = free
+                self._db.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})").fetchall()
+                self._committed()
 
     def rooms(self) -> list[str]:
         with self._lock:
-            rows = self._db.execute("SELECT DISTINCT room FROM ops UNION SELECT DISTINCT room FROM chat")
+            rows = self._db.execute(
+                "SELECT DISTINCT room FROM ops UNION SELECT DISTINCT room FROM chat "
+                "UNION SELECT room FROM snapshots"
+            )
             return sorted(r[0] for r in rows)
 
     def ops(self, room: str, after: int = 0, upto: int | None = None, chunk: int = 2000) -> Iterator[str]:

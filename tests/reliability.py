@@ -124,9 +124,9 @@ def render(report: Report, command: str) -> str:
         lines += [
             "## Abuse: valid input with a hostile cost",
             "",
-            "Each row is a valid input chosen for its cost (the biggest, tallest, most repeated), sent by a",
-            "test to a real server and real clients, with the named limit that bounds it and what was measured",
-            "against that bound (memory, time, the other members' echo latency).",
+            "Each row is a valid input chosen for its cost (the biggest, tallest, most repeated), sent by",
+            "a test to a real server and real clients, with the named limit that bounds it and what was",
+            "measured against that bound (memory, time, the other members' echo latency).",
             "",
             "| attack | bound | measured |",
             "|---|---|---|",

@@ -29,9 +29,10 @@ def test_the_log_stays_bounded_while_operations_keep_coming(tmp_path) -> None:
             sizes.append(os.path.getsize(wal))
     finally:
         store.close()
-    # each commit appends at least a page; after a checkpoint the writer starts the log over, so it
-    # never holds much more than one round of commits (without checkpoints: all of them)
-    assert max(sizes) < 1.5 * CHECKPOINT_COMMITS * PAGE, sizes
+    # each commit appends at least a page (and now and then a pointer-map page: auto_vacuum is
+    # incremental, so a compaction gives pages back); after a checkpoint the writer starts the log
+    # over, so it never holds much more than one round of commits (without checkpoints: all 4 of them)
+    assert max(sizes) < 1.6 * CHECKPOINT_COMMITS * PAGE, sizes
     reopened = Store(path)
     try:
         assert sum(1 for _ in reopened.ops("room")) == seq  # nothing was lost on the way
