@@ -4,6 +4,14 @@ The server uses it as the authority: :meth:`Board.apply` checks an operation fro
 the echo to broadcast (sequence number, author and, for clear/undo/redo, the concrete effect). Clients
 and a restarting server replay echoes with :meth:`Board.apply_echo`, which needs no history to work: an
 echo says exactly what changed, so a late joiner who only has the compacted board applies it too.
+
+Undo history is built by :meth:`Board.apply_echo` alone, so the server (live, or replaying its log
+after a restart) and every client keep the same history, bounded in bytes (pgboard/history.py says
+how and why).
+
+Clearing costs what it removes: the board keeps the ids of each author's objects (:meth:`ids_of`),
+and :meth:`editable_by` reads them for the authors the ``edit_scope`` names (your own by default; a
+server's operator edits everyone's), so an empty clear is O(1) on a board of any size.
 """
 
 from __future__ import annotations
@@ -11,15 +19,26 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable
+from itertools import chain
 from typing import Protocol
 
 from pgboard import geometry
 from pgboard.board_journal import Journal
+from pgboard.history import (  # noqa: F401 - the history's limits, read where they always were
+    MAX_BOARD_HISTORY_BYTES,
+    MAX_HISTORY,
+    MAX_HISTORY_BYTES,
+    STEP_BYTES,
+    AuthorHistory,
+    Histories,
+    Step,
+    kept_bytes,
+)
 from pgboard.protocol import (
     BOARD_H,
     BOARD_W,
+    MAX_FRAME,
     MAX_POINTS,
     Add,
     BoardObject,
@@ -34,9 +53,9 @@ from pgboard.protocol import (
     Undo,
     encode,
 )
+from pgboard.wire_fields import shared_ints
 
 MAX_OBJECTS = 200_000  # objects on one board at once
-MAX_HISTORY = 500  # undo steps kept per author
 # Operation ids remembered to answer a resend with ack instead of applying it twice. Only operations in
 # flight when a connection drops are ever resent (pgboard's client keeps at most 100 in flight), so a
 # window of an author's latest ids is enough; and only the authors who drew last are remembered, so
@@ -47,6 +66,9 @@ MAX_REMEMBERED_AUTHORS = 400  # twice the members a room holds (server/limits.py
 
 Operation = Add | Extend | Move | Delete | Clear | Undo | Redo
 EditPolicy = Callable[[str, BoardObject], bool]
+# the authors whose objects an author may edit under the policy (None: everyone's): lets a clear read
+# the index of objects by author instead of asking the policy about every object on the board
+EditScope = Callable[[str], Collection[str] | None]
 TextMeasure = Callable[[BoardObject], geometry.Box]
 
 
@@ -82,32 +104,26 @@ def own_objects_only(author: str, obj: BoardObject) -> bool:
     return obj.author == author
 
 
-@dataclass
-class _Step:
-    """One undoable step: the state of each object it touched before it (None: did not exist)."""
-
-    seq: int
-    before: dict[str, BoardObject | None]
-    dragging: str = ""  # id of an object whose drag is still in progress (live moves merge here)
-
-
-@dataclass
-class _History:
-    undo: list[_Step] = field(default_factory=list)
-    redo: list[_Step] = field(default_factory=list)
-
-
 class Board:
     """The objects now on a board, in drawing order, and what each author can undo."""
 
     max_objects = MAX_OBJECTS  # a server may set a smaller cap on its boards (Limits.max_objects)
 
-    def __init__(self, may_edit: EditPolicy = own_objects_only, text_box: TextMeasure | None = None) -> None:
+    def __init__(
+        self,
+        may_edit: EditPolicy = own_objects_only,
+        text_box: TextMeasure | None = None,
+        *,
+        edit_scope: EditScope | None = None,
+    ) -> None:
         """``text_box``: what a text object paints, measured with the font it is drawn in (a client
-        passes its renderer's measure so hit tests match the screen); without it, an estimate."""
+        passes its renderer's measure so hit tests match the screen); without it, an estimate.
+        ``edit_scope``: whose objects ``may_edit`` lets an author edit (None: everyone's); without it,
+        the default policy's scope (your own) or, for another policy, a look at every object."""
         self.objects: dict[str, BoardObject] = {}  # insertion order is drawing order
         self.seq = 0
         self.may_edit = may_edit
+        self.edit_scope = edit_scope
         self.text_box = text_box
         self.grid = geometry.SpatialGrid()
         self._z: dict[str, int] = {}
@@ -115,7 +131,10 @@ class Board:
         self._oids: dict[tuple[str, str], int] = {}
         # per author, oldest first, to forget the oldest; the authors in the order they last drew
         self._oid_order: OrderedDict[str, deque[str]] = OrderedDict()
-        self._history: dict[str, _History] = {}
+        self._history = Histories()
+        self._by_author: dict[str, dict[str, None]] = {}  # author -> ids of their objects, drawing order
+        self._id_bytes: dict[str, int] = {}  # author -> bytes their ids take in a clear's echo
+        self._all_id_bytes = 0
         self.listeners: list[BoardListener] = []
         self._journal: Journal | None = None  # between begin() and end(): how to undo what changed
 
@@ -149,8 +168,34 @@ class Board:
         boxes = self.grid.box
         return [o for o in reversed(near) if geometry.touches(o, x, y, tolerance, boxes(o.id))]
 
+    def ids_of(self, author: str) -> tuple[str, ...]:
+        """The ids of ``author``'s objects now on the board, in drawing order: O(their number)."""
+        return tuple(self._by_author.get(author, ()))
+
+    def _scope(self, author: str) -> Collection[str] | None | bool:
+        """The authors whose objects ``author`` may edit (None: everyone's; False: the policy does
+        not say, so only asking it about every object tells)."""
+        if self.edit_scope is not None:
+            return self.edit_scope(author)
+        return (author,) if self.may_edit is own_objects_only else False
+
     def editable_by(self, author: str) -> list[str]:
-        return [i for i, o in self.objects.items() if self.may_edit(author, o)]
+        """The ids ``author`` may edit, in drawing order: O(what it returns) through the index by
+        author, unless a policy other than the default comes without its ``edit_scope``."""
+        scope = self._scope(author)
+        if scope is False:
+            return [i for i, o in self.objects.items() if self.may_edit(author, o)]
+        if scope is None:
+            return list(self.objects)
+        assert not isinstance(scope, bool)
+        found = [ids for a in scope if (ids := self._by_author.get(a))]
+        if len(found) <= 1:
+            return list(found[0]) if found else []
+        return sorted(chain.from_iterable(found), key=self._z.__getitem__)
+
+    def history_bytes(self, author: str | None = None) -> int:
+        """Bytes charged to ``author``'s history (to every author's, when None): pgboard/history.py."""
+        return self._history.bytes(author)
 
     def can_undo(self, author: str) -> bool:
         h = self._history.get(author)
@@ -185,13 +230,14 @@ class Board:
             echo = op
         elif isinstance(op, Move):
             obj = self._editable(op.id, author)
-            if not all(0 <= x + op.dx <= BOARD_W and 0 <= y + op.dy <= BOARD_H for x, y in obj.points):
+            if not _fits(obj, op.dx, op.dy):
                 raise BoardError("bad_coordinates", "the move would take the object off the board")
             echo = op
         elif isinstance(op, Delete):
             self._editable(op.id, author)
             echo = op
         elif isinstance(op, Clear):
+            self._check_clear_fits(author)
             echo = dataclasses.replace(op, removed=tuple(self.editable_by(author)), put=())
         elif isinstance(op, (Undo, Redo)):
             echo = self._undo_redo_echo(op, author)
@@ -213,6 +259,21 @@ class Board:
             raise BoardError(
                 "too_large", f"the effect of this operation is too large to send ({exc})"
             ) from None
+
+    def _check_clear_fits(self, author: str) -> None:
+        """A clear whose ids alone exceed MAX_FRAME is refused before they are listed: O(the authors
+        in scope), so a guest with 50,000 objects of long ids cannot make each refused clear cost a
+        list and an encoding of them all (at the rate limit, the room's lock would be held throughout)."""
+        scope = self._scope(author)
+        if scope is False:
+            return
+        if scope is None:
+            size = self._all_id_bytes
+        else:
+            assert not isinstance(scope, bool)
+            size = sum(self._id_bytes.get(a, 0) for a in scope)
+        if size > MAX_FRAME:
+            raise BoardError("too_large", f"the ids to clear take {size} bytes, more than one frame")
 
     def _check_add(self, obj: BoardObject) -> None:
         # Only an id on the board now is refused: nothing is kept per id ever used (that grew ~60 bytes
@@ -242,9 +303,24 @@ class Board:
         if not stack:
             return dataclasses.replace(op, target=0, removed=(), put=())
         step = stack[-1]
-        removed = tuple(i for i, b in step.before.items() if b is None and i in self.objects)
-        put = tuple(b for b in step.before.values() if b is not None)
-        return dataclasses.replace(op, target=step.seq, removed=removed, put=put)
+        if step.move:  # shift the object as it is now: back for undo, forward for redo
+            obj = self.objects.get(step.move)
+            if obj is None:
+                return dataclasses.replace(op, target=step.seq, removed=(), put=())
+            sign = -1 if isinstance(op, Undo) else 1
+            dx, dy = _clamped_shift(obj, sign * step.dx, sign * step.dy)
+            return dataclasses.replace(op, target=step.seq, removed=(), put=(_shifted(obj, dx, dy),))
+        if step.too_large:  # refused before: its objects do not change, nor would the answer
+            raise BoardError("too_large", "the effect of this step is too large to send")
+        removed = tuple(i for i, b in step.before if b is None and i in self.objects)
+        put = tuple(b for _, b in step.before if b is not None)
+        echo = dataclasses.replace(op, target=step.seq, removed=removed, put=put)
+        try:
+            self._check_fits(dataclasses.replace(echo, seq=self.seq + 1, author=author))
+        except BoardError:
+            step.too_large = True  # the next try is refused at once, not listed and encoded again
+            raise
+        return echo
 
     # -- taking back what was applied but could not be kept (pgboard/board_journal.py)
 
@@ -277,13 +353,12 @@ class Board:
         self.seq = max(self.seq, echo.seq)
         if self._journal is not None:
             self._journal.save_history(author)
-        hist = self._history.setdefault(author, _History())
+        hist = self._history.touch(author)  # drew most recently: the last whose history goes
         if isinstance(echo, (Undo, Redo)):
-            self._apply_undo_redo(echo, hist)
+            self._apply_undo_redo(echo, author, hist)
             return
-        before: dict[str, BoardObject | None] = {}
         if isinstance(echo, Add):
-            before[echo.obj.id] = None
+            step = Step(echo.seq, before=((echo.obj.id, None),))
             self._put(echo.obj)
         elif isinstance(echo, Extend):
             obj = self.objects.get(echo.id)
@@ -301,26 +376,31 @@ class Board:
             obj = self.objects.get(echo.id)
             if obj is None:
                 return
-            last = hist.undo[-1] if hist.undo else None
-            self._put(_shifted(obj, echo.dx, echo.dy))
-            if last is not None and last.dragging == echo.id:
-                last.dragging = echo.id if echo.live else ""
-                hist.redo.clear()
-                return  # one drag, one undo step
-            before[echo.id] = obj
+            box = self.grid.box(obj.id)
+            if box is not None:  # every box moves with its object: O(1), not a look at every point
+                box = (box[0] + echo.dx, box[1] + echo.dy, box[2] + echo.dx, box[3] + echo.dy)
+            self._put(_shifted(obj, echo.dx, echo.dy), box)
+            last = hist.undo[-1] if hist is not None and hist.undo else None
+            if last is not None and last.dragging and last.move == echo.id:
+                last.dx += echo.dx  # one drag, one undo step
+                last.dy += echo.dy
+                last.dragging = echo.live
+                self._history.drop_redo(hist)  # type: ignore[arg-type]
+                return
+            step = Step(echo.seq, move=echo.id, dx=echo.dx, dy=echo.dy, dragging=echo.live)
         elif isinstance(echo, Delete):
-            before[echo.id] = self.objects.get(echo.id)
+            step = Step(echo.seq, before=((echo.id, self.objects.get(echo.id)),))
             self._remove(echo.id)
-        elif isinstance(echo, Clear):
+        else:  # Clear
             if not echo.removed:
                 return  # clearing nothing is no step: the next undo still undoes what the user did
+            objects = self.objects
+            step = Step(echo.seq, before=tuple((oid, objects.get(oid)) for oid in echo.removed))
             for oid in echo.removed:
-                before[oid] = self.objects.get(oid)
                 self._remove(oid)
-        step = _Step(echo.seq, before, echo.id if isinstance(echo, Move) and echo.live else "")
-        hist.undo.append(step)
-        del hist.undo[:-MAX_HISTORY]
-        hist.redo.clear()
+        hist = self._history.open(author)
+        self._history.drop_redo(hist)
+        self._history.push(author, hist.undo, step, self.objects.get)
 
     def _remember(self, author: str, oid: str, seq: int) -> None:
         """Record that ``oid`` was applied as ``seq``, forgetting the author's oldest beyond
@@ -379,21 +459,40 @@ class Board:
             self._oid_order.move_to_end(gone, last=False)
             self._oids.update(((gone, i), s) for i, s in zip(ids, seqs, strict=True))
 
-    def _apply_undo_redo(self, echo: EffectMessage, hist: _History) -> None:
+    def _apply_undo_redo(self, echo: EffectMessage, author: str, hist: AuthorHistory | None) -> None:
         removed, put = echo.effect_fields()
-        touched = set(removed) | {o.id for o in put}
-        after = {oid: self.objects.get(oid) for oid in touched}
+        target = echo.target  # type: ignore[attr-defined]
+        source = None
+        if hist is not None:
+            source = hist.undo if isinstance(echo, Undo) else hist.redo
+        step = source[-1] if source and source[-1].seq == target else None
+        if step is not None and step.move:
+            # the inverse of a move is a move: by the shift this echo made (clamped at the board's
+            # edge), or by the step's own when its object is gone
+            obj = self.objects.get(step.move)
+            moved = next((o for o in put if o.id == step.move), None)
+            dx, dy = step.dx, step.dy
+            if obj is not None and moved is not None and obj.points and moved.points:
+                (x0, y0), (x1, y1) = obj.points[0], moved.points[0]
+                sign = -1 if isinstance(echo, Undo) else 1
+                dx, dy = sign * (x1 - x0), sign * (y1 - y0)
+            inverse = Step(target, move=step.move, dx=dx, dy=dy)
+        else:
+            # the state of every object the effect touches, in the echo's order, to restore it
+            touched = dict.fromkeys(chain(removed, (o.id for o in put)))
+            inverse = Step(target, before=tuple((oid, self.objects.get(oid)) for oid in touched))
         for oid in removed:
             self._remove(oid)
         for obj in put:
             self._put(obj)
-        target = echo.target  # type: ignore[attr-defined]
         if target == 0:
             return
-        source, dest = (hist.undo, hist.redo) if isinstance(echo, Undo) else (hist.redo, hist.undo)
-        if source and source[-1].seq == target:
-            source.pop()
-        dest.append(_Step(target, after))
+        if step is not None:
+            assert hist is not None and source is not None
+            self._history.pop(hist, source)
+        hist = self._history.open(author)
+        dest = hist.redo if isinstance(echo, Undo) else hist.undo
+        self._history.push(author, dest, inverse, self.objects.get)
 
     def _put(self, obj: BoardObject, box: geometry.Box | None = None) -> None:
         old = self.objects.get(obj.id)
@@ -402,6 +501,10 @@ class Board:
         if old is None:
             self._z[obj.id] = self._next_z
             self._next_z += 1
+            self._index(obj)
+        elif old.author != obj.author:  # never from a server of ours; a replica follows what it is told
+            self._unindex(old)
+            self._index(obj)
         self.objects[obj.id] = obj
         if box is None:
             box = self.text_box(obj) if obj.kind == "text" and self.text_box else geometry.bbox(obj)
@@ -415,9 +518,28 @@ class Board:
         old = self.objects.pop(oid, None)
         if old is not None:
             del self._z[oid]
+            self._unindex(old)
             self.grid.remove(oid)
             for listener in self.listeners:
                 listener.object_changed(old, None)
+
+    def _index(self, obj: BoardObject) -> None:
+        self._by_author.setdefault(obj.author, {})[obj.id] = None
+        size = len(obj.id) + 3  # its '"id",' in a clear's echo (an id needs no JSON escape)
+        self._id_bytes[obj.author] = self._id_bytes.get(obj.author, 0) + size
+        self._all_id_bytes += size
+
+    def _unindex(self, obj: BoardObject) -> None:
+        ids = self._by_author.get(obj.author)
+        if ids is None or obj.id not in ids:
+            return
+        del ids[obj.id]
+        size = len(obj.id) + 3
+        self._all_id_bytes -= size
+        if ids:
+            self._id_bytes[obj.author] -= size
+        else:
+            del self._by_author[obj.author], self._id_bytes[obj.author]
 
     def load(self, objects: Iterable[BoardObject], seq: int) -> None:
         """Replace everything with a compacted board at ``seq`` (a late join, a board file)."""
@@ -445,6 +567,9 @@ class Board:
         self.objects, staged.objects = staged.objects, {}
         self._z, staged._z = staged._z, {}
         self.grid, staged.grid = staged.grid, geometry.SpatialGrid()
+        self._by_author, staged._by_author = staged._by_author, {}
+        self._id_bytes, staged._id_bytes = staged._id_bytes, {}
+        self._all_id_bytes, staged._all_id_bytes = staged._all_id_bytes, 0
         self._next_z = max(self._next_z, staged._next_z)
         self._history.clear()
         self.seq = seq
@@ -452,5 +577,37 @@ class Board:
             listener.board_reset()
 
 
+def _extent(obj: BoardObject) -> tuple[tuple[int, ...], tuple[int, ...], int, int, int, int]:
+    """The x and y coordinates of ``obj``'s points and their least and greatest, by C loops."""
+    flat = tuple(chain.from_iterable(obj.points))
+    xs, ys = flat[0::2], flat[1::2]
+    return xs, ys, min(xs), min(ys), max(xs), max(ys)
+
+
+def _fits(obj: BoardObject, dx: int, dy: int) -> bool:
+    """Whether ``obj`` moved by (dx, dy) is still on the board (every point)."""
+    _, _, x0, y0, x1, y1 = _extent(obj)
+    return 0 <= x0 + dx and x1 + dx <= BOARD_W and 0 <= y0 + dy and y1 + dy <= BOARD_H
+
+
 def _shifted(obj: BoardObject, dx: int, dy: int) -> BoardObject:
-    return dataclasses.replace(obj, points=tuple((x + dx, y + dy) for x, y in obj.points))
+    """``obj`` moved by (dx, dy), its coordinates the shared int objects (wire_fields.shared_ints)
+    when they are on the board: a moved 5,000-point stroke then costs its tuples, not 10,000 ints."""
+    xs, ys, x0, y0, x1, y1 = _extent(obj)
+    ints = shared_ints(max(BOARD_W, BOARD_H))
+    top = len(ints) - 1
+    if 0 <= x0 + dx and x1 + dx <= top and 0 <= y0 + dy and y1 + dy <= top:
+        # a table whose item v is ints[v + d]: the shift and the sharing in one C loop
+        tx = ints[dx:] if dx >= 0 else (0,) * -dx + ints
+        ty = ints[dy:] if dy >= 0 else (0,) * -dy + ints
+        points = tuple(zip(map(tx.__getitem__, xs), map(ty.__getitem__, ys), strict=True))
+    else:  # off the board: only from an echo no server of ours sends; follow it as it is
+        points = tuple(zip([x + dx for x in xs], [y + dy for y in ys], strict=True))
+    return dataclasses.replace(obj, points=points)
+
+
+def _clamped_shift(obj: BoardObject, dx: int, dy: int) -> tuple[int, int]:
+    """(dx, dy), shortened so that every point of ``obj`` stays on the board (an undo of a move of an
+    object someone else moved since, towards an edge)."""
+    _, _, x0, y0, x1, y1 = _extent(obj)
+    return min(max(dx, -x0), BOARD_W - x1), min(max(dy, -y0), BOARD_H - y1)

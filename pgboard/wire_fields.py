@@ -150,8 +150,13 @@ def unpack_points(v: str, width: int, height: int, max_points: int) -> tuple[tup
 
 
 @functools.cache
-def _shared_ints(top: int) -> tuple[int, ...]:
+def shared_ints(top: int) -> tuple[int, ...]:
+    """The ints 0..top, one object per value, shared by every decoded packed point and every point
+    the board shifts (pgboard/board.py): a coordinate above 256 is otherwise a new 28-byte int each."""
     return tuple(range(top + 1))
+
+
+_shared_ints = shared_ints
 
 
 def points(width: int, height: int, max_points: int) -> Validator:

@@ -35,8 +35,10 @@ class RoomRights:
         self.locked = rows.locked
         self.operators = rows.operators
         self.grants: dict[str, set[str]] = {}  # owner -> authors who may edit the owner's objects
+        self._granted_to: dict[str, set[str]] = {}  # grantee -> owners who allowed them (the reverse)
         for owner, grantee in rows.grants:
             self.grants.setdefault(owner, set()).add(grantee)
+            self._granted_to.setdefault(grantee, set()).add(owner)
         self.bans = rows.bans  # author id -> (nick, address or "")
         self.known: dict[str, tuple[str, str]] = {}  # author id -> (last nick, last address)
         self._by_nick: dict[str, str] = {}  # folded nick -> the author id who used it last
@@ -52,6 +54,14 @@ class RoomRights:
         """The board's edit policy: your own objects, those of authors who allowed you, or any as an
         operator."""
         return obj.author == user or user in self.operators or user in self.grants.get(obj.author, ())
+
+    def editable_authors(self, user: str) -> frozenset[str] | None:
+        """Whose objects ``may_edit`` lets ``user`` edit: None for an operator (everyone's), else
+        their own and those of the authors who allowed them. The board's clear reads its index of
+        objects by author with it, so a guest's clear never looks at anybody else's objects."""
+        if user in self.operators:
+            return None
+        return frozenset((user, *self._granted_to.get(user, ())))
 
     def may_draw(self, user: str) -> bool:
         return not self.locked or user in self.operators
@@ -113,12 +123,17 @@ class RoomRights:
     def set_grant(self, owner: str, grantee: str, on: bool) -> None:
         self.store.set_grant(self.key, owner, grantee, on)
         grantees = self.grants.setdefault(owner, set())
+        owners = self._granted_to.setdefault(grantee, set())
         if on:
             grantees.add(grantee)
+            owners.add(owner)
         else:
             grantees.discard(grantee)
+            owners.discard(owner)
             if not grantees:
                 del self.grants[owner]
+            if not owners:
+                del self._granted_to[grantee]
 
     def grants_of(self, owner: str) -> int:
         return len(self.grants.get(owner, ()))

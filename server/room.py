@@ -93,7 +93,7 @@ class Room:
         self.budget = budget or Limits().budget()
         self.meter = BudgetMeter()  # the board's points and bytes, whichever Board is installed
         self.compaction = LogCompactor(self)
-        self.board = Board(may_edit=self.rights.may_edit)
+        self.board = Board(may_edit=self.rights.may_edit, edit_scope=self.rights.editable_authors)
         self.board.max_objects = max_objects
         self.members: dict[str, Session] = {}  # author id -> session
         self.chat: deque[str] = deque(maxlen=chat_history)  # payloads of recent room chat lines
@@ -335,7 +335,7 @@ class Room:
         """Remove every object of ``author`` now on the board, as one step of ``session``'s (an
         operator's) that its undo puts back: a ``clear`` echo listing them. Returns how many."""
         with self.lock:
-            ids = tuple(i for i, o in self.board.objects.items() if o.author == author)
+            ids = self.board.ids_of(author)  # the index by author: O(what is purged)
             if not ids:
                 return 0
             oid = f"purge.{secrets.token_hex(4)}"

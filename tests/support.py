@@ -224,12 +224,12 @@ class ServerProcess:
     """``python -m pgboard_server.cli`` in a subprocess on 127.0.0.1 port 0; the port is read from the
     first stdout line ("listening on HOST:PORT"). Ended by its own PID only."""
 
-    def __init__(self, db: Any, *args: str, log_path: Any = None) -> None:
+    def __init__(self, db: Any, *args: str, log_path: Any = None, start_wait: float = WAIT * 2) -> None:
         cmd = [sys.executable, "-m", "pgboard_server.cli", "--host", "127.0.0.1", "--port", "0"]
         cmd += ["--db", str(db), "--log-level", "INFO", *args]
         self._log = open(log_path or os.devnull, "ab")  # noqa: SIM115 - closed in wait()
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log)
-        line = self._first_line(WAIT * 2)
+        line = self._first_line(start_wait)  # a long log replays before the server listens
         host, _, port = line.removeprefix("listening on ").rpartition(":")
         self.address = (host, int(port))
 

@@ -14,6 +14,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from pgboard import board as board_module
 from pgboard import geometry
+from pgboard import history as history_module
 from pgboard.board import MAX_HISTORY, Board, BoardError, DuplicateOperation, Operation
 from pgboard.protocol import (
     BOARD_H,
@@ -545,12 +546,23 @@ class ReplayMachine(RuleBasedStateMachine):
         for echo in self.room.echoes:
             fresh.apply_echo(echo)
         assert state(fresh) == state(self.room.server)
+        server = self.room.server
+        for author in (*AUTHORS, None):  # the same history too: restart memory equals live memory
+            assert fresh.history_bytes(author) == server.history_bytes(author)
+            assert self.room.replica.history_bytes(author) == server.history_bytes(author)
 
     @invariant()
     def the_grid_indexes_every_object_by_its_box(self) -> None:
         for board in (self.room.server, self.room.replica):
             for obj in board.snapshot():
                 assert board.grid.box(obj.id) == geometry.bbox(obj)
+
+    @invariant()
+    def the_index_by_author_lists_each_authors_objects_in_drawing_order(self) -> None:
+        for board in (self.room.server, self.room.replica):
+            for author in AUTHORS:
+                assert board.ids_of(author) == tuple(o.id for o in board.snapshot() if o.author == author)
+                assert board.editable_by(author) == list(board.ids_of(author))
 
     @invariant()
     def authorship_rules_hold(self) -> None:
@@ -683,3 +695,191 @@ def test_a_client_can_give_the_board_its_measured_text_boxes() -> None:
     estimating = Board()
     estimating.apply(add(text("t", (100, 100), "hello", size=30)), "alice")
     assert estimating.hit(690, 120) == []
+
+
+# -- the history's bounds (issue 10, attack 3) and the index by author (attack 9)
+
+
+def far_stroke(id: str, n: int = MAX_POINTS) -> BoardObject:
+    """A stroke whose coordinates are all above 256 (each a new int when decoded from JSON)."""
+    return pencil(id, *((300 + (i * 7) % 2600, 300 + (i * 13) % 1200) for i in range(n)))
+
+
+def test_a_move_step_keeps_the_shift_not_a_copy_and_undo_redo_shift_the_object() -> None:
+    room = Room()
+    room.do("alice", add(far_stroke("s")))
+    start = room.server.get("s")
+    assert start is not None
+    offsets = [(0, 0)]
+    for i in range(MAX_HISTORY - 1):
+        d = (3, 1) if i % 2 == 0 else (-2, -1)
+        room.do("alice", move("s", *d))
+        offsets.append((offsets[-1][0] + d[0], offsets[-1][1] + d[1]))
+    for board in (room.server, room.replica):
+        steps = MAX_HISTORY * history_module.STEP_BYTES
+        assert board.history_bytes("alice") == history_module.AUTHOR_BYTES + steps  # no point kept
+    for back in (2, 3, 4):
+        room.do("alice", undo())
+        dx, dy = offsets[-back]
+        assert room.server.get("s").points[0] == (start.points[0][0] + dx, start.points[0][1] + dy)  # type: ignore[union-attr]
+    room.do("alice", redo())
+    dx, dy = offsets[-3]
+    assert room.server.get("s").points[0] == (start.points[0][0] + dx, start.points[0][1] + dy)  # type: ignore[union-attr]
+    room.assert_in_sync()
+    moved = room.server.get("s")
+    assert moved is not None and moved.points[0][0] is board_module.shared_ints(BOARD_W)[moved.points[0][0]]
+
+
+def test_undo_of_a_move_shifts_the_object_as_it_is_now_and_stays_on_the_board() -> None:
+    """Someone allowed to edit it moved the object towards the edge since: the undo stops at the
+    edge (a point off the board could not be sent), and the redo goes back exactly."""
+    server, replica = Board(may_edit=lambda user, obj: True), Board(may_edit=lambda user, obj: True)
+
+    def do(author: str, op: Operation) -> None:
+        replica.apply_echo(decode_frame(encode(server.apply(op, author))[:-2]))
+
+    do("alice", add(shape("r", "rect", (200, 100), (300, 200))))
+    do("alice", move("r", 100, 0))  # (300, 100)-(400, 200)
+    do("bob", move("r", -250, 0))  # (50, 100)-(150, 200)
+    do("alice", undo())  # back by 100 would leave the board: back by 50
+    assert server.get("r").points == ((0, 100), (100, 200))  # type: ignore[union-attr]
+    do("alice", redo())
+    assert server.get("r").points == ((50, 100), (150, 200))  # type: ignore[union-attr]
+    assert state(replica) == state(server)
+
+
+def test_an_authors_history_is_bounded_in_bytes_oldest_steps_first(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    room = Room()
+    per_stroke = history_module.kept_bytes(far_stroke("x", 1000))
+    budget = history_module.AUTHOR_BYTES + 3 * (per_stroke + history_module.STEP_BYTES)
+    monkeypatch.setattr(history_module, "MAX_HISTORY_BYTES", budget)
+    for i in range(6):
+        room.do("alice", add(far_stroke(f"s{i}", 1000)))
+    for i in range(6):
+        room.do("alice", delete(f"s{i}"))
+    for board in (room.server, room.replica):
+        assert board.history_bytes("alice") <= history_module.MAX_HISTORY_BYTES
+    for _ in range(6):
+        room.do("alice", undo())
+    assert ids(room.server) == ["s5", "s4", "s3"]  # the three latest deletes came back, no more
+    room.assert_in_sync()
+
+
+def test_a_crowd_of_authors_cannot_grow_the_boards_history(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    room = Room()
+    per_author = history_module.kept_bytes(far_stroke("x", 1000)) + 2 * history_module.STEP_BYTES
+    per_author += history_module.AUTHOR_BYTES
+    monkeypatch.setattr(history_module, "MAX_BOARD_HISTORY_BYTES", 5 * per_author)
+    room.do("alice", add(far_stroke("a", 1000)))
+    room.do("alice", delete("a"))
+    for i in range(40):  # made-up authors, each with a stroke kept in history
+        room.do(f"crowd{i}", add(far_stroke(f"c{i}", 1000)))
+        room.do(f"crowd{i}", delete(f"c{i}"))
+        if i == 20:
+            room.do("alice", undo())  # alice drew lately: the least recent of the crowd go first
+            room.do("alice", redo())
+    for board in (room.server, room.replica):
+        assert board.history_bytes() <= history_module.MAX_BOARD_HISTORY_BYTES
+        assert sum(board.history_bytes(f"crowd{i}") > 0 for i in range(40)) <= 5
+    assert room.server.can_undo("crowd39") and not room.server.can_undo("crowd0")
+    assert not room.server.can_undo("alice")  # she drew less recently than the last five
+    room.assert_in_sync()
+
+
+def test_a_replay_of_the_echoes_keeps_the_same_bounded_history(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Restart memory equals live memory: a board rebuilt from the log has the same history."""
+    monkeypatch.setattr(history_module, "MAX_HISTORY_BYTES", 40_000)
+    monkeypatch.setattr(history_module, "MAX_BOARD_HISTORY_BYTES", 100_000)
+    room = Room()
+    for i in range(30):
+        who = f"u{i % 7}"
+        room.do(who, add(far_stroke(f"s{i}", 40)))
+        room.do(who, move(f"s{i}", 1, 1))
+        if i % 3 == 0:
+            room.do(who, delete(f"s{i}"))
+        if i % 4 == 0:
+            room.do(who, undo())
+        if i % 5 == 0:
+            room.do(who, clear())
+    fresh = Board()
+    for echo in room.echoes:
+        fresh.apply_echo(decode_frame(encode(echo)[:-2]))
+    for author in [f"u{i}" for i in range(7)] + [None]:
+        assert (
+            fresh.history_bytes(author)
+            == room.server.history_bytes(author)
+            == room.replica.history_bytes(author)
+        )
+    for i in range(7):  # and the next undo of each author does the same on both
+        op = undo()
+        assert fresh.apply(op, f"u{i}") == room.server.apply(op, f"u{i}")
+
+
+def test_an_empty_clear_looks_at_no_object_and_a_clear_only_at_what_it_removes() -> None:
+    asked = 0
+    operators, granted = {"op"}, {"guest": {"owner"}}
+
+    def may_edit(user: str, obj: BoardObject) -> bool:
+        nonlocal asked
+        asked += 1
+        return obj.author == user or user in operators or obj.author in granted.get(user, ())
+
+    def scope(user: str) -> set[str] | None:
+        return None if user in operators else {user, *granted.get(user, ())}
+
+    board = Board(may_edit=may_edit, edit_scope=scope)
+    for i in range(30_000):
+        board.place(dataclasses.replace(pencil(f"o{i}"), author=f"a{i % 10}"))
+    board.apply(add(pencil("own1")), "owner")
+    board.apply(add(pencil("g1")), "guest")
+    board.apply(add(pencil("own2")), "owner")
+    asked = 0
+    assert board.apply(clear(), "nobody").removed == ()  # type: ignore[union-attr]
+    assert board.apply(clear(), "guest").removed == ("own1", "g1", "own2")  # type: ignore[union-attr]
+    assert asked == 0
+    assert board.editable_by("op") == [o.id for o in board.snapshot()]
+    assert board.ids_of("a3") == tuple(f"o{i}" for i in range(3, 30_000, 10))
+
+
+def test_a_clear_whose_ids_cannot_fit_one_frame_is_refused_before_they_are_listed() -> None:
+    """5,000 objects of 60-character ids: their ids alone are over MAX_FRAME. The refusal is worked
+    out from the index's running sizes, not by listing and encoding the ids (a guest could repeat it
+    at the rate limit, each costing the room's lock a list and an encoding of them all)."""
+    board = Board()
+    for i in range(5000):
+        board.apply(add(pencil(f"{i:060d}")), "guest")
+    board.apply(add(pencil("other")), "bob")
+
+    def listed(author: str) -> list[str]:
+        raise AssertionError("the ids were listed")
+
+    board.editable_by = listed  # type: ignore[method-assign]
+    with pytest.raises(BoardError, match="too_large"):
+        board.apply(clear(), "guest")
+    assert len(board) == 5001
+    del board.editable_by
+    board.apply(delete(f"{0:060d}"), "guest")
+    assert board.apply(clear(), "bob").removed == ("other",)  # type: ignore[union-attr]
+
+
+def test_an_undo_refused_as_too_large_is_refused_at_once_the_next_time(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    room = Room()
+    big = [(x % BOARD_W, (x * 7) % BOARD_H) for x in range(MAX_POINTS)]
+    for i in range(6):  # about 360 KB of points together, more than MAX_FRAME
+        room.do("alice", add(pencil(f"s{i}", *big)))
+    room.do("alice", clear())
+    with pytest.raises(BoardError, match="too_large"):
+        room.do("alice", undo())
+    encoded = 0
+    real = board_module.encode
+
+    def counting(msg, **kw):  # type: ignore[no-untyped-def]
+        nonlocal encoded
+        encoded += 1
+        return real(msg, **kw)
+
+    monkeypatch.setattr(board_module, "encode", counting)
+    for _ in range(3):
+        with pytest.raises(BoardError, match="too_large"):
+            room.server.apply(undo(), "alice")
+    assert encoded == 0 and len(room.server) == 0

@@ -32,10 +32,11 @@ def state(b: Board) -> dict[str, Any]:
     """Everything a board holds, in comparable form (the authors' recency of their ids aside)."""
     hist = {
         a: (
-            [(s.seq, s.before, s.dragging) for s in h.undo],
-            [(s.seq, s.before, s.dragging) for s in h.redo],
+            [(s.seq, s.before, s.move, s.dx, s.dy, s.dragging, s.cost) for s in h.undo],
+            [(s.seq, s.before, s.move, s.dx, s.dy, s.dragging, s.cost) for s in h.redo],
+            h.cost,
         )
-        for a, h in b._history.items()
+        for a, h in b._history.saved()[0].items()
     }
     return copy.deepcopy(
         {
@@ -43,6 +44,7 @@ def state(b: Board) -> dict[str, Any]:
             "z": b._z,
             "next_z": b._next_z,
             "seq": b.seq,
+            "history cost": b._history.cost,
             "boxes": b.grid._boxes,
             "cells": {k: v for k, v in b.grid._cells.items() if v},
             "history": hist,
