@@ -14,18 +14,20 @@ import logging
 import math
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import chain, islice, repeat
 
 import pygame
 import pygame.freetype
 
 from pgboard import geometry
-from pgboard.protocol import BoardObject
+from pgboard.protocol import BOARD_H, BOARD_W, BoardObject
 
 log = logging.getLogger(__name__)
 
-Placed = tuple[pygame.Surface, int, int]  # a rendered run and where it goes
+# A piece of a text line: (font index, its characters, x, y from the line's top, width, height, whether
+# it is scaled to the line: a bitmap emoji font's run), all from font metrics, before any rendering.
+Piece = tuple[int, str, int, int, int, int, bool]
 
 # Fonts that cover CJK as well as Latin, in order of preference (names as pygame.font.match_font
 # normalises them: lower case, no spaces).
@@ -64,7 +66,15 @@ FONT_CACHE_SIZE = 48  # font objects kept, one per size (zooming a text preview 
 GLYPH_PROBE_SIZE = 16  # size at which fonts are asked whether they have a glyph
 GLYPH_CACHE_SIZE = 65_536  # characters whose font is remembered
 OVERSIZED_GLYPHS = 2  # a run taller than this many lines (a bitmap emoji font) is scaled to one line
-MAX_TEXT_PIXELS = 16_000  # a text line is cut to about this many pixels wide (SDL's surface limit)
+MAX_TEXT_PIXELS = 16_000  # a text line is cut where it passes this many pixels wide, measured with
+# the font's metrics (SDL's surface limit; a text is measured from metrics and never rendered whole)
+MAX_RUN_PIXELS = 2_048  # a run of one font wider than this is rendered in pieces about this wide, and
+# only the pieces a painted region meets are rendered (a run that fits renders as it always did)
+MAX_SURFACE_PIXELS = 4_000_000  # no rendered text surface is larger (16 MB RGBA): one glyph bigger
+# than that (a size-200 text zoomed in far) is left out; the cache's TEXT_CACHE_PIXELS holds 4 of them
+LAYOUT_CACHE_SIZE = 4096  # measured lines and texts kept (each at most MAX_TEXT characters)
+PLACEHOLDER_COLOR = (160, 160, 160)  # the box drawn for an object that raised while being painted
+PLACEHOLDER_LOGGED = 256  # object ids whose painting error was logged (each once)
 THIN_WIDTH = 2  # strokes this thin are plain pygame lines; thicker ones get polygons and round joins
 
 
@@ -128,8 +138,13 @@ class TextCache:
         self._fonts: dict[tuple[int, int], pygame.font.Font] = {}
         self._glyphs: list[pygame.freetype.Font | None] | None = None  # per path, to ask for a glyph
         self._font_of: dict[str, int] = {}  # character -> index in paths
-        self._surfaces: OrderedDict[tuple[str, int, str], pygame.Surface] = OrderedDict()
+        self._surfaces: OrderedDict[tuple[object, ...], pygame.Surface] = OrderedDict()
         self.pixels = 0  # total area of the cached surfaces
+        self._layouts: dict[tuple[str, int], tuple[Piece, ...]] = {}
+        self._measured: dict[tuple[str, int], tuple[int, int]] = {}
+        # what was rendered, for tests and the bench: total and largest surface area (pixels), and
+        # pieces too big to render at all
+        self.stats = {"pixels_rendered": 0, "largest_surface": 0, "pieces_refused": 0}
 
     def font(self, size: int, index: int = 0) -> pygame.font.Font:
         font = self._fonts.get((index, size))
@@ -185,65 +200,164 @@ class TextCache:
         return out
 
     def surface(self, text: str, size: int, color: str) -> pygame.Surface:
-        """``text`` (lines split on "\\n") rendered with a transparent background."""
-        key = (text, size, color)
+        """``text`` (lines split on "\\n") rendered with a transparent background, for short labels
+        (a cursor's name): a board's text is painted piece by piece with :meth:`paint` instead. The
+        surface is cut to the first MAX_SURFACE_PIXELS of it, so no label costs more."""
+        key = ("\0surface", text, size, color)
         surf = self._surfaces.get(key)
         if surf is not None:
             self._surfaces.move_to_end(key)
             return surf
-        surf = self._render(text, size, parse_color(color))
+        w, h = self.measure(text, size)
+        if w * h > MAX_SURFACE_PIXELS:
+            h = max(1, min(h, MAX_SURFACE_PIXELS // max(1, w)))
+            w = max(1, min(w, MAX_SURFACE_PIXELS // h))
+        surf = pygame.Surface((w, h), pygame.SRCALPHA)
+        self.paint(surf, text, size, color, 0, 0)
+        self._keep(key, surf)
+        return surf
+
+    def _keep(self, key: tuple[object, ...], surf: pygame.Surface) -> None:
         self._surfaces[key] = surf
-        self.pixels += surf.get_width() * surf.get_height()
+        area = surf.get_width() * surf.get_height()
+        self.pixels += area
+        self.stats["pixels_rendered"] += area
+        self.stats["largest_surface"] = max(self.stats["largest_surface"], area)
         while len(self._surfaces) > 1 and (
             len(self._surfaces) > self.capacity or self.pixels > TEXT_CACHE_PIXELS
         ):
             _, old = self._surfaces.popitem(last=False)
             self.pixels -= old.get_width() * old.get_height()
-        return surf
 
-    def _render_run(self, index: int, run: str, size: int, color: pygame.Color) -> pygame.Surface | None:
+    def _piece(self, piece: Piece, size: int, color: str) -> pygame.Surface | None:
+        """One piece of a line rendered (cached): at most MAX_SURFACE_PIXELS, else None."""
+        index, run, _, _, w, h, scaled = piece
+        key = (index, run, size, color)
+        surf = self._surfaces.get(key)
+        if surf is not None:
+            self._surfaces.move_to_end(key)
+            return surf
         font = self.font(size, index)
+        native = font.size(run)
+        if native[0] * native[1] > MAX_SURFACE_PIXELS or w * h > MAX_SURFACE_PIXELS:
+            self.stats["pieces_refused"] += 1
+            return None  # a glyph too big to render (a giant size zoomed in): not drawn
         try:
-            surf = font.render(run, True, color)
-        except pygame.error:  # zero width or too large: nothing for this run
+            surf = font.render(run, True, parse_color(color))
+        except pygame.error:  # zero width or too large: nothing for this piece
             return None
-        limit = self.line_height(size) * OVERSIZED_GLYPHS
-        if surf.get_height() > limit:  # a bitmap emoji font renders at its one size: scale it
-            factor = self.line_height(size) / surf.get_height()
-            surf = pygame.transform.smoothscale(
-                surf, (max(1, round(surf.get_width() * factor)), self.line_height(size))
-            )
+        if scaled:  # a bitmap emoji font renders at its one size: scaled to the line
+            surf = pygame.transform.smoothscale(surf, (w, h))
+        self._keep(key, surf)
         return surf
 
-    def _render_line(
-        self, line: str, size: int, color: pygame.Color
-    ) -> list[tuple[pygame.Surface, int, int]]:
-        """The runs of one line as (surface, x, y) with their baselines lined up."""
-        parts: list[Placed] = []
+    def _split(self, font: pygame.font.Font, run: str, room: int) -> list[tuple[str, int, int]]:
+        """``run`` as pieces (text, width, height) of at most about MAX_RUN_PIXELS wide each (a run that
+        fits is one piece, rendered as before), measured with the font's metrics, never rendered;
+        pieces past ``room`` pixels are left out."""
+        w, h = font.size(run)
+        if w <= MAX_RUN_PIXELS:
+            return [(run, w, h)]
+        out: list[tuple[str, int, int]] = []
+        start, acc, used = 0, 0, 0
+        advance = self._advances(font)
+        for i, ch in enumerate(run):
+            cw = advance(ch)
+            if acc + cw > MAX_RUN_PIXELS and i > start and not _follows(ch):
+                pw, ph = font.size(run[start:i])
+                out.append((run[start:i], pw, ph))
+                used += pw
+                start, acc = i, 0
+                if used >= room:
+                    return out
+            acc += cw
+        pw, ph = font.size(run[start:])
+        out.append((run[start:], pw, ph))
+        return out
+
+    def _advances(self, font: pygame.font.Font) -> Callable[[str], int]:
+        cache: dict[str, int] = {}
+
+        def advance(ch: str) -> int:
+            found = cache.get(ch)
+            if found is None:
+                found = cache[ch] = int(font.size(ch)[0])
+            return found
+
+        return advance
+
+    def line_layout(self, line: str, size: int) -> tuple[Piece, ...]:
+        """Where the pieces of one line go (baselines lined up), from font metrics alone: nothing is
+        rendered. The line is cut where it passes MAX_TEXT_PIXELS wide."""
+        key = (line, size)
+        found = self._layouts.get(key)
+        if found is not None:
+            return found
         runs = self.runs(line)
+        line_h = self.line_height(size)
         ascent = max((self.font(size, i).get_ascent() for i, _ in runs), default=0)
+        pieces: list[Piece] = []
         x = 0
         for index, run in runs:
-            surf = self._render_run(index, run, size, color)
-            if surf is not None:
-                y = max(0, ascent - self.font(size, index).get_ascent())
-                parts.append((surf, x, y))
-                x += surf.get_width()
-        return parts
-
-    def _render(self, text: str, size: int, color: pygame.Color) -> pygame.Surface:
-        line_h = self.line_height(size)
-        max_chars = max(1, MAX_TEXT_PIXELS // max(1, size // 2))
-        placed: list[Placed] = []
-        for row, line in enumerate(text.split("\n")):
-            for surf, x, y in self._render_line(line[:max_chars], size, color):
-                placed.append((surf, x, y + row * line_h))
-        width = max((x + s.get_width() for s, x, _ in placed), default=1)
-        height = max([y + s.get_height() for s, _, y in placed] + [line_h * (text.count("\n") + 1)])
-        out = pygame.Surface((max(width, 1), max(height, 1)), pygame.SRCALPHA)
-        for surf, x, y in placed:
-            out.blit(surf, (x, y))
+            if x >= MAX_TEXT_PIXELS:
+                break
+            font = self.font(size, index)
+            y = max(0, ascent - font.get_ascent())
+            for text, w, h in self._split(font, run, MAX_TEXT_PIXELS - x):
+                if x >= MAX_TEXT_PIXELS:
+                    break
+                if w <= 0:
+                    continue  # zero width: pygame renders nothing for it
+                scaled = h > line_h * OVERSIZED_GLYPHS
+                if scaled:
+                    w, h = max(1, round(w * line_h / h)), line_h
+                pieces.append((index, text, x, y, w, h, scaled))
+                x += w
+        out = tuple(pieces)
+        if len(self._layouts) >= LAYOUT_CACHE_SIZE:
+            self._layouts.clear()
+        self._layouts[key] = out
         return out
+
+    def measure(self, text: str, size: int) -> tuple[int, int]:
+        """(width, height) that ``text`` paints at ``size``, from font metrics: line height times lines,
+        the widest line measured run by run. Costs what the text's characters cost, never its area."""
+        key = (text, size)
+        found = self._measured.get(key)
+        if found is not None:
+            return found
+        line_h = self.line_height(size)
+        lines = text.split("\n")
+        width, height = 1, line_h * len(lines)
+        for row, line in enumerate(lines):
+            for _, _, x, y, w, h, _ in self.line_layout(line, size):
+                width = max(width, x + w)
+                height = max(height, row * line_h + y + h)
+        if len(self._measured) >= LAYOUT_CACHE_SIZE:
+            self._measured.clear()
+        self._measured[key] = (width, max(height, 1))
+        return self._measured[key]
+
+    def paint(self, surf: pygame.Surface, text: str, size: int, color: str, x0: int, y0: int) -> None:
+        """Blit ``text`` with its top-left at (x0, y0), rendering only the pieces of the lines that
+        meet ``surf``'s clip: painting costs the area shown, whatever the text's size."""
+        clip = surf.get_clip()
+        line_h = max(1, self.line_height(size))
+        lines = text.split("\n")
+        # a piece lies at most (1 + OVERSIZED_GLYPHS) lines below its row's top (ascent + height)
+        first = max(0, (clip.top - y0) // line_h - 1 - OVERSIZED_GLYPHS)
+        last = min(len(lines), (clip.bottom - y0) // line_h + 1)
+        for row in range(first, last):
+            top = y0 + row * line_h
+            for piece in self.line_layout(lines[row], size):
+                _, _, x, y, w, h, _ = piece
+                if x0 + x >= clip.right or x0 + x + w <= clip.left:
+                    continue
+                if top + y >= clip.bottom or top + y + h <= clip.top:
+                    continue
+                rendered = self._piece(piece, size, color)
+                if rendered is not None:
+                    surf.blit(rendered, (x0 + x, top + y))
 
     def box(self, obj: BoardObject) -> geometry.Box:
         """What ``obj`` paints, measured with these fonts (:func:`painted_box`). A board given this as
@@ -255,7 +369,7 @@ class TextCache:
         before = text[:index]
         row = before.count("\n")
         col_text = before[before.rfind("\n") + 1 :]
-        x = self.surface(col_text, size, "#000000").get_width() if col_text else 0  # cached while typing
+        x = self.measure(col_text, size)[0] if col_text else 0  # metrics, cached while typing
         line_h = self.line_height(size)
         return x, row * line_h, line_h
 
@@ -270,14 +384,16 @@ def mapped(obj: BoardObject, scale: float, ox: float, oy: float) -> BoardObject:
 
 
 def painted_box(obj: BoardObject, texts: TextCache) -> geometry.Box:
-    """Everything ``obj`` paints. Shapes: geometry.bbox; text: the size of its rendered surface."""
+    """Everything ``obj`` paints. Shapes: geometry.bbox; text: its size from font metrics (what it
+    would render to), cut at the board's edge: nothing is shown past it, and a text 400,000 pixels
+    tall must not be indexed in thousands of grid cells."""
     if obj.kind != "text":
         return geometry.bbox(obj)
     x, y = obj.points[0]
     if not obj.text:
         return (x, y, x + 1, y + 1)
-    surf = texts.surface(obj.text, obj.size, obj.color)
-    return (x, y, x + surf.get_width(), y + surf.get_height())
+    w, h = texts.measure(obj.text, obj.size)
+    return (x, y, min(x + w, max(x + 1, BOARD_W)), min(y + h, max(y + 1, BOARD_H)))
 
 
 def _frame(surf: pygame.Surface, color: pygame.Color, rect: pygame.Rect, width: int) -> None:
@@ -415,18 +531,50 @@ def _pieces_near(
     return pieces
 
 
+_logged: set[str] = set()
+
+
 def draw_object(
     surf: pygame.Surface, obj: BoardObject, texts: TextCache, cull: geometry.Box | None = None
 ) -> None:
     """Paint ``obj`` on ``surf`` (which should be clipped to the region being painted; ``cull``, that
-    region, lets a long stroke skip its pieces outside it)."""
+    region, lets a long stroke skip its pieces outside it).
+
+    An object that raises while painted (out of memory, a pygame limit) is drawn as a grey box and
+    logged once: the window never dies for a board's content."""
+    try:
+        _draw_object(surf, obj, texts, cull)
+    except (pygame.error, MemoryError, ValueError, OverflowError, TypeError):
+        if obj.id not in _logged:
+            if len(_logged) < PLACEHOLDER_LOGGED:
+                _logged.add(obj.id)
+            log.exception("cannot paint %s %s: drawn as a box", obj.kind, obj.id)
+        draw_placeholder(surf, obj, texts)
+
+
+def draw_placeholder(surf: pygame.Surface, obj: BoardObject, texts: TextCache) -> None:
+    """A grey frame where ``obj`` would paint (a small one when even its box cannot be measured)."""
+    try:
+        x0, y0, x1, y1 = painted_box(obj, texts)
+    except Exception:  # the box is what failed: a frame the size of its text size at its first point
+        x0, y0 = obj.points[0] if obj.points else (0, 0)
+        x1, y1 = x0 + obj.size, y0 + obj.size
+    rect = pygame.Rect(x0, y0, max(3, x1 - x0), max(3, y1 - y0)).clip(surf.get_clip())
+    if rect.w and rect.h:
+        _frame(surf, pygame.Color(PLACEHOLDER_COLOR), rect, 1)
+
+
+def _draw_object(
+    surf: pygame.Surface, obj: BoardObject, texts: TextCache, cull: geometry.Box | None = None
+) -> None:
     color = parse_color(obj.color)
     w = obj.width
     if obj.kind in ("pencil", "line"):
         draw_segments(surf, color, obj.points, w, cull)
     elif obj.kind == "text":
         if obj.text:
-            surf.blit(texts.surface(obj.text, obj.size, obj.color), obj.points[0])
+            x, y = obj.points[0]
+            texts.paint(surf, obj.text, obj.size, obj.color, x, y)
     else:
         x0, y0, x1, y1 = geometry.shape_box(obj)
         half = w // 2
