@@ -25,7 +25,8 @@ from pgboard.app import App
 from pgboard.protocol import Add, BoardObject
 
 GIANT = "W" * 150 + "\n" * 1850  # attack 1: 2,000 characters, 26,550 x 434,985 pixels at size 200
-TALL = "\n" * 1998 + "W1"  # attack 2: 2,000 characters, ~468,000 pixels tall at size 200
+TALL = "\n" * 1998 + "W1"  # attack 2: 2,000 characters, ~468,000 pixels tall at size 200 (each in its
+# own colour, so that no cache of rendered text serves one for another)
 TALL_COUNT = 80  # froze the client ~50 s before the fix, until the server dropped it
 # Text rendered in one frame: the board surface repainted whole (3200 x 1800) plus the screen's previews
 # at most: a frame never renders more text than twice that, whatever the texts' sizes.
@@ -53,7 +54,13 @@ def attack_objects(tag: str) -> list[BoardObject]:
     giant = BoardObject(f"{tag}-0", "text", ((40, 40),), "#aa0000", 2, text=GIANT, size=200)
     tall = [
         BoardObject(
-            f"{tag}-{i + 1}", "text", ((40 + i * 38, 200 + i * 18),), "#0000aa", 2, text=TALL, size=200
+            f"{tag}-{i + 1}",
+            "text",
+            ((40 + i * 38, 200 + i * 18),),
+            f"#0000{i + 40:02x}",
+            2,
+            text=TALL,
+            size=200,
         )
         for i in range(TALL_COUNT)
     ]
@@ -211,9 +218,9 @@ def test_eighty_tall_texts_cost_the_room_s_app_bounded_memory_and_frames(screen,
     meter.run_until(lambda: _painted(app, len(tall)))
     peak = _status("VmHWM") - base
     assert app.conn.state == "online"
+    assert peak <= RSS_BUDGET_MIB, f"peak memory grew {peak} MiB in {meter.frames} frames"
     assert app.texts.stats["largest_surface"] <= render.MAX_SURFACE_PIXELS
     assert meter.most <= FRAME_TEXT_PIXELS, meter.most
-    assert peak <= RSS_BUDGET_MIB, f"peak memory grew {peak} MiB"
     # each tall text's "W1" is 468,000 px below its top: far off the board, so nothing of it is rendered
     assert app.texts.stats["pixels_rendered"] == 0
     reliability.record_abuse(
