@@ -73,6 +73,8 @@ MAX_RUN_PIXELS = 2_048  # a run of one font wider than this is rendered in piece
 MAX_SURFACE_PIXELS = 4_000_000  # no rendered text surface is larger (16 MB RGBA): one glyph bigger
 # than that (a size-200 text zoomed in far) is left out; the cache's TEXT_CACHE_PIXELS holds 4 of them
 LAYOUT_CACHE_SIZE = 4096  # measured lines and texts kept (each at most MAX_TEXT characters)
+LAYOUT_CACHE_PIECES = 100_000  # and at most this many pieces in them (~20 MB): a line whose characters
+# alternate between fonts (CJK, emoji, Latin) is a piece per character, up to 2,000 a line
 PLACEHOLDER_COLOR = (160, 160, 160)  # the box drawn for an object that raised while being painted
 PLACEHOLDER_LOGGED = 256  # object ids whose painting error was logged (each once)
 THIN_WIDTH = 2  # strokes this thin are plain pygame lines; thicker ones get polygons and round joins
@@ -141,6 +143,7 @@ class TextCache:
         self._surfaces: OrderedDict[tuple[object, ...], pygame.Surface] = OrderedDict()
         self.pixels = 0  # total area of the cached surfaces
         self._layouts: dict[tuple[str, int], tuple[Piece, ...]] = {}
+        self._layout_pieces = 0  # pieces held in _layouts
         self._measured: dict[tuple[str, int], tuple[int, int]] = {}
         # what was rendered, for tests and the bench: total and largest surface area (pixels), and
         # pieces too big to render at all
@@ -314,9 +317,11 @@ class TextCache:
                 pieces.append((index, text, x, y, w, h, scaled))
                 x += w
         out = tuple(pieces)
-        if len(self._layouts) >= LAYOUT_CACHE_SIZE:
+        if len(self._layouts) >= LAYOUT_CACHE_SIZE or self._layout_pieces > LAYOUT_CACHE_PIECES:
             self._layouts.clear()
+            self._layout_pieces = 0
         self._layouts[key] = out
+        self._layout_pieces += len(out)
         return out
 
     def measure(self, text: str, size: int) -> tuple[int, int]:

@@ -126,3 +126,13 @@ def test_a_giant_text_is_measured_without_rendering_and_painted_only_where_shown
     assert texts.stats["largest_surface"] <= render.MAX_SURFACE_PIXELS
     assert surf.get_at((120, 100))[:3] != (255, 255, 255) or surf.get_at((150, 120))[:3] != (255, 255, 255)
     assert surf.get_at((50, 100))[:3] == (255, 255, 255)  # outside the clip: untouched
+
+
+def test_the_layout_cache_holds_a_bounded_number_of_pieces() -> None:
+    texts = render.TextCache()
+    if len(texts.paths) == 1:
+        pytest.skip("no fallback font: every line is one run")
+    for i in range(120):  # lines whose characters alternate fonts: a piece per character
+        texts.measure(f"{i}" + "中😀" * 999, 8)
+    held = sum(len(v) for v in texts._layouts.values())
+    assert held <= render.LAYOUT_CACHE_PIECES + 2000
