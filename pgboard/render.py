@@ -366,8 +366,13 @@ class TextCache:
 
     def box(self, obj: BoardObject) -> geometry.Box:
         """What ``obj`` paints, measured with these fonts (:func:`painted_box`). A board given this as
-        its ``text_box`` indexes exactly the boxes a canvas drawing with this cache paints."""
-        return painted_box(obj, self)
+        its ``text_box`` indexes exactly the boxes a canvas drawing with this cache paints. Never
+        raises for a board's content: a text the fonts cannot measure gets the estimate."""
+        try:
+            return painted_box(obj, self)
+        except (pygame.error, MemoryError, ValueError, OverflowError):
+            log.exception("cannot measure text %s: its box is estimated", obj.id)
+            return geometry.bbox(obj)
 
     def caret_position(self, text: str, size: int, index: int) -> tuple[int, int, int]:
         """(x, y, height) of a caret after ``index`` characters of ``text``, relative to its top-left."""

@@ -136,3 +136,16 @@ def test_the_layout_cache_holds_a_bounded_number_of_pieces() -> None:
         texts.measure(f"{i}" + "中😀" * 999, 8)
     held = sum(len(v) for v in texts._layouts.values())
     assert held <= render.LAYOUT_CACHE_PIECES + 2000
+
+
+def test_a_text_that_cannot_be_measured_gets_the_estimate_instead_of_raising() -> None:
+    from pgboard import geometry
+
+    texts = render.TextCache()
+    obj = BoardObject(id="t", kind="text", points=((10, 10),), text="hello", size=31, color="#000000")
+    pygame.font.quit()  # a real failure: no font can be opened
+    try:
+        assert texts.box(obj) == geometry.bbox(obj)
+    finally:
+        pygame.font.init()
+    assert texts.box(obj) != geometry.bbox(obj)  # measured once fonts work again
