@@ -9,7 +9,7 @@ import math
 import unicodedata
 from collections.abc import Iterable, Iterator
 
-from pgboard.protocol import BoardObject
+from pgboard.protocol import BOARD_H, BOARD_W, BoardObject
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1, inclusive-exclusive, x0 <= x1 and y0 <= y1
 
@@ -58,9 +58,11 @@ def text_extent(obj: BoardObject) -> tuple[int, int]:
 def bbox(obj: BoardObject) -> Box:
     """Everything the object paints, padded by half its stroke width (plus one for anti-aliasing)."""
     if obj.kind == "text":
+        # cut at the board's edge, where nothing is shown: a valid text 2,000 lines tall at size 200
+        # (~470,000 units) would otherwise be indexed in thousands of grid cells (81 of them: 310 MiB)
         x, y = obj.points[0]
         w, h = text_extent(obj)
-        return (x, y, x + w, y + h)
+        return (x, y, min(x + w, max(x + 1, BOARD_W)), min(y + h, max(y + 1, BOARD_H)))
     if obj.kind == "pencil":
         xs, ys = zip(*obj.points, strict=True)
         box = (min(xs), min(ys), max(xs), max(ys))

@@ -1,4 +1,4 @@
-"""Drawing one board object onto a pygame surface, and the fonts and text surfaces that takes.
+"""Drawing one board object onto a pygame surface (text through :mod:`pgboard.textcache`).
 
 The canvas paints the board with these functions at board resolution, and the overlay paints previews
 with them in screen space (an object whose points, width and size were scaled first). Everything here is
@@ -9,255 +9,32 @@ region (clear it, draw what meets it, clipped) gives the same pixels as drawing 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import math
-import unicodedata
-from collections import OrderedDict
 from collections.abc import Sequence
 from itertools import chain, islice, repeat
 
 import pygame
-import pygame.freetype
 
 from pgboard import geometry
 from pgboard.protocol import BoardObject
 
+# the text half of painting lives in pgboard/textcache.py; its names are used through this module too
+from pgboard.textcache import LAYOUT_CACHE_PIECES as LAYOUT_CACHE_PIECES
+from pgboard.textcache import MAX_RUN_PIXELS as MAX_RUN_PIXELS
+from pgboard.textcache import MAX_SURFACE_PIXELS as MAX_SURFACE_PIXELS
+from pgboard.textcache import MAX_TEXT_PIXELS as MAX_TEXT_PIXELS
+from pgboard.textcache import TEXT_CACHE_PIXELS as TEXT_CACHE_PIXELS
+from pgboard.textcache import TextCache as TextCache
+from pgboard.textcache import find_font as find_font
+from pgboard.textcache import painted_box as painted_box
+from pgboard.textcache import parse_color as parse_color
+
 log = logging.getLogger(__name__)
 
-Placed = tuple[pygame.Surface, int, int]  # a rendered run and where it goes
-
-# Fonts that cover CJK as well as Latin, in order of preference (names as pygame.font.match_font
-# normalises them: lower case, no spaces).
-CJK_FONT_NAMES = (
-    "wenquanyimicrohei",
-    "wqymicrohei",
-    "notosanscjksc",
-    "notosanscjk",
-    "notosanscjkjp",
-    "sourcehansans",
-    "sourcehanssanssc",
-    "microsoftyahei",
-    "simhei",
-    "pingfangsc",
-    "hiraginosans",
-    "arialunicodems",
-    "droidsansfallback",
-    "notosans",
-    "dejavusans",
-)
-# Fonts for what the main font lacks (emoji, symbols), tried in order, glyph by glyph.
-FALLBACK_FONT_NAMES = (
-    "notocoloremoji",
-    "notoemoji",
-    "twemoji",
-    "segoeuiemoji",
-    "applecoloremoji",
-    "symbola",
-    "dejavusans",
-    "notosanssymbols2",
-    "notosanssymbols",
-)
-TEXT_CACHE_SIZE = 1024  # rendered text surfaces kept (least recently used dropped first)
-TEXT_CACHE_PIXELS = 16_000_000  # and at most this many pixels of them (64 MB)
-FONT_CACHE_SIZE = 48  # font objects kept, one per size (zooming a text preview asks for many sizes)
-GLYPH_PROBE_SIZE = 16  # size at which fonts are asked whether they have a glyph
-GLYPH_CACHE_SIZE = 65_536  # characters whose font is remembered
-OVERSIZED_GLYPHS = 2  # a run taller than this many lines (a bitmap emoji font) is scaled to one line
-MAX_TEXT_PIXELS = 16_000  # a text line is cut to about this many pixels wide (SDL's surface limit)
+PLACEHOLDER_COLOR = (160, 160, 160)  # the box drawn for an object that raised while being painted
+PLACEHOLDER_LOGGED = 256  # object ids whose painting error was logged (each once)
 THIN_WIDTH = 2  # strokes this thin are plain pygame lines; thicker ones get polygons and round joins
-
-
-@functools.lru_cache(maxsize=1)
-def find_font() -> str | None:
-    """The path of a font that covers CJK, or None for pygame's default font. Looked up once."""
-    try:
-        path = pygame.font.match_font(list(CJK_FONT_NAMES))
-    except Exception:  # fontconfig missing or broken: the default font still works
-        log.warning("font lookup failed; using pygame's default font", exc_info=True)
-        return None
-    return str(path) if path else None
-
-
-@functools.lru_cache(maxsize=1)
-def find_fallback_fonts() -> tuple[str, ...]:
-    """Paths of installed fonts that fill gaps in :func:`find_font`'s (emoji, symbols). Looked up once."""
-    found: list[str] = []
-    for name in FALLBACK_FONT_NAMES:
-        try:
-            path = pygame.font.match_font(name)
-        except Exception:
-            return ()
-        if path and path != find_font() and path not in found:
-            found.append(str(path))
-    return tuple(found)
-
-
-def _follows(ch: str) -> bool:
-    """Characters drawn with the one before them (accents, joiners, variation selectors, skin tones)."""
-    return unicodedata.category(ch) in ("Mn", "Me", "Cf", "Sk") and ch != " "
-
-
-@functools.lru_cache(maxsize=256)
-def parse_color(color: str) -> pygame.Color:
-    """A wire colour "#rrggbb" as a pygame Color (black when it cannot be parsed)."""
-    try:
-        return pygame.Color(color)
-    except ValueError:
-        return pygame.Color(0, 0, 0)
-
-
-class TextCache:
-    """Fonts by size and rendered text surfaces by (text, size, colour), least recently used dropped.
-
-    Each character is drawn with the main font when it has the glyph, else with the first fallback
-    font that has it (an emoji in a CJK font's text), so a line is rendered as runs, one per font."""
-
-    def __init__(
-        self,
-        font_path: str | None = None,
-        capacity: int = TEXT_CACHE_SIZE,
-        fallbacks: tuple[str, ...] | None = None,
-    ) -> None:
-        if not pygame.font.get_init():
-            pygame.font.init()
-        self.font_path = font_path if font_path is not None else find_font()
-        self.paths: list[str | None] = [self.font_path]
-        self.paths += list(find_fallback_fonts() if fallbacks is None else fallbacks)
-        self.capacity = capacity
-        self._fonts: dict[tuple[int, int], pygame.font.Font] = {}
-        self._glyphs: list[pygame.freetype.Font | None] | None = None  # per path, to ask for a glyph
-        self._font_of: dict[str, int] = {}  # character -> index in paths
-        self._surfaces: OrderedDict[tuple[str, int, str], pygame.Surface] = OrderedDict()
-        self.pixels = 0  # total area of the cached surfaces
-
-    def font(self, size: int, index: int = 0) -> pygame.font.Font:
-        font = self._fonts.get((index, size))
-        if font is None:
-            path = self.paths[index]
-            try:
-                font = pygame.font.Font(path, size)
-            except (OSError, pygame.error):
-                log.warning("cannot open font %s; using the default font", path)
-                font = pygame.font.Font(None, size)
-            if len(self._fonts) >= FONT_CACHE_SIZE:
-                self._fonts.clear()
-            self._fonts[(index, size)] = font
-        return font
-
-    def line_height(self, size: int) -> int:
-        return int(self.font(size).get_linesize())
-
-    def _font_index(self, ch: str) -> int:
-        index = self._font_of.get(ch)
-        if index is not None:
-            return index
-        if self._glyphs is None:
-            if not pygame.freetype.get_init():
-                pygame.freetype.init()
-            self._glyphs = []
-            for path in self.paths:
-                try:
-                    self._glyphs.append(pygame.freetype.Font(path, GLYPH_PROBE_SIZE))
-                except (OSError, pygame.error):
-                    self._glyphs.append(None)
-        index = 0
-        for i, probe in enumerate(self._glyphs):
-            if probe is not None and probe.get_metrics(ch)[0] is not None:
-                index = i
-                break
-        if len(self._font_of) < GLYPH_CACHE_SIZE:
-            self._font_of[ch] = index
-        return index
-
-    def runs(self, line: str) -> list[tuple[int, str]]:
-        """``line`` cut into runs of characters drawn with the same font: (font index, text)."""
-        out: list[tuple[int, str]] = []
-        for ch in line:
-            if out and (_follows(ch) or ch == " "):
-                out[-1] = (out[-1][0], out[-1][1] + ch)
-                continue
-            index = self._font_index(ch) if len(self.paths) > 1 else 0
-            if out and out[-1][0] == index:
-                out[-1] = (index, out[-1][1] + ch)
-            else:
-                out.append((index, ch))
-        return out
-
-    def surface(self, text: str, size: int, color: str) -> pygame.Surface:
-        """``text`` (lines split on "\\n") rendered with a transparent background."""
-        key = (text, size, color)
-        surf = self._surfaces.get(key)
-        if surf is not None:
-            self._surfaces.move_to_end(key)
-            return surf
-        surf = self._render(text, size, parse_color(color))
-        self._surfaces[key] = surf
-        self.pixels += surf.get_width() * surf.get_height()
-        while len(self._surfaces) > 1 and (
-            len(self._surfaces) > self.capacity or self.pixels > TEXT_CACHE_PIXELS
-        ):
-            _, old = self._surfaces.popitem(last=False)
-            self.pixels -= old.get_width() * old.get_height()
-        return surf
-
-    def _render_run(self, index: int, run: str, size: int, color: pygame.Color) -> pygame.Surface | None:
-        font = self.font(size, index)
-        try:
-            surf = font.render(run, True, color)
-        except pygame.error:  # zero width or too large: nothing for this run
-            return None
-        limit = self.line_height(size) * OVERSIZED_GLYPHS
-        if surf.get_height() > limit:  # a bitmap emoji font renders at its one size: scale it
-            factor = self.line_height(size) / surf.get_height()
-            surf = pygame.transform.smoothscale(
-                surf, (max(1, round(surf.get_width() * factor)), self.line_height(size))
-            )
-        return surf
-
-    def _render_line(
-        self, line: str, size: int, color: pygame.Color
-    ) -> list[tuple[pygame.Surface, int, int]]:
-        """The runs of one line as (surface, x, y) with their baselines lined up."""
-        parts: list[Placed] = []
-        runs = self.runs(line)
-        ascent = max((self.font(size, i).get_ascent() for i, _ in runs), default=0)
-        x = 0
-        for index, run in runs:
-            surf = self._render_run(index, run, size, color)
-            if surf is not None:
-                y = max(0, ascent - self.font(size, index).get_ascent())
-                parts.append((surf, x, y))
-                x += surf.get_width()
-        return parts
-
-    def _render(self, text: str, size: int, color: pygame.Color) -> pygame.Surface:
-        line_h = self.line_height(size)
-        max_chars = max(1, MAX_TEXT_PIXELS // max(1, size // 2))
-        placed: list[Placed] = []
-        for row, line in enumerate(text.split("\n")):
-            for surf, x, y in self._render_line(line[:max_chars], size, color):
-                placed.append((surf, x, y + row * line_h))
-        width = max((x + s.get_width() for s, x, _ in placed), default=1)
-        height = max([y + s.get_height() for s, _, y in placed] + [line_h * (text.count("\n") + 1)])
-        out = pygame.Surface((max(width, 1), max(height, 1)), pygame.SRCALPHA)
-        for surf, x, y in placed:
-            out.blit(surf, (x, y))
-        return out
-
-    def box(self, obj: BoardObject) -> geometry.Box:
-        """What ``obj`` paints, measured with these fonts (:func:`painted_box`). A board given this as
-        its ``text_box`` indexes exactly the boxes a canvas drawing with this cache paints."""
-        return painted_box(obj, self)
-
-    def caret_position(self, text: str, size: int, index: int) -> tuple[int, int, int]:
-        """(x, y, height) of a caret after ``index`` characters of ``text``, relative to its top-left."""
-        before = text[:index]
-        row = before.count("\n")
-        col_text = before[before.rfind("\n") + 1 :]
-        x = self.surface(col_text, size, "#000000").get_width() if col_text else 0  # cached while typing
-        line_h = self.line_height(size)
-        return x, row * line_h, line_h
 
 
 def mapped(obj: BoardObject, scale: float, ox: float, oy: float) -> BoardObject:
@@ -267,17 +44,6 @@ def mapped(obj: BoardObject, scale: float, ox: float, oy: float) -> BoardObject:
     return dataclasses.replace(
         obj, points=pts, width=max(1, round(obj.width * scale)), size=max(1, round(obj.size * scale))
     )
-
-
-def painted_box(obj: BoardObject, texts: TextCache) -> geometry.Box:
-    """Everything ``obj`` paints. Shapes: geometry.bbox; text: the size of its rendered surface."""
-    if obj.kind != "text":
-        return geometry.bbox(obj)
-    x, y = obj.points[0]
-    if not obj.text:
-        return (x, y, x + 1, y + 1)
-    surf = texts.surface(obj.text, obj.size, obj.color)
-    return (x, y, x + surf.get_width(), y + surf.get_height())
 
 
 def _frame(surf: pygame.Surface, color: pygame.Color, rect: pygame.Rect, width: int) -> None:
@@ -472,18 +238,50 @@ def _pieces_near(
     return pieces
 
 
+_logged: set[str] = set()
+
+
 def draw_object(
     surf: pygame.Surface, obj: BoardObject, texts: TextCache, cull: geometry.Box | None = None
 ) -> None:
     """Paint ``obj`` on ``surf`` (which should be clipped to the region being painted; ``cull``, that
-    region, lets a long stroke skip its pieces outside it)."""
+    region, lets a long stroke skip its pieces outside it).
+
+    An object that raises while painted (out of memory, a pygame limit) is drawn as a grey box and
+    logged once: the window never dies for a board's content."""
+    try:
+        _draw_object(surf, obj, texts, cull)
+    except (pygame.error, MemoryError, ValueError, OverflowError, TypeError):
+        if obj.id not in _logged:
+            if len(_logged) < PLACEHOLDER_LOGGED:
+                _logged.add(obj.id)
+            log.exception("cannot paint %s %s: drawn as a box", obj.kind, obj.id)
+        draw_placeholder(surf, obj, texts)
+
+
+def draw_placeholder(surf: pygame.Surface, obj: BoardObject, texts: TextCache) -> None:
+    """A grey frame where ``obj`` would paint (a small one when even its box cannot be measured)."""
+    try:
+        x0, y0, x1, y1 = painted_box(obj, texts)
+    except Exception:  # the box is what failed: a frame the size of its text size at its first point
+        x0, y0 = obj.points[0] if obj.points else (0, 0)
+        x1, y1 = x0 + obj.size, y0 + obj.size
+    rect = pygame.Rect(x0, y0, max(3, x1 - x0), max(3, y1 - y0)).clip(surf.get_clip())
+    if rect.w and rect.h:
+        _frame(surf, pygame.Color(PLACEHOLDER_COLOR), rect, 1)
+
+
+def _draw_object(
+    surf: pygame.Surface, obj: BoardObject, texts: TextCache, cull: geometry.Box | None = None
+) -> None:
     color = parse_color(obj.color)
     w = obj.width
     if obj.kind in ("pencil", "line"):
         draw_segments(surf, color, obj.points, w, cull)
     elif obj.kind == "text":
         if obj.text:
-            surf.blit(texts.surface(obj.text, obj.size, obj.color), obj.points[0])
+            x, y = obj.points[0]
+            texts.paint(surf, obj.text, obj.size, obj.color, x, y)
     else:
         x0, y0, x1, y1 = geometry.shape_box(obj)
         half = w // 2

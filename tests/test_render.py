@@ -9,6 +9,7 @@ whole and clipped, on the board's edges too, in every width and in the sprite ke
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ import pygame
 import pytest
 
 from pgboard import render
-from pgboard.protocol import BOARD_H, BOARD_W
+from pgboard.protocol import BOARD_H, BOARD_W, BoardObject
 
 W, H = 360, 240
 
@@ -89,3 +90,62 @@ def test_a_stroke_along_the_board_edge_in_pieces_paints_what_it_paints_whole() -
         reference_polyline(want, color, pts, width)
         assert pygame.image.tobytes(whole, "RGB") == pygame.image.tobytes(want, "RGB")
         assert pygame.image.tobytes(parts, "RGB") == pygame.image.tobytes(want, "RGB")
+
+
+def test_an_object_that_raises_while_painted_is_a_grey_box_logged_once(caplog) -> None:  # type: ignore[no-untyped-def]
+    texts = render.TextCache()
+    obj = BoardObject(id="t", kind="text", points=((10, 10),), text="hello", size=24, color="#000000")
+    surf = pygame.Surface((200, 100))
+    surf.fill((255, 255, 255))
+    surf.lock()  # a real pygame error: a locked surface refuses blits (fills still work)
+    with caplog.at_level(logging.ERROR, logger="pgboard.render"):
+        render.draw_object(surf, obj, texts)
+        render.draw_object(surf, obj, texts)
+    surf.unlock()
+    x0, y0, x1, y1 = render.painted_box(obj, texts)
+    assert surf.get_at((x0, y0))[:3] == render.PLACEHOLDER_COLOR
+    assert surf.get_at((x1 - 1, y1 - 1))[:3] == render.PLACEHOLDER_COLOR
+    assert surf.get_at(((x0 + x1) // 2, (y0 + y1) // 2))[:3] == (255, 255, 255)
+    assert len([r for r in caplog.records if "drawn as a box" in r.getMessage()]) == 1
+
+
+def test_a_giant_text_is_measured_without_rendering_and_painted_only_where_shown() -> None:
+    texts = render.TextCache()
+    giant = "W" * 150 + "\n" * 1850  # issue 10: a 26,550 x 434,985 surface when rendered whole
+    obj = BoardObject(id="t", kind="text", points=((0, 0),), text=giant, size=200, color="#000000")
+    w, h = texts.measure(giant, 200)
+    assert h == 1851 * texts.line_height(200) and render.MAX_TEXT_PIXELS <= w
+    assert w <= render.MAX_TEXT_PIXELS + render.MAX_RUN_PIXELS + 200
+    assert texts.stats["pixels_rendered"] == 0  # measured from metrics alone
+    assert render.painted_box(obj, texts) == (0, 0, BOARD_W, BOARD_H)  # cut at the board's edge
+    surf = pygame.Surface((300, 300))
+    surf.fill((255, 255, 255))
+    surf.set_clip(pygame.Rect(100, 50, 100, 100))
+    render.draw_object(surf, obj, texts)
+    assert 0 < texts.stats["pixels_rendered"] <= render.MAX_RUN_PIXELS * 2 * texts.line_height(200)
+    assert texts.stats["largest_surface"] <= render.MAX_SURFACE_PIXELS
+    assert surf.get_at((120, 100))[:3] != (255, 255, 255) or surf.get_at((150, 120))[:3] != (255, 255, 255)
+    assert surf.get_at((50, 100))[:3] == (255, 255, 255)  # outside the clip: untouched
+
+
+def test_the_layout_cache_holds_a_bounded_number_of_pieces() -> None:
+    texts = render.TextCache()
+    if len(texts.paths) == 1:
+        pytest.skip("no fallback font: every line is one run")
+    for i in range(120):  # lines whose characters alternate fonts: a piece per character
+        texts.measure(f"{i}" + "中😀" * 999, 8)
+    held = sum(len(v) for v in texts._layouts.values())
+    assert held <= render.LAYOUT_CACHE_PIECES + 2000
+
+
+def test_a_text_that_cannot_be_measured_gets_the_estimate_instead_of_raising() -> None:
+    from pgboard import geometry
+
+    texts = render.TextCache()
+    obj = BoardObject(id="t", kind="text", points=((10, 10),), text="hello", size=31, color="#000000")
+    pygame.font.quit()  # a real failure: no font can be opened
+    try:
+        assert texts.box(obj) == geometry.bbox(obj)
+    finally:
+        pygame.font.init()
+    assert texts.box(obj) != geometry.bbox(obj)  # measured once fonts work again
