@@ -8,9 +8,10 @@ otherwise every account message gets ``account_error no_accounts`` and everybody
   id stored with the account: the same on every machine); a guest's id stays sha256 of its secret.
 - A registered nickname cannot be used by anyone but its account (``join_error registered``; ``/nick``
   gets ``nick_taken``).
-- Failed logins are limited per account and per address (``login_failures`` within ``login_window``
-  seconds, on the server's injectable clock); past it the answer is ``too_many_attempts`` with
-  ``retry``, and the password is not even checked.
+- Failed logins are limited per (account, address) and per address (``login_failures`` within
+  ``login_window`` seconds, on the server's injectable clock); past it the answer is
+  ``too_many_attempts`` with ``retry``, and the password is not even checked. Never per account
+  alone: a correct password from an address that has not failed is never refused.
 - ``/msg`` to a registered nickname that is not in the room reaches its account where it is joined,
   or else is kept in the store (at most ``mailbox_limit`` lines) and delivered, oldest first and once,
   right after its next join, marked ``away``.
@@ -165,7 +166,10 @@ class Accounts:
         if isinstance(msg, Passwd) and not self._strong_enough(session, action, msg.new):
             return
         folded = names.fold(nick)
-        keys = (f"account:{folded}", f"address:{address_of(session.peer)}")
+        # per (account, address) and per address, never per account alone: failures from one address
+        # must not lock the owner out from theirs (issue 11)
+        address = address_of(session.peer)
+        keys = (f"account:{folded}@{address}", f"address:{address}")
         wait = self.logins.retry_after(*keys)
         if wait:
             detail = f"too many failed attempts; try again in {wait} s"

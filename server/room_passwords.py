@@ -1,5 +1,5 @@
 """Room passwords: a room created with a password keeps it (hashed, in the store) and every join must
-give it; wrong passwords are limited per room and per address, like logins (server/accounts.py).
+give it; wrong passwords are limited per (room, address) and per address, like logins (server/accounts.py).
 
 The join that creates a room (server/rights.py: a room is created once, by its first member, and
 remembered in the store) sets its password when ``password`` is not empty. A room without a password
@@ -46,7 +46,10 @@ class RoomPasswords:
         stored = self.store.room_password(self.key(room))
         if stored is None:
             return None
-        keys = (f"room:{self.key(room)}", f"address:{address_of(peer)}")
+        # per (room, address) and per address, never per room alone: one address guessing must not
+        # lock everyone else out of the room (issue 11)
+        address = address_of(peer)
+        keys = (f"room:{self.key(room)}@{address}", f"address:{address}")
         wait = self.attempts.retry_after(*keys)
         if wait:
             detail = f"too many wrong passwords; try again in {wait} s"

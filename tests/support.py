@@ -77,8 +77,11 @@ class RawClient:
         timeout: float = WAIT,
         rcvbuf: int | None = None,
         tls: ssl.SSLContext | None = None,
+        source: str = "",
     ) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if source:  # another address of the loopback (127.0.0.2...): another user's machine
+            self.sock.bind((source, 0))
         if rcvbuf is not None:  # a small window: a client that stops reading fills up quickly
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
