@@ -100,6 +100,8 @@ class App:
         self._last_cursor_sent = 0.0
         self._last_state = ""
         self._ever_online = False
+        self._kept_outage = False  # the recovery file of this outage is written
+        self.ui.status.on_click = lambda: self.do_action("reconnect")
         self.ui.set_tool(self.tool_name)
 
     # -- joining
@@ -283,6 +285,10 @@ class App:
         state = conn.state
         if state == "online":
             self._ever_online = True
+            self._kept_outage = False
+        elif conn.long_outage and not self._kept_outage:  # the retries go on; the file is a safety net
+            self._kept_outage = True
+            self._keep_work()
         if state != self._last_state:
             self._last_state = state
             if state == "refused" and conn.join_error is not None:
@@ -298,8 +304,6 @@ class App:
                 return
             elif state == "untrusted":
                 self.ui.show_untrusted(conn.tls_fingerprint, conn.tls_changed)
-            elif state == "failed":
-                self._keep_work()
         latency = conn.latency * 1000 if conn.latency is not None else None
         # the pump's own line ("Offline: retrying in 3 s; 2 unsent changes kept") says it all
         self.ui.set_status(
@@ -311,14 +315,15 @@ class App:
         )
 
     def _keep_work(self) -> None:
-        """The server is gone for good: write the board where the user will find it, and say where."""
+        """The server has been down a long while (the retries go on): write the board where the user
+        will find it, as a safety net, and say where."""
         path = self.export_dir / f"pgboard-recovered-{time.strftime('%Y%m%d-%H%M%S')}.pgboard"
         try:
             boardfile.save(path, self.board.snapshot())
         except OSError as exc:
             self.ui.add_notice(f"Server down, and the board could not be saved to {path}: {exc}")
             return
-        self.ui.add_notice(f"Server down: your work is kept in {path}")
+        self.ui.add_notice(f"Server down: your work is kept in {path}; still retrying (F5: now)")
 
     # -- events
 
@@ -468,6 +473,8 @@ class App:
             self.ui.toggle_help()
         elif action == "fullscreen":
             self.toggle_fullscreen()
+        elif action == "reconnect" and self.conn is not None:
+            self.conn.retry_now()
         elif action in ("zoom_in", "zoom_out"):
             factor = ZOOM_STEP if action == "zoom_in" else 1 / ZOOM_STEP
             self.viewport.zoom_at(self.viewport.rect.center, factor)
