@@ -20,7 +20,7 @@ from pgboard import settings as settings_mod
 from pgboard.board import Board
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
 from pgboard.net import Connection, Credentials
-from pgboard.protocol import MAX_WIDTH, Cursor, Message, Say
+from pgboard.protocol import MAX_WIDTH, Chat, Cursor, Message, Say
 from pgboard.room import LOCKED_TEXT, RoomView
 from pgboard.scheduler import Scheduler
 from pgboard.tools import TOOLS, Tool, ToolContext, make_tool
@@ -145,7 +145,7 @@ class App:
             fingerprint=fingerprint or settings.trusted.get(settings_mod.server_key(host, port), ""),
         )
         self.room = RoomView(self.conn, self.board)
-        self.room.on_chat = self.ui.add_chat_message
+        self.room.on_chat = self._chat_line
         self.room.on_notice = self.ui.add_notice
         self.room.on_users = self._users_changed
         self.room.on_rights = self._rights_changed
@@ -313,6 +313,11 @@ class App:
             latency,
             conn.catchup_progress,
         )
+
+    def _chat_line(self, msg: Chat) -> None:
+        self.ui.add_chat_message(msg)
+        if msg.mail and self.conn is not None:  # a kept private line: shown, so the server may forget it
+            self.conn.mail_shown(msg.mail)
 
     def _keep_work(self) -> None:
         """The server has been down a long while (the retries go on): write the board where the user

@@ -21,6 +21,9 @@ What it keeps, so that nothing drawn is lost or doubled:
   operations while it holds a client back, so the order on the board is the order drawn).
 - Chat typed while offline waits in a bounded queue and is sent after the catch-up; cursor positions are
   ephemeral and dropped while offline.
+- Private lines kept for the account while it was offline (``chat`` with a ``mail`` id) are
+  acknowledged with ``mail_ack`` once the app has shown them (:meth:`Connection.mail_shown`), one
+  ``mail_ack`` per pump at most; the server keeps what was never acknowledged for the next login.
 
 When the connection drops (the server closed it, a socket error, a fatal protocol error, or nothing
 heard for ``TIMEOUT`` seconds although we ping every ``PING_INTERVAL``), the state turns "offline" and a
@@ -84,6 +87,7 @@ from pgboard.protocol import (
     JoinError,
     LocalProtocolError,
     Login,
+    MailAck,
     Message,
     Move,
     Obj,
@@ -232,6 +236,8 @@ class Connection:
         self._last_heard = 0.0
         self._ping_n = 0
         self._pings: dict[int, float] = {}  # our pings not yet answered: number -> time sent
+        self._mail_shown = 0  # the highest kept private line (its mail id) the app showed, this link
+        self._mail_acked = 0  # ... and the highest we told the server of
 
     # -- the life cycle
 
@@ -359,6 +365,11 @@ class Connection:
         self._unsent = deque(oid for oid in self._outbox if oid not in self._in_flight)
         self._send_unsent()
 
+    def mail_shown(self, mail_id: int) -> None:
+        """The app showed the kept private line ``mail_id``: acknowledge it (at the next pump, so that
+        a whole mailbox shown in one frame costs one mail_ack)."""
+        self._mail_shown = max(self._mail_shown, mail_id)
+
     def send(self, msg: Message) -> bool:
         """Send a chat line (Say) or a cursor position. Returns False when the message was dropped:
         a cursor while not online (or while the link is backed up), chat past MAX_QUEUED_CHAT."""
@@ -428,6 +439,9 @@ class Connection:
             return
         self._read(sock)
         if self._sock is sock:
+            if self._mail_shown > self._mail_acked and self.state == "online":
+                self._outbuf += encode(MailAck(self._mail_shown))
+                self._mail_acked = self._mail_shown
             self._flush(sock)
 
     def _finish_connect(self, sock: socket.socket) -> bool:
@@ -799,6 +813,7 @@ class Connection:
             self._hold.cancel()
             self._hold = None
         self._pings.clear()
+        self._mail_shown = self._mail_acked = 0  # a new link gets its mail again, with fresh ids
         self.catchup_progress = None
         self._online_since = None
 

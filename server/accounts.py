@@ -13,12 +13,15 @@ otherwise every account message gets ``account_error no_accounts`` and everybody
   ``too_many_attempts`` with ``retry``, and the password is not even checked. Never per account
   alone: a correct password from an address that has not failed is never refused.
 - ``/msg`` to a registered nickname that is not in the room reaches its account where it is joined,
-  or else is kept in the store (at most ``mailbox_limit`` lines) and delivered, oldest first and once,
-  right after its next join, marked ``away``.
+  or else is kept in the store (at most ``mailbox_limit`` lines) and delivered, oldest first, right
+  after its next join, marked ``away`` and with its ``mail`` id. A line leaves the store only when the
+  client acknowledges it (``mail_ack {upto}``): a connection that drops before that gets every line
+  again at the next login, marked ``again``. Nothing is lost between the store and the screen.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import sqlite3
@@ -44,10 +47,13 @@ from pgboard.protocol import (
     Chat,
     Error,
     Login,
+    MailAck,
     Message,
     Notice,
     Passwd,
+    ProtocolError,
     Signup,
+    decode_frame,
     encode,
 )
 
@@ -246,17 +252,37 @@ class Accounts:
         return True
 
     def deliver_mail(self, session: Session) -> int:
-        """After a logged-in join: the lines kept for this account, oldest first (and then gone)."""
+        """After a logged-in join: the lines kept for this account, oldest first, each with its
+        ``mail`` id (and ``again`` when sent before); they stay kept until the client's mail_ack."""
         account = self.account_of(session)
         if account is None or not session.joined or session.closing:
             return 0  # a connection already closing keeps the mail for the next one
         try:
-            lines = self.store.take_mail(account.folded)
+            rows = self.store.deliver_mail(account.folded)
         except sqlite3.Error as exc:
             log.error("could not read the mailbox of %r: %s", account.nick, exc)
             return 0
-        for line in lines:
-            session.send_frame(line.encode("ascii") + TERMINATOR)
-        if lines:
-            log.info("%r: delivered %d kept messages", session, len(lines))
-        return len(lines)
+        for mail_id, line, again in rows:
+            try:
+                kept = decode_frame(line.encode("ascii"))
+            except (UnicodeEncodeError, ProtocolError) as exc:  # a damaged row: say so, send the rest
+                log.error("the mailbox of %r holds a bad line %d: %s", account.nick, mail_id, exc)
+                continue
+            if isinstance(kept, Chat):
+                session.send(dataclasses.replace(kept, mail=mail_id, again=again))
+        if rows:
+            log.info("%r: delivered %d kept messages", session, len(rows))
+        return len(rows)
+
+    def ack_mail(self, session: Session, msg: MailAck) -> None:
+        """``mail_ack {upto}``: the client has shown the kept lines up to ``upto``; forget them."""
+        account = self.account_of(session)
+        if account is None:
+            session.send(Error("not_logged_in", "mail_ack is for a logged-in account's kept messages"))
+            return
+        try:
+            gone = self.store.ack_mail(account.folded, msg.upto)
+        except sqlite3.Error as exc:  # they stay, and come again at the next login
+            log.error("could not forget the delivered messages of %r: %s", account.nick, exc)
+            return
+        log.info("%r: %d kept messages acknowledged", session, gone)
