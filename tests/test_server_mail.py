@@ -4,6 +4,7 @@ otherwise delivered again; bounded per mailbox."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from support import RawClient, running_server
@@ -140,3 +141,27 @@ def test_a_connection_that_drops_right_after_joining_loses_no_kept_message(tmp_p
             guest.catch_up()
             guest.send(MailAck(1_000))
             assert guest.recv_until(Error).code == "not_logged_in"
+
+
+def test_a_mailbox_from_before_mail_ack_is_upgraded_and_delivered(tmp_path: Path) -> None:
+    db = tmp_path / "board.sqlite3"
+    with running_server(db, **FAST) as server:
+        sign_up(server.address, "bob")
+        with RawClient(server.address) as a:
+            join(a, "alice")
+            a.catch_up()
+            a.send(Say("/msg bob kept in an old file"))
+            settle(a)
+    old = sqlite3.connect(db)  # the table as it was: no delivered column
+    old.executescript(
+        "CREATE TABLE old AS SELECT id, recipient, line FROM mail; DROP TABLE mail;"
+        "CREATE TABLE mail (id INTEGER PRIMARY KEY, recipient TEXT NOT NULL, line TEXT NOT NULL);"
+        "INSERT INTO mail SELECT * FROM old; DROP TABLE old;"
+    )
+    old.close()
+    with running_server(db, **FAST) as server, RawClient(server.address) as b:
+        account(b, Login("bob", "password1"))
+        join(b, "bob")
+        b.catch_up()
+        (line,) = [m for m in settle(b) if isinstance(m, Chat)]
+        assert (line.text, line.again) == ("kept in an old file", False) and line.mail > 0
