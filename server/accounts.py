@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pgboard_server.pacing import AddressPacer
 from pgboard_server.passwords import (
     FailureLimiter,
     ScryptCost,
@@ -82,6 +83,7 @@ class Accounts:
         self.mailbox_limit = limits.mailbox_limit
         self.cost = ScryptCost(limits.scrypt_n, limits.scrypt_r, limits.scrypt_p)
         self.logins = FailureLimiter(limits.login_failures, limits.login_window, clock)
+        self.signups = AddressPacer(limits.signup_rate, limits.signup_burst, clock)  # accounts are kept
         self._lock = threading.Lock()
         self._sessions: dict[Session, Account] = {}  # logged-in connections
         self._dummy_hash = ""  # checked against when there is no such account, so timing tells nothing
@@ -149,6 +151,11 @@ class Accounts:
     def _signup(self, session: Session, msg: Signup) -> None:
         nick = self._checked_nick(session, "signup", msg.nick)
         if nick is None or not self._strong_enough(session, "signup", msg.password):
+            return
+        wait = self.signups.admit(address_of(session.peer))
+        if wait:
+            detail = f"too many sign-ups from your address; try again in {wait} s"
+            session.send(AccountError("signup", "too_many_attempts", detail, wait))
             return
         account = Account(names.fold(nick), nick, secrets.token_hex(ACCOUNT_ID_BYTES))
         hashed = hash_password(msg.password, self.cost)

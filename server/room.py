@@ -386,6 +386,11 @@ class Rooms:
         if room is None:
             session.send(JoinError("too_many_rooms", f"this server holds at most {self.max_rooms} rooms"))
             return
+        with room.lock:  # a nickname in use is refused before any slow password check
+            taken = room.taken_nicks(except_user=user)
+        if names.fold(nick) in taken:
+            session.send(JoinError("taken", f"{nick!r} is already in this room", names.suggest(nick, taken)))
+            return
         refused = passwords.check(room, msg.password, session.peer)  # slow hashes: outside the lock
         if refused is not None:
             session.send(refused)
