@@ -285,10 +285,11 @@ class App:
         state = conn.state
         if state == "online":
             self._ever_online = True
-            self._kept_outage = False
         elif conn.long_outage and not self._kept_outage:  # the retries go on; the file is a safety net
             self._kept_outage = True
             self._keep_work()
+        elif state == "offline" and not conn.long_outage:  # a new outage (a flapping link stays long)
+            self._kept_outage = False
         if state != self._last_state:
             self._last_state = state
             if state == "refused" and conn.join_error is not None:

@@ -80,6 +80,11 @@ def test_a_stroke_drawn_three_hours_into_an_outage_reaches_the_board_when_the_se
         assert sorted(o.obj.kind for o in objs) == ["circle", "rect", "square"]
         assert {o.obj.author for o in objs} == {app.room.me}
         assert len(list(tmp_path.glob("pgboard-recovered-*.pgboard"))) == 1
+        second.stop()  # down again at once: a flapping server is one outage, not a file per flap
+        run_until(app, lambda: app.conn.state == "offline" and app.conn.long_outage)
+        for _ in range(3):
+            app.frame([])
+        assert len(list(tmp_path.glob("pgboard-recovered-*.pgboard"))) == 1
     finally:
         app.shutdown()
         second.stop()
