@@ -139,6 +139,8 @@ STATES = (
     "refused",
     "untrusted",
 )
+RETRY_NOW_GAP = 1.0  # seconds between two tries asked for by hand: F5 held down (key repeat, ~30 a
+# second) would otherwise open a connection a frame; a press sooner is one try at the gap's end
 RETRY_KEY = "F5"  # pgboard/shortcuts.py binds it to "reconnect" (retry_now); a click on the status bar too
 DOWN_TEXT = "Server down: still retrying"  # the status line after LONG_OUTAGE_ATTEMPTS failed tries
 _CONNECT_PENDING = frozenset({0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, errno.EINTR})
@@ -220,6 +222,7 @@ class Connection:
         self.account_error: AccountError | None = None
         self.last_error = ""
         self.attempts = 0  # failed tries in a row since the link was last stable
+        self._last_by_hand = -math.inf  # when retry_now last connected (it keeps RETRY_NOW_GAP)
         self._online_since: float | None = None
         self._outbox: dict[str, tuple[Operation, bytes]] = {}  # oid -> (op, its frame), in send order
         self._unsent: deque[str] = deque()  # oids of the outbox to send (or send again), in order
@@ -267,6 +270,12 @@ class Connection:
                 self.join_error = None
                 self.account_error = None
             self._cancel_retry()
+            now = self.scheduler.now()
+            gap_ends = self._last_by_hand + RETRY_NOW_GAP
+            if now < gap_ends:
+                self._retry = self.scheduler.call_at(gap_ends, self._connect)
+                return
+            self._last_by_hand = now
             self._connect()
 
     def close(self) -> None:

@@ -110,3 +110,18 @@ def test_the_back_off_stays_capped_after_thousands_of_tries() -> None:
     delays = [net.backoff_delay(n, rng) for n in (1, 10, 1025, 100_000)]
     assert delays[0] <= net.BACKOFF_INITIAL * (1 + net.BACKOFF_JITTER)
     assert all(net.BACKOFF_MAX * 0.8 <= d <= net.BACKOFF_MAX * 1.2 for d in delays[1:])
+
+
+def test_f5_held_down_tries_once_a_gap_not_once_a_frame(screen, tmp_path):
+    clock = ManualClock()
+    app = make_app(screen, tmp_path, clock)
+    with running_server() as srv:
+        joined(app, srv)
+    run_until(app, lambda: app.conn.state == "offline")
+    tries = app.conn.attempts
+    for _ in range(30):  # a second of key repeat: 30 presses, 1/30 s apart
+        app.frame([key(pygame.K_F5)])
+        run_until(app, lambda: app.conn.state != "connecting")
+        clock.advance(1 / 30)
+    assert app.conn.attempts - tries <= 2, "at most one try per RETRY_NOW_GAP (1 s) of presses"
+    app.shutdown()
