@@ -38,6 +38,7 @@ def make_app(screen: pygame.Surface, tmp_path, clock: ManualClock) -> App:
     )
 
 
+@pytest.mark.reliability
 def test_a_stroke_drawn_three_hours_into_an_outage_reaches_the_board_when_the_server_returns(
     screen, tmp_path
 ):
