@@ -84,6 +84,8 @@ class Accounts:
         self.cost = ScryptCost(limits.scrypt_n, limits.scrypt_r, limits.scrypt_p)
         self.logins = FailureLimiter(limits.login_failures, limits.login_window, clock)
         self.signups = AddressPacer(limits.signup_rate, limits.signup_burst, clock)  # accounts are kept
+        # each login is one scrypt: paced per address like room-password checks (server/pacing.py)
+        self.checks = AddressPacer(limits.password_check_rate, limits.password_check_burst, clock)
         self._lock = threading.Lock()
         self._sessions: dict[Session, Account] = {}  # logged-in connections
         self._dummy_hash = ""  # checked against when there is no such account, so timing tells nothing
@@ -186,6 +188,11 @@ class Accounts:
         wait = self.logins.retry_after(*keys)
         if wait:
             detail = f"too many failed attempts; try again in {wait} s"
+            session.send(AccountError(action, "too_many_attempts", detail, wait))
+            return
+        wait = self.checks.admit(address)
+        if wait:
+            detail = f"too many password checks from your address; try again in {wait} s"
             session.send(AccountError(action, "too_many_attempts", detail, wait))
             return
         row = self.store.account(folded)

@@ -57,10 +57,11 @@ MAX_INPUT_PAUSE = 5.0  # seconds the reader pauses at most for an input debt (be
 LOGIN_FAILURES = 5  # failures per (account or room, address) and per address within LOGIN_WINDOW
 LOGIN_WINDOW = 60.0  # seconds: after LOGIN_FAILURES failures in this window, wait until the oldest expires
 MIN_PASSWORD = 6  # characters of an account password at least
-# Slow work paced per address (server/pacing.py): each room-password check through join, and each new
-# room's password, is one scrypt (~40 ms CPU, 16 MiB): unpaced, pipelined joins from one address held
-# two cores. 2 a second is 8% of a core per address; a burst of 10 covers a family behind one NAT.
-PASSWORD_CHECK_RATE, PASSWORD_CHECK_BURST = 2.0, 10  # more get join_error too_many_attempts + retry
+# Slow work paced per address (server/pacing.py): each room-password check through join (and each new
+# room's password), and each login's check, is one scrypt (~40 ms CPU, 16 MiB): unpaced, pipelined
+# joins from one address held two cores. 2 a second is 8% of a core per address and per bucket (rooms,
+# logins); a burst of 10 covers a family behind one NAT.
+PASSWORD_CHECK_RATE, PASSWORD_CHECK_BURST = 2.0, 10  # more get too_many_attempts + retry
 # Sign-ups per address: an account is kept forever, so one address may make 10 at once, then one a
 # minute (was ~33 a second, bounded only by the chat pace).
 SIGNUP_RATE, SIGNUP_BURST = 1 / 60, 10  # more get account_error too_many_attempts + retry

@@ -13,7 +13,7 @@ from pgboard_server import limits as L
 from support import FakeClock, RawClient, running_server
 from test_server_accounts import FAST, account, join
 
-from pgboard.protocol import AccountError, AccountOk, Error, Join, JoinError, Signup, Welcome
+from pgboard.protocol import AccountError, AccountOk, Error, Join, JoinError, Login, Signup, Welcome
 
 
 @pytest.fixture
@@ -78,3 +78,20 @@ def test_sign_ups_are_paced_per_address() -> None:
         clock.advance(60)
         with RawClient(server.address, source="127.0.0.2") as c:
             assert isinstance(account(c, Signup("bot-late", "password1")), AccountOk)
+
+
+def test_logins_are_paced_per_address_even_with_the_right_password(scrypts) -> None:
+    clock = FakeClock()
+    with running_server(**FAST, clock=clock) as server:
+        with RawClient(server.address) as c:
+            account(c, Signup("alice", "wonderland"))
+        before = scrypts[0]
+        with RawClient(server.address, source="127.0.0.2") as c:  # pipelined, within the chat burst
+            for _ in range(20):
+                c.send(Login("alice", "wonderland"))
+            answers = [c.recv_until((AccountOk, AccountError)) for _ in range(20)]
+        assert sum(isinstance(a, AccountOk) for a in answers) == L.PASSWORD_CHECK_BURST
+        assert all(a.reason == "too_many_attempts" for a in answers if isinstance(a, AccountError))
+        assert scrypts[0] - before == L.PASSWORD_CHECK_BURST
+        with RawClient(server.address, source="127.0.0.3") as d:  # the owner elsewhere: at once
+            assert isinstance(account(d, Login("alice", "wonderland")), AccountOk)
