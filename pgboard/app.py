@@ -20,7 +20,7 @@ from pgboard import settings as settings_mod
 from pgboard.board import Board
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
 from pgboard.net import Connection, Credentials
-from pgboard.protocol import MAX_WIDTH, Cursor, Message, Say
+from pgboard.protocol import MAX_WIDTH, Chat, Cursor, Message, Say
 from pgboard.room import LIVE_BUDGET, LOCKED_TEXT, RoomView
 from pgboard.scheduler import Scheduler
 from pgboard.tools import TOOLS, Tool, ToolContext, make_tool
@@ -100,6 +100,8 @@ class App:
         self._last_cursor_sent = 0.0
         self._last_state = ""
         self._ever_online = False
+        self._kept_outage = False  # the recovery file of this outage is written
+        self.ui.status.on_click = lambda: self.do_action("reconnect")
         self.ui.set_tool(self.tool_name)
 
     # -- joining
@@ -143,7 +145,7 @@ class App:
             fingerprint=fingerprint or settings.trusted.get(settings_mod.server_key(host, port), ""),
         )
         self.room = RoomView(self.conn, self.board)
-        self.room.on_chat = self.ui.add_chat_message
+        self.room.on_chat = self._chat_line
         self.room.on_notice = self.ui.add_notice
         self.room.on_users = self._users_changed
         self.room.on_rights = self._rights_changed
@@ -283,6 +285,11 @@ class App:
         state = conn.state
         if state == "online":
             self._ever_online = True
+        elif conn.long_outage and not self._kept_outage:  # the retries go on; the file is a safety net
+            self._kept_outage = True
+            self._keep_work()
+        elif state == "offline" and not conn.long_outage:  # a new outage (a flapping link stays long)
+            self._kept_outage = False
         if state != self._last_state:
             self._last_state = state
             if state == "refused" and conn.join_error is not None:
@@ -298,8 +305,6 @@ class App:
                 return
             elif state == "untrusted":
                 self.ui.show_untrusted(conn.tls_fingerprint, conn.tls_changed)
-            elif state == "failed":
-                self._keep_work()
         latency = conn.latency * 1000 if conn.latency is not None else None
         # the pump's own line ("Offline: retrying in 3 s; 2 unsent changes kept") says it all
         online = "Online, secure (TLS)" if conn.tls else "Online"
@@ -315,15 +320,21 @@ class App:
             conn.catchup_progress,
         )
 
+    def _chat_line(self, msg: Chat) -> None:
+        self.ui.add_chat_message(msg)
+        if msg.mail and self.conn is not None:  # a kept private line: shown, so the server may forget it
+            self.conn.mail_shown(msg.mail)
+
     def _keep_work(self) -> None:
-        """The server is gone for good: write the board where the user will find it, and say where."""
+        """The server has been down a long while (the retries go on): write the board where the user
+        will find it, as a safety net, and say where."""
         path = self.export_dir / f"pgboard-recovered-{time.strftime('%Y%m%d-%H%M%S')}.pgboard"
         try:
             boardfile.save(path, self.board.snapshot())
         except OSError as exc:
             self.ui.add_notice(f"Server down, and the board could not be saved to {path}: {exc}")
             return
-        self.ui.add_notice(f"Server down: your work is kept in {path}")
+        self.ui.add_notice(f"Server down: your work is kept in {path}; still retrying (F5: now)")
 
     # -- events
 
@@ -473,6 +484,8 @@ class App:
             self.ui.toggle_help()
         elif action == "fullscreen":
             self.toggle_fullscreen()
+        elif action == "reconnect" and self.conn is not None:
+            self.conn.retry_now()
         elif action in ("zoom_in", "zoom_out"):
             factor = ZOOM_STEP if action == "zoom_in" else 1 / ZOOM_STEP
             self.viewport.zoom_at(self.viewport.rect.center, factor)

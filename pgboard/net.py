@@ -21,18 +21,23 @@ What it keeps, so that nothing drawn is lost or doubled:
   operations while it holds a client back, so the order on the board is the order drawn).
 - Chat typed while offline waits in a bounded queue and is sent after the catch-up; cursor positions are
   ephemeral and dropped while offline.
+- Private lines kept for the account while it was offline (``chat`` with a ``mail`` id) are
+  acknowledged with ``mail_ack`` once the app has shown them (:meth:`Connection.mail_shown`), one
+  ``mail_ack`` per pump at most; the server keeps what was never acknowledged for the next login.
 
 When the connection drops (the server closed it, a socket error, a fatal protocol error, or nothing
 heard for ``TIMEOUT`` seconds although we ping every ``PING_INTERVAL``), the state turns "offline" and a
 reconnect is scheduled with exponential back-off and jitter (``BACKOFF_INITIAL`` doubling up to
-``BACKOFF_MAX``, +-``BACKOFF_JITTER``). After ``MAX_ATTEMPTS`` failed tries in a row (about five
-minutes) the state is "failed" and :meth:`Connection.status_text` tells the user to save their work;
-:meth:`Connection.retry_now` (a Retry button) starts over.
+``BACKOFF_MAX``, +-``BACKOFF_JITTER``). It never gives up while the app runs: a server that comes back
+hours later gets the outbox drawn meanwhile. After ``LONG_OUTAGE_ATTEMPTS`` failed tries in a row (about
+five minutes) :attr:`Connection.long_outage` turns true (the app then keeps the board in a recovery file,
+once per outage, and the status line says the server is down) and the retries go on every
+``BACKOFF_MAX`` seconds. :meth:`Connection.retry_now` (F5, or a click on the status bar) tries at once.
 
 States: "closed" (not started, or after :meth:`Connection.close`), "connecting" (TCP), "joining" (the
 socket is up; hello, log-in and join), "catching_up" (welcomed; the board is being replayed), "online",
 "offline" (a retry is scheduled), "refused" (a ``join_error`` or an ``account_error``; kept in
-``join_error`` / ``account_error``; no retry), "failed" (gave up retrying).
+``join_error`` / ``account_error``; no retry).
 
 With :class:`Credentials` (an account), every connection, the automatic reconnects included, sends
 ``login`` (or first ``signup`` or ``passwd``) after ``hello`` and joins once the server answers
@@ -83,6 +88,7 @@ from pgboard.protocol import (
     JoinError,
     LocalProtocolError,
     Login,
+    MailAck,
     Message,
     Move,
     Obj,
@@ -109,7 +115,8 @@ BACKOFF_INITIAL = 0.5  # seconds before the first reconnect attempt
 BACKOFF_FACTOR = 2.0
 BACKOFF_MAX = 30.0  # the back-off stops doubling here
 BACKOFF_JITTER = 0.2  # each delay is scaled by a random factor in [1 - JITTER, 1 + JITTER]
-MAX_ATTEMPTS = 15  # failed tries in a row before "failed": 0.5+1+...+16 + 9*30 s, about 5 minutes
+LONG_OUTAGE_ATTEMPTS = 15  # failed tries in a row (0.5+1+...+16 + 9*30 s, about 5 minutes) after which
+# the outage counts as long: the app writes a recovery file and says "Server down"; the retries go on
 STABLE_AFTER = 10.0  # seconds online after which a drop starts the back-off afresh (a server that
 # welcomes and then drops every client at once gets the growing back-off, not a reconnect storm)
 RECV_SIZE = 64 * 1024  # bytes asked of one recv()
@@ -131,10 +138,12 @@ STATES = (
     "online",
     "offline",
     "refused",
-    "failed",
     "untrusted",
 )
-FAILED_TEXT = "Server down: your work is kept; save it with Ctrl+S"
+RETRY_NOW_GAP = 1.0  # seconds between two tries asked for by hand: F5 held down (key repeat, ~30 a
+# second) would otherwise open a connection a frame; a press sooner is one try at the gap's end
+RETRY_KEY = "F5"  # pgboard/shortcuts.py binds it to "reconnect" (retry_now); a click on the status bar too
+DOWN_TEXT = "Server down: still retrying"  # the status line after LONG_OUTAGE_ATTEMPTS failed tries
 _CONNECT_PENDING = frozenset({0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, errno.EINTR})
 _LOCAL_NAMES = {"": "127.0.0.1", "localhost": "127.0.0.1"}
 
@@ -160,7 +169,8 @@ class Credentials:
 
 def backoff_delay(attempt: int, rng: random.Random) -> float:
     """Seconds to wait before reconnect ``attempt`` (1 for the first retry after a drop)."""
-    base = min(BACKOFF_MAX, BACKOFF_INITIAL * BACKOFF_FACTOR ** max(0, attempt - 1))
+    doublings = min(max(0, attempt - 1), 32)  # retries go on for hours: 2.0 ** 1024 would overflow
+    base = min(BACKOFF_MAX, BACKOFF_INITIAL * BACKOFF_FACTOR**doublings)
     return base * (1.0 + rng.uniform(-BACKOFF_JITTER, BACKOFF_JITTER))
 
 
@@ -215,6 +225,7 @@ class Connection:
         self.account_error: AccountError | None = None
         self.last_error = ""
         self.attempts = 0  # failed tries in a row since the link was last stable
+        self._last_by_hand = -math.inf  # when retry_now last connected (it keeps RETRY_NOW_GAP)
         self._online_since: float | None = None
         self._outbox: dict[str, tuple[Operation, bytes]] = {}  # oid -> (op, its frame), in send order
         self._unsent: deque[str] = deque()  # oids of the outbox to send (or send again), in order
@@ -232,6 +243,8 @@ class Connection:
         self._last_heard = 0.0
         self._ping_n = 0
         self._pings: dict[int, float] = {}  # our pings not yet answered: number -> time sent
+        self._mail_shown = 0  # the highest kept private line (its mail id) the app showed, this link
+        self._mail_acked = 0  # ... and the highest we told the server of
 
     # -- the life cycle
 
@@ -247,14 +260,26 @@ class Connection:
         self._address = None  # resolve again: the user may have changed the host
         self._connect()
 
+    @property
+    def long_outage(self) -> bool:
+        """True once LONG_OUTAGE_ATTEMPTS tries in a row failed (the retries go on): time for the app to
+        keep the board in a recovery file."""
+        return self.attempts >= LONG_OUTAGE_ATTEMPTS and self.state in ("offline", "connecting")
+
     def retry_now(self) -> None:
-        """Skip the back-off (or leave "failed"/"refused"): try again at once, e.g. from a Retry button."""
-        if self.state in ("offline", "failed", "refused"):
+        """Skip the back-off (or leave "refused"): try again at once (F5, a click on the status bar)."""
+        if self.state in ("offline", "refused"):
             if self.state != "offline":
                 self.attempts = 0
                 self.join_error = None
                 self.account_error = None
             self._cancel_retry()
+            now = self.scheduler.now()
+            gap_ends = self._last_by_hand + RETRY_NOW_GAP
+            if now < gap_ends:
+                self._retry = self.scheduler.call_at(gap_ends, self._connect)
+                return
+            self._last_by_hand = now
             self._connect()
 
     def close(self) -> None:
@@ -353,6 +378,11 @@ class Connection:
         self._unsent = deque(oid for oid in self._outbox if oid not in self._in_flight)
         self._send_unsent()
 
+    def mail_shown(self, mail_id: int) -> None:
+        """The app showed the kept private line ``mail_id``: acknowledge it (at the next pump, so that
+        a whole mailbox shown in one frame costs one mail_ack)."""
+        self._mail_shown = max(self._mail_shown, mail_id)
+
     def send(self, msg: Message) -> bool:
         """Send a chat line (Say) or a cursor position. Returns False when the message was dropped:
         a cursor while not online (or while the link is backed up), chat past MAX_QUEUED_CHAT."""
@@ -396,7 +426,8 @@ class Connection:
             left = self._retry.remaining if self._retry is not None and self._retry.active else 0.0
             kept = len(self._outbox)
             tail = f"; {kept} unsent change{'s' if kept != 1 else ''} kept" if kept else ""
-            return f"Offline: retrying in {max(1, math.ceil(left))} s{tail}"
+            head = DOWN_TEXT if self.long_outage else "Offline: retrying"
+            return f"{head} in {max(1, math.ceil(left))} s{tail} ({RETRY_KEY}: now)"
         if state == "refused":
             err = self.join_error or self.account_error
             if err is None:
@@ -404,8 +435,6 @@ class Connection:
             text = f"Refused: {err.detail or err.reason}"
             suggestion = getattr(err, "suggestion", "")
             return f"{text}. Try {suggestion!r}?" if suggestion else text
-        if state == "failed":
-            return FAILED_TEXT
         if state == "untrusted":
             if self.tls_changed:
                 return self.last_error
@@ -423,6 +452,9 @@ class Connection:
             return
         self._read(sock)
         if self._sock is sock:
+            if self._mail_shown > self._mail_acked and self.state == "online":
+                self._outbuf += encode(MailAck(self._mail_shown))
+                self._mail_acked = self._mail_shown
             self._flush(sock)
 
     def _finish_connect(self, sock: socket.socket) -> bool:
@@ -810,6 +842,7 @@ class Connection:
             self._rejoin.cancel()
             self._rejoin = None
         self._pings.clear()
+        self._mail_shown = self._mail_acked = 0  # a new link gets its mail again, with fresh ids
         self.catchup_progress = None
         self._online_since = None
 
@@ -824,10 +857,8 @@ class Connection:
             self.state = "closed"
             return
         self.attempts += 1
-        if self.attempts > MAX_ATTEMPTS:
-            logger.warning("giving up after %d attempts", MAX_ATTEMPTS)
-            self.state = "failed"
-            return
+        if self.attempts == LONG_OUTAGE_ATTEMPTS:
+            logger.warning("%d tries in a row failed; retrying every %g s", self.attempts, BACKOFF_MAX)
         if delay is None:
             delay = backoff_delay(self.attempts, self.rng)
         self.state = "offline"

@@ -478,6 +478,16 @@ class Chat(Message):
     history: bool = _spec(_bool, False)
     time: int = _spec(_int(0, 2**40), 0)
     away: bool = _spec(_bool, False)  # a private line kept while you were offline, delivered at login
+    mail: int = _spec(_int(0, 2**53), 0)  # with away: its id in your mailbox, for mail_ack
+    again: bool = _spec(_bool, False)  # with away: sent to you before and never acknowledged
+
+
+@message("mail_ack")
+class MailAck(Message):
+    """Client -> server: the kept private lines up to ``upto`` (their ``mail`` id) were shown; the
+    server forgets them. Lines never acknowledged are delivered again at the next login."""
+
+    upto: int = _spec(_int(1, 2**53))
 
 
 @message("notice")

@@ -41,6 +41,7 @@ _PLAIN = {
     pygame.K_KP_ENTER: "focus_chat",
     pygame.K_ESCAPE: "cancel",
     pygame.K_F1: "help",
+    pygame.K_F5: "reconnect",  # offline: try the server now instead of waiting for the back-off
     pygame.K_LEFTBRACKET: "thinner",
     pygame.K_RIGHTBRACKET: "thicker",
     pygame.K_PLUS: "zoom_in",
@@ -74,6 +75,7 @@ HELP_ROWS = [
     ("Esc", "cancel / back to drawing"),
     ("Tab", "hide or show all panels"),
     ("F11", "full screen"),
+    ("F5 or a click on the status bar", "reconnect now (while offline)"),
     ("F1 or ?", "this overlay"),
 ]
 

@@ -213,9 +213,12 @@ class UI:
         history: bool = False,
         stamp: int = 0,
         away: bool = False,
+        again: bool = False,
     ) -> None:
         """A chat line (protocol.Chat's fields: kind say, me or private; ``stamp`` is its time)."""
-        self.chat.add_chat(nick, text, kind, user=user, to=to, history=history, stamp=stamp, away=away)
+        self.chat.add_chat(
+            nick, text, kind, user=user, to=to, history=history, stamp=stamp, away=away, again=again
+        )
         if not self.panels_visible and not history and user != self.chat.me:
             line = f"* {nick} {text}" if kind == "me" else f"{nick}: {text}"
             self.toast(line if len(line) <= HIDDEN_CHAT_TOAST else line[: HIDDEN_CHAT_TOAST - 1] + "…")
@@ -232,6 +235,7 @@ class UI:
                 history=msg.history,
                 stamp=msg.time,
                 away=getattr(msg, "away", False),
+                again=getattr(msg, "again", False),
             )
         else:
             self.add_notice(msg.text)

@@ -8,16 +8,20 @@ otherwise every account message gets ``account_error no_accounts`` and everybody
   id stored with the account: the same on every machine); a guest's id stays sha256 of its secret.
 - A registered nickname cannot be used by anyone but its account (``join_error registered``; ``/nick``
   gets ``nick_taken``).
-- Failed logins are limited per account and per address (``login_failures`` within ``login_window``
-  seconds, on the server's injectable clock); past it the answer is ``too_many_attempts`` with
-  ``retry``, and the password is not even checked.
+- Failed logins are limited per (account, address) and per address (``login_failures`` within
+  ``login_window`` seconds, on the server's injectable clock); past it the answer is
+  ``too_many_attempts`` with ``retry``, and the password is not even checked. Never per account
+  alone: a correct password from an address that has not failed is never refused.
 - ``/msg`` to a registered nickname that is not in the room reaches its account where it is joined,
-  or else is kept in the store (at most ``mailbox_limit`` lines) and delivered, oldest first and once,
-  right after its next join, marked ``away``.
+  or else is kept in the store (at most ``mailbox_limit`` lines) and delivered, oldest first, right
+  after its next join, marked ``away`` and with its ``mail`` id. A line leaves the store only when the
+  client acknowledges it (``mail_ack {upto}``): a connection that drops before that gets every line
+  again at the next login, marked ``again``. Nothing is lost between the store and the screen.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import sqlite3
@@ -26,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pgboard_server.pacing import AddressPacer
 from pgboard_server.passwords import (
     FailureLimiter,
     ScryptCost,
@@ -43,10 +48,13 @@ from pgboard.protocol import (
     Chat,
     Error,
     Login,
+    MailAck,
     Message,
     Notice,
     Passwd,
+    ProtocolError,
     Signup,
+    decode_frame,
     encode,
 )
 
@@ -75,6 +83,9 @@ class Accounts:
         self.mailbox_limit = limits.mailbox_limit
         self.cost = ScryptCost(limits.scrypt_n, limits.scrypt_r, limits.scrypt_p)
         self.logins = FailureLimiter(limits.login_failures, limits.login_window, clock)
+        self.signups = AddressPacer(limits.signup_rate, limits.signup_burst, clock)  # accounts are kept
+        # each login is one scrypt: paced per address like room-password checks (server/pacing.py)
+        self.checks = AddressPacer(limits.password_check_rate, limits.password_check_burst, clock)
         self._lock = threading.Lock()
         self._sessions: dict[Session, Account] = {}  # logged-in connections
         self._dummy_hash = ""  # checked against when there is no such account, so timing tells nothing
@@ -143,6 +154,11 @@ class Accounts:
         nick = self._checked_nick(session, "signup", msg.nick)
         if nick is None or not self._strong_enough(session, "signup", msg.password):
             return
+        wait = self.signups.admit(address_of(session.peer))
+        if wait:
+            detail = f"too many sign-ups from your address; try again in {wait} s"
+            session.send(AccountError("signup", "too_many_attempts", detail, wait))
+            return
         account = Account(names.fold(nick), nick, secrets.token_hex(ACCOUNT_ID_BYTES))
         hashed = hash_password(msg.password, self.cost)
         try:
@@ -165,10 +181,18 @@ class Accounts:
         if isinstance(msg, Passwd) and not self._strong_enough(session, action, msg.new):
             return
         folded = names.fold(nick)
-        keys = (f"account:{folded}", f"address:{address_of(session.peer)}")
+        # per (account, address) and per address, never per account alone: failures from one address
+        # must not lock the owner out from theirs (issue 11)
+        address = address_of(session.peer)
+        keys = (f"account:{folded}@{address}", f"address:{address}")
         wait = self.logins.retry_after(*keys)
         if wait:
             detail = f"too many failed attempts; try again in {wait} s"
+            session.send(AccountError(action, "too_many_attempts", detail, wait))
+            return
+        wait = self.checks.admit(address)
+        if wait:
+            detail = f"too many password checks from your address; try again in {wait} s"
             session.send(AccountError(action, "too_many_attempts", detail, wait))
             return
         row = self.store.account(folded)
@@ -242,17 +266,37 @@ class Accounts:
         return True
 
     def deliver_mail(self, session: Session) -> int:
-        """After a logged-in join: the lines kept for this account, oldest first (and then gone)."""
+        """After a logged-in join: the lines kept for this account, oldest first, each with its
+        ``mail`` id (and ``again`` when sent before); they stay kept until the client's mail_ack."""
         account = self.account_of(session)
         if account is None or not session.joined or session.closing:
             return 0  # a connection already closing keeps the mail for the next one
         try:
-            lines = self.store.take_mail(account.folded)
+            rows = self.store.deliver_mail(account.folded)
         except sqlite3.Error as exc:
             self.store.health.failed(f"the mailbox of {account.nick!r}", exc)
             return 0
-        for line in lines:
-            session.send_frame(line.encode("ascii") + TERMINATOR)
-        if lines:
-            log.info("%r: delivered %d kept messages", session, len(lines))
-        return len(lines)
+        for mail_id, line, again in rows:
+            try:
+                kept = decode_frame(line.encode("ascii"))
+            except (UnicodeEncodeError, ProtocolError) as exc:  # a damaged row: say so, send the rest
+                log.error("the mailbox of %r holds a bad line %d: %s", account.nick, mail_id, exc)
+                continue
+            if isinstance(kept, Chat):
+                session.send(dataclasses.replace(kept, mail=mail_id, again=again))
+        if rows:
+            log.info("%r: delivered %d kept messages", session, len(rows))
+        return len(rows)
+
+    def ack_mail(self, session: Session, msg: MailAck) -> None:
+        """``mail_ack {upto}``: the client has shown the kept lines up to ``upto``; forget them."""
+        account = self.account_of(session)
+        if account is None:
+            session.send(Error("not_logged_in", "mail_ack is for a logged-in account's kept messages"))
+            return
+        try:
+            gone = self.store.ack_mail(account.folded, msg.upto)
+        except sqlite3.Error as exc:  # they stay, and come again at the next login
+            log.error("could not forget the delivered messages of %r: %s", account.nick, exc)
+            return
+        log.info("%r: %d kept messages acknowledged", session, gone)

@@ -93,7 +93,7 @@ def parser() -> argparse.ArgumentParser:
         "--login-failures",
         type=int,
         default=L.LOGIN_FAILURES,
-        help="failed logins (or room passwords) per account, room or address within --login-window",
+        help="failed logins (room passwords) per (account or room, address) and per address, per window",
     )
     g.add_argument(
         "--login-window", type=float, default=L.LOGIN_WINDOW, help="seconds over which failures count"
@@ -143,6 +143,10 @@ ABUSE_OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("address_input_burst", float, "bytes of input an address may send at once"),
     ("address_join_rate", float, "joins a second per address"),
     ("address_join_burst", float, "joins an address may send at once"),
+    ("password_check_rate", float, "room-password checks (scrypt) a second per address, through join"),
+    ("password_check_burst", float, "room-password checks an address may ask for at once"),
+    ("signup_rate", float, "sign-ups a second per address (default one a minute)"),
+    ("signup_burst", float, "sign-ups an address may make at once"),
     ("rate_retry", float, "seconds a refused kind of input stays refused, at least"),
     ("abuse_refusals", int, "refusals within --abuse-window that disconnect a client (0: never)"),
     ("abuse_window", float, "seconds over which refusals are counted"),

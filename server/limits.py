@@ -91,9 +91,17 @@ ABUSE_WINDOW = 10.0  # seconds
 TLS_HANDSHAKE_TIMEOUT = 5.0  # seconds a TLS handshake may take (in the connection's own thread); a
 # plain client, silent until it hears hello, gets error "tls_required" after it
 MAX_INPUT_PAUSE = 5.0  # seconds the reader pauses at most for an input debt (below PING_INTERVAL)
-LOGIN_FAILURES = 5  # failed logins (or room passwords) per account, room or address within LOGIN_WINDOW
+LOGIN_FAILURES = 5  # failures per (account or room, address) and per address within LOGIN_WINDOW
 LOGIN_WINDOW = 60.0  # seconds: after LOGIN_FAILURES failures in this window, wait until the oldest expires
 MIN_PASSWORD = 6  # characters of an account password at least
+# Slow work paced per address (server/pacing.py): each room-password check through join (and each new
+# room's password), and each login's check, is one scrypt (~40 ms CPU, 16 MiB): unpaced, pipelined
+# joins from one address held two cores. 2 a second is 8% of a core per address and per bucket (rooms,
+# logins); a burst of 10 covers a family behind one NAT.
+PASSWORD_CHECK_RATE, PASSWORD_CHECK_BURST = 2.0, 10  # more get too_many_attempts + retry
+# Sign-ups per address: an account is kept forever, so one address may make 10 at once, then one a
+# minute (was ~33 a second, bounded only by the chat pace).
+SIGNUP_RATE, SIGNUP_BURST = 1 / 60, 10  # more get account_error too_many_attempts + retry
 MAILBOX_LIMIT = 100  # private lines kept for one offline account; more are refused ("mailbox_full")
 
 
@@ -151,6 +159,10 @@ class Limits:
     login_failures: int = LOGIN_FAILURES
     login_window: float = LOGIN_WINDOW
     min_password: int = MIN_PASSWORD
+    password_check_rate: float = PASSWORD_CHECK_RATE
+    password_check_burst: float = PASSWORD_CHECK_BURST
+    signup_rate: float = SIGNUP_RATE
+    signup_burst: float = SIGNUP_BURST
     mailbox_limit: int = MAILBOX_LIMIT
     scrypt_n: int = SCRYPT_N  # the cost of new password hashes (tests lower it); old hashes keep theirs
     scrypt_r: int = SCRYPT_R

@@ -575,6 +575,12 @@ class Rooms:
             if isinstance(room, JoinError):
                 session.send(room)
                 return
+            with room.lock:  # a nickname in use is refused before any slow password check
+                taken = room.taken_nicks(except_user=user)
+            if names.fold(nick) in taken:
+                suggestion = names.suggest(nick, taken)
+                session.send(JoinError("taken", f"{nick!r} is already in this room", suggestion))
+                return
             refused = passwords.check(room, msg.password, session.peer)  # slow hashes: outside the lock
             if refused is not None:
                 session.send(refused)

@@ -1,5 +1,5 @@
 """Room passwords: a room created with a password keeps it (hashed, in the store) and every join must
-give it; wrong passwords are limited per room and per address, like logins (server/accounts.py).
+give it; wrong passwords are limited per (room, address) and per address, like logins (server/accounts.py).
 
 The join that creates a room (server/rights.py: a room is created once, by its first member, and
 remembered in the store) sets its password when ``password`` is not empty. A room without a password
@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pgboard_server.pacing import AddressPacer
 from pgboard_server.passwords import FailureLimiter, ScryptCost, hash_password, verify_password
 from pgboard_server.rights import address_of
 
@@ -36,6 +37,8 @@ class RoomPasswords:
         self.store = store
         self.cost = ScryptCost(limits.scrypt_n, limits.scrypt_r, limits.scrypt_p)
         self.attempts = FailureLimiter(limits.login_failures, limits.login_window, clock)
+        # every hash a join asks for (a check, or a new room's password) is paced per address
+        self.pace = AddressPacer(limits.password_check_rate, limits.password_check_burst, clock)
 
     @staticmethod
     def key(room: Room) -> str:
@@ -45,17 +48,32 @@ class RoomPasswords:
         """None when the join may go on; else the join_error to send (bad_password, too_many_attempts)."""
         stored = self.store.room_password(self.key(room))
         if stored is None:
+            if password and not room.rights.exists:  # this join creates the room: prepare() hashes
+                return self._paced(address_of(peer))
             return None
-        keys = (f"room:{self.key(room)}", f"address:{address_of(peer)}")
+        # per (room, address) and per address, never per room alone: one address guessing must not
+        # lock everyone else out of the room (issue 11)
+        address = address_of(peer)
+        keys = (f"room:{self.key(room)}@{address}", f"address:{address}")
         wait = self.attempts.retry_after(*keys)
         if wait:
             detail = f"too many wrong passwords; try again in {wait} s"
             return JoinError("too_many_attempts", detail, retry=wait)
+        paced = self._paced(address)
+        if paced is not None:
+            return paced
         if verify_password(password, stored):
             return None
         self.attempts.failed(*keys)
         what = "this room needs a password" if not password else "wrong password for this room"
         return JoinError("bad_password", what)
+
+    def _paced(self, address: str) -> JoinError | None:
+        wait = self.pace.admit(address)
+        if not wait:
+            return None
+        detail = f"too many room-password checks from your address; try again in {wait} s"
+        return JoinError("too_many_attempts", detail, retry=wait)
 
     def prepare(self, room: Room, password: str) -> str | None:
         """Outside the lock: the hash to keep if this join creates the room, or None."""

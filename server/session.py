@@ -36,6 +36,7 @@ from pgboard.protocol import (
     Cursor,
     Error,
     Join,
+    MailAck,
     Message,
     Ping,
     Pong,
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Lazy = Iterable[bytes]
-CLIENT_MESSAGES = (Join, Say, Cursor, *OPERATIONS, *ACCOUNT_MESSAGES)  # besides ping, pong and error
+CLIENT_MESSAGES = (Join, Say, Cursor, MailAck, *OPERATIONS, *ACCOUNT_MESSAGES)  # besides ping, pong and error
 
 
 # write(2) called holding the interpreter lock (ctypes.PyDLL does not release it): the socket is
@@ -509,6 +510,12 @@ class Session:
                 self.server.accounts.handle(self, msg)
         elif room is None:
             self.send(Error("not_joined", f"join a room before sending {msg.TYPE!r}"))
+        elif isinstance(msg, MailAck):
+            retry = self.throttle.admit("chat")  # one delete each: paced like chat lines
+            if retry:
+                self._refuse("chat", f"more than {self.limits.chat_rate:g} mail_ack a second", retry)
+            else:
+                self.server.accounts.ack_mail(self, msg)
         elif isinstance(msg, Cursor):
             if not self.throttle.admit("cursor"):  # cursors are ephemeral: too many are dropped quietly
                 room.cursor(self, msg)

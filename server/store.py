@@ -124,7 +124,8 @@ CREATE TABLE IF NOT EXISTS room_passwords (
 CREATE TABLE IF NOT EXISTS mail (
     id INTEGER PRIMARY KEY,
     recipient TEXT NOT NULL,     -- the folded nick of an account
-    line TEXT NOT NULL           -- the chat frame's JSON payload, as it will be delivered
+    line TEXT NOT NULL,          -- the chat frame's JSON payload, as it will be delivered
+    delivered INTEGER NOT NULL DEFAULT 0  -- sent to a connection, not acknowledged (mail_ack) yet
 );
 CREATE INDEX IF NOT EXISTS mail_by_recipient ON mail (recipient, id);
 """
@@ -156,6 +157,7 @@ class Store:
         self._db.executescript(_SCHEMA)
         self._db.executescript(_RIGHTS_SCHEMA)
         self._db.executescript(_ACCOUNTS_SCHEMA)
+        self._mail_delivered_column()
         self.checkpointer: Checkpointer | None = None
         self._commits = 0  # since the last checkpoint was asked for
         if self.path != MEMORY:
@@ -515,13 +517,32 @@ class Store:
             )
         return cur.rowcount == 1
 
-    def take_mail(self, recipient: str) -> list[str]:
-        """Every line kept for ``recipient``, oldest first, removed in the same statement."""
+    def _mail_delivered_column(self) -> None:
+        """A database from before mail_ack has no ``delivered`` column: add it (every line unsent)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(mail)")}
+        if "delivered" not in columns:
+            self._db.execute("ALTER TABLE mail ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0")
+
+    def deliver_mail(self, recipient: str) -> list[tuple[int, str, bool]]:
+        """Every line kept for ``recipient``, oldest first: (id, line, sent before), now marked sent.
+        Nothing is removed here: only :meth:`ack_mail` removes, once the client has the lines."""
         with self._lock:
             rows = self._db.execute(
-                "DELETE FROM mail WHERE recipient = ? RETURNING id, line", (recipient,)
+                "SELECT id, line, delivered FROM mail WHERE recipient = ? ORDER BY id", (recipient,)
             ).fetchall()
-        return [line for _, line in sorted(rows)]
+            if rows:
+                self._db.execute(
+                    "UPDATE mail SET delivered = 1 WHERE recipient = ? AND id <= ?", (recipient, rows[-1][0])
+                )
+        return [(mail_id, line, bool(sent)) for mail_id, line, sent in rows]
+
+    def ack_mail(self, recipient: str, upto: int) -> int:
+        """The client has every line sent to it up to id ``upto``: forget them; how many went."""
+        with self._lock:
+            cur = self._db.execute(
+                "DELETE FROM mail WHERE recipient = ? AND id <= ? AND delivered = 1", (recipient, upto)
+            )
+        return cur.rowcount
 
 
 class Checkpointer:

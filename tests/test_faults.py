@@ -209,7 +209,7 @@ class Crowd:
     def stay_up(self) -> None:
         """The link stays up a while (STABLE_AFTER on every client's clock; the heartbeat pings): the
         back-off starts afresh at the next fault, as it does between a user's bad moments. Without it a
-        long run of faults (``make fuzz``) ends in "failed" after MAX_ATTEMPTS, as the client is meant to."""
+        long run of faults (``make fuzz``) reaches the capped back-off (BACKOFF_MAX): 30 s a retry."""
         for a in self.artists:
             a.clock.advance(net.STABLE_AFTER)
             a.sched.run_due()

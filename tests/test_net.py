@@ -310,7 +310,7 @@ def test_chat_typed_before_the_connection_is_sent_once_online_and_cursors_are_dr
     c.close()
 
 
-def test_server_shutdown_goes_offline_with_a_countdown_and_gives_up_after_max_attempts() -> None:
+def test_server_shutdown_goes_offline_with_a_countdown_and_never_gives_up() -> None:
     with running_server(**FAST_CLOSE) as server:
         port = server.address[1]
         c = Client(port)
@@ -319,27 +319,29 @@ def test_server_shutdown_goes_offline_with_a_countdown_and_gives_up_after_max_at
         server.stop()  # says "shutdown" (fatal) and closes
         c.pump_until(lambda: conn.state == "offline")
     assert any(isinstance(m, Error) and m.code == "shutdown" for m in conn.incoming)
-    assert conn.status_text() == "Offline: retrying in 1 s; 1 unsent change kept"  # 0.6 s
-    expected = [min(net.BACKOFF_MAX, net.BACKOFF_INITIAL * 2**n) * 1.2 for n in range(net.MAX_ATTEMPTS)]
+    assert conn.status_text() == "Offline: retrying in 1 s; 1 unsent change kept (F5: now)"  # 0.6 s
+    expected = [min(net.BACKOFF_MAX, net.BACKOFF_INITIAL * 2**n) * 1.2 for n in range(6)]
     # Each retry is refused (nothing listens on the port any more): the back-off doubles.
     for n in range(2, 6):
         c.skip_to_retry()
         assert conn.state == "connecting" and conn.status_text().endswith(f"(attempt {n})")
-        c.pump_until(lambda: conn.state in ("offline", "failed"))
-        assert conn.state == "offline" and conn.attempts == n
+        c.pump_until(lambda: conn.state == "offline")
+        assert conn.attempts == n
         assert conn.last_error == f"cannot connect to 127.0.0.1:{port}: Connection refused"
         assert c.sched.time_until_next() == pytest.approx(expected[n - 1])
     # The countdown follows the clock: 4.8 s to wait, 2 s later "3 s".
     assert conn.status_text().startswith("Offline: retrying in 10 s")  # 9.6 s
     c.clock.advance(2.0)
     assert conn.status_text().startswith("Offline: retrying in 8 s")
-    while conn.state != "failed":
+    assert not conn.long_outage
+    while conn.attempts < 2 * net.LONG_OUTAGE_ATTEMPTS:  # past the old give-up: the retries go on
         c.skip_to_retry()
-        c.pump_until(lambda: conn.state in ("offline", "failed"))
-    assert conn.attempts == net.MAX_ATTEMPTS + 1
-    assert conn.status_text() == "Server down: your work is kept; save it with Ctrl+S"
-    assert [op.oid for op in conn.pending_ops] == ["kept"], "the work is still there to be saved"
-    assert c.sched.time_until_next() is None, "no more retries"
+        c.pump_until(lambda: conn.state == "offline")
+        assert conn.long_outage == (conn.attempts >= net.LONG_OUTAGE_ATTEMPTS)
+    assert conn.status_text().startswith("Server down: still retrying in ")
+    assert conn.status_text().endswith("; 1 unsent change kept (F5: now)")
+    assert [op.oid for op in conn.pending_ops] == ["kept"], "the work is still there"
+    assert c.sched.time_until_next() == pytest.approx(net.BACKOFF_MAX, rel=net.BACKOFF_JITTER)
     c.close()
 
 

@@ -72,8 +72,10 @@ SAMPLES: list[Message] = [
     P.Passwd(nick="zoë", password="s3cret pass", new="n3w pass"),
     P.AccountOk(action="login", nick="zoë", user="0123456789abcdef"),
     P.AccountError(action="login", reason="too_many_attempts", detail="wait", retry=42),
+    P.MailAck(upto=3),
     P.JoinError(reason="too_many_attempts", detail="wait", retry=7),
     Chat(kind="private", user="u1", nick="alice", text="while away", to="bob", time=1_700_000_000, away=True),
+    Chat(kind="private", user="u1", nick="a", text="again", to="bob", time=1, away=True, mail=7, again=True),
 ]
 
 
@@ -403,6 +405,9 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy] = {
     "time": st.integers(0, 2**40),
     "retry": st.integers(0, P.MAX_RETRY) | st.floats(0, P.MAX_RETRY),
     "away": st.booleans(),
+    "again": st.booleans(),
+    "mail": SEQS,
+    "upto": st.integers(1, 2**53),
     "packed": st.booleans(),
 }
 CLASS_FIELDS: dict[tuple[type, str], st.SearchStrategy] = {

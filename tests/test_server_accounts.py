@@ -167,3 +167,27 @@ def test_pgboard_server_accounts_option(tmp_path: Path) -> None:
             assert isinstance(account(c, Signup("alice", "ten chars!")), AccountOk)
     with ServerProcess(tmp_path / "db2.sqlite3") as proc, RawClient(proc.address) as c:
         assert account(c, Signup("alice", "ten chars!")).reason == "no_accounts"  # off by default
+
+
+def test_an_attacker_failing_from_one_address_never_locks_the_owner_out_from_another() -> None:
+    """Issue 11, 6: twenty wrong logins from 127.0.0.2 within a minute; the owner, from 127.0.0.1 (an
+    address that has not failed), logs in at once with the right password. The attacker stays limited."""
+    clock = FakeClock()
+    with running_server(**FAST, clock=clock) as server:
+        with RawClient(server.address) as c:
+            account(c, Signup("alice", "wonderland"))
+        answers = []
+        with RawClient(server.address, source="127.0.0.2") as attacker:
+            for _ in range(20):
+                attacker.send(Login("alice", "guess"))
+                reply = attacker.recv_until((AccountOk, AccountError, Error))
+                answers.append(getattr(reply, "reason", "") or getattr(reply, "code", ""))
+                clock.advance(0.5)  # two a second: under the account requests' pace (CHAT_RATE)
+            assert answers.count("bad_login") == 5 and answers.count("too_many_attempts") == 15
+            assert account(attacker, Login("alice", "wonderland")).reason == "too_many_attempts"
+        with RawClient(server.address, source="127.0.0.1") as owner:
+            ok = account(owner, Login("alice", "wonderland"))
+            assert isinstance(ok, AccountOk) and ok.nick == "alice"
+            assert isinstance(join(owner, "alice"), Welcome)
+        with RawClient(server.address, source="127.0.0.3") as other:  # another address: its own count
+            assert account(other, Login("alice", "guess")).reason == "bad_login"

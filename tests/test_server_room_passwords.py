@@ -73,3 +73,21 @@ def test_an_operator_sets_and_removes_the_password() -> None:
             assert "removed" in b.recv_until(Notice).text
             with RawClient(server.address) as d:
                 assert isinstance(join(d, "dave", "studio"), Welcome)
+
+
+def test_one_address_guessing_never_locks_the_others_out_of_the_room() -> None:
+    """Issue 11, 6: 20 wrong room passwords from 127.0.0.2; a member who knows it, from 127.0.0.1, gets
+    in at once; the guesser stays limited even with the right password."""
+    clock = FakeClock()
+    joins_unpaced = {"join_rate": 0.0, "address_join_rate": 0.0}  # the password limit alone is tried
+    with running_server(**FAST, **joins_unpaced, clock=clock) as server:
+        with RawClient(server.address) as a:
+            assert isinstance(join(a, "alice", "vault", password="right one"), Welcome)
+        reasons = []
+        with RawClient(server.address, source="127.0.0.2") as guesser:
+            for i in range(20):
+                reasons.append(join(guesser, f"mallory{i}", "vault", password="guess").reason)
+            assert reasons.count("bad_password") == 5 and reasons[-1] == "too_many_attempts"
+            assert join(guesser, "mallory", "vault", password="right one").reason == "too_many_attempts"
+        with RawClient(server.address, source="127.0.0.1") as b:
+            assert isinstance(join(b, "bob", "vault", password="right one"), Welcome)

@@ -98,9 +98,11 @@ class ChatPanel:
         history: bool = False,
         stamp: int = 0,
         away: bool = False,
+        again: bool = False,
     ) -> None:
         """A chat line as protocol.Chat carries it (kind: say, me or private; ``away``: a private line
-        kept while its reader was offline, shown with the day it was sent)."""
+        kept while its reader was offline, shown with the day it was sent; ``again``: such a line sent
+        before, to a connection that dropped before it said it had it)."""
         when = _time.strftime("%d %b %H:%M " if away else "%H:%M ", _time.localtime(stamp)) if stamp else ""
         color = theme.user_color(user or nick)
         if kind == "me":
@@ -111,7 +113,7 @@ class ChatPanel:
                 prefix = (
                     f"[kept until {to} is back] you → {to}: "
                     if mine
-                    else f"[while you were away] {nick} → you: "
+                    else f"[while you were away{', again' if again else ''}] {nick} → you: "
                 )
             else:
                 prefix = f"[private] you → {to}: " if mine else f"[private] {nick} → you: "

@@ -1,11 +1,14 @@
 """The status bar: connection state (with the reconnect countdown), room, nickname, latency, catch-up,
 and, in red, a note that the board is locked (``lock``).
 
-Everything is plain data the app passes in ``set_status``; the widget only formats it. While a board
+Everything is plain data the app passes in ``set_status``; the widget only formats it. A click on it
+calls ``on_click`` (the app: reconnect now, while offline). While a board
 is replayed, ``progress`` (0..1, or (done, total)) shows as a progress bar on the right.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pygame
 
@@ -31,6 +34,10 @@ def state_color(state: str) -> tuple[int, int, int]:
     return theme.STATE_WAIT
 
 
+def _nothing() -> None:
+    pass
+
+
 class StatusBar:
     def __init__(self, fonts: FontSet) -> None:
         self.fonts = fonts
@@ -43,6 +50,7 @@ class StatusBar:
         self.progress: Progress = None
         self.extra = ""  # a right-aligned note (e.g. the zoom level), set by the app
         self.lock = ""  # "Board locked ..." while an operator locked the board, set by the app
+        self.on_click: Callable[[], None] = _nothing  # the app: reconnect now (while offline)
 
     def set_status(
         self,
@@ -80,7 +88,11 @@ class StatusBar:
         return out
 
     def handle_event(self, event: pygame.event.Event) -> bool:
-        return event.type == pygame.MOUSEBUTTONDOWN and self.rect.collidepoint(event.pos)
+        if event.type == pygame.MOUSEBUTTONDOWN and self.rect.collidepoint(event.pos):
+            if event.button == 1:
+                self.on_click()
+            return True
+        return False
 
     def draw(self, surface: pygame.Surface) -> None:
         r = self.rect
