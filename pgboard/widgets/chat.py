@@ -29,8 +29,8 @@ from .textfield import TextField
 MAX_ENTRIES = 1000  # entries kept in the scroll-back (and lines waiting to be wrapped, as many again)
 MAX_CHAT_INPUT = 2000  # characters of one line (protocol.MAX_TEXT)
 # A line shows at most FOLD_ROWS rows; a longer one ends in "… show all" and a click unfolds it, up to
-# MAX_EXPANDED_ROWS rows (2,000 characters of "W", the widest valid line, take ~100 rows of the
-# 300-pixel panel). Without the fold one line of 2,000 "W" was ~130 rows, a flood of them thousands.
+# MAX_EXPANDED_ROWS rows (2,000 characters of "W", the widest valid line, take ~110 rows of the
+# 300-pixel panel). Without the fold every such line was all its rows, a flood of them tens of thousands.
 FOLD_ROWS = 6
 MAX_EXPANDED_ROWS = 160
 FOLD_MARK = "… show all"
