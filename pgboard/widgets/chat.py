@@ -41,10 +41,14 @@ CUT_MARK = "… (cut)"
 MAX_CACHED_ROWS = 400
 MAX_CACHED_ROW_PIXELS = 2_000_000
 # Lines arriving in a burst (a join's history replay, a flood) are wrapped under a per-frame budget of
-# strings measured (FontSet.measured; 4-8 us each here, so ~5 ms a frame): the rest wait for the next
-# frames. One line costs at most ~(FOLD_ROWS + 1) rows of measures (a folded 2,000-"W" line 57, a
-# line of 2,000 CJK characters ~130, 100 words ~50), so a frame never goes far past the budget.
-WRAP_MEASURES_PER_FRAME = 1000
+# measuring work (FontSet.measured: one per string measured plus one per 8 characters, 3-12 us a unit
+# here, so 3-10 ms a frame): the rest wait for the next frames. A line costs at most ~(FOLD_ROWS + 1)
+# rows of measures (a folded 2,000-"W" line ~175 units, 2,000 CJK characters ~250, a line of combining
+# or zero-width characters ~560 as text.py MAX_LINE_CHARS cuts its rows): a frame never goes far past.
+WRAP_MEASURES_PER_FRAME = 800
+# Lines of one notice shown (a notice may be 64 KiB of newlines: 65,536 entries, ~110 ms to make);
+# the server's longest, the /help list, is about 20.
+MAX_NOTICE_LINES = 50
 HEADER_H = 28
 ROW_GAP = 3  # pixels between rows
 INDENT = 14  # continuation rows of an entry start this far in
@@ -159,9 +163,15 @@ class ChatPanel:
         self._append(entry)
 
     def add_notice(self, text: str, *, stamp: int = 0) -> None:
-        """A system line (joins, leaves, command replies, errors)."""
+        """A system line (joins, leaves, command replies, errors); one entry per line of ``text``, at
+        most MAX_NOTICE_LINES of them."""
         when = _time.strftime("%H:%M ", _time.localtime(stamp)) if stamp else ""
-        for line in text.splitlines() or [""]:
+        lines = text.split("\n", MAX_NOTICE_LINES)  # bounded work, however many lines it has
+        if len(lines) > MAX_NOTICE_LINES:
+            more = lines.pop().count("\n") + 1
+            lines.append(f"… ({more:,} more line{'s' if more > 1 else ''})")
+        for line in lines:
+            line = line.rstrip("\r")
             self._append(_Entry("notice", when, "", theme.NOTICE_TEXT, line, theme.NOTICE_TEXT, italic=True))
             when = ""
 

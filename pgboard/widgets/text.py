@@ -47,6 +47,11 @@ RENDER_CACHE_SIZE = 1024  # rendered label surfaces kept (chat lines keep their 
 _COMBINING = re.compile(r"[\u200c\u200d\ufe00-\ufe0f\u20e3\U0001f3fb-\U0001f3ff]")
 # Wrapping: runs of spaces, single wide (CJK) characters, or runs of anything else.
 _WIDE = r"\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\U00020000-\U0002fa1f"
+_PROBE = 256  # characters of a long word measured to see it does not fit (wider than any line)
+# Characters of one wrapped line at most, however narrow they are: zero-width characters (a 64 KiB
+# notice of U+200B) would otherwise make one line that takes ~100 ms to measure and as long to render.
+# A line of real text in a panel holds far fewer (a 300-pixel row: ~90 "i").
+MAX_LINE_CHARS = 256
 _TOKEN = re.compile(rf"\s+|[{_WIDE}]|[^\s{_WIDE}]+")
 
 
@@ -102,7 +107,9 @@ class FontSet:
         self._coverage: dict[str, int] = {}
         self._cache: OrderedDict[tuple[object, ...], pygame.Surface] = OrderedDict()
         self.trace: list[str] | None = None
-        self.measured = 0  # strings measured by width(): the work of wrapping, counted for budgets
+        # the work of measuring, counted for budgets: one per width() call plus one per 8 characters
+        # (a call costs ~5 us; a long string of fallback-font characters ~0.7 us a character more)
+        self.measured = 0
 
     # -- fonts and runs
 
@@ -164,7 +171,7 @@ class FontSet:
     # -- measuring and drawing
 
     def width(self, text: str, size: int, bold: bool = False, italic: bool = False) -> int:
-        self.measured += 1
+        self.measured += 1 + len(text) // 8
         return sum(self.font(size, i, bold, italic).size(run)[0] for i, run in self.runs(text))
 
     def render(
@@ -279,7 +286,15 @@ class FontSet:
             if token.isspace():
                 line = candidate  # never measured: spaces at a break vanish (the line is stripped)
                 continue
-            if self.width(candidate, size, italic=italic) <= limit:
+            if len(candidate) > MAX_LINE_CHARS:
+                fits = False
+            elif len(token) <= _PROBE:
+                fits = self.width(candidate, size, italic=italic) <= limit
+            else:  # a long word: a prefix too wide says enough; else find out without measuring it all
+                probe = candidate[: len(line) + _PROBE]
+                fits = self.width(probe, size, italic=italic) <= limit
+                fits = fits and self._fit(candidate, size, limit, italic) >= len(candidate)
+            if fits:
                 line = candidate
                 continue
             if line.strip():
@@ -301,8 +316,9 @@ class FontSet:
         """How many leading characters of ``text`` fit ``limit`` (at least one).
 
         Galloping: prefixes of 8, 16, 32... characters until one is too wide, then a binary search
-        between the last two, so the cost follows what fits, never the length of ``text``."""
-        n = len(text)
+        between the last two, so the cost follows what fits, never the length of ``text``. Never more
+        than MAX_LINE_CHARS."""
+        n = min(len(text), MAX_LINE_CHARS)
         lo, hi = 1, min(n, 8)
         while self.width(text[:hi], size, italic=italic) <= limit:
             if hi == n:
