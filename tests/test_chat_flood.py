@@ -42,12 +42,14 @@ from pgboard.protocol import (
     Codec,
     Hello,
     Join,
+    Notice,
     Say,
     UserInfo,
     Welcome,
     encode,
 )
 from pgboard.widgets import chat as chat_mod
+from pgboard.widgets import text as text_mod
 
 pytestmark = pytest.mark.reliability
 
@@ -207,9 +209,11 @@ def test_a_guest_flooding_the_chat_with_the_widest_lines_costs_the_client_bounde
 
 class FloodServer:
     """A server that speaks just enough of the protocol (hello, welcome, catch_up, caught_up), then
-    replays ``history`` chat lines of 2,000 characters and streams more until the client leaves."""
+    replays ``history`` chat lines of 2,000 characters and streams more (or the ``live`` frames, over
+    and over) until the client leaves."""
 
-    def __init__(self, history: int = HISTORY_LINES) -> None:
+    def __init__(self, history: int = HISTORY_LINES, live: list[bytes] | None = None) -> None:
+        self.live = live
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.history = history
@@ -252,7 +256,9 @@ class FloodServer:
             sock.sendall(b"".join(batch))
             self.sent += len(batch)
         self.history_sent.set()
-        live = [encode(Chat("say", "u2", "mallory", flood_text(i), time=stamp)) for i in range(100)]
+        live = self.live or [
+            encode(Chat("say", "u2", "mallory", flood_text(i), time=stamp)) for i in range(100)
+        ]
         while not self.stopping.is_set():
             sock.sendall(b"".join(live))
             self.sent += len(live)
@@ -358,6 +364,101 @@ def test_the_pgboard_process_quits_on_sigterm_while_a_server_floods_its_chat(tmp
             measured=(
                 f"quit {took:.2f} s after SIGTERM, exit code 0 ({sent_at_signal:,} lines sent by then); "
                 "before the fix the client ignored it for over a minute"
+            ),
+        )
+    )
+
+
+# -- beyond the widest line: the most lines, the narrowest characters
+
+HOSTILE = {
+    "a notice of 65,535 newlines": Notice("\n" * 65535),
+    "a notice of 43,000 zero-width spaces": Notice("\u200b" * 43000),
+    "a notice of one letter and 43,000 combining accents": Notice("e" + "\u0301" * 43000),
+    "chat lines of one letter and 1,999 combining accents": Chat(
+        "say", "u2", "mallory", "e" + "\u0301" * 1999
+    ),
+}
+HOSTILE_FRAMES = 2 * chat_mod.MAX_ENTRIES + 100  # of each kind: enough to fill the log and the waiting
+SLACK_CHARS = 4000  # the other widgets' own measuring and rendering in a frame (labels, status)
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE))
+def test_a_server_sending_the_most_lines_or_the_narrowest_characters_costs_bounded_work(
+    screen, tmp_path, kind
+):
+    frame = encode(HOSTILE[kind])
+    server = FloodServer(history=0, live=[frame] * 10)
+    app = make_app(screen, tmp_path)
+    fonts, chat = app.ui.fonts, app.ui.chat
+    real_width, real_render, real_append = fonts.width, fonts._render, chat._append
+    work = {"measured": 0, "rendered": 0, "entries": 0}
+    got = [0]
+
+    def width(text: str, *args: object, **kw: object) -> int:
+        work["measured"] += len(text)
+        return real_width(text, *args, **kw)
+
+    def render(text: str, *args: object) -> pygame.Surface:
+        work["rendered"] += len(text)
+        return real_render(text, *args)
+
+    def append(entry: object) -> None:
+        work["entries"] += 1
+        real_append(entry)
+
+    fonts.width, fonts._render, chat._append = width, render, append  # type: ignore[method-assign]
+    for name in ("add_notice", "add_chat"):
+        real = getattr(app.ui, name)
+
+        def counted(*args: object, real: Callable[..., None] = real, **kw: object) -> None:
+            got[0] += 1
+            real(*args, **kw)
+
+        setattr(app.ui, name, counted)
+    try:
+        gc.collect()
+        before = rss_mib()
+        app.connect("127.0.0.1", server.port, "alice", "r")
+        most = {k: 0 for k in work}
+        frames = 0
+        deadline = time.monotonic() + WAIT
+        while got[0] < HOSTILE_FRAMES:
+            assert time.monotonic() < deadline, f"not within {WAIT} s ({got[0]} received)"
+            for k in work:
+                work[k] = 0
+            received = got[0]
+            app.frame([])
+            frames += 1
+            lines = got[0] - received
+            # what one frame may do: wrap under its budget (one unit per 8 characters) plus one line,
+            # render at most the rows it shows (each at most MAX_LINE_CHARS and the mark), make at most
+            # MAX_NOTICE_LINES + 1 entries of each line it received
+            assert work["measured"] <= 8 * (chat_mod.WRAP_MEASURES_PER_FRAME + 600) + SLACK_CHARS, work
+            row_chars = text_mod.MAX_LINE_CHARS + len(chat_mod.FOLD_MARK)
+            assert work["rendered"] <= chat.visible_count * row_chars + SLACK_CHARS, work
+            assert work["entries"] <= lines * (chat_mod.MAX_NOTICE_LINES + 1), work
+            most = {k: max(most[k], work[k]) for k in work}
+            between_frames(app)
+        gc.collect()
+        grown = rss_mib() - before
+        assert grown <= RSS_BUDGET_MIB, f"the client grew {grown:.1f} MiB (budget {RSS_BUDGET_MIB})"
+        app.shutdown()
+    finally:
+        server.close()
+    reliability.record_abuse(
+        reliability.Abuse(
+            attack=f"chat: a malicious server streams {kind} to a real App",
+            bound=(
+                f"MAX_NOTICE_LINES={chat_mod.MAX_NOTICE_LINES} lines a notice, MAX_ENTRY_CHARS="
+                f"{chat_mod.MAX_ENTRY_CHARS} characters a line, MAX_LINE_CHARS="
+                f"{text_mod.MAX_LINE_CHARS} characters a row, WRAP_MEASURES_PER_FRAME="
+                f"{chat_mod.WRAP_MEASURES_PER_FRAME}; client RSS growth <= {RSS_BUDGET_MIB} MiB"
+            ),
+            measured=(
+                f"{got[0]} received in {frames} frames; most in a frame: {most['measured']:,} characters "
+                f"measured, {most['rendered']:,} rendered, {most['entries']:,} entries made; "
+                f"client RSS +{grown:.1f} MiB"
             ),
         )
     )

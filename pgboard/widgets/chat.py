@@ -22,12 +22,16 @@ from dataclasses import dataclass, field
 
 import pygame
 
+from ..protocol import MAX_TEXT
 from . import theme
 from .text import FontSet
 from .textfield import TextField
 
 MAX_ENTRIES = 1000  # entries kept in the scroll-back (and lines waiting to be wrapped, as many again)
 MAX_CHAT_INPUT = 2000  # characters of one line (protocol.MAX_TEXT)
+# Characters of one entry kept (a chat line's most, protocol.MAX_TEXT; a notice line may be 64 KiB):
+# the log and the lines waiting keep at most 2 x MAX_ENTRIES x 2,000 characters, 16 MB at 4 bytes each.
+MAX_ENTRY_CHARS = MAX_TEXT
 # A line shows at most FOLD_ROWS rows; a longer one ends in "… show all" and a click unfolds it, up to
 # MAX_EXPANDED_ROWS rows (2,000 characters of "W", the widest valid line, take ~110 rows of the
 # 300-pixel panel). Without the fold every such line was all its rows, a flood of them tens of thousands.
@@ -176,6 +180,8 @@ class ChatPanel:
             when = ""
 
     def _append(self, entry: _Entry) -> None:
+        if len(entry.body) > MAX_ENTRY_CHARS:  # a notice line (a chat line is at most this long)
+            entry.body = entry.body[: MAX_ENTRY_CHARS - 1] + "…"
         self._waiting.append(entry)
         if len(self._waiting) > MAX_ENTRIES:  # they would push each other out of the log anyway
             self._waiting.popleft()
