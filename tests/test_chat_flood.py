@@ -1,12 +1,12 @@
 """Issue 10, attack 6: chat lines with the biggest valid cost, against the real client.
 
-A guest on a real server sends 400 lines of 2,000 "W" (the widest valid line: ~130 wrapped rows each
-before, one RGBA surface per row); a malicious server replays 2,000 such history lines and keeps
-streaming more. The real App, driven frame by frame, must keep its chat bounded: rows rendered per
-frame at most the rows the view shows, strings measured per frame within the wrapping budget
-(widgets/chat.py WRAP_MEASURES_PER_FRAME, plus one line), the row cache within its named bounds, and
-its memory growth within RSS_BUDGET_MIB. The real ``pgboard`` process must quit within QUIT_WAIT
-of SIGTERM while the flood goes on.
+A guest on a real server sends 400 lines of 2,000 "W" (the widest valid line: ~110 wrapped rows each
+in the 300-pixel panel, every one an RGBA surface before the fix); a malicious server replays 2,000
+such history lines and keeps streaming more. The real App, driven frame by frame, must keep its chat
+bounded: rows rendered per frame at most the rows the view shows, strings measured per frame within
+the wrapping budget (widgets/chat.py WRAP_MEASURES_PER_FRAME, plus one line), the row cache within its
+named bounds, and its memory growth within RSS_BUDGET_MIB. The real ``pgboard`` process must quit
+within QUIT_WAIT of SIGTERM while the flood goes on.
 
 Memory is the test process's VmRSS (SDL's surfaces are not Python objects: tracemalloc misses them).
 """
