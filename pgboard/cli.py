@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -84,11 +85,24 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.open is not None:
         app.open_board(args.open)
+    _quit_on_sigterm(app)
     try:
         app.run()
     finally:
         pygame.quit()
     return 0
+
+
+def _quit_on_sigterm(app: App) -> None:
+    """SIGTERM ends the loop after the frame under way (frames are bounded), then the app shuts down
+    as on a window close. SDL turns SIGTERM into a QUIT event too, but only when nothing else set a
+    handler first and only for a loop that reads its events: a flag does not depend on either."""
+
+    def stop(signum: int, _frame: object) -> None:
+        logging.getLogger(__name__).info("signal %d: quitting", signum)
+        app.running = False
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _parse_fingerprint(text: str) -> str:

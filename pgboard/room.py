@@ -23,7 +23,7 @@ import dataclasses
 import itertools
 import logging
 import secrets
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -68,6 +68,10 @@ LOCAL_SLACK = 256  # optimistic operations remembered before the acknowledged on
 # Catch-up objects (obj) are not counted: the pump's READ_TIME bounds them, and the canvas paints them.
 LIVE_BUDGET = 10_000
 MESSAGE_WORK = 8
+# Chat lines remembered (by content) so a join's replay of the room's recent chat is not shown twice:
+# as many as the chat panel keeps (widgets/chat.py MAX_ENTRIES), so a server streaming lines for hours
+# cannot grow this without end; a replayed line older than that may show again.
+MAX_CHAT_REMEMBERED = 1000
 LOCKED_TEXT = "The board is locked: only operators draw until one of them unlocks it"
 
 
@@ -126,6 +130,7 @@ class RoomView:
         self._chat_shown: Counter[tuple[Any, ...]] = Counter()  # lines passed to on_chat, by content
         self._chat_replayed: Counter[tuple[Any, ...]] = Counter()  # history lines since the last welcome
         self.stats = {"messages": 0, "work": 0}  # received messages applied, and their work (LIVE_BUDGET)
+        self._chat_order: deque[tuple[Any, ...]] = deque()  # _chat_shown's lines, oldest first
 
     # -- ids
 
@@ -351,6 +356,13 @@ class RoomView:
             if self._chat_replayed[key] <= self._chat_shown[key]:
                 return False
         self._chat_shown[key] += 1
+        self._chat_order.append(key)
+        if len(self._chat_order) > MAX_CHAT_REMEMBERED:
+            old = self._chat_order.popleft()
+            self._chat_shown[old] -= 1
+            if not self._chat_shown[old]:
+                del self._chat_shown[old]
+                self._chat_replayed.pop(old, None)  # its keys are among the shown ones
         return True
 
     def _refused(self, err: Error) -> None:

@@ -347,14 +347,32 @@ def test_chat_accepts_protocol_messages(ui) -> None:
     assert ui.chat.visible_rows()[-2:] == ["bob: from the wire", "Server restarting"]
 
 
-def test_long_lines_wrap_and_each_row_fits(ui) -> None:
+def test_long_lines_wrap_fold_and_unfold_and_each_row_fits(ui) -> None:
+    from pgboard.widgets.chat import FOLD_MARK, FOLD_ROWS
+
     text = "word " * 60 + "中文" * 40
     ui.add_chat("bob", text, user="u2")
     entry = ui.chat.entries[-1]
-    assert len(entry.rows) > 3
-    assert all(surf.get_width() <= ui.chat.log_rect.w for surf, _ in entry.rows)
-    joined = "".join(t for _, t in entry.rows).replace(" ", "")
+    _, texts = draw(ui)
+    texts = [t for t in texts if t.startswith(("bob", "word", "中"))]
+    assert len(entry.rows) == FOLD_ROWS and texts[-1].endswith(FOLD_MARK)  # folded: the mark ends it
+    assert ui.chat.visible_rows()[-1].endswith(FOLD_MARK)
+    last_row = pygame.Rect(
+        ui.chat.log_rect.x,
+        ui.chat.log_rect.bottom - theme.PAD // 2 - ui.chat.row_h,
+        ui.chat.log_rect.w,
+        ui.chat.row_h,
+    )
+    assert theme.ACCENT in colors_in(draw(ui)[0], last_row)  # "show all" in the accent colour
+    click(ui, last_row.center)  # a click unfolds it
+    assert len(entry.rows) > FOLD_ROWS and not entry.mark
+    draw(ui)
+    surfaces = [ui.chat._surface(entry, i) for i in range(len(entry.rows))]
+    assert all(surf.get_width() <= ui.chat.log_rect.w for surf in surfaces)
+    joined = "".join(ui.chat._row_text(entry, i) for i in range(len(entry.rows))).replace(" ", "")
     assert joined == ("bob:" + text).replace(" ", "")
+    click(ui, last_row.center)  # and folds back
+    assert len(entry.rows) == FOLD_ROWS
 
 
 # -- user list and status bar
@@ -494,6 +512,8 @@ def test_chat_draws_from_cached_rows_whatever_the_log_length(ui, monkeypatch: py
     monkeypatch.setattr(ui.fonts, "_render", counting)
     for i in range(600):
         ui.add_chat("bob", f"message number {i}", user="u2")
+    while ui.chat.waiting:  # a burst is wrapped over a few frames (WRAP_MEASURES_PER_FRAME)
+        draw(ui)
     draw(ui)
     renders.clear()
     draw(ui)
@@ -544,6 +564,8 @@ def test_a_full_log_drops_the_oldest_and_the_view_stays_full(ui) -> None:
         ui.add_notice(f"n{i}")
         if i == 100:
             ui.chat.scroll_by(10_000)  # a reader at the very top while the log overflows
+    while ui.chat.waiting:  # a burst is wrapped over a few frames (WRAP_MEASURES_PER_FRAME)
+        draw(ui)
     assert len(ui.chat.entries) == MAX_ENTRIES
     rows = ui.chat.visible_rows()
     assert len(rows) == ui.chat.visible_count and rows[0] == "n50"  # the oldest kept, no blank rows

@@ -1,8 +1,12 @@
-"""The chat panel: a scroll-back log drawn from cached line surfaces, and the input box under it.
+"""The chat panel: a scroll-back log drawn from cached row surfaces, and the input box under it.
 
-Each entry is word-wrapped and rendered once, when it arrives (again only if the panel's width
-changes), so drawing costs the same with 10 lines or 1,000: a frame blits the visible rows and no
-more. Styles: "nick: text" with the nick in the user's colour; /me actions as "* nick does" in
+Every cost is bounded whatever the lines say (a guest may send 2,000 "W" a line, a server thousands of
+history lines). An entry is word-wrapped to text when it arrives, under a per-frame budget of measures
+(WRAP_MEASURES_PER_FRAME: a burst shows over a few frames), and folded past FOLD_ROWS rows with "… show
+all" (a click unfolds it, up to MAX_EXPANDED_ROWS). Rows are rendered only when they come into view, into
+one cache bounded in rows and pixels (MAX_CACHED_ROWS, MAX_CACHED_ROW_PIXELS), so a frame renders at
+most the rows it shows and a line that never shows is never rendered; drawing costs the same with 10
+lines or 1,000. Styles: "nick: text" with the nick in the user's colour; /me actions as "* nick does" in
 italics; private messages marked "[private]" in their own colour; system notices in grey italics
 behind a bar; lines replayed to a joiner dimmed. The wheel and PageUp/PageDown scroll back; new
 lines do not yank a reader who scrolled up, a "Jump to latest" pill brings them back.
@@ -10,19 +14,45 @@ lines do not yank a reader who scrolled up, a "Jump to latest" pill brings them 
 
 from __future__ import annotations
 
+import itertools
 import time as _time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pygame
 
+from ..protocol import MAX_TEXT
 from . import theme
 from .text import FontSet
 from .textfield import TextField
 
-MAX_ENTRIES = 1000  # entries kept in the scroll-back
+MAX_ENTRIES = 1000  # entries kept in the scroll-back (and lines waiting to be wrapped, as many again)
 MAX_CHAT_INPUT = 2000  # characters of one line (protocol.MAX_TEXT)
+# Characters of one entry kept (a chat line's most, protocol.MAX_TEXT; a notice line may be 64 KiB):
+# the log and the lines waiting keep at most 2 x MAX_ENTRIES x 2,000 characters, 16 MB at 4 bytes each.
+MAX_ENTRY_CHARS = MAX_TEXT
+# A line shows at most FOLD_ROWS rows; a longer one ends in "… show all" and a click unfolds it, up to
+# MAX_EXPANDED_ROWS rows (2,000 characters of "W", the widest valid line, take ~110 rows of the
+# 300-pixel panel). Without the fold every such line was all its rows, a flood of them tens of thousands.
+FOLD_ROWS = 6
+MAX_EXPANDED_ROWS = 160
+FOLD_MARK = "… show all"
+CUT_MARK = "… (cut)"
+# Row surfaces are rendered only when a row is on screen, and kept in one cache bounded in rows and
+# pixels (RGBA: 4 bytes a pixel, so ~8 MiB at most): a line scrolled out of sight costs its text only.
+# (Before, every wrapped row of the 1,000 lines kept had its own surface: 400 flood lines, 835 MiB.)
+MAX_CACHED_ROWS = 400
+MAX_CACHED_ROW_PIXELS = 2_000_000
+# Lines arriving in a burst (a join's history replay, a flood) are wrapped under a per-frame budget of
+# measuring work (FontSet.measured: one per string measured plus one per 8 characters, 3-12 us a unit
+# here, so 3-10 ms a frame): the rest wait for the next frames. A line costs at most ~(FOLD_ROWS + 1)
+# rows of measures (a folded 2,000-"W" line ~175 units, 2,000 CJK characters ~250, a line of combining
+# or zero-width characters ~560 as text.py MAX_LINE_CHARS cuts its rows): a frame never goes far past.
+WRAP_MEASURES_PER_FRAME = 800
+# Lines of one notice shown (a notice may be 64 KiB of newlines: 65,536 entries, ~110 ms to make);
+# the server's longest, the /help list, is about 20.
+MAX_NOTICE_LINES = 50
 HEADER_H = 28
 ROW_GAP = 3  # pixels between rows
 INDENT = 14  # continuation rows of an entry start this far in
@@ -33,6 +63,8 @@ HISTORY_ALPHA = 150  # lines replayed from before you joined are dimmed
 PILL_H = 22
 PLACEHOLDER_IDLE = "Press Enter to chat"
 PLACEHOLDER_FOCUSED = "Message · Enter to send · Esc to leave"
+
+_serial = itertools.count(1)
 
 
 @dataclass
@@ -45,7 +77,12 @@ class _Entry:
     body_color: tuple[int, int, int]
     italic: bool = False
     dim: bool = False
-    rows: list[tuple[pygame.Surface, str]] | None = field(default=None, repr=False)
+    # the wrapped rows' texts (the body's part of each; the first row starts with stamp and prefix),
+    # None until wrapped; ``mark``: what ends the last row (FOLD_MARK, CUT_MARK or "")
+    rows: list[str] | None = field(default=None, repr=False)
+    mark: str = ""
+    expanded: bool = False
+    key: int = field(default_factory=lambda: next(_serial))  # names its rows in the surface cache
 
 
 class ChatPanel:
@@ -61,10 +98,18 @@ class ChatPanel:
         self.row_h = fonts.line_height(self.size) + ROW_GAP
         self._wrap_w = 0
         self._total_rows = 0
+        self._waiting: deque[_Entry] = deque()  # arrived, not wrapped yet (over this frame's budget)
+        self._budget = WRAP_MEASURES_PER_FRAME
+        self._surfaces: OrderedDict[tuple[int, int], pygame.Surface] = OrderedDict()
+        self._cached_pixels = 0
+        self.rows_rendered = 0  # row surfaces rendered, ever (tests: work per frame)
+        self.frame_rendered = 0  # ... in the last draw
+        self.lines_dropped = 0  # lines that arrived faster than they could be shown and were skipped
         self.input = TextField(
             fonts, placeholder=PLACEHOLDER_IDLE, max_len=MAX_CHAT_INPUT, history=True, on_submit=self._submit
         )
         self.pill_rect = pygame.Rect(0, 0, 0, 0)
+        self._shown: list[tuple[_Entry, int]] = []  # the rows drawn last, top to bottom (for clicks)
 
     # -- focus
 
@@ -124,28 +169,63 @@ class ChatPanel:
         self._append(entry)
 
     def add_notice(self, text: str, *, stamp: int = 0) -> None:
-        """A system line (joins, leaves, command replies, errors)."""
+        """A system line (joins, leaves, command replies, errors); one entry per line of ``text``, at
+        most MAX_NOTICE_LINES of them."""
         when = _time.strftime("%H:%M ", _time.localtime(stamp)) if stamp else ""
-        for line in text.splitlines() or [""]:
+        lines = text.split("\n", MAX_NOTICE_LINES)  # bounded work, however many lines it has
+        if len(lines) > MAX_NOTICE_LINES:
+            more = lines.pop().count("\n") + 1
+            lines.append(f"… ({more:,} more line{'s' if more > 1 else ''})")
+        for line in lines:
+            line = line.rstrip("\r")
             self._append(_Entry("notice", when, "", theme.NOTICE_TEXT, line, theme.NOTICE_TEXT, italic=True))
             when = ""
 
     def _append(self, entry: _Entry) -> None:
+        if len(entry.body) > MAX_ENTRY_CHARS:  # a notice line (a chat line is at most this long)
+            entry.body = entry.body[: MAX_ENTRY_CHARS - 1] + "…"
+        self._waiting.append(entry)
+        if len(self._waiting) > MAX_ENTRIES:  # they would push each other out of the log anyway
+            self._waiting.popleft()
+            self.lines_dropped += 1
+        self._take_waiting()
+
+    def _take_waiting(self) -> None:
+        """Move waiting lines into the log while this frame's wrapping budget lasts."""
+        fonts = self.fonts
+        while self._waiting and self._budget > 0:
+            before = fonts.measured
+            self._add(self._waiting.popleft())
+            self._budget -= fonts.measured - before
+
+    def _add(self, entry: _Entry) -> None:
         if len(self.entries) >= MAX_ENTRIES:
             old = self.entries.popleft()
             self._total_rows -= len(old.rows or ())
         self.entries.append(entry)
         if self._wrap_w:
-            n = len(self._rows(entry))
+            n = len(self._wrap(entry))
             self._total_rows += n
             if self.scroll:
                 self.scroll += n  # keep what the reader is looking at in place
             self.scroll = min(self.scroll, self.max_scroll)  # the oldest entry may have gone
 
+    @property
+    def waiting(self) -> int:
+        """Lines received and not in the log yet (over the frames' wrapping budget)."""
+        return len(self._waiting)
+
+    def catch_up(self) -> None:
+        """Wrap every waiting line now, whatever the budget (tests, and reading the log as a whole)."""
+        while self._waiting:
+            self._add(self._waiting.popleft())
+
     def clear(self) -> None:
         self.entries.clear()
+        self._waiting.clear()
         self._total_rows = 0
         self.scroll = 0
+        self._drop_surfaces()
 
     # -- layout and rows
 
@@ -159,49 +239,112 @@ class ChatPanel:
         wrap_w = max(40, self.log_rect.w - 2 * theme.PAD - theme.SCROLLBAR_W - 2)
         if wrap_w != self._wrap_w:
             self._wrap_w = wrap_w
+            self._drop_surfaces()
             for e in self.entries:
                 e.rows = None
-            self._total_rows = sum(len(self._rows(e)) for e in self.entries)
+            self._total_rows = sum(len(self._wrap(e)) for e in self.entries)
         self.scroll = min(self.scroll, self.max_scroll)
 
-    def _rows(self, e: _Entry) -> list[tuple[pygame.Surface, str]]:
+    def _drop_surfaces(self) -> None:
+        self._surfaces.clear()
+        self._cached_pixels = 0
+
+    def _wrap(self, e: _Entry) -> list[str]:
+        """The entry's rows as text: measured, not rendered; at most FOLD_ROWS (MAX_EXPANDED_ROWS
+        once unfolded), the last one ending in the mark when the line goes on."""
         if e.rows is not None:
             return e.rows
         f, size, w = self.fonts, self.size, self._wrap_w
         lead = NOTICE_BAR_W + 6 if e.kind == "notice" else 0
-        head = e.stamp + e.prefix
         stamp_w = f.width(e.stamp, theme.FONT_SMALL) if e.stamp else 0
         prefix_w = f.width(e.prefix, size, bold=e.kind != "notice", italic=e.italic)
         first_w = w - lead - stamp_w - prefix_w
         alone = first_w < MIN_FIRST_W  # a long name: the text starts on the next row
         rest_w = w - lead - INDENT
-        lines = f.wrap(e.body, size, rest_w if alone else first_w, rest_w, italic=e.italic)
+        most = MAX_EXPANDED_ROWS if e.expanded else FOLD_ROWS
+        first = rest_w if alone else first_w
+        lines = f.wrap(e.body, size, first, rest_w, italic=e.italic, max_lines=most + 1)
         if alone:
             lines.insert(0, "")
+        e.mark = ""
+        if len(lines) > most:  # the line goes on: its last row shown ends in the mark
+            del lines[most:]
+            e.mark = CUT_MARK if e.expanded else FOLD_MARK
+            room = (rest_w if len(lines) > 1 or alone else first_w) - f.width(e.mark, size, italic=e.italic)
+            last = lines[-1]
+            lines[-1] = last[: f._fit(last, size, max(1, room), e.italic)] if last else last
+        e.rows = lines
+        return lines
+
+    def _row_text(self, e: _Entry, i: int) -> str:
+        rows = self._wrap(e)
+        text = (e.stamp + e.prefix + rows[i]) if i == 0 else rows[i]
+        return text + e.mark if i == len(rows) - 1 else text
+
+    def _surface(self, e: _Entry, i: int) -> pygame.Surface:
+        """Row ``i`` of ``e`` as a surface, from the cache or rendered now (and cached)."""
+        key = (e.key, i)
+        surf = self._surfaces.get(key)
+        if surf is not None:
+            self._surfaces.move_to_end(key)
+            return surf
+        surf = self._render_row(e, i)
+        self.rows_rendered += 1
+        self.frame_rendered += 1
+        self._surfaces[key] = surf
+        self._cached_pixels += surf.get_width() * surf.get_height()
+        while len(self._surfaces) > MAX_CACHED_ROWS or self._cached_pixels > MAX_CACHED_ROW_PIXELS:
+            _, old = self._surfaces.popitem(last=False)
+            self._cached_pixels -= old.get_width() * old.get_height()
+        return surf
+
+    def _render_row(self, e: _Entry, i: int) -> pygame.Surface:
+        f, size, w = self.fonts, self.size, self._wrap_w
+        rows = self._wrap(e)
+        line = rows[i]
+        lead = NOTICE_BAR_W + 6 if e.kind == "notice" else 0
         asc, height = f.metrics(size)
-        rows = []
-        for i, line in enumerate(lines):
-            surf = pygame.Surface((w, height), pygame.SRCALPHA)
-            x = lead
-            if e.kind == "notice":
-                pygame.draw.rect(surf, theme.NOTICE_BAR, (0, 0, NOTICE_BAR_W, height + ROW_GAP))
-            if i == 0:
-                if e.stamp:
-                    st = f.render(e.stamp, theme.FONT_SMALL, theme.TEXT_FAINT)
-                    surf.blit(st, (x, asc - f.metrics(theme.FONT_SMALL)[0]))
-                    x += stamp_w
-                if e.prefix:
-                    surf.blit(f.render(e.prefix, size, e.prefix_color, bold=True, italic=e.italic), (x, 0))
-                    x += prefix_w
-            else:
-                x += INDENT
-            if line:
-                surf.blit(f.render(line, size, e.body_color, italic=e.italic, cache=False), (x, 0))
-            if e.dim:
-                surf.set_alpha(HISTORY_ALPHA)
-            rows.append((surf, (head + line) if i == 0 else line))
-        e.rows = rows
-        return rows
+        surf = pygame.Surface((w, height), pygame.SRCALPHA)
+        x = lead
+        if e.kind == "notice":
+            pygame.draw.rect(surf, theme.NOTICE_BAR, (0, 0, NOTICE_BAR_W, height + ROW_GAP))
+        if i == 0:
+            if e.stamp:
+                st = f.render(e.stamp, theme.FONT_SMALL, theme.TEXT_FAINT)
+                surf.blit(st, (x, asc - f.metrics(theme.FONT_SMALL)[0]))
+                x += f.width(e.stamp, theme.FONT_SMALL)
+            if e.prefix:
+                prefix = f.render(e.prefix, size, e.prefix_color, bold=True, italic=e.italic)
+                surf.blit(prefix, (x, 0))
+                x += f.width(e.prefix, size, bold=e.kind != "notice", italic=e.italic)
+        else:
+            x += INDENT
+        if line:
+            body = f.render(line, size, e.body_color, italic=e.italic, cache=False)
+            surf.blit(body, (x, 0))
+            x += body.get_width()
+        if e.mark and i == len(rows) - 1:
+            color = theme.ACCENT if e.mark == FOLD_MARK else theme.TEXT_FAINT
+            surf.blit(f.render(e.mark, size, color, italic=e.italic), (x, 0))
+        if e.dim:
+            surf.set_alpha(HISTORY_ALPHA)
+        return surf
+
+    def toggle_fold(self, e: _Entry) -> None:
+        """Unfold a folded line (or fold it back); the rows above it stay where they are on screen."""
+        if not e.mark and not e.expanded:
+            return
+        before = len(self._wrap(e))
+        e.expanded = not e.expanded
+        e.rows = None
+        for key in [k for k in self._surfaces if k[0] == e.key]:
+            old = self._surfaces.pop(key)
+            self._cached_pixels -= old.get_width() * old.get_height()
+        change = len(self._wrap(e)) - before
+        self._total_rows += change
+        # the view's top row stays put: the line grows (or shrinks) downwards, newer rows move below
+        self.scroll += change
+        self.scroll = max(0, min(self.scroll, self.max_scroll))
 
     @property
     def visible_count(self) -> int:
@@ -225,19 +368,22 @@ class ChatPanel:
 
     def visible_rows(self) -> list[str]:
         """The text of the rows on screen, top to bottom."""
-        return [text for _, text in self._visible()]
+        return [self._row_text(e, i) for e, i in self._visible()]
 
-    def _visible(self) -> list[tuple[pygame.Surface, str]]:
+    def _visible(self) -> list[tuple[_Entry, int]]:
+        """The rows on screen, top to bottom, as (entry, row index): nothing rendered here."""
         want, skip = self.visible_count, self.scroll
-        out: list[tuple[pygame.Surface, str]] = []
+        out: list[tuple[_Entry, int]] = []
         for e in reversed(self.entries):
-            for row in reversed(self._rows(e)):
-                if skip:
-                    skip -= 1
-                    continue
-                out.append(row)
+            n = len(self._wrap(e))
+            if skip >= n:
+                skip -= n
+                continue
+            for i in range(n - 1 - skip, -1, -1):
+                out.append((e, i))
                 if len(out) == want:
                     return out[::-1]
+            skip = 0
         return out[::-1]
 
     # -- events
@@ -252,6 +398,8 @@ class ChatPanel:
             elif event.button == 1 and self.input.rect.collidepoint(event.pos):
                 self.input.handle_event(event)
                 self.focus()
+            elif event.button == 1 and (row := self._row_at(event.pos)) is not None:
+                self.toggle_fold(row[0])  # a click on a folded line unfolds it
             return True
         if not self.focused:
             return False
@@ -278,6 +426,14 @@ class ChatPanel:
             pygame.TEXTINPUT,
         )
 
+    def _row_at(self, pos: tuple[int, int]) -> tuple[_Entry, int] | None:
+        """The row drawn last at ``pos``, if any."""
+        if not self.log_rect.collidepoint(pos) or not self._shown:
+            return None
+        top = self.log_rect.bottom - theme.PAD // 2 - len(self._shown) * self.row_h
+        i = (pos[1] - top) // self.row_h
+        return self._shown[i] if 0 <= i < len(self._shown) else None
+
     # -- drawing
 
     def draw(self, surface: pygame.Surface) -> None:
@@ -298,12 +454,14 @@ class ChatPanel:
         pygame.draw.rect(surface, theme.CARD_BG, log_area)
         clip = surface.get_clip()
         surface.set_clip(log_area.clip(clip))
-        rows = self._visible()
+        self._take_waiting()
+        self.frame_rendered = 0
+        self._shown = rows = self._visible()
         y = log_area.bottom - theme.PAD // 2 - len(rows) * self.row_h
-        for surf, text in rows:
-            surface.blit(surf, (log_area.x + theme.PAD, y))
+        for e, i in rows:
+            surface.blit(self._surface(e, i), (log_area.x + theme.PAD, y))
             if self.fonts.trace is not None:
-                self.fonts.trace.append(text)
+                self.fonts.trace.append(self._row_text(e, i))
             y += self.row_h
         self._draw_scrollbar(surface)
         if self.scroll:
@@ -311,6 +469,7 @@ class ChatPanel:
         surface.set_clip(clip)
         pygame.draw.line(surface, theme.PANEL_BORDER, (r.x, log_area.bottom), (r.right, log_area.bottom))
         self.input.draw(surface)
+        self._budget = WRAP_MEASURES_PER_FRAME  # the next frame's lines
 
     def _draw_scrollbar(self, surface: pygame.Surface) -> None:
         total, shown = self._total_rows, self.visible_count

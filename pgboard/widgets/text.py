@@ -47,6 +47,11 @@ RENDER_CACHE_SIZE = 1024  # rendered label surfaces kept (chat lines keep their 
 _COMBINING = re.compile(r"[\u200c\u200d\ufe00-\ufe0f\u20e3\U0001f3fb-\U0001f3ff]")
 # Wrapping: runs of spaces, single wide (CJK) characters, or runs of anything else.
 _WIDE = r"\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\U00020000-\U0002fa1f"
+_PROBE = 256  # characters of a long word measured to see it does not fit (wider than any line)
+# Characters of one wrapped line at most, however narrow they are: zero-width characters (a 64 KiB
+# notice of U+200B) would otherwise make one line that takes ~100 ms to measure and as long to render.
+# A line of real text in a panel holds far fewer (a 300-pixel row: ~90 "i").
+MAX_LINE_CHARS = 256
 _TOKEN = re.compile(rf"\s+|[{_WIDE}]|[^\s{_WIDE}]+")
 
 
@@ -102,6 +107,9 @@ class FontSet:
         self._coverage: dict[str, int] = {}
         self._cache: OrderedDict[tuple[object, ...], pygame.Surface] = OrderedDict()
         self.trace: list[str] | None = None
+        # the work of measuring, counted for budgets: one per width() call plus one per 8 characters
+        # (a call costs ~5 us; a long string of fallback-font characters ~0.7 us a character more)
+        self.measured = 0
 
     # -- fonts and runs
 
@@ -135,18 +143,21 @@ class FontSet:
         return any(p is not None and p.get_metrics(ch)[0] is not None for p in self._probes)
 
     def runs(self, text: str) -> list[tuple[int, str]]:
-        """``text`` as (font index, substring) runs."""
-        out: list[tuple[int, str]] = []
+        """``text`` as (font index, substring) runs (linear in its length: a 2,000-character chat line
+        is split in one pass, not rebuilt character by character)."""
+        if text.isascii():
+            return [(0, text)] if text else []  # every font has ASCII: one run in the primary font
+        out: list[tuple[int, list[str]]] = []
         for ch in text:
             if out and (_COMBINING.match(ch) or ch == " "):
                 idx = out[-1][0]
             else:
                 idx = self._font_for(ch)
             if out and out[-1][0] == idx:
-                out[-1] = (idx, out[-1][1] + ch)
+                out[-1][1].append(ch)
             else:
-                out.append((idx, ch))
-        return out
+                out.append((idx, [ch]))
+        return [(idx, "".join(chars)) for idx, chars in out]
 
     def metrics(self, size: int) -> tuple[int, int]:
         """(ascent, height) shared by every line of this size, whichever fonts it uses."""
@@ -160,6 +171,7 @@ class FontSet:
     # -- measuring and drawing
 
     def width(self, text: str, size: int, bold: bool = False, italic: bool = False) -> int:
+        self.measured += 1 + len(text) // 8
         return sum(self.font(size, i, bold, italic).size(run)[0] for i, run in self.runs(text))
 
     def render(
@@ -246,36 +258,73 @@ class FontSet:
         return text[:lo] + "…"
 
     def wrap(
-        self, text: str, size: int, first_width: int, rest_width: int | None = None, *, italic: bool = False
+        self,
+        text: str,
+        size: int,
+        first_width: int,
+        rest_width: int | None = None,
+        *,
+        italic: bool = False,
+        max_lines: int | None = None,
     ) -> list[str]:
-        """``text`` broken into lines: at spaces, between CJK characters, inside over-long words."""
+        """``text`` broken into lines: at spaces, between CJK characters, inside over-long words.
+
+        Bounded work: no string longer than about two lines is ever measured (an over-long word is cut
+        by a galloping search, so a 2,000-character word costs O(line log line) per line, not a measure
+        of the whole rest per line), and with ``max_lines`` the wrapping stops once that many lines are
+        made: the caller learns that more follow from getting exactly ``max_lines`` back.
+        """
         rest_width = first_width if rest_width is None else rest_width
         lines: list[str] = []
         line = ""
         limit = first_width
-        for token in _TOKEN.findall(text.replace("\n", " ")):
+        for match in _TOKEN.finditer(text.replace("\n", " ")):
+            if max_lines is not None and len(lines) >= max_lines:
+                return lines[:max_lines]
+            token = match.group()
             candidate = line + token
-            if self.width(candidate, size, italic=italic) <= limit:
+            if token.isspace():
+                line = candidate  # never measured: spaces at a break vanish (the line is stripped)
+                continue
+            if len(candidate) > MAX_LINE_CHARS:
+                fits = False
+            elif len(token) <= _PROBE:
+                fits = self.width(candidate, size, italic=italic) <= limit
+            else:  # a long word: a prefix too wide says enough; else find out without measuring it all
+                probe = candidate[: len(line) + _PROBE]
+                fits = self.width(probe, size, italic=italic) <= limit
+                fits = fits and self._fit(candidate, size, limit, italic) >= len(candidate)
+            if fits:
                 line = candidate
                 continue
-            if token.isspace():
-                continue  # spaces at a break vanish
             if line.strip():
                 lines.append(line.rstrip())
                 limit = rest_width
             line = token
-            while self.width(line, size, italic=italic) > limit and len(line) > 1:
+            while len(line) > 1 and (max_lines is None or len(lines) < max_lines):
                 cut = self._fit(line, size, limit, italic)
+                if cut >= len(line):
+                    break
                 lines.append(line[:cut])
                 limit = rest_width
                 line = line[cut:]
-        if line.strip() or not lines:
+        if (line.strip() or not lines) and (max_lines is None or len(lines) < max_lines):
             lines.append(line.rstrip())
-        return lines
+        return lines if max_lines is None else lines[:max_lines]
 
     def _fit(self, text: str, size: int, limit: int, italic: bool) -> int:
-        """How many leading characters of ``text`` fit ``limit`` (at least one)."""
-        lo, hi = 1, len(text)
+        """How many leading characters of ``text`` fit ``limit`` (at least one).
+
+        Galloping: prefixes of 8, 16, 32... characters until one is too wide, then a binary search
+        between the last two, so the cost follows what fits, never the length of ``text``. Never more
+        than MAX_LINE_CHARS."""
+        n = min(len(text), MAX_LINE_CHARS)
+        lo, hi = 1, min(n, 8)
+        while self.width(text[:hi], size, italic=italic) <= limit:
+            if hi == n:
+                return n
+            lo, hi = hi, min(n, hi * 2)
+        hi -= 1  # text[:hi + 1] is too wide
         while lo < hi:
             mid = (lo + hi + 1) // 2
             if self.width(text[:mid], size, italic=italic) <= limit:
