@@ -173,27 +173,27 @@ def test_erase_all_follows_allow_and_deny_and_an_op_and_deop() -> None:
     """The clear reads the board's index for the authors RoomRights.editable_authors names: it must
     follow every change of the rights (the reverse index of grants included)."""
     with running_server() as server, clients(server, "alice", "bob", "carol") as (a, b, c):
-        draw(c, "c1", line("carol-1", 200))
-        draw(c, "c2", line("carol-2", 300))
-        draw(b, "b1", line("bob-1", 100))
+        draw(c, "c1", line(obj_id("carol-1"), 200))
+        draw(c, "c2", line(obj_id("carol-2"), 300))
+        draw(b, "b1", line(obj_id("bob-1"), 100))
         c.send(Say("/allow bob"))
         b.recv_until(RoomState)
         c.send(Say("/deny bob"))
         b.recv_until(RoomState)
         b.send(Clear("b2"))
-        assert echo_of(b, "b2").removed == ("bob-1",)  # the grant is gone: only his own
+        assert echo_of(b, "b2").removed == (obj_id("bob-1"),)  # the grant is gone: only his own
         c.send(Say("/allow bob"))
         b.recv_until(RoomState)
         b.send(Clear("b3"))
-        assert echo_of(b, "b3").removed == ("carol-1", obj_id("carol-2"))  # in drawing order
+        assert echo_of(b, "b3").removed == (obj_id("carol-1"), obj_id("carol-2"))  # in drawing order
         b.send(Undo("b4"))
         b.recv_until(lambda m: isinstance(m, Undo) and m.oid == "b4")
         a.send(Say("/op bob"))
         b.recv_until(lambda m: isinstance(m, RoomState) and b.welcome.user in m.operators)
-        draw(a, "a1", line("alice-1", 400))
+        draw(a, "a1", line(obj_id("alice-1"), 400))
         b.send(Clear("b5"))
         assert echo_of(b, "b5").removed == (
-            "carol-1",
+            obj_id("carol-1"),
             obj_id("carol-2"),
             obj_id("alice-1"),
         )  # an operator: everything
