@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from pgboard.history import AuthorHistory
     from pgboard.protocol import BoardObject
 
+
 class Journal:
     """The inverses of the changes made to one board since ``Board.begin()``."""
 

@@ -21,8 +21,8 @@ from pgboard_server.accounts import Accounts
 from pgboard_server.chat import ChatCommands
 from pgboard_server.limits import Limits
 from pgboard_server.ratelimit import AddressTable
-from pgboard_server.room import Rooms
 from pgboard_server.room_passwords import RoomPasswords
+from pgboard_server.rooms import Rooms
 from pgboard_server.session import Session
 from pgboard_server.store import MEMORY, Store
 from pgboard_server.tls import TlsWire
