@@ -76,11 +76,12 @@ class ProtocolError(Exception):
     stream can still be trusted (an oversized frame cannot be resynchronised; a bad frame can).
     """
 
-    def __init__(self, code: str, detail: str, *, fatal: bool = False) -> None:
+    def __init__(self, code: str, detail: str, *, fatal: bool = False, oid: str = "") -> None:
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail
         self.fatal = fatal
+        self.oid = oid  # a refused operation's oid, when the frame had a valid one: its sender drops it
 
 
 class LocalProtocolError(Exception):
@@ -593,7 +594,9 @@ def decode_frame(payload: bytes) -> Message:
     try:
         return cls.from_wire(data)  # type: ignore[no-any-return]
     except _Invalid as exc:
-        raise ProtocolError("bad_field", f"{kind}: {exc}") from None
+        oid = data.get("oid") if cls in OPERATIONS else None  # named, so its sender can drop it
+        oid = oid if type(oid) is str and _ID_RE.match(oid) else ""
+        raise ProtocolError("bad_field", f"{kind}: {exc}", oid=oid) from None
 
 
 def _reject_constant(name: str) -> Any:

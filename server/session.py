@@ -444,7 +444,7 @@ class Session:
                 if exc.fatal:
                     self.close("protocol error", Error(exc.code, exc.detail, fatal=True))
                     return
-                self.send(Error(exc.code, exc.detail))
+                self.send(Error(exc.code, exc.detail, oid=exc.oid))
                 self._frames += 1
                 continue
             if msg is None:
