@@ -23,7 +23,7 @@ from test_app import between_frames, board_point, ev, joined, make_app, screen, 
 
 from pgboard import render
 from pgboard.canvas import PAINT_BUDGET, Canvas
-from pgboard.paintjobs import OBJECT_WORK
+from pgboard.paintjobs import OBJECT_WORK, TEXT_PIXELS_PER_WORK
 from pgboard.preview import PREVIEW_BUDGET
 from pgboard.protocol import BOARD_H, BOARD_W, MAX_POINTS, MAX_WIDTH, Add, BoardObject
 from pgboard.room import LIVE_BUDGET, MESSAGE_WORK
@@ -214,5 +214,55 @@ def test_joining_a_room_that_holds_huge_strokes_paints_them_over_frames(
             measured=f"whole board shown at frame {shown:,}, painted in {len(rows):,} frames; at most "
             f"{max(rows):,} polygon rows and {max(lines):,} line pixels in one frame; client CPU {cpu:.1f} s "
             f"(before the budgets: {BEFORE_JOIN})",
+        )
+    )
+
+
+def test_a_burst_of_the_widest_texts_is_painted_over_frames(screen, server, tmp_path, monkeypatch):  # noqa: F811
+    """Forty texts of 8 lines of 249 "W" at size 200, each covering the board (5.7 M pixels of box),
+    in a burst: a text counts its painted area in PAINT_BUDGET (paintjobs.TEXT_PIXELS_PER_WORK), so the
+    board-resolution text rendered in one frame stays near one budget's worth (at OBJECT_WORK alone, all
+    forty were painted in one frame: 225 M pixels of box, about 0.3-0.6 s)."""
+    app = joined(make_app(screen, tmp_path), server)
+    drawn = {"area": 0}
+    draw_clipped = render.draw_clipped
+
+    def counting(surface, obj, texts, clip, box, *args, **kw):
+        if obj.kind == "text" and surface is app.canvas._surface:  # the board surface (no landing)
+            region = clip.clip(pygame.Rect(box[0], box[1], box[2] - box[0], box[3] - box[1]))
+            drawn["area"] += region.w * region.h
+        return draw_clipped(surface, obj, texts, clip, box, *args, **kw)
+
+    monkeypatch.setattr(render, "draw_clipped", counting)
+    guest = RawClient(server.address)
+    guest.join("mallory", room="r")
+    wide = "\n".join(["W" * 249] * 8)
+    count = reliability.scaled(40)
+    for k in range(count):
+        color = "#%02x0000" % (80 + k % 170)
+        obj = BoardObject(guest.obj_id(f"w{k}"), "text", ((5 + k, 5 + k),), color, 2, wide, 200)
+        guest.send(Add(oid=f"w.{k}", obj=obj))
+    guest.recv_until(lambda m: isinstance(m, Add) and m.oid == f"w.{count - 1}")
+    per_frame, deadline = [], time.monotonic() + DEADLINE
+    while True:
+        before = drawn["area"]
+        app.frame([])
+        per_frame.append(drawn["area"] - before)
+        if len(app.board) == count and not app.room.waiting and not app.canvas.behind:
+            break
+        assert time.monotonic() < deadline, f"not shown within {DEADLINE} s ({len(app.board)} objects)"
+        between_frames(app)
+    board_px = BOARD_W * BOARD_H
+    most = (PAINT_BUDGET + OBJECT_WORK) * TEXT_PIXELS_PER_WORK + board_px  # a budget, and the text begun last
+    assert max(per_frame) <= most, f"{max(per_frame):,} pixels of text box painted in one frame"
+    assert sum(per_frame) >= count * board_px * 0.9  # every text painted: spread, not skipped
+    guest.close()
+    reliability.record_abuse(
+        reliability.Abuse(
+            attack=f"{count} texts of 8 lines of 249 'W' at size 200 (each covering the board) sent at once",
+            bound=f"PAINT_BUDGET: {PAINT_BUDGET:,} units a frame, a text counting OBJECT_WORK plus one "
+            f"unit per {TEXT_PIXELS_PER_WORK:,} pixels of its box painted",
+            measured=f"{len(per_frame)} frames; at most {max(per_frame) / 1e6:.1f} M px of text box painted "
+            f"in one frame (of {sum(per_frame) / 1e6:.0f} M; before this bound: 225 M px in one frame)",
         )
     )
