@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pygame
 
-from pgboard import boardfile, hosting, identity, render, shortcuts
+from pgboard import boardfile, identity, render, shortcuts
 from pgboard import settings as settings_mod
 from pgboard.board import Board
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
@@ -166,6 +166,8 @@ class App:
     def host(self, nick: str, room: str) -> None:
         """Start a server in this process (others on the network can join it) and join it."""
         if self.server is None:
+            from pgboard import hosting  # the server is imported only when this window hosts
+
             try:
                 self.server = hosting.start_embedded_server(db_path=self.host_db)
             except OSError as exc:
