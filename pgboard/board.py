@@ -23,17 +23,20 @@ from collections.abc import Callable, Collection, Iterable
 from itertools import chain
 from typing import Protocol
 
-from pgboard import geometry
+from pgboard import board_undo, geometry
 from pgboard.board_journal import Journal
+from pgboard.board_undo import _extent, _shifted
 from pgboard.history import (  # noqa: F401 - the history's limits, read where they always were
     MAX_BOARD_HISTORY_BYTES,
     MAX_HISTORY,
     MAX_HISTORY_BYTES,
+    PURGE_PREFIX,
     STEP_BYTES,
     AuthorHistory,
     Histories,
     Step,
     kept_bytes,
+    purged_by,
 )
 from pgboard.protocol import (
     BOARD_H,
@@ -53,7 +56,7 @@ from pgboard.protocol import (
     Undo,
     encode,
 )
-from pgboard.wire_fields import shared_ints
+from pgboard.wire_fields import shared_ints  # noqa: F401 - read here by tests, where it always was
 
 MAX_OBJECTS = 200_000  # objects on one board at once
 # Operation ids remembered to answer a resend with ack instead of applying it twice. Only operations in
@@ -216,6 +219,8 @@ class Board:
         done = self._oids.get((author, op.oid))
         if done is not None:
             raise DuplicateOperation(done)
+        if purged_by(op.oid):  # the server's own: a client's clear must never pass for a purge
+            raise BoardError("bad_field", f"oid: {PURGE_PREFIX!r} begins only the server's oids")
         seq = self.seq + 1
         echo: Operation
         if isinstance(op, Add):
@@ -298,29 +303,9 @@ class Board:
         return obj
 
     def _undo_redo_echo(self, op: Undo | Redo, author: str) -> Undo | Redo:
-        h = self._history.get(author)
-        stack = (h.undo if isinstance(op, Undo) else h.redo) if h else []
-        if not stack:
-            return dataclasses.replace(op, target=0, removed=(), put=())
-        step = stack[-1]
-        if step.move:  # shift the object as it is now: back for undo, forward for redo
-            obj = self.objects.get(step.move)
-            if obj is None:
-                return dataclasses.replace(op, target=step.seq, removed=(), put=())
-            sign = -1 if isinstance(op, Undo) else 1
-            dx, dy = _clamped_shift(obj, sign * step.dx, sign * step.dy)
-            return dataclasses.replace(op, target=step.seq, removed=(), put=(_shifted(obj, dx, dy),))
-        if step.too_large:  # refused before: its objects do not change, nor would the answer
-            raise BoardError("too_large", "the effect of this step is too large to send")
-        removed = tuple(i for i, b in step.before if b is None and i in self.objects)
-        put = tuple(b for _, b in step.before if b is not None)
-        echo = dataclasses.replace(op, target=step.seq, removed=removed, put=put)
-        try:
-            self._check_fits(dataclasses.replace(echo, seq=self.seq + 1, author=author))
-        except BoardError:
-            step.too_large = True  # the next try is refused at once, not listed and encoded again
-            raise
-        return echo
+        """The echo of ``author``'s undo or redo (pgboard/board_undo.py): what their rights of today
+        let it do; a step of which nothing may be done is refused and forgotten."""
+        return board_undo.undo_redo_echo(self, op, author)
 
     # -- taking back what was applied but could not be kept (pgboard/board_journal.py)
 
@@ -355,7 +340,7 @@ class Board:
             self._journal.save_history(author)
         hist = self._history.touch(author)  # drew most recently: the last whose history goes
         if isinstance(echo, (Undo, Redo)):
-            self._apply_undo_redo(echo, author, hist)
+            board_undo.apply_undo_redo(self, echo, author, hist)
             return
         if isinstance(echo, Add):
             step = Step(echo.seq, before=((echo.obj.id, None),))
@@ -392,6 +377,12 @@ class Board:
             step = Step(echo.seq, before=((echo.id, self.objects.get(echo.id)),))
             self._remove(echo.id)
         else:  # Clear
+            if purged_by(echo.oid):  # a /purge: final, no step (history.py); rollback restores it
+                undo = self._history.purge(purged_by(echo.oid), echo.seq)
+                self._journal.undo.append(undo) if self._journal is not None else None
+                for oid in echo.removed:
+                    self._remove(oid)
+                return
             if not echo.removed:
                 return  # clearing nothing is no step: the next undo still undoes what the user did
             objects = self.objects
@@ -458,41 +449,6 @@ class Board:
             self._oid_order[gone] = ids
             self._oid_order.move_to_end(gone, last=False)
             self._oids.update(((gone, i), s) for i, s in zip(ids, seqs, strict=True))
-
-    def _apply_undo_redo(self, echo: EffectMessage, author: str, hist: AuthorHistory | None) -> None:
-        removed, put = echo.effect_fields()
-        target = echo.target  # type: ignore[attr-defined]
-        source = None
-        if hist is not None:
-            source = hist.undo if isinstance(echo, Undo) else hist.redo
-        step = source[-1] if source and source[-1].seq == target else None
-        if step is not None and step.move:
-            # the inverse of a move is a move: by the shift this echo made (clamped at the board's
-            # edge), or by the step's own when its object is gone
-            obj = self.objects.get(step.move)
-            moved = next((o for o in put if o.id == step.move), None)
-            dx, dy = step.dx, step.dy
-            if obj is not None and moved is not None and obj.points and moved.points:
-                (x0, y0), (x1, y1) = obj.points[0], moved.points[0]
-                sign = -1 if isinstance(echo, Undo) else 1
-                dx, dy = sign * (x1 - x0), sign * (y1 - y0)
-            inverse = Step(target, move=step.move, dx=dx, dy=dy)
-        else:
-            # the state of every object the effect touches, in the echo's order, to restore it
-            touched = dict.fromkeys(chain(removed, (o.id for o in put)))
-            inverse = Step(target, before=tuple((oid, self.objects.get(oid)) for oid in touched))
-        for oid in removed:
-            self._remove(oid)
-        for obj in put:
-            self._put(obj)
-        if target == 0:
-            return
-        if step is not None:
-            assert hist is not None and source is not None
-            self._history.pop(hist, source)
-        hist = self._history.open(author)
-        dest = hist.redo if isinstance(echo, Undo) else hist.undo
-        self._history.push(author, dest, inverse, self.objects.get)
 
     def _put(self, obj: BoardObject, box: geometry.Box | None = None) -> None:
         old = self.objects.get(obj.id)
@@ -577,37 +533,7 @@ class Board:
             listener.board_reset()
 
 
-def _extent(obj: BoardObject) -> tuple[tuple[int, ...], tuple[int, ...], int, int, int, int]:
-    """The x and y coordinates of ``obj``'s points and their least and greatest, by C loops."""
-    flat = tuple(chain.from_iterable(obj.points))
-    xs, ys = flat[0::2], flat[1::2]
-    return xs, ys, min(xs), min(ys), max(xs), max(ys)
-
-
 def _fits(obj: BoardObject, dx: int, dy: int) -> bool:
     """Whether ``obj`` moved by (dx, dy) is still on the board (every point)."""
     _, _, x0, y0, x1, y1 = _extent(obj)
     return 0 <= x0 + dx and x1 + dx <= BOARD_W and 0 <= y0 + dy and y1 + dy <= BOARD_H
-
-
-def _shifted(obj: BoardObject, dx: int, dy: int) -> BoardObject:
-    """``obj`` moved by (dx, dy), its coordinates the shared int objects (wire_fields.shared_ints)
-    when they are on the board: a moved 5,000-point stroke then costs its tuples, not 10,000 ints."""
-    xs, ys, x0, y0, x1, y1 = _extent(obj)
-    ints = shared_ints(max(BOARD_W, BOARD_H))
-    top = len(ints) - 1
-    if 0 <= x0 + dx and x1 + dx <= top and 0 <= y0 + dy and y1 + dy <= top:
-        # a table whose item v is ints[v + d]: the shift and the sharing in one C loop
-        tx = ints[dx:] if dx >= 0 else (0,) * -dx + ints
-        ty = ints[dy:] if dy >= 0 else (0,) * -dy + ints
-        points = tuple(zip(map(tx.__getitem__, xs), map(ty.__getitem__, ys), strict=True))
-    else:  # off the board: only from an echo no server of ours sends; follow it as it is
-        points = tuple(zip([x + dx for x in xs], [y + dy for y in ys], strict=True))
-    return dataclasses.replace(obj, points=points)
-
-
-def _clamped_shift(obj: BoardObject, dx: int, dy: int) -> tuple[int, int]:
-    """(dx, dy), shortened so that every point of ``obj`` stays on the board (an undo of a move of an
-    object someone else moved since, towards an edge)."""
-    _, _, x0, y0, x1, y1 = _extent(obj)
-    return min(max(dx, -x0), BOARD_W - x1), min(max(dy, -y0), BOARD_H - y1)

@@ -23,12 +23,25 @@ log after a restart) and every client keep the same history within the same boun
 So one board's history holds at most 32 MiB (plus Python's allocator slack) whatever is sent, and
 one author's at most 6 MiB; a 5,000-point stroke moved 500 times is 500 small steps (~85 KB by
 tracemalloc), not 500 copies of the stroke (~305 MiB on the server and on every client before).
+
+Rights hold over history (docs/PROTOCOL.md, "Undo and rights"). An undo or redo does only what its
+author may do today: an object of someone else's that a step would remove, put back or shift must be
+one its author may edit now (``may_edit``, the board's policy: a ``/deny`` or a ``/deop`` since the
+step holds), and nothing a purged author drew before their purge comes back, for anyone
+(:meth:`Histories.effect`). What may not change is left as it is and the rest of the step is done;
+a step of which nothing may be done is refused (``not_allowed``) and forgotten, so the next undo
+reaches the step below it (:meth:`Histories.forget`; replicas, which never see the refusal, drop it
+when a later echo names a step below it: :meth:`Histories.find`). The check costs what the step holds,
+which its echo lists anyway. A ``/purge`` (a ``clear`` echo whose oid :func:`purged_by` reads) is no
+step of the operator's: it forgets the purged author's whole history and remembers its seq
+(``purged``, at most ``MAX_PURGES`` authors: past it every history on the board is forgotten), so a
+log replayed after a restart makes the same purge just as final.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from pgboard.protocol import BoardObject
@@ -45,6 +58,25 @@ OBJECT_BYTES = 400
 TEXT_CHAR_BYTES = 4  # a str of non-Latin-1 text: 4 bytes a character at worst
 MAX_HISTORY_BYTES = 6 * 1024 * 1024  # per author: a step whose undo fits one frame always fits
 MAX_BOARD_HISTORY_BYTES = 32 * 1024 * 1024  # per board, every author's together
+# Purged authors a board remembers (with the seq of their purge), so that no step older than the purge
+# puts back what they drew: ~150 bytes each. Past it, every history on the board is forgotten at once
+# (O(1), and just as final), so an operator purging author after author cannot grow a board's memory.
+MAX_PURGES = 1_000
+PURGE_PREFIX = "purge."  # a /purge's oid: "purge.", the purged author id, ".", 8 hex digits (the server's)
+
+EditPolicy = Callable[[str, BoardObject], bool]  # pgboard.board's: may this author edit this object?
+
+
+def purge_oid(author: str, token: str) -> str:
+    """The oid of the ``clear`` echo of a /purge of ``author`` (``token``: random, 8 hex digits)."""
+    return f"{PURGE_PREFIX}{author}.{token}"
+
+
+def purged_by(oid: str) -> str:
+    """The author a /purge echo with this oid purged ("" when it is no purge's)."""
+    if not oid.startswith(PURGE_PREFIX):
+        return ""
+    return oid[len(PURGE_PREFIX) :].rpartition(".")[0]
 
 
 @dataclass(slots=True)
@@ -83,6 +115,7 @@ class Histories:
     def __init__(self) -> None:
         self._by_author: OrderedDict[str, AuthorHistory] = OrderedDict()
         self.cost = 0
+        self.purged: dict[str, int] = {}  # purged author -> the seq of their (last) purge
 
     def get(self, author: str) -> AuthorHistory | None:
         return self._by_author.get(author)
@@ -111,6 +144,7 @@ class Histories:
     def clear(self) -> None:
         self._by_author.clear()
         self.cost = 0
+        self.purged.clear()
 
     def saved(self) -> tuple[OrderedDict[str, AuthorHistory], int]:
         """The table as it is now, for :meth:`restore` (pgboard/board_journal.py): the order and the
@@ -165,3 +199,67 @@ class Histories:
             hist.redo.clear()
             hist.cost -= cost
             self.cost -= cost
+
+    # -- rights over history (see the module's docstring)
+
+    def may_change(self, author: str, obj: BoardObject, step: Step, may_edit: EditPolicy) -> bool:
+        """Whether ``author``'s undo or redo of ``step`` may remove, put back or shift ``obj``: an
+        object they may edit today, and none a purge after ``step`` took away."""
+        return may_edit(author, obj) and step.seq > self.purged.get(obj.author, -1)
+
+    def effect(
+        self, step: Step, author: str, objects: Mapping[str, BoardObject], may_edit: EditPolicy
+    ) -> tuple[tuple[str, ...], tuple[BoardObject, ...], str]:
+        """What undoing (or redoing) a step that keeps objects does today: the ids it removes, the
+        objects it puts, and the id of one object it would change but may not ("" if none). O(step)."""
+        removed: list[str] = []
+        put: list[BoardObject] = []
+        refused = ""
+        for oid, before in step.before:
+            obj = before if before is not None else objects.get(oid)
+            if obj is None:
+                continue  # gone already: nothing to remove
+            if not self.may_change(author, obj, step, may_edit):
+                refused = refused or oid
+            elif before is None:
+                removed.append(oid)
+            else:
+                put.append(before)
+        return tuple(removed), tuple(put), refused
+
+    def forget(self, author: str, hist: AuthorHistory, stack: list[Step]) -> None:
+        """Drop the top step of ``stack`` (one of ``author``'s): a step of which nothing may be done
+        today is refused once and forgotten, so it does not stand in the way of the steps below it."""
+        self.pop(hist, stack)
+        if not hist.undo and not hist.redo:
+            self.cost -= hist.cost
+            del self._by_author[author]
+
+    def find(self, hist: AuthorHistory, stack: list[Step], seq: int) -> Step | None:
+        """The step ``seq`` that an echo undoes or redoes: the top of ``stack``, or one below the
+        steps the authority refused and forgot (dropped here too, O(them)); None if ``stack`` does
+        not hold it (history from before this replica joined, or beyond the bounds)."""
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i].seq == seq:
+                for _ in range(len(stack) - 1 - i):
+                    self.pop(hist, stack)
+                return stack[-1]
+        return None
+
+    def purge(self, author: str, seq: int) -> Callable[[], None]:
+        """A /purge of ``author`` as ``seq``: their history goes, and no step older than ``seq`` puts
+        back what they drew. Returns how to take it back (Board.rollback)."""
+        table, cost, purged = self._by_author, self.cost, dict(self.purged)  # O(MAX_PURGES), rare
+
+        def undo() -> None:
+            self._by_author, self.cost, self.purged = table, cost, purged
+
+        self._by_author = OrderedDict(self._by_author)
+        hist = self._by_author.pop(author, None)
+        if hist is not None:
+            self.cost -= hist.cost
+        self.purged.pop(author, None)
+        self.purged[author] = seq
+        if len(self.purged) > MAX_PURGES:
+            self._by_author, self.cost, self.purged = OrderedDict(), 0, {}
+        return undo

@@ -24,6 +24,7 @@ from pgboard_server.rights import RoomRights
 
 from pgboard import ids, names
 from pgboard.board import MAX_OBJECTS, Board, BoardError, DuplicateOperation, Operation
+from pgboard.history import purge_oid
 from pgboard.protocol import (
     OPERATIONS,
     TERMINATOR,
@@ -327,13 +328,13 @@ class Room:
         return logged
 
     def purge(self, session: Session, author: str) -> int:
-        """Remove every object of ``author`` now on the board, as one step of ``session``'s (an
-        operator's) that its undo puts back: a ``clear`` echo listing them. Returns how many."""
+        """Remove every object of ``author`` now on the board, for good: a ``clear`` echo of
+        ``session``'s (an operator's) listing them, whose oid names ``author``; no step of anyone's
+        history puts back what ``author`` drew before it (pgboard/history.py). Logged even when
+        nothing of theirs is on the board (their history may keep some). Returns how many."""
         with self.lock:
             ids = self.board.ids_of(author)  # the index by author: O(what is purged)
-            if not ids:
-                return 0
-            oid = f"purge.{secrets.token_hex(4)}"
+            oid = purge_oid(author, secrets.token_hex(4))
             echo = Clear(oid, self.board.seq + 1, session.user, removed=ids)
             try:
                 encode(echo)
