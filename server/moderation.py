@@ -3,8 +3,9 @@
 ``/allow NICK`` and ``/deny NICK`` grant and take back the right to edit your drawings. Operators
 (the room's creator, and whom an operator made one) may ``/op`` and ``/deop``, ``/kick``, ``/ban``
 (by account, optionally by address) and ``/unban``, ``/lock`` and ``/unlock`` the board, and
-``/purge`` everything one user drew. Every command runs under the room's lock; every change is stored
-before it takes effect, and members whose rights changed get a fresh ``room_state``.
+``/purge`` everything one user drew (for good: pgboard/history.py). Every command runs under the
+room's lock; every change is stored before it takes effect, and members whose rights changed get a
+fresh ``room_state``; undo and redo check today's rights (pgboard/board_undo.py).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ HELP = (
     ("/kick NICK [REASON]", "(operators) send NICK out of the room"),
     ("/ban [NICK [ip]], /unban NICK", "(operators) keep NICK (and their address) out; /ban lists bans"),
     ("/lock, /unlock", "(operators) only operators draw while the board is locked"),
-    ("/purge NICK", "(operators) erase everything NICK drew that is still on the board (/undo-able)"),
+    ("/purge NICK", "(operators) erase everything NICK drew, for good: no undo brings any of it back"),
 )
 
 
