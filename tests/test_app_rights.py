@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pygame
+import pytest
 from support import RawClient
 from test_app import drag, joined, key, make_app, run_until, screen, server  # noqa: F401 - fixtures
 from test_server_rights import settle
@@ -20,6 +21,7 @@ from pgboard.protocol import (
     Error,
     Extend,
     Move,
+    Redo,
     RoomState,
     Say,
     Undo,
@@ -198,3 +200,36 @@ def test_a_banned_user_is_sent_out_and_told_on_the_connect_screen(screen, server
     run_until(app, lambda: app.ui.connect_visible)
     assert app.ui.connect_screen.error == "You cannot join this room. An operator banned you from this room."
     bob.close()
+
+
+@pytest.mark.reliability
+def test_a_redo_refused_after_a_deny_leaves_my_screen_as_it_was_and_says_why(screen, server, tmp_path: Path):  # noqa: F811
+    """issue 11 point 5 in the window: carol allows alice, alice erases all and undoes, carol denies
+    her; alice's Ctrl+Y would have erased carol's work. The server refuses it (its oid), alice's
+    window keeps carol's rectangles, tells her why, and resends nothing."""
+    bob, carol = raw(server, "bob"), raw(server, "carol")
+    drawn_by(carol, "c1", rect(CAROLS, 1200, 400))
+    drawn_by(carol, "c2", rect(CAROLS_2, 1200, 1000))
+    app = joined(make_app(screen, tmp_path), server, "alice", ROOM)
+    room = app.room
+    carol.send(Say("/allow alice"))
+    run_until(app, lambda: room.granted_by == {carol.welcome.user})
+    room.clear()
+    run_until(app, lambda: app.board.get(CAROLS) is None and app.board.get(CAROLS_2) is None)
+    app.frame([key(pygame.K_z, mod=pygame.KMOD_CTRL)])
+    run_until(app, lambda: app.board.get(CAROLS) is not None and app.board.get(CAROLS_2) is not None)
+    carol.send(Say("/deny alice"))
+    run_until(app, lambda: not room.granted_by)
+    notices: list[str] = []
+    room.on_notice = notices.append
+    app.frame([key(pygame.K_y, mod=pygame.KMOD_CTRL)])
+    run_until(app, lambda: notices)
+    settled(app)
+    assert notices[0].startswith("Refused:") and "no longer yours to edit" in notices[0]
+    assert app.board.get(CAROLS) is not None and app.board.get(CAROLS_2) is not None
+    assert not app.conn.pending_ops  # dropped from the outbox: not resent at the next reconnect
+    assert not any(isinstance(m, Redo) for m in settle(bob))  # nothing reached the others
+    server_board = server.rooms.get(ROOM).board
+    assert server_board.get(CAROLS) is not None and server_board.get(CAROLS_2) is not None
+    for c in (bob, carol):
+        c.close()
