@@ -12,7 +12,7 @@ from pgboard_server.server import BoardServer
 from support import RawClient, running_server
 from test_server_rights import clients, draw, echo_of, line, member, obj_id, settle
 
-from pgboard.protocol import Clear, Delete, Error, Message, Move, Notice, Obj, Redo, RoomState, Say, Undo
+from pgboard.protocol import Add, Clear, Delete, Error, Message, Move, Notice, Obj, Redo, RoomState, Say, Undo
 
 pytestmark = pytest.mark.reliability
 
@@ -199,3 +199,49 @@ def test_an_empty_purge_still_makes_the_users_history_final() -> None:
         b.send(Undo("b3"))
         answer(b, "b3")
         assert board_of(server) == set()
+
+
+def test_a_purge_while_the_user_is_offline_holds_against_what_their_outbox_sends_on_return() -> None:
+    """bob draws and erases, goes offline with operations still to send, is purged meanwhile, and
+    comes back: the resend of what was applied is acknowledged, not drawn again; his queued undo
+    brings nothing back; a queued move finds nothing; what he drew offline is new work and lands."""
+    with running_server() as server, clients(server, "alice") as (a,):
+        b = member(server, "bob")
+        draw(b, "b1", line(obj_id("bob-1"), 100))
+        draw(b, "b2", line(obj_id("bob-2"), 200))
+        b.send(Delete("b3", obj_id("bob-2")))
+        answer(b, "b3")
+        b.close()
+        a.send(Say("/purge bob"))
+        a.recv_until(lambda m: isinstance(m, Notice) and "erased" in m.text)
+        b = member(server, "bob")
+        b.send(Add("b1", line(obj_id("bob-1"), 100)))  # a resend of an operation applied before
+        assert answer(b, "b1").seq == 1  # type: ignore[attr-defined]
+        b.send(Undo("b4"))  # queued offline: would put his erased line back
+        assert answer(b, "b4").target == 0  # type: ignore[attr-defined]
+        b.send(Move("b5", obj_id("bob-1"), 0, 50))
+        assert answer(b, "b5").code == "no_such_object"  # type: ignore[attr-defined]
+        draw(b, "b6", line(obj_id("bob-3"), 300))
+        assert board_of(server) == {obj_id("bob-3")}
+        b.close()
+
+
+def test_an_undo_of_a_move_of_an_object_an_operator_deleted_since_brings_nothing_back() -> None:
+    with running_server() as server, clients(server, "alice", "bob", "carol") as (a, b, c):
+        draw(c, "c1", line(obj_id("carol-1"), 100))
+        c.send(Say("/allow bob"))
+        rights_changed(b)
+        b.send(Move("b1", obj_id("carol-1"), 0, 100))
+        answer(b, "b1")
+        a.send(Delete("a1", obj_id("carol-1")))  # the operator erases it
+        answer(a, "a1")
+        b.send(Undo("b2"))
+        undo = answer(b, "b2")
+        assert isinstance(undo, Undo) and undo.target and undo.put == () and undo.removed == ()
+        a.send(Undo("a2"))  # the operator's undo of her delete puts it back where bob had moved it
+        assert answer(a, "a2").put[0].points[0] == (100, 110)  # type: ignore[attr-defined]
+        c.send(Say("/deny bob"))
+        rights_changed(b)
+        b.send(Redo("b3"))  # bob's redo of his move: carol's object is no longer his to move
+        refusal(b, "b3")
+        assert board_of(server) == {obj_id("carol-1")}
