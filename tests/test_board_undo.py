@@ -107,3 +107,23 @@ def test_a_purge_that_could_not_be_stored_is_taken_back_history_and_all() -> Non
     assert p.server.get("b:1") is not None and p.server.history_bytes("bob") == before
     assert p.server._history.purged == {}  # noqa: SLF001
     assert [o.id for o in p.server.apply(Undo("b4"), "bob").put] == ["b:2"]  # type: ignore[attr-defined]
+
+
+def test_a_refused_undo_in_a_chunk_the_store_refused_is_taken_back_with_it() -> None:
+    """The step a refused undo forgets comes back when its chunk is rolled back (a full disk): the
+    board equals its log again, and the same undo is refused the same way."""
+    p = Pair()
+    p.do("alice", Add("a1", line("a:1")))
+    p.rights.grants["alice"] = {"bob"}
+    p.do("bob", Delete("b1", "a:1"))
+    p.rights.grants.clear()
+    before = p.server.history_bytes("bob")
+    p.server.begin()
+    with pytest.raises(BoardError, match="not_allowed"):
+        p.server.apply(Undo("b2"), "bob")
+    assert p.server.history_bytes("bob") == 0
+    p.server.rollback()
+    assert p.server.history_bytes("bob") == before
+    with pytest.raises(BoardError, match="not_allowed"):
+        p.server.apply(Undo("b3"), "bob")
+    assert p.server.get("a:1") is None
