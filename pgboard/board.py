@@ -56,13 +56,14 @@ from pgboard.protocol import (
 from pgboard.wire_fields import shared_ints
 
 MAX_OBJECTS = 200_000  # objects on one board at once
-# Operation ids remembered to answer a resend with ack instead of applying it twice. Only operations in
+# Operation ids remembered to answer a resend with ack instead of applying it twice, per device (an
+# oid is unique per client secret only: two machines of one account count alike). Only operations in
 # flight when a connection drops are ever resent (pgboard's client keeps at most 100 in flight), so a
-# window of an author's latest ids is enough; and only the authors who drew last are remembered, so
-# neither a long session nor a crowd of made-up authors (a client picks its own secret) grows a board's
+# window of a device's latest ids is enough; and only the devices that drew last are remembered, so
+# neither a long session nor a crowd of made-up devices (a client picks its own secret) grows a board's
 # memory without bound (about 230 bytes an id: at most ~90 MiB a board, ~7 MiB for a class of 30).
-MAX_REMEMBERED_OPS = 1_000  # per author: ten times what a client has in flight
-MAX_REMEMBERED_AUTHORS = 400  # twice the members a room holds (server/limits.py MAX_ROOM_MEMBERS)
+MAX_REMEMBERED_OPS = 1_000  # per device: ten times what a client has in flight
+MAX_REMEMBERED_AUTHORS = 400  # devices: twice the members a room holds (limits.py MAX_ROOM_MEMBERS)
 
 Operation = Add | Extend | Move | Delete | Clear | Undo | Redo
 EditPolicy = Callable[[str, BoardObject], bool]
@@ -205,15 +206,15 @@ class Board:
         h = self._history.get(author)
         return bool(h and h.redo)
 
-    def seen(self, author: str, oid: str) -> int | None:
-        """The seq an operation id of this author was applied as, if it was."""
-        return self._oids.get((author, oid))
+    def seen(self, device: str, oid: str) -> int | None:
+        """The seq an operation id of this device (an echo's ``device``, else its author) was applied as."""
+        return self._oids.get((device, oid))
 
     # -- the authority: check an operation and make its echo
 
-    def apply(self, op: Operation, author: str) -> Operation:
-        """Check ``op`` from ``author``, apply it, and return its echo (raises BoardError)."""
-        done = self._oids.get((author, op.oid))
+    def apply(self, op: Operation, author: str, device: str = "") -> Operation:
+        """Check ``op`` from ``author`` on ``device`` (its own when empty), apply it, and return its echo."""
+        done = self._oids.get((device or author, op.oid))
         if done is not None:
             raise DuplicateOperation(done)
         seq = self.seq + 1
@@ -243,7 +244,7 @@ class Board:
             echo = self._undo_redo_echo(op, author)
         else:
             raise BoardError("unknown_operation", type(op).__name__)
-        echo = dataclasses.replace(echo, seq=seq, author=author)
+        echo = dataclasses.replace(echo, seq=seq, author=author, device="" if device == author else device)
         if isinstance(echo, EffectMessage):
             self._check_fits(echo)
         self.apply_echo(echo)
@@ -349,7 +350,7 @@ class Board:
         if not isinstance(echo, (Add, Extend, Move, Delete, Clear, Undo, Redo)):
             raise TypeError(f"not an operation: {echo!r}")
         author = echo.author
-        self._remember(author, echo.oid, echo.seq)
+        self._remember(echo.device or author, echo.oid, echo.seq)  # resends are per device
         self.seq = max(self.seq, echo.seq)
         if self._journal is not None:
             self._journal.save_history(author)
@@ -403,9 +404,8 @@ class Board:
         self._history.push(author, hist.undo, step, self.objects.get)
 
     def _remember(self, author: str, oid: str, seq: int) -> None:
-        """Record that ``oid`` was applied as ``seq``, forgetting the author's oldest beyond
-        MAX_REMEMBERED_OPS, and every id of the author who drew least recently beyond
-        MAX_REMEMBERED_AUTHORS (see there why that is enough)."""
+        """Record that ``author``'s (a device's) ``oid`` was applied as ``seq``, forgetting its oldest beyond
+        MAX_REMEMBERED_OPS, and every id of the one that drew least recently beyond MAX_REMEMBERED_AUTHORS."""
         key = (author, oid)
         prev = self._oids.get(key)
         new_author = False
