@@ -47,6 +47,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--port-file", type=Path, help="also write the listening port to this file")
     p.add_argument(
+        "--fixed-time",
+        type=int,
+        metavar="UNIX_SECONDS",
+        help="stamp every chat line with this time instead of the clock's (to replay docs/PROTOCOL.md's "
+        "transcript, which fixes it at 1700000000, byte for byte against this server)",
+    )
+    p.add_argument(
         "--accounts",
         action="store_true",
         help="let users sign up and log in (nickname and password); registered names are reserved",
@@ -218,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         login_window=args.login_window,
         min_password=args.min_password,
         mailbox_limit=args.mailbox_limit,
+        **({} if args.fixed_time is None else {"wall_clock": lambda: args.fixed_time}),
     )
     raise_file_limit(args.max_connections)
     stop = threading.Event()
