@@ -37,6 +37,10 @@ MAX_TEXT = 2000  # characters of a text object or a chat line
 MAX_NAME_FIELD = 200  # characters of a nickname, room or password field on the wire (rules: names.py)
 MAX_USERS_LISTED = 1000
 MAX_RETRY = 3600  # seconds: the largest "retry" of an error
+# JSON nesting every receiver accepts (unknown fields of later versions may hold structures); a valid
+# frame of this version nests 5 (frame, put, object, points, point). Deeper may be refused bad_frame:
+# ours refuses only what Python's recursive JSON parser cannot nest (some 900 levels, thread-dependent).
+MAX_DEPTH = 32
 
 OBJECT_KINDS = ("pencil", "line", "rect", "oval", "circle", "square", "text")
 TWO_POINT_KINDS = frozenset({"line", "rect", "oval", "circle", "square"})

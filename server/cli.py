@@ -75,6 +75,12 @@ def parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--timeout", type=float, default=L.TIMEOUT, help="seconds of silence before a drop")
     g.add_argument(
+        "--heartbeat-tick",
+        type=float,
+        default=L.HEARTBEAT_TICK,
+        help="seconds between two checks of every connection's silence (a drop is this late at most)",
+    )
+    g.add_argument(
         "--send-queue-limit",
         type=int,
         default=L.SEND_QUEUE_LIMIT,
@@ -214,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_room_members=args.max_room_members,
         ping_interval=args.ping_interval,
         timeout=args.timeout,
+        heartbeat_tick=args.heartbeat_tick,
         send_queue_limit=args.send_queue_limit,
         send_buffer=args.send_buffer,
         send_timeout=args.send_timeout,
