@@ -166,3 +166,21 @@ def test_nesting_up_to_max_depth_is_accepted_and_far_deeper_is_bad_frame() -> No
         assert err.code == "bad_frame" and not err.fatal
         a.send(Ping(7))
         assert a.recv_until(Pong) == Pong(7)
+
+
+def test_an_undo_too_large_to_echo_is_refused_with_its_oid_and_changes_nothing() -> None:
+    """too_large refusing an operation names it (point 2 of issue 11): its sender drops that one."""
+    with running_server(**NO_RATE_LIMITS) as server, RawClient(server.address) as a:
+        a.join("alice", client="a-secret")
+        a.catch_up()
+        big = tuple(((x * 13) % 3200, (x * 7) % 1800) for x in range(5000))
+        for i in range(6):  # ~360 KB of points: their undo's put cannot fit one frame
+            a.send(Add(f"s{i}", BoardObject(a.obj_id(f"s{i}"), "pencil", big)))
+            a.recv_until(lambda m, i=i: getattr(m, "oid", None) == f"s{i}")
+        a.send(Clear("c"))
+        seq = a.recv_until(Clear).seq  # type: ignore[attr-defined]
+        a.send(Undo("u"))
+        err = a.recv_until(Error)
+        assert (err.code, err.oid, err.fatal) == ("too_large", "u", False)
+        board = server.rooms.get("lobby").board
+        assert board.seq == seq and len(board) == 0
