@@ -10,7 +10,7 @@ from typing import Any
 from support import RawClient, running_server
 
 from pgboard import ids
-from pgboard.protocol import AccountOk, Ack, Add, BoardObject, Login, Obj, Signup
+from pgboard.protocol import AccountOk, Ack, Add, BoardObject, Error, Extend, Login, Obj, Ping, Pong, Signup
 
 FAST: dict[str, Any] = {"accounts": True, "scrypt_n": 16, "scrypt_r": 1}  # cheap hashes
 LAPTOP, DESKTOP = "laptop-secret", "desktop-secret"
@@ -33,8 +33,8 @@ def rect(secret: str) -> BoardObject:
 def draw(c: RawClient, secret: str) -> Add | Ack:
     """Send the add every machine's counter calls "k-1"; its echo (or ack) comes back."""
     c.send(Add("k-1", rect(secret)))
-    reply = c.recv_until((Add, Ack))
-    assert isinstance(reply, (Add, Ack))
+    reply = c.recv_until((Add, Ack, Error))
+    assert isinstance(reply, (Add, Ack)), reply  # applied twice: duplicate_id
     return reply
 
 
@@ -70,3 +70,36 @@ def test_two_machines_of_one_account_with_the_same_oid_counter_both_draw(tmp_pat
             with machine(server, secret, since=2) as c:
                 assert draw(c, secret) == Ack("k-1", seq)
         assert board_ids(server, "viewer") == {rect(LAPTOP).id, rect(DESKTOP).id}
+
+
+def test_the_resends_of_two_machines_are_told_apart_behind_a_snapshot_after_a_restart(tmp_path: Path) -> None:
+    """The snapshot keeps the devices and oids of its last RESEND_WINDOW seqs (the log before it is
+    deleted): after a restart each machine's resend of k-1 still gets its own seq."""
+    db = tmp_path / "board.sqlite3"
+    knobs = {**FAST, "compact_min_bytes": 300, "compact_factor": 1.0}  # compact past 300 bytes of log
+    with running_server(db, **knobs) as server:
+        with machine(server, LAPTOP, signup=True) as laptop:
+            assert draw(laptop, LAPTOP).seq == 1
+        with machine(server, DESKTOP) as desktop:
+            assert draw(desktop, DESKTOP).seq == 2
+            stroke = BoardObject(ids.scoped(ids.device_id(DESKTOP), "2"), "pencil", ((1, 1),))
+            desktop.send(Add("k-2", stroke))
+            desktop.recv_until(Add)
+            desktop.send(Extend("k-3", stroke.id, tuple((30 + i, 30) for i in range(40))))
+            desktop.recv_until(Extend)
+            desktop.send(Ping(1))
+            desktop.recv_until(Pong)
+        assert server.rooms.all()[0].compaction.floor >= 2  # both k-1 are behind the snapshot now
+    with running_server(db, **knobs) as server:
+        for secret, seq in ((LAPTOP, 1), (DESKTOP, 2)):
+            with machine(server, secret, since=1) as c:
+                assert draw(c, secret) == Ack("k-1", seq)
+
+
+def test_a_device_a_client_writes_in_its_operation_is_replaced_by_the_server() -> None:
+    with running_server() as server, RawClient(server.address) as c:
+        c.join("guest", client="g-secret")
+        c.catch_up()
+        c.send(Add("k-1", BoardObject(c.obj_id("1"), "line", ((1, 1), (2, 2))), device="someone-else"))
+        echo = c.recv_until(Add)
+        assert echo.device == "" and echo.author == ids.device_id("g-secret")  # type: ignore[attr-defined]
