@@ -40,9 +40,8 @@ class Pair:
         return echo
 
     def purge(self, author: str) -> None:
-        echo = Clear(
-            purge_oid(author, "0badf00d"), self.server.seq + 1, "op", removed=self.server.ids_of(author)
-        )
+        ids = self.server.ids_of(author)
+        echo = Clear(purge_oid(author, "0badf00d"), removed=ids, seq=self.server.seq + 1, author="op")
         self.server.apply_echo(echo)
         self.replica.apply_echo(decode_frame(encode(echo)[:-2]))
 
@@ -101,7 +100,9 @@ def test_a_purge_that_could_not_be_stored_is_taken_back_history_and_all() -> Non
     p.do("bob", Delete("b3", "b:2"))
     before = p.server.history_bytes("bob")
     p.server.begin()
-    p.server.apply_echo(Clear(purge_oid("bob", "0badf00d"), p.server.seq + 1, "op", removed=("b:1",)))
+    p.server.apply_echo(
+        Clear(purge_oid("bob", "0badf00d"), removed=("b:1",), seq=p.server.seq + 1, author="op")
+    )
     assert p.server.get("b:1") is None and p.server.history_bytes("bob") == 0
     p.server.rollback()
     assert p.server.get("b:1") is not None and p.server.history_bytes("bob") == before
