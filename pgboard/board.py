@@ -40,6 +40,7 @@ from pgboard.protocol import (
     BOARD_W,
     MAX_FRAME,
     MAX_POINTS,
+    OPERATIONS,
     Add,
     BoardObject,
     Clear,
@@ -49,6 +50,7 @@ from pgboard.protocol import (
     LocalProtocolError,
     Message,
     Move,
+    Operation,
     Redo,
     Undo,
     encode,
@@ -64,7 +66,6 @@ MAX_OBJECTS = 200_000  # objects on one board at once
 MAX_REMEMBERED_OPS = 1_000  # per author: ten times what a client has in flight
 MAX_REMEMBERED_AUTHORS = 400  # twice the members a room holds (server/limits.py MAX_ROOM_MEMBERS)
 
-Operation = Add | Extend | Move | Delete | Clear | Undo | Redo
 EditPolicy = Callable[[str, BoardObject], bool]
 # the authors whose objects an author may edit under the policy (None: everyone's): lets a clear read
 # the index of objects by author instead of asking the policy about every object on the board
@@ -346,7 +347,7 @@ class Board:
         """Apply an echoed operation as the server decided it. Tolerant by design: an echo that
         refers to an object this board does not have (history before a compacted join) changes
         only what it can."""
-        if not isinstance(echo, (Add, Extend, Move, Delete, Clear, Undo, Redo)):
+        if not isinstance(echo, OPERATIONS):
             raise TypeError(f"not an operation: {echo!r}")
         author = echo.author
         self._remember(author, echo.oid, echo.seq)

@@ -13,6 +13,7 @@ import pytest
 from uikit import BOARD_FILL, click, colors_in, draw, feed, key, make_ui, move, type_text, wheel
 
 from pgboard.shortcuts import HELP_ROWS
+from pgboard.tooltable import TOOL_BUTTONS
 from pgboard.widgets import theme
 from pgboard.widgets.overlays import TOAST_SECONDS
 from pgboard.widgets.toolbar import HINT_DELAY
@@ -90,7 +91,7 @@ def test_clicking_a_tool_picks_it_and_marks_it(ui) -> None:
 
 def test_every_tool_shows_an_icon_and_its_key(ui) -> None:
     surface, texts = draw(ui)
-    for name, letter, _ in theme.DEFAULT_TOOLS:
+    for name, letter, *_ in TOOL_BUTTONS:
         assert letter in texts
         inner = ui.toolbar.tool_rects[name].inflate(-12, -12)
         assert any(sum(c) < 250 for c in colors_in(surface, inner)), f"{name}: no icon drawn"
