@@ -239,8 +239,7 @@ def test_chat_typing_unicode_and_enter_sends_exactly_that(ui) -> None:
     assert ui.calls == [("send", "中文 Ø 😀")]
     _, texts = draw(ui)
     assert "中文 Ø 😀" not in texts  # the box is empty again
-    assert key(ui, pygame.K_ESCAPE) is True
-    assert not ui.is_typing
+    assert not ui.is_typing  # sending went back to drawing (issue 13, point 10)
     assert key(ui, pygame.K_p) is False  # shortcuts are the app's again
 
 
@@ -256,7 +255,9 @@ def test_chat_editing_keys_and_history(ui) -> None:
     key(ui, pygame.K_BACKSPACE)
     assert ui.chat.input.text == ">hello!"
     key(ui, pygame.K_RETURN)
+    key(ui, pygame.K_RETURN)  # sending went back to drawing: Enter opens the chat again
     type_text(ui, "second")
+    key(ui, pygame.K_RETURN)
     key(ui, pygame.K_RETURN)
     key(ui, pygame.K_UP)
     assert ui.chat.input.text == "second"
