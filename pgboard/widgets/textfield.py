@@ -60,6 +60,7 @@ class TextField:
         self.anchor: int | None = None  # the selection's other end (None: nothing selected)
         self.composition = ""  # IME text not yet committed
         self.refused = ""  # why the last typing or paste was not taken, shown until the next edit
+        self.refused_short = ""  # the same, for a narrow field ("max 5")
         self.placeholder = placeholder
         self.size = size
         self.focused = False
@@ -123,7 +124,7 @@ class TextField:
         self.text = self.text[:start] + text + self.text[end:]
         self.cursor = start + len(text)
         self.anchor = None
-        self.refused = ""
+        self.refused = self.refused_short = ""
         self._history_pos = None
 
     def _delete_selection(self) -> bool:
@@ -168,11 +169,12 @@ class TextField:
             text = "".join(ch for ch in text if self.accept(ch))
         sel = self.selection or (self.cursor, self.cursor)
         if len(self.text) - (sel[1] - sel[0]) + len(text) > self.max_len:
-            self.refused = f"At most {self.max_len} characters"
+            self.refused, self.refused_short = f"At most {self.max_len} characters", f"max {self.max_len}"
             return False
         if text or self.selection:
             self._replace(sel[0], sel[1], text)
-        self.refused = f"Not allowed here: {unwanted[:12]}" if unwanted else ""
+        if unwanted:
+            self.refused, self.refused_short = f"Not allowed here: {unwanted[:12]}", f"no {unwanted[:3]}"
         return not unwanted
 
     def _key(self, event: pygame.event.Event) -> None:
@@ -310,6 +312,15 @@ class TextField:
         pygame.draw.rect(surface, theme.FIELD_BG, self.rect, border_radius=theme.RADIUS)
         pygame.draw.rect(surface, border, self.rect, 2 if self.focused else 1, border_radius=theme.RADIUS)
         inner = self.rect.inflate(-2 * TEXT_PAD, -4)
+        note = None  # why typing was refused, at the right end; the text keeps the rest of the box
+        if self.refused:
+            full = self.fonts.width(self.refused, theme.FONT_SMALL) <= inner.width // 2
+            note = self.refused if full else self.refused_short
+            note_surf = self.fonts.render(note, theme.FONT_SMALL, theme.ERROR_TEXT)
+            outer = inner
+            inner = pygame.Rect(
+                inner.x, inner.y, max(4 * CURSOR_W, inner.w - note_surf.get_width() - 4), inner.h
+            )
         clip = surface.get_clip()
         surface.set_clip(inner.clip(clip) if clip else inner)
         y = self.rect.centery
@@ -356,13 +367,9 @@ class TextField:
             h = self.fonts.line_height(self.size)
             caret = pygame.Rect(inner.x + caret_x, y - h // 2, CURSOR_W, h)
             pygame.draw.rect(surface, theme.ACCENT, caret)
-        if self.refused:  # over the text's right end, on the field's colour, in the error's
-            note = self.fonts.render(self.refused, theme.FONT_SMALL, theme.ERROR_TEXT)
-            box = note.get_rect(midright=(inner.right, y)).inflate(2 * TEXT_PAD, 0).clip(inner)
-            pygame.draw.rect(surface, theme.ERROR_BG, box)
-            surface.blit(note, note.get_rect(midright=(inner.right, y)))
-            if self.fonts.trace is not None:
-                self.fonts.trace.append(self.refused)
         surface.set_clip(clip)
-        if self.refused:
+        if note is not None:
+            surface.blit(note_surf, note_surf.get_rect(midright=(outer.right, y)))
             pygame.draw.rect(surface, theme.ERROR_TEXT, self.rect, 2, border_radius=theme.RADIUS)
+            if self.fonts.trace is not None:
+                self.fonts.trace.append(note)
