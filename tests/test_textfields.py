@@ -236,3 +236,17 @@ def test_sending_a_chat_line_goes_back_to_drawing(screen, server, tmp_path):
     run_until(app, lambda: True)
     bob.close()
     app.shutdown()
+
+
+def test_a_huge_paste_into_the_chat_is_refused_whole_and_shown(screen, server, tmp_path):
+    app = joined(make_app(screen, tmp_path), server)
+    chatting(app)
+    field = app.ui.chat.input
+    app.frame([text("keep me")])
+    pygame.scrap.put_text(CLUSTERS["thumb with skin tone"] * 500_000)  # a million code points copied
+    app.frame([key(pygame.K_v, mod=CTRL)])
+    assert field.text == "keep me" and field.refused  # not the first 2,000, not half a thumb
+    app.ui.fonts.trace = []
+    app.draw()
+    assert {"At most 2000 characters", "max 2000"} & set(app.ui.fonts.trace)
+    app.shutdown()

@@ -162,6 +162,8 @@ class TextField:
     def insert(self, text: str) -> bool:
         """Put ``text`` at the caret, over the selection. What does not fit is refused whole, never cut
         (a port "5151" + "47314" must not become "51514"), and ``refused`` says why; True when taken."""
+        if len(text) > 2 * self.max_len:  # a huge paste is refused before it is even looked at
+            return self._too_long()
         text = "".join(ch for ch in text if ch >= " " and ch != "\x7f")
         unwanted = ""
         if self.accept is not None:  # the characters a field never takes go, and it says which
@@ -169,13 +171,16 @@ class TextField:
             text = "".join(ch for ch in text if self.accept(ch))
         sel = self.selection or (self.cursor, self.cursor)
         if len(self.text) - (sel[1] - sel[0]) + len(text) > self.max_len:
-            self.refused, self.refused_short = f"At most {self.max_len} characters", f"max {self.max_len}"
-            return False
+            return self._too_long()
         if text or self.selection:
             self._replace(sel[0], sel[1], text)
         if unwanted:
             self.refused, self.refused_short = f"Not allowed here: {unwanted[:12]}", f"no {unwanted[:3]}"
         return not unwanted
+
+    def _too_long(self) -> bool:
+        self.refused, self.refused_short = f"At most {self.max_len} characters", f"max {self.max_len}"
+        return False
 
     def _key(self, event: pygame.event.Event) -> None:
         if self.composition:
