@@ -105,12 +105,12 @@ class Canvas:
         self._changed_before: set[str] = set()  # ids replaced in the update before that
         self._sprites: dict[str, tuple[float, BoardObject, pygame.Surface]] = {}  # floating, drawn once
         self.full = _rect((0, 0, BOARD_W, BOARD_H))
-        # Painted boxes (text is measured with the real font, not geometry's estimate), so a damaged
-        # region finds every object that paints into it.
-        self._grid = geometry.SpatialGrid()
+        # One index of painted boxes, the board's (board.grid): it measures text with these fonts (a
+        # damaged region must find every object that paints into it; geometry's text estimate does not).
+        self._measure_texts()
         # What waits to be painted, in order. While a whole-board repaint is under way, every other
         # change waits in _pending (painted over by it otherwise), then is redrawn.
-        self._jobs = PaintJobs(self._surface, board, self.texts, self._grid, BOARD_BG)
+        self._jobs = PaintJobs(self._surface, board, self.texts, BOARD_BG)
         self.stats = {"tiles_rescaled": 0, "objects_painted": 0, "sprites_drawn": 0, "paint_work": 0.0}
         self._view = TiledView(self._surface, self.stats)  # told what the painting damages
         board.listeners.append(self)
@@ -145,20 +145,29 @@ class Canvas:
         stands in for the board surface meanwhile is complete (as of the last :meth:`draw`)."""
         return not self._jobs.whole or self._phase.complete
 
-    def board_reset(self) -> None:
-        self._grid.clear()
-        self.floating.clear()
-        self._repaint_all(index=True)
+    def _measure_texts(self) -> None:
+        """Make the board measure text as this canvas paints it, the texts it holds included (the App's
+        board does from the start: then there is nothing to do)."""
+        board, measure = self.board, self.texts.box
+        if board.text_box == measure:
+            return
+        board.text_box = measure
+        for obj in board.objects.values():
+            if obj.kind == "text":
+                board.grid.insert(obj.id, measure(obj))
 
-    def _repaint_all(self, index: bool = False, budget: float = PAINT_BUDGET) -> None:
-        """Paint every object again: now, or over the next frames when the board is big (``index``:
-        and record each one's painted box as it is painted, the index being empty)."""
+    def board_reset(self) -> None:
+        self.floating.clear()
+        self._repaint_all()
+
+    def _repaint_all(self, budget: float = PAINT_BUDGET) -> None:
+        """Paint every object again: now, or over the next frames when the board is big."""
         self._pending = []
         self._phase.reset()
         self._surface.fill(BOARD_BG)
         objects = [obj for obj in self.board.objects.values() if obj.id not in self.floating]
         self._jobs.clear()
-        self._jobs.push(Job(WHOLE, objects, index=index, whole=True))
+        self._jobs.push(Job(WHOLE, objects, whole=True))
         self._whole_frames = 0
         self._view.damage = [WHOLE]
         total = 0
@@ -192,7 +201,7 @@ class Canvas:
         for oid in list(self.floating):
             if land_all or oid not in changed:
                 del self.floating[oid]
-                box = self._grid.box(oid)
+                box = self.board.grid.box(oid)
                 if box is not None:
                     self._pending.append(box)
         if not land_all:
@@ -219,22 +228,20 @@ class Canvas:
         if self._jobs:
             self._paint(budget)
 
-    def object_changed(self, old: BoardObject | None, new: BoardObject | None) -> None:
+    def object_changed(
+        self, old: BoardObject | None, new: BoardObject | None, old_box: geometry.Box | None
+    ) -> None:
+        """The board changed; its index holds ``new``'s painted box already, ``old_box`` is ``old``'s."""
+        if old is not None and old_box is None:
+            old_box = render.painted_box(old, self.texts)
         if new is None:
-            if old is not None:
-                box = self._grid.box(old.id)
-                self._grid.remove(old.id)
-                if self.floating.pop(old.id, None) is None:  # a floating object is not on the surface
-                    self._pending.append(box if box is not None else render.painted_box(old, self.texts))
+            if old is not None and self.floating.pop(old.id, None) is None:  # floating: not on the surface
+                assert old_box is not None
+                self._pending.append(old_box)
             return
-        old_box = None if old is None else (self._grid.box(old.id) or render.painted_box(old, self.texts))
+        new_box = self.board.grid.box(new.id) or render.painted_box(new, self.texts)
         tail = _grown_by(old, new)
         tail_box = None if tail is None else geometry.points_box(tail, new.width // 2 + 2)
-        if tail_box is not None and old_box is not None:  # a growing stroke: measure only what it grew by
-            new_box = geometry.union(old_box, tail_box)
-        else:
-            new_box = render.painted_box(new, self.texts)
-        self._grid.insert(new.id, new_box)
         if self._jobs.whole:  # a whole-board repaint is under way: redraw the change after it
             self._pending.append(new_box if old_box is None else geometry.union(old_box, new_box))
             if old is not None:
@@ -300,7 +307,7 @@ class Canvas:
         render.draw_segments(surface, render.parse_color(stroke.color), tail, stroke.width)
         surface.set_clip(old)
         clip = _rect(clamped)
-        grid_box = self._grid.box
+        grid_box = self.board.grid.box
         for obj in above:
             render.draw_clipped(surface, obj, self.texts, clip, grid_box(obj.id))
         self.stats["objects_painted"] += 1 + len(above)
@@ -310,7 +317,7 @@ class Canvas:
         """The objects drawn after ``stroke`` that paint into ``box``, bottom first (None: ``stroke``
         is not on the surface). A stroke being drawn is at or near the top: the newest objects are
         looked at first, so this costs what was added since, not what the board holds."""
-        floating, boxes = self.floating, self._grid.box
+        floating, boxes = self.floating, self.board.grid.box
         x0, y0, x1, y1 = box
         above: list[BoardObject] = []
         seen = 0
@@ -325,7 +332,7 @@ class Canvas:
             meets = b is None or (b[0] < x1 and x0 < b[2] and b[1] < y1 and y0 < b[3])
             if meets and obj.id not in floating:
                 above.append(obj)
-        ordered = self.board.in_order(self._grid.query(box) | {stroke.id})  # deep in the pile
+        ordered = self.board.in_order(self.board.grid.query(box) | {stroke.id})  # deep in the pile
         k = len(ordered) - 1
         while k >= 0 and ordered[k] is not stroke:
             k -= 1
@@ -333,7 +340,7 @@ class Canvas:
 
     def _found(self, box: geometry.Box) -> list[BoardObject]:
         """What paints into ``box`` on the board surface, bottom first (floating objects are not on it)."""
-        return self.board.in_order(self._grid.query(box) - self.floating.keys())
+        return self.board.in_order(self.board.grid.query(box) - self.floating.keys())
 
     def _mark(self, box: geometry.Box) -> None:
         self._view.damage.append(box)
@@ -376,18 +383,12 @@ class Canvas:
         self.update()
         phase = self._phase
         if self._jobs.whole:
-            found = self._objects_in
+            found = self._found
             if phase.frame(self._view, vp, self._pending, found, self.board, self.floating, self.texts):
                 return
         if phase.end():  # the board surface is complete (or the preview gave up)
             self._view.invalidate()  # rebuilt from the surface
         self._view.show(vp)
-
-    def _objects_in(self, box: geometry.Box) -> list[BoardObject]:
-        """What paints into ``box`` now, bottom first, floating objects left out: from both indexes (the
-        canvas's lacks what the repaint has not reached; the board's may estimate text boxes)."""
-        found = self._grid.query(box) | self.board.grid.query(box)
-        return self.board.in_order(found - self.floating.keys())
 
     # -- the overlay, in screen space
 
