@@ -1,12 +1,14 @@
-"""The drawing surface: the board model painted incrementally, and the view onto it.
+"""The drawing surface: the board model painted incrementally, and the overlay above it.
 
 :class:`Viewport` (pgboard/viewport.py, re-exported here) maps the board's fixed logical size onto a
-screen rect: scaled to fit, with zoom and pan. :class:`Canvas` keeps a persistent surface at board
-resolution and repaints only what a change touched (it listens to the board), then shows the visible
-part scaled into a cached view that is rescaled tile by tile, only where something changed or when the
-zoom changes (a pan scrolls the cached view and scales only the strip it uncovers). An idle frame is
-one blit plus the overlay, however many objects the board holds. While a big board is repainted over
-frames, the view is painted at screen scale first (pgboard/preview.py) and rebuilt from the surface after.
+screen rect: scaled to fit, with zoom and pan. :class:`Canvas` is the painter: it keeps a persistent
+surface at board resolution and repaints only what a change touched (it listens to the board; the
+board's own index says what paints where), and tells the view (pgboard/boardview.py) what it damaged.
+The view shows the visible part scaled into a cached image rescaled tile by tile, only where something
+changed or when the zoom changes (a pan scrolls it and scales only the strip it uncovers). An idle frame
+is one blit plus the overlay, however many objects the board holds. While a big board is repainted over
+frames, the view is painted at screen scale first (the view's PreviewPhase, pgboard/preview.py) and
+rebuilt from the surface after.
 
 The overlay is drawn in screen space every frame: objects being dragged (they float above the board
 until they stop moving), previews of what the local tool is drawing, a text caret, other users'

@@ -204,6 +204,8 @@ class FrameLoop:
             return True
         if app.canvas.behind:  # a big board or huge strokes painted over frames
             return True
+        if app.canvas.floating:  # a dragged object lands on the board surface the frame it stops
+            return True
         wait = app.ui.next_change(app.scheduler.now())
         return wait is not None and wait <= 0  # a fading toast, chat lines to wrap
 
