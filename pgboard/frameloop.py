@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import math
 import os
 import select
 import time
@@ -39,6 +40,9 @@ FRAME = 1 / FPS  # seconds: one frame slot; idle without an input descriptor, SD
 # The longest sleep with an input descriptor, however far the next timer: a safety net should a wake-up
 # ever be missed (an event read into a queue behind our back); four cheap looks a second cost nothing.
 MAX_SLEEP = 0.25
+# For this long after the last input, SDL is polled once a slot even with an input descriptor: an input
+# method's answer (composed text from IBus) comes over D-Bus, which does not wake the X descriptor.
+POLL_AFTER_INPUT = 1.0
 
 Clock = Callable[[], float]
 
@@ -136,6 +140,7 @@ class FrameLoop:
         self._worked = True  # the last pass ran a frame: the next one waits for its slot first
         self._ui_due: float | None = None  # when a panel changes by itself (on the app's clock)
         self._seen: tuple[object, ...] = ()  # what the window showed about the connection
+        self._last_input = -math.inf  # when the last event came (wall time)
 
     def run(self) -> None:
         self.input = InputWake.for_display()
@@ -151,15 +156,18 @@ class FrameLoop:
         if self._worked:  # frames run back to back (a drag, a burst): one per slot, as clock.tick did
             self.wait([], [], timeout)
             ready = self.wait(readable, writable, 0.0) if readable else False
-        elif self.input.fd is None:  # idle: the socket wakes us at once; input is polled each slot
+        elif self.input.fd is None or self.now() - self._last_input < POLL_AFTER_INPUT:
+            # idle: the socket wakes us at once; input is polled each slot
             ready = self.wait(readable, writable, timeout)
-        elif self.input.queued():  # input read already (by a flip, say): no sleep
-            ready = True
+        elif self.input.queued():  # input read already (by a flip, say): no sleep, SDL takes it now
+            ready = self.wait(readable, writable, 0.0)
         else:  # idle: the socket and input wake us at once; else the next timer or panel deadline
             timeout = max(timeout, self._sleep_for())
             ready = self.wait([*readable, self.input.fd], writable, timeout)
         events = self.get_events()
         start = self.now()
+        if events:
+            self._last_input = start
         if not (events or ready or self._due() or self._busy() or self._connection_moved()):
             self._worked = False
             self._next_slot = max(self._next_slot + FRAME, start)

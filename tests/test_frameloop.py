@@ -21,7 +21,7 @@ from test_app import SIZE, joined, run_until
 
 from pgboard import net
 from pgboard.app import App
-from pgboard.frameloop import FRAME, MAX_SLEEP, FrameLoop, InputWake
+from pgboard.frameloop import FRAME, MAX_SLEEP, POLL_AFTER_INPUT, FrameLoop, InputWake
 from pgboard.protocol import Add, BoardObject
 from pgboard.scheduler import ManualClock, Scheduler
 from pgboard.widgets.overlays import TOAST_FADE, TOAST_SECONDS
@@ -148,6 +148,31 @@ def test_a_toast_fades_frame_by_frame_and_the_loop_sleeps_before_and_after(scree
         before_fade = [t for t in wait.timeouts if t > FRAME]
         assert before_fade, "the loop polled every frame slot instead of sleeping to the fade"
         assert len(shown) < len(fading) + 5, "frames drawn while nothing moved"
+    finally:
+        a.close()
+        b.close()
+        app.shutdown()
+
+
+def test_after_input_the_loop_looks_at_input_every_slot_for_a_while_then_sleeps(screen, tmp_path):
+    """An input method's answer (IBus over D-Bus) does not wake the X descriptor: right after input,
+    SDL is polled every frame slot, so composed text is not left waiting for the next timer."""
+    clock = ManualClock()
+    app = manual_app(screen, tmp_path, clock)
+    a, b = socket.socketpair()
+    try:
+        loop, wait = quiet_loop(app, clock, input_wake=InputWake(a.fileno()))
+        settle(loop)
+        pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=(5, 5), rel=(1, 1), buttons=(0, 0, 0)))
+        assert loop.tick(), "input ran a frame"
+        wait.timeouts.clear()
+        start = clock.now()
+        while clock.now() - start < POLL_AFTER_INPUT * 0.9:
+            loop.tick()
+        assert wait.timeouts and max(wait.timeouts) <= FRAME + 1e-9, "input not polled every slot"
+        while clock.now() - start < POLL_AFTER_INPUT * 2:
+            loop.tick()
+        assert max(wait.timeouts) > FRAME, "still polling long after the last input"
     finally:
         a.close()
         b.close()
