@@ -180,10 +180,21 @@ class FrameLoop:
         self.flip()
         self.flips += 1
         now = app.scheduler.now()
-        wait = app.ui.next_change(now)
-        self._ui_due = None if wait is None else now + wait
+        waits = [w for w in (app.ui.next_change(now), self._countdown()) if w is not None]
+        self._ui_due = now + min(waits) if waits else None
         self._seen = self._connection_key()
         return True
+
+    def _countdown(self) -> float | None:
+        """Offline, the status bar counts the seconds to the next try down: seconds until the count
+        changes (its next whole second before the next timer, the retry), None when not offline."""
+        app = self.app
+        if app.conn is None or app.conn.state != "offline":
+            return None
+        left = app.scheduler.time_until_next()
+        if left is None:
+            return None
+        return left - math.floor(left) or 1.0
 
     def _sleep_for(self) -> float:
         """Seconds until the next timer or panel deadline on the app's clock (MAX_SLEEP at most)."""

@@ -197,11 +197,15 @@ def test_the_heartbeat_and_the_reconnect_back_off_fire_while_the_loop_sleeps(scr
         run_until(app, lambda: app.conn.state == "offline")  # the server is gone: retries, backing off
         attempts = app.conn.attempts
         settle(loop)
+        shown: dict[int, set[str]] = {}  # per try: the countdowns drawn while waiting for it
         deadline = time.monotonic() + WAIT
-        while app.conn.attempts < attempts + 2:  # two more tries, with no input at all
+        while app.conn.attempts < attempts + 5:  # tries backing off to 4 s and more, with no input
             assert time.monotonic() < deadline, f"no retry while the loop slept ({app.conn.state})"
-            loop.tick()
+            if loop.tick() and "retrying in" in app.ui.status.state:
+                shown.setdefault(app.conn.attempts, set()).add(app.ui.status.state)
         assert max(wait.timeouts) <= MAX_SLEEP
+        longest = max(shown.values(), key=len)
+        assert len(longest) >= 3, f"the countdown to the next try was not redrawn each second: {shown}"
         app.shutdown()
     finally:
         a.close()
