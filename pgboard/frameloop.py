@@ -143,7 +143,8 @@ class FrameLoop:
         self._last_input = -math.inf  # when the last event came (wall time)
 
     def run(self) -> None:
-        self.input = InputWake.for_display()
+        if self.input.fd is None:  # the window exists now: its input descriptor, when it has one
+            self.input = InputWake.for_display()
         while self.app.running:
             self.tick()
 
