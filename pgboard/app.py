@@ -221,8 +221,7 @@ class App:
         self.ui.update(self.scheduler.now())  # toasts and tooltips on the app's clock, as its timers
 
     def run(self) -> None:
-        """Frames until the window closes, asleep while nothing changes (pgboard/frameloop.py)."""
-        FrameLoop(self).run()
+        FrameLoop(self).run()  # frames until the window closes, asleep while nothing changes
         self.shutdown()
 
     def shutdown(self) -> None:
