@@ -19,6 +19,7 @@ from pgboard import boardfile, identity, render, shortcuts
 from pgboard import settings as settings_mod
 from pgboard.board import Board
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
+from pgboard.frameloop import FrameLoop
 from pgboard.net import Connection, Credentials
 from pgboard.protocol import MAX_WIDTH, Chat, Cursor, Message, Say
 from pgboard.room import LIVE_BUDGET, LOCKED_TEXT, RoomView
@@ -31,7 +32,6 @@ from pgboard.widgets import theme
 
 log = logging.getLogger(__name__)
 
-FPS = 60
 WINDOW_SIZE = (1280, 800)
 ZOOM_STEP = 1.25
 WHEEL_ZOOM_STEP = 1.1
@@ -198,6 +198,11 @@ class App:
     # -- the frame
 
     def frame(self, events: Iterable[pygame.event.Event]) -> None:
+        self.step(events)
+        self.draw()
+
+    def step(self, events: Iterable[pygame.event.Event]) -> None:
+        """A frame less the drawing (the run loop draws only frames with something to show)."""
         for event in events:
             self.handle_event(event)
         self.tool.flush()
@@ -207,15 +212,10 @@ class App:
         if self.room is not None:
             self.room.apply_incoming(LIVE_BUDGET)  # a burst is applied over frames, in order
             self._follow_connection()
-        self.ui.update(time.monotonic())
-        self.draw()
+        self.ui.update(self.scheduler.now())  # toasts and tooltips on the app's clock, as its timers
 
     def run(self) -> None:
-        clock = pygame.time.Clock()
-        while self.running:
-            self.frame(pygame.event.get())
-            pygame.display.flip()
-            clock.tick(FPS)
+        FrameLoop(self).run()  # frames until the window closes, asleep while nothing changes
         self.shutdown()
 
     def shutdown(self) -> None:

@@ -73,13 +73,14 @@ EditPolicy = Callable[[str, BoardObject], bool]
 # the index of objects by author instead of asking the policy about every object on the board
 EditScope = Callable[[str], Collection[str] | None]
 TextMeasure = Callable[[BoardObject], geometry.Box]
+Box = geometry.Box
 
 
 class BoardListener(Protocol):
     """Told of every change, so a renderer can redraw only what changed."""
 
-    def object_changed(self, old: BoardObject | None, new: BoardObject | None) -> None:
-        """``old`` None: added on top; ``new`` None: removed; both: replaced (same id)."""
+    def object_changed(self, old: BoardObject | None, new: BoardObject | None, old_box: Box | None) -> None:
+        """``old`` None: added on top; ``new`` None: removed; both: replaced (same id); ``old_box``: old's."""
 
     def board_reset(self) -> None:
         """Everything was replaced (load): redraw it all."""
@@ -497,9 +498,9 @@ class Board:
         self.objects[obj.id] = obj
         if box is None:
             box = self.text_box(obj) if obj.kind == "text" and self.text_box else geometry.bbox(obj)
-        self.grid.insert(obj.id, box)
+        old_box = self.grid.insert(obj.id, box)  # the index holds the new box: listeners get the old
         for listener in self.listeners:
-            listener.object_changed(old, obj)
+            listener.object_changed(old, obj, old_box)
 
     def _remove(self, oid: str) -> None:
         if self._journal is not None and oid in self.objects:
@@ -508,9 +509,9 @@ class Board:
         if old is not None:
             del self._z[oid]
             self._unindex(old)
-            self.grid.remove(oid)
+            old_box = self.grid.remove(oid)
             for listener in self.listeners:
-                listener.object_changed(old, None)
+                listener.object_changed(old, None, old_box)
 
     def _index(self, obj: BoardObject) -> None:
         self._by_author.setdefault(obj.author, {})[obj.id] = None

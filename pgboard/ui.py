@@ -469,6 +469,14 @@ class UI:
         self.toolbar.update(now)
         self.toast_line.update(now)
 
+    def next_change(self, now: float) -> float | None:
+        """Seconds until the panels look different by themselves (0: every frame, an animation or
+        chat lines waiting to be wrapped), None: only input or a message changes them."""
+        if self.chat.waiting:
+            return 0.0
+        waits = (self.toast_line.next_change(now), self.toolbar.next_change(now))
+        return min((w for w in waits if w is not None), default=None)
+
     def draw(self, surface: pygame.Surface) -> None:
         """Draw the panels and whatever is open over them (the app has drawn the board already)."""
         if self.connect_visible:

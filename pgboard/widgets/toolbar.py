@@ -182,6 +182,15 @@ class ToolBar:
         if self._hover_item is not None and self._hover_since is None:
             self._hover_since = now
 
+    def next_change(self, now: float) -> float | None:
+        """Seconds until a tooltip shows by itself (the pointer resting on an item), None: none will."""
+        if self._hover_item is None:
+            return None
+        if self._hover_since is None:
+            return 0.0
+        left = self._hover_since + HINT_DELAY - now
+        return left if left > 0 else None  # shown already: it stays until the pointer moves
+
     @property
     def tooltip(self) -> Hint | None:
         """The item whose tooltip shows now, if any."""
