@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pgboard.protocol import JoinError
+from pgboard.protocol import MAX_RETRY, JoinError
 
 if TYPE_CHECKING:
     from pgboard_server.limits import Limits
@@ -183,7 +183,8 @@ class Bans:
             holds = [(t, a) for (r, _), (t, a) in self._kicks.items() if r == key and a and t > now]
         if kick is not None:
             wait = math.ceil(kick[0] - now)
-            return JoinError("kicked", f"you were kicked: you may come back in {describe(wait)}", retry=wait)
+            detail = f"you were kicked: you may come back in {describe(wait)}"
+            return JoinError("kicked", detail, retry=min(wait, MAX_RETRY))
         if not guest or user in room.rights.known:
             return None
         holds += [(t.hold_until, t.hold) for t in terms.values() if t.hold and t.hold_until > now]
@@ -195,4 +196,4 @@ class Bans:
             "an operator sent a guest from your address away: new guests from it may join again in "
             f"{describe(wait)} (log in, or ask an operator to /unban)"
         )
-        return JoinError("banned", detail, retry=min(wait, 3600))
+        return JoinError("banned", detail, retry=min(wait, MAX_RETRY))
