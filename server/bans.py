@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,8 +95,11 @@ class Bans:
         self._lock = threading.Lock()
         self._kicks: dict[tuple[str, str], tuple[float, str]] = {}  # (room, user) -> (until, guest address)
         self._terms: dict[str, dict[str, Term]] = {}  # room key -> user -> term (loaded on first use)
-        with store._lock:  # noqa: SLF001 - one table of our own beside the store's, on its connection
-            store._db.executescript(_SCHEMA)  # noqa: SLF001
+        try:
+            with store._lock:  # noqa: SLF001 - one table of our own beside the store's, on its connection
+                store._db.executescript(_SCHEMA)  # noqa: SLF001
+        except sqlite3.Error as exc:  # a read-only or damaged store: bans still work, their ends unkept
+            store.health.failed("the table of ban terms", exc)
 
     # -- the store
 
@@ -104,10 +108,14 @@ class Bans:
             terms = self._terms.get(key)
             if terms is not None:
                 return terms
-        with self.store._lock:  # noqa: SLF001
-            rows = self.store._db.execute(  # noqa: SLF001
-                "SELECT user, until, hold, hold_until FROM ban_terms WHERE room = ?", (key,)
-            ).fetchall()
+        try:
+            with self.store._lock:  # noqa: SLF001
+                rows = self.store._db.execute(  # noqa: SLF001
+                    "SELECT user, until, hold, hold_until FROM ban_terms WHERE room = ?", (key,)
+                ).fetchall()
+        except sqlite3.Error as exc:
+            self.store.health.failed(f"the ban terms of room {key!r}", exc)
+            rows = []
         terms = {r[0]: Term(r[1], r[2], r[3]) for r in rows}
         with self._lock:
             return self._terms.setdefault(key, terms)
@@ -172,9 +180,12 @@ class Bans:
         terms = self._room_terms(key)
         term = terms.get(user)
         if term is not None and term.until and term.until <= now and user in room.rights.bans:
-            room.rights.unban(user)
             kept = Term(0.0, term.hold, term.hold_until) if term.hold_until > now else None  # hold stays
-            self._store_term(key, user, kept)
+            try:
+                room.rights.unban(user)
+                self._store_term(key, user, kept)
+            except sqlite3.Error as exc:  # not lifted in memory either: the ban holds until it can be
+                self.store.health.failed(f"lifting an ended ban in room {key!r}", exc)
         with self._lock:
             kick = self._kicks.get((key, user))
             if kick is not None and kick[0] <= now:
