@@ -51,9 +51,8 @@ JOIN_ERRORS = (
     "banned",
     "too_many_rooms",
     "too_many_rooms_from_address",  # MAX_ROOMS_PER_ADDRESS rooms created from this address are open
-    "registered",  # the nickname belongs to an account: log in to use it
-    "too_many_attempts",  # too many wrong room passwords (or name look-ups): retry says when to try again
-    "confusable", "kicked",  # looks like a registered or present nickname (TR39); kicked: retry says when
+    "registered", "confusable",  # the nickname is an account's (log in), or looks like a taken one (TR39)
+    "too_many_attempts", "kicked",  # wrong room passwords, name look-ups; kicked: retry says when
 )
 ACCOUNT_ACTIONS = ("signup", "login", "passwd")
 ACCOUNT_ERRORS = (
