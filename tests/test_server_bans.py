@@ -146,3 +146,20 @@ def test_a_guest_coming_back_under_its_name_is_not_paced() -> None:
         paced = try_join(server, "x3", "secret-x3", source=SCHOOL)
         assert paced is not None and paced.reason == "too_many_attempts" and paced.retry > 0
         assert try_join(server, "pupil", "secret-pupil", source=SCHOOL) is None
+
+
+@pytest.mark.reliability
+def test_nick_and_private_messages_share_the_addresses_look_ups() -> None:
+    """/nick and /msg to someone not in the room also tell whether a name is registered: paced too."""
+    kw: dict[str, Any] = {"accounts": True, "name_lookup_burst": 3, "clock": FakeClock()}
+    with running_server(**kw) as server, joined(server, "guest", source=SCHOOL) as g:
+        # the join took one of the 3 (a name new to the room), the /nick and the /msg the others
+        g.send(Say("/nick guest2"))
+        g.recv_until(lambda m: type(m).__name__ == "Renamed")
+        g.send(Say("/msg someone hello"))
+        assert g.recv_until(Error).code == "no_such_user"
+        g.send(Say("/nick guest3"))  # on main: renamed (and /msg answered) without end
+        err = g.recv_until(Error)
+        assert err.code == "rate_limited" and err.retry > 0
+        g.send(Say("/msg someone hello"))
+        assert g.recv_until(Error).code == "rate_limited"
