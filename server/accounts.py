@@ -272,7 +272,9 @@ class Accounts:
         self._logged_in(session, account, "signup")
 
     def _clash(self, session: Session, nick: str) -> AccountError | None:
-        """Sign-up: the name, or a look-alike, is an account's or a present guest's."""
+        """Sign-up: the name shows nothing, or it (or a look-alike) is an account's or a present guest's."""
+        if confusables.invisible(nick):
+            return AccountError("signup", "invalid", confusables.INVISIBLE)
         owner = self.look_alike(nick)
         if owner is not None and names.fold(owner.nick) != names.fold(nick):
             detail = f"{nick!r} looks like the registered name {owner.nick!r}: pick another"

@@ -121,6 +121,9 @@ class ChatCommands:
         except names.NameError_ as exc:
             session.send(Error("bad_nick", f"{exc.detail} (usage: /nick NEW)"))
             return
+        if confusables.invisible(nick):
+            session.send(Error("bad_nick", confusables.INVISIBLE))
+            return
         refused = session.server.accounts.nick_refusal(session, nick)  # registered, look-alike, paced
         if refused is not None:
             session.send(refused)

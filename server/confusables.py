@@ -101,6 +101,15 @@ def confusable(a: str, b: str) -> bool:
     return not keys(a).isdisjoint(keys(b))
 
 
+def invisible(nick: str) -> bool:
+    """Whether ``nick`` shows nothing: only default ignorables (a Hangul filler, U+3164, is a letter
+    that names.check_nick lets through, and draws as a blank)."""
+    return not skeleton(nick.strip())
+
+
+INVISIBLE = "a nickname must show something: invisible letters (Hangul fillers...) alone are not a name"
+
+
 def clash(nick: str, others: Iterable[str]) -> str | None:
     """The first of ``others`` that ``nick`` is or looks like (a room's members: at most
     MAX_ROOM_MEMBERS, each a cached lookup)."""

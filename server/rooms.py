@@ -271,6 +271,8 @@ class Rooms:
 
 def _name_refusal(room: Room, nick: str, user: str, taken: set[str]) -> JoinError | None:
     """Under the room's lock: ``nick`` is a member's (taken) or looks like one (confusable, TR39)."""
+    if confusables.invisible(nick):
+        return JoinError("invalid", confusables.INVISIBLE)
     if names.fold(nick) in taken:
         return JoinError("taken", f"{nick!r} is already in this room", names.suggest(nick, taken))
     other = confusables.clash(nick, (s.nick for u, s in room.members.items() if u != user))

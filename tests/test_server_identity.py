@@ -121,3 +121,17 @@ def test_look_alikes_of_a_member_are_refused(accounts: bool) -> None:
             assert err.code == "nick_taken" and "looks like" in err.detail
         alice.send(Say("/nick Alice"))  # one's own name in another case is no look-alike of anyone
         assert alice.recv_until(lambda msg: type(msg).__name__ == "Renamed").nick == "Alice"
+
+
+@pytest.mark.reliability
+def test_a_nickname_that_shows_nothing_is_refused() -> None:
+    blank = "\u3164"  # HANGUL FILLER: a letter (Lo) that draws as a blank; joined on main
+    with running_server(**FAST) as server:
+        refused = join_reply(server, blank, "ghost")
+        assert isinstance(refused, JoinError) and refused.reason == "invalid"
+        again = signup(server, blank + blank)
+        assert isinstance(again, AccountError) and again.reason == "invalid"
+        with joined(server, "casper", "ghost") as c:
+            c.send(Say(f"/nick {blank}"))
+            assert c.recv_until(Error).code == "bad_nick"
+        assert isinstance(join_reply(server, "\uffa0x", "ghost2"), Welcome)  # it shows an x: a name
