@@ -55,8 +55,8 @@ JOIN_ERRORS = (
     "banned",
     "too_many_rooms",
     "too_many_rooms_from_address",  # MAX_ROOMS_PER_ADDRESS rooms created from this address are open
-    "registered",  # the nickname belongs to an account: log in to use it
-    "too_many_attempts",  # too many wrong room passwords: retry says when to try again
+    "registered", "confusable",  # the nickname is an account's (log in), or looks like a taken one (TR39)
+    "too_many_attempts", "kicked",  # wrong room passwords, name look-ups; kicked: retry says when
 )
 ACCOUNT_ACTIONS = ("signup", "login", "passwd")
 ACCOUNT_ERRORS = (
@@ -64,7 +64,7 @@ ACCOUNT_ERRORS = (
     "empty",
     "invalid",
     "too_long",  # the nickname breaks the rules (pgboard/names.py)
-    "registered",  # sign-up: the nickname already belongs to an account
+    "registered", "confusable", "in_use",  # sign-up: already an account's; looks like one; a guest's now
     "bad_login",  # no such account, or the wrong password (one answer for both)
     "weak_password",  # the new password is too short
     "too_many_attempts",  # too many failed logins: retry says when to try again

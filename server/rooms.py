@@ -11,6 +11,7 @@ import threading
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from pgboard_server import confusables
 from pgboard_server.budget import RoomBudget
 from pgboard_server.limits import MAX_ROOMS, MAX_ROOMS_PER_ADDRESS
 from pgboard_server.rights import address_of
@@ -180,9 +181,6 @@ class Rooms:
         account = accounts.account_of(session)
         if account is not None:  # logged in: the account's name and id, on every machine
             nick, user = account.nick, account.user
-        elif not accounts.may_use(session, nick):
-            session.send(JoinError("registered", f"{nick!r} is a registered name: log in to use it"))
-            return
         else:
             user = author_id(msg.client)
         address = address_of(session.peer)
@@ -193,9 +191,12 @@ class Rooms:
                 return
             with room.lock:  # a nickname in use is refused before any slow password check
                 taken = room.taken_nicks(except_user=user)
-            if names.fold(nick) in taken:
-                suggestion = names.suggest(nick, taken)
-                session.send(JoinError("taken", f"{nick!r} is already in this room", suggestion))
+                known = room.rights.known.get(user, ("", ""))[0]
+                refused = _name_refusal(room, nick, user, taken)
+            if refused is None and account is None:  # a registered name, or a look-alike (paced)
+                refused = accounts.name_refusal(session, nick, known=names.fold(known) == names.fold(nick))
+            if refused is not None:
+                session.send(refused)
                 return
             refused = passwords.check(room, msg.password, session.peer)  # slow hashes: outside the lock
             if refused is not None:
@@ -229,15 +230,19 @@ class Rooms:
         """Under the room's lock: make ``session`` a member of ``room``, or tell it why not."""
         passwords = session.server.room_passwords
         ghost = room.members.get(user)
-        taken = room.taken_nicks(except_user=user)
-        if names.fold(nick) in taken:
-            session.send(JoinError("taken", f"{nick!r} is already in this room", names.suggest(nick, taken)))
+        refused = _name_refusal(room, nick, user, room.taken_nicks(except_user=user))
+        if refused is not None:
+            session.send(refused)
             return
         if ghost is None and len(room.members) >= self.max_members:
             session.send(JoinError("room_full", f"a room has at most {self.max_members} members"))
             return
-        if room.rights.banned(user, address):
-            session.send(JoinError("banned", "An operator banned you from this room."))
+        guest = session.server.accounts.account_of(session) is None
+        held = session.server.bans.refusal(room, user, address, guest)  # timed bans end, kicks, holds
+        if held is None and room.rights.banned(user, address):
+            held = JoinError("banned", "An operator banned you from this room.")
+        if held is not None:
+            session.send(held)
             return
         try:
             created = room.rights.arrive(user, nick, address)
@@ -262,3 +267,15 @@ class Rooms:
             log.info("room %r: created by %s (%s), its operator", room.name, nick, user)
         room.broadcast(UserJoined(user, nick), exclude=session)
         log.info("room %r: %s (%s) joined from %s, since=%s", room.name, nick, user, session.peer, msg.since)
+
+
+def _name_refusal(room: Room, nick: str, user: str, taken: set[str]) -> JoinError | None:
+    """Under the room's lock: ``nick`` is a member's (taken) or looks like one (confusable, TR39)."""
+    if confusables.invisible(nick):
+        return JoinError("invalid", confusables.INVISIBLE)
+    if names.fold(nick) in taken:
+        return JoinError("taken", f"{nick!r} is already in this room", names.suggest(nick, taken))
+    other = confusables.clash(nick, (s.nick for u, s in room.members.items() if u != user))
+    if other is not None:
+        return JoinError("confusable", f"{nick!r} looks like {other!r}, who is in this room: pick another")
+    return None

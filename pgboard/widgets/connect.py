@@ -64,7 +64,7 @@ ERROR_MESSAGES = {
     "no_password": "Please type your password.",
     "no_new_password": "Please type the new password.",
 }
-NICK_ERRORS = ("taken", "invalid", "too_long", "empty", "registered")
+NICK_ERRORS = ("taken", "invalid", "too_long", "empty", "registered", "confusable", "in_use")
 PASSWORD_ERRORS = ("bad_login", "weak_password", "no_password")
 NO_DETAIL = ("taken", "bad_password", "too_many_attempts", "bad_login", "no_accounts", "registered")
 BACKGROUND = (233, 237, 243)
