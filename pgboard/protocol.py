@@ -53,6 +53,7 @@ JOIN_ERRORS = (
     "too_many_rooms_from_address",  # MAX_ROOMS_PER_ADDRESS rooms created from this address are open
     "registered",  # the nickname belongs to an account: log in to use it
     "too_many_attempts",  # too many wrong room passwords: retry says when to try again
+    "damaged",  # the room's rows in the server's store cannot be read: its operator must restore it
 )
 ACCOUNT_ACTIONS = ("signup", "login", "passwd")
 ACCOUNT_ERRORS = (

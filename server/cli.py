@@ -18,6 +18,7 @@ from pathlib import Path
 from pgboard_server import limits as L
 from pgboard_server.server import SERVER_NAME, BoardServer
 from pgboard_server.store import default_db_path
+from pgboard_server.store_damage import EXIT_STORE, StoreUnusable
 from pgboard_server.tls import file_fingerprint, server_context
 
 log = logging.getLogger(__name__)
@@ -230,6 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         server.start()
+    except StoreUnusable as exc:  # one line that names the file and what to do, no traceback
+        log.error("cannot start: %s", exc)
+        return EXIT_STORE
     except OSError as exc:
         log.error("cannot start: %s", exc)
         return 1

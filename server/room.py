@@ -21,6 +21,7 @@ from pgboard_server.budget import BudgetMeter, RoomBudget, growth
 from pgboard_server.compaction import LogCompactor
 from pgboard_server.limits import Limits
 from pgboard_server.rights import RoomRights
+from pgboard_server.store_damage import RoomDamaged, decoded
 
 from pgboard import ids, names
 from pgboard.board import MAX_OBJECTS, Board, BoardError, DuplicateOperation, Operation
@@ -38,7 +39,6 @@ from pgboard.protocol import (
     Error,
     LocalProtocolError,
     Message,
-    ProtocolError,
     UserInfo,
     UserLeft,
     decode_frame,
@@ -119,6 +119,9 @@ class Room:
         """Rebuild the board from the store's log (undo history included) and the recent chat."""
         count = self._replay_ops()
         lines = self.store.recent_chat(self.name, max(1, self.chat.maxlen or 0))
+        for line in lines:  # decoded again for each joiner (_history_frames): a damaged one fails here
+            if not isinstance(decoded(self.name, line, "chat"), Chat):
+                raise RoomDamaged(self.name, "its chat holds a line that is not chat")
         self.chatted = bool(lines)
         self.chat.extend(lines[-(self.chat.maxlen or 0) :] if self.chat.maxlen else [])
         self.loaded = True
@@ -149,14 +152,14 @@ class Room:
         snap = self.compaction.load()
         count = 0
         for echo in self.store.ops(self.name, after=self.compaction.floor, chunk=self.catchup_chunk):
-            try:
-                msg = decode_frame(echo.encode("ascii"))
-                if isinstance(msg, OPERATIONS) and msg.seq <= snap:  # kept for a catch-up; in the board
-                    continue
-                self.board.apply_echo(msg)
-            except (ProtocolError, TypeError) as exc:
-                log.error("room %r: skipping a damaged log entry: %s", self.name, exc)
+            # a row that does not decode makes the room damaged (store_damage): skipping it would serve,
+            # and then compact for good, a board without it; and a catch-up would send it to joiners
+            msg = decoded(self.name, echo, "log")
+            if not isinstance(msg, OPERATIONS):
+                raise RoomDamaged(self.name, f"its log holds a {type(msg).__name__}, not an operation")
+            if msg.seq <= snap:  # kept for a catch-up; in the board
                 continue
+            self.board.apply_echo(msg)
             count += 1
         return count
 
