@@ -2,13 +2,14 @@
 backup API whether or not a server is running on it, and checked before it replaces an older backup.
 
 The copy is the store as it was when the backup began. It reads the store through a connection of
-its own (``mode=rw``: it never creates one; a read-only file is opened for reading), holding one read transaction for the whole copy: in WAL mode a reader never
-blocks the server's commits, and holding the snapshot keeps those commits from restarting the copy
-(SQLite restarts a backup whose source another connection writes between two steps; a busy server
-would restart it forever). Pages are copied BACKUP_STEP_PAGES at a time. The copy is written beside
-FILE, checked (``PRAGMA quick_check``: the backup API copies a damaged page as it is) and only then
-renamed over FILE, so a crash, a full disk or a damaged store never leaves a half or damaged backup
-where a good one was. Restoring is putting the file in the store's place while no server runs on it.
+its own (``mode=rw``: it never creates one; a read-only file is opened for reading), holding one read
+transaction for the whole copy: in WAL mode a reader never blocks the server's commits, and holding
+the snapshot keeps those commits from restarting the copy (SQLite restarts a backup whose source
+another connection writes between two steps; a busy server would restart it forever). Pages are
+copied BACKUP_STEP_PAGES at a time. The copy is written beside FILE, checked (``PRAGMA quick_check``:
+the backup API copies a damaged page as it is) and only then renamed over FILE, so a crash, a full
+disk or a damaged store never leaves a half or damaged backup where a good one was. Restoring is
+putting the file in the store's place while no server runs on it.
 """
 
 from __future__ import annotations

@@ -243,3 +243,30 @@ def test_a_store_made_read_only_while_serving_refuses_writes_and_says_what_to_do
         assert len(lines) == 1, lines
         assert str(db) in lines[0] and "write access" in lines[0], lines[0]
         assert len(draw(c, 3, start=500)) == 3  # writable again: acknowledged
+
+
+def test_a_room_found_damaged_while_serving_is_refused_and_the_others_serve(
+    db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A page of a room not loaded yet (beyond max_rooms at start) is damaged under the running server;
+    another process's commit makes the server read the file again. Joining that room gets join_error
+    damaged (main: server_error, a traceback in the log, and the half-loaded room kept), and rooms
+    already served, and rooms loaded after, serve every acknowledged object."""
+    drawn = fill(db)
+    with running_server(db, max_rooms=2) as srv:  # alpha and bravo loaded at start, the rest on join
+        pages = only(db, DAMAGED)
+        damage_page(db, pages[len(pages) // 2])
+        with contextlib.closing(sqlite3.connect(db)) as other:  # the server's page cache starts over
+            other.execute("CREATE TABLE elsewhere (x)")
+            other.commit()
+        with RawClient(srv.address) as c:
+            c.send(Join(nick="carl", room=DAMAGED, client="carl"))
+            reply = c.recv_until((JoinError, CaughtUp, Error))
+            assert isinstance(reply, JoinError) and reply.reason == "damaged", reply
+        for room in ("alpha", "delta"):
+            with RawClient(srv.address) as c:
+                c.join("bob", room=room, client=f"bob-{room}")
+                assert board_of(c) == drawn[room], room
+                assert len(draw(c, 3)) == 3
+        assert not [r for r in caplog.records if r.exc_info], "no traceback"
+        assert len([r for r in caplog.records if repr(DAMAGED) in r.getMessage()]) == 1
