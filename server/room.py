@@ -21,7 +21,7 @@ from pgboard_server.budget import BudgetMeter, RoomBudget, growth
 from pgboard_server.compaction import LogCompactor
 from pgboard_server.limits import Limits
 from pgboard_server.rights import RoomRights
-from pgboard_server.store_damage import RoomDamaged, decoded
+from pgboard_server.store_damage import RoomDamaged, decoded, describe
 
 from pgboard import ids, names
 from pgboard.board import MAX_OBJECTS, Board, BoardError, DuplicateOperation, Operation
@@ -103,6 +103,7 @@ class Room:
         self.gone = False
         self.entering = False  # a join is under way (under the lock): the room is not empty for long
         self.chatted = False  # a chat line of this room is in the store
+        self.log_unreadable = False  # a catch-up could not read the log: joiners get the board (whole)
         self.created_from = ""
         self.on_empty: Callable[[Room], None] | None = None
 
@@ -371,7 +372,7 @@ class Room:
         to gets the board; an ops catch-up pins the log after ``since`` until it is read."""
         seq = self.board.seq
         history = list(self.chat)
-        if since is None or since > seq or since < self.compaction.floor:
+        if since is None or since > seq or since < self.compaction.floor or self.log_unreadable:
             objects = self.board.snapshot()
             return self._board_frames(objects, seq, history, packed)
         return self.compaction.pinned(since, self._ops_frames(since, seq, history, packed))
@@ -403,8 +404,19 @@ class Room:
     def _ops_frames(self, since: int, seq: int, history: list[str], packed: bool) -> Iterator[bytes]:
         try:
             yield encode(CatchUp(seq - since, "ops"))
-            for echo in self.store.ops(self.name, since, seq, chunk=self.catchup_chunk):
-                yield echo.encode("ascii") + TERMINATOR if packed else logform.as_lists(echo)
+            try:
+                for echo in self.store.ops(self.name, since, seq, chunk=self.catchup_chunk):
+                    yield echo.encode("ascii") + TERMINATOR if packed else logform.as_lists(echo)
+            except sqlite3.Error as exc:  # damaged under the running room, whose board in memory is whole
+                self.log_unreadable = True
+                why = describe(self.store.path, exc)
+                log.error(
+                    "room %r: its log cannot be read; joiners get its board from now on: %s", self.name, why
+                )
+                yield encode(
+                    Error("store_failed", "the server could not read this room's log; join again", fatal=True)
+                )
+                return
         finally:
             self.compaction.unpin(since)
         yield encode(CaughtUp(seq))

@@ -270,3 +270,29 @@ def test_a_room_found_damaged_while_serving_is_refused_and_the_others_serve(
                 assert len(draw(c, 3)) == 3
         assert not [r for r in caplog.records if r.exc_info], "no traceback"
         assert len([r for r in caplog.records if repr(DAMAGED) in r.getMessage()]) == 1
+
+
+def test_a_catch_up_over_a_log_damaged_while_serving_ends_cleanly_and_the_next_gets_the_board(
+    db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A served room's log is damaged under it: the board in memory is whole. The reconnecting client
+    whose ops catch-up hits the damage gets error store_failed (fatal: it joins again) and the joins
+    after get the board, every acknowledged object (main: the writer failed with a traceback, the
+    connection dropped, and every reconnect with ``since`` failed the same way)."""
+    drawn = fill(db)
+    with running_server(db) as srv:
+        pages = only(db, "alpha")
+        damage_page(db, pages[len(pages) // 2])
+        with contextlib.closing(sqlite3.connect(db)) as other:  # the server's page cache starts over
+            other.execute("CREATE TABLE elsewhere (x)")
+            other.commit()
+        with RawClient(srv.address) as c:
+            c.join("bob", room="alpha", client="bob", since=1)
+            end = c.recv_until((Error, CaughtUp))
+            assert isinstance(end, Error) and end.code == "store_failed" and end.fatal, end
+        with RawClient(srv.address) as c:
+            c.join("bob", room="alpha", client="bob", since=1)
+            head, frames, _ = c.catch_up()
+            assert head.mode == "board"
+            assert {m.obj.id for m in frames if isinstance(m, Obj)} == drawn["alpha"]
+        assert not [r for r in caplog.records if r.exc_info], "no traceback"
