@@ -57,6 +57,8 @@ def backup(
         raise BackupFailed(f"no store at {source} to back up (--db names it)")
     if os.path.abspath(source) == os.path.abspath(final):
         raise BackupFailed(f"the backup {final} would overwrite the store itself")
+    if os.path.isdir(final):
+        raise BackupFailed(f"the backup {final} is a folder: name the file to write")
     part = final + ".part"
     started = time.perf_counter()
     with contextlib.suppress(FileNotFoundError):
@@ -99,7 +101,12 @@ def backup(
             f"store {source} is damaged ({'; '.join(problems)}): the backup was not kept and {final} is "
             "unchanged; restore the store from a good backup"
         )
-    os.replace(part, final)
+    try:
+        os.replace(part, final)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.remove(part)
+        raise BackupFailed(f"cannot put the backup in place at {final}: {exc}") from None
     return Backup(final, pages, size, time.perf_counter() - started)
 
 

@@ -116,3 +116,5 @@ def test_a_damaged_store_never_replaces_a_good_backup(tmp_path: Path) -> None:
     assert not Path(str(target) + ".part").exists()
     with pytest.raises(BackupFailed, match="overwrite the store"):
         backup(db, db)
+    with pytest.raises(BackupFailed, match="is a folder"):
+        backup(db, tmp_path)
