@@ -82,8 +82,9 @@ def describe(path: str, exc: sqlite3.Error) -> str:
     return f"store {path} {wrong} ({exc}, {name}): {what_to_do(exc).replace('FILE', path)}"
 
 
-class StoreUnusable(Exception):
-    """The store's file cannot be opened for the server; ``str()`` is the one line to print."""
+class StoreUnusable(OSError):
+    """The store's file cannot be opened for the server; ``str()`` is the one line to print. An OSError,
+    as a file that cannot be opened is: the window's Host button shows it as it shows a port in use."""
 
     def __init__(self, path: str, exc: sqlite3.Error) -> None:
         super().__init__(describe(path, exc))

@@ -296,3 +296,15 @@ def test_a_catch_up_over_a_log_damaged_while_serving_ends_cleanly_and_the_next_g
             assert head.mode == "board"
             assert {m.obj.id for m in frames if isinstance(m, Obj)} == drawn["alpha"]
         assert not [r for r in caplog.records if r.exc_info], "no traceback"
+
+
+def test_hosting_from_the_window_on_a_damaged_store_raises_the_one_line_it_shows(db: Path) -> None:
+    """The window's Host button shows an OSError from hosting as "cannot host a board here: ..." (the
+    app's frame would crash on anything else, as it did on main)."""
+    from pgboard.hosting import start_embedded_server
+
+    fill(db)
+    overwrite_header(db)
+    with pytest.raises(OSError, match="not a SQLite database") as caught:
+        start_embedded_server(port=0, db_path=db, interface="127.0.0.1")
+    assert str(db) in str(caught.value) and "backup" in str(caught.value)
