@@ -308,3 +308,28 @@ def test_hosting_from_the_window_on_a_damaged_store_raises_the_one_line_it_shows
     with pytest.raises(OSError, match="not a SQLite database") as caught:
         start_embedded_server(port=0, db_path=db, interface="127.0.0.1")
     assert str(db) in str(caught.value) and "backup" in str(caught.value)
+
+
+def test_a_damaged_page_where_two_rooms_meet_takes_only_those_two_down(
+    db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The page holding the end of one room's log and the start of the next: the listing of rooms by
+    seeks lands on it (said once, the rest of the log table skipped: later rooms are found through
+    their chat); both rooms are refused, the three others serve."""
+    drawn = fill(db)
+    both = set(pages_holding(db, "ops", b"charlie")) & set(pages_holding(db, "ops", b"delta"))
+    assert len(both) == 1, both
+    damage_page(db, both.pop())
+    with running_server(db) as srv:
+        for room in ROOMS:
+            with RawClient(srv.address) as c:
+                c.send(Join(nick="carl", room=room, client="carl"))
+                reply = c.recv_until((JoinError, CaughtUp))
+                if room in ("charlie", "delta"):
+                    assert isinstance(reply, JoinError) and reply.reason == "damaged", (room, reply)
+                    continue
+                assert isinstance(reply, CaughtUp)
+                objs = {m.obj.id for m in c.seen if isinstance(m, Obj)}
+                assert objs == drawn[room], room
+        assert any("table ops is damaged after room 'charlie'" in r.getMessage() for r in caplog.records)
+        assert not [r for r in caplog.records if r.exc_info], "no traceback"
