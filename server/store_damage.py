@@ -47,10 +47,6 @@ def is_damage(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.Error) and primary(exc) in (_CORRUPT, _NOTADB)
 
 
-def is_read_only(exc: BaseException) -> bool:
-    return isinstance(exc, sqlite3.Error) and primary(exc) in (_READONLY, _PERM)
-
-
 def what_to_do(exc: sqlite3.Error) -> str:
     """What the operator can do about ``exc``, in a few words."""
     code = primary(exc)
@@ -140,14 +136,6 @@ class DamagedRooms:
             return None
         detail = f"room {room!r} is damaged in the server's store: the server's operator must restore it"
         return JoinError("damaged", detail)
-
-    def __contains__(self, room: object) -> bool:
-        with self._lock:
-            return isinstance(room, str) and names.fold(room) in self._rooms
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._rooms)
 
 
 def room_names(db: sqlite3.Connection, path: str) -> list[str]:
