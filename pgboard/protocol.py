@@ -57,6 +57,7 @@ JOIN_ERRORS = (
     "too_many_rooms_from_address",  # MAX_ROOMS_PER_ADDRESS rooms created from this address are open
     "registered", "confusable",  # the nickname is an account's (log in), or looks like a taken one (TR39)
     "too_many_attempts", "kicked",  # wrong room passwords, name look-ups; kicked: retry says when
+    "damaged",  # the room's rows in the server's store cannot be read: its operator must restore it
 )
 ACCOUNT_ACTIONS = ("signup", "login", "passwd")
 ACCOUNT_ERRORS = (

@@ -16,6 +16,7 @@ from pgboard_server.budget import RoomBudget
 from pgboard_server.limits import MAX_ROOMS, MAX_ROOMS_PER_ADDRESS
 from pgboard_server.rights import address_of
 from pgboard_server.room import Room, author_id
+from pgboard_server.store_damage import DamagedRooms, RoomDamaged, damage_of, describe
 
 from pgboard import ids, names
 from pgboard.board import MAX_OBJECTS
@@ -73,6 +74,7 @@ class Rooms:
         self._lock = threading.Lock()
         self._rooms: dict[str, Room] = {}  # by folded name, least recently joined first
         self._created: Counter[str] = Counter()  # rooms held, by the address that created them
+        self.damaged = DamagedRooms(store.path)  # rooms whose rows cannot be read: never held
 
     def get(self, name: str) -> Room:
         """The room called ``name``, loaded (created if new; never refused: the server's own use)."""
@@ -95,10 +97,14 @@ class Rooms:
         """Load the rooms of the store, ``max_rooms`` at most (the others load when joined)."""
         total = 0
         for name in self.store.rooms()[: self.max_rooms]:
-            room = self._hold(name, "", capped=False)
-            assert isinstance(room, Room)
-            with room.lock:
-                n = room.ensure_loaded()
+            try:
+                room = self._hold(name, "", capped=False)
+                assert isinstance(room, Room)
+                with room.lock:
+                    n = room.ensure_loaded()
+            except (sqlite3.Error, RoomDamaged) as exc:  # said once; the other rooms load and serve
+                self._unloadable(name, exc)
+                continue
             log.info("room %r: replayed %d operations (board at seq %d)", name, n, room.board.seq)
             total += n
         return total
@@ -129,6 +135,25 @@ class Rooms:
             if room.created_from:
                 self._created[room.created_from] += 1
             return room
+
+    def _unloadable(self, name: str, exc: sqlite3.Error | RoomDamaged) -> JoinError | Error:
+        """Room ``name`` could not be loaded (under its lock, if held): it is not held, half loaded; a
+        damaged one is said once and refused from now on (join_error damaged), another failure to
+        read is said and the next join tries again (error store_failed)."""
+        with self._lock:
+            key = names.fold(name)
+            room = self._rooms.get(key)
+            if room is not None and not room.members:
+                self._drop(key, room)
+        damage = damage_of(name, exc)
+        if damage is not None:
+            self.damaged.report(damage)
+            refusal = self.damaged.refusal(name)
+            assert refusal is not None
+            return refusal
+        assert isinstance(exc, sqlite3.Error)
+        log.error("room %r could not be loaded: %s", name, describe(self.store.path, exc))
+        return Error("store_failed", "the server could not read this room; try again")
 
     def _put_away_one(self) -> bool:
         """Under self._lock: drop the least recently joined room nobody is in (nor joining: its lock
@@ -184,8 +209,16 @@ class Rooms:
         else:
             user = author_id(msg.client)
         address = address_of(session.peer)
+        refused = self.damaged.refusal(room_name)
+        if refused is not None:
+            session.send(refused)
+            return
         for _ in range(JOIN_ATTEMPTS):
-            room = self._hold(room_name, address, capped=True)
+            try:
+                room = self._hold(room_name, address, capped=True)
+            except sqlite3.Error as exc:  # its rights cannot be read
+                session.send(self._unloadable(room_name, exc))
+                return
             if isinstance(room, JoinError):
                 session.send(room)
                 return
@@ -206,7 +239,11 @@ class Rooms:
             with room.lock:
                 if room.gone:  # put away or forgotten while we waited: hold it again
                     continue
-                room.ensure_loaded()
+                try:
+                    room.ensure_loaded()
+                except (sqlite3.Error, RoomDamaged) as exc:
+                    session.send(self._unloadable(room_name, exc))
+                    return
                 room.entering = True  # a ghost replaced by this join leaves an empty room behind
                 try:
                     self._enter(session, msg, room, nick, user, address, new_password)
