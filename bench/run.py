@@ -2,8 +2,10 @@
 
 The server benchmarks (bench/server_bench.py: pgboard against Twisted and asyncio), then the client
 benchmarks (``python -m bench.client_bench``, when present, in a process of its own: it prints its
-markdown section, and its memory figures count nothing the server benchmarks left), then the latency plot
-docs/latency.png. ``--out DIR`` writes both files elsewhere (the default is the repository's docs/).
+markdown section, and its memory figures count nothing the server benchmarks left), the idle client's
+CPU (``python -m bench.idle_client``: real ``pgboard`` processes left alone, hosting and joined), then the
+latency plot docs/latency.png. ``--out DIR`` writes both files elsewhere (the default is the
+repository's docs/).
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ def client_section(quick: bool) -> str:
     return done.stdout
 
 
+def idle_section(quick: bool) -> str:
+    """The idle window's CPU (bench/idle_client.py): real ``pgboard`` processes, hosting and joined."""
+    _log("idle client")
+    cmd = [sys.executable, "-m", "bench.idle_client", *(["--quick"] if quick else [])]
+    done = subprocess.run(cmd, cwd=DOCS.parent, stdout=subprocess.PIPE, text=True, check=True)
+    return done.stdout
+
+
 def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
@@ -49,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     profile = server_bench.QUICK if args.quick else server_bench.FULL
     server = server_bench.run(profile, log=_log)
-    client = "" if args.no_client else client_section(args.quick)
+    client = "" if args.no_client else client_section(args.quick) + "\n" + idle_section(args.quick)
     args.out.mkdir(parents=True, exist_ok=True)
     png = args.out / "latency.png"
     report.plot(

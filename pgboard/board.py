@@ -43,6 +43,7 @@ from pgboard.protocol import (
     BOARD_H,
     BOARD_W,
     MAX_POINTS,
+    OPERATIONS,
     Add,
     BoardObject,
     Clear,
@@ -52,6 +53,7 @@ from pgboard.protocol import (
     LocalProtocolError,
     Message,
     Move,
+    Operation,
     Redo,
     Undo,
     encode,
@@ -68,19 +70,19 @@ MAX_OBJECTS = 200_000  # objects on one board at once
 MAX_REMEMBERED_OPS = 1_000  # per device: ten times what a client has in flight
 MAX_REMEMBERED_AUTHORS = 400  # devices: twice the members a room holds (limits.py MAX_ROOM_MEMBERS)
 
-Operation = Add | Extend | Move | Delete | Clear | Undo | Redo
 EditPolicy = Callable[[str, BoardObject], bool]
 # the authors whose objects an author may edit under the policy (None: everyone's): lets a clear read
 # the index of objects by author instead of asking the policy about every object on the board
 EditScope = Callable[[str], Collection[str] | None]
 TextMeasure = Callable[[BoardObject], geometry.Box]
+Box = geometry.Box
 
 
 class BoardListener(Protocol):
     """Told of every change, so a renderer can redraw only what changed."""
 
-    def object_changed(self, old: BoardObject | None, new: BoardObject | None) -> None:
-        """``old`` None: added on top; ``new`` None: removed; both: replaced (same id)."""
+    def object_changed(self, old: BoardObject | None, new: BoardObject | None, old_box: Box | None) -> None:
+        """``old`` None: added on top; ``new`` None: removed; both: replaced (same id); ``old_box``: old's."""
 
     def board_reset(self) -> None:
         """Everything was replaced (load): redraw it all."""
@@ -319,7 +321,7 @@ class Board:
         """Apply an echoed operation as the server decided it. Tolerant by design: an echo that
         refers to an object this board does not have (history before a compacted join) changes
         only what it can."""
-        if not isinstance(echo, (Add, Extend, Move, Delete, Clear, Undo, Redo)):
+        if not isinstance(echo, OPERATIONS):
             raise TypeError(f"not an operation: {echo!r}")
         author = echo.author
         self._remember(echo.device or author, echo.oid, echo.seq)  # resends are per device
@@ -451,9 +453,9 @@ class Board:
         self.objects[obj.id] = obj
         if box is None:
             box = self.text_box(obj) if obj.kind == "text" and self.text_box else geometry.bbox(obj)
-        self.grid.insert(obj.id, box)
+        old_box = self.grid.insert(obj.id, box)  # the index holds the new box: listeners get the old
         for listener in self.listeners:
-            listener.object_changed(old, obj)
+            listener.object_changed(old, obj, old_box)
 
     def _remove(self, oid: str) -> None:
         if self._journal is not None and oid in self.objects:
@@ -462,9 +464,9 @@ class Board:
         if old is not None:
             del self._z[oid]
             self._unindex(old)
-            self.grid.remove(oid)
+            old_box = self.grid.remove(oid)
             for listener in self.listeners:
-                listener.object_changed(old, None)
+                listener.object_changed(old, None, old_box)
 
     def _index(self, obj: BoardObject) -> None:
         self._by_author.setdefault(obj.author, {})[obj.id] = None

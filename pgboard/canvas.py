@@ -1,12 +1,14 @@
-"""The drawing surface: the board model painted incrementally, and the view onto it.
+"""The drawing surface: the board model painted incrementally, and the overlay above it.
 
 :class:`Viewport` (pgboard/viewport.py, re-exported here) maps the board's fixed logical size onto a
-screen rect: scaled to fit, with zoom and pan. :class:`Canvas` keeps a persistent surface at board
-resolution and repaints only what a change touched (it listens to the board), then shows the visible
-part scaled into a cached view that is rescaled tile by tile, only where something changed or when the
-zoom changes (a pan scrolls the cached view and scales only the strip it uncovers). An idle frame is
-one blit plus the overlay, however many objects the board holds. While a big board is repainted over
-frames, the view is painted at screen scale first (pgboard/preview.py) and rebuilt from the surface after.
+screen rect: scaled to fit, with zoom and pan. :class:`Canvas` is the painter: it keeps a persistent
+surface at board resolution and repaints only what a change touched (it listens to the board; the
+board's own index says what paints where), and tells the view (pgboard/boardview.py) what it damaged.
+The view shows the visible part scaled into a cached image rescaled tile by tile, only where something
+changed or when the zoom changes (a pan scrolls it and scales only the strip it uncovers). An idle frame
+is one blit plus the overlay, however many objects the board holds. While a big board is repainted over
+frames, the view is painted at screen scale first (the view's PreviewPhase, pgboard/preview.py) and
+rebuilt from the surface after.
 
 The overlay is drawn in screen space every frame: objects being dragged (they float above the board
 until they stop moving), previews of what the local tool is drawing, a text caret, other users'
@@ -23,13 +25,13 @@ import pygame
 
 from pgboard import geometry, render
 from pgboard.board import Board
+from pgboard.boardview import REPAINT_ALL_REGIONS, PreviewPhase, TiledView
 from pgboard.paintjobs import OBJECT_WORK, WHOLE, Job, PaintJobs, work
-from pgboard.preview import BOARD_BG, OUTSIDE_BG, PREVIEW_BUDGET, Preview
+from pgboard.preview import BOARD_BG, OUTSIDE_BG  # noqa: F401  (OUTSIDE_BG re-exported)
 from pgboard.protocol import BOARD_H, BOARD_W, BoardObject
 from pgboard.render import find_font  # noqa: F401  (re-exported: others look the font up here too)
 from pgboard.viewport import MAX_ZOOM, Viewport  # noqa: F401  (re-exported)
 
-REPAINT_ALL_REGIONS = 64  # more damaged regions than this (and than a quarter of the objects): repaint all
 # What the board surface gets painted in one frame, changes and repaints together, in work units
 # (pgboard/paintjobs.py: points of strokes, more for long thick segments; a shape or a text counts as
 # OBJECT_WORK), about 30 ms here; the rest waits for the next frames, in order. So a board of 100,000
@@ -37,14 +39,8 @@ REPAINT_ALL_REGIONS = 64  # more damaged regions than this (and than a quarter o
 # keeps answering (fewer, longer frames would finish sooner: each frame also draws the panels).
 PAINT_BUDGET = 10_000
 PAINT_VIEW_EVERY = 12  # during such a repaint, the view shows the progress every this many frames
-# ... unless a preview paints the view at screen scale first (pgboard/preview.py; the surface waits). More
-# work than this (points) of changes to show at once in one frame ends it: back to the progress above.
-PREVIEW_REPAINT_LIMIT = 2 * PREVIEW_BUDGET
-PAN_EPSILON = 1e-6  # a pan step this close to whole pixels scrolls the cached view
-VIEW_TILE = 64  # screen pixels per side of a view tile (the unit of rescaling)
-# pygame's smoothscale loses about 2 levels per channel when shrinking (white comes out 253): added
-# back, so the board's white is white on the screen (black becomes 2, which nobody can see).
-SMOOTHSCALE_LOSS = (2, 2, 2)
+# ... unless a preview paints the view at screen scale first (pgboard/boardview.py: PreviewPhase; the
+# surface waits), which gives up when too many changes come in: back to the progress above.
 ABOVE_SCAN = 64  # newest objects looked at before asking the index what lies above a growing stroke
 SPRITE_PAD = 2  # screen pixels around a floating object's sprite
 SPRITE_MAX_PIXELS = 4_000_000  # a floating object bigger than this on the screen is drawn directly
@@ -102,9 +98,7 @@ class Canvas:
         self._pending: list[geometry.Box] = []  # damaged regions not repainted yet
         self._spent = 0.0  # work painted as changes came in since the last update (PAINT_BUDGET)
         self._whole_frames = 0  # frames of the whole-board repaint under way
-        self._preview: Preview | None = None  # the view painted at screen scale during that repaint
-        self._preview_off = False  # given up for this repaint (too many changes came in)
-        self._previewed = 0  # how many regions of _pending the preview has repainted
+        self._phase = PreviewPhase()  # the view painted at screen scale during that repaint
         # Objects moving frame after frame (a drag, ours or another user's) float: they are left off
         # the board surface and drawn in the overlay until they stop, so a drag over a crowded board
         # repaints the crowd twice (lift, land) instead of every frame.
@@ -113,19 +107,14 @@ class Canvas:
         self._changed_before: set[str] = set()  # ids replaced in the update before that
         self._sprites: dict[str, tuple[float, BoardObject, pygame.Surface]] = {}  # floating, drawn once
         self.full = _rect((0, 0, BOARD_W, BOARD_H))
-        # Painted boxes (text is measured with the real font, not geometry's estimate), so a damaged
-        # region finds every object that paints into it.
-        self._grid = geometry.SpatialGrid()
+        # One index of painted boxes, the board's (board.grid): it measures text with these fonts (a
+        # damaged region must find every object that paints into it; geometry's text estimate does not).
+        self._measure_texts()
         # What waits to be painted, in order. While a whole-board repaint is under way, every other
         # change waits in _pending (painted over by it otherwise), then is redrawn.
-        self._jobs = PaintJobs(self._surface, board, self.texts, self._grid, BOARD_BG)
-        self._damage: list[geometry.Box] = []  # board boxes changed since the view was last updated
-        self._view: pygame.Surface | None = None
-        self._view_key: tuple[float, ...] | None = None
-        self._tiles: tuple[int, int, int] = (1, 1, 1)  # board units per tile, columns, rows
-        self._origin: tuple[float, float] = (0.0, 0.0)  # the board's origin in the view at the last rebuild
-        self._shift: tuple[int, int] = (0, 0)  # whole pixels the view was scrolled by since
+        self._jobs = PaintJobs(self._surface, board, self.texts, BOARD_BG)
         self.stats = {"tiles_rescaled": 0, "objects_painted": 0, "sprites_drawn": 0, "paint_work": 0.0}
+        self._view = TiledView(self._surface, self.stats)  # told what the painting damages
         board.listeners.append(self)
         self.board_reset()
 
@@ -156,30 +145,33 @@ class Canvas:
     def view_complete(self) -> bool:
         """True when the view shows the whole board: nothing is left to paint, or the preview that
         stands in for the board surface meanwhile is complete (as of the last :meth:`draw`)."""
-        return not self._jobs.whole or (self._preview is not None and self._preview.complete)
+        return not self._jobs.whole or self._phase.complete
 
-    @property
-    def _previewing(self) -> bool:
-        """A preview is under way, or starts at the next draw: the board surface waits for it."""
-        preview = self._preview
-        return self._jobs.whole and not self._preview_off and (preview is None or not preview.complete)
+    def _measure_texts(self) -> None:
+        """Make the board measure text as this canvas paints it, the texts it holds included (the App's
+        board does from the start: then there is nothing to do)."""
+        board, measure = self.board, self.texts.box
+        if board.text_box == measure:
+            return
+        board.text_box = measure
+        for obj in board.objects.values():
+            if obj.kind == "text":
+                board.grid.insert(obj.id, measure(obj))
 
     def board_reset(self) -> None:
-        self._grid.clear()
         self.floating.clear()
-        self._repaint_all(index=True)
+        self._repaint_all()
 
-    def _repaint_all(self, index: bool = False, budget: float = PAINT_BUDGET) -> None:
-        """Paint every object again: now, or over the next frames when the board is big (``index``:
-        and record each one's painted box as it is painted, the index being empty)."""
+    def _repaint_all(self, budget: float = PAINT_BUDGET) -> None:
+        """Paint every object again: now, or over the next frames when the board is big."""
         self._pending = []
-        self._preview, self._preview_off, self._previewed = None, False, 0
+        self._phase.reset()
         self._surface.fill(BOARD_BG)
         objects = [obj for obj in self.board.objects.values() if obj.id not in self.floating]
         self._jobs.clear()
-        self._jobs.push(Job(WHOLE, objects, index=index, whole=True))
+        self._jobs.push(Job(WHOLE, objects, whole=True))
         self._whole_frames = 0
-        self._damage = [WHOLE]
+        self._view.damage = [WHOLE]
         total = 0
         for obj in objects:  # a small board is painted at once, as before; a big one is
             total += len(obj.points) + OBJECT_WORK  # previewed first (that frame has enough to do)
@@ -194,11 +186,11 @@ class Canvas:
         spent, painted, damage = self._jobs.step(budget)
         self.stats["objects_painted"] += painted
         self.stats["paint_work"] += spent
-        self._damage += damage
+        self._view.damage += damage
         if whole:
             self._whole_frames += 1
             if not self._jobs.whole or not self._whole_frames % PAINT_VIEW_EVERY:
-                self._damage.append(WHOLE)
+                self._view.damage.append(WHOLE)
         return spent
 
     def update(self, land_all: bool = False) -> None:
@@ -211,7 +203,7 @@ class Canvas:
         for oid in list(self.floating):
             if land_all or oid not in changed:
                 del self.floating[oid]
-                box = self._grid.box(oid)
+                box = self.board.grid.box(oid)
                 if box is not None:
                     self._pending.append(box)
         if not land_all:
@@ -222,7 +214,7 @@ class Canvas:
         budget = math.inf if land_all else PAINT_BUDGET - self._spent  # less what changes painted
         self._spent = 0.0
         if self._jobs.whole:
-            if land_all or not self._previewing:  # else the preview goes first
+            if land_all or not self._phase.waits_for_it:  # else the preview goes first
                 budget -= self._paint(budget)
             if self._jobs:
                 return  # what changed meanwhile is redrawn once the repaint is done
@@ -238,22 +230,20 @@ class Canvas:
         if self._jobs:
             self._paint(budget)
 
-    def object_changed(self, old: BoardObject | None, new: BoardObject | None) -> None:
+    def object_changed(
+        self, old: BoardObject | None, new: BoardObject | None, old_box: geometry.Box | None
+    ) -> None:
+        """The board changed; its index holds ``new``'s painted box already, ``old_box`` is ``old``'s."""
+        if old is not None and old_box is None:
+            old_box = render.painted_box(old, self.texts)
         if new is None:
-            if old is not None:
-                box = self._grid.box(old.id)
-                self._grid.remove(old.id)
-                if self.floating.pop(old.id, None) is None:  # a floating object is not on the surface
-                    self._pending.append(box if box is not None else render.painted_box(old, self.texts))
+            if old is not None and self.floating.pop(old.id, None) is None:  # floating: not on the surface
+                assert old_box is not None
+                self._pending.append(old_box)
             return
-        old_box = None if old is None else (self._grid.box(old.id) or render.painted_box(old, self.texts))
+        new_box = self.board.grid.box(new.id) or render.painted_box(new, self.texts)
         tail = _grown_by(old, new)
         tail_box = None if tail is None else geometry.points_box(tail, new.width // 2 + 2)
-        if tail_box is not None and old_box is not None:  # a growing stroke: measure only what it grew by
-            new_box = geometry.union(old_box, tail_box)
-        else:
-            new_box = render.painted_box(new, self.texts)
-        self._grid.insert(new.id, new_box)
         if self._jobs.whole:  # a whole-board repaint is under way: redraw the change after it
             self._pending.append(new_box if old_box is None else geometry.union(old_box, new_box))
             if old is not None:
@@ -319,7 +309,7 @@ class Canvas:
         render.draw_segments(surface, render.parse_color(stroke.color), tail, stroke.width)
         surface.set_clip(old)
         clip = _rect(clamped)
-        grid_box = self._grid.box
+        grid_box = self.board.grid.box
         for obj in above:
             render.draw_clipped(surface, obj, self.texts, clip, grid_box(obj.id))
         self.stats["objects_painted"] += 1 + len(above)
@@ -329,7 +319,7 @@ class Canvas:
         """The objects drawn after ``stroke`` that paint into ``box``, bottom first (None: ``stroke``
         is not on the surface). A stroke being drawn is at or near the top: the newest objects are
         looked at first, so this costs what was added since, not what the board holds."""
-        floating, boxes = self.floating, self._grid.box
+        floating, boxes = self.floating, self.board.grid.box
         x0, y0, x1, y1 = box
         above: list[BoardObject] = []
         seen = 0
@@ -344,7 +334,7 @@ class Canvas:
             meets = b is None or (b[0] < x1 and x0 < b[2] and b[1] < y1 and y0 < b[3])
             if meets and obj.id not in floating:
                 above.append(obj)
-        ordered = self.board.in_order(self._grid.query(box) | {stroke.id})  # deep in the pile
+        ordered = self.board.in_order(self.board.grid.query(box) | {stroke.id})  # deep in the pile
         k = len(ordered) - 1
         while k >= 0 and ordered[k] is not stroke:
             k -= 1
@@ -352,12 +342,12 @@ class Canvas:
 
     def _found(self, box: geometry.Box) -> list[BoardObject]:
         """What paints into ``box`` on the board surface, bottom first (floating objects are not on it)."""
-        return self.board.in_order(self._grid.query(box) - self.floating.keys())
+        return self.board.in_order(self.board.grid.query(box) - self.floating.keys())
 
     def _mark(self, box: geometry.Box) -> None:
-        self._damage.append(box)
+        self._view.damage.append(box)
 
-    # -- the view: the board scaled into the viewport's rect, cached tile by tile
+    # -- the view: the board surface scaled into the viewport's rect (pgboard/boardview.py)
 
     def draw(
         self,
@@ -373,8 +363,8 @@ class Canvas:
 
         ``caret`` is (the text object being typed, the caret's index in its text)."""
         self._update_view(viewport)
-        assert self._view is not None
-        screen.blit(self._view, viewport.rect)
+        assert self._view.image is not None
+        screen.blit(self._view.image, viewport.rect)
         old_clip = screen.get_clip()
         screen.set_clip(viewport.rect.clip(old_clip))
         try:
@@ -393,134 +383,14 @@ class Canvas:
 
     def _update_view(self, vp: Viewport) -> None:
         self.update()
-        if self._jobs.whole and not self._preview_off and self._update_preview(vp):
-            return
-        if self._preview is not None:  # the board surface is complete (or the preview gave up)
-            self._preview = None
-            self._view_key = None  # rebuilt from the surface
-        key = vp.key
-        view = self._view
-        if view is None or view.get_size() != vp.rect.size or key[:5] != (self._view_key or ())[:5]:
-            self._rebuild_view(vp)
-        elif key != self._view_key:
-            self._scroll_view(vp)
-        if self._damage:
-            vis = vp.visible_box()
-            tiles: set[tuple[int, int]] = set()
-            for box in self._damage:
-                tiles |= self._visible_tiles(box, vis)
-            self._rescale(vp, tiles)
-        self._damage = []
-
-    def _update_preview(self, vp: Viewport) -> bool:
-        """Start a preview (again for a new zoom or pan), repaint in it what changed since the last
-        frame, paint its next objects. False: it gave up (more changes than it can show at once)."""
-        if self._preview is None or self._preview.key != vp.key:
-            self._start_preview(vp)
-        preview, view = self._preview, self._view
-        assert preview is not None and view is not None
-        changed, self._previewed = self._pending[self._previewed :], len(self._pending)
-        many = len(changed) > REPAINT_ALL_REGIONS
-        regions = [] if many else [(box, self._objects_in(box)) for box in changed]
-        work = sum(preview.cost(obj) for _, objects in regions for obj in objects)  # lengths count too
-        if many or work > PREVIEW_REPAINT_LIMIT or preview.crowded:
-            self._preview_off = True
-            return False
-        for box, objects in regions:
-            preview.repaint(view, box, objects)
-        preview.step(view, PREVIEW_BUDGET)
-        self._damage = []  # the view is not rescaled from the half-painted surface meanwhile
-        return True
-
-    def _start_preview(self, vp: Viewport) -> None:
-        self._rebuild_view(vp)  # the tiles for when the board surface is complete
-        assert self._view is not None
-        self._preview = Preview.of_board(self._view, vp.key, self.board, self.floating, self.texts)
-        self._previewed = len(self._pending)
-
-    def _objects_in(self, box: geometry.Box) -> list[BoardObject]:
-        """What paints into ``box`` now, bottom first, floating objects left out: from both indexes (the
-        canvas's lacks what the repaint has not reached; the board's may estimate text boxes)."""
-        found = self._grid.query(box) | self.board.grid.query(box)
-        return self.board.in_order(found - self.floating.keys())
-
-    def _rebuild_view(self, vp: Viewport) -> None:
-        """Scale everything visible again: the rect or the zoom changed."""
-        if self._view is None or self._view.get_size() != vp.rect.size:
-            self._view = pygame.Surface(vp.rect.size)
-        self._view_key = vp.key
-        self._view.fill(OUTSIDE_BG)
-        unit = max(1, round(VIEW_TILE / vp.scale))  # whole board units: damage maps to tiles exactly
-        self._tiles = (unit, math.ceil(BOARD_W / unit), math.ceil(BOARD_H / unit))
-        self._origin = (vp.ox - vp.rect.x, vp.oy - vp.rect.y)
-        self._shift = (0, 0)
-        self._damage = [vp.visible_box()]
-
-    def _scroll_view(self, vp: Viewport) -> None:
-        """A pan: scroll what is cached by whole pixels and scale only the strips it uncovered."""
-        assert self._view is not None and self._view_key is not None
-        dx, dy = vp.ox - self._view_key[5], vp.oy - self._view_key[6]
-        w, h = self._view.get_size()
-        if (
-            abs(dx - round(dx)) > PAN_EPSILON
-            or abs(dy - round(dy)) > PAN_EPSILON
-            or abs(dx) >= w
-            or abs(dy) >= h
-        ):
-            self._rebuild_view(vp)  # a fractional step (at a bound): tile edges would not line up
-            return
-        dx, dy = round(dx), round(dy)
-        self._view.scroll(dx, dy)
-        self._view_key = (*vp.key[:5], self._view_key[5] + dx, self._view_key[6] + dy)
-        self._shift = (self._shift[0] + dx, self._shift[1] + dy)
-        strips = [
-            pygame.Rect(0 if dx > 0 else w + dx, 0, abs(dx), h),
-            pygame.Rect(0, 0 if dy > 0 else h + dy, w, abs(dy)),
-        ]
-        for strip in strips:
-            if strip.w and strip.h:
-                self._view.fill(OUTSIDE_BG, strip)
-                self._damage.append(vp.board_box(strip.move(vp.rect.topleft)))
-
-    def _visible_tiles(self, box: geometry.Box, vis: geometry.Box) -> set[tuple[int, int]]:
-        unit, cols, rows = self._tiles
-        box = (max(box[0], vis[0]), max(box[1], vis[1]), min(box[2], vis[2]), min(box[3], vis[3]))
-        if box[0] >= box[2] or box[1] >= box[3]:
-            return set()
-        c0, r0 = max(box[0] // unit, 0), max(box[1] // unit, 0)
-        c1, r1 = min((box[2] - 1) // unit, cols - 1), min((box[3] - 1) // unit, rows - 1)
-        return {(c, r) for c in range(c0, c1 + 1) for r in range(r0, r1 + 1)}
-
-    def _tile_edges(self, vp: Viewport, index: int, axis: int) -> tuple[int, int, int, int]:
-        """Board start/end and screen start/end (relative to the rect) of a tile along one axis.
-        Board edges are whole units and screen edges are rounded the same way for neighbours, so
-        tiles meet without gaps and a tile rescaled alone matches one rescaled with all the others;
-        a pan adds whole pixels after the rounding, so scrolled tiles match rescaled ones too."""
-        unit = self._tiles[0]
-        b0, b1 = index * unit, min((index + 1) * unit, BOARD_W if axis == 0 else BOARD_H)
-        origin, shift = self._origin[axis], self._shift[axis]
-        # half-up rounding: unlike round(), it commutes with a shift by whole pixels (no ties to even)
-        s0, s1 = math.floor(origin + b0 * vp.scale + 0.5), math.floor(origin + b1 * vp.scale + 0.5)
-        return b0, b1, s0 + shift, s1 + shift
-
-    def _rescale(self, vp: Viewport, tiles: Iterable[tuple[int, int]]) -> None:
-        view = self._view
-        assert view is not None
-        smooth = vp.scale < 1.0
-        for col, row in tiles:
-            bx0, bx1, sx0, sx1 = self._tile_edges(vp, col, 0)
-            by0, by1, sy0, sy1 = self._tile_edges(vp, row, 1)
-            if bx1 <= bx0 or by1 <= by0 or sx1 <= sx0 or sy1 <= sy0:
-                continue
-            src = self._surface.subsurface((bx0, by0, bx1 - bx0, by1 - by0))
-            size = (sx1 - sx0, sy1 - sy0)
-            if smooth:
-                scaled = pygame.transform.smoothscale(src, size)
-                scaled.fill(SMOOTHSCALE_LOSS, special_flags=pygame.BLEND_RGB_ADD)
-            else:
-                scaled = pygame.transform.scale(src, size)
-            view.blit(scaled, (sx0, sy0))
-            self.stats["tiles_rescaled"] += 1
+        phase = self._phase
+        if self._jobs.whole:
+            found = self._found
+            if phase.frame(self._view, vp, self._pending, found, self.board, self.floating, self.texts):
+                return
+        if phase.end():  # the board surface is complete (or the preview gave up)
+            self._view.invalidate()  # rebuilt from the surface
+        self._view.show(vp)
 
     # -- the overlay, in screen space
 

@@ -142,9 +142,9 @@ class SpatialGrid:
             for cy in ys:
                 yield (cx, cy)
 
-    def insert(self, oid: str, box: Box) -> None:
-        """Index ``oid`` under ``box``, replacing its old box. A box that only grew (a pencil stroke
-        being extended) costs the cells it newly covers, not all of them again."""
+    def insert(self, oid: str, box: Box) -> Box | None:
+        """Index ``oid`` under ``box``, replacing its old box (returned). A box that only grew (a pencil
+        stroke being extended) costs the cells it newly covers, not all of them again."""
         old = self._boxes.get(oid)
         if old is not None:
             (oxs, oys), (nxs, nys) = self._cell_span(old), self._cell_span(box)
@@ -155,7 +155,7 @@ class SpatialGrid:
                         for cy in nys:
                             if cx not in oxs or cy not in oys:
                                 self._add(cx, cy, oid)
-                return
+                return old
             self.remove(oid)
         self._boxes[oid] = box
         cells = self._cells
@@ -167,6 +167,7 @@ class SpatialGrid:
                     cells[(cx, cy)] = {oid}
                 else:
                     bucket.add(oid)
+        return old
 
     def _add(self, cx: int, cy: int, oid: str) -> None:
         bucket = self._cells.get((cx, cy))
@@ -175,16 +176,18 @@ class SpatialGrid:
         else:
             bucket.add(oid)
 
-    def remove(self, oid: str) -> None:
+    def remove(self, oid: str) -> Box | None:
+        """Forget ``oid``; returns the box it had."""
         box = self._boxes.pop(oid, None)
         if box is None:
-            return
+            return None
         for key in self._cell_range(box):
             bucket = self._cells.get(key)
             if bucket is not None:
                 bucket.discard(oid)
                 if not bucket:
                     del self._cells[key]
+        return box
 
     def box(self, oid: str) -> Box | None:
         return self._boxes.get(oid)

@@ -57,7 +57,6 @@ class Job:
     clip: geometry.Box
     objects: list[BoardObject]
     fill: bool = False  # clear the clip first (a region repaint); else paint over what is there
-    index: bool = False  # record each object's painted box in the canvas's index (a reset emptied it)
     whole: bool = False  # the whole board, after a reset or a clear: the canvas previews it meanwhile
     at: int = 0  # the next object to paint
     part: int = 0  # the next point of objects[at], a stroke painted over several frames
@@ -72,10 +71,9 @@ class PaintJobs:
         surface: pygame.Surface,
         board: Board,
         texts: render.TextCache,
-        grid: geometry.SpatialGrid,
         background: tuple[int, int, int],
     ) -> None:
-        self.surface, self.board, self.texts, self.grid = surface, board, texts, grid
+        self.surface, self.board, self.texts = surface, board, texts
         self.background = background
         self.jobs: deque[Job] = deque()
 
@@ -105,14 +103,12 @@ class PaintJobs:
         self.jobs.append(Job(box, find(box), fill=True))
 
     def _box_of(self) -> Callable[[BoardObject], geometry.Box]:
-        # The board indexes what the canvas paints when it measures text with these fonts (the App's
-        # does): its boxes are taken as they are (copying its index costs ~90 ms in one frame at
-        # 100,000 objects; placing each box as it is painted is spread over the frames).
-        mine, texts = self.grid.box, self.texts
-        theirs = self.board.grid.box if self.board.text_box == texts.box else None
+        # The board's index holds what the canvas paints (the canvas has it measure text with these
+        # fonts): a box is looked up, never measured again.
+        boxes, texts = self.board.grid.box, self.texts
 
         def box_of(obj: BoardObject) -> geometry.Box:
-            box = mine(obj.id) or (theirs(obj.id) if theirs else None)
+            box = boxes(obj.id)
             return box if box is not None else render.painted_box(obj, texts)
 
         return box_of
@@ -139,8 +135,6 @@ class PaintJobs:
                     job.at, job.part = job.at + 1, 0
                     continue
                 box = box_of(obj)
-                if job.index and job.part == 0:
-                    self.grid.insert(obj.id, box)
                 start, piece = job.part, obj
                 region = clip.clip(rect(box))
                 small = region.w < box[2] - box[0] or region.h < box[3] - box[1]

@@ -30,6 +30,7 @@ import pygame
 from pgboard import geometry, render
 from pgboard.board import Board
 from pgboard.protocol import BOARD_H, BOARD_W, BoardObject
+from pgboard.viewport import ViewKey
 
 BOARD_BG = (255, 255, 255)
 OUTSIDE_BG = (200, 202, 206)
@@ -106,7 +107,7 @@ class Preview:
     def __init__(
         self,
         view: pygame.Surface,
-        key: tuple[float, ...],
+        key: ViewKey,
         objects: Sequence[BoardObject],
         texts: render.TextCache,
         shown: Shown,
@@ -117,8 +118,8 @@ class Preview:
         those the view does not show when zoomed in."""
         self.key = key
         self._shown, self._box_of = shown, box_of
-        rx, ry, rw, rh, self.scale, ox, oy = key
-        self.ox, self.oy = ox - rx, oy - ry  # the board's origin in the view
+        self.scale = key.scale
+        self.ox, self.oy = key.ox - key.x, key.oy - key.y  # the board's origin in the view
         self.painter = ScreenPainter(self.scale, self.ox, self.oy, texts)
         self._objects = objects
         self._at = 0
@@ -135,7 +136,7 @@ class Preview:
     def of_board(
         cls,
         view: pygame.Surface,
-        key: tuple[float, ...],
+        key: ViewKey,
         board: Board,
         floating: Mapping[str, BoardObject],
         texts: render.TextCache,

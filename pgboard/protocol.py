@@ -19,11 +19,12 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar, cast, dataclass_transform
+from typing import Any, ClassVar, TypeVar, cast, dataclass_transform, get_args
 
 from pgboard import wire_fields
 
 PROTOCOL_VERSION = 2  # 2: object ids begin with their device id (pgboard/ids.py)
+DEFAULT_PORT = 5151  # where a server listens and a client connects unless told otherwise (the one place)
 TERMINATOR = "Ø".encode()  # b"\xc3\x98"
 MAX_FRAME = 256 * 1024  # bytes of one frame's payload, terminator excluded
 
@@ -54,8 +55,9 @@ JOIN_ERRORS = (
     "banned",
     "too_many_rooms",
     "too_many_rooms_from_address",  # MAX_ROOMS_PER_ADDRESS rooms created from this address are open
-    "registered",  # the nickname belongs to an account: log in to use it
-    "too_many_attempts",  # too many wrong room passwords: retry says when to try again
+    "registered", "confusable",  # the nickname is an account's (log in), or looks like a taken one (TR39)
+    "too_many_attempts", "kicked",  # wrong room passwords, name look-ups; kicked: retry says when
+    "damaged",  # the room's rows in the server's store cannot be read: its operator must restore it
 )
 ACCOUNT_ACTIONS = ("signup", "login", "passwd")
 ACCOUNT_ERRORS = (
@@ -63,7 +65,7 @@ ACCOUNT_ERRORS = (
     "empty",
     "invalid",
     "too_long",  # the nickname breaks the rules (pgboard/names.py)
-    "registered",  # sign-up: the nickname already belongs to an account
+    "registered", "confusable", "in_use",  # sign-up: already an account's; looks like one; a guest's now
     "bad_login",  # no such account, or the wrong password (one answer for both)
     "weak_password",  # the new password is too short
     "too_many_attempts",  # too many failed logins: retry says when to try again
@@ -511,7 +513,9 @@ class Pong(Message):
 
 
 MESSAGE_TYPES: dict[str, type[Message]] = dict(_REGISTRY)
-OPERATIONS = (Add, Extend, Move, Delete, Clear, Undo, Redo)
+# The board's operations (sequenced, logged, echoed, undoable): the one place their set is written.
+Operation = Add | Extend | Move | Delete | Clear | Undo | Redo
+OPERATIONS: tuple[type[Operation], ...] = get_args(Operation)  # for isinstance: the same set
 ACCOUNT_MESSAGES = (Signup, Login, Passwd)
 
 

@@ -31,6 +31,7 @@ from pgboard import ids
 from pgboard.board import Board
 from pgboard.catchup_gc import CatchUpCollector
 from pgboard.protocol import (
+    OPERATIONS,
     AccountOk,
     Add,
     BoardObject,
@@ -58,7 +59,7 @@ from pgboard.protocol import (
 log = logging.getLogger(__name__)
 
 OPTIMISTIC = (Add, Extend, Move, Delete)
-ECHOES = (Add, Extend, Move, Delete, Clear, Undo, Redo)
+ECHOES = OPERATIONS  # every operation is echoed (protocol.py says which they are)
 LOCAL_SLACK = 256  # optimistic operations remembered before the acknowledged ones are swept out
 # Received messages applied in one frame, in work units: an add or an extend counts its points, any other
 # message MESSAGE_WORK (a clear, undo or redo also what it puts back and removes). Applying a point costs

@@ -6,6 +6,7 @@ a pygame Rect; every coordinate a tool sends comes out of :meth:`Viewport.to_boa
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import pygame
 
@@ -13,6 +14,25 @@ from pgboard import geometry
 from pgboard.protocol import BOARD_H, BOARD_W
 
 MAX_ZOOM = 8.0  # the closest view, as a multiple of the fit-to-screen scale
+
+
+class ViewKey(NamedTuple):
+    """Everything a view of the board depends on: the screen rect, the scale, the board's origin."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    scale: float
+    ox: float
+    oy: float
+
+    def same_tiles(self, other: ViewKey | None) -> bool:
+        """The same rect and scale: a view cached for ``other`` only needs scrolling to show this."""
+        return other is not None and self[:5] == other[:5]
+
+    def panned(self, dx: int, dy: int) -> ViewKey:
+        return self._replace(ox=self.ox + dx, oy=self.oy + dy)
 
 
 class Viewport:
@@ -37,9 +57,10 @@ class Viewport:
         return self.scale / self.fit_scale
 
     @property
-    def key(self) -> tuple[float, ...]:
-        """Everything the view depends on: rect x, y, w, h, scale, then the offsets."""
-        return (*self.rect, self.scale, self.ox, self.oy)
+    def key(self) -> ViewKey:
+        """Everything the view depends on (see :class:`ViewKey`)."""
+        r = self.rect
+        return ViewKey(r.x, r.y, r.w, r.h, self.scale, self.ox, self.oy)
 
     def fit(self, rect: pygame.Rect | tuple[int, int, int, int]) -> None:
         """Show the whole board, centred in ``rect`` (screen coordinates)."""

@@ -7,7 +7,14 @@ otherwise every account message gets ``account_error no_accounts`` and everybody
   ``account_error``. A logged-in connection joins under its account's nickname and author id (a random
   id stored with the account: the same on every machine); a guest's id stays sha256 of its secret.
 - A registered nickname cannot be used by anyone but its account (``join_error registered``; ``/nick``
-  gets ``nick_taken``).
+  gets ``nick_taken``), nor can a look-alike of it (TR39 skeletons, server/confusables.py:
+  ``join_error confusable``). Registered names are indexed by skeleton in memory (loaded once).
+- Sign-up refuses a nickname that a guest uses in a room now, or a look-alike of one
+  (``account_error in_use``): a guest keeps its name for as long as it is in a room (its reconnects
+  included, while its old connection is still a member); once it has left, the name is free to register.
+- Answers that tell whether a name is registered (a guest's join, ``/nick``, ``/msg`` to someone not
+  in the room) are paced per address (``name_lookup_rate``), whatever the answer, so they cannot be
+  used to list the accounts.
 - Failed logins are limited per (account, address) and per address (``login_failures`` within
   ``login_window`` seconds, on the server's injectable clock); past it the answer is
   ``too_many_attempts`` with ``retry``, and the password is not even checked. Never per account
@@ -30,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pgboard_server import confusables
 from pgboard_server.pacing import AddressPacer
 from pgboard_server.passwords import (
     FailureLimiter,
@@ -47,6 +55,7 @@ from pgboard.protocol import (
     AccountOk,
     Chat,
     Error,
+    JoinError,
     Login,
     MailAck,
     Message,
@@ -89,6 +98,90 @@ class Accounts:
         self._lock = threading.Lock()
         self._sessions: dict[Session, Account] = {}  # logged-in connections
         self._dummy_hash = ""  # checked against when there is no such account, so timing tells nothing
+        # answers that tell whether a nickname is registered are paced per address (enumeration)
+        self.lookups = AddressPacer(limits.name_lookup_rate, limits.name_lookup_burst, clock)
+        self._by_key: dict[str, Account] | None = None  # TR39 key -> account (see confusables.keys)
+        self._ids: set[str] = set()  # the accounts' author ids
+        confusables.table()  # read the data now, not during someone's join
+
+    # -- the index of registered names by skeleton
+
+    def _index(self) -> dict[str, Account]:
+        with self._lock:
+            if self._by_key is not None:
+                return self._by_key
+        with self.store._lock:  # noqa: SLF001 - one read of every account's name, at the first use
+            rows = self.store._db.execute("SELECT folded, nick, user FROM accounts").fetchall()  # noqa: SLF001
+        index: dict[str, Account] = {}
+        for folded, nick, user in rows:
+            for key in confusables.keys(nick):
+                index.setdefault(key, Account(folded, nick, user))
+        with self._lock:
+            if self._by_key is None:
+                self._by_key = index
+                self._ids = {r[2] for r in rows}
+            return self._by_key
+
+    def _indexed(self, account: Account) -> None:
+        index = self._index()
+        with self._lock:
+            for key in confusables.keys(account.nick):
+                index.setdefault(key, account)
+            self._ids.add(account.user)
+
+    def look_alike(self, nick: str) -> Account | None:
+        """The account whose nickname ``nick`` is or looks like (TR39), if accounts are on."""
+        if not self.enabled:
+            return None
+        index = self._index()
+        return next((index[k] for k in confusables.keys(nick) if k in index), None)
+
+    def is_account(self, user: str) -> bool:
+        """Whether the author id ``user`` is an account's (else a guest's)."""
+        if not self.enabled:
+            return False
+        self._index()
+        with self._lock:
+            return user in self._ids
+
+    def paced(self, session: Session) -> int:
+        """0, or the seconds ``session``'s address waits before its next registered-or-not answer."""
+        if not self.enabled:
+            return 0
+        return self.lookups.admit(address_of(session.peer))
+
+    def nick_refusal(self, session: Session, nick: str) -> Error | None:
+        """``/nick``: None, or the error (nick_taken for a registered name or a look-alike of one;
+        rate_limited when the address asked too many names)."""
+        if not self.enabled:
+            return None
+        wait = self.paced(session)
+        if wait:
+            detail = f"too many nicknames tried from your address; try again in {wait} s"
+            return Error("rate_limited", detail, retry=wait)
+        owner = self.look_alike(nick)
+        if owner is None or self.may_use(session, owner.nick):
+            return None
+        if names.fold(owner.nick) == names.fold(nick):
+            return Error("nick_taken", f"{nick!r} is a registered name; log in to use it")
+        return Error("nick_taken", f"{nick!r} looks like the registered name {owner.nick!r}; pick another")
+
+    def name_refusal(self, session: Session, nick: str, *, known: bool) -> JoinError | None:
+        """A guest's join as ``nick``: None, or the join_error (registered, confusable, paced). A guest
+        coming back under the name it had in the room (``known``) learns nothing new: not paced."""
+        if not self.enabled:
+            return None
+        wait = 0 if known else self.paced(session)
+        if wait:
+            detail = f"too many nicknames tried from your address; try again in {wait} s"
+            return JoinError("too_many_attempts", detail, retry=wait)
+        owner = self.look_alike(nick)
+        if owner is None or self.may_use(session, owner.nick):
+            return None
+        if names.fold(owner.nick) == names.fold(nick):
+            return JoinError("registered", f"{nick!r} is a registered name: log in to use it")
+        detail = f"{nick!r} looks like the registered name {owner.nick!r}: pick another"
+        return JoinError("confusable", detail)
 
     # -- who is who
 
@@ -159,6 +252,10 @@ class Accounts:
             detail = f"too many sign-ups from your address; try again in {wait} s"
             session.send(AccountError("signup", "too_many_attempts", detail, wait))
             return
+        refused = self._clash(session, nick)
+        if refused is not None:
+            session.send(refused)
+            return
         account = Account(names.fold(nick), nick, secrets.token_hex(ACCOUNT_ID_BYTES))
         hashed = hash_password(msg.password, self.cost)
         try:
@@ -170,8 +267,29 @@ class Accounts:
         if not created:
             session.send(AccountError("signup", "registered", f"{nick!r} is registered already: log in"))
             return
+        self._indexed(account)
         log.info("%r signed up as %s (%s)", session, nick, account.user)
         self._logged_in(session, account, "signup")
+
+    def _clash(self, session: Session, nick: str) -> AccountError | None:
+        """Sign-up: the name shows nothing, or it (or a look-alike) is an account's or a present guest's."""
+        if confusables.invisible(nick):
+            return AccountError("signup", "invalid", confusables.INVISIBLE)
+        owner = self.look_alike(nick)
+        if owner is not None and names.fold(owner.nick) != names.fold(nick):
+            detail = f"{nick!r} looks like the registered name {owner.nick!r}: pick another"
+            return AccountError("signup", "confusable", detail)
+        if owner is not None:
+            return None  # the same name: create_account answers registered
+        wanted = confusables.keys(nick)
+        for room in session.server.rooms.all():  # paced per address (SIGNUP_RATE): a scan is fine
+            with room.lock:
+                present = [s.nick for s in room.members.values()]
+            for other in present:
+                if not wanted.isdisjoint(confusables.keys(other)):
+                    detail = f"{nick!r} is in use in a room now (as {other!r}): pick another, or wait"
+                    return AccountError("signup", "in_use", detail)
+        return None
 
     def _login(self, session: Session, msg: Login | Passwd) -> None:
         action = msg.TYPE
@@ -238,6 +356,11 @@ class Accounts:
     def send_private(self, session: Session, nick: str, text: str, now: int) -> bool:
         """``/msg`` to someone not in the sender's room: to the account wherever it is joined, or into
         its mailbox. False when ``nick`` is no account (the caller says no_such_user)."""
+        wait = self.paced(session)  # registered or not: the answer tells, so it is paced
+        if wait:
+            detail = f"too many names looked up from your address; try again in {wait} s"
+            session.send(Error("rate_limited", detail, retry=wait))
+            return True
         owner = self.registered(nick)
         if owner is None:
             return False

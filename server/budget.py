@@ -52,7 +52,7 @@ class BudgetMeter:
         board.listeners.append(self)
         self.board_reset()
 
-    def object_changed(self, old: BoardObject | None, new: BoardObject | None) -> None:
+    def object_changed(self, old: BoardObject | None, new: BoardObject | None, _box: object = None) -> None:
         if old is not None:
             self.points -= len(old.points)
             self.bytes -= object_bytes(old)

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pgboard_server import moderation
+from pgboard_server import confusables, moderation
 from pgboard_server.room_passwords import HELP as PASSWORD_HELP
 from pgboard_server.room_passwords import password_command
 
@@ -124,8 +124,12 @@ class ChatCommands:
         except names.NameError_ as exc:
             session.send(Error("bad_nick", f"{exc.detail} (usage: /nick NEW)"))
             return
-        if not session.server.accounts.may_use(session, nick):
-            session.send(Error("nick_taken", f"{nick!r} is a registered name; log in to use it"))
+        if confusables.invisible(nick):
+            session.send(Error("bad_nick", confusables.INVISIBLE))
+            return
+        refused = session.server.accounts.nick_refusal(session, nick)  # registered, look-alike, paced
+        if refused is not None:
+            session.send(refused)
             return
         with room.lock:
             if session.room is not room:
@@ -134,6 +138,10 @@ class ChatCommands:
             if names.fold(nick) in taken:
                 suggestion = names.suggest(nick, taken)
                 session.send(Error("nick_taken", f"{nick!r} is taken here; try {suggestion!r}"))
+                return
+            other = confusables.clash(nick, (s.nick for u, s in room.members.items() if u != session.user))
+            if other is not None:
+                session.send(Error("nick_taken", f"{nick!r} looks like {other!r}, who is here; pick another"))
                 return
             if nick == session.nick:
                 session.send(Notice(f"You are already {nick}"))

@@ -15,9 +15,11 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from pgboard_server import backup
 from pgboard_server import limits as L
 from pgboard_server.server import SERVER_NAME, BoardServer
-from pgboard_server.store import default_db_path
+from pgboard_server.store import MEMORY, default_db_path
+from pgboard_server.store_damage import EXIT_STORE, StoreUnusable
 from pgboard_server.tls import file_fingerprint, server_context
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,13 @@ def parser() -> argparse.ArgumentParser:
         "--db",
         default=str(default_db_path()),
         help="SQLite file of the board logs (:memory: to keep nothing)",
+    )
+    p.add_argument(
+        "--backup",
+        type=Path,
+        metavar="FILE",
+        help="copy the --db store to FILE and exit (SQLite's online backup: a server may be running on "
+        "the store meanwhile); FILE is replaced only by a complete, checked copy",
     )
     p.add_argument("--name", default=SERVER_NAME, help="server name sent in the hello frame")
     p.add_argument(
@@ -160,6 +169,11 @@ ABUSE_OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("password_check_burst", float, "room-password checks an address may ask for at once"),
     ("signup_rate", float, "sign-ups a second per address (default one a minute)"),
     ("signup_burst", float, "sign-ups an address may make at once"),
+    ("name_lookup_rate", float, "answers a second per address that tell whether a nickname is registered"),
+    ("name_lookup_burst", float, "such answers an address may ask for at once"),
+    ("max_ban", float, "seconds: the longest timed ban (/ban NICK 15m)"),
+    ("ban_address_hold", float, "seconds a banned guest's address keeps new guests out, at most"),
+    ("kick_hold", float, "seconds a kicked user (and new guests from a kicked guest's address) stays out"),
     ("rate_retry", float, "seconds a refused kind of input stays refused, at least"),
     ("abuse_refusals", int, "refusals within --abuse-window that disconnect a client (0: never)"),
     ("abuse_window", float, "seconds over which refusals are counted"),
@@ -198,6 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    if args.backup is not None:
+        if args.db == MEMORY:
+            p.error("--backup copies a store file: --db names it")
+        return backup.run(args.db, str(args.backup))
     if (args.tls_cert is None) != (args.tls_key is None):
         p.error("--tls-cert and --tls-key go together")
     context = None
@@ -245,6 +263,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         server.start()
+    except StoreUnusable as exc:  # one line that names the file and what to do, no traceback
+        log.error("cannot start: %s", exc)
+        return EXIT_STORE
     except OSError as exc:
         log.error("cannot start: %s", exc)
         return 1

@@ -22,7 +22,9 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from pgboard.protocol import TERMINATOR, Obj, ProtocolError, decode_frame, encode_obj
+from pgboard_server.store_damage import RoomDamaged, decoded
+
+from pgboard.protocol import TERMINATOR, Obj, encode_obj
 
 if TYPE_CHECKING:
     from pgboard_server.room import Room
@@ -58,13 +60,10 @@ class LogCompactor:
         if snap:
             objects = []
             for frame in store.snapshot_objects(room.name, chunk=room.catchup_chunk):
-                try:
-                    msg = decode_frame(frame.encode("ascii"))
-                except ProtocolError as exc:
-                    log.error("room %r: skipping a damaged snapshot entry: %s", room.name, exc)
-                    continue
-                if isinstance(msg, Obj):
-                    objects.append(msg.obj)
+                msg = decoded(room.name, frame, "snapshot")  # or the room is damaged (store_damage)
+                if not isinstance(msg, Obj):
+                    raise RoomDamaged(room.name, "its snapshot holds a row that is not an object")
+                objects.append(msg.obj)
             room.board.load(objects, snap)
         return snap
 

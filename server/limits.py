@@ -13,9 +13,9 @@ from pgboard_server.budget import RoomBudget
 from pgboard_server.passwords import SCRYPT_N, SCRYPT_P, SCRYPT_R
 
 from pgboard.board import MAX_OBJECTS as BOARD_MAX_OBJECTS
+from pgboard.protocol import DEFAULT_PORT as DEFAULT_PORT  # --port's default: the protocol's
 from pgboard.protocol import MAX_RETRY, MAX_USERS_LISTED
 
-DEFAULT_PORT = 5151
 LISTEN_BACKLOG = 512  # pending connections the kernel queues before accept()
 MAX_CONNECTIONS = 2000  # open connections at once; more are refused with error "server_full"
 MAX_ROOM_MEMBERS = 200  # members of one room; more get join_error "room_full"
@@ -103,6 +103,16 @@ PASSWORD_CHECK_RATE, PASSWORD_CHECK_BURST = 2.0, 10  # more get too_many_attempt
 # minute (was ~33 a second, bounded only by the chat pace).
 SIGNUP_RATE, SIGNUP_BURST = 1 / 60, 10  # more get account_error too_many_attempts + retry
 MAILBOX_LIMIT = 100  # private lines kept for one offline account; more are refused ("mailbox_full")
+# Answers that tell whether a nickname is registered (a guest's join or /nick, /msg to someone not in
+# the room) are paced per address: one address asked ~27,000 names a second through join. A guest
+# coming back to a room under a name it had there asks nothing new and is not charged. A class of 30
+# behind one NAT joining and renaming once fits in the burst; then one a second (3,600 an hour).
+NAME_LOOKUP_RATE, NAME_LOOKUP_BURST = 1.0, 60  # more get too_many_attempts / rate_limited + retry
+MAX_BAN = 30 * 86400  # seconds: the longest timed ban (/ban NICK 30d); longer is /ban NICK, until /unban
+# A ban or kick of a guest holds its address against NEW guests (author ids never seen in the room)
+# for the ban's time, at most this: addresses change hands (phones, school NATs), so not forever.
+BAN_ADDRESS_HOLD = 3600.0  # seconds (a lesson)
+KICK_HOLD = 120.0  # seconds a kicked author id (and its guest address, for new guests) stays out
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,11 @@ class Limits:
     signup_rate: float = SIGNUP_RATE
     signup_burst: float = SIGNUP_BURST
     mailbox_limit: int = MAILBOX_LIMIT
+    name_lookup_rate: float = NAME_LOOKUP_RATE
+    name_lookup_burst: float = NAME_LOOKUP_BURST
+    max_ban: float = MAX_BAN
+    ban_address_hold: float = BAN_ADDRESS_HOLD
+    kick_hold: float = KICK_HOLD
     scrypt_n: int = SCRYPT_N  # the cost of new password hashes (tests lower it); old hashes keep theirs
     scrypt_r: int = SCRYPT_R
     scrypt_p: int = SCRYPT_P

@@ -1,8 +1,9 @@
 """Chat commands about who may do what: edit grants for everyone, moderation for operators.
 
 ``/allow NICK`` and ``/deny NICK`` grant and take back the right to edit your drawings. Operators
-(the room's creator, and whom an operator made one) may ``/op`` and ``/deop``, ``/kick``, ``/ban``
-(by account, optionally by address) and ``/unban``, ``/lock`` and ``/unlock`` the board, and
+(the room's creator, and whom an operator made one) may ``/op`` and ``/deop``, ``/kick`` (out for
+``kick_hold``), ``/ban`` (by account, optionally by address, optionally for a time: server/bans.py)
+and ``/unban``, ``/lock`` and ``/unlock`` the board, and
 ``/purge`` everything one user drew (for good: pgboard/history.py). Every command runs under the
 room's lock; every change is stored before it takes effect, and members whose rights changed get a
 fresh ``room_state``; undo and redo check today's rights (pgboard/board_undo.py).
@@ -16,6 +17,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pgboard_server.bans import BadDuration, describe, parse_duration
 from pgboard_server.rights import address_of
 
 from pgboard import names
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 MAX_REASON = 200  # characters of a /kick reason that are kept
 BY_ADDRESS = ("ip", "address", "addr")  # the word after /ban NICK that bans the address too
+BAN_USAGE = "/ban NICK [ip] [15m|2h|7d], /ban alone lists the bans"
 
 Handler = Callable[["ChatCommands", "Session", "Room", str], None]
 
@@ -37,7 +40,7 @@ HELP = (
     ("/allow NICK", "let NICK move and erase your drawings (/deny NICK takes it back)"),
     ("/op NICK, /deop NICK", "(operators) make NICK an operator, or no longer one"),
     ("/kick NICK [REASON]", "(operators) send NICK out of the room"),
-    ("/ban [NICK [ip]], /unban NICK", "(operators) keep NICK (and their address) out; /ban lists bans"),
+    ("/ban [NICK [ip] [15m]], /unban NICK", "(operators) keep NICK (and their address) out; /ban lists bans"),
     ("/lock, /unlock", "(operators) only operators draw while the board is locked"),
     ("/purge NICK", "(operators) erase everything NICK drew, for good: no undo brings any of it back"),
 )
@@ -195,6 +198,9 @@ def kick(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
         return
     why = f": {reason}" if reason else ""
     log.info("room %r: %s kicked %s%s", room.name, session.nick, target.nick, why)
+    server = session.server
+    guest = "" if server.accounts.account_of(target) else address_of(target.peer)
+    server.bans.kicked(room, target.user, guest)  # out for KICK_HOLD, and new guests from a guest's address
     target.close(
         f"kicked by {session.nick}{why}", Error("kicked", f"{session.nick} kicked you{why}", fatal=True)
     )
@@ -203,31 +209,55 @@ def kick(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
 @_locked_room
 @_operator_only("ban")
 def ban(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
+    bans = session.server.bans
     words = rest.split()
     if not words:
-        bans = sorted(f"{n} (and {a})" if a else n for n, a in room.rights.bans.values())
-        session.send(Notice(f"Banned from {room.name}: {', '.join(bans)}" if bans else "Nobody is banned"))
+        session.send(Notice(_listing(session, room)))
         return
+    seconds: int | None = None
+    if len(words) >= 2 and words[-1].lower() not in BY_ADDRESS:
+        try:
+            seconds = parse_duration(words.pop(), bans.max_ban)
+        except BadDuration as exc:
+            session.send(Error("bad_command", f"{exc} (usage: {BAN_USAGE})"))
+            return
     if len(words) > 2 or (len(words) == 2 and words[1].lower() not in BY_ADDRESS):
-        session.send(Error("bad_command", "usage: /ban NICK, or /ban NICK ip to ban their address too"))
+        session.send(Error("bad_command", f"usage: {BAN_USAGE}"))
         return
-    found = _target(session, room, words[0], "/ban NICK [ip]")
+    found = _target(session, room, words[0], BAN_USAGE)
     if found is None:
         return
     user, nick = found
     if not _not_self(session, user, "ban") or not _not_operator(session, room, user, nick, "ban"):
         return
-    address = ""
-    if len(words) == 2:
-        member = room.members.get(user)
-        address = address_of(member.peer) if member is not None else room.rights.known.get(user, ("", ""))[1]
+    member = room.members.get(user)
+    last = address_of(member.peer) if member is not None else room.rights.known.get(user, ("", ""))[1]
+    address = last if len(words) == 2 else ""
+    guest = not session.server.accounts.is_account(user)  # a guest's id is only its client's secret
     room.rights.ban(user, nick, address)
-    log.info("room %r: %s banned %s (%s) %s", room.name, session.nick, nick, user, address)
-    room.broadcast(Notice(f"{session.nick} banned {nick}" + (" and their address" if address else "")))
-    bye = Error("banned", f"{session.nick} banned you from this room", fatal=True)
+    bans.banned(room, user, seconds, last if guest and not address else "")
+    log.info("room %r: %s banned %s (%s) %s for %s", room.name, session.nick, nick, user, address, seconds)
+    span = f" for {describe(seconds)}" if seconds else ""
+    room.broadcast(Notice(f"{session.nick} banned {nick}{span}" + (" and their address" if address else "")))
+    bye = Error("banned", f"{session.nick} banned you from this room{span}", fatal=True)
     for member in list(room.members.values()):
         if room.rights.banned(member.user, address_of(member.peer)):
             member.close(f"banned by {session.nick}", bye)
+
+
+def _listing(session: Session, room: Room) -> str:
+    """``/ban`` alone: who is banned, with the time left of timed bans."""
+    bans = session.server.bans
+    shown = []
+    for user, (nick, address) in room.rights.bans.items():
+        left = bans.left(room, user)
+        if left == 0.0:
+            continue  # a timed ban that is over (lifted at the next join)
+        shown.append(
+            nick + (f" (and {address})" if address else "") + (f" ({describe(left)} left)" if left else "")
+        )
+    shown.sort()
+    return f"Banned from {room.name}: {', '.join(shown)}" if shown else "Nobody is banned"
 
 
 @_locked_room
@@ -244,6 +274,7 @@ def unban(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
         return
     nick = room.rights.bans[user][0]
     room.rights.unban(user)
+    session.server.bans.lifted(room, user)
     room.broadcast(Notice(f"{session.nick} lifted the ban on {nick}"))
 
 

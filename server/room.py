@@ -21,9 +21,10 @@ from pgboard_server.budget import BudgetMeter, RoomBudget, growth
 from pgboard_server.compaction import LogCompactor
 from pgboard_server.limits import Limits
 from pgboard_server.rights import RoomRights
+from pgboard_server.store_damage import RoomDamaged, decoded, describe
 
 from pgboard import ids, names
-from pgboard.board import MAX_OBJECTS, Board, BoardError, DuplicateOperation, Operation
+from pgboard.board import MAX_OBJECTS, Board, BoardError, DuplicateOperation
 from pgboard.history import purge_oid
 from pgboard.protocol import (
     OPERATIONS,
@@ -39,7 +40,7 @@ from pgboard.protocol import (
     Error,
     LocalProtocolError,
     Message,
-    ProtocolError,
+    Operation,
     UserInfo,
     UserLeft,
     decode_frame,
@@ -104,6 +105,7 @@ class Room:
         self.gone = False
         self.entering = False  # a join is under way (under the lock): the room is not empty for long
         self.chatted = False  # a chat line of this room is in the store
+        self.log_unreadable = False  # a catch-up could not read the log: joiners get the board (whole)
         self.created_from = ""
         self.on_empty: Callable[[Room], None] | None = None
 
@@ -120,6 +122,9 @@ class Room:
         """Rebuild the board from the store's log (undo history included) and the recent chat."""
         count = self._replay_ops()
         lines = self.store.recent_chat(self.name, max(1, self.chat.maxlen or 0))
+        for line in lines:  # decoded again for each joiner (_history_frames): a damaged one fails here
+            if not isinstance(decoded(self.name, line, "chat"), Chat):
+                raise RoomDamaged(self.name, "its chat holds a line that is not chat")
         self.chatted = bool(lines)
         self.chat.extend(lines[-(self.chat.maxlen or 0) :] if self.chat.maxlen else [])
         self.loaded = True
@@ -150,14 +155,14 @@ class Room:
         snap = self.compaction.load()
         count = 0
         for echo in self.store.ops(self.name, after=self.compaction.floor, chunk=self.catchup_chunk):
-            try:
-                msg = decode_frame(echo.encode("ascii"))
-                if isinstance(msg, OPERATIONS) and msg.seq <= snap:  # kept for a catch-up; in the board
-                    continue
-                self.board.apply_echo(msg)
-            except (ProtocolError, TypeError) as exc:
-                log.error("room %r: skipping a damaged log entry: %s", self.name, exc)
+            # a row that does not decode makes the room damaged (store_damage): skipping it would serve,
+            # and then compact for good, a board without it; and a catch-up would send it to joiners
+            msg = decoded(self.name, echo, "log")
+            if not isinstance(msg, OPERATIONS):
+                raise RoomDamaged(self.name, f"its log holds a {type(msg).__name__}, not an operation")
+            if msg.seq <= snap:  # kept for a catch-up; in the board
                 continue
+            self.board.apply_echo(msg)
             count += 1
         return count
 
@@ -370,7 +375,7 @@ class Room:
         to gets the board; an ops catch-up pins the log after ``since`` until it is read."""
         seq = self.board.seq
         history = list(self.chat)
-        if since is None or since > seq or since < self.compaction.floor:
+        if since is None or since > seq or since < self.compaction.floor or self.log_unreadable:
             objects = self.board.snapshot()
             return self._board_frames(objects, seq, history, packed)
         return self.compaction.pinned(since, self._ops_frames(since, seq, history, packed))
@@ -402,8 +407,19 @@ class Room:
     def _ops_frames(self, since: int, seq: int, history: list[str], packed: bool) -> Iterator[bytes]:
         try:
             yield encode(CatchUp(seq - since, "ops"))
-            for echo in self.store.ops(self.name, since, seq, chunk=self.catchup_chunk):
-                yield echo.encode("ascii") + TERMINATOR if packed else logform.as_lists(echo)
+            try:
+                for echo in self.store.ops(self.name, since, seq, chunk=self.catchup_chunk):
+                    yield echo.encode("ascii") + TERMINATOR if packed else logform.as_lists(echo)
+            except sqlite3.Error as exc:  # damaged under the running room, whose board in memory is whole
+                self.log_unreadable = True
+                why = describe(self.store.path, exc)
+                log.error(
+                    "room %r: its log cannot be read; joiners get its board from now on: %s", self.name, why
+                )
+                yield encode(
+                    Error("store_failed", "the server could not read this room's log; join again", fatal=True)
+                )
+                return
         finally:
             self.compaction.unpin(since)
         yield encode(CaughtUp(seq))

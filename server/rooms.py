@@ -11,10 +11,12 @@ import threading
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from pgboard_server import confusables
 from pgboard_server.budget import RoomBudget
 from pgboard_server.limits import MAX_ROOMS, MAX_ROOMS_PER_ADDRESS
 from pgboard_server.rights import address_of
 from pgboard_server.room import Room, author_id
+from pgboard_server.store_damage import DamagedRooms, RoomDamaged, damage_of, describe
 
 from pgboard import ids, names
 from pgboard.board import MAX_OBJECTS
@@ -72,6 +74,7 @@ class Rooms:
         self._lock = threading.Lock()
         self._rooms: dict[str, Room] = {}  # by folded name, least recently joined first
         self._created: Counter[str] = Counter()  # rooms held, by the address that created them
+        self.damaged = DamagedRooms(store.path)  # rooms whose rows cannot be read: never held
 
     def get(self, name: str) -> Room:
         """The room called ``name``, loaded (created if new; never refused: the server's own use)."""
@@ -94,10 +97,14 @@ class Rooms:
         """Load the rooms of the store, ``max_rooms`` at most (the others load when joined)."""
         total = 0
         for name in self.store.rooms()[: self.max_rooms]:
-            room = self._hold(name, "", capped=False)
-            assert isinstance(room, Room)
-            with room.lock:
-                n = room.ensure_loaded()
+            try:
+                room = self._hold(name, "", capped=False)
+                assert isinstance(room, Room)
+                with room.lock:
+                    n = room.ensure_loaded()
+            except (sqlite3.Error, RoomDamaged) as exc:  # said once; the other rooms load and serve
+                self._unloadable(name, exc)
+                continue
             log.info("room %r: replayed %d operations (board at seq %d)", name, n, room.board.seq)
             total += n
         return total
@@ -128,6 +135,25 @@ class Rooms:
             if room.created_from:
                 self._created[room.created_from] += 1
             return room
+
+    def _unloadable(self, name: str, exc: sqlite3.Error | RoomDamaged) -> JoinError | Error:
+        """Room ``name`` could not be loaded (under its lock, if held): it is not held, half loaded; a
+        damaged one is said once and refused from now on (join_error damaged), another failure to
+        read is said and the next join tries again (error store_failed)."""
+        with self._lock:
+            key = names.fold(name)
+            room = self._rooms.get(key)
+            if room is not None and not room.members:
+                self._drop(key, room)
+        damage = damage_of(name, exc)
+        if damage is not None:
+            self.damaged.report(damage)
+            refusal = self.damaged.refusal(name)
+            assert refusal is not None
+            return refusal
+        assert isinstance(exc, sqlite3.Error)
+        log.error("room %r could not be loaded: %s", name, describe(self.store.path, exc))
+        return Error("store_failed", "the server could not read this room; try again")
 
     def _put_away_one(self) -> bool:
         """Under self._lock: drop the least recently joined room nobody is in (nor joining: its lock
@@ -180,22 +206,30 @@ class Rooms:
         account = accounts.account_of(session)
         if account is not None:  # logged in: the account's name and id, on every machine
             nick, user = account.nick, account.user
-        elif not accounts.may_use(session, nick):
-            session.send(JoinError("registered", f"{nick!r} is a registered name: log in to use it"))
-            return
         else:
             user = author_id(msg.client)
         address = address_of(session.peer)
+        refused = self.damaged.refusal(room_name)
+        if refused is not None:
+            session.send(refused)
+            return
         for _ in range(JOIN_ATTEMPTS):
-            room = self._hold(room_name, address, capped=True)
+            try:
+                room = self._hold(room_name, address, capped=True)
+            except sqlite3.Error as exc:  # its rights cannot be read
+                session.send(self._unloadable(room_name, exc))
+                return
             if isinstance(room, JoinError):
                 session.send(room)
                 return
             with room.lock:  # a nickname in use is refused before any slow password check
                 taken = room.taken_nicks(except_user=user)
-            if names.fold(nick) in taken:
-                suggestion = names.suggest(nick, taken)
-                session.send(JoinError("taken", f"{nick!r} is already in this room", suggestion))
+                known = room.rights.known.get(user, ("", ""))[0]
+                refused = _name_refusal(room, nick, user, taken)
+            if refused is None and account is None:  # a registered name, or a look-alike (paced)
+                refused = accounts.name_refusal(session, nick, known=names.fold(known) == names.fold(nick))
+            if refused is not None:
+                session.send(refused)
                 return
             refused = passwords.check(room, msg.password, session.peer)  # slow hashes: outside the lock
             if refused is not None:
@@ -205,7 +239,11 @@ class Rooms:
             with room.lock:
                 if room.gone:  # put away or forgotten while we waited: hold it again
                     continue
-                room.ensure_loaded()
+                try:
+                    room.ensure_loaded()
+                except (sqlite3.Error, RoomDamaged) as exc:
+                    session.send(self._unloadable(room_name, exc))
+                    return
                 room.entering = True  # a ghost replaced by this join leaves an empty room behind
                 try:
                     self._enter(session, msg, room, nick, user, address, new_password)
@@ -229,15 +267,19 @@ class Rooms:
         """Under the room's lock: make ``session`` a member of ``room``, or tell it why not."""
         passwords = session.server.room_passwords
         ghost = room.members.get(user)
-        taken = room.taken_nicks(except_user=user)
-        if names.fold(nick) in taken:
-            session.send(JoinError("taken", f"{nick!r} is already in this room", names.suggest(nick, taken)))
+        refused = _name_refusal(room, nick, user, room.taken_nicks(except_user=user))
+        if refused is not None:
+            session.send(refused)
             return
         if ghost is None and len(room.members) >= self.max_members:
             session.send(JoinError("room_full", f"a room has at most {self.max_members} members"))
             return
-        if room.rights.banned(user, address):
-            session.send(JoinError("banned", "An operator banned you from this room."))
+        guest = session.server.accounts.account_of(session) is None
+        held = session.server.bans.refusal(room, user, address, guest)  # timed bans end, kicks, holds
+        if held is None and room.rights.banned(user, address):
+            held = JoinError("banned", "An operator banned you from this room.")
+        if held is not None:
+            session.send(held)
             return
         try:
             created = room.rights.arrive(user, nick, address)
@@ -262,3 +304,15 @@ class Rooms:
             log.info("room %r: created by %s (%s), its operator", room.name, nick, user)
         room.broadcast(UserJoined(user, nick), exclude=session)
         log.info("room %r: %s (%s) joined from %s, since=%s", room.name, nick, user, session.peer, msg.since)
+
+
+def _name_refusal(room: Room, nick: str, user: str, taken: set[str]) -> JoinError | None:
+    """Under the room's lock: ``nick`` is a member's (taken) or looks like one (confusable, TR39)."""
+    if confusables.invisible(nick):
+        return JoinError("invalid", confusables.INVISIBLE)
+    if names.fold(nick) in taken:
+        return JoinError("taken", f"{nick!r} is already in this room", names.suggest(nick, taken))
+    other = confusables.clash(nick, (s.nick for u, s in room.members.items() if u != user))
+    if other is not None:
+        return JoinError("confusable", f"{nick!r} looks like {other!r}, who is in this room: pick another")
+    return None

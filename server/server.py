@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pgboard_server.accounts import Accounts
+from pgboard_server.bans import Bans
 from pgboard_server.chat import ChatCommands
 from pgboard_server.limits import Limits
 from pgboard_server.ratelimit import AddressTable
@@ -71,6 +72,7 @@ class BoardServer:
         self.rooms: Rooms = None  # type: ignore[assignment]  # set by start()
         self.accounts: Accounts = None  # type: ignore[assignment]  # set by start()
         self.room_passwords: RoomPasswords = None  # type: ignore[assignment]  # set by start()
+        self.bans: Bans = None  # type: ignore[assignment]  # set by start()
         self.chat = ChatCommands(wall_clock)
         self._listener: socket.socket | None = None
         self._wake_r, self._wake_w = socket.socketpair()
@@ -103,6 +105,7 @@ class BoardServer:
             )
             self.accounts = Accounts(self.store, self.limits, self.clock)
             self.room_passwords = RoomPasswords(self.store, self.limits, self.clock)
+            self.bans = Bans(self.store, self.limits, self.chat.now)
             started = time.perf_counter()
             replayed = self.rooms.replay_all()
         except BaseException:

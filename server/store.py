@@ -18,6 +18,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pgboard_server.checkpoint import Checkpointer
+from pgboard_server.store_damage import StoreUnusable, room_names
 from pgboard_server.store_health import StoreHealth
 
 log = logging.getLogger(__name__)
@@ -146,10 +148,21 @@ class Store:
         self._lock = threading.Lock()
         self.health = StoreHealth(self.path)  # a full disk is logged once, not once per refused write
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._log_bytes: dict[str, int] = {}  # bytes of each room's log rows after its snapshot
+        self.checkpointer: Checkpointer | None = None
+        self._commits = 0  # since the last checkpoint was asked for
+        try:
+            self._open()
+        except sqlite3.Error as exc:  # not a database, damaged, read-only: one line says what to do
+            self._db.close()
+            raise StoreUnusable(self.path, exc) from None
+        if self.path != MEMORY:
+            self.checkpointer = Checkpointer(self.path)
+
+    def _open(self) -> None:
         # a new file gives the pages a compaction frees back to the file system (incremental_vacuum);
         # an older file keeps its pages for reuse (the file stops growing but does not shrink)
         self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
-        self._log_bytes: dict[str, int] = {}  # bytes of each room's log rows after its snapshot
         if self.path != MEMORY:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -157,12 +170,12 @@ class Store:
         self._db.executescript(_RIGHTS_SCHEMA)
         self._db.executescript(_ACCOUNTS_SCHEMA)
         self._mail_delivered_column()
-        self.checkpointer: Checkpointer | None = None
-        self._commits = 0  # since the last checkpoint was asked for
+        # a file that opens but cannot be written says so now, not at its first user's first stroke
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        self._db.execute(f"PRAGMA user_version = {version}")
         if self.path != MEMORY:
             self._db.execute("PRAGMA wal_autocheckpoint=0")  # never inside a commit: Checkpointer's job
             self._db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
-            self.checkpointer = Checkpointer(self.path)
 
     def close(self) -> None:
         if self.checkpointer is not None:
@@ -334,12 +347,9 @@ class Store:
                 self._committed()
 
     def rooms(self) -> list[str]:
+        """Every room the store holds anything of (a damaged table is skipped: see store_damage)."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT DISTINCT room FROM ops UNION SELECT DISTINCT room FROM chat "
-                "UNION SELECT room FROM snapshots"
-            )
-            return sorted(r[0] for r in rows)
+            return room_names(self._db, self.path)
 
     def ops(self, room: str, after: int = 0, upto: int | None = None, chunk: int = 2000) -> Iterator[str]:
         """The room's echo payloads with after < seq <= upto, in order, read ``chunk`` rows at a time
@@ -543,52 +553,3 @@ class Store:
                 "DELETE FROM mail WHERE recipient = ? AND id <= ? AND delivered = 1", (recipient, upto)
             )
         return cur.rowcount
-
-
-class Checkpointer:
-    """Copies the write-ahead log into the database file from a thread and a connection of its own.
-
-    SQLite's automatic checkpoint runs inside the commit that crosses its threshold (every 1,000 pages,
-    about every 1,000 operations), fsync included, while the committing thread holds the store's lock
-    and its room's: in the benchmark those commits were the slowest 1% of every echo. A passive
-    checkpoint never blocks a writer, so the commits that follow go on while it copies. The log stays
-    bounded: a checkpoint is asked for every CHECKPOINT_COMMITS commits, and the writer starts the log
-    over once a checkpoint has copied all of it.
-    """
-
-    def __init__(self, path: str) -> None:
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._wake = threading.Event()
-        self._stopping = False
-        self._done = threading.Condition()
-        self.passes = 0  # checkpoints run
-        self._thread = threading.Thread(target=self._run, name="pgboard-checkpoint", daemon=True)
-        self._thread.start()
-
-    def nudge(self) -> None:
-        self._wake.set()
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            if self._stopping:
-                return
-            try:
-                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error as exc:  # the next nudge tries again; the log only grows meanwhile
-                log.warning("checkpoint failed: %s", exc)
-            with self._done:
-                self.passes += 1
-                self._done.notify_all()
-
-    def wait(self, passes: int, timeout: float) -> bool:
-        """Wait until ``passes`` checkpoints have run (at most ``timeout`` seconds); True if they have."""
-        with self._done:
-            return self._done.wait_for(lambda: self.passes >= passes, timeout)
-
-    def close(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        self._thread.join()
-        self._db.close()

@@ -1,6 +1,7 @@
 """Whether the store can be written, said once in the server's log instead of once per refused write.
 
-When the disk (or the database: SQLite's ``max_page_count``) is full, every operation, chat line and
+When the disk (or the database: SQLite's ``max_page_count``) is full, or the file turns read-only or
+damaged under the running server (store_damage says what to do about each), every operation, chat line and
 change of rights that users send fails to commit; each is refused with ``store_failed`` and nothing
 else changes. The operator needs to hear it once, with what to fix: which file, SQLite's error, and
 how much room its file system has left. Then the refusals are counted and said again at most every
@@ -17,6 +18,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+
+from pgboard_server.store_damage import what_to_do
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +52,14 @@ class StoreHealth:
         name = getattr(exc, "sqlite_errorname", type(exc).__name__)
         log.error(
             "store %s cannot be written (%s, %s) while saving %s (%d refused since the last report); "
-            "%s. Every write it refuses is answered store_failed and shown to nobody",
+            "%s. To fix: %s. Every write it refuses is answered store_failed and shown to nobody",
             self.path,
             exc,
             name,
             what,
             refused,
             self._room_left(),
+            what_to_do(exc).replace("FILE", self.path),
         )
 
     def ok(self) -> None:

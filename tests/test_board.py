@@ -95,7 +95,7 @@ class Recorder:
     def __init__(self) -> None:
         self.events: list[tuple[str, BoardObject | None, BoardObject | None]] = []
 
-    def object_changed(self, old: BoardObject | None, new: BoardObject | None) -> None:
+    def object_changed(self, old: BoardObject | None, new: BoardObject | None, old_box: object) -> None:
         self.events.append(("changed", old, new))
 
     def board_reset(self) -> None:

@@ -32,9 +32,8 @@ def measured_by_itself(board: Board, texts: TextCache) -> Canvas:
     """A canvas over a copy of ``board`` that measures and indexes every object itself."""
     copy = Board()
     copy.load(board.snapshot(), board.seq)
-    canvas = Canvas(copy, texts)
-    assert canvas._grid is not copy.grid  # noqa: SLF001 - the path under comparison is not taken
-    return canvas
+    assert copy.text_box is None  # the path under comparison is not taken: the canvas measures texts
+    return Canvas(copy, texts)
 
 
 @pytest.mark.parametrize("seed", range(3))

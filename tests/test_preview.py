@@ -23,8 +23,7 @@ import pygame
 import pytest
 from test_canvas import pixels, random_object, walk
 
-from pgboard import canvas as canvas_module
-from pgboard import preview
+from pgboard import boardview, preview
 from pgboard.board import Board
 from pgboard.canvas import Canvas, Viewport
 from pgboard.protocol import Add, BoardObject, Delete, Extend
@@ -47,7 +46,7 @@ def texts() -> TextCache:
 
 @pytest.fixture(autouse=True)
 def small_preview_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(canvas_module, "PREVIEW_BUDGET", 3_000)  # a preview of several frames
+    monkeypatch.setattr(boardview, "PREVIEW_BUDGET", 3_000)  # a preview of several frames
 
 
 def join(texts: TextCache, bottom: tuple[BoardObject, ...] = ()) -> tuple[Board, Canvas]:

@@ -248,6 +248,16 @@ class Toast:
     def visible(self) -> bool:
         return bool(self.text)
 
+    def next_change(self, now: float) -> float | None:
+        """Seconds until the toast looks different by itself (0: it is fading now), None: never."""
+        if not self.text:
+            return None
+        if self.shown_at is None:
+            return 0.0
+        age = now - self.shown_at
+        fade_at = TOAST_SECONDS - TOAST_FADE
+        return 0.0 if age >= fade_at else fade_at - age
+
     def draw(self, surface: pygame.Surface) -> None:
         if not self.text:
             return
