@@ -6,6 +6,7 @@ screen shows. Frames run until a condition holds, bounded by a deadline: never a
 
 from __future__ import annotations
 
+import gc
 import select
 import time
 from collections.abc import Callable, Iterator
@@ -15,11 +16,27 @@ import pygame
 import pytest
 from pgboard_server.server import BoardServer
 from support import RawClient, running_server
+from test_net import HandServer, hand  # noqa: F401 - fixture
 
 from pgboard import boardfile
 from pgboard.app import App
-from pgboard.protocol import Add, Chat, Extend, Say, Undo
+from pgboard.catchup_gc import NO_FULL_COLLECTION
+from pgboard.protocol import (
+    Add,
+    BoardObject,
+    CatchUp,
+    Chat,
+    Extend,
+    Hello,
+    Join,
+    Obj,
+    Say,
+    Undo,
+    UserInfo,
+    Welcome,
+)
 from pgboard.scheduler import ManualClock, Scheduler
+from pgboard.widgets.statusbar import connection_text
 
 WAIT = 15.0  # generous: a bound on a condition, never a pause
 FRAME_GAP = 0.005  # the most one idle gap between two frames lasts (the real loop's tick is ~15 ms)
@@ -282,7 +299,7 @@ def test_when_the_server_is_gone_a_long_while_the_board_is_kept_in_a_file(screen
     (kept,) = tmp_path.glob("pgboard-recovered-*.pgboard")
     assert sorted(o.kind for o in boardfile.load(kept)) == ["circle", "circle"]
     assert app.conn.state in ("offline", "connecting"), "still retrying"
-    assert "Server down" in app.conn.status_text()
+    assert "Server down" in connection_text(app.conn)
 
 
 def test_a_saved_board_opens_in_another_room_as_my_own_copies(screen, server, tmp_path):
@@ -348,3 +365,26 @@ def test_a_second_window_on_the_same_machine_is_a_second_person_and_nobody_is_th
     assert third.client_secret == first.client_secret
     second.shutdown()
     third.shutdown()
+
+
+def test_leaving_a_room_during_its_catch_up_gives_the_garbage_collector_back(
+    screen: pygame.Surface,
+    tmp_path: Path,
+    hand: HandServer,  # noqa: F811 - fixture
+) -> None:
+    """The collector waits while a board comes in (pgboard/catchup_gc.py); a room left before its
+    caught_up used to leave it so for the rest of the process: no full collection ever again."""
+    normal = gc.get_threshold()
+    app = make_app(screen, tmp_path)
+    app.connect("127.0.0.1", hand.port, "alice", "lobby")
+    hand.accept()
+    run_until(app, lambda: app.conn is not None and app.conn.state == "joining")
+    hand.send(Hello(2, "hand"))
+    run_until(app, hand.readable)
+    assert isinstance(hand.recv(), Join)
+    hand.send(Welcome("u1", "alice", "lobby", (UserInfo("u1", "alice"),), 3), CatchUp(3, "board"))
+    hand.send(Obj(BoardObject("a", "line", ((1, 1), (9, 9)))))
+    run_until(app, lambda: gc.get_threshold()[2] == NO_FULL_COLLECTION)  # the board comes in
+    app.connect("127.0.0.1", hand.port, "alice", "elsewhere")  # the user leaves before caught_up
+    assert gc.get_threshold() == normal
+    app.shutdown()

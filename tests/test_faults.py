@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 import reliability
-from support import WAIT, CutProxy, RawClient, ServerProcess, running_server
+from support import WAIT, CutProxy, RawClient, ServerProcess, passed_on, running_server
 
 from pgboard import net
 from pgboard.board import Board
@@ -165,7 +165,7 @@ class Crowd:
                 drawing = True
             a.conn.pump()
             a.sched.run_due()
-            for m in a.conn.incoming:
+            for m in passed_on(a.conn):
                 if isinstance(m, OPERATIONS) and m.seq:
                     self.echoed.setdefault((m.author, m.oid), (m, self.phase))
                     a.received.add(m.seq)

@@ -1,0 +1,165 @@
+"""The client session's vocabulary (pgboard/client_session.py): its states and their legal moves, the
+ledger's entry, the events it tells, and the back-off. Pure data: no socket, clock or pygame."""
+
+from __future__ import annotations
+
+import enum
+import random
+from dataclasses import dataclass, field
+
+from pgboard.protocol import (
+    Add,
+    BoardObject,
+    CatchUp,
+    CaughtUp,
+    Clear,
+    Delete,
+    Error,
+    Extend,
+    LocalProtocolError,
+    Login,
+    Message,
+    Move,
+    Passwd,
+    Redo,
+    Signup,
+    Undo,
+)
+
+BACKOFF_INITIAL = 0.5  # seconds before the first reconnect attempt
+BACKOFF_FACTOR = 2.0
+BACKOFF_MAX = 30.0  # the back-off stops doubling here
+BACKOFF_JITTER = 0.2  # each delay is scaled by a random factor in [1 - JITTER, 1 + JITTER]
+
+Operation = Add | Extend | Move | Delete | Clear | Undo | Redo  # protocol.OPERATIONS
+OPTIMISTIC = (Add, Extend, Move, Delete)  # drawn before their echo; the others wait for it
+
+
+class State(enum.StrEnum):
+    CLOSED = "closed"  # not started, or closed by the app
+    CONNECTING = "connecting"  # the shell opens the socket (TCP, TLS)
+    LOGGING_IN = "logging_in"  # connected with an account: hello, then login/signup/passwd
+    JOINING = "joining"  # connected: hello, then join
+    CATCHING_UP = "catching_up"  # welcomed; the board (or the missed operations) comes in
+    ONLINE = "online"
+    HELD = "held"  # online, but the server rate-limits our operations: they wait for the retry
+    OFFLINE = "offline"  # the link dropped; a reconnect is scheduled (never given up)
+    REFUSED = "refused"  # a join_error or account_error: no retry until asked (retry_now)
+    FAILED = "failed"  # a fatal error (kicked, replaced, TLS...): no retry until asked
+
+
+LINKED = (State.CONNECTING, State.LOGGING_IN, State.JOINING, State.CATCHING_UP, State.ONLINE, State.HELD)
+_DOWN = (State.OFFLINE, State.FAILED, State.CLOSED)
+TRANSITIONS: dict[State, frozenset[State]] = {
+    State.CLOSED: frozenset({State.CONNECTING}),
+    State.CONNECTING: frozenset({State.LOGGING_IN, State.JOINING, *_DOWN}),
+    State.LOGGING_IN: frozenset({State.CONNECTING, State.JOINING, State.CATCHING_UP, State.REFUSED, *_DOWN}),
+    State.JOINING: frozenset({State.CONNECTING, State.CATCHING_UP, State.REFUSED, *_DOWN}),
+    State.CATCHING_UP: frozenset({State.ONLINE, *_DOWN}),
+    State.ONLINE: frozenset({State.HELD, State.CATCHING_UP, *_DOWN}),
+    State.HELD: frozenset({State.ONLINE, State.CATCHING_UP, *_DOWN}),
+    State.OFFLINE: frozenset({State.CONNECTING, State.CLOSED}),
+    State.REFUSED: frozenset({State.CONNECTING, State.CLOSED}),
+    State.FAILED: frozenset({State.CONNECTING, State.CLOSED}),
+}
+
+
+class IllegalTransition(LocalProtocolError):
+    """The session was asked to do something its state does not allow (our bug, not the server's)."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How to log in before each join: ``action`` "login", "signup" or "passwd" (``new`` is then the
+    new password). Kept in memory only, for the automatic re-login after a drop; never in a repr."""
+
+    action: str
+    password: str = field(repr=False)
+    new: str = field(default="", repr=False)
+
+    def message(self, nick: str) -> Signup | Login | Passwd:
+        if self.action == "signup":
+            return Signup(nick, self.password)
+        if self.action == "passwd":
+            return Passwd(nick, self.password, self.new)
+        return Login(nick, self.password)
+
+
+@dataclass
+class Entry:
+    """One unconfirmed operation: its frame, whether it was drawn before its echo, and what taking it
+    back needs (``before``: the object a delete took off the board)."""
+
+    op: Operation
+    frame: bytes
+    drawn: bool
+    before: BoardObject | None = None
+
+
+# -- events (what the session tells the shell, the view and the app)
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    old: State
+    new: State
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Received:
+    """A message for the view as it came (others' operations, objects, chat, users, rights...)."""
+
+    msg: Message
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """My operation, drawn already, left the ledger: its echo (``msg``) or an ``ack``."""
+
+    msg: Message
+    op: Operation
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The server refused ``msg`` (an error); ``entry`` is my operation it names, to take back."""
+
+    msg: Error
+    entry: Entry | None
+
+
+@dataclass(frozen=True)
+class CatchUpStarted:
+    msg: CatchUp
+
+
+@dataclass(frozen=True)
+class CatchUpFinished:
+    """The catch-up ended (``msg`` None: the link dropped first, ``aborted``). ``redraw``: my drawn
+    operations still unconfirmed then, to draw again over the board that came in."""
+
+    msg: CaughtUp | None
+    redraw: tuple[Operation, ...] = ()
+
+    @property
+    def aborted(self) -> bool:
+        return self.msg is None
+
+
+@dataclass(frozen=True)
+class TimerWanted:
+    """For the shell: call ``timer_fired(name, now)`` after ``delay`` seconds (None: cancel it)."""
+
+    name: str
+    delay: float | None
+
+
+Event = StateChanged | Received | Confirmed | Refused | CatchUpStarted | CatchUpFinished | TimerWanted
+
+
+def backoff_delay(attempt: int, rng: random.Random) -> float:
+    """Seconds to wait before reconnect ``attempt`` (1 for the first retry after a drop)."""
+    doublings = min(max(0, attempt - 1), 32)  # retries go on for hours: 2.0 ** 1024 would overflow
+    base = min(BACKOFF_MAX, BACKOFF_INITIAL * BACKOFF_FACTOR**doublings)
+    return base * (1.0 + rng.uniform(-BACKOFF_JITTER, BACKOFF_JITTER))
