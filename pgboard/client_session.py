@@ -16,14 +16,10 @@ cancel it when ``delay`` is None).
 The states and their legal moves are :data:`TRANSITIONS`; a move outside it raises
 :class:`IllegalTransition` (our bug, never the server's: whatever the server sends is handled).
 
-The ledger: every operation passed to :meth:`ClientSession.submit` stays in ``ledger``, in order, with
-what its rollback needs (the object a delete took away), until its echo (same author and oid) or an
-``ack`` confirms it, or an ``error`` naming its oid refuses it. While offline the user keeps drawing
-into it; once a reconnect's catch-up ends it is sent again, in order, with the same oids (the server acks
-an oid it already applied, so nothing doubles). Flow: at most ``MAX_IN_FLIGHT`` are sent and not yet
-confirmed; a ``rate_limited`` refusal of one of ours puts the session in ``HELD`` for the error's
-``retry`` seconds, then every unconfirmed operation goes again, in order. Chat typed while offline waits
-(``MAX_QUEUED_CHAT``) for the catch-up's end. The back-off never gives up (``backoff_delay``).
+The user's operations wait in ONE ledger (pgboard/ledger.py) until confirmed or refused, across links,
+resent with the same oids after a reconnect's catch-up; at most ``MAX_IN_FLIGHT`` in flight; a
+``rate_limited`` refusal of one holds them all (``HELD``) for the error's ``retry`` seconds. Chat typed
+offline waits (``MAX_QUEUED_CHAT``) for the catch-up's end. The back-off never gives up.
 """
 
 from __future__ import annotations
@@ -33,13 +29,13 @@ import random
 import secrets
 from collections import deque
 
+from pgboard.ledger import Ledger
 from pgboard.protocol import (
     OPERATIONS,
     PROTOCOL_VERSION,
     AccountError,
     AccountOk,
     Ack,
-    Add,
     BoardObject,
     CatchUp,
     CaughtUp,
@@ -132,9 +128,7 @@ class ClientSession:
         self.catchup_progress: tuple[int, int] | None = None
         self._catching = False  # a CatchUpStarted is out and its CatchUpFinished not yet
         self.attempts = 0  # failed tries in a row since the link was last stable
-        self.ledger: dict[str, Entry] = {}  # oid -> entry, in the order submitted
-        self._unsent: deque[str] = deque()  # oids of the ledger to send (or send again), in order
-        self._in_flight: set[str] = set()  # oids sent on this link, not yet confirmed or refused
+        self.ledger = Ledger()  # my operations not confirmed yet, in order, across links
         self._chat: deque[bytes] = deque()
         self._out = bytearray()
         self._codec = Codec()
@@ -297,7 +291,7 @@ class ClientSession:
         elif name == "hold":
             if self.state is State.HELD:
                 self._to(State.ONLINE, "hold over")
-                self._unsent = deque(oid for oid in self.ledger if oid not in self._in_flight)
+                self.ledger.send_held_again()
                 self._send_unsent()
         elif name == "rejoin":
             if self.state is State.LOGGING_IN and self.credentials is not None:
@@ -326,18 +320,13 @@ class ClientSession:
     @property
     def pending_ops(self) -> list[Operation]:
         """Operations not yet confirmed by the server, in the order they were submitted."""
-        return [e.op for e in self.ledger.values()]
+        return self.ledger.ops
 
     def submit(self, op: Message, *, drawn: bool = False, before: BoardObject | None = None) -> None:
         """Queue a drawing operation; it stays in the ledger until the server confirms or refuses it,
         across reconnects. ``drawn``: the view drew it already (its echo only confirms it);
         ``before``: what its rollback puts back (the object a delete takes away)."""
-        if not isinstance(op, OPERATIONS):
-            raise LocalProtocolError(f"submit takes a drawing operation, not {op!r}")
-        if op.oid in self.ledger:
-            raise LocalProtocolError(f"operation id {op.oid!r} is already waiting for the server")
-        self.ledger[op.oid] = Entry(op, encode(op), drawn, before)  # type: ignore[arg-type]
-        self._unsent.append(op.oid)
+        self.ledger.add(op, drawn, before)
         self._send_unsent()
 
     def send(self, msg: Message) -> bool:
@@ -364,7 +353,7 @@ class ClientSession:
 
     def unconfirmed_ids(self) -> set[str]:
         """Object ids of my drawn adds not confirmed yet."""
-        return {e.op.obj.id for e in self.ledger.values() if isinstance(e.op, Add) and e.drawn}
+        return self.ledger.drawn_object_ids()
 
     # -- inside
 
@@ -374,7 +363,7 @@ class ClientSession:
             self._want(name, None)
         self._codec = Codec()
         self._out.clear()
-        self._in_flight.clear()
+        self.ledger.link_lost()
         self._pings.clear()
         self._mail_shown = self._mail_acked = 0  # a new link gets its mail again, with fresh ids
         self.catchup_progress = None
@@ -392,19 +381,12 @@ class ClientSession:
     def _send_unsent(self) -> None:
         if self.state is not State.ONLINE:
             return
-        while self._unsent and len(self._in_flight) < MAX_IN_FLIGHT:
-            oid = self._unsent.popleft()
-            entry = self.ledger.get(oid)
-            if entry is not None and oid not in self._in_flight:
-                self._in_flight.add(oid)
-                self._out += entry.frame
+        self._out += self.ledger.frames(MAX_IN_FLIGHT)
 
     def _confirmed(self, oid: str) -> Entry | None:
         """The server echoed, acknowledged or refused ``oid``: it leaves the ledger; the next may go."""
-        entry = self.ledger.pop(oid, None)
-        if self._in_flight:
-            self._in_flight.discard(oid)
-            self._send_unsent()
+        entry = self.ledger.pop(oid)
+        self._send_unsent()
         return entry
 
     def _count_catchup(self) -> None:
@@ -480,12 +462,11 @@ class ClientSession:
             self._to(State.ONLINE)
             self._online_since = now
         self._catching = False
-        redraw = tuple(e.op for e in self.ledger.values() if e.drawn)
+        redraw = self.ledger.drawn()
         self.events.append(CatchUpFinished(msg, redraw))
         # What the catch-up did not echo goes again, in order (the server acks what it already has),
         # then the chat typed while offline.
-        self._in_flight.clear()
-        self._unsent = deque(self.ledger)
+        self.ledger.send_all_again()
         self._send_unsent()
         while self._chat:
             self._out += self._chat.popleft()
@@ -503,7 +484,7 @@ class ClientSession:
     def _on_error(self, msg: Error, now: float) -> None:
         if msg.code == "rate_limited" and msg.oid in self.ledger:
             # not the view's business: nothing is lost, nothing to take back
-            self._in_flight.discard(msg.oid)
+            self.ledger.put_back(msg.oid)
             if self.state is State.ONLINE:
                 delay = msg.retry or DEFAULT_RETRY
                 logger.info("the server slows us down: sending again in %.3g s", delay)
