@@ -461,6 +461,8 @@ class ClientSession:
         if self.state is State.CATCHING_UP:
             self._to(State.ONLINE)
             self._online_since = now
+        if not self._catching:  # no header came (never from our server): an empty one, so they pair
+            self.events.append(CatchUpStarted(CatchUp(0, "ops")))
         self._catching = False
         redraw = self.ledger.drawn()
         self.events.append(CatchUpFinished(msg, redraw))

@@ -10,6 +10,8 @@ import gc
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pgboard import client_session as cs
 from pgboard.catchup_gc import NO_FULL_COLLECTION
@@ -349,3 +351,121 @@ def test_chat_typed_offline_goes_after_the_catch_up_and_a_cursor_offline_is_drop
     s.receive_data(wire(Chat("say", "u2", "bob", "hi", mail=3)), 0.0)
     s.mail_shown(3)
     assert sent(s) == [MailAck(3)] and sent(s) == [], "one mail_ack for what was shown"
+
+
+# -- the error contract: whatever the server sends, in whatever order, never raises
+
+
+def _server_messages() -> st.SearchStrategy[Message]:
+    oids = st.sampled_from(["o0", "o1", "o2", "zz"])
+    obj = st.builds(
+        line, st.sampled_from(["a0", "a1", "b"]), st.integers(0, 50), st.sampled_from(["u1", "u2"])
+    )
+    return st.one_of(
+        st.just(Hello(2, "fuzz")),
+        st.just(Welcome("u1", "alice", "lobby", (UserInfo("u1", "alice"),), 1)),
+        st.builds(CatchUp, st.integers(0, 3), st.sampled_from(["board", "ops"])),
+        st.builds(Obj, obj),
+        st.builds(CaughtUp, st.integers(0, 9)),
+        st.builds(
+            lambda o, b, a, q: Add(o, b, seq=q, author=a),
+            oids,
+            obj,
+            st.sampled_from(["u1", "u2"]),
+            st.integers(1, 9),
+        ),
+        st.builds(Ack, oids, st.integers(1, 9)),
+        st.builds(
+            Error,
+            st.sampled_from(["rate_limited", "not_yours", "kicked", "shutdown"]),
+            st.just(""),
+            st.booleans(),
+            st.one_of(st.just(""), oids),
+            st.sampled_from([0, 0.5]),
+        ),
+        st.builds(Ping, st.integers(0, 3)),
+        st.builds(Pong, st.integers(0, 3)),
+        st.just(JoinError("taken", "taken")),
+        st.just(AccountOk("login", "alice", "u1")),
+        st.just(Chat("say", "u2", "bob", "hi")),
+    )
+
+
+ACTIONS = st.lists(
+    st.one_of(
+        st.tuples(st.just("recv"), st.lists(_server_messages(), max_size=4)),
+        st.tuples(st.just("garbage"), st.binary(max_size=20)),
+        st.tuples(st.just("submit"), st.integers(0, 2), st.booleans()),
+        st.tuples(
+            st.sampled_from(["made", "lost", "fatal", "close", "start", "retry", "say", "timer", "eof"]),
+            st.just(0),
+        ),
+    ),
+    max_size=40,
+)
+
+
+@pytest.mark.reliability
+@settings(max_examples=300, deadline=None)
+@given(ACTIONS, st.booleans())
+def test_any_order_of_server_messages_and_user_actions_keeps_the_session_legal(
+    actions: list, account: bool
+) -> None:
+    s = ClientSession("alice", "lobby", "sec", credentials=Credentials("login", "pw") if account else None)
+    wanted: dict[str, float] = {}
+    open_catch_ups = 0
+    submitted: list[str] = []
+    now = 0.0
+    s.start(now)
+    for action in actions:
+        now += 1.0
+        kind = action[0]
+        if kind in ("recv", "garbage", "eof") and s.linked and s.state is not State.CONNECTING:
+            data = (
+                b"".join(encode(m) for m in action[1])
+                if kind == "recv"
+                else action[1]
+                if kind == "garbage"
+                else b""
+            )
+            s.receive_data(data, now)
+        elif kind == "submit":
+            oid = f"o{len(submitted)}"
+            submitted.append(oid)
+            s.submit(Add(oid, line(f"a{len(submitted)}")), drawn=action[2])
+        elif kind == "made" and s.state is State.CONNECTING:
+            s.connection_made(now)
+        elif kind in ("lost", "fatal") and s.linked:
+            s.connection_lost("cut", now, retry=kind == "lost")
+        elif kind == "close":
+            s.close()
+        elif kind == "start":
+            s.start(now)
+        elif kind == "retry":
+            s.retry_now(now)
+        elif kind == "say":
+            s.send(Say("hi"))
+        elif kind == "timer" and wanted:
+            name = sorted(wanted)[int(now) % len(wanted)]
+            del wanted[name]
+            s.timer_fired(name, now)
+        s.data_to_send()
+        while s.events:
+            event = s.events.popleft()
+            if isinstance(event, TimerWanted):
+                if event.delay is None:
+                    wanted.pop(event.name, None)
+                else:
+                    wanted[event.name] = event.delay
+            elif isinstance(event, StateChanged):
+                assert event.new in cs.TRANSITIONS[event.old]
+            elif isinstance(event, CatchUpStarted):
+                open_catch_ups += 1
+            elif isinstance(event, CatchUpFinished):
+                open_catch_ups -= 1
+            assert open_catch_ups in (0, 1), "every catch-up ends, once"
+        assert [op.oid for op in s.pending_ops] == [o for o in submitted if o in s.ledger]
+        if not s.linked:
+            assert open_catch_ups == 0, "no catch-up outlives its link"
+        if s.state in (State.OFFLINE,):
+            assert "reconnect" in wanted, "offline always has a try scheduled: it never gives up"
