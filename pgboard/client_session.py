@@ -129,6 +129,10 @@ class ClientSession:
         self._catching = False  # a CatchUpStarted is out and its CatchUpFinished not yet
         self.attempts = 0  # failed tries in a row since the link was last stable
         self.ledger = Ledger()  # my operations not confirmed yet, in order, across links
+        # caught_ups passed on that the view has not applied yet, and what it drew meanwhile: not in
+        # their redraw lists, and maybe confirmed before the view installs the board (catch_up_applied)
+        self._finishes_unapplied = 0
+        self._drawn_late: list[Operation] = []
         self._chat: deque[bytes] = deque()
         self._out = bytearray()
         self._codec = Codec()
@@ -327,6 +331,8 @@ class ClientSession:
         across reconnects. ``drawn``: the view drew it already (its echo only confirms it);
         ``before``: what its rollback puts back (the object a delete takes away)."""
         self.ledger.add(op, drawn, before)
+        if drawn and self._finishes_unapplied:
+            self._drawn_late.append(op)  # type: ignore[arg-type]  # the ledger took it: an operation
         self._send_unsent()
 
     def send(self, msg: Message) -> bool:
@@ -350,6 +356,15 @@ class ClientSession:
     def mail_shown(self, mail_id: int) -> None:
         """The app showed the kept private line ``mail_id``: acknowledged with the next data_to_send."""
         self._mail_shown = max(self._mail_shown, mail_id)
+
+    def catch_up_applied(self) -> list[Operation]:
+        """The view installed a caught-up board (a CatchUpFinished): what it drew after the session read
+        that caught_up, to draw again over it (the event's ``redraw`` has what came before)."""
+        self._finishes_unapplied = max(0, self._finishes_unapplied - 1)
+        late = self._drawn_late
+        if not self._finishes_unapplied:
+            self._drawn_late = []
+        return list(late)
 
     def unconfirmed_ids(self) -> set[str]:
         """Object ids of my drawn adds not confirmed yet."""
@@ -465,6 +480,8 @@ class ClientSession:
             self.events.append(CatchUpStarted(CatchUp(0, "ops")))
         self._catching = False
         redraw = self.ledger.drawn()
+        self._finishes_unapplied += 1
+        self._drawn_late = []
         self.events.append(CatchUpFinished(msg, redraw))
         # What the catch-up did not echo goes again, in order (the server acks what it already has),
         # then the chat typed while offline.

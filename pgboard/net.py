@@ -213,6 +213,9 @@ class Connection:
     def unconfirmed_ids(self) -> set[str]:
         return self.session.unconfirmed_ids()
 
+    def catch_up_applied(self) -> list[Operation]:
+        return self.session.catch_up_applied()
+
     def mail_shown(self, mail_id: int) -> None:
         self.session.mail_shown(mail_id)
 

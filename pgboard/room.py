@@ -99,6 +99,8 @@ class Link(Protocol):
 
     def unconfirmed_ids(self) -> set[str]: ...
 
+    def catch_up_applied(self) -> list[Operation]: ...
+
 
 def _ignore(*_args: Any) -> None:
     return None
@@ -132,9 +134,6 @@ class RoomView:
         self._tag = secrets.token_hex(4)  # ids made by this process: unique across its restarts
         self._counter = itertools.count(1)
         self._catchup: Board | None = None  # the board being received, installed at caught_up
-        # what I drew while it came in: drawn on the board it replaces, so drawn again over it (the
-        # session's own list stops where it read caught_up; what I drew after that is only here)
-        self._drawn_meanwhile: list[Operation] = []
         self._collector = CatchUpCollector()  # collects less often while it comes in
         self.caught_up = False
         self._chat_shown: Counter[tuple[Any, ...]] = Counter()  # lines passed to on_chat, by content
@@ -145,7 +144,6 @@ class RoomView:
     def close(self) -> None:
         """The app leaves this room: a catch-up in progress ends here (the collector is itself again)."""
         self._catchup = None
-        self._drawn_meanwhile.clear()
         self._collector.end(freeze=False)
 
     # -- ids
@@ -191,8 +189,6 @@ class RoomView:
         drawn = isinstance(op, OPTIMISTIC)
         if drawn:
             self._apply_local(op)
-            if self._catchup is not None:
-                self._drawn_meanwhile.append(op)  # type: ignore[arg-type]  # OPTIMISTIC are operations
         self.link.submit(op, drawn=drawn, before=before)
 
     def _apply_local(self, op: Message) -> None:
@@ -260,7 +256,6 @@ class RoomView:
             self._refused(event)
         elif isinstance(event, CatchUpStarted):
             self.caught_up = False
-            self._drawn_meanwhile.clear()
             board = self.board
             self._catchup = Board(board.may_edit, board.text_box) if event.msg.mode == "board" else None
             if self._catchup is not None:
@@ -304,19 +299,16 @@ class RoomView:
 
     def _catch_up_finished(self, event: CatchUpFinished) -> None:
         staged, self._catchup = self._catchup, None
-        meanwhile, self._drawn_meanwhile = self._drawn_meanwhile, []
         if event.msg is None:  # the link dropped first: the next join brings the board again
             self._collector.end(freeze=False)
             return
+        late = self.link.catch_up_applied()
         if staged is not None:
             self.board.take(staged, event.msg.seq)
             self._collector.end()
             # what the user drew before the board arrived is still theirs and still on its way: the
-            # session's list as it read caught_up, then what was drawn here after that
-            redraw = list(event.redraw)
-            known = {op.oid for op in redraw}
-            redraw += [op for op in meanwhile if op.oid not in known]
-            for op in redraw:
+            # session's list as it read caught_up, then what was drawn after that
+            for op in (*event.redraw, *late):
                 self._apply_local(op)
         self.caught_up = True
 

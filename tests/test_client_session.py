@@ -469,3 +469,25 @@ def test_any_order_of_server_messages_and_user_actions_keeps_the_session_legal(
             assert open_catch_ups == 0, "no catch-up outlives its link"
         if s.state in (State.OFFLINE,):
             assert "reconnect" in wanted, "offline always has a try scheduled: it never gives up"
+
+
+def test_what_i_draw_while_the_view_is_behind_the_session_s_catch_up_stays_on_my_board() -> None:
+    """The session read caught_up (and goes online) before the view applied it: a stroke drawn in that
+    gap is not in the session's redraw list, is sent at once, and may even be echoed before the view
+    installs the board; it must stay drawn all the same."""
+    s = fresh()
+    view = RoomView(s)
+    early = Add(view.new_oid(), line(view.new_id(), 5))
+    view.submit(early)  # drawn before any connection
+    s.connect(0.0)
+    s.connection_made(0.0)
+    s.receive_data(wire(Hello(2, "t")) + welcome(2, 2, line("a"), line("b")), 0.0)
+    assert s.state is State.ONLINE
+    view.apply_incoming(budget=1)  # the view is behind: still staging the board
+    late = Add(view.new_oid(), line(view.new_id(), 9))
+    view.submit(late)
+    s.data_to_send()
+    s.receive_data(wire(echo(early, 3), echo(late, 4)), 0.0)  # both confirmed before the view catches up
+    view.apply_incoming()
+    assert set(view.board.objects) == {"a", "b", early.obj.id, late.obj.id}
+    assert list(view.board.objects)[-2:] == [early.obj.id, late.obj.id], "mine on top, in the order drawn"

@@ -73,7 +73,7 @@ class Artist:
         self.conn = Connection(
             self.sched, "127.0.0.1", port, f"artist{n}", ROOM, f"secret-{n}", rng=random.Random(seed)
         )
-        self.view = RoomView(self.conn)  # type: ignore[arg-type]  # as in app.py: Link is loosely typed
+        self.view = RoomView(self.conn)
         self.errors: list[Error] = []
         self.view.on_error = self.errors.append
         self.rng = random.Random(seed)
