@@ -56,12 +56,23 @@ from pgboard.protocol import (
     Welcome,
     encode,
 )
+from pgboard.session_catchup import CatchUps
 from pgboard.session_types import (  # noqa: F401 - the session's vocabulary, importable from here too
     BACKOFF_INITIAL,
     BACKOFF_JITTER,
     BACKOFF_MAX,
+    DEFAULT_RETRY,
     LINKED,
+    LONG_OUTAGE_ATTEMPTS,
+    MAX_IN_FLIGHT,
+    MAX_PINGS_WAITING,
+    MAX_QUEUED_CHAT,
+    NO_RETRY_ERRORS,
     OPTIMISTIC,
+    PING_INTERVAL,
+    RETRY_NOW_GAP,
+    STABLE_AFTER,
+    TIMEOUT,
     TRANSITIONS,
     CatchUpFinished,
     CatchUpStarted,
@@ -80,21 +91,6 @@ from pgboard.session_types import (  # noqa: F401 - the session's vocabulary, im
 )
 
 logger = logging.getLogger(__name__)
-
-PING_INTERVAL = 5.0  # seconds between two pings of ours (latency, and keeping the link alive)
-TIMEOUT = 15.0  # seconds without a byte from the server (connecting included) before we drop it
-LONG_OUTAGE_ATTEMPTS = 15  # failed tries in a row (0.5+1+...+16 + 9*30 s, about 5 minutes) after which
-# the outage counts as long: the app writes a recovery file and says "Server down"; the retries go on
-STABLE_AFTER = 10.0  # seconds online after which a drop starts the back-off afresh (a server that
-# welcomes and then drops every client at once gets the growing back-off, not a reconnect storm)
-MAX_QUEUED_CHAT = 100  # chat lines typed while offline, kept for the reconnect
-MAX_PINGS_WAITING = 8  # unanswered pings remembered for measuring a late answer
-MAX_IN_FLIGHT = 100  # operations sent and not yet confirmed (the server's burst is larger)
-DEFAULT_RETRY = 1.0  # seconds to hold operations back after a "rate_limited" without a retry field
-RETRY_NOW_GAP = 1.0  # seconds between two tries asked for by hand: F5 held down (key repeat, ~30 a
-# second) would otherwise open a connection a frame; a press sooner is one try at the gap's end
-# fatal errors after which reconnecting would be wrong
-NO_RETRY_ERRORS = frozenset({"replaced", "kicked", "banned", "tls_required"})
 
 
 class ClientSession:
@@ -125,14 +121,9 @@ class ClientSession:
         self.account_error: AccountError | None = None
         self.last_error = ""
         self.latency: float | None = None
-        self.catchup_progress: tuple[int, int] | None = None
-        self._catching = False  # a CatchUpStarted is out and its CatchUpFinished not yet
+        self.catch_ups = CatchUps(self.events)
         self.attempts = 0  # failed tries in a row since the link was last stable
         self.ledger = Ledger()  # my operations not confirmed yet, in order, across links
-        # caught_ups passed on that the view has not applied yet, and what it drew meanwhile: not in
-        # their redraw lists, and maybe confirmed before the view installs the board (catch_up_applied)
-        self._finishes_unapplied = 0
-        self._drawn_late: list[Operation] = []
         self._chat: deque[bytes] = deque()
         self._out = bytearray()
         self._codec = Codec()
@@ -331,8 +322,8 @@ class ClientSession:
         across reconnects. ``drawn``: the view drew it already (its echo only confirms it);
         ``before``: what its rollback puts back (the object a delete takes away)."""
         self.ledger.add(op, drawn, before)
-        if drawn and self._finishes_unapplied:
-            self._drawn_late.append(op)  # type: ignore[arg-type]  # the ledger took it: an operation
+        if drawn:
+            self.catch_ups.drawn(op)  # type: ignore[arg-type]  # the ledger took it: an operation
         self._send_unsent()
 
     def send(self, msg: Message) -> bool:
@@ -358,13 +349,13 @@ class ClientSession:
         self._mail_shown = max(self._mail_shown, mail_id)
 
     def catch_up_applied(self) -> list[Operation]:
-        """The view installed a caught-up board (a CatchUpFinished): what it drew after the session read
-        that caught_up, to draw again over it (the event's ``redraw`` has what came before)."""
-        self._finishes_unapplied = max(0, self._finishes_unapplied - 1)
-        late = self._drawn_late
-        if not self._finishes_unapplied:
-            self._drawn_late = []
-        return list(late)
+        """The view installed a caught-up board: what it drew since the session read that caught_up."""
+        return self.catch_ups.applied()
+
+    @property
+    def catchup_progress(self) -> tuple[int, int] | None:
+        """(received, total) while a catch-up comes in, for the status bar."""
+        return self.catch_ups.progress
 
     def unconfirmed_ids(self) -> set[str]:
         """Object ids of my drawn adds not confirmed yet."""
@@ -381,12 +372,9 @@ class ClientSession:
         self.ledger.link_lost()
         self._pings.clear()
         self._mail_shown = self._mail_acked = 0  # a new link gets its mail again, with fresh ids
-        self.catchup_progress = None
         self._online_since = None
         self._to(state, reason)
-        if self._catching:
-            self._catching = False
-            self.events.append(CatchUpFinished(None))
+        self.catch_ups.link_lost()
 
     def _send_join(self) -> None:
         self._out += encode(
@@ -404,16 +392,11 @@ class ClientSession:
         self._send_unsent()
         return entry
 
-    def _count_catchup(self) -> None:
-        if self.state is State.CATCHING_UP and self.catchup_progress is not None:
-            done, total = self.catchup_progress
-            self.catchup_progress = (done + 1, total)
-
     def _handle(self, msg: Message, now: float) -> None:
         if isinstance(msg, OPERATIONS):
             self._on_echo(msg)  # type: ignore[arg-type]
         elif isinstance(msg, Obj):
-            self._count_catchup()
+            self.catch_ups.count()
             self.events.append(Received(msg))
         elif isinstance(msg, Hello):
             if msg.version != PROTOCOL_VERSION:
@@ -428,14 +411,10 @@ class ClientSession:
             self.user_id, self.nick, self.room = msg.user, msg.nick, msg.room
             if self.state is not State.CATCHING_UP:
                 self._to(State.CATCHING_UP)
-            self.catchup_progress = (0, 0)
+            self.catch_ups.welcomed()
             self.events.append(Received(msg))
         elif isinstance(msg, CatchUp):
-            self.catchup_progress = (0, msg.count)
-            if self._catching:  # a second header without caught_up: the first one ends here
-                self.events.append(CatchUpFinished(None))
-            self._catching = True
-            self.events.append(CatchUpStarted(msg))
+            self.catch_ups.header(msg)
         elif isinstance(msg, CaughtUp):
             self._on_caught_up(msg, now)
         elif isinstance(msg, Ack):
@@ -472,17 +451,10 @@ class ClientSession:
 
     def _on_caught_up(self, msg: CaughtUp, now: float) -> None:
         self.last_seq = max(self.last_seq, msg.seq)
-        self.catchup_progress = None
         if self.state is State.CATCHING_UP:
             self._to(State.ONLINE)
             self._online_since = now
-        if not self._catching:  # no header came (never from our server): an empty one, so they pair
-            self.events.append(CatchUpStarted(CatchUp(0, "ops")))
-        self._catching = False
-        redraw = self.ledger.drawn()
-        self._finishes_unapplied += 1
-        self._drawn_late = []
-        self.events.append(CatchUpFinished(msg, redraw))
+        self.catch_ups.caught_up(msg, self.ledger.drawn())
         # What the catch-up did not echo goes again, in order (the server acks what it already has),
         # then the chat typed while offline.
         self.ledger.send_all_again()
@@ -493,7 +465,7 @@ class ClientSession:
     def _on_echo(self, msg: Operation) -> None:
         if msg.seq:
             self.last_seq = max(self.last_seq, msg.seq)
-        self._count_catchup()
+        self.catch_ups.count()
         entry = self._confirmed(msg.oid) if msg.author and msg.author == self.user_id else None
         if entry is not None and entry.drawn:
             self.events.append(Confirmed(msg, entry.op))

@@ -1,5 +1,5 @@
-"""The client session's vocabulary (pgboard/client_session.py): its states and their legal moves, the
-ledger's entry, the events it tells, and the back-off. Pure data: no socket, clock or pygame."""
+"""The client session's vocabulary (pgboard/client_session.py): its limits, its states and their legal
+moves, the ledger's entry, the events it tells, and the back-off. Pure data: no socket, clock or pygame."""
 
 from __future__ import annotations
 
@@ -26,6 +26,20 @@ from pgboard.protocol import (
     Undo,
 )
 
+PING_INTERVAL = 5.0  # seconds between two pings of ours (latency, and keeping the link alive)
+TIMEOUT = 15.0  # seconds without a byte from the server (connecting included) before we drop it
+LONG_OUTAGE_ATTEMPTS = 15  # failed tries in a row (0.5+1+...+16 + 9*30 s, about 5 minutes) after which
+# the outage counts as long: the app writes a recovery file and says "Server down"; the retries go on
+STABLE_AFTER = 10.0  # seconds online after which a drop starts the back-off afresh (a server that
+# welcomes and then drops every client at once gets the growing back-off, not a reconnect storm)
+MAX_QUEUED_CHAT = 100  # chat lines typed while offline, kept for the reconnect
+MAX_PINGS_WAITING = 8  # unanswered pings remembered for measuring a late answer
+MAX_IN_FLIGHT = 100  # operations sent and not yet confirmed (the server's burst is larger)
+DEFAULT_RETRY = 1.0  # seconds to hold operations back after a "rate_limited" without a retry field
+RETRY_NOW_GAP = 1.0  # seconds between two tries asked for by hand: F5 held down (key repeat, ~30 a
+# second) would otherwise open a connection a frame; a press sooner is one try at the gap's end
+# fatal errors after which reconnecting would be wrong
+NO_RETRY_ERRORS = frozenset({"replaced", "kicked", "banned", "tls_required"})
 BACKOFF_INITIAL = 0.5  # seconds before the first reconnect attempt
 BACKOFF_FACTOR = 2.0
 BACKOFF_MAX = 30.0  # the back-off stops doubling here
