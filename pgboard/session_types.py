@@ -82,7 +82,7 @@ class IllegalTransition(LocalProtocolError):
     """The session was asked to do something its state does not allow (our bug, not the server's)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Credentials:
     """How to log in before each join: ``action`` "login", "signup" or "passwd" (``new`` is then the
     new password). Kept in memory only, for the automatic re-login after a drop; never in a repr."""
@@ -113,21 +113,21 @@ class Entry:
 # -- events (what the session tells the shell, the view and the app)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StateChanged:
     old: State
     new: State
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Received:
     """A message for the view as it came (others' operations, objects, chat, users, rights...)."""
 
     msg: Message
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Confirmed:
     """My operation, drawn already, left the ledger: its echo (``msg``) or an ``ack``."""
 
@@ -135,7 +135,7 @@ class Confirmed:
     op: Operation
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Refused:
     """The server refused ``msg`` (an error); ``entry`` is my operation it names, to take back."""
 
@@ -143,12 +143,12 @@ class Refused:
     entry: Entry | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CatchUpStarted:
     msg: CatchUp
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CatchUpFinished:
     """The catch-up ended (``msg`` None: the link dropped first, ``aborted``). ``redraw``: my drawn
     operations still unconfirmed then, to draw again over the board that came in."""
@@ -161,7 +161,7 @@ class CatchUpFinished:
         return self.msg is None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TimerWanted:
     """For the shell: call ``timer_fired(name, now)`` after ``delay`` seconds (None: cancel it)."""
 
