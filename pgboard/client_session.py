@@ -316,6 +316,11 @@ class ClientSession:
     # -- the user's side
 
     @property
+    def pending(self) -> int:
+        """How many operations are not yet confirmed (a frame's status line asks: O(1))."""
+        return len(self.ledger)
+
+    @property
     def pending_ops(self) -> list[Operation]:
         """Operations not yet confirmed by the server, in the order they were submitted."""
         return self.ledger.ops

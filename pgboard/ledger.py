@@ -21,6 +21,9 @@ class Ledger:
         self._unsent: deque[str] = deque()  # oids to send (or send again), in order
         self._in_flight: set[str] = set()  # oids sent on this link, not yet confirmed or refused
 
+    def __len__(self) -> int:
+        return len(self.entries)
+
     def __contains__(self, oid: str) -> bool:
         return oid in self.entries
 

@@ -135,6 +135,7 @@ class Connection:
     account_error = _from_session("account_error", "the account_error that refused us")
     catchup_progress = _from_session("catchup_progress", "(received, total) while catching up")
     pending_ops = _from_session("pending_ops", "operations not yet confirmed, in order")
+    pending = _from_session("pending", "how many operations are not yet confirmed")
     held = _from_session("held", "the server rate-limits us: operations wait")
     long_outage = _from_session("long_outage", "LONG_OUTAGE_ATTEMPTS tries failed in a row")
 

@@ -51,7 +51,7 @@ def connection_text(conn: Connection) -> str:
             return f"Online: {conn.nick} in {conn.room}{ping}; slowed down by the server, resending"
         return f"Online: {conn.nick} in {conn.room}{ping}"
     if state == "offline":
-        kept = len(conn.pending_ops)
+        kept = conn.pending
         tail = f"; {kept} unsent change{'s' if kept != 1 else ''} kept" if kept else ""
         head = DOWN_TEXT if conn.long_outage else "Offline: retrying"
         return f"{head} in {max(1, math.ceil(conn.retry_in))} s{tail} ({RETRY_KEY}: now)"
