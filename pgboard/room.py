@@ -1,12 +1,14 @@
 """The client's view of the room it joined: the display board, who is here, and what to tell the user.
 
-It sits between the pump (pgboard/net.py) and the screen. Operations the user makes are applied to the
-board at once (optimistic drawing: add, extend, move and delete show before the server answers) and
-queued on the connection; their echoes are then only acknowledgements. Clear, undo and redo wait for the
-server's echo, which carries their concrete effect. A fresh join stages the compacted board as it arrives
-(each object measured and indexed in the frame that received it, so a big board costs many short frames,
-not one long one) and installs it in one step at ``caught_up``, then re-applies whatever the user drew
-before the board arrived.
+It sits between the session (pgboard/client_session.py, through its socket shell pgboard/net.py) and
+the screen, and applies the session's events in order (``apply_incoming``). Operations the user makes
+are applied to the board at once (optimistic drawing: add, extend, move and delete show before the
+server answers) and go into the session's ledger as ``drawn``, with what their rollback needs; their
+echoes come back as ``Confirmed``. Clear, undo and redo wait for the server's echo, which carries their
+concrete effect. A fresh join stages the compacted board as it arrives (each object measured and
+indexed in the frame that received it, so a big board costs many short frames, not one long one) and
+installs it in one step at ``CatchUpFinished``, then draws again what the user drew that the server
+has not confirmed yet. This view keeps no record of unconfirmed operations of its own.
 
 What the user may do follows the server's ``room_state``: the board's edit policy (``Board.may_edit``)
 allows your own objects, those of authors who allowed you, and every object when you are an operator,
