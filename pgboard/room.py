@@ -136,6 +136,9 @@ class RoomView:
         self._tag = secrets.token_hex(4)  # ids made by this process: unique across its restarts
         self._counter = itertools.count(1)
         self._catchup: Board | None = None  # the board being received, installed at caught_up
+        # objects my pending erase hid whose drag was refused meanwhile: how far the copy that erase
+        # keeps must go back if it is refused too (rollback bookkeeping, not a record of operations)
+        self._unmoved: dict[str, tuple[int, int]] = {}
         self._collector = CatchUpCollector()  # collects less often while it comes in
         self.caught_up = False
         self._chat_shown: Counter[tuple[Any, ...]] = Counter()  # lines passed to on_chat, by content
@@ -188,7 +191,9 @@ class RoomView:
             self.on_blocked(LOCKED_TEXT)
             return
         before = self.board.get(op.id) if isinstance(op, Delete) else None
-        drawn = isinstance(op, OPTIMISTIC)
+        # an add of an id on the board is not drawn: the server refuses it (duplicate_id), and taking
+        # it back would take away the object it replaced here
+        drawn = isinstance(op, OPTIMISTIC) and not (isinstance(op, Add) and self.board.get(op.obj.id))
         if drawn:
             self._apply_local(op)
         self.link.submit(op, drawn=drawn, before=before)
@@ -254,6 +259,8 @@ class RoomView:
         elif isinstance(event, Confirmed):
             if isinstance(event.op, Add) and isinstance(event.msg, Add):
                 self._restack(event.op.obj.id)
+            elif isinstance(event.op, Delete):
+                self._unmoved.pop(event.op.id, None)
         elif isinstance(event, Refused):
             self._refused(event)
         elif isinstance(event, CatchUpStarted):
@@ -307,6 +314,7 @@ class RoomView:
         late = self.link.catch_up_applied()
         if staged is not None:
             self.board.take(staged, event.msg.seq)
+            self._unmoved.clear()  # the board is the server's now
             self._collector.end()
             # what the user drew before the board arrived is still theirs and still on its way: the
             # session's list as it read caught_up, then what was drawn after that
@@ -373,19 +381,32 @@ class RoomView:
         # take back what the refused operation drew here
         if isinstance(op, Add):
             self.board.apply_echo(Delete(oid="rollback." + op.oid, id=op.obj.id, author=self.me))
+        elif isinstance(op, Move) and self.board.get(op.id) is None:  # erased here by a pending delete
+            dx, dy = self._unmoved.get(op.id, (0, 0))
+            self._unmoved[op.id] = (dx - op.dx, dy - op.dy)  # for the copy that delete would put back
         elif isinstance(op, Move):
             undo = Move(oid="rollback." + op.oid, id=op.id, dx=-op.dx, dy=-op.dy, author=self.me)
             self.board.apply_echo(undo)
         elif isinstance(op, Delete):
             gone = entry.before if entry is not None else None
-            if gone is not None and self.board.get(gone.id) is None:
+            if gone is not None and (shift := self._unmoved.pop(op.id, None)) is not None:
+                gone = _shifted(gone, *shift)
+            # no_such_object: someone else's erase came first; the server has it gone, and so do we
+            if gone is not None and self.board.get(gone.id) is None and err.code != "no_such_object":
                 self.board.place(gone)  # back, on top (where it was is not known any more)
         elif isinstance(op, Extend):
             stroke = self.board.get(op.id)
             n = len(op.points)
-            if stroke is not None and len(stroke.points) > n and stroke.points[-n:] == op.points:
-                self.board.place(dataclasses.replace(stroke, points=stroke.points[:-n]))
+            if stroke is not None and len(stroke.points) > n:  # its points last, maybe moved since
+                tail, (x0, y0) = stroke.points[-n:], op.points[0]
+                dx, dy = tail[0][0] - x0, tail[0][1] - y0
+                if tail == tuple((x + dx, y + dy) for x, y in op.points):
+                    self.board.place(dataclasses.replace(stroke, points=stroke.points[:-n]))
         self.on_error(err)
         self.on_notice(
             f"Refused: {err.detail or err.code}" if err.oid else f"Error: {err.detail or err.code}"
         )
+
+
+def _shifted(obj: BoardObject, dx: int, dy: int) -> BoardObject:
+    return dataclasses.replace(obj, points=tuple((x + dx, y + dy) for x, y in obj.points))
