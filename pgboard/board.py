@@ -41,6 +41,7 @@ from pgboard.protocol import (
     BOARD_H,
     BOARD_W,
     MAX_POINTS,
+    OPERATIONS,
     Add,
     BoardObject,
     Clear,
@@ -50,6 +51,7 @@ from pgboard.protocol import (
     LocalProtocolError,
     Message,
     Move,
+    Operation,
     Redo,
     Undo,
     encode,
@@ -66,7 +68,6 @@ MAX_OBJECTS = 200_000  # objects on one board at once
 MAX_REMEMBERED_OPS = 1_000  # per device: ten times what a client has in flight
 MAX_REMEMBERED_AUTHORS = 400  # devices: twice the members a room holds (limits.py MAX_ROOM_MEMBERS)
 
-Operation = Add | Extend | Move | Delete | Clear | Undo | Redo
 EditPolicy = Callable[[str, BoardObject], bool]
 # the authors whose objects an author may edit under the policy (None: everyone's): lets a clear read
 # the index of objects by author instead of asking the policy about every object on the board
@@ -335,7 +336,7 @@ class Board:
         """Apply an echoed operation as the server decided it. Tolerant by design: an echo that
         refers to an object this board does not have (history before a compacted join) changes
         only what it can."""
-        if not isinstance(echo, (Add, Extend, Move, Delete, Clear, Undo, Redo)):
+        if not isinstance(echo, OPERATIONS):
             raise TypeError(f"not an operation: {echo!r}")
         author = echo.author
         self._remember(echo.device or author, echo.oid, echo.seq)  # resends are per device

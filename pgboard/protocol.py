@@ -19,11 +19,12 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar, cast, dataclass_transform
+from typing import Any, ClassVar, TypeVar, cast, dataclass_transform, get_args
 
 from pgboard import wire_fields
 
 PROTOCOL_VERSION = 2  # 2: object ids begin with their device id (pgboard/ids.py)
+DEFAULT_PORT = 5151  # where a server listens and a client connects unless told otherwise (the one place)
 TERMINATOR = "Ø".encode()  # b"\xc3\x98"
 MAX_FRAME = 256 * 1024  # bytes of one frame's payload, terminator excluded
 
@@ -511,7 +512,9 @@ class Pong(Message):
 
 
 MESSAGE_TYPES: dict[str, type[Message]] = dict(_REGISTRY)
-OPERATIONS = (Add, Extend, Move, Delete, Clear, Undo, Redo)
+# The board's operations (sequenced, logged, echoed, undoable): the one place their set is written.
+Operation = Add | Extend | Move | Delete | Clear | Undo | Redo
+OPERATIONS: tuple[type[Operation], ...] = get_args(Operation)  # for isinstance: the same set
 ACCOUNT_MESSAGES = (Signup, Login, Passwd)
 
 

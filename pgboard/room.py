@@ -45,6 +45,7 @@ from pgboard.client_session import (
     TimerWanted,
 )
 from pgboard.protocol import (
+    OPERATIONS,
     AccountOk,
     Add,
     BoardObject,
@@ -69,7 +70,7 @@ from pgboard.protocol import (
 
 log = logging.getLogger(__name__)
 
-ECHOES = (Add, Extend, Move, Delete, Clear, Undo, Redo)
+ECHOES = OPERATIONS  # every operation is echoed (protocol.py says which they are)
 # Received messages applied in one frame, in work units: an add or an extend counts its points, any other
 # message MESSAGE_WORK (a clear, undo or redo also what it puts back and removes). Applying a point costs
 # ~1-2 us here (measured and indexed by the board and by the canvas; painting waits for the canvas's

@@ -12,7 +12,6 @@ from pgboard.protocol import (
     BoardObject,
     CatchUp,
     CaughtUp,
-    Clear,
     Delete,
     Error,
     Extend,
@@ -20,10 +19,9 @@ from pgboard.protocol import (
     Login,
     Message,
     Move,
+    Operation,
     Passwd,
-    Redo,
     Signup,
-    Undo,
 )
 
 PING_INTERVAL = 5.0  # seconds between two pings of ours (latency, and keeping the link alive)
@@ -45,7 +43,6 @@ BACKOFF_FACTOR = 2.0
 BACKOFF_MAX = 30.0  # the back-off stops doubling here
 BACKOFF_JITTER = 0.2  # each delay is scaled by a random factor in [1 - JITTER, 1 + JITTER]
 
-Operation = Add | Extend | Move | Delete | Clear | Undo | Redo  # protocol.OPERATIONS
 OPTIMISTIC = (Add, Extend, Move, Delete)  # drawn before their echo; the others wait for it
 
 

@@ -23,7 +23,7 @@ from pgboard_server.limits import Limits
 from pgboard_server.rights import RoomRights
 
 from pgboard import ids, names
-from pgboard.board import MAX_OBJECTS, Board, BoardError, DuplicateOperation, Operation
+from pgboard.board import MAX_OBJECTS, Board, BoardError, DuplicateOperation
 from pgboard.protocol import (
     OPERATIONS,
     TERMINATOR,
@@ -38,6 +38,7 @@ from pgboard.protocol import (
     Error,
     LocalProtocolError,
     Message,
+    Operation,
     ProtocolError,
     UserInfo,
     UserLeft,
