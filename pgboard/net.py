@@ -74,6 +74,17 @@ _PHASES = {
 }
 
 
+def _writable(sock: socket.socket) -> bool:
+    """The connect finished (or failed): poll(), which takes any descriptor; select() refuses one past
+    FD_SETSIZE (1024), which a client with many fonts and files open reaches. Windows has no poll()."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT)
+        return bool(poller.poll(0))
+    _, writable, failed = select.select([], [sock], [sock], 0)
+    return bool(writable or failed)
+
+
 def _from_session(name: str, doc: str) -> Any:
     """A fact the session owns, read (and set, before starting) through the shell."""
     return property(
@@ -276,11 +287,10 @@ class Connection:
 
     def _finish_connect(self, sock: socket.socket) -> bool:
         try:
-            _, writable, failed = select.select([], [sock], [sock], 0)
+            if not _writable(sock):
+                return False
         except (OSError, ValueError) as exc:
             self._lost(f"connect failed: {exc}")
-            return False
-        if not writable and not failed:
             return False
         err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err:

@@ -7,6 +7,7 @@ network is bounded: ``pump_until`` pumps and selects on the socket until a condi
 
 from __future__ import annotations
 
+import os
 import random
 import select
 import socket
@@ -778,3 +779,34 @@ def test_a_join_the_server_paces_is_sent_again_after_its_retry() -> None:
             c.pump_until(lambda: c.conn.state == "online")
             assert c.conn.room == "lobby"
             c.close()
+
+
+@pytest.mark.reliability
+def test_a_client_with_more_than_1024_descriptors_open_still_connects(server: BoardServer) -> None:
+    """select() refuses a descriptor past FD_SETSIZE (1024): a client process with many fonts and files
+    open got "connect failed: filedescriptor out of range in select()" on every try."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the hard limit on descriptors is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    r, w = os.pipe()
+    spare = [os.dup(r) for _ in range(max(0, 1030 - r))]
+    try:
+        c = Client(server.address[1])
+        c.conn.start()
+        assert c.conn.fileno() > 1024
+        poller = select.poll()
+        poller.register(c.conn.fileno(), select.POLLIN | select.POLLOUT)
+        deadline = time.monotonic() + WAIT
+        while c.conn.state != "online" and time.monotonic() < deadline:
+            c.conn.pump()
+            c.sched.run_due()
+            poller.poll(POLL * 1000)
+        assert c.conn.state == "online", connection_text(c.conn)
+        c.close()
+    finally:
+        for fd in (*spare, r, w):
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
