@@ -528,3 +528,15 @@ def passed_on(conn: Any) -> list[Any]:
 
 def _is_event(e: Any) -> bool:
     return isinstance(e, Event.__args__)  # type: ignore[attr-defined]
+
+
+def wait_for_fds(read: list[int], write: list[int], timeout: float) -> None:
+    """select() for any descriptor number: poll() (select() refuses one past 1024, and a long test
+    session with many windows' fonts open gets there)."""
+    poller = select.poll()
+    for fd in set(read) | set(write):
+        poller.register(fd, (select.POLLIN if fd in read else 0) | (select.POLLOUT if fd in write else 0))
+    if read or write:
+        poller.poll(max(0, timeout) * 1000)
+    else:
+        select.select([], [], [], timeout)

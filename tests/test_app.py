@@ -7,7 +7,6 @@ screen shows. Frames run until a condition holds, bounded by a deadline: never a
 from __future__ import annotations
 
 import gc
-import select
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pygame
 import pytest
 from pgboard_server.server import BoardServer
-from support import RawClient, running_server
+from support import RawClient, running_server, wait_for_fds
 from test_net import HandServer, hand  # noqa: F401 - fixture
 
 from pgboard import boardfile
@@ -93,7 +92,7 @@ def between_frames(app: App) -> None:
     Frames run back to back with no gap starve the in-process server's threads: each blit drops the GIL
     and takes it back sooner than a waiting thread wakes up, so a join could wait many seconds."""
     fd = app.conn.fileno() if app.conn is not None else -1
-    select.select([fd] if fd >= 0 else [], [], [], FRAME_GAP)
+    wait_for_fds([fd] if fd >= 0 else [], [], FRAME_GAP)
 
 
 def joined(app: App, server, nick: str = "alice", room: str = "r") -> App:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from pgboard_server.server import BoardServer
-from support import FakeClock, RawClient, passed_on, running_server
+from support import FakeClock, RawClient, passed_on, running_server, wait_for_fds
 
 from pgboard import client_session, ids, net
 from pgboard.net import Connection, backoff_delay
@@ -97,7 +97,7 @@ class Client:
             fd = conn.fileno()
             if left <= 0 or fd < 0:  # without a socket only the (manual) clock could change anything
                 raise AssertionError(f"condition not met; state {conn.state!r}: {connection_text(conn)}")
-            select.select([fd], [fd] if conn.wants_write() else [], [], min(left, POLL))
+            wait_for_fds([fd], [fd] if conn.wants_write() else [], min(left, POLL))
 
     def online(self) -> Connection:
         self.conn.start()
