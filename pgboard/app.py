@@ -19,6 +19,7 @@ from pgboard import boardfile, identity, render, shortcuts
 from pgboard import settings as settings_mod
 from pgboard.board import Board
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
+from pgboard.client_session import State, StateChanged
 from pgboard.frameloop import FrameLoop
 from pgboard.net import Connection, Credentials
 from pgboard.protocol import MAX_WIDTH, Chat, Cursor, Message, Say
@@ -29,6 +30,7 @@ from pgboard.tools import Tool, ToolContext
 from pgboard.tooltable import TOOLS, make_tool
 from pgboard.ui import UI
 from pgboard.widgets import theme
+from pgboard.widgets.statusbar import connection_text
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +94,6 @@ class App:
         self._pan_from: tuple[int, int] | None = None
         self._pointer = (0, 0)
         self._last_cursor_sent = 0.0
-        self._last_state = ""
         self._ever_online = False
         self._kept_outage = False  # the recovery file of this outage is written
         self.ui.status.on_click = lambda: self.do_action("reconnect")
@@ -144,14 +145,14 @@ class App:
         self.room.on_users = self._users_changed
         self.room.on_rights = self._rights_changed
         self.room.on_blocked = self.ui.toast
+        self.room.on_state = self._state_changed
         self.ctx.new_id, self.ctx.new_oid = self.room.new_id, self.room.new_oid
         self.tool = make_tool(self.tool_name, self.ctx)
         self._ever_online = False
-        self._last_state = ""
         self.conn.start()
         self.ui.show_board()
         self.ui.set_board_lock("")
-        self.ui.set_status("Connecting", room, nick, None, None, self.conn.status_text())
+        self.ui.set_status("Connecting", room, nick, None, None, connection_text(self.conn))
 
     def _new_board(self) -> Board:
         """A board whose hit tests measure text with the fonts it is drawn in."""
@@ -172,6 +173,8 @@ class App:
         self.ui.toast(f"Hosting on port {port}: others join this machine's address, port {port}")
 
     def _leave(self) -> None:
+        if self.room is not None:
+            self.room.close()  # a catch-up in progress ends with the room (catchup_gc)
         if self.conn is not None:
             self.conn.close()
         self.conn = None
@@ -211,7 +214,7 @@ class App:
         self.scheduler.run_due()
         if self.room is not None:
             self.room.apply_incoming(LIVE_BUDGET)  # a burst is applied over frames, in order
-            self._follow_connection()
+        self._show_status()
         self.ui.update(self.scheduler.now())  # toasts and tooltips on the app's clock, as its timers
 
     def run(self) -> None:
@@ -271,50 +274,47 @@ class App:
             trusted.pop(next(iter(trusted)))
         self.ui.save_settings()
         self.ui.show_board()
-        self._last_state = ""
         conn.trust(fingerprint)
 
-    def _follow_connection(self) -> None:
-        """Keep the status bar and the connect screen in step with the pump."""
-        conn, room = self.conn, self.room
-        assert conn is not None and room is not None
-        state = conn.state
-        if state == "online":
+    def _state_changed(self, event: StateChanged) -> None:
+        """The session moved (told in order with the board's changes): the dialogs and the safety net."""
+        conn = self.conn
+        if conn is None or self.room is None:
+            return
+        new = event.new
+        if new is State.ONLINE:
             self._ever_online = True
-        elif conn.long_outage and not self._kept_outage:  # the retries go on; the file is a safety net
-            self._kept_outage = True
+        elif new is State.OFFLINE and conn.long_outage and not self._kept_outage:
+            self._kept_outage = True  # the retries go on; the file is a safety net
             self._keep_work()
-        elif state == "offline" and not conn.long_outage:  # a new outage (a flapping link stays long)
+        elif new is State.OFFLINE and not conn.long_outage:  # a new outage (a flapping link stays long)
             self._kept_outage = False
-        if state != self._last_state:
-            self._last_state = state
-            if state == "refused" and conn.join_error is not None:
-                err = conn.join_error
-                self.ui.show_join_error(err.reason, err.detail, err.suggestion, err.retry)
-            elif state == "refused" and conn.account_error is not None:
-                refused = conn.account_error
-                self.ui.show_join_error(refused.reason, refused.detail, retry=refused.retry)
-            elif state == "offline" and not self._ever_online:
-                detail = f"cannot reach {conn.host}:{conn.port} ({conn.last_error or 'no answer'})"
-                self._leave()
-                self.ui.show_join_error("unreachable", detail)
-                return
-            elif state == "untrusted":
-                self.ui.show_untrusted(conn.tls_fingerprint, conn.tls_changed)
+        if new is State.REFUSED and conn.join_error is not None:
+            err = conn.join_error
+            self.ui.show_join_error(err.reason, err.detail, err.suggestion, err.retry)
+        elif new is State.REFUSED and conn.account_error is not None:
+            refused = conn.account_error
+            self.ui.show_join_error(refused.reason, refused.detail, retry=refused.retry)
+        elif new is State.OFFLINE and not self._ever_online:
+            detail = f"cannot reach {conn.host}:{conn.port} ({conn.last_error or 'no answer'})"
+            self._leave()
+            self.ui.show_join_error("unreachable", detail)
+        elif new is State.FAILED and conn.untrusted:
+            self.ui.show_untrusted(conn.tls_fingerprint, conn.tls_changed)
+
+    def _show_status(self) -> None:
+        """The status bar: the connection's line, and while online how far the board is drawn."""
+        conn, room = self.conn, self.room
+        if conn is None or room is None:
+            return
         latency = conn.latency * 1000 if conn.latency is not None else None
-        # the pump's own line ("Offline: retrying in 3 s; 2 unsent changes kept") says it all
         online = "Online, secure (TLS)" if conn.tls else "Online"
         if room.waiting:  # a burst being applied over frames (LIVE_BUDGET)
             online += f": catching up, {room.waiting} changes to show"
         elif self.canvas.behind and not self.canvas.painting:  # huge strokes painted over frames
             online += ": catching up, painting"
-        self.ui.set_status(
-            online if state == "online" else conn.status_text(),
-            room.room or conn.room,
-            room.nick or conn.nick,
-            latency,
-            conn.catchup_progress,
-        )
+        state_text = online if conn.state == "online" else connection_text(conn)
+        self.ui.set_status(state_text, conn.room, conn.nick, latency, conn.catchup_progress)
 
     def _chat_line(self, msg: Chat) -> None:
         self.ui.add_chat_message(msg)
@@ -502,7 +502,7 @@ class App:
         self._resized()
 
     def _file_stem(self) -> str:
-        room = self.room.room if self.room is not None and self.room.room else "board"
+        room = self.conn.room if self.conn is not None and self.conn.room else "board"
         return f"pgboard-{room}-{time.strftime('%Y%m%d-%H%M%S')}"
 
     def export_png(self) -> Path | None:

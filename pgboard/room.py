@@ -1,12 +1,14 @@
 """The client's view of the room it joined: the display board, who is here, and what to tell the user.
 
-It sits between the pump (pgboard/net.py) and the screen. Operations the user makes are applied to the
-board at once (optimistic drawing: add, extend, move and delete show before the server answers) and
-queued on the connection; their echoes are then only acknowledgements. Clear, undo and redo wait for the
-server's echo, which carries their concrete effect. A fresh join stages the compacted board as it arrives
-(each object measured and indexed in the frame that received it, so a big board costs many short frames,
-not one long one) and installs it in one step at ``caught_up``, then re-applies whatever the user drew
-before the board arrived.
+It sits between the session (pgboard/client_session.py, through its socket shell pgboard/net.py) and
+the screen, and applies the session's events in order (``apply_incoming``). Operations the user makes
+are applied to the board at once (optimistic drawing: add, extend, move and delete show before the
+server answers) and go into the session's ledger as ``drawn``, with what their rollback needs; their
+echoes come back as ``Confirmed``. Clear, undo and redo wait for the server's echo, which carries their
+concrete effect. A fresh join stages the compacted board as it arrives (each object measured and
+indexed in the frame that received it, so a big board costs many short frames, not one long one) and
+installs it in one step at ``CatchUpFinished``, then draws again what the user drew that the server
+has not confirmed yet. This view keeps no record of unconfirmed operations of its own.
 
 What the user may do follows the server's ``room_state``: the board's edit policy (``Board.may_edit``)
 allows your own objects, those of authors who allowed you, and every object when you are an operator,
@@ -30,13 +32,23 @@ from typing import Any, Protocol
 from pgboard import ids
 from pgboard.board import Board
 from pgboard.catchup_gc import CatchUpCollector
+from pgboard.client_session import (
+    OPTIMISTIC,
+    CatchUpFinished,
+    CatchUpStarted,
+    Confirmed,
+    Event,
+    Operation,
+    Received,
+    Refused,
+    StateChanged,
+    TimerWanted,
+)
 from pgboard.protocol import (
     OPERATIONS,
     AccountOk,
     Add,
     BoardObject,
-    CatchUp,
-    CaughtUp,
     Chat,
     Clear,
     Cursor,
@@ -58,9 +70,7 @@ from pgboard.protocol import (
 
 log = logging.getLogger(__name__)
 
-OPTIMISTIC = (Add, Extend, Move, Delete)
 ECHOES = OPERATIONS  # every operation is echoed (protocol.py says which they are)
-LOCAL_SLACK = 256  # optimistic operations remembered before the acknowledged ones are swept out
 # Received messages applied in one frame, in work units: an add or an extend counts its points, any other
 # message MESSAGE_WORK (a clear, undo or redo also what it puts back and removes). Applying a point costs
 # ~1-2 us here (measured and indexed by the board and by the canvas; painting waits for the canvas's
@@ -77,17 +87,22 @@ LOCKED_TEXT = "The board is locked: only operators draw until one of them unlock
 
 
 class Link(Protocol):
-    """What the room needs of a connection (pgboard.net.Connection provides it)."""
+    """What the room needs of a session (pgboard.net.Connection and pgboard.client_session.ClientSession
+    provide it): its events in order, and the ledger that keeps my operations until they are confirmed."""
 
-    incoming: Any
-    client_secret: str  # the object ids made here begin with its device id (pgboard/ids.py)
+    @property
+    def events(self) -> deque[Event]: ...
 
-    def send_op(self, op: Message) -> None: ...
+    @property
+    def client_secret(self) -> str: ...  # the object ids made here begin with its device id
+
+    def submit(self, op: Message, *, drawn: bool = False, before: BoardObject | None = None) -> None: ...
 
     def send(self, msg: Message) -> bool: ...
 
-    @property
-    def pending_ops(self) -> list[Message]: ...
+    def unconfirmed_ids(self) -> set[str]: ...
+
+    def catch_up_applied(self) -> list[Operation]: ...
 
 
 def _ignore(*_args: Any) -> None:
@@ -95,14 +110,12 @@ def _ignore(*_args: Any) -> None:
 
 
 class RoomView:
-    """Applies what the server says to a local board, and the user's operations optimistically."""
+    """Applies the session's events to a local board, and the user's operations optimistically."""
 
     def __init__(self, link: Link, board: Board | None = None) -> None:
         self.link = link
         self.board = board if board is not None else Board()
-        self.me = ""  # my author id, from Welcome
-        self.nick = ""
-        self.room = ""
+        self.me = ""  # my author id, from Welcome (as the events applied so far know it)
         self.users: dict[str, str] = {}  # author id -> nickname, in join order
         self.cursors: dict[str, tuple[int, int]] = {}
         self.on_chat: Callable[[Chat], None] = _ignore
@@ -111,27 +124,33 @@ class RoomView:
         self.on_error: Callable[[Error], None] = _ignore
         self.on_rights: Callable[[], None] = _ignore  # room_state changed what I may do
         self.on_blocked: Callable[[str], None] = _ignore  # an operation was not sent, and why
+        self.on_state: Callable[[StateChanged], None] = _ignore  # the session changed state
         self.operators: frozenset[str] = frozenset()
         self.locked = False
         self.granted_by: frozenset[str] = frozenset()  # authors whose objects I may edit too
         self.allowed: frozenset[str] = frozenset()  # whom I allowed to edit mine
         self.board.may_edit = self.may_edit
-        self._before: dict[str, BoardObject] = {}  # objects as they were before my unacknowledged deletes
         # Object ids: my device's prefix (known from the secret before any welcome, so what is drawn
         # before the first connection is accepted too), then a tag unique to this process (the same
         # secret in a later run starts its counter again) and a counter.
         self.id_prefix = ids.device_id(link.client_secret)
         self._tag = secrets.token_hex(4)  # ids made by this process: unique across its restarts
         self._counter = itertools.count(1)
-        self._local: dict[str, Message] = {}  # operations applied here and not yet echoed, by oid
-        self._sweep_at = LOCAL_SLACK
         self._catchup: Board | None = None  # the board being received, installed at caught_up
+        # objects my pending erase hid whose drag was refused meanwhile: how far the copy that erase
+        # keeps must go back if it is refused too (rollback bookkeeping, not a record of operations)
+        self._unmoved: dict[str, tuple[int, int]] = {}
         self._collector = CatchUpCollector()  # collects less often while it comes in
         self.caught_up = False
         self._chat_shown: Counter[tuple[Any, ...]] = Counter()  # lines passed to on_chat, by content
         self._chat_replayed: Counter[tuple[Any, ...]] = Counter()  # history lines since the last welcome
-        self.stats = {"messages": 0, "work": 0}  # received messages applied, and their work (LIVE_BUDGET)
+        self.stats = {"messages": 0, "work": 0}  # events applied, and their work (LIVE_BUDGET)
         self._chat_order: deque[tuple[Any, ...]] = deque()  # _chat_shown's lines, oldest first
+
+    def close(self) -> None:
+        """The app leaves this room: a catch-up in progress ends here (the collector is itself again)."""
+        self._catchup = None
+        self._collector.end(freeze=False)
 
     # -- ids
 
@@ -172,27 +191,13 @@ class RoomView:
         if self.read_only:
             self.on_blocked(LOCKED_TEXT)
             return
-        if isinstance(op, Delete) and (gone := self.board.get(op.id)) is not None:
-            self._before[op.oid] = gone
+        before = self.board.get(op.id) if isinstance(op, Delete) else None
         # an add of an id on the board is not drawn: the server refuses it (duplicate_id), and taking
         # it back would take away the object it replaced here
-        if isinstance(op, OPTIMISTIC) and not (isinstance(op, Add) and self.board.get(op.obj.id)):
+        drawn = isinstance(op, OPTIMISTIC) and not (isinstance(op, Add) and self.board.get(op.obj.id))
+        if drawn:
             self._apply_local(op)
-            self._local[op.oid] = op
-        self.link.send_op(op)
-        if len(self._local) > self._sweep_at:
-            self._forget_acknowledged()
-
-    def _forget_acknowledged(self) -> None:
-        """Drop what the server acknowledged with an ``ack`` (a resend it had already applied): such
-        operations leave the outbox without an echo, so nothing else takes them out of ``_local``.
-        An echo the pump has read but this view has not applied yet (a burst waits its turn behind
-        LIVE_BUDGET) still needs its entry, or it would be applied a second time."""
-        waiting = {op.oid for op in self.link.pending_ops}  # type: ignore[attr-defined]
-        waiting.update(self._own_echoes_waiting())
-        self._local = {oid: op for oid, op in self._local.items() if oid in waiting}
-        self._before = {oid: obj for oid, obj in self._before.items() if oid in waiting}
-        self._sweep_at = len(self._local) + LOCAL_SLACK
+        self.link.submit(op, drawn=drawn, before=before)
 
     def _apply_local(self, op: Message) -> None:
         if isinstance(op, Add):
@@ -212,17 +217,17 @@ class RoomView:
         for add in adds:
             self.submit(add)
 
-    # -- what the server says
+    # -- what the session says
 
     def apply_incoming(self, budget: float = float("inf")) -> int:
-        """Apply received messages, in order, about ``budget`` work of them (LIVE_BUDGET; one message
+        """Apply the session's events, in order, about ``budget`` work of them (LIVE_BUDGET; one event
         at least): the rest waits for the next call. Returns how many were applied."""
-        queue = self.link.incoming
+        queue = self.link.events
         done = spent = 0
         while queue and (not done or spent < budget):
-            msg = queue.popleft()
-            spent += self._work(msg)
-            self.apply(msg)
+            event = queue.popleft()
+            spent += self._work(event)
+            self.apply(event)
             done += 1
         self.stats["messages"] += done
         self.stats["work"] += spent
@@ -230,14 +235,17 @@ class RoomView:
 
     @property
     def waiting(self) -> int:
-        """Received messages not applied yet (a burst spread over frames)."""
-        return len(self.link.incoming)
+        """Events not applied yet (a burst spread over frames)."""
+        return len(self.link.events)
 
-    def _work(self, msg: Message) -> int:
+    def _work(self, event: Event) -> int:
+        if isinstance(event, Confirmed):
+            return 1  # my own, drawn already: only acknowledged
+        if not isinstance(event, Received):
+            return 1 if isinstance(event, (StateChanged, TimerWanted)) else MESSAGE_WORK
+        msg = event.msg
         if isinstance(msg, Obj):
             return 0
-        if isinstance(msg, ECHOES) and msg.author == self.me and msg.oid in self._local:
-            return 1  # my own, drawn already: only acknowledged
         if isinstance(msg, Add):
             return MESSAGE_WORK + len(msg.obj.points)
         if isinstance(msg, Extend):
@@ -246,30 +254,33 @@ class RoomView:
             return MESSAGE_WORK + len(msg.removed) + sum(len(o.points) for o in msg.put)
         return MESSAGE_WORK
 
-    def _own_echoes_waiting(self) -> set[str]:
-        me = self.me
-        return {m.oid for m in self.link.incoming if isinstance(m, ECHOES) and m.author == me}
+    def apply(self, event: Event) -> None:
+        if isinstance(event, Received):
+            self._received(event.msg)
+        elif isinstance(event, Confirmed):
+            if isinstance(event.op, Add) and isinstance(event.msg, Add):
+                self._restack(event.op.obj.id)
+            elif isinstance(event.op, Delete):
+                self._unmoved.pop(event.op.id, None)
+        elif isinstance(event, Refused):
+            self._refused(event)
+        elif isinstance(event, CatchUpStarted):
+            self.caught_up = False
+            board = self.board
+            self._catchup = Board(board.may_edit, board.text_box) if event.msg.mode == "board" else None
+            if self._catchup is not None:
+                self._collector.begin()
+        elif isinstance(event, CatchUpFinished):
+            self._catch_up_finished(event)
+        elif isinstance(event, StateChanged):
+            self.on_state(event)
 
-    def apply(self, msg: Message) -> None:
+    def _received(self, msg: Message) -> None:
         if isinstance(msg, ECHOES):
-            if msg.author == self.me and msg.oid in self._local:
-                del self._local[msg.oid]  # drawn already: the echo is the acknowledgement
-                self._before.pop(msg.oid, None)
-                if isinstance(msg, Add):
-                    self._restack(msg.obj.id)
-            else:
-                self.board.apply_echo(msg)
+            self.board.apply_echo(msg)
         elif isinstance(msg, Obj):
             if self._catchup is not None:
                 self._catchup.place(msg.obj)
-        elif isinstance(msg, CatchUp):
-            self.caught_up = False
-            board = self.board
-            self._catchup = Board(board.may_edit, board.text_box) if msg.mode == "board" else None
-            if self._catchup is not None:
-                self._collector.begin()
-        elif isinstance(msg, CaughtUp):
-            self._caught_up(msg.seq)
         elif isinstance(msg, Cursor):
             self.cursors[msg.user] = (msg.x, msg.y)
         else:
@@ -288,7 +299,7 @@ class RoomView:
             above.append(obj)
         else:
             return
-        mine = {op.obj.id for op in self._local.values() if isinstance(op, Add)}
+        mine = self.link.unconfirmed_ids()
         if all(obj.id in mine for obj in above):
             return
         self.board.to_top(oid)
@@ -296,24 +307,25 @@ class RoomView:
             if obj.id in mine:
                 self.board.to_top(obj.id)
 
-    def _caught_up(self, seq: int) -> None:
-        if self._catchup is not None:
-            self.board.take(self._catchup, seq)
-            self._catchup = None
+    def _catch_up_finished(self, event: CatchUpFinished) -> None:
+        staged, self._catchup = self._catchup, None
+        if event.msg is None:  # the link dropped first: the next join brings the board again
+            self._collector.end(freeze=False)
+            return
+        late = self.link.catch_up_applied()
+        if staged is not None:
+            self.board.take(staged, event.msg.seq)
+            self._unmoved.clear()  # the board is the server's now
             self._collector.end()
-            # what the user drew before the board arrived is still theirs and still on its way: still
-            # unconfirmed, or confirmed by an echo the pump has read but this view has not applied yet
-            # (the pump may read caught_up and the echoes behind it at once)
-            waiting = {op.oid for op in self.link.pending_ops}  # type: ignore[attr-defined]
-            waiting.update(self._own_echoes_waiting())
-            for oid, op in self._local.items():
-                if oid in waiting:
-                    self._apply_local(op)
+            # what the user drew before the board arrived is still theirs and still on its way: the
+            # session's list as it read caught_up, then what was drawn after that
+            for op in (*event.redraw, *late):
+                self._apply_local(op)
         self.caught_up = True
 
     def _apply_social(self, msg: Message) -> None:
         if isinstance(msg, Welcome):
-            self.me, self.nick, self.room = msg.user, msg.nick, msg.room
+            self.me = msg.user
             self._chat_replayed.clear()
             self.users = {u.id: u.nick for u in msg.users}
             self.on_users()
@@ -328,8 +340,6 @@ class RoomView:
             self.on_notice(f"{msg.nick} left" + (f" ({msg.reason})" if msg.reason else ""))
         elif isinstance(msg, Renamed):
             self.users[msg.user] = msg.nick
-            if msg.user == self.me:
-                self.nick = msg.nick
             self.on_users()
             self.on_notice(f"{msg.old} is now {msg.nick}")
         elif isinstance(msg, Chat):
@@ -337,8 +347,6 @@ class RoomView:
                 self.on_chat(msg)
         elif isinstance(msg, Notice):
             self.on_notice(msg.text)
-        elif isinstance(msg, Error):
-            self._refused(msg)
         elif isinstance(msg, RoomState):
             self._rights(msg)
         elif isinstance(msg, AccountOk):
@@ -368,20 +376,22 @@ class RoomView:
                 self._chat_replayed.pop(old, None)  # its keys are among the shown ones
         return True
 
-    def _refused(self, err: Error) -> None:
-        op = self._local.pop(err.oid, None) if err.oid else None
+    def _refused(self, event: Refused) -> None:
+        err, entry = event.msg, event.entry
+        op = entry.op if entry is not None and entry.drawn else None
         # take back what the refused operation drew here
         if isinstance(op, Add):
             self.board.apply_echo(Delete(oid="rollback." + op.oid, id=op.obj.id, author=self.me))
         elif isinstance(op, Move) and self.board.get(op.id) is None:  # erased here by a pending delete
-            self._before.update(
-                {k: _shifted(o, -op.dx, -op.dy) for k, o in self._before.items() if o.id == op.id}
-            )
+            dx, dy = self._unmoved.get(op.id, (0, 0))
+            self._unmoved[op.id] = (dx - op.dx, dy - op.dy)  # for the copy that delete would put back
         elif isinstance(op, Move):
             undo = Move(oid="rollback." + op.oid, id=op.id, dx=-op.dx, dy=-op.dy, author=self.me)
             self.board.apply_echo(undo)
         elif isinstance(op, Delete):
-            gone = self._before.pop(op.oid, None)
+            gone = entry.before if entry is not None else None
+            if gone is not None and (shift := self._unmoved.pop(op.id, None)) is not None:
+                gone = _shifted(gone, *shift)
             # no_such_object: someone else's erase came first; the server has it gone, and so do we
             if gone is not None and self.board.get(gone.id) is None and err.code != "no_such_object":
                 self.board.place(gone)  # back, on top (where it was is not known any more)

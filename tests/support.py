@@ -32,6 +32,7 @@ from typing import Any
 from pgboard_server.server import BoardServer
 
 from pgboard import ids
+from pgboard.client_session import Event
 from pgboard.protocol import (
     TERMINATOR,
     CatchUp,
@@ -516,3 +517,26 @@ class CutProxy:
         for sock in pipe.ends["up"]:
             with contextlib.suppress(OSError):
                 sock.close()
+
+
+def passed_on(conn: Any) -> list[Any]:
+    """The server's messages a session passed on to the view, in order: every event that carries one
+    (``conn``: a Connection or a ClientSession, whose ``events`` the view consumes)."""
+    events: Any = conn.events
+    return [msg for e in events if (msg := getattr(e, "msg", None)) is not None and _is_event(e)]
+
+
+def _is_event(e: Any) -> bool:
+    return isinstance(e, Event.__args__)  # type: ignore[attr-defined]
+
+
+def wait_for_fds(read: list[int], write: list[int], timeout: float) -> None:
+    """select() for any descriptor number: poll() (select() refuses one past 1024, and a long test
+    session with many windows' fonts open gets there)."""
+    poller = select.poll()
+    for fd in set(read) | set(write):
+        poller.register(fd, (select.POLLIN if fd in read else 0) | (select.POLLOUT if fd in write else 0))
+    if read or write:
+        poller.poll(max(0, timeout) * 1000)
+    else:
+        select.select([], [], [], timeout)

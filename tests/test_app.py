@@ -6,7 +6,7 @@ screen shows. Frames run until a condition holds, bounded by a deadline: never a
 
 from __future__ import annotations
 
-import select
+import gc
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,12 +14,28 @@ from pathlib import Path
 import pygame
 import pytest
 from pgboard_server.server import BoardServer
-from support import RawClient, running_server
+from support import RawClient, running_server, wait_for_fds
+from test_net import HandServer, hand  # noqa: F401 - fixture
 
 from pgboard import boardfile
 from pgboard.app import App
-from pgboard.protocol import Add, Chat, Extend, Say, Undo
+from pgboard.catchup_gc import NO_FULL_COLLECTION
+from pgboard.protocol import (
+    Add,
+    BoardObject,
+    CatchUp,
+    Chat,
+    Extend,
+    Hello,
+    Join,
+    Obj,
+    Say,
+    Undo,
+    UserInfo,
+    Welcome,
+)
 from pgboard.scheduler import ManualClock, Scheduler
+from pgboard.widgets.statusbar import connection_text
 
 WAIT = 15.0  # generous: a bound on a condition, never a pause
 FRAME_GAP = 0.005  # the most one idle gap between two frames lasts (the real loop's tick is ~15 ms)
@@ -76,7 +92,7 @@ def between_frames(app: App) -> None:
     Frames run back to back with no gap starve the in-process server's threads: each blit drops the GIL
     and takes it back sooner than a waiting thread wakes up, so a join could wait many seconds."""
     fd = app.conn.fileno() if app.conn is not None else -1
-    select.select([fd] if fd >= 0 else [], [], [], FRAME_GAP)
+    wait_for_fds([fd] if fd >= 0 else [], [], FRAME_GAP)
 
 
 def joined(app: App, server, nick: str = "alice", room: str = "r") -> App:
@@ -282,7 +298,7 @@ def test_when_the_server_is_gone_a_long_while_the_board_is_kept_in_a_file(screen
     (kept,) = tmp_path.glob("pgboard-recovered-*.pgboard")
     assert sorted(o.kind for o in boardfile.load(kept)) == ["circle", "circle"]
     assert app.conn.state in ("offline", "connecting"), "still retrying"
-    assert "Server down" in app.conn.status_text()
+    assert "Server down" in connection_text(app.conn)
 
 
 def test_a_saved_board_opens_in_another_room_as_my_own_copies(screen, server, tmp_path):
@@ -348,3 +364,26 @@ def test_a_second_window_on_the_same_machine_is_a_second_person_and_nobody_is_th
     assert third.client_secret == first.client_secret
     second.shutdown()
     third.shutdown()
+
+
+def test_leaving_a_room_during_its_catch_up_gives_the_garbage_collector_back(
+    screen: pygame.Surface,
+    tmp_path: Path,
+    hand: HandServer,  # noqa: F811 - fixture
+) -> None:
+    """The collector waits while a board comes in (pgboard/catchup_gc.py); a room left before its
+    caught_up used to leave it so for the rest of the process: no full collection ever again."""
+    normal = gc.get_threshold()
+    app = make_app(screen, tmp_path)
+    app.connect("127.0.0.1", hand.port, "alice", "lobby")
+    hand.accept()
+    run_until(app, lambda: app.conn is not None and app.conn.state == "joining")
+    hand.send(Hello(2, "hand"))
+    run_until(app, hand.readable)
+    assert isinstance(hand.recv(), Join)
+    hand.send(Welcome("u1", "alice", "lobby", (UserInfo("u1", "alice"),), 3), CatchUp(3, "board"))
+    hand.send(Obj(BoardObject("a", "line", ((1, 1), (9, 9)))))
+    run_until(app, lambda: gc.get_threshold()[2] == NO_FULL_COLLECTION)  # the board comes in
+    app.connect("127.0.0.1", hand.port, "alice", "elsewhere")  # the user leaves before caught_up
+    assert gc.get_threshold() == normal
+    app.shutdown()

@@ -30,7 +30,7 @@ ROOM = "r"
 
 
 def settled(app: App) -> None:
-    run_until(app, lambda: not app.conn.pending_ops and not app.conn.incoming)
+    run_until(app, lambda: not app.conn.pending_ops and not app.conn.events)
 
 
 def same_board(app: App, server) -> bool:  # type: ignore[no-untyped-def]

@@ -28,6 +28,7 @@ from pgboard.protocol import (
 )
 from pgboard.room import LOCKED_TEXT
 from pgboard.widgets import theme
+from pgboard.widgets.statusbar import connection_text
 
 ROOM = "r"
 # objects drawn by the raw clients below (``raw``: secret-NICK), each in its author's scope
@@ -58,7 +59,7 @@ def screen_of(app: App, x: int, y: int) -> tuple[int, int]:
 
 
 def settled(app: App) -> None:
-    run_until(app, lambda: not app.conn.pending_ops and not app.conn.incoming)
+    run_until(app, lambda: not app.conn.pending_ops and not app.conn.events)
 
 
 def test_the_eraser_erases_what_i_was_allowed_to_edit_and_nothing_else(screen, server, tmp_path: Path):  # noqa: F811
@@ -186,7 +187,7 @@ def test_a_kicked_client_shows_why_and_does_not_reconnect_by_itself(screen, serv
     run_until(app, lambda: app.conn.state == "closed")
     assert "kicked" in app.conn.last_error and "enough for today" in app.conn.last_error
     assert any("bob kicked you: enough for today" in n for n in notices)
-    assert app.conn.status_text().startswith("Disconnected")
+    assert connection_text(app.conn).startswith("Disconnected")
     bob.close()
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 import reliability
-from support import WAIT, CutProxy, RawClient, ServerProcess, running_server
+from support import WAIT, CutProxy, RawClient, ServerProcess, passed_on, running_server
 
 from pgboard import net
 from pgboard.board import Board
@@ -73,7 +73,7 @@ class Artist:
         self.conn = Connection(
             self.sched, "127.0.0.1", port, f"artist{n}", ROOM, f"secret-{n}", rng=random.Random(seed)
         )
-        self.view = RoomView(self.conn)  # type: ignore[arg-type]  # as in app.py: Link is loosely typed
+        self.view = RoomView(self.conn)
         self.errors: list[Error] = []
         self.view.on_error = self.errors.append
         self.rng = random.Random(seed)
@@ -165,7 +165,7 @@ class Crowd:
                 drawing = True
             a.conn.pump()
             a.sched.run_due()
-            for m in a.conn.incoming:
+            for m in passed_on(a.conn):
                 if isinstance(m, OPERATIONS) and m.seq:
                     self.echoed.setdefault((m.author, m.oid), (m, self.phase))
                     a.received.add(m.seq)

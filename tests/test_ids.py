@@ -23,6 +23,7 @@ from support import WAIT, RawClient, running_server
 
 from pgboard import ids
 from pgboard.board import Board
+from pgboard.client_session import ClientSession
 from pgboard.net import Connection
 from pgboard.protocol import (
     PROTOCOL_VERSION,
@@ -33,13 +34,13 @@ from pgboard.protocol import (
     Delete,
     Error,
     Login,
-    Message,
     Move,
     Signup,
     encode,
 )
 from pgboard.room import RoomView
 from pgboard.scheduler import ManualClock, Scheduler
+from pgboard.widgets.statusbar import connection_text
 
 ROOM = "ids"
 CHURNED = 40_000  # ids added and deleted in the memory test
@@ -67,7 +68,7 @@ class Member:
                 return
             left, fd = deadline - time.monotonic(), conn.fileno()
             if left <= 0 or fd < 0:
-                raise AssertionError(f"condition not met; {conn.state!r}: {conn.status_text()}")
+                raise AssertionError(f"condition not met; {conn.state!r}: {connection_text(conn)}")
             select.select([fd], [fd] if conn.wants_write() else [], [], min(left, POLL))
 
     def draw(self, n: int) -> BoardObject:
@@ -216,11 +217,7 @@ def test_owned_by_needs_the_exact_prefix_the_separator_and_something_after() -> 
 
 
 def test_ids_of_two_processes_with_one_secret_never_collide() -> None:
-    class Link:
-        incoming: list[Message] = []
-        client_secret = "shared"
-
-    a, b = RoomView(Link()), RoomView(Link())  # type: ignore[arg-type]
+    a, b = RoomView(ClientSession("a", "", "shared")), RoomView(ClientSession("b", "", "shared"))
     assert a.id_prefix == b.id_prefix == ids.device_id("shared")
     assert {a.new_id() for _ in range(100)}.isdisjoint({b.new_id() for _ in range(100)})
 

@@ -7,21 +7,21 @@ network is bounded: ``pump_until`` pumps and selects on the socket until a condi
 
 from __future__ import annotations
 
+import os
 import random
 import select
 import socket
 import subprocess
 import sys
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from pgboard_server.server import BoardServer
-from support import FakeClock, RawClient, running_server
+from support import FakeClock, RawClient, passed_on, running_server, wait_for_fds
 
-from pgboard import ids, net
+from pgboard import client_session, ids, net
 from pgboard.net import Connection, backoff_delay
 from pgboard.protocol import (
     MAX_TEXT,
@@ -53,6 +53,7 @@ from pgboard.protocol import (
     encode,
 )
 from pgboard.scheduler import ManualClock, Scheduler
+from pgboard.widgets.statusbar import connection_text
 
 WAIT = 5.0  # seconds any single wait may take before the test fails
 POLL = 0.05  # seconds one select() may wait before the pump runs again
@@ -95,8 +96,8 @@ class Client:
             left = deadline - time.monotonic()
             fd = conn.fileno()
             if left <= 0 or fd < 0:  # without a socket only the (manual) clock could change anything
-                raise AssertionError(f"condition not met; state {conn.state!r}: {conn.status_text()}")
-            select.select([fd], [fd] if conn.wants_write() else [], [], min(left, POLL))
+                raise AssertionError(f"condition not met; state {conn.state!r}: {connection_text(conn)}")
+            wait_for_fds([fd], [fd] if conn.wants_write() else [], min(left, POLL))
 
     def online(self) -> Connection:
         self.conn.start()
@@ -111,7 +112,7 @@ class Client:
         self.sched.run_due()
 
     def received(self, kind: type[Message]) -> list[Message]:
-        return [m for m in self.conn.incoming if isinstance(m, kind)]
+        return [m for m in passed_on(self.conn) if isinstance(m, kind)]
 
     def close(self) -> None:
         self.conn.close()
@@ -217,8 +218,8 @@ def test_joins_catches_up_and_goes_online(server: BoardServer) -> None:
     assert conn.state == "connecting", "start() returns before the connection is made"
     c.pump_until(lambda: conn.state == "online")
     assert conn.user_id and conn.nick == "alice" and conn.room == "lobby"
-    assert conn.status_text() == "Online: alice in lobby"
-    kinds = [type(m) for m in conn.incoming]
+    assert connection_text(conn) == "Online: alice in lobby"
+    kinds = [type(m) for m in passed_on(conn)]
     assert kinds[:4] == [Welcome, RoomState, CatchUp, CaughtUp]
     assert conn.catchup_progress is None
     c.close()
@@ -262,7 +263,7 @@ def test_latency_is_the_round_trip_of_our_pings(server: BoardServer) -> None:
     c.clock.advance(0.042)  # the answer takes 42 ms on the manual clock
     c.pump_until(lambda: conn.latency is not None)
     assert conn.latency == pytest.approx(0.042)
-    assert conn.status_text() == "Online: alice in lobby, 42 ms"
+    assert connection_text(conn) == "Online: alice in lobby, 42 ms"
     c.close()
 
 
@@ -275,7 +276,7 @@ def test_taken_nickname_is_refused_with_a_suggestion_and_no_retry(server: BoardS
     second.pump_until(lambda: conn.state == "refused")
     assert isinstance(conn.join_error, JoinError)
     assert conn.join_error.reason == "taken" and conn.join_error.suggestion == "alice2"
-    assert "alice2" in conn.status_text()
+    assert "alice2" in connection_text(conn)
     assert conn.fileno() == -1
     assert second.sched.time_until_next() is None, "no reconnect is scheduled"
     second.clock.advance(600)
@@ -318,28 +319,28 @@ def test_server_shutdown_goes_offline_with_a_countdown_and_never_gives_up() -> N
         conn.send_op(Add("kept", line("kept")))
         server.stop()  # says "shutdown" (fatal) and closes
         c.pump_until(lambda: conn.state == "offline")
-    assert any(isinstance(m, Error) and m.code == "shutdown" for m in conn.incoming)
-    assert conn.status_text() == "Offline: retrying in 1 s; 1 unsent change kept (F5: now)"  # 0.6 s
+    assert any(isinstance(m, Error) and m.code == "shutdown" for m in passed_on(conn))
+    assert connection_text(conn) == "Offline: retrying in 1 s; 1 unsent change kept (F5: now)"  # 0.6 s
     expected = [min(net.BACKOFF_MAX, net.BACKOFF_INITIAL * 2**n) * 1.2 for n in range(6)]
     # Each retry is refused (nothing listens on the port any more): the back-off doubles.
     for n in range(2, 6):
         c.skip_to_retry()
-        assert conn.state == "connecting" and conn.status_text().endswith(f"(attempt {n})")
+        assert conn.state == "connecting" and connection_text(conn).endswith(f"(attempt {n})")
         c.pump_until(lambda: conn.state == "offline")
         assert conn.attempts == n
         assert conn.last_error == f"cannot connect to 127.0.0.1:{port}: Connection refused"
         assert c.sched.time_until_next() == pytest.approx(expected[n - 1])
     # The countdown follows the clock: 4.8 s to wait, 2 s later "3 s".
-    assert conn.status_text().startswith("Offline: retrying in 10 s")  # 9.6 s
+    assert connection_text(conn).startswith("Offline: retrying in 10 s")  # 9.6 s
     c.clock.advance(2.0)
-    assert conn.status_text().startswith("Offline: retrying in 8 s")
+    assert connection_text(conn).startswith("Offline: retrying in 8 s")
     assert not conn.long_outage
     while conn.attempts < 2 * net.LONG_OUTAGE_ATTEMPTS:  # past the old give-up: the retries go on
         c.skip_to_retry()
         c.pump_until(lambda: conn.state == "offline")
         assert conn.long_outage == (conn.attempts >= net.LONG_OUTAGE_ATTEMPTS)
-    assert conn.status_text().startswith("Server down: still retrying in ")
-    assert conn.status_text().endswith("; 1 unsent change kept (F5: now)")
+    assert connection_text(conn).startswith("Server down: still retrying in ")
+    assert connection_text(conn).endswith("; 1 unsent change kept (F5: now)")
     assert [op.oid for op in conn.pending_ops] == ["kept"], "the work is still there"
     assert c.sched.time_until_next() == pytest.approx(net.BACKOFF_MAX, rel=net.BACKOFF_JITTER)
     c.close()
@@ -433,16 +434,16 @@ def test_a_frame_cut_byte_by_byte_and_many_frames_in_one_send(hand: HandServer) 
         hand.send_bytes(hello[i : i + 1])
         select.select([conn.fileno()], [], [], WAIT)
         conn.pump()
-    assert conn.incoming == deque(), "hello is handled by the connection, not passed on"
+    assert passed_on(conn) == [], "hello is handled by the connection, not passed on"
     join = hand.recv()  # the client answered the hello, so it framed it correctly
     assert join == Join("李雷", "", "", None, "secret-alice", packed=True)
     frames = welcome_frames(nick="李雷")
     hand.send(*frames[:3])  # welcome, catch-up header and the first object in one send
     c.pump_until(lambda: conn.catchup_progress == (1, 2))
-    assert conn.state == "catching_up" and conn.status_text() == "Catching up: 1/2"
+    assert conn.state == "catching_up" and connection_text(conn) == "Catching up: 1/2"
     hand.send(*frames[3:], Chat("say", "u2", "bob", "hi"), Ping(9))
     c.pump_until(lambda: conn.state == "online")
-    assert list(conn.incoming) == [*frames, Chat("say", "u2", "bob", "hi")]
+    assert passed_on(conn) == [*frames, Chat("say", "u2", "bob", "hi")]
     assert conn.nick == "李雷" and conn.last_seq == 2
     assert hand.recv() == Pong(9)
     c.close()
@@ -478,7 +479,7 @@ def test_a_silent_server_is_dropped_after_timeout(hand: HandServer) -> None:
     c.clock.advance(0.5)
     c.sched.run_due()
     assert conn.state == "offline"
-    assert conn.status_text().startswith("Offline: retrying in 1 s")
+    assert connection_text(conn).startswith("Offline: retrying in 1 s")
     with pytest.raises(EOFError):
         while True:
             hand.recv()  # our pings, then the close
@@ -505,7 +506,7 @@ def test_a_fatal_replaced_error_does_not_reconnect(hand: HandServer) -> None:
     hand.send(*welcome_frames(), Error("replaced", "you connected again from elsewhere", fatal=True))
     c.pump_until(lambda: conn.state == "closed")
     assert c.sched.time_until_next() is None
-    assert "elsewhere" in conn.status_text()
+    assert "elsewhere" in connection_text(conn)
     c.close()
 
 
@@ -575,7 +576,7 @@ def test_after_the_catch_up_exactly_the_unechoed_operations_are_resent_in_order(
     )
     c.pump_until(lambda: conn.last_seq == 5)
     assert [op.oid for op in conn.pending_ops] == ["o4", "o5"]
-    assert not any(isinstance(m, Ack) for m in conn.incoming), "acks are handled, not passed on"
+    assert not any(isinstance(m, Ack) for m in passed_on(conn)), "acks are handled, not passed on"
     c.close()
 
 
@@ -634,7 +635,7 @@ def test_a_connect_that_never_completes_times_out() -> None:
             c.close()
             pytest.skip("this kernel completed the connect despite a full accept queue")
         assert conn.state == "connecting"
-        assert conn.status_text() == f"Connecting to 127.0.0.1:{port}..."
+        assert connection_text(conn) == f"Connecting to 127.0.0.1:{port}..."
         c.clock.advance(net.TIMEOUT - 0.5)
         c.sched.run_due()
         conn.pump()
@@ -657,7 +658,7 @@ def test_close_sends_what_is_queued_and_the_others_see_us_leave(server: BoardSer
         bob.catch_up()
         conn.send(Say("bye all"))
         conn.close()
-        assert conn.state == "closed" and conn.status_text() == "Disconnected"
+        assert conn.state == "closed" and connection_text(conn) == "Disconnected"
         chat = bob.recv_until(Chat)
         assert chat.text == "bye all" and chat.nick == "alice"
         left = bob.recv_until(UserLeft)
@@ -669,7 +670,7 @@ def test_close_sends_what_is_queued_and_the_others_see_us_leave(server: BoardSer
 def test_a_server_that_does_not_read_never_blocks_the_pump_and_then_gets_everything_in_order(
     hand: HandServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(net, "MAX_IN_FLIGHT", 10_000)  # no echoes come back here: send all at once
+    monkeypatch.setattr(client_session, "MAX_IN_FLIGHT", 10_000)  # no echoes come back here: send all at once
     hand.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # a small window
     c = Client(hand.port)
     conn = c.conn
@@ -738,7 +739,7 @@ def test_misuse_is_refused_and_offline_chat_is_bounded() -> None:
         conn.send_op(Add("o1", line("b")))
     assert [conn.send(Say(f"line {i}")) for i in range(net.MAX_QUEUED_CHAT)] == [True] * net.MAX_QUEUED_CHAT
     assert conn.send(Say("one too many")) is False
-    assert conn.state == "closed" and conn.status_text() == "Disconnected"
+    assert conn.state == "closed" and connection_text(conn) == "Disconnected"
 
 
 def test_operations_the_server_rate_limits_are_kept_and_sent_again_in_order_after_the_retry() -> None:
@@ -749,13 +750,13 @@ def test_operations_the_server_rate_limits_are_kept_and_sent_again_in_order_afte
         for i in range(10):
             conn.send_op(Add(f"o{i}", line(mine(f"l{i}"), i)))
         c.pump_until(lambda: conn.held and len(conn.pending_ops) == 4)
-        c.pump_until(lambda: len([m for m in conn.incoming if isinstance(m, Add)]) == 6)
+        c.pump_until(lambda: len([m for m in passed_on(conn) if isinstance(m, Add)]) == 6)
         assert not c.received(Error), "a rate-limited operation is not the app's business: nothing to undo"
-        assert "slowed down" in conn.status_text()
+        assert "slowed down" in connection_text(conn)
         server_clock.advance(0.5)
         c.clock.advance(0.5)  # the error's retry
         c.pump_until(lambda: not conn.pending_ops)
-        echoes = [m for m in conn.incoming if isinstance(m, Add)]
+        echoes = [m for m in passed_on(conn) if isinstance(m, Add)]
         assert [m.oid for m in echoes] == [f"o{i}" for i in range(10)]
         assert [m.seq for m in echoes] == list(range(1, 11))
         assert not conn.held and not c.received(Error)
@@ -778,3 +779,34 @@ def test_a_join_the_server_paces_is_sent_again_after_its_retry() -> None:
             c.pump_until(lambda: c.conn.state == "online")
             assert c.conn.room == "lobby"
             c.close()
+
+
+@pytest.mark.reliability
+def test_a_client_with_more_than_1024_descriptors_open_still_connects(server: BoardServer) -> None:
+    """select() refuses a descriptor past FD_SETSIZE (1024): a client process with many fonts and files
+    open got "connect failed: filedescriptor out of range in select()" on every try."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the hard limit on descriptors is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    r, w = os.pipe()
+    spare = [os.dup(r) for _ in range(max(0, 1030 - r))]
+    try:
+        c = Client(server.address[1])
+        c.conn.start()
+        assert c.conn.fileno() > 1024
+        poller = select.poll()
+        poller.register(c.conn.fileno(), select.POLLIN | select.POLLOUT)
+        deadline = time.monotonic() + WAIT
+        while c.conn.state != "online" and time.monotonic() < deadline:
+            c.conn.pump()
+            c.sched.run_due()
+            poller.poll(POLL * 1000)
+        assert c.conn.state == "online", connection_text(c.conn)
+        c.close()
+    finally:
+        for fd in (*spare, r, w):
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

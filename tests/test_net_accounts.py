@@ -13,6 +13,7 @@ from test_net import FAST_CLOSE, Client, line
 from pgboard import ids
 from pgboard.net import Credentials
 from pgboard.protocol import AccountError, AccountOk, Add, Join, JoinError, Obj
+from pgboard.widgets.statusbar import connection_text
 
 ACCOUNTS: dict[str, Any] = {"accounts": True, "scrypt_n": 16, "scrypt_r": 1, **FAST_CLOSE}
 
@@ -76,7 +77,7 @@ def test_a_wrong_password_is_refused_without_retrying(tmp_path: Path) -> None:
         c.conn.start()
         c.pump_until(lambda: c.conn.state == "refused")
         assert c.conn.account_error is not None and c.conn.account_error.reason == "bad_login"
-        assert c.conn.status_text() == "Refused: wrong nickname or password"
+        assert connection_text(c.conn) == "Refused: wrong nickname or password"
         assert c.sched.time_until_next() is None  # no reconnect scheduled
 
 

@@ -17,6 +17,8 @@ from test_app import SIZE, board_point, drag, ev, joined, key, run_until
 from pgboard import boardfile, net
 from pgboard.app import App
 from pgboard.scheduler import ManualClock, Scheduler
+from pgboard.widgets import statusbar
+from pgboard.widgets.statusbar import connection_text
 
 DOWN_FOR = 3 * 3600.0  # seconds the server stays down: far past the old give-up (about 5 minutes)
 STEP = 600.0  # seconds of the clock between two looks: one due retry runs (and is refused) per step
@@ -61,9 +63,9 @@ def test_a_stroke_drawn_three_hours_into_an_outage_reaches_the_board_when_the_se
         down += STEP
         app.frame([])
         run_until(app, lambda: app.conn.state != "connecting")
-        assert app.conn.state == "offline", f"gave up after {down / 60:.0f} min: {app.conn.status_text()}"
+        assert app.conn.state == "offline", f"gave up after {down / 60:.0f} min: {connection_text(app.conn)}"
     assert app.conn.attempts - tries == DOWN_FOR / STEP, "one retry per step, for three hours"
-    assert app.conn.status_text().startswith(net.DOWN_TEXT) and "F5" in app.conn.status_text()
+    assert connection_text(app.conn).startswith(statusbar.DOWN_TEXT) and "F5" in connection_text(app.conn)
     (kept,) = tmp_path.glob("pgboard-recovered-*.pgboard")  # the safety net, written once
     assert sorted(o.kind for o in boardfile.load(kept)) == ["circle", "rect"]
     app.frame([key(pygame.K_s, unicode="s")])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 
+from support import passed_on
 from test_net import Client, HandServer, hand, handshake, line, rejoin, welcome_frames  # noqa: F401 - fixture
 
 from pgboard.catchup_gc import CATCHUP_THRESHOLD, NO_FULL_COLLECTION
@@ -21,7 +22,9 @@ from pgboard.protocol import (
     UserInfo,
     Welcome,
 )
-from pgboard.room import LIVE_BUDGET, LOCAL_SLACK, MESSAGE_WORK, RoomView
+from pgboard.room import LIVE_BUDGET, MESSAGE_WORK, RoomView
+
+DRAWN_MEANWHILE = 257  # moves drawn while a burst waits (more than the old view's LOCAL_SLACK sweep)
 
 
 def test_my_operation_confirmed_right_behind_a_board_catch_up_stays_on_my_board(hand: HandServer) -> None:  # noqa: F811
@@ -64,7 +67,7 @@ def test_the_collector_waits_longer_while_a_board_comes_in_and_is_itself_again_a
     hand.send(
         Welcome("u1", "alice", "lobby", (UserInfo("u1", "alice"),), 2), CatchUp(2, "board"), Obj(line("a"))
     )
-    c.pump_until(lambda: len(conn.incoming) >= 3)
+    c.pump_until(lambda: len(passed_on(conn)) >= 3)
     view.apply_incoming()
     young, _, full = gc.get_threshold()
     assert young >= CATCHUP_THRESHOLD  # a big board's points do not make it run all along
@@ -105,7 +108,7 @@ def test_a_burst_is_applied_over_frames_and_my_echoes_behind_it_are_applied_once
     mine[0] = dataclasses.replace(mine[0], obj=dataclasses.replace(stroke.obj, author="u1"))
     hand.send(*burst, *mine)  # six huge strokes, then the echoes of mine, in one breath
     c.pump_until(lambda: not conn.pending_ops)  # the pump read it all: mine are confirmed
-    for _ in range(LOCAL_SLACK + 1):  # the user keeps drawing meanwhile: the sweep of _local runs
+    for _ in range(DRAWN_MEANWHILE):  # the user keeps drawing meanwhile (the old _local sweep's size)
         view.submit(Move(view.new_oid(), "mine", 1, 0))
     frames = []
     while view.waiting:
@@ -114,7 +117,7 @@ def test_a_burst_is_applied_over_frames_and_my_echoes_behind_it_are_applied_once
         frames.append(view.stats["work"] - before)
     assert len(frames) >= 6 * MAX_POINTS // LIVE_BUDGET  # a frame applied at most about LIVE_BUDGET
     assert max(frames) <= LIVE_BUDGET + MESSAGE_WORK + MAX_POINTS
-    moved = LOCAL_SLACK + 1
+    moved = DRAWN_MEANWHILE
     want = tuple((x + moved, y) for x, y in stroke.obj.points + grown.points)
     assert view.board.get("mine").points == want, (
         "my add and extend, applied here once: not again at their echo"

@@ -17,13 +17,14 @@ import pytest
 from pgboard_server.limits import NO_RATE_LIMITS
 from pgboard_server.server import BoardServer
 from pgboard_server.tls import TLS_REQUIRED, file_fingerprint, server_context
-from support import WAIT, RawClient, ServerProcess, running_server
+from support import WAIT, RawClient, ServerProcess, passed_on, running_server
 from test_net import Client
 
 from pgboard import ids
 from pgboard.net import Connection
 from pgboard.protocol import Add, BoardObject, Chat, Codec, Error, Hello, Obj, Say
 from pgboard.tls import normal_fingerprint
+from pgboard.widgets.statusbar import connection_text
 
 FAST = {"close_linger": 0.05}
 
@@ -87,7 +88,7 @@ def test_a_real_tls_session_joins_draws_chats_and_catches_up_thousands_of_object
             bob.recv_until(lambda m: isinstance(m, Add) and m.oid == "b2999", timeout=WAIT * 2)
             c = tls_client(srv.address[1], fingerprint=file_fingerprint(cert[0]))
             conn = c.online()
-            objs = [m for m in conn.incoming if isinstance(m, Obj)]
+            objs = [m for m in passed_on(conn) if isinstance(m, Obj)]
             assert [m.obj.id for m in objs] == [bob.obj_id(f"o{i}") for i in range(3000)]
             mine = ids.scoped(ids.device_id(conn.client_secret), "mine")
             conn.send_op(Add("a1", BoardObject(mine, "line", ((1, 1), (9, 9)))))
@@ -96,7 +97,7 @@ def test_a_real_tls_session_joins_draws_chats_and_catches_up_thousands_of_object
             assert bob.recv_until(Add).obj.id == mine
             assert bob.recv_until(Chat).text == "hello over TLS"
             bob.send(Say("hi alice"))
-            c.pump_until(lambda: any(isinstance(m, Chat) and m.text == "hi alice" for m in conn.incoming))
+            c.pump_until(lambda: any(isinstance(m, Chat) and m.text == "hi alice" for m in passed_on(conn)))
             assert conn.tls_fingerprint == normal_fingerprint(file_fingerprint(cert[0]))
             c.close()
 
@@ -109,7 +110,7 @@ def test_an_unknown_self_signed_certificate_shows_its_fingerprint_and_is_trusted
     c.pump_until(lambda: c.conn.state == "untrusted")
     expected = normal_fingerprint(file_fingerprint(cert[0]))
     assert c.conn.tls_fingerprint == expected and not c.conn.tls_changed
-    assert expected in c.conn.status_text() and "trust it?" in c.conn.status_text()
+    assert expected in connection_text(c.conn) and "trust it?" in connection_text(c.conn)
     assert c.sched.time_until_next() is None, "no retry: the user must decide"
     c.conn.trust(c.conn.tls_fingerprint)
     c.pump_until(lambda: c.conn.state == "online")
@@ -121,7 +122,8 @@ def test_a_changed_fingerprint_is_refused_loudly_and_never_retried(tls_server: B
     c.conn.start()
     c.pump_until(lambda: c.conn.state == "untrusted")
     assert c.conn.tls_changed
-    assert "CERTIFICATE CHANGED" in c.conn.status_text() and c.conn.tls_fingerprint in c.conn.status_text()
+    line = connection_text(c.conn)
+    assert "CERTIFICATE CHANGED" in line and c.conn.tls_fingerprint in line
     assert c.sched.time_until_next() is None
     assert not any(s.joined for s in tls_server.sessions)  # nothing was sent in the clear or otherwise
 
@@ -134,7 +136,7 @@ def test_a_plain_client_talking_to_a_tls_server_gets_a_clear_error(cert: tuple[P
         c = Client(srv.address[1])
         c.conn.start()  # the pgboard client waits for hello in silence: told after the handshake timeout
         c.pump_until(lambda: c.conn.state == "closed")
-        assert "tls_required" in c.conn.status_text() and "--tls" in c.conn.status_text()
+        assert "tls_required" in connection_text(c.conn) and "--tls" in connection_text(c.conn)
 
 
 def test_a_tls_client_talking_to_a_plain_server_is_told_so(cert: tuple[Path, Path]) -> None:
@@ -142,7 +144,7 @@ def test_a_tls_client_talking_to_a_plain_server_is_told_so(cert: tuple[Path, Pat
         c = tls_client(srv.address[1])
         c.conn.start()
         c.pump_until(lambda: c.conn.state == "closed")
-        assert "does not speak TLS" in c.conn.status_text()
+        assert "does not speak TLS" in connection_text(c.conn)
 
 
 def test_a_stalled_handshake_holds_up_nobody_and_ends_after_its_timeout(cert: tuple[Path, Path]) -> None:

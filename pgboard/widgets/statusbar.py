@@ -8,12 +8,17 @@ is replayed, ``progress`` (0..1, or (done, total)) shows as a progress bar on th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pygame
 
 from . import theme
 from .text import FontSet
+
+if TYPE_CHECKING:
+    from pgboard.net import Connection
 
 DOT = 8
 PROGRESS_W = 160
@@ -23,6 +28,45 @@ GOOD_STATES = ("connected", "online", "joined")
 BAD_STATES = ("offline", "disconnected", "error", "failed", "closed", "refused", "unreachable", "down")
 
 Progress = float | tuple[int, int] | None
+RETRY_KEY = "F5"  # pgboard/shortcuts.py binds it to "reconnect" (retry_now); a click on the status bar too
+DOWN_TEXT = "Server down: still retrying"  # the line after LONG_OUTAGE_ATTEMPTS failed tries
+
+
+def connection_text(conn: Connection) -> str:
+    """One line saying where the connection stands, for the status bar."""
+    state = conn.state
+    if state == "connecting":
+        tail = f" (attempt {conn.attempts + 1})" if conn.attempts else ""
+        return f"Connecting to {conn.host}:{conn.port}...{tail}"
+    if state == "joining":
+        return f"Joining {conn.room or 'the lobby'}..."
+    if state == "catching_up":
+        if conn.catchup_progress and conn.catchup_progress[1]:
+            done, total = conn.catchup_progress
+            return f"Catching up: {done}/{total}"
+        return "Catching up..."
+    if state == "online":
+        ping = f", {round(conn.latency * 1000)} ms" if conn.latency is not None else ""
+        if conn.held:
+            return f"Online: {conn.nick} in {conn.room}{ping}; slowed down by the server, resending"
+        return f"Online: {conn.nick} in {conn.room}{ping}"
+    if state == "offline":
+        kept = conn.pending
+        tail = f"; {kept} unsent change{'s' if kept != 1 else ''} kept" if kept else ""
+        head = DOWN_TEXT if conn.long_outage else "Offline: retrying"
+        return f"{head} in {max(1, math.ceil(conn.retry_in))} s{tail} ({RETRY_KEY}: now)"
+    if state == "refused":
+        err = conn.join_error or conn.account_error
+        if err is None:
+            return "Refused by the server"
+        text = f"Refused: {err.detail or err.reason}"
+        suggestion = getattr(err, "suggestion", "")
+        return f"{text}. Try {suggestion!r}?" if suggestion else text
+    if state == "untrusted":
+        if conn.tls_changed:
+            return str(conn.last_error)
+        return f"Untrusted certificate, SHA256 {conn.tls_fingerprint}: trust it?"
+    return f"Disconnected: {conn.last_error}" if conn.last_error not in ("", "closed") else "Disconnected"
 
 
 def state_color(state: str) -> tuple[int, int, int]:
