@@ -54,16 +54,25 @@ class Waiter(Protocol):
 
 
 def select_wait(readable: list[int], writable: list[int], timeout: float) -> bool:
-    """The real wait: ``select`` on the connection's socket (a plain sleep when there is none)."""
+    """The real wait: ``poll`` (``select`` on Windows) on the connection's socket (a plain sleep
+    when there is none)."""
     if not readable and not writable:
         if timeout > 0:
             time.sleep(timeout)  # nothing to watch: the next frame slot is the next thing to do
         return False
     try:
-        r, w, _ = select.select(readable, writable, [], max(timeout, 0.0))
+        if not hasattr(select, "poll"):  # Windows: select, whose descriptors are not limited to 1024
+            r, w, _ = select.select(readable, writable, [], max(timeout, 0.0))
+            return bool(r or w)
+        # poll, not select: select refuses a descriptor numbered 1024 or more (a process with many
+        # files open), which would turn the idle loop into a busy one
+        poller = select.poll()
+        for fd in set(readable) | set(writable):
+            poller.register(fd, (select.POLLIN if fd in readable else 0)
+                            | (select.POLLOUT if fd in writable else 0))
+        return bool(poller.poll(max(timeout, 0.0) * 1000))
     except (OSError, ValueError):  # closed under us: the pump finds out and reports it
         return True
-    return bool(r or w)
 
 
 class InputWake:
