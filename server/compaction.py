@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from pgboard.protocol import TERMINATOR, Obj, ProtocolError, decode_frame, encode_obj
+from pgboard.protocol import Obj, ProtocolError, decode_frame, encode_obj, payload_of
 
 if TYPE_CHECKING:
     from pgboard_server.room import Room
@@ -107,7 +107,7 @@ class LogCompactor:
                 hit[1] if (hit := cache.get(o.id)) is not None and hit[0] is o else encode_obj(o, packed=True)
                 for o in objects
             )
-            payloads = (frame[: -len(TERMINATOR)].decode("ascii") for frame in frames)
+            payloads = (payload_of(frame) for frame in frames)
             room.store.stage_snapshot(room.name, seq, payloads)
             with room.lock, self._lock:  # from now on a since before the floor gets the board
                 self.floor = floor = min([seq, *self._pins])

@@ -11,12 +11,11 @@ from __future__ import annotations
 import logging
 import secrets
 import sqlite3
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from pgboard_server import logform
+from pgboard_server import lockorder, logform
 from pgboard_server.budget import BudgetMeter, RoomBudget, growth
 from pgboard_server.compaction import LogCompactor
 from pgboard_server.limits import Limits
@@ -26,7 +25,6 @@ from pgboard import ids, names
 from pgboard.board import MAX_OBJECTS, Board, BoardError, DuplicateOperation, Operation
 from pgboard.protocol import (
     OPERATIONS,
-    TERMINATOR,
     Ack,
     Add,
     BoardObject,
@@ -44,6 +42,8 @@ from pgboard.protocol import (
     decode_frame,
     encode,
     encode_obj,
+    frame_of,
+    payload_of,
 )
 
 if TYPE_CHECKING:
@@ -64,10 +64,6 @@ def author_id(secret: str) -> str:
     return ids.device_id(secret)
 
 
-def payload(frame: bytes) -> str:
-    return frame[: -len(TERMINATOR)].decode("ascii")
-
-
 class Room:
     """One board. Every mutation happens under ``lock`` (re-entrant: a drop may happen mid-broadcast)."""
 
@@ -82,7 +78,7 @@ class Room:
     ) -> None:
         self.name = name
         self.store = store
-        self.lock = threading.RLock()
+        self.lock = lockorder.rlock("room")
         self.rights = RoomRights(store, name)
         self.max_objects = max_objects
         self.budget = budget or Limits().budget()
@@ -197,13 +193,13 @@ class Room:
         frame = encode(line)
         with self.lock:
             try:
-                self.store.append_chat(self.name, payload(frame), keep=self.budget.chat_kept)
+                self.store.append_chat(self.name, payload_of(frame), keep=self.budget.chat_kept)
             except sqlite3.Error as exc:
                 self.store.health.failed(f"a chat line in room {self.name!r}", exc)
                 return False
             self.store.health.ok()
             self.chatted = True
-            self.chat.append(payload(frame))
+            self.chat.append(payload_of(frame))
             for s in list(self.members.values()):
                 if not s.ignoring_chat or s.user == line.user:
                     s.send_frame(frame)
@@ -212,23 +208,27 @@ class Room:
     # -- the board log
 
     def apply(self, session: Session, op: Operation) -> None:
-        self.apply_all(session, [op])
+        for s in self.apply_all(session, [op]):
+            s.flush()
 
-    def apply_all(self, session: Session, ops: Sequence[Operation]) -> None:
+    def apply_all(self, session: Session, ops: Sequence[Operation]) -> list[Session]:
         """Apply ``session``'s operations (one input chunk's, in order) under one hold of the lock,
-        commit their echoes in one transaction, then send them: each echo to every member, each
-        answer (an ack of a resend, a refusal) to ``session`` alone, all in the order of ``ops``."""
+        commit their echoes in one transaction, then queue them: each echo to every member, each
+        answer (an ack of a resend, a refusal) to ``session`` alone, all in the order of ``ops``.
+        Queued, not written: returns the members queued on, whom the caller flushes (the reader,
+        once at the end of its input chunk). Queueing happens under the lock, so every member
+        gets the echoes in seq order whichever thread flushes them."""
         with self.lock:
             if self.members.get(session.user) is not session:
                 # A connection its author's reconnect replaced (or one that left) applies nothing more:
                 # read late by its reader thread, the operation would land behind the catch-up of the
                 # new connection, which still has it to resend; a client that caught up on a compacted
                 # board would then take its echo for the acknowledgement of something already drawn.
-                return
+                return []
             self.board.begin()  # a failed commit takes the chunk back in O(chunk): see _log
             try:
                 replies = [self._apply_one(session, op) for op in ops]
-                echoes: list[Operation] = [r for r in replies if isinstance(r, OPERATIONS)]  # type: ignore[misc]
+                echoes: list[Operation] = [r for r in replies if isinstance(r, OPERATIONS)]
                 logged = self._log(echoes) if echoes else {}
             except BaseException:
                 self.board.rollback()  # a failure of ours: what nobody saw is not kept either
@@ -246,11 +246,10 @@ class Room:
                         continue
                     reply = result
                 mine.append(encode(reply))
-            for s in list(self.members.values()):
-                if s is session:
-                    s.send_frames(mine)
-                elif everyone:
-                    s.send_frames(everyone)
+            members = list(self.members.values()) if everyone else [session]
+            for s in members:
+                s.send_frames(mine if s is session else everyone, flush=False)
+            return members
 
     def _apply_one(self, session: Session, op: Operation) -> Message:
         """The echo of ``op`` applied to the board (not logged yet), or the answer to send back."""
@@ -355,9 +354,14 @@ class Room:
             if users is None or user in users:
                 s.send(self.rights.state_for(user))
 
-    def cursor(self, session: Session, msg: Cursor) -> None:
+    def cursor(self, session: Session, msg: Cursor) -> list[Session]:
+        """Queue ``session``'s cursor on the others, unwritten: returns them, for the caller to flush."""
+        frame = encode(Cursor(msg.x, msg.y, session.user))
         with self.lock:
-            self.broadcast(Cursor(msg.x, msg.y, session.user), exclude=session)
+            others = [s for s in self.members.values() if s is not session]
+            for s in others:
+                s.send_frame(frame, flush=False)
+            return others
 
     # -- catch-up
 
@@ -401,7 +405,7 @@ class Room:
         try:
             yield encode(CatchUp(seq - since, "ops"))
             for echo in self.store.ops(self.name, since, seq, chunk=self.catchup_chunk):
-                yield echo.encode("ascii") + TERMINATOR if packed else logform.as_lists(echo)
+                yield frame_of(echo) if packed else logform.as_lists(echo)
         finally:
             self.compaction.unpin(since)
         yield encode(CaughtUp(seq))

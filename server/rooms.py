@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from pgboard_server import lockorder
 from pgboard_server.budget import RoomBudget
 from pgboard_server.limits import MAX_ROOMS, MAX_ROOMS_PER_ADDRESS
 from pgboard_server.rights import address_of
@@ -69,7 +69,7 @@ class Rooms:
         self.max_objects = max_objects
         self.chat_history = chat_history
         self.catchup_chunk = catchup_chunk
-        self._lock = threading.Lock()
+        self._lock = lockorder.lock("rooms")
         self._rooms: dict[str, Room] = {}  # by folded name, least recently joined first
         self._created: Counter[str] = Counter()  # rooms held, by the address that created them
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pgboard_server import lockorder
 from pgboard_server.store_health import StoreHealth
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,7 @@ class Store:
         self.path = str(path)
         if self.path != MEMORY:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        self._lock = lockorder.lock("store")
         self.health = StoreHealth(self.path)  # a full disk is logged once, not once per refused write
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         # a new file gives the pages a compaction frees back to the file system (incremental_vacuum);
