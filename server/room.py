@@ -4,6 +4,27 @@ Joining registers the member and takes the catch-up (a snapshot of the board, or
 operations the client missed) atomically under the room's lock, and queues the catch-up on the
 joiner's connection ahead of any live frame: live operations follow CaughtUp with no gap and no
 duplicate. The catch-up itself is encoded later by the joiner's writer thread, outside the lock.
+
+Who writes what: ``apply_all`` (and ``cursor``) queue frames on members without writing them and
+return those members; the caller, a connection's reader thread, writes each once at the end of its
+input chunk (``Session.flush``). Frames are queued under the room's lock, so every member gets the
+echoes in seq order whichever thread writes them. Other sends (chat, joins, leaves, rights) are
+written when queued.
+
+Lock order (server/lockorder.py checks it when PGBOARD_DEBUG_LOCKS=1, as in the test suite): a
+thread holding a lock takes only locks further down this list, never one above it.
+
+    Room.lock (re-entrant)       a room's board, members and chat
+    Rooms._lock                  which rooms are held (put away: the room's lock taken without waiting)
+    Accounts._lock               who is logged in
+    Session._state               a connection's closing flag and room (join racing a close)
+    Session._lock                a connection's send queue, and writing to its socket
+    Store._lock                  the SQLite connection
+
+So: Room -> Session state -> Session lock; Room -> Store; Room -> Accounts; Rooms -> Store. A
+session closes itself (``Session.close``) holding its own locks only, then leaves its room. The
+locks held for a few operations that call out to nothing (TlsWire's, LogCompactor's, StoreHealth's,
+the rate limiters') come after all of these.
 """
 
 from __future__ import annotations

@@ -27,6 +27,8 @@ from pgboard.protocol import (
 )
 
 if TYPE_CHECKING:
+    from pgboard_server.accounts import Accounts
+    from pgboard_server.room_passwords import RoomPasswords
     from pgboard_server.session import Session
     from pgboard_server.store import Store
 
@@ -60,8 +62,12 @@ class Rooms:
         max_objects: int = MAX_OBJECTS,
         budget: RoomBudget | None = None,
         max_rooms_per_address: int = MAX_ROOMS_PER_ADDRESS,
+        accounts: Accounts,
+        passwords: RoomPasswords,
     ) -> None:
         self.store = store
+        self.accounts = accounts  # who is logged in as whom: a join takes the account's name and id
+        self.passwords = passwords  # rooms' passwords, checked at join
         self.budget = budget
         self.max_members = max_members
         self.max_rooms = max_rooms
@@ -176,7 +182,7 @@ class Rooms:
         except names.NameError_ as exc:
             session.send(JoinError(exc.reason, exc.detail))
             return
-        accounts, passwords = session.server.accounts, session.server.room_passwords
+        accounts, passwords = self.accounts, self.passwords
         account = accounts.account_of(session)
         if account is not None:  # logged in: the account's name and id, on every machine
             nick, user = account.nick, account.user
@@ -227,7 +233,7 @@ class Rooms:
         new_password: str | None,
     ) -> None:
         """Under the room's lock: make ``session`` a member of ``room``, or tell it why not."""
-        passwords = session.server.room_passwords
+        passwords = self.passwords
         ghost = room.members.get(user)
         taken = room.taken_nicks(except_user=user)
         if names.fold(nick) in taken:
