@@ -23,7 +23,9 @@ from pgboard.net import Connection, Credentials
 from pgboard.protocol import MAX_WIDTH, Chat, Cursor, Message, Say
 from pgboard.room import LIVE_BUDGET, LOCKED_TEXT, RoomView
 from pgboard.scheduler import Scheduler
-from pgboard.tools import TOOLS, Tool, ToolContext, make_tool
+from pgboard.sizes import TEXT_SIZE, step_width
+from pgboard.tools import Tool, ToolContext
+from pgboard.tooltable import TOOLS, make_tool
 from pgboard.ui import UI
 from pgboard.widgets import theme
 
@@ -36,8 +38,6 @@ WHEEL_ZOOM_STEP = 1.1
 WHEEL_PAN = 60  # screen pixels per wheel notch
 CURSOR_INTERVAL = 1 / 15  # seconds between two cursor positions we send
 MAX_FILES_LISTED = 9  # board files offered by Ctrl+O (one digit each)
-TEXT_SIZE = 56  # board units: readable when the whole board fits a laptop screen
-WIDTHS = (1, 2, 3, 5, 8, 12, 18, 26, 36, 48, MAX_WIDTH)  # what [ and ] step through
 
 
 class App:
@@ -59,7 +59,6 @@ class App:
         self.host_db = host_db
         self.ui = UI(
             screen.get_size(),
-            tools=[(t.name, t.key, t.hint) for t in TOOLS.values()],
             settings_path=settings_path,
             save_settings=save_settings,
             keyboard_shortcuts=False,
@@ -74,12 +73,7 @@ class App:
             on_trust=self.trust,
         )
         settings = self.ui.settings
-        if not settings.client:
-            settings.client = identity.new_secret()  # who I am to the server, across restarts
-            self.ui.save_settings()
-        path = settings_path if settings_path is not None else settings_mod.default_path()
-        self._identity = identity.IdentityLock(identity.lock_path(path))
-        self.client_secret = identity.choose_secret(settings.client, self._identity)
+        self.client_secret, self._identity = identity.claim(self.ui.settings_file)
         self.texts = render.TextCache()
         self.board = self._new_board()
         self.canvas = Canvas(self.board, self.texts)
@@ -467,7 +461,7 @@ class App:
         elif kind == "color":
             self.pick_color(theme.PALETTE[int(arg) - 1][1])
         elif action in ("thinner", "thicker"):
-            self.pick_width(_step_width(self.ctx.width, -1 if action == "thinner" else 1))
+            self.pick_width(step_width(self.ctx.width, -1 if action == "thinner" else 1))
         elif action in ("undo", "redo", "clear") and self.room is not None:
             self.tool.finish()
             getattr(self.room, action)()
@@ -569,9 +563,3 @@ def _around(outer: pygame.Rect, inner: pygame.Rect) -> list[pygame.Rect]:
         pygame.Rect(inner.right, inner.y, outer.right - inner.right, inner.h),
     ]
     return [r for r in strips if r.w > 0 and r.h > 0]
-
-
-def _step_width(width: int, step: int) -> int:
-    if step > 0:
-        return next((w for w in WIDTHS if w > width), WIDTHS[-1])
-    return next((w for w in reversed(WIDTHS) if w < width), WIDTHS[0])

@@ -10,20 +10,22 @@ after a restart) and every client keep the same history, bounded in bytes (pgboa
 how and why).
 
 Clearing costs what it removes: the board keeps the ids of each author's objects (:meth:`ids_of`),
-and :meth:`editable_by` reads them for the authors the ``edit_scope`` names (your own by default; a
-server's operator edits everyone's), so an empty clear is O(1) on a board of any size.
+and :meth:`iter_editable` reads them for the authors the ``edit_scope`` names (your own by default; a
+server's operator edits everyone's), so an empty clear is O(1) on a board of any size; one clear
+removes as many as its echo can list (pgboard/clearing.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import heapq
 from collections import OrderedDict, deque
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from itertools import chain
 from typing import Protocol
 
-from pgboard import geometry
+from pgboard import clearing, geometry
 from pgboard.board_journal import Journal
 from pgboard.history import (  # noqa: F401 - the history's limits, read where they always were
     MAX_BOARD_HISTORY_BYTES,
@@ -38,8 +40,8 @@ from pgboard.history import (  # noqa: F401 - the history's limits, read where t
 from pgboard.protocol import (
     BOARD_H,
     BOARD_W,
-    MAX_FRAME,
     MAX_POINTS,
+    OPERATIONS,
     Add,
     BoardObject,
     Clear,
@@ -49,6 +51,7 @@ from pgboard.protocol import (
     LocalProtocolError,
     Message,
     Move,
+    Operation,
     Redo,
     Undo,
     encode,
@@ -56,15 +59,15 @@ from pgboard.protocol import (
 from pgboard.wire_fields import shared_ints
 
 MAX_OBJECTS = 200_000  # objects on one board at once
-# Operation ids remembered to answer a resend with ack instead of applying it twice. Only operations in
+# Operation ids remembered to answer a resend with ack instead of applying it twice, per device (an
+# oid is unique per client secret only: two machines of one account count alike). Only operations in
 # flight when a connection drops are ever resent (pgboard's client keeps at most 100 in flight), so a
-# window of an author's latest ids is enough; and only the authors who drew last are remembered, so
-# neither a long session nor a crowd of made-up authors (a client picks its own secret) grows a board's
+# window of a device's latest ids is enough; and only the devices that drew last are remembered, so
+# neither a long session nor a crowd of made-up devices (a client picks its own secret) grows a board's
 # memory without bound (about 230 bytes an id: at most ~90 MiB a board, ~7 MiB for a class of 30).
-MAX_REMEMBERED_OPS = 1_000  # per author: ten times what a client has in flight
-MAX_REMEMBERED_AUTHORS = 400  # twice the members a room holds (server/limits.py MAX_ROOM_MEMBERS)
+MAX_REMEMBERED_OPS = 1_000  # per device: ten times what a client has in flight
+MAX_REMEMBERED_AUTHORS = 400  # devices: twice the members a room holds (limits.py MAX_ROOM_MEMBERS)
 
-Operation = Add | Extend | Move | Delete | Clear | Undo | Redo
 EditPolicy = Callable[[str, BoardObject], bool]
 # the authors whose objects an author may edit under the policy (None: everyone's): lets a clear read
 # the index of objects by author instead of asking the policy about every object on the board
@@ -133,8 +136,6 @@ class Board:
         self._oid_order: OrderedDict[str, deque[str]] = OrderedDict()
         self._history = Histories()
         self._by_author: dict[str, dict[str, None]] = {}  # author -> ids of their objects, drawing order
-        self._id_bytes: dict[str, int] = {}  # author -> bytes their ids take in a clear's echo
-        self._all_id_bytes = 0
         self.listeners: list[BoardListener] = []
         self._journal: Journal | None = None  # between begin() and end(): how to undo what changed
 
@@ -180,18 +181,23 @@ class Board:
         return (author,) if self.may_edit is own_objects_only else False
 
     def editable_by(self, author: str) -> list[str]:
-        """The ids ``author`` may edit, in drawing order: O(what it returns) through the index by
-        author, unless a policy other than the default comes without its ``edit_scope``."""
+        """The ids ``author`` may edit, in drawing order (see :meth:`iter_editable`)."""
+        return list(self.iter_editable(author))
+
+    def iter_editable(self, author: str) -> Iterator[str]:
+        """The ids ``author`` may edit, in drawing order, lazily: O(what is read) through the index by
+        author, unless a policy other than the default comes without its ``edit_scope``. Read it
+        whole before the board changes."""
         scope = self._scope(author)
         if scope is False:
-            return [i for i, o in self.objects.items() if self.may_edit(author, o)]
+            return (i for i, o in self.objects.items() if self.may_edit(author, o))
         if scope is None:
-            return list(self.objects)
+            return iter(self.objects)
         assert not isinstance(scope, bool)
         found = [ids for a in scope if (ids := self._by_author.get(a))]
         if len(found) <= 1:
-            return list(found[0]) if found else []
-        return sorted(chain.from_iterable(found), key=self._z.__getitem__)
+            return iter(found[0] if found else ())
+        return heapq.merge(*found, key=self._z.__getitem__)  # each author's ids are in drawing order
 
     def history_bytes(self, author: str | None = None) -> int:
         """Bytes charged to ``author``'s history (to every author's, when None): pgboard/history.py."""
@@ -205,15 +211,15 @@ class Board:
         h = self._history.get(author)
         return bool(h and h.redo)
 
-    def seen(self, author: str, oid: str) -> int | None:
-        """The seq an operation id of this author was applied as, if it was."""
-        return self._oids.get((author, oid))
+    def seen(self, device: str, oid: str) -> int | None:
+        """The seq an operation id of this device (an echo's ``device``, else its author) was applied as."""
+        return self._oids.get((device, oid))
 
     # -- the authority: check an operation and make its echo
 
-    def apply(self, op: Operation, author: str) -> Operation:
-        """Check ``op`` from ``author``, apply it, and return its echo (raises BoardError)."""
-        done = self._oids.get((author, op.oid))
+    def apply(self, op: Operation, author: str, device: str = "") -> Operation:
+        """Check ``op`` from ``author`` on ``device`` (its own when empty), apply it, and return its echo."""
+        done = self._oids.get((device or author, op.oid))
         if done is not None:
             raise DuplicateOperation(done)
         seq = self.seq + 1
@@ -236,14 +242,13 @@ class Board:
         elif isinstance(op, Delete):
             self._editable(op.id, author)
             echo = op
-        elif isinstance(op, Clear):
-            self._check_clear_fits(author)
-            echo = dataclasses.replace(op, removed=tuple(self.editable_by(author)), put=())
+        elif isinstance(op, Clear):  # as many as one echo lists, bottom first: pgboard/clearing.py
+            echo = dataclasses.replace(op, removed=clearing.clearable(self.iter_editable(author)), put=())
         elif isinstance(op, (Undo, Redo)):
             echo = self._undo_redo_echo(op, author)
         else:
             raise BoardError("unknown_operation", type(op).__name__)
-        echo = dataclasses.replace(echo, seq=seq, author=author)
+        echo = dataclasses.replace(echo, seq=seq, author=author, device="" if device == author else device)
         if isinstance(echo, EffectMessage):
             self._check_fits(echo)
         self.apply_echo(echo)
@@ -259,21 +264,6 @@ class Board:
             raise BoardError(
                 "too_large", f"the effect of this operation is too large to send ({exc})"
             ) from None
-
-    def _check_clear_fits(self, author: str) -> None:
-        """A clear whose ids alone exceed MAX_FRAME is refused before they are listed: O(the authors
-        in scope), so a guest with 50,000 objects of long ids cannot make each refused clear cost a
-        list and an encoding of them all (at the rate limit, the room's lock would be held throughout)."""
-        scope = self._scope(author)
-        if scope is False:
-            return
-        if scope is None:
-            size = self._all_id_bytes
-        else:
-            assert not isinstance(scope, bool)
-            size = sum(self._id_bytes.get(a, 0) for a in scope)
-        if size > MAX_FRAME:
-            raise BoardError("too_large", f"the ids to clear take {size} bytes, more than one frame")
 
     def _check_add(self, obj: BoardObject) -> None:
         # Only an id on the board now is refused: nothing is kept per id ever used (that grew ~60 bytes
@@ -346,10 +336,10 @@ class Board:
         """Apply an echoed operation as the server decided it. Tolerant by design: an echo that
         refers to an object this board does not have (history before a compacted join) changes
         only what it can."""
-        if not isinstance(echo, (Add, Extend, Move, Delete, Clear, Undo, Redo)):
+        if not isinstance(echo, OPERATIONS):
             raise TypeError(f"not an operation: {echo!r}")
         author = echo.author
-        self._remember(author, echo.oid, echo.seq)
+        self._remember(echo.device or author, echo.oid, echo.seq)  # resends are per device
         self.seq = max(self.seq, echo.seq)
         if self._journal is not None:
             self._journal.save_history(author)
@@ -403,9 +393,8 @@ class Board:
         self._history.push(author, hist.undo, step, self.objects.get)
 
     def _remember(self, author: str, oid: str, seq: int) -> None:
-        """Record that ``oid`` was applied as ``seq``, forgetting the author's oldest beyond
-        MAX_REMEMBERED_OPS, and every id of the author who drew least recently beyond
-        MAX_REMEMBERED_AUTHORS (see there why that is enough)."""
+        """Record that ``author``'s (a device's) ``oid`` was applied as ``seq``, forgetting its oldest beyond
+        MAX_REMEMBERED_OPS, and every id of the one that drew least recently beyond MAX_REMEMBERED_AUTHORS."""
         key = (author, oid)
         prev = self._oids.get(key)
         new_author = False
@@ -525,21 +514,14 @@ class Board:
 
     def _index(self, obj: BoardObject) -> None:
         self._by_author.setdefault(obj.author, {})[obj.id] = None
-        size = len(obj.id) + 3  # its '"id",' in a clear's echo (an id needs no JSON escape)
-        self._id_bytes[obj.author] = self._id_bytes.get(obj.author, 0) + size
-        self._all_id_bytes += size
 
     def _unindex(self, obj: BoardObject) -> None:
         ids = self._by_author.get(obj.author)
         if ids is None or obj.id not in ids:
             return
         del ids[obj.id]
-        size = len(obj.id) + 3
-        self._all_id_bytes -= size
-        if ids:
-            self._id_bytes[obj.author] -= size
-        else:
-            del self._by_author[obj.author], self._id_bytes[obj.author]
+        if not ids:
+            del self._by_author[obj.author]
 
     def load(self, objects: Iterable[BoardObject], seq: int) -> None:
         """Replace everything with a compacted board at ``seq`` (a late join, a board file)."""
@@ -568,8 +550,6 @@ class Board:
         self._z, staged._z = staged._z, {}
         self.grid, staged.grid = staged.grid, geometry.SpatialGrid()
         self._by_author, staged._by_author = staged._by_author, {}
-        self._id_bytes, staged._id_bytes = staged._id_bytes, {}
-        self._all_id_bytes, staged._all_id_bytes = staged._all_id_bytes, 0
         self._next_z = max(self._next_z, staged._next_z)
         self._history.clear()
         self.seq = seq

@@ -15,9 +15,10 @@ from pathlib import Path
 from pgboard_server.server import BoardServer
 from pgboard_server.store import default_db_path
 
+from pgboard.protocol import DEFAULT_PORT
+
 log = logging.getLogger(__name__)
 
-DEFAULT_PORT = 5151
 HOST_INTERFACE = "0.0.0.0"
 
 

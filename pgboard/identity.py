@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import IO
 
+from pgboard.settings import SettingsFile
+
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "identity.lock"
@@ -29,8 +31,8 @@ class IdentityLock:
     """An exclusive, non-blocking lock on ``path`` held until :meth:`release` (or the process ends:
     the system drops it then, so a crash never leaves the identity locked)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path | None) -> None:
+        self.path = path  # None: a window that writes nothing holds no lock (acquire says False)
         self._file: IO[bytes] | None = None
 
     def acquire(self) -> bool:
@@ -38,6 +40,8 @@ class IdentityLock:
         where the lock cannot be taken at all counts as holding it (one window, as before)."""
         if self._file is not None:
             return True
+        if self.path is None:
+            return False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             f = open(self.path, "a+b")  # noqa: SIM115 - kept open while the lock is held
@@ -86,3 +90,16 @@ def choose_secret(saved: str, lock: IdentityLock) -> str:
         return saved
     log.info("another pgboard window holds this machine's identity: this one draws as someone new")
     return new_secret()
+
+
+def claim(store: SettingsFile) -> tuple[str, IdentityLock]:
+    """The secret this window draws under, and the lock to release when it closes. A first run makes
+    the saved secret (and saves it). A store that must not be written gets no lock file and draws
+    under a fresh secret, as a second window does: it never takes the saved identity from another."""
+    if not store.writable:
+        return new_secret(), IdentityLock(None)
+    if not store.settings.client:
+        store.settings.client = new_secret()  # who I am to the server, across restarts
+        store.save()
+    lock = IdentityLock(lock_path(store.path))
+    return choose_secret(store.settings.client, lock), lock

@@ -74,15 +74,11 @@ from pgboard.protocol import (
     AccountError,
     AccountOk,
     Ack,
-    Add,
     CatchUp,
     CaughtUp,
-    Clear,
     Codec,
     Cursor,
-    Delete,
     Error,
-    Extend,
     Hello,
     Join,
     JoinError,
@@ -90,17 +86,15 @@ from pgboard.protocol import (
     Login,
     MailAck,
     Message,
-    Move,
     Obj,
+    Operation,
     Passwd,
     Ping,
     Pong,
     ProtocolError,
-    Redo,
     Renamed,
     Say,
     Signup,
-    Undo,
     Welcome,
     encode,
 )
@@ -146,8 +140,6 @@ RETRY_KEY = "F5"  # pgboard/shortcuts.py binds it to "reconnect" (retry_now); a 
 DOWN_TEXT = "Server down: still retrying"  # the status line after LONG_OUTAGE_ATTEMPTS failed tries
 _CONNECT_PENDING = frozenset({0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, errno.EINTR})
 _LOCAL_NAMES = {"": "127.0.0.1", "localhost": "127.0.0.1"}
-
-Operation = Add | Extend | Move | Delete | Clear | Undo | Redo  # protocol.OPERATIONS
 
 
 @dataclass(frozen=True)

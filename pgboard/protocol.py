@@ -15,16 +15,16 @@ garbage raises nothing else; if it does, that is a bug), :class:`LocalProtocolEr
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar, cast, dataclass_transform
+from typing import Any, ClassVar, TypeVar, cast, dataclass_transform, get_args
 
 from pgboard import wire_fields
 
 PROTOCOL_VERSION = 2  # 2: object ids begin with their device id (pgboard/ids.py)
+DEFAULT_PORT = 5151  # where a server listens and a client connects unless told otherwise (the one place)
 TERMINATOR = "Ø".encode()  # b"\xc3\x98"
 MAX_FRAME = 256 * 1024  # bytes of one frame's payload, terminator excluded
 
@@ -38,6 +38,10 @@ MAX_TEXT = 2000  # characters of a text object or a chat line
 MAX_NAME_FIELD = 200  # characters of a nickname, room or password field on the wire (rules: names.py)
 MAX_USERS_LISTED = 1000
 MAX_RETRY = 3600  # seconds: the largest "retry" of an error
+# JSON nesting every receiver accepts (unknown fields of later versions may hold structures); a valid
+# frame of this version nests 5 (frame, put, object, points, point). Deeper may be refused bad_frame:
+# ours refuses only what Python's recursive JSON parser cannot nest (some 900 levels, thread-dependent).
+MAX_DEPTH = 32
 
 OBJECT_KINDS = ("pencil", "line", "rect", "oval", "circle", "square", "text")
 TWO_POINT_KINDS = frozenset({"line", "rect", "oval", "circle", "square"})
@@ -110,31 +114,7 @@ _ID_RE = re.compile(rf"[A-Za-z0-9_.:\-]{{1,{MAX_ID}}}\Z")
 _COLOR_RE = re.compile(r"#[0-9a-f]{6}\Z")
 
 
-def _to_wire(value: Any) -> Any:
-    """JSON-ready: records become dicts; tuples of scalars (or of tuples of them, as points are) stay
-    tuples, which json writes as arrays. A tuple holds one kind of item, so its first tells."""
-    if isinstance(value, WireRecord):
-        return value.to_wire()
-    if isinstance(value, (tuple, list)) and value and isinstance(value[0], WireRecord):
-        return [v.to_wire() for v in value]
-    return value
-
-
-class WireRecord:
-    """Mixin for dataclasses that travel as JSON objects: validation in, plain JSON out."""
-
-    @classmethod
-    def from_wire(cls, data: Any) -> Any:
-        return _fields_from_wire(cls, data)
-
-    def to_wire(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, _, default in wire_fields.table(type(self)):
-            value = getattr(self, name)
-            if default is not dataclasses.MISSING and value == default:
-                continue  # defaults are left out to keep frames short and readable
-            out[name] = _to_wire(value)
-        return out
+WireRecord = wire_fields.WireRecord  # validation in, plain JSON out (moved to wire_fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,8 +336,9 @@ class CaughtUp(Message):
 
 
 # Drawing operations. A client sends them with an ``oid`` of its own (unique per client secret);
-# the server echoes each to every member with ``seq`` and ``author`` filled in. The echo is the
-# author's acknowledgement; an operation whose oid was already applied is answered by ``ack``.
+# the server echoes each to every member with ``seq``, ``author`` and (for an account's, which is not
+# its device) ``device`` filled in, always last. The echo is the author's acknowledgement; an operation
+# whose (device, oid) was already applied is answered by ``ack``.
 
 
 @message("add")
@@ -366,6 +347,7 @@ class Add(Message):
     obj: BoardObject = _spec(BoardObject.from_wire)
     seq: int = _spec(_seq, 0)
     author: str = _spec(_str(MAX_ID), "")
+    device: str = _spec(_str(MAX_ID), "")
 
 
 @message("extend")
@@ -377,6 +359,7 @@ class Extend(Message):
     points: tuple[tuple[int, int], ...] = _spec(_points)
     seq: int = _spec(_seq, 0)
     author: str = _spec(_str(MAX_ID), "")
+    device: str = _spec(_str(MAX_ID), "")
 
 
 @message("move")
@@ -390,6 +373,7 @@ class Move(Message):
     live: bool = _spec(_bool, False)
     seq: int = _spec(_seq, 0)
     author: str = _spec(_str(MAX_ID), "")
+    device: str = _spec(_str(MAX_ID), "")
 
 
 @message("delete")
@@ -398,6 +382,7 @@ class Delete(Message):
     id: str = _spec(_ident)
     seq: int = _spec(_seq, 0)
     author: str = _spec(_str(MAX_ID), "")
+    device: str = _spec(_str(MAX_ID), "")
 
 
 class EffectMessage(Message):
@@ -412,20 +397,22 @@ class Clear(EffectMessage):
     """Erase everything the author may edit. The echo's ``removed`` lists the ids erased."""
 
     oid: str = _spec(_ident)
-    seq: int = _spec(_seq, 0)
-    author: str = _spec(_str(MAX_ID), "")
     removed: tuple[str, ...] = _spec(_ids, ())
     put: tuple[BoardObject, ...] = _spec(_objects, ())
+    seq: int = _spec(_seq, 0)
+    author: str = _spec(_str(MAX_ID), "")
+    device: str = _spec(_str(MAX_ID), "")
 
 
 @dataclass(frozen=True, slots=True)
 class _HistoryStep(EffectMessage):
     oid: str = _spec(_ident)
-    seq: int = _spec(_seq, 0)
-    author: str = _spec(_str(MAX_ID), "")
     target: int = _spec(_seq, 0)
     removed: tuple[str, ...] = _spec(_ids, ())
     put: tuple[BoardObject, ...] = _spec(_objects, ())
+    seq: int = _spec(_seq, 0)
+    author: str = _spec(_str(MAX_ID), "")
+    device: str = _spec(_str(MAX_ID), "")
 
 
 @message("undo")
@@ -525,7 +512,9 @@ class Pong(Message):
 
 
 MESSAGE_TYPES: dict[str, type[Message]] = dict(_REGISTRY)
-OPERATIONS = (Add, Extend, Move, Delete, Clear, Undo, Redo)
+# The board's operations (sequenced, logged, echoed, undoable): the one place their set is written.
+Operation = Add | Extend | Move | Delete | Clear | Undo | Redo
+OPERATIONS: tuple[type[Operation], ...] = get_args(Operation)  # for isinstance: the same set
 ACCOUNT_MESSAGES = (Signup, Login, Passwd)
 
 

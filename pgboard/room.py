@@ -31,6 +31,7 @@ from pgboard import ids
 from pgboard.board import Board
 from pgboard.catchup_gc import CatchUpCollector
 from pgboard.protocol import (
+    OPERATIONS,
     AccountOk,
     Add,
     BoardObject,
@@ -58,7 +59,7 @@ from pgboard.protocol import (
 log = logging.getLogger(__name__)
 
 OPTIMISTIC = (Add, Extend, Move, Delete)
-ECHOES = (Add, Extend, Move, Delete, Clear, Undo, Redo)
+ECHOES = OPERATIONS  # every operation is echoed (protocol.py says which they are)
 LOCAL_SLACK = 256  # optimistic operations remembered before the acknowledged ones are swept out
 # Received messages applied in one frame, in work units: an add or an extend counts its points, any other
 # message MESSAGE_WORK (a clear, undo or redo also what it puts back and removes). Applying a point costs
@@ -173,7 +174,9 @@ class RoomView:
             return
         if isinstance(op, Delete) and (gone := self.board.get(op.id)) is not None:
             self._before[op.oid] = gone
-        if isinstance(op, OPTIMISTIC):
+        # an add of an id on the board is not drawn: the server refuses it (duplicate_id), and taking
+        # it back would take away the object it replaced here
+        if isinstance(op, OPTIMISTIC) and not (isinstance(op, Add) and self.board.get(op.obj.id)):
             self._apply_local(op)
             self._local[op.oid] = op
         self.link.send_op(op)
@@ -370,19 +373,31 @@ class RoomView:
         # take back what the refused operation drew here
         if isinstance(op, Add):
             self.board.apply_echo(Delete(oid="rollback." + op.oid, id=op.obj.id, author=self.me))
+        elif isinstance(op, Move) and self.board.get(op.id) is None:  # erased here by a pending delete
+            self._before.update(
+                {k: _shifted(o, -op.dx, -op.dy) for k, o in self._before.items() if o.id == op.id}
+            )
         elif isinstance(op, Move):
             undo = Move(oid="rollback." + op.oid, id=op.id, dx=-op.dx, dy=-op.dy, author=self.me)
             self.board.apply_echo(undo)
         elif isinstance(op, Delete):
             gone = self._before.pop(op.oid, None)
-            if gone is not None and self.board.get(gone.id) is None:
+            # no_such_object: someone else's erase came first; the server has it gone, and so do we
+            if gone is not None and self.board.get(gone.id) is None and err.code != "no_such_object":
                 self.board.place(gone)  # back, on top (where it was is not known any more)
         elif isinstance(op, Extend):
             stroke = self.board.get(op.id)
             n = len(op.points)
-            if stroke is not None and len(stroke.points) > n and stroke.points[-n:] == op.points:
-                self.board.place(dataclasses.replace(stroke, points=stroke.points[:-n]))
+            if stroke is not None and len(stroke.points) > n:  # its points last, maybe moved since
+                tail, (x0, y0) = stroke.points[-n:], op.points[0]
+                dx, dy = tail[0][0] - x0, tail[0][1] - y0
+                if tail == tuple((x + dx, y + dy) for x, y in op.points):
+                    self.board.place(dataclasses.replace(stroke, points=stroke.points[:-n]))
         self.on_error(err)
         self.on_notice(
             f"Refused: {err.detail or err.code}" if err.oid else f"Error: {err.detail or err.code}"
         )
+
+
+def _shifted(obj: BoardObject, dx: int, dy: int) -> BoardObject:
+    return dataclasses.replace(obj, points=tuple((x + dx, y + dy) for x, y in obj.points))

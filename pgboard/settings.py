@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pgboard.protocol import DEFAULT_PORT
+from pgboard.sizes import DEFAULT_WIDTH
+
 log = logging.getLogger(__name__)
 
 APP_DIR = "pgboard"
 FILE_NAME = "settings.json"
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 5151  # the server's default (server/limits.py DEFAULT_PORT)
 DEFAULT_ROOM = "lobby"
 MAX_FIELD = 200  # characters kept of any remembered string
 
@@ -35,7 +37,7 @@ class Settings:
     nick: str = ""
     room: str = DEFAULT_ROOM
     color: str = "#000000"
-    width: int = 3
+    width: int = DEFAULT_WIDTH
     client: str = ""  # the secret that makes this client the same author across restarts
     account: str = ""  # "login" when the user logs in with an account ("" a guest); never a password
     tls: bool = False  # connect over TLS
@@ -115,3 +117,22 @@ def save(settings: Settings, path: Path | None = None) -> bool:
         log.warning("cannot save settings to %s: %s", path, exc)
         return False
     return True
+
+
+class SettingsFile:
+    """The one owner of the settings: what was loaded, and where, if at all, it is written.
+
+    Every write of the client's settings goes through :meth:`save` (the UI, the connect screen, the
+    app's identity and trusted certificates). ``writable=False`` reads the file and never writes it,
+    nor anything beside it (pgboard/identity.py makes no lock file then)."""
+
+    def __init__(
+        self, path: Path | None = None, *, writable: bool = True, settings: Settings | None = None
+    ) -> None:
+        self.path = default_path() if path is None else Path(path)
+        self.writable = writable
+        self.settings = settings if settings is not None else load(self.path)
+
+    def save(self) -> bool:
+        """Write the settings (False when they cannot be written, or must not be)."""
+        return save(self.settings, self.path) if self.writable else False

@@ -1,24 +1,17 @@
 """Keyboard shortcuts (../shared/DESIGN.md): one table from key presses to named actions.
 
 The app asks :func:`action_for` only when nobody is typing (chat, the text tool, a dialog), so a
-letter typed into the chat never switches the tool. The same table feeds the F1 overlay.
+letter typed into the chat never switches the tool. The tools' keys and labels come from the tool table
+(pgboard/tooltable.py); :data:`HELP_ROWS` feeds the F1 overlay and, through :func:`markdown_table`
+(``python -m pgboard.shortcuts``), the README's table, which a test holds to it.
 """
 
 from __future__ import annotations
 
 import pygame
 
-TOOL_KEYS = {
-    pygame.K_p: "pencil",
-    pygame.K_l: "line",
-    pygame.K_r: "rect",
-    pygame.K_o: "oval",
-    pygame.K_c: "circle",
-    pygame.K_s: "square",
-    pygame.K_t: "text",
-    pygame.K_e: "eraser",
-    pygame.K_d: "drag",
-}
+from pgboard.tooltable import TOOL_KEYS, TOOLS
+
 COLOR_KEYS = {getattr(pygame, f"K_{n}"): n for n in range(1, 10)}
 
 _CTRL = {
@@ -53,31 +46,37 @@ _PLAIN = {
 
 # What the overlay lists, in DESIGN.md's order: (keys, what they do).
 HELP_ROWS = [
-    ("P", "pencil"),
-    ("L", "line"),
-    ("R", "rectangle"),
-    ("O", "oval"),
-    ("C", "circle"),
-    ("S", "square"),
-    ("T", "text"),
-    ("E", "eraser"),
-    ("D", "drag (move)"),
+    *((t.key, t.label) for t in TOOLS.values()),
+    ("Shift while drawing", "45° lines, square boxes"),
     ("1-9", "palette colour"),
     ("[ and ]", "thinner / thicker"),
-    ("Ctrl+Z", "undo"),
+    ("Ctrl+Z", "undo (your own operations)"),
     ("Ctrl+Y, Ctrl+Shift+Z", "redo"),
-    ("Ctrl+Delete", "erase all of yours"),
-    ("Ctrl+S", "export PNG"),
+    ("Ctrl+Delete", "erase all of yours (asks first)"),
+    ("Ctrl+S", "export the board as PNG"),
     ("Ctrl+Shift+S, Ctrl+O", "save / open a board file"),
     ("Ctrl+wheel, + and -", "zoom (Ctrl+0 fits)"),
     ("Space+drag, middle mouse", "pan"),
-    ("Enter", "focus chat"),
+    ("Enter", "focus chat (Enter again sends, back to drawing)"),
+    ("Shift+arrows, Ctrl+A, C, X, V", "select, copy, cut, paste (in text)"),
     ("Esc", "cancel / back to drawing"),
     ("Tab", "hide or show all panels"),
     ("F11", "full screen"),
     ("F5 or a click on the status bar", "reconnect now (while offline)"),
     ("F1 or ?", "this overlay"),
 ]
+
+
+def markdown_table(rows: list[tuple[str, str]] = HELP_ROWS) -> str:
+    """``rows`` as the README's table: two (key, action) pairs a row, down the first pair's column
+    first, as the overlay's two columns read."""
+    half = (len(rows) + 1) // 2
+    left, right = rows[:half], rows[half:]
+    lines = ["| key | action | key | action |", "|---|---|---|---|"]
+    for i, (keys, action) in enumerate(left):
+        cells = (keys, action, *(right[i] if i < len(right) else ("", "")))
+        lines.append("|" + "|".join(f" {c} " if c else " " for c in cells) + "|")
+    return "\n".join(lines) + "\n"
 
 
 def action_for(key: int, mod: int, unicode: str = "") -> str | None:
@@ -97,3 +96,7 @@ def action_for(key: int, mod: int, unicode: str = "") -> str | None:
     if key in COLOR_KEYS:
         return f"color:{COLOR_KEYS[key]}"
     return _PLAIN.get(key)
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")

@@ -2,7 +2,8 @@
 
 Characters arrive through TEXTINPUT (never by mapping key codes), an input method's composition through
 TEXTEDITING (shown at the caret, not yet part of the text); editing keys move by user-perceived
-characters, so an accented letter or a joined emoji is erased whole.
+characters (extended grapheme clusters, pgboard/graphemes.py, as in every text field), so an accented
+letter, a flag or a joined emoji is erased whole.
 """
 
 from __future__ import annotations
@@ -11,39 +12,13 @@ import unicodedata
 
 import pygame
 
+from pgboard import graphemes
 from pgboard.protocol import MAX_TEXT, Add, BoardObject
 from pgboard.tool_base import PREVIEW_ID, Point, Tool, ToolContext, shift_held
 
-ZWJ = "\u200d"  # zero-width joiner: glues emoji into one (a woman and a laptop make a technologist)
-
-
-def _joins_previous(text: str, i: int) -> bool:
-    """Whether text[i] belongs to the character before it (a combining accent, a variation selector,
-    an emoji modifier or a zero-width joiner sequence), so the caret never stops between them."""
-    ch = text[i]
-    return bool(
-        unicodedata.combining(ch)
-        or "\ufe00" <= ch <= "\ufe0f"
-        or "\U0001f3fb" <= ch <= "\U0001f3ff"
-        or ch == ZWJ
-        or (i > 0 and text[i - 1] == ZWJ)
-    )
-
-
-def cluster_before(text: str, index: int) -> int:
-    """Where the user-perceived character ending at ``index`` starts (Backspace, Left)."""
-    i = max(index - 1, 0)
-    while i > 0 and _joins_previous(text, i):
-        i -= 1
-    return i
-
-
-def cluster_after(text: str, index: int) -> int:
-    """Where the user-perceived character starting at ``index`` ends (Delete, Right)."""
-    i = min(index + 1, len(text))
-    while i < len(text) and _joins_previous(text, i):
-        i += 1
-    return i
+# One user-perceived character (pgboard/graphemes.py), the same rule as every text field's.
+cluster_before = graphemes.before  # where the character ending at an index starts (Backspace, Left)
+cluster_after = graphemes.after  # where the character starting at an index ends (Delete, Right)
 
 
 class TextTool(Tool):
@@ -77,7 +52,7 @@ class TextTool(Tool):
         # control characters out (a stray tab or carriage return); format characters stay: joiners
         # glue emoji and scripts such as Persian need them
         text = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cs"))
-        text = text[: MAX_TEXT - len(self.text)]
+        text = graphemes.cut(text, MAX_TEXT - len(self.text))  # never half a character
         self.text = self.text[: self.index] + text + self.text[self.index :]
         self.index += len(text)
         self.composition = ""

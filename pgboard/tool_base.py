@@ -15,10 +15,10 @@ import pygame
 
 from pgboard.board import Board
 from pgboard.protocol import BOARD_H, BOARD_W, MAX_TEXT_SIZE, MAX_WIDTH, MIN_TEXT_SIZE, BoardObject, Message
+from pgboard.sizes import DEFAULT_WIDTH, TEXT_SIZE
 
 Point = tuple[int, int]
 
-TEXT_SIZE = 40  # default text size in board units
 PREVIEW_ID = "preview"  # id of preview objects; never sent
 HEX = frozenset("0123456789abcdef")
 
@@ -38,7 +38,7 @@ class ToolContext:
     emit: Callable[[Message], None]
     me: str = ""  # the author id the server gave us (objects we drew carry it)
     color: str = "#000000"
-    width: int = 3
+    width: int = DEFAULT_WIDTH
     text_size: int = TEXT_SIZE  # board units (about 16 screen pixels when a 1280-pixel view fits the board)
     new_id: Callable[[], str] = field(default_factory=id_maker)
     new_oid: Callable[[], str] = field(default_factory=id_maker)

@@ -7,16 +7,14 @@ is emitted to the connection and applies it to the board at once (optimistic dra
 :meth:`Tool.selection` in the canvas overlay.
 
 The tools of the original whiteboard: pencil, line, rect, oval, circle, square, text, eraser and drag.
-:data:`TOOLS` lists them with their shortcut key and a one-line hint for the tool bar and help overlay.
+:data:`pgboard.tooltable.TOOLS` lists them with their key, icon, hint and class (the one table).
 The API they share is in pgboard/tool_base.py and the text tool in pgboard/text_tool.py; this module
-re-exports both, so everything is imported from here.
+re-exports both, so every tool class is imported from here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import ClassVar
 
 import pygame
@@ -37,7 +35,6 @@ from pgboard.tool_base import (
 __all__ = [
     "PREVIEW_ID",
     "TEXT_SIZE",
-    "TOOLS",
     "DragTool",
     "EraserTool",
     "PencilTool",
@@ -46,14 +43,12 @@ __all__ = [
     "TextTool",
     "Tool",
     "ToolContext",
-    "ToolInfo",
     "clamp_point",
     "cluster_after",
     "cluster_before",
     "constrain_angle",
     "constrain_square",
     "id_maker",
-    "make_tool",
 ]
 
 HIT_TOLERANCE = 4  # board units around a stroke that still count as touching it (drag)
@@ -351,42 +346,3 @@ class DragTool(Tool):
             obj = self._pick(self.hover)
             return [obj] if obj is not None else []
         return []
-
-
-@dataclass(frozen=True)
-class ToolInfo:
-    """A tool for the tool bar and the help overlay: its name, shortcut letter and a one-line hint."""
-
-    name: str
-    key: str
-    hint: str
-    make: Callable[[ToolContext], Tool]
-
-    @property
-    def keycode(self) -> int:
-        return int(getattr(pygame, f"K_{self.key.lower()}"))
-
-
-def _shape(kind: str) -> Callable[[ToolContext], Tool]:
-    return lambda ctx: ShapeTool(ctx, kind)
-
-
-TOOLS: dict[str, ToolInfo] = {
-    info.name: info
-    for info in (
-        ToolInfo("pencil", "P", "Draw freehand", PencilTool),
-        ToolInfo("line", "L", "Drag a straight line; Shift snaps to 45 degrees", _shape("line")),
-        ToolInfo("rect", "R", "Drag a rectangle; Shift makes it square", _shape("rect")),
-        ToolInfo("oval", "O", "Drag an oval; Shift makes it round", _shape("oval")),
-        ToolInfo("circle", "C", "Drag a circle from one corner of its box", _shape("circle")),
-        ToolInfo("square", "S", "Drag a square from one corner", _shape("square")),
-        ToolInfo("text", "T", "Click and type; Enter adds, Shift+Enter new line, Esc cancels", TextTool),
-        ToolInfo("eraser", "E", "Sweep over your objects to erase them", EraserTool),
-        ToolInfo("drag", "D", "Drag one of your objects to move it; Esc puts it back", DragTool),
-    )
-}
-
-
-def make_tool(name: str, ctx: ToolContext) -> Tool:
-    """A new tool by its registry name (raises KeyError for an unknown one)."""
-    return TOOLS[name].make(ctx)

@@ -15,7 +15,7 @@ attributes it may set at any time. Every widget lives in pgboard/widgets/.
 
 Wiring, in short::
 
-    ui = UI(screen.get_size(), tools=[(name, key, hint), ...], show_connect=True,
+    ui = UI(screen.get_size(), show_connect=True,  # tools: pgboard/tooltable.py's buttons
             on_tool=..., on_color=..., on_width=..., on_action=..., on_send=..., on_connect=..., on_host=...)
     # each frame
     for event in pygame.event.get():
@@ -35,7 +35,9 @@ from typing import Any
 import pygame
 
 from . import settings as settings_mod
+from . import sizes
 from .shortcuts import HELP_ROWS
+from .tooltable import TOOL_BUTTONS
 from .widgets import theme
 from .widgets.chat import WHEEL_ROWS, ChatPanel
 from .widgets.connect import ConnectScreen
@@ -66,10 +68,10 @@ class UI:
     def __init__(
         self,
         window_size: tuple[int, int],
-        tools: Sequence[tuple[str, str, str]] = theme.DEFAULT_TOOLS,
+        tools: Sequence[tuple[str, str, str, str]] = TOOL_BUTTONS,
         *,
         palette: tuple[tuple[str, str], ...] = theme.PALETTE,
-        width_steps: tuple[int, ...] = theme.WIDTH_STEPS,
+        width_steps: tuple[int, ...] = sizes.WIDTH_STEPS,
         shortcuts: Sequence[tuple[str, str]] = HELP_ROWS,
         fonts: FontSet | None = None,
         settings: settings_mod.Settings | None = None,
@@ -88,8 +90,11 @@ class UI:
         on_trust: Callable[[str], None] | None = None,
     ) -> None:
         self.fonts = fonts or FontSet()
-        self.settings_path = settings_path
-        self.settings = settings if settings is not None else settings_mod.load(settings_path)
+        # the settings' one owner: it alone writes them, and writes nothing when save_settings is False
+        self.settings_file = settings_mod.SettingsFile(
+            settings_path, writable=save_settings, settings=settings
+        )
+        self.settings = self.settings_file.settings
         self.on_tool, self.on_color, self.on_width = on_tool, on_color, on_width
         self.on_action, self.on_send = on_action, on_send
         self.on_connect, self.on_host = on_connect, on_host
@@ -124,8 +129,7 @@ class UI:
         self.connect_screen = ConnectScreen(
             self.fonts,
             self.settings,
-            settings_path=settings_path,
-            save=save_settings,
+            save=self.settings_file.save,
             on_connect=self._connect_chosen,
             on_host=self._host_chosen,
             on_trust=on_trust,
@@ -329,7 +333,7 @@ class UI:
         self.connect_screen.show_untrusted(fingerprint, changed)
 
     def save_settings(self) -> bool:
-        return settings_mod.save(self.settings, self.settings_path)
+        return self.settings_file.save()
 
     # -- callbacks from widgets
 

@@ -226,3 +226,30 @@ def fields_from_wire(cls: type, data: Any) -> Any:
         elif default is dataclasses.MISSING:
             raise Invalid(f"missing field {name!r}")
     return cls(**kwargs)
+
+
+def _to_wire(value: Any) -> Any:
+    """JSON-ready: records become dicts; tuples of scalars (or of tuples of them, as points are) stay
+    tuples, which json writes as arrays. A tuple holds one kind of item, so its first tells."""
+    if isinstance(value, WireRecord):
+        return value.to_wire()
+    if isinstance(value, (tuple, list)) and value and isinstance(value[0], WireRecord):
+        return [v.to_wire() for v in value]
+    return value
+
+
+class WireRecord:
+    """Mixin for dataclasses that travel as JSON objects: validation in, plain JSON out."""
+
+    @classmethod
+    def from_wire(cls, data: Any) -> Any:
+        return fields_from_wire(cls, data)
+
+    def to_wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, _, default in table(type(self)):
+            value = getattr(self, name)
+            if default is not dataclasses.MISSING and value == default:
+                continue  # defaults are left out to keep frames short and readable
+            out[name] = _to_wire(value)
+        return out

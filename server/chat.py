@@ -116,6 +116,9 @@ class ChatCommands:
         session.send(Notice(f"In {room.name} ({len(nicks)}): {', '.join(nicks)}"))
 
     def _nick(self, session: Session, room: Room, rest: str) -> None:
+        if not rest:  # like every command without its argument; a name that breaks the rules: bad_nick
+            session.send(Error("bad_command", "usage: /nick NEW"))
+            return
         try:
             nick = names.check_nick(rest)
         except names.NameError_ as exc:

@@ -48,6 +48,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--port-file", type=Path, help="also write the listening port to this file")
     p.add_argument(
+        "--fixed-time",
+        type=int,
+        metavar="UNIX_SECONDS",
+        help="stamp every chat line with this time instead of the clock's (to replay docs/PROTOCOL.md's "
+        "transcript, which fixes it at 1700000000, byte for byte against this server)",
+    )
+    p.add_argument(
         "--accounts",
         action="store_true",
         help="let users sign up and log in (nickname and password); registered names are reserved",
@@ -68,6 +75,12 @@ def parser() -> argparse.ArgumentParser:
         "--ping-interval", type=float, default=L.PING_INTERVAL, help="seconds of silence before a ping"
     )
     g.add_argument("--timeout", type=float, default=L.TIMEOUT, help="seconds of silence before a drop")
+    g.add_argument(
+        "--heartbeat-tick",
+        type=float,
+        default=L.HEARTBEAT_TICK,
+        help="seconds between two checks of every connection's silence (a drop is this late at most)",
+    )
     g.add_argument(
         "--send-queue-limit",
         type=int,
@@ -208,6 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_room_members=args.max_room_members,
         ping_interval=args.ping_interval,
         timeout=args.timeout,
+        heartbeat_tick=args.heartbeat_tick,
         send_queue_limit=args.send_queue_limit,
         send_buffer=args.send_buffer,
         send_timeout=args.send_timeout,
@@ -219,6 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         login_window=args.login_window,
         min_password=args.min_password,
         mailbox_limit=args.mailbox_limit,
+        **({} if args.fixed_time is None else {"wall_clock": lambda: args.fixed_time}),
     )
     raise_file_limit(args.max_connections)
     stop = threading.Event()

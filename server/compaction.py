@@ -41,7 +41,7 @@ class LogCompactor:
     def __init__(self, room: Room) -> None:
         self.room = room
         self.floor = 0  # the log's rows up to this seq are deleted: an older since gets the board
-        self.resent: dict[tuple[str, str], int] = {}  # (author, oid) -> seq, from before the snapshot
+        self.resent: dict[tuple[str, str], int] = {}  # (device, oid) -> seq, from before the snapshot
         self._pins: dict[int, int] = {}  # since -> ops catch-ups still reading the log after it
         self._lock = threading.Lock()  # held for a dict operation only: a catch-up's frames may be
         # dropped (and unpin) in any thread, holding any other room's lock
@@ -54,7 +54,7 @@ class LogCompactor:
         room, store = self.room, self.room.store
         snap, self.floor = store.snapshot_info(room.name)
         store.log_bytes(room.name)  # counted (a scan of the log) now, at start, not on a live input
-        self.resent = {(author, oid): seq for author, oid, seq in store.resent(room.name)}
+        self.resent = {(device, oid): seq for device, oid, seq in store.resent(room.name)}
         if snap:
             objects = []
             for frame in store.snapshot_objects(room.name, chunk=room.catchup_chunk):

@@ -13,9 +13,9 @@ from pgboard_server.budget import RoomBudget
 from pgboard_server.passwords import SCRYPT_N, SCRYPT_P, SCRYPT_R
 
 from pgboard.board import MAX_OBJECTS as BOARD_MAX_OBJECTS
+from pgboard.protocol import DEFAULT_PORT as DEFAULT_PORT  # --port's default: the protocol's
 from pgboard.protocol import MAX_RETRY, MAX_USERS_LISTED
 
-DEFAULT_PORT = 5151
 LISTEN_BACKLOG = 512  # pending connections the kernel queues before accept()
 MAX_CONNECTIONS = 2000  # open connections at once; more are refused with error "server_full"
 MAX_ROOM_MEMBERS = 200  # members of one room; more get join_error "room_full"

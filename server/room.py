@@ -43,7 +43,7 @@ from pgboard_server.limits import Limits
 from pgboard_server.rights import RoomRights
 
 from pgboard import ids, names
-from pgboard.board import MAX_OBJECTS, Board, BoardError, DuplicateOperation, Operation
+from pgboard.board import MAX_OBJECTS, Board, BoardError, DuplicateOperation
 from pgboard.protocol import (
     OPERATIONS,
     Ack,
@@ -57,6 +57,7 @@ from pgboard.protocol import (
     Error,
     LocalProtocolError,
     Message,
+    Operation,
     ProtocolError,
     UserInfo,
     UserLeft,
@@ -274,9 +275,10 @@ class Room:
 
     def _apply_one(self, session: Session, op: Operation) -> Message:
         """The echo of ``op`` applied to the board (not logged yet), or the answer to send back."""
-        done = self.board.seen(session.user, op.oid)
+        device = session.id_prefix or session.user  # resends are per device: an oid is unique per secret
+        done = self.board.seen(device, op.oid)
         if done is None:
-            done = self.compaction.resent.get((session.user, op.oid))
+            done = self.compaction.resent.get((device, op.oid))
         if done is not None:  # a resend is acknowledged even on a locked board
             return Ack(op.oid, done)
         if not self.rights.may_draw(session.user):
@@ -289,7 +291,7 @@ class Room:
             refused = self._over_budget(op, session.user)
             if refused is not None:
                 return refused
-            return self.board.apply(op, session.user)
+            return self.board.apply(op, session.user, device)
         except DuplicateOperation as dup:
             return Ack(op.oid, dup.seq)
         except BoardError as exc:
@@ -354,7 +356,7 @@ class Room:
             if not ids:
                 return 0
             oid = f"purge.{secrets.token_hex(4)}"
-            echo = Clear(oid, self.board.seq + 1, session.user, removed=ids)
+            echo = Clear(oid, removed=ids, seq=self.board.seq + 1, author=session.user)
             try:
                 encode(echo)
             except LocalProtocolError:

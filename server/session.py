@@ -32,7 +32,6 @@ from pgboard_server.limits import MAX_INPUT_PAUSE
 from pgboard_server.ratelimit import AddressQuota, Throttle
 from pgboard_server.tls import TLS_REQUIRED, HandshakeFailed, TlsWire
 
-from pgboard.board import Operation
 from pgboard.protocol import (
     ACCOUNT_MESSAGES,
     MAX_FRAME,
@@ -43,6 +42,7 @@ from pgboard.protocol import (
     Join,
     MailAck,
     Message,
+    Operation,
     Ping,
     Pong,
     ProtocolError,

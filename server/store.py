@@ -45,8 +45,7 @@ CREATE TABLE IF NOT EXISTS snapshots (  -- a room's compacted board: its log sta
     room TEXT PRIMARY KEY,
     seq INTEGER NOT NULL,        -- the board's objects at this seq are in snapshot_objs
     floor INTEGER NOT NULL,      -- the log's rows up to this seq are deleted (floor <= seq)
-    resent TEXT NOT NULL         -- JSON [[author, oid, seq], ...] of the operations logged last before
-                                 -- ``seq``: a resend of one after a restart is answered with ack
+    resent TEXT NOT NULL         -- JSON [[device, oid, seq], ...] of the last ops before ``seq``: acks
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS snapshot_objs (
     room TEXT NOT NULL,
@@ -287,7 +286,7 @@ class Store:
                 db.executemany(insert, batch)
 
     def resent(self, room: str) -> list[tuple[str, str, int]]:
-        """(author, oid, seq) of the operations logged last before ``room``'s snapshot."""
+        """(device, oid, seq) of the operations logged last before ``room``'s snapshot."""
         with self._lock:
             row = self._db.execute("SELECT resent FROM snapshots WHERE room = ?", (room,)).fetchone()
         return [(a, o, s) for a, o, s in json.loads(row[0])] if row is not None else []
@@ -301,7 +300,8 @@ class Store:
         resent = [r for r in json.loads(row[0]) if r[2] > seq - window] if row is not None else []
         with self._transaction() as db:
             resent += db.execute(  # JSON1 reads the two fields in C, whatever the rows weigh
-                "SELECT json_extract(echo, '$.author'), json_extract(echo, '$.oid'), seq FROM ops "
+                "SELECT coalesce(json_extract(echo, '$.device'), json_extract(echo, '$.author')), "
+                "json_extract(echo, '$.oid'), seq FROM ops "
                 "WHERE room = ? AND seq > ? AND seq <= ? ORDER BY seq",
                 (room, max(seq - window, resent[-1][2] if resent else 0), seq),
             ).fetchall()

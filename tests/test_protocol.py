@@ -661,3 +661,14 @@ def test_more_packed_points_than_an_object_holds_are_refused() -> None:
     with pytest.raises(ProtocolError) as info:
         decode_frame(frame)
     assert info.value.code == "bad_field" and f"1-{P.MAX_POINTS} points" in info.value.detail
+
+
+def test_every_operation_writes_oid_first_and_what_the_server_stamps_last() -> None:
+    """One field order for every echo (docs/PROTOCOL.md, "Framing"): t, oid, the operation's own
+    fields, then seq, author, device; clear, undo and redo put seq and author first on main."""
+    for msg in SAMPLES:
+        if not isinstance(msg, P.OPERATIONS):
+            continue
+        stamped = dataclasses.replace(msg, seq=9, author="u1", device="d1")  # type: ignore[call-arg]
+        keys = list(json.loads(encode(stamped)[: -len(TERMINATOR)]))
+        assert keys[:2] == ["t", "oid"] and keys[-3:] == ["seq", "author", "device"], keys

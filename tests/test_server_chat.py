@@ -101,8 +101,8 @@ def test_nick_renames_with_the_join_rules(command: str) -> None:
         assert err.code == "nick_taken" and "BOB2" in err.detail
         a.send(Say(f"{command} no way!"))
         assert a.recv_until(Error).code == "bad_nick"
-        a.send(Say(command))
-        assert a.recv_until(Error).code == "bad_nick"
+        a.send(Say(command))  # bare: bad_command like every command without its argument
+        assert a.recv_until(Error).code == "bad_command"
         a.send(Say(f"{command} Alicia"))
         assert a.recv_until(Notice).text == "You are already Alicia"
         a.send(Say(f"{command} ALICIA"))  # a change of case of your own name is allowed
@@ -165,3 +165,28 @@ def test_joiners_get_recent_room_chat_after_the_board_but_not_private_lines(tmp_
         again.join("carol")  # chat history survives a restart too
         again.recv_until(CaughtUp)
         assert [m.text for m in settle(again)] == ["line 3", "line 4", "draws"]
+
+
+@pytest.mark.parametrize(
+    "bare",
+    [
+        "/me",
+        "/msg",
+        "/msg bob",
+        "/nick",
+        "/rename",
+        "/allow",
+        "/deny",
+        "/op",
+        "/deop",
+        "/kick",
+        "/unban",
+        "/purge",
+    ],
+)
+def test_every_command_without_its_argument_is_bad_command(bare: str) -> None:
+    """One answer for a command sent bare (docs/PROTOCOL.md, "Chat"): ``/nick`` alone was bad_nick."""
+    with room_of("alice", "bob") as (_, (a, _b)):
+        a.send(Say(bare))
+        got = [m for m in settle(a) if isinstance(m, (Error, Chat, Notice))]
+        assert [(type(m), getattr(m, "code", "")) for m in got] == [(Error, "bad_command")], got

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from support import WAIT, Closed, RawClient, running_server
+from support import WAIT, Closed, RawClient, ServerProcess, running_server
 
 from pgboard.protocol import TERMINATOR, decode_frame
 
@@ -43,25 +43,38 @@ def test_the_transcript_parses_and_every_server_frame_in_it_is_valid() -> None:
 
 def test_the_documented_session_replays_byte_for_byte() -> None:
     with running_server(wall_clock=lambda: FIXED_TIME) as server:
-        conns: dict[str, RawClient] = {}
-        try:
-            for n, (side, conn, text) in enumerate(transcript(), 1):
-                where = f"transcript line {n}: {side}{conn}: {text[:60]}"
-                if side == "C" and text == "[connect]":
-                    conns[conn] = RawClient(server.address)
-                elif side == "C" and text == "[close]":
-                    conns.pop(conn).close()
-                elif side == "C":
-                    conns[conn].send_bytes(text.encode("utf-8"))
-                elif text == "[close]":
-                    try:
-                        extra = conns[conn].recv_frame(WAIT)
-                    except Closed:
-                        continue
-                    raise AssertionError(f"{where}: expected the end, got {extra!r}")
-                else:
-                    got = conns[conn].recv_frame(WAIT)
-                    assert got == text.encode("utf-8"), where
-        finally:
-            for c in conns.values():
-                c.close()
+        replay(server.address)
+
+
+def test_the_documented_switch_fixes_the_clock_of_a_pgboard_server_process(tmp_path: Path) -> None:
+    """The doc names the switch its clock is fixed with (``--fixed-time``), so a second implementer can
+    replay the transcript against the reference server; main had no such option."""
+    assert f"--fixed-time {FIXED_TIME}" in DOC.read_text(encoding="utf-8")
+    with ServerProcess(tmp_path / "t.sqlite3", "--fixed-time", str(FIXED_TIME)) as server:
+        replay(server.address)
+
+
+def replay(address: tuple[str, int]) -> None:
+    """Play the transcript against the server at ``address``: every S line must come back exactly."""
+    conns: dict[str, RawClient] = {}
+    try:
+        for n, (side, conn, text) in enumerate(transcript(), 1):
+            where = f"transcript line {n}: {side}{conn}: {text[:60]}"
+            if side == "C" and text == "[connect]":
+                conns[conn] = RawClient(address)
+            elif side == "C" and text == "[close]":
+                conns.pop(conn).close()
+            elif side == "C":
+                conns[conn].send_bytes(text.encode("utf-8"))
+            elif text == "[close]":
+                try:
+                    extra = conns[conn].recv_frame(WAIT)
+                except Closed:
+                    continue
+                raise AssertionError(f"{where}: expected the end, got {extra!r}")
+            else:
+                got = conns[conn].recv_frame(WAIT)
+                assert got == text.encode("utf-8"), where
+    finally:
+        for c in conns.values():
+            c.close()

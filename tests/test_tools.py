@@ -27,7 +27,6 @@ from pgboard.protocol import (
     encode,
 )
 from pgboard.tools import (
-    TOOLS,
     DragTool,
     EraserTool,
     PencilTool,
@@ -38,8 +37,8 @@ from pgboard.tools import (
     cluster_before,
     constrain_angle,
     id_maker,
-    make_tool,
 )
+from pgboard.tooltable import TOOLS, make_tool
 
 ME = "u1"
 OTHER = "u2"

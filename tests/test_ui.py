@@ -13,6 +13,7 @@ import pytest
 from uikit import BOARD_FILL, click, colors_in, draw, feed, key, make_ui, move, type_text, wheel
 
 from pgboard.shortcuts import HELP_ROWS
+from pgboard.tooltable import TOOL_BUTTONS
 from pgboard.widgets import theme
 from pgboard.widgets.overlays import TOAST_SECONDS
 from pgboard.widgets.toolbar import HINT_DELAY
@@ -90,7 +91,7 @@ def test_clicking_a_tool_picks_it_and_marks_it(ui) -> None:
 
 def test_every_tool_shows_an_icon_and_its_key(ui) -> None:
     surface, texts = draw(ui)
-    for name, letter, _ in theme.DEFAULT_TOOLS:
+    for name, letter, *_ in TOOL_BUTTONS:
         assert letter in texts
         inner = ui.toolbar.tool_rects[name].inflate(-12, -12)
         assert any(sum(c) < 250 for c in colors_in(surface, inner)), f"{name}: no icon drawn"
@@ -238,8 +239,7 @@ def test_chat_typing_unicode_and_enter_sends_exactly_that(ui) -> None:
     assert ui.calls == [("send", "中文 Ø 😀")]
     _, texts = draw(ui)
     assert "中文 Ø 😀" not in texts  # the box is empty again
-    assert key(ui, pygame.K_ESCAPE) is True
-    assert not ui.is_typing
+    assert not ui.is_typing  # sending went back to drawing (issue 13, point 10)
     assert key(ui, pygame.K_p) is False  # shortcuts are the app's again
 
 
@@ -255,7 +255,9 @@ def test_chat_editing_keys_and_history(ui) -> None:
     key(ui, pygame.K_BACKSPACE)
     assert ui.chat.input.text == ">hello!"
     key(ui, pygame.K_RETURN)
+    key(ui, pygame.K_RETURN)  # sending went back to drawing: Enter opens the chat again
     type_text(ui, "second")
+    key(ui, pygame.K_RETURN)
     key(ui, pygame.K_RETURN)
     key(ui, pygame.K_UP)
     assert ui.chat.input.text == "second"

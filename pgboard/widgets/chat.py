@@ -106,7 +106,12 @@ class ChatPanel:
         self.frame_rendered = 0  # ... in the last draw
         self.lines_dropped = 0  # lines that arrived faster than they could be shown and were skipped
         self.input = TextField(
-            fonts, placeholder=PLACEHOLDER_IDLE, max_len=MAX_CHAT_INPUT, history=True, on_submit=self._submit
+            fonts,
+            placeholder=PLACEHOLDER_IDLE,
+            max_len=MAX_CHAT_INPUT,
+            history=True,
+            on_submit=self._submit,
+            submit_empty=True,
         )
         self.pill_rect = pygame.Rect(0, 0, 0, 0)
         self._shown: list[tuple[_Entry, int]] = []  # the rows drawn last, top to bottom (for clicks)
@@ -126,6 +131,11 @@ class ChatPanel:
         self.input.placeholder = PLACEHOLDER_IDLE
 
     def _submit(self, text: str) -> None:
+        """Enter: the line goes, and the keys go back to drawing (the next tool key picks the tool);
+        Enter on an empty line goes back too."""
+        self.blur()
+        if not text.strip():
+            return
         self.scroll = 0
         if self.on_send is not None:
             self.on_send(text)

@@ -20,7 +20,6 @@ errors come back through ``show_error``: a taken name offers the server's sugges
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pygame
 
@@ -77,15 +76,13 @@ class ConnectScreen:
         fonts: FontSet,
         saved: settings.Settings | None = None,
         *,
-        settings_path: Path | None = None,
-        save: bool = True,
+        save: Callable[[], object] | None = None,  # writes ``saved`` (settings.SettingsFile.save)
         on_connect: Callable[..., None] | None = None,
         on_host: Callable[[str, str], None] | None = None,
         on_trust: Callable[[str], None] | None = None,
     ) -> None:
         self.fonts = fonts
         self.settings = saved if saved is not None else settings.Settings()
-        self.settings_path = settings_path
         self.save = save
         self.on_connect = on_connect
         self.on_host = on_host
@@ -323,8 +320,8 @@ class ConnectScreen:
         s.tls = self.tls
         if port:
             s.port = port
-        if self.save:
-            settings.save(s, self.settings_path)
+        if self.save is not None:
+            self.save()
 
     def submit_connect(self) -> None:
         checked = self._check(need_address=True)

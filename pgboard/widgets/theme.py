@@ -93,23 +93,6 @@ PALETTE: tuple[tuple[str, str], ...] = (
 )
 DEFAULT_CUSTOM_COLOR = "#e64980"
 
-# Stroke widths the width control steps through with - and +, and the presets it offers.
-# The same steps as the app's [ and ] (pgboard/app.py WIDTHS); UI(width_steps=...) can override them.
-WIDTH_STEPS = (1, 2, 3, 5, 8, 12, 18, 26, 36, 48, 64)
-WIDTH_PRESETS = (2, 5, 12, 26)
-
-# The tools of DESIGN.md as (name, key, hint): the tool bar's default when the app passes none.
-DEFAULT_TOOLS: tuple[tuple[str, str, str], ...] = (
-    ("pencil", "P", "Draw freehand strokes"),
-    ("line", "L", "Drag to draw a straight line"),
-    ("rect", "R", "Drag to draw a rectangle"),
-    ("oval", "O", "Drag to draw an ellipse"),
-    ("circle", "C", "Drag to draw a circle"),
-    ("square", "S", "Drag to draw a square"),
-    ("text", "T", "Click to type text on the board"),
-    ("eraser", "E", "Click or drag over shapes to delete them"),
-    ("drag", "D", "Drag a shape to move it"),
-)
 # Tool bar actions: (name, label, shortcut, hint)
 ACTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("undo", "Undo", "Ctrl+Z", "Undo your last change"),

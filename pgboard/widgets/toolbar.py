@@ -1,6 +1,6 @@
 """The tool bar across the top: tool buttons, undo/redo/erase-all, the palette and the width control.
 
-Each tool button shows its icon (assets/icons/NAME.png, drawn by tools/make_icons.py) with its
+Each tool button shows its icon (assets/icons/ICON.png, drawn by tools/make_icons.py) with its
 shortcut letter in the corner; the active tool sits on an accent-tinted button. Resting the pointer on
 any item for HINT_DELAY seconds shows a tooltip (name, key, one-line hint); time comes from
 ``update(now)`` so tests drive it without waiting.
@@ -53,7 +53,7 @@ class ToolBar:
     def __init__(
         self,
         fonts: FontSet,
-        tools: Sequence[tuple[str, str, str]] = theme.DEFAULT_TOOLS,
+        tools: Sequence[tuple[str, str, str, str]] = (),  # (name, key, hint, icon): tooltable.TOOL_BUTTONS
         *,
         actions: Sequence[tuple[str, str, str, str]] = theme.ACTIONS,
         palette: Palette | None = None,
@@ -74,8 +74,8 @@ class ToolBar:
         self.tool_rects: dict[str, pygame.Rect] = {}
         self.action_rects: dict[str, pygame.Rect] = {}
         self.separators: list[int] = []
-        names = [t[0] for t in self.tools] + [a[0] for a in self.actions]
-        self._icons_full = {n: load_icon(n, asset_dir) for n in names}
+        icons = [(t[0], t[3]) for t in self.tools] + [(a[0], a[0]) for a in self.actions]
+        self._icons_full = {n: load_icon(icon, asset_dir) for n, icon in icons}
         self._icons = dict(self._icons_full)
         self.button = theme.BUTTON
         self._hover_pos: tuple[int, int] | None = None
@@ -109,7 +109,7 @@ class ToolBar:
         cy = rect.centery
         x = rect.x + theme.PAD
         self.tool_rects = {}
-        for name, _, _ in self.tools:
+        for name, *_ in self.tools:
             self.tool_rects[name] = pygame.Rect(x, cy - button // 2, button, button)
             x += button + 2
         self.separators = [x + sep - 1]
@@ -131,7 +131,7 @@ class ToolBar:
     def hints(self) -> list[Hint]:
         out: list[Hint] = [
             (self.tool_rects[name], name.capitalize(), key, hint)
-            for name, key, hint in self.tools
+            for name, key, hint, _ in self.tools
             if name in self.tool_rects
         ]
         out += [
@@ -197,7 +197,7 @@ class ToolBar:
             surface, theme.PANEL_BORDER, self.rect.bottomleft, (self.rect.right, self.rect.bottom), 1
         )
         hovered = self._hover_item[0] if self._hover_item else None
-        for name, key, _ in self.tools:
+        for name, key, *_ in self.tools:
             rect = self.tool_rects.get(name)
             if rect is not None:
                 self._button(surface, rect, name, key, name == self.active_tool, rect == hovered)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pygame
 
+from .. import sizes
 from . import theme
 from .text import FontSet
 
@@ -27,9 +28,9 @@ class WidthControl:
         self,
         fonts: FontSet,
         *,
-        width: int = 3,
-        steps: tuple[int, ...] = theme.WIDTH_STEPS,
-        presets: tuple[int, ...] = theme.WIDTH_PRESETS,
+        width: int = sizes.DEFAULT_WIDTH,
+        steps: tuple[int, ...] = sizes.WIDTH_STEPS,
+        presets: tuple[int, ...] = sizes.WIDTH_PRESETS,
         on_pick: Callable[[int], None] | None = None,
     ) -> None:
         self.fonts = fonts
@@ -74,11 +75,7 @@ class WidthControl:
 
     def step(self, direction: int) -> int:
         """The next width in ``steps`` below (-1) or above (+1) the current one."""
-        if direction < 0:
-            lower = [s for s in self.steps if s < self.width]
-            return lower[-1] if lower else self.width
-        higher = [s for s in self.steps if s > self.width]
-        return higher[0] if higher else self.width
+        return sizes.step_width(self.width, direction, self.steps)
 
     def _pick(self, width: int) -> None:
         self.width = width
