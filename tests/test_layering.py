@@ -23,6 +23,7 @@ SERVER_MAY_IMPORT = {
     "pgboard.wire_fields",
     "pgboard.board",
     "pgboard.board_journal",
+    "pgboard.clearing",
     "pgboard.history",
     "pgboard.geometry",
     "pgboard.ids",
