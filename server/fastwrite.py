@@ -9,7 +9,7 @@ N=10, maximum rate: +16% deliveries a second, and a lower p99 at N=50.
 
 The portable path (``portable_write``) is chosen at import wherever that is not possible: Windows (a
 socket is not a C runtime file descriptor there), a Python without ctypes, a libc that cannot be
-opened. It asks the socket whether it can take bytes without waiting (a zero-timeout select) before
+opened. It asks the socket whether it can take bytes without waiting (a zero-timeout poll) before
 ``send``: ``socket.send`` on a socket with a timeout would otherwise wait up to that timeout when the
 buffer is full, and the caller holds its session's lock. Both report an error as 0 bytes written: the
 session's writer thread then meets the error on its own write and closes the connection.
@@ -28,11 +28,20 @@ from collections.abc import Callable
 Write = Callable[[socket.socket, bytes], int]
 
 
+def _writable(sock: socket.socket) -> bool:
+    """Whether ``sock`` takes bytes now: poll where there is one (select refuses a descriptor
+    numbered 1024 or more on POSIX, and a server has that many), select on Windows (no such limit)."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT)
+        return bool(poller.poll(0))
+    return bool(select.select((), (sock,), (), 0)[1])
+
+
 def portable_write(sock: socket.socket, data: bytes) -> int:
     """Write what the socket takes now without waiting; 0 if it takes nothing (or fails)."""
     try:
-        _, writable, _ = select.select((), (sock,), (), 0)
-        if not writable:
+        if not _writable(sock):
             return 0
         return sock.send(data)  # writable: the send does not wait, and may write part of data
     except (OSError, ValueError):  # ValueError: closed under us; the writer thread meets it too
