@@ -46,6 +46,7 @@ soak: $(VENV)/.bench-installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/python tools/mypy_server.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -104,10 +104,10 @@ def make_objects(n: int, seed: int = 1, author: str = "") -> list:
 
 def fill_store(db: Path, rooms: dict[str, int]) -> None:
     """Write each room's board into the server's log as the add echoes the server would have logged."""
-    from pgboard_server.room import author_id, payload
+    from pgboard_server.room import author_id
     from pgboard_server.store import Store
 
-    from pgboard.protocol import Add, encode
+    from pgboard.protocol import Add, encode, payload_of
 
     author = author_id(SECRET)
     store = Store(db)
@@ -115,7 +115,7 @@ def fill_store(db: Path, rooms: dict[str, int]) -> None:
         for seed, (room, n) in enumerate(rooms.items(), start=1):
             for seq, obj in enumerate(make_objects(n, seed, author), start=1):
                 store.append_op(
-                    room, seq, payload(encode(Add(oid=f"o{seq}", obj=obj, seq=seq, author=author)))
+                    room, seq, payload_of(encode(Add(oid=f"o{seq}", obj=obj, seq=seq, author=author)))
                 )
     finally:
         store.close()

@@ -564,6 +564,16 @@ def _frame(kind: str, body: dict[str, Any]) -> bytes:
     return payload + TERMINATOR
 
 
+def payload_of(frame: bytes) -> str:
+    """The payload of a frame :func:`encode` made, as text (what a log keeps): the terminator off."""
+    return frame[: -len(TERMINATOR)].decode("ascii")
+
+
+def frame_of(payload: str) -> bytes:
+    """A payload :func:`payload_of` gave (or a log kept) as a frame to send: the terminator on."""
+    return payload.encode("ascii") + TERMINATOR
+
+
 def decode_frame(payload: bytes) -> Message:
     """One frame's payload (no terminator) as a typed message; raises only ProtocolError."""
     payload = payload.strip(b" \t\r\n")

@@ -32,12 +32,11 @@ import dataclasses
 import logging
 import secrets
 import sqlite3
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pgboard_server import confusables
+from pgboard_server import confusables, lockorder
 from pgboard_server.pacing import AddressPacer
 from pgboard_server.passwords import (
     FailureLimiter,
@@ -50,7 +49,6 @@ from pgboard_server.rights import address_of
 
 from pgboard import names
 from pgboard.protocol import (
-    TERMINATOR,
     AccountError,
     AccountOk,
     Chat,
@@ -65,6 +63,7 @@ from pgboard.protocol import (
     Signup,
     decode_frame,
     encode,
+    payload_of,
 )
 
 if TYPE_CHECKING:
@@ -95,7 +94,7 @@ class Accounts:
         self.signups = AddressPacer(limits.signup_rate, limits.signup_burst, clock)  # accounts are kept
         # each login is one scrypt: paced per address like room-password checks (server/pacing.py)
         self.checks = AddressPacer(limits.password_check_rate, limits.password_check_burst, clock)
-        self._lock = threading.Lock()
+        self._lock = lockorder.lock("accounts")
         self._sessions: dict[Session, Account] = {}  # logged-in connections
         self._dummy_hash = ""  # checked against when there is no such account, so timing tells nothing
         # answers that tell whether a nickname is registered are paced per address (enumeration)
@@ -373,7 +372,7 @@ class Accounts:
                 session.send(line)
             return True
         frame = encode(line)
-        kept_line = frame[: -len(TERMINATOR)].decode("ascii")
+        kept_line = payload_of(frame)
         try:
             kept = self.store.add_mail(owner.folded, kept_line, self.mailbox_limit)
         except sqlite3.Error as exc:

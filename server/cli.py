@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pgboard_server import backup
 from pgboard_server import limits as L
@@ -180,9 +181,9 @@ ABUSE_OPTIONS: tuple[tuple[str, type, str], ...] = (
 )
 
 
-def abuse_limits(args: argparse.Namespace) -> dict[str, object]:
+def abuse_limits(args: argparse.Namespace) -> dict[str, Any]:
     """The abuse and resource limits chosen on the command line, as BoardServer keywords."""
-    chosen: dict[str, object] = {name: getattr(args, name) for name, _, _ in ABUSE_OPTIONS}
+    chosen: dict[str, Any] = {name: getattr(args, name) for name, _, _ in ABUSE_OPTIONS}
     if args.no_rate_limits:
         chosen.update(L.NO_RATE_LIMITS)
     return chosen

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from pgboard_server.store_damage import RoomDamaged, decoded
 
-from pgboard.protocol import TERMINATOR, Obj, encode_obj
+from pgboard.protocol import Obj, encode_obj, payload_of
 
 if TYPE_CHECKING:
     from pgboard_server.room import Room
@@ -106,7 +106,7 @@ class LogCompactor:
                 hit[1] if (hit := cache.get(o.id)) is not None and hit[0] is o else encode_obj(o, packed=True)
                 for o in objects
             )
-            payloads = (frame[: -len(TERMINATOR)].decode("ascii") for frame in frames)
+            payloads = (payload_of(frame) for frame in frames)
             room.store.stage_snapshot(room.name, seq, payloads)
             with room.lock, self._lock:  # from now on a since before the floor gets the board
                 self.floor = floor = min([seq, *self._pins])

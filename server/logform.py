@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from pgboard import wire_fields
-from pgboard.protocol import BOARD_H, BOARD_W, MAX_POINTS, TERMINATOR, Message
+from pgboard.protocol import BOARD_H, BOARD_W, MAX_POINTS, Message, frame_of
 
 _ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False)
 _PACKED_MARK = '"points":"'  # in a stored payload: some points are packed
@@ -45,11 +45,11 @@ def as_lists(payload: str) -> bytes:
     catch-up of 1,000 operations took ~55 ms that way (the reconnect bench), most of it the rest of
     each frame."""
     if _PACKED_MARK not in payload:
-        return payload.encode("ascii") + TERMINATOR
+        return frame_of(payload)
     try:
-        return _PACKED_POINTS.sub(_as_list, payload).encode("ascii") + TERMINATOR
+        return frame_of(_PACKED_POINTS.sub(_as_list, payload))
     except (ValueError, wire_fields.Invalid):  # a damaged row (the list form fitted when it was sent)
-        return payload.encode("ascii") + TERMINATOR
+        return frame_of(payload)
 
 
 _PACKED_POINTS = re.compile(r'"points":"([A-Za-z0-9+/=]*)"')

@@ -4,6 +4,27 @@ Joining registers the member and takes the catch-up (a snapshot of the board, or
 operations the client missed) atomically under the room's lock, and queues the catch-up on the
 joiner's connection ahead of any live frame: live operations follow CaughtUp with no gap and no
 duplicate. The catch-up itself is encoded later by the joiner's writer thread, outside the lock.
+
+Who writes what: ``apply_all`` (and ``cursor``) queue frames on members without writing them and
+return those members; the caller, a connection's reader thread, writes each once at the end of its
+input chunk (``Session.flush``). Frames are queued under the room's lock, so every member gets the
+echoes in seq order whichever thread writes them. Other sends (chat, joins, leaves, rights) are
+written when queued.
+
+Lock order (server/lockorder.py checks it when PGBOARD_DEBUG_LOCKS=1, as in the test suite): a
+thread holding a lock takes only locks further down this list, never one above it.
+
+    Room.lock (re-entrant)       a room's board, members and chat
+    Rooms._lock                  which rooms are held (put away: the room's lock taken without waiting)
+    Accounts._lock               who is logged in
+    Session._state               a connection's closing flag and room (join racing a close)
+    Session._lock                a connection's send queue, and writing to its socket
+    Store._lock                  the SQLite connection
+
+So: Room -> Session state -> Session lock; Room -> Store; Room -> Accounts; Rooms -> Store. A
+session closes itself (``Session.close``) holding its own locks only, then leaves its room. The
+locks held for a few operations that call out to nothing (TlsWire's, LogCompactor's, StoreHealth's,
+the rate limiters') come after all of these.
 """
 
 from __future__ import annotations
@@ -11,12 +32,11 @@ from __future__ import annotations
 import logging
 import secrets
 import sqlite3
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from pgboard_server import logform
+from pgboard_server import lockorder, logform
 from pgboard_server.budget import BudgetMeter, RoomBudget, growth
 from pgboard_server.compaction import LogCompactor
 from pgboard_server.limits import Limits
@@ -28,7 +48,6 @@ from pgboard.board import MAX_OBJECTS, Board, BoardError, DuplicateOperation
 from pgboard.history import purge_oid
 from pgboard.protocol import (
     OPERATIONS,
-    TERMINATOR,
     Ack,
     Add,
     BoardObject,
@@ -46,6 +65,8 @@ from pgboard.protocol import (
     decode_frame,
     encode,
     encode_obj,
+    frame_of,
+    payload_of,
 )
 
 if TYPE_CHECKING:
@@ -66,10 +87,6 @@ def author_id(secret: str) -> str:
     return ids.device_id(secret)
 
 
-def payload(frame: bytes) -> str:
-    return frame[: -len(TERMINATOR)].decode("ascii")
-
-
 class Room:
     """One board. Every mutation happens under ``lock`` (re-entrant: a drop may happen mid-broadcast)."""
 
@@ -84,7 +101,7 @@ class Room:
     ) -> None:
         self.name = name
         self.store = store
-        self.lock = threading.RLock()
+        self.lock = lockorder.rlock("room")
         self.rights = RoomRights(store, name)
         self.max_objects = max_objects
         self.budget = budget or Limits().budget()
@@ -203,13 +220,13 @@ class Room:
         frame = encode(line)
         with self.lock:
             try:
-                self.store.append_chat(self.name, payload(frame), keep=self.budget.chat_kept)
+                self.store.append_chat(self.name, payload_of(frame), keep=self.budget.chat_kept)
             except sqlite3.Error as exc:
                 self.store.health.failed(f"a chat line in room {self.name!r}", exc)
                 return False
             self.store.health.ok()
             self.chatted = True
-            self.chat.append(payload(frame))
+            self.chat.append(payload_of(frame))
             for s in list(self.members.values()):
                 if not s.ignoring_chat or s.user == line.user:
                     s.send_frame(frame)
@@ -218,23 +235,27 @@ class Room:
     # -- the board log
 
     def apply(self, session: Session, op: Operation) -> None:
-        self.apply_all(session, [op])
+        for s in self.apply_all(session, [op]):
+            s.flush()
 
-    def apply_all(self, session: Session, ops: Sequence[Operation]) -> None:
+    def apply_all(self, session: Session, ops: Sequence[Operation]) -> list[Session]:
         """Apply ``session``'s operations (one input chunk's, in order) under one hold of the lock,
-        commit their echoes in one transaction, then send them: each echo to every member, each
-        answer (an ack of a resend, a refusal) to ``session`` alone, all in the order of ``ops``."""
+        commit their echoes in one transaction, then queue them: each echo to every member, each
+        answer (an ack of a resend, a refusal) to ``session`` alone, all in the order of ``ops``.
+        Queued, not written: returns the members queued on, whom the caller flushes (the reader,
+        once at the end of its input chunk). Queueing happens under the lock, so every member
+        gets the echoes in seq order whichever thread flushes them."""
         with self.lock:
             if self.members.get(session.user) is not session:
                 # A connection its author's reconnect replaced (or one that left) applies nothing more:
                 # read late by its reader thread, the operation would land behind the catch-up of the
                 # new connection, which still has it to resend; a client that caught up on a compacted
                 # board would then take its echo for the acknowledgement of something already drawn.
-                return
+                return []
             self.board.begin()  # a failed commit takes the chunk back in O(chunk): see _log
             try:
                 replies = [self._apply_one(session, op) for op in ops]
-                echoes: list[Operation] = [r for r in replies if isinstance(r, OPERATIONS)]  # type: ignore[misc]
+                echoes: list[Operation] = [r for r in replies if isinstance(r, OPERATIONS)]
                 logged = self._log(echoes) if echoes else {}
             except BaseException:
                 self.board.rollback()  # a failure of ours: what nobody saw is not kept either
@@ -252,11 +273,10 @@ class Room:
                         continue
                     reply = result
                 mine.append(encode(reply))
-            for s in list(self.members.values()):
-                if s is session:
-                    s.send_frames(mine)
-                elif everyone:
-                    s.send_frames(everyone)
+            members = list(self.members.values()) if everyone else [session]
+            for s in members:
+                s.send_frames(mine if s is session else everyone, flush=False)
+            return members
 
     def _apply_one(self, session: Session, op: Operation) -> Message:
         """The echo of ``op`` applied to the board (not logged yet), or the answer to send back."""
@@ -362,9 +382,14 @@ class Room:
             if users is None or user in users:
                 s.send(self.rights.state_for(user))
 
-    def cursor(self, session: Session, msg: Cursor) -> None:
+    def cursor(self, session: Session, msg: Cursor) -> list[Session]:
+        """Queue ``session``'s cursor on the others, unwritten: returns them, for the caller to flush."""
+        frame = encode(Cursor(msg.x, msg.y, session.user))
         with self.lock:
-            self.broadcast(Cursor(msg.x, msg.y, session.user), exclude=session)
+            others = [s for s in self.members.values() if s is not session]
+            for s in others:
+                s.send_frame(frame, flush=False)
+            return others
 
     # -- catch-up
 
@@ -409,7 +434,7 @@ class Room:
             yield encode(CatchUp(seq - since, "ops"))
             try:
                 for echo in self.store.ops(self.name, since, seq, chunk=self.catchup_chunk):
-                    yield echo.encode("ascii") + TERMINATOR if packed else logform.as_lists(echo)
+                    yield frame_of(echo) if packed else logform.as_lists(echo)
             except sqlite3.Error as exc:  # damaged under the running room, whose board in memory is whole
                 self.log_unreadable = True
                 why = describe(self.store.path, exc)

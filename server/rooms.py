@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from pgboard_server import confusables
+from pgboard_server import confusables, lockorder
 from pgboard_server.budget import RoomBudget
 from pgboard_server.limits import MAX_ROOMS, MAX_ROOMS_PER_ADDRESS
 from pgboard_server.rights import address_of
@@ -29,6 +28,8 @@ from pgboard.protocol import (
 )
 
 if TYPE_CHECKING:
+    from pgboard_server.accounts import Accounts
+    from pgboard_server.room_passwords import RoomPasswords
     from pgboard_server.session import Session
     from pgboard_server.store import Store
 
@@ -62,8 +63,12 @@ class Rooms:
         max_objects: int = MAX_OBJECTS,
         budget: RoomBudget | None = None,
         max_rooms_per_address: int = MAX_ROOMS_PER_ADDRESS,
+        accounts: Accounts,
+        passwords: RoomPasswords,
     ) -> None:
         self.store = store
+        self.accounts = accounts  # who is logged in as whom: a join takes the account's name and id
+        self.passwords = passwords  # rooms' passwords, checked at join
         self.budget = budget
         self.max_members = max_members
         self.max_rooms = max_rooms
@@ -71,7 +76,7 @@ class Rooms:
         self.max_objects = max_objects
         self.chat_history = chat_history
         self.catchup_chunk = catchup_chunk
-        self._lock = threading.Lock()
+        self._lock = lockorder.lock("rooms")
         self._rooms: dict[str, Room] = {}  # by folded name, least recently joined first
         self._created: Counter[str] = Counter()  # rooms held, by the address that created them
         self.damaged = DamagedRooms(store.path)  # rooms whose rows cannot be read: never held
@@ -202,7 +207,7 @@ class Rooms:
         except names.NameError_ as exc:
             session.send(JoinError(exc.reason, exc.detail))
             return
-        accounts, passwords = session.server.accounts, session.server.room_passwords
+        accounts, passwords = self.accounts, self.passwords
         account = accounts.account_of(session)
         if account is not None:  # logged in: the account's name and id, on every machine
             nick, user = account.nick, account.user
@@ -265,7 +270,7 @@ class Rooms:
         new_password: str | None,
     ) -> None:
         """Under the room's lock: make ``session`` a member of ``room``, or tell it why not."""
-        passwords = session.server.room_passwords
+        passwords = self.passwords
         ghost = room.members.get(user)
         refused = _name_refusal(room, nick, user, room.taken_nicks(except_user=user))
         if refused is not None:

@@ -93,6 +93,8 @@ class BoardServer:
         listener = socket.create_server((self.host, self.port), backlog=self.limits.backlog)
         try:
             self.store = Store(self.db_path)
+            self.accounts = Accounts(self.store, self.limits, self.clock)
+            self.room_passwords = RoomPasswords(self.store, self.limits, self.clock)
             self.rooms = Rooms(
                 self.store,
                 self.limits.max_room_members,
@@ -102,9 +104,9 @@ class BoardServer:
                 max_rooms_per_address=self.limits.max_rooms_per_address,
                 max_objects=self.limits.max_objects,
                 budget=self.limits.budget(),
+                accounts=self.accounts,
+                passwords=self.room_passwords,
             )
-            self.accounts = Accounts(self.store, self.limits, self.clock)
-            self.room_passwords = RoomPasswords(self.store, self.limits, self.clock)
             self.bans = Bans(self.store, self.limits, self.chat.now)
             started = time.perf_counter()
             replayed = self.rooms.replay_all()

@@ -2,9 +2,13 @@
 bounded queue of outbound frames, coalescing many frames into one sendall().
 
 When the writer is idle and the kernel's send buffer has room, the thread that queued the frames
-sends them itself at the end of its input chunk (:meth:`Session.flush`, a non-blocking write of
-everything queued): a broadcast then costs one system call per member instead of waking a writer
+sends them itself (:meth:`Session.flush`, one non-blocking write of everything queued,
+server/fastwrite.py): a broadcast then costs one system call per member instead of waking a writer
 thread per member, and the writer only takes over when the peer is slow (the write would block).
+Coalescing is explicit: the room queues the echoes of an input chunk's operations without writing
+(``send_frames(..., flush=False)``) and returns the members it queued on; the reader gathers them
+over the whole chunk and flushes each once at its end (:meth:`Session._handle_input`), so a hundred
+operations in one segment leave in one write per member. Everything else is written when queued.
 
 The queue holds encoded frames (bytes) and lazy items (an iterator of frames, used for catch-ups so a
 board of 100k objects is encoded by this connection's writer, not under the room's lock, and never
@@ -15,14 +19,15 @@ counts against the slow-reader bound). When a client stops reading and its live 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import socket
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from pgboard_server import lockorder
+from pgboard_server.fastwrite import write_now
 from pgboard_server.limits import MAX_INPUT_PAUSE
 from pgboard_server.ratelimit import AddressQuota, Throttle
 from pgboard_server.tls import TLS_REQUIRED, HandshakeFailed, TlsWire
@@ -53,36 +58,6 @@ log = logging.getLogger(__name__)
 
 Lazy = Iterable[bytes]
 CLIENT_MESSAGES = (Join, Say, Cursor, MailAck, *OPERATIONS, *ACCOUNT_MESSAGES)  # besides ping, pong and error
-
-
-# write(2) called holding the interpreter lock (ctypes.PyDLL does not release it): the socket is
-# non-blocking, so the call never waits, and a broadcast to fifty members no longer hands the lock
-# to another thread and waits to get it back around each of its fifty writes (os.write releases
-# it every time). Measured at N=10, maximum rate: +16% deliveries a second, and a lower p99 at N=50.
-# Returns the bytes written, or -1 (EAGAIN when the socket buffer is full, or a real error).
-_write_now = ctypes.PyDLL(None).write
-_write_now.restype = ctypes.c_ssize_t
-_write_now.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t)
-
-_pending = threading.local()  # sessions whose writers wait for the end of this thread's input chunk
-
-
-@contextlib.contextmanager
-def coalescing() -> Iterator[None]:
-    """Within it, frames queued by this thread wake their writers only at the end, so the echoes of a
-    whole input chunk (a client may send a hundred operations in one segment) leave in one send per
-    member instead of one wake-up per frame per member. Order is unaffected: frames are queued at once."""
-    if getattr(_pending, "sessions", None) is not None:
-        yield
-        return
-    sessions: dict[Session, None] = {}
-    _pending.sessions = sessions
-    try:
-        yield
-    finally:
-        _pending.sessions = None
-        for s in sessions:
-            s.flush()
 
 
 class Session:
@@ -117,8 +92,8 @@ class Session:
         self.pings = 0
         self._frames = 0  # whole frames read (the heartbeat's signs of life)
         self.close_reason = ""
-        self._state = threading.Lock()  # guards closing/room against a join racing a close
-        self._lock = threading.Lock()  # taken directly on the hot path: Condition's own with is slower
+        self._state = lockorder.lock("session state")  # guards closing/room against a join racing a close
+        self._lock = lockorder.lock("session")  # taken directly on the hot path: Condition's with is slower
         self._cv = threading.Condition(self._lock)
         self._queue: deque[bytes | Lazy] = deque()
         self._queued = 0  # bytes of live frames in _queue
@@ -162,23 +137,22 @@ class Session:
     def send(self, msg: Message) -> None:
         self.send_frame(encode(msg))
 
-    def send_frame(self, frame: bytes) -> None:
-        """Queue one encoded frame; never blocks. A client whose queue is full is dropped."""
-        self.send_frames((frame,))
+    def send_frame(self, frame: bytes, *, flush: bool = True) -> None:
+        """Queue one encoded frame (see :meth:`send_frames`); never blocks."""
+        self.send_frames((frame,), flush=flush)
 
-    def send_frames(self, frames: Sequence[bytes]) -> None:
-        """Queue encoded frames, in order; never blocks. A client whose queue is full is dropped."""
+    def send_frames(self, frames: Sequence[bytes], *, flush: bool = True) -> None:
+        """Queue encoded frames, in order, and write them now; never blocks. With ``flush=False``
+        they wait for the caller's :meth:`flush` (the end of its input chunk), unless the queue is
+        half full already. A client whose queue is full is dropped."""
         with self._lock:
             if self._closing:
                 return
             self._queue.extend(frames)
             self._queued += sum(map(len, frames))
             over = self._queued > self.limits.send_queue_limit
-            pending = getattr(_pending, "sessions", None)
-            if pending is None or 2 * self._queued > self.limits.send_queue_limit:
+            if flush or 2 * self._queued > self.limits.send_queue_limit:
                 self._flush_locked()  # now: a long input chunk must not make a reader look slow
-            else:
-                pending[self] = None
         if over:
             log.warning("%r: %d bytes queued, dropping a client that does not read", self, self._queued)
             self.close(
@@ -197,10 +171,12 @@ class Session:
             self._flush_locked()
 
     def _flush_locked(self) -> None:
-        # Called holding _lock. While the writer is idle and not closing, nobody else can send on this
-        # socket (and it stays open: it is closed only after _closing is set, under _lock), so frames
-        # leave in queue order. The socket is non-blocking underneath (it has a timeout), so the write
-        # never waits; sock.send would first poll for up to that timeout.
+        # Called holding _lock, on any thread (a member's reader writes other members' sockets). Safe
+        # because one thread writes to a socket at a time: here only while the writer thread is idle
+        # (_writing False), nothing is left of a short write (_tail empty) and the session is not
+        # closing (the socket is closed only after _closing is set, under _lock); the writer sets
+        # _writing under _lock before it takes a batch. So frames leave in queue order, and the
+        # non-blocking write_now never waits (server/fastwrite.py).
         if self._writing or self._closing or self._tail:
             self._cv.notify()  # the writer sends a short write's tail first
             return
@@ -214,7 +190,7 @@ class Session:
             batch.append(self._queue.popleft())  # type: ignore[arg-type]
         plain = batch[0] if len(batch) == 1 else b"".join(batch)
         data = plain if self.tls is None else self.tls.encrypt(plain)
-        sent = max(0, _write_now(self.sock.fileno(), data, len(data)))  # an error: the writer meets it too
+        sent = write_now(self.sock, data)  # 0 on an error: the writer meets it too
         self._queued -= len(plain)
         if sent < len(data):
             self._tail = data[sent:]  # already on the wire format (ciphertext under TLS)
@@ -427,19 +403,23 @@ class Session:
         return True
 
     def _handle_input(self, codec: Codec) -> None:
-        with coalescing():
-            self._handle_frames(codec)
+        to_flush: dict[Session, None] = {}  # members the room queued this chunk's echoes on, unwritten
+        try:
+            self._handle_frames(codec, to_flush)
+        finally:
+            for s in to_flush:
+                s.flush()
         room = self.room  # the echoes are sent: a compaction the input made due costs its reader only
         if room is not None and room.compaction.due():
             room.compaction.compact()
 
-    def _handle_frames(self, codec: Codec) -> None:
+    def _handle_frames(self, codec: Codec, to_flush: dict[Session, None]) -> None:
         ops: list[Operation] = []  # read in a row: applied together (one commit), before what follows
         while not self._closing:
             try:
                 msg = codec.next_message()
             except ProtocolError as exc:
-                self._apply(ops)
+                self._apply(ops, to_flush)
                 log.info("%r: protocol error %s: %s", self, exc.code, exc.detail)
                 if exc.fatal:
                     self.close("protocol error", Error(exc.code, exc.detail, fatal=True))
@@ -453,23 +433,24 @@ class Session:
             if isinstance(msg, OPERATIONS) and self.room is not None:
                 retry = self.throttle.admit("op")
                 if not retry:
-                    ops.append(msg)  # type: ignore[arg-type]
+                    ops.append(msg)
                     continue
-                self._apply(ops)
+                self._apply(ops, to_flush)
                 self._refuse(
                     "op", f"more than {self.limits.op_rate:g} drawing operations a second", retry, msg.oid
                 )
                 continue
-            self._apply(ops)
+            self._apply(ops, to_flush)
             try:
-                self._dispatch(msg)
+                self._dispatch(msg, to_flush)
             except Exception:
                 log.exception("%r: failed to handle %r", self, msg)
                 self.send(Error("server_error", "the server failed to handle that message"))
-        self._apply(ops)
+        self._apply(ops, to_flush)
 
-    def _apply(self, ops: list[Operation]) -> None:
-        """Apply the operations gathered so far in the room (Room.apply_all), and start a new batch."""
+    def _apply(self, ops: list[Operation], to_flush: dict[Session, None]) -> None:
+        """Apply the operations gathered so far in the room (Room.apply_all), and start a new batch;
+        the members their echoes wait on join ``to_flush``."""
         if not ops:
             return
         batch = ops[:]
@@ -478,12 +459,12 @@ class Session:
         if room is None:
             return
         try:
-            room.apply_all(self, batch)
+            to_flush.update(dict.fromkeys(room.apply_all(self, batch)))
         except Exception:
             log.exception("%r: failed to apply %d operations", self, len(batch))
             self.send(Error("server_error", "the server failed to handle that message"))
 
-    def _dispatch(self, msg: Message) -> None:
+    def _dispatch(self, msg: Message, to_flush: dict[Session, None]) -> None:
         room = self.room  # read once: a kick or a close on another thread may detach it meanwhile
         if isinstance(msg, Ping):
             self.send(Pong(msg.n))
@@ -518,7 +499,7 @@ class Session:
                 self.server.accounts.ack_mail(self, msg)
         elif isinstance(msg, Cursor):
             if not self.throttle.admit("cursor"):  # cursors are ephemeral: too many are dropped quietly
-                room.cursor(self, msg)
+                to_flush.update(dict.fromkeys(room.cursor(self, msg)))
         elif isinstance(msg, Say):
             retry = self.throttle.admit("chat")
             if retry:

@@ -13,11 +13,11 @@ import json
 import logging
 import os
 import sqlite3
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pgboard_server import lockorder
 from pgboard_server.checkpoint import Checkpointer
 from pgboard_server.store_damage import StoreUnusable, room_names
 from pgboard_server.store_health import StoreHealth
@@ -145,7 +145,7 @@ class Store:
         self.path = str(path)
         if self.path != MEMORY:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        self._lock = lockorder.lock("store")
         self.health = StoreHealth(self.path)  # a full disk is logged once, not once per refused write
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._log_bytes: dict[str, int] = {}  # bytes of each room's log rows after its snapshot

@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from pgboard.tls import fingerprint
+from pgboard.fingerprints import fingerprint
 
 RECV = 64 * 1024  # bytes read at a time during the handshake and decrypted at a time after it
 TLS_REQUIRED = "this server speaks TLS: connect with TLS (pgboard --tls)"

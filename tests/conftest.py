@@ -8,7 +8,9 @@ from pathlib import Path
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+os.environ.setdefault("PGBOARD_DEBUG_LOCKS", "1")  # the server's lock order is checked (server/lockorder.py)
 
+import pytest  # noqa: E402
 import reliability  # noqa: E402 - after the environment above
 
 
@@ -19,6 +21,17 @@ def pytest_addoption(parser):
         default=None,
         help="write the fuzz and fault figures (tests/reliability.py) to FILE as markdown",
     )
+
+
+@pytest.fixture(autouse=True)
+def _the_lock_order_held():
+    """A server thread that breaks the lock order only logs the error: fail the test that made it."""
+    yield
+    lockorder = sys.modules.get("pgboard_server.lockorder")
+    if lockorder is not None and lockorder.VIOLATIONS:
+        caught = list(lockorder.VIOLATIONS)
+        lockorder.VIOLATIONS.clear()
+        pytest.fail(f"the server's lock order was broken: {caught}")
 
 
 def pytest_runtest_logreport(report):

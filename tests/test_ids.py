@@ -17,7 +17,6 @@ from collections.abc import Callable
 import pytest
 import reliability
 from pgboard_server.limits import NO_RATE_LIMITS
-from pgboard_server.room import payload
 from pgboard_server.store import Store
 from support import WAIT, RawClient, running_server
 
@@ -37,6 +36,7 @@ from pgboard.protocol import (
     Move,
     Signup,
     encode,
+    payload_of,
 )
 from pgboard.room import RoomView
 from pgboard.scheduler import ManualClock, Scheduler
@@ -299,7 +299,7 @@ def test_a_log_written_with_old_unscoped_ids_still_loads_and_its_author_still_ed
     author = ids.device_id("old-secret")
     old = BoardObject("a0fe730d-1", "rect", ((10, 10), (90, 60)), "#ff0000", 3, author=author)
     store = Store(db)
-    store.append_ops(ROOM, [(1, payload(encode(Add("a0fe730d.1", old, seq=1, author=author))))])
+    store.append_ops(ROOM, [(1, payload_of(encode(Add("a0fe730d.1", old, seq=1, author=author))))])
     store.close()
     with running_server(db) as srv, RawClient(srv.address) as c:
         c.join("old", room=ROOM, client="old-secret")

@@ -1,6 +1,7 @@
 """The layers of docs/ARCHITECTURE.md hold: the pure core and the server never import pygame (a headless
-server must run where no display library is installed), the pygame we run is pygame-ce, and the pure
-core type-checks."""
+server must run where no display library is installed), the server imports no client module and frames
+only through pgboard/protocol.py, the pygame we run is pygame-ce, and the pure core and the server
+type-checks."""
 
 from __future__ import annotations
 
@@ -15,6 +16,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PURE = ["pgboard.protocol", "pgboard.wire_fields", "pgboard.board", "pgboard.geometry", "pgboard.names"]
+# what the server may import of pgboard: the codec and the pure model (docs/ARCHITECTURE.md, "Pure core")
+SERVER_MAY_IMPORT = {
+    "pgboard",
+    "pgboard.protocol",
+    "pgboard.wire_fields",
+    "pgboard.board",
+    "pgboard.board_journal",
+    "pgboard.clearing",
+    "pgboard.history",
+    "pgboard.geometry",
+    "pgboard.ids",
+    "pgboard.names",
+    "pgboard.fingerprints",
+}
 TYPED = [
     "pgboard/protocol.py",
     "pgboard/wire_fields.py",
@@ -59,6 +74,21 @@ def test_the_server_does_not_import_pygame() -> None:
     assert not {m for m in loaded if m == "pygame" or m.startswith("pygame.")}
 
 
+def test_the_server_imports_no_client_module() -> None:
+    modules = _server_modules()
+    if not modules:
+        pytest.skip("pgboard_server is not installed yet")
+    loaded = _imported_in_a_fresh_interpreter(modules)
+    client = {m for m in loaded if m.split(".")[0] == "pgboard"} - SERVER_MAY_IMPORT
+    assert not client, f"the server imports client modules: {sorted(client)}"
+
+
+def test_the_server_frames_through_the_protocol_only() -> None:
+    """The terminator is the codec's business (protocol.payload_of / frame_of), not the server's."""
+    framing = [p.name for p in sorted((ROOT / "server").glob("*.py")) if "TERMINATOR" in p.read_text()]
+    assert not framing
+
+
 def test_the_installed_pygame_is_pygame_ce() -> None:
     pygame = pytest.importorskip("pygame")
     assert getattr(pygame, "IS_CE", False), "plain pygame is installed; pgboard needs pygame-ce"
@@ -69,6 +99,19 @@ def test_the_pure_core_is_mypy_clean() -> None:
         pytest.skip("mypy is not installed (pip install -e '.[test]' installs it)")
     out = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--follow-imports=silent", *TYPED],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_server_is_mypy_clean() -> None:
+    if importlib.util.find_spec("mypy") is None:
+        pytest.skip("mypy is not installed (pip install -e '.[test]' installs it)")
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "mypy_server.py")],
         capture_output=True,
         text=True,
         timeout=300,
