@@ -208,7 +208,7 @@ def test_union_and_points_box() -> None:
 
 
 @given(st.lists(BOXES, min_size=1, max_size=15), st.lists(BOXES, max_size=5), st.sampled_from([16, 128]))
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)  # a property, not a timing: no deadline under load
 def test_a_growing_box_is_indexed_like_a_fresh_one(
     growth: list[geometry.Box], probes: list[geometry.Box], cell: int
 ) -> None:

@@ -23,6 +23,7 @@ SERVER_MAY_IMPORT = {
     "pgboard.wire_fields",
     "pgboard.board",
     "pgboard.board_journal",
+    "pgboard.board_undo",  # undo and redo of the board, pure like board.py
     "pgboard.clearing",
     "pgboard.history",
     "pgboard.geometry",
