@@ -46,7 +46,7 @@ soak: $(VENV)/.bench-installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
-	$(BIN)/python tools/mypy_server.py
+	$(BIN)/python tools/mypy_server.py --client
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pygame
 
@@ -31,6 +32,9 @@ from pgboard.tooltable import TOOLS, make_tool
 from pgboard.ui import UI
 from pgboard.widgets import theme
 from pgboard.widgets.statusbar import connection_text
+
+if TYPE_CHECKING:  # the server is imported only when the window hosts
+    from pgboard_server.server import BoardServer
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +86,7 @@ class App:
         self.viewport = Viewport(self.ui.board_rect)
         self.conn: Connection | None = None
         self.room: RoomView | None = None
-        self.server = None  # the embedded server in host mode
+        self.server: BoardServer | None = None  # the embedded server in host mode
         self.ctx = ToolContext(
             board=self.board, emit=self._emit, color=settings.color, width=settings.width, text_size=TEXT_SIZE
         )
@@ -548,7 +552,11 @@ class App:
         rows = [
             (p.name, time.strftime("saved %Y-%m-%d %H:%M", time.localtime(p.stat().st_mtime))) for p in files
         ]
-        self.ui.pick(f"Open a board file from {self.export_dir}", rows, lambda i: self.open_board(files[i]))
+
+        def picked(index: int) -> None:
+            self.open_board(files[index])
+
+        self.ui.pick(f"Open a board file from {self.export_dir}", rows, picked)
 
 
 def _around(outer: pygame.Rect, inner: pygame.Rect) -> list[pygame.Rect]:
