@@ -7,14 +7,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pygame
-from support import CutProxy, RawClient
+import pytest
+from pgboard_server.limits import NO_RATE_LIMITS
+from support import CutProxy, RawClient, running_server
 from test_app import drag, joined, key, run_until, screen, server  # noqa: F401 - fixtures
+from test_server_spec import long_id
 from uikit import colors_in
 
 from pgboard import ids
 from pgboard.app import App
+from pgboard.clearing import clearable, fewest_per_clear
 from pgboard.presence import CURSOR_FADE, CURSOR_IDLE, DRAWING_RECENT
-from pgboard.protocol import Add, BoardObject, Clear, Cursor, Error, RoomState, Say, UserJoined
+from pgboard.protocol import Add, BoardObject, Clear, Cursor, Error, RoomState, Say, UserJoined, encode
 from pgboard.scheduler import ManualClock, Scheduler
 from pgboard.widgets import theme
 
@@ -193,3 +197,32 @@ def test_a_member_is_asked_about_their_own_work_only(screen, server, tmp_path: P
     assert "others' work stays" in app.ui.dialog.message
     carol.recv_until(UserJoined)
     app.shutdown()
+
+
+@pytest.mark.reliability
+def test_the_erase_all_question_says_when_one_clear_cannot_take_everything(screen, tmp_path: Path):  # noqa: F811
+    """4,000 objects with the longest ids are more than one clear removes (MAX_CLEAR_ID_BYTES): the
+    question says how many this clear takes, and the board keeps exactly the rest."""
+    count = 4000
+    app, _ = clocked_app(screen, tmp_path)
+    with running_server(**NO_RATE_LIMITS) as srv:
+        joined(app, srv, "alice", ROOM)  # the operator: her clear takes everyone's objects
+        bob = raw(srv, "bob")
+        adds = [
+            Add(f"o{i}", BoardObject(long_id("secret-bob", i), "line", ((1, 1), (2, 2))))
+            for i in range(count)
+        ]
+        bob.send_bytes(b"".join(encode(m) for m in adds))
+        bob.recv_until(lambda m: isinstance(m, Add) and m.oid == f"o{count - 1}")
+        run_until(app, lambda: len(app.board) == count)
+        app.frame([key(pygame.K_DELETE, mod=pygame.KMOD_CTRL)])
+        takes = len(clearable(app.board.iter_editable(app.room.me)))
+        assert fewest_per_clear() <= takes < count
+        assert app.ui.dialog.title == "Clear the whole board, everyone's work?"
+        assert (
+            f"One clear removes {takes} of {count} objects: clear again for the rest" in app.ui.dialog.message
+        )
+        app.frame([key(pygame.K_y, unicode="y")])
+        bob.recv_until(Clear)
+        run_until(app, lambda: len(app.board) == count - takes)  # as it said
+        app.shutdown()
