@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pygame
 
-from pgboard import boardfile, identity, render, shortcuts
+from pgboard import boardfile, identity, presence, render, shortcuts
 from pgboard import settings as settings_mod
 from pgboard.board import Board
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
@@ -143,7 +143,8 @@ class App:
             tls=tls,
             fingerprint=fingerprint or settings.trusted.get(settings_mod.server_key(host, port), ""),
         )
-        self.room = RoomView(self.conn, self.board)
+        self.room = RoomView(self.conn, self.board, clock=self.scheduler.now)
+        presence.wire(self, self.room)
         self.room.on_chat = self._chat_line
         self.room.on_notice = self.ui.add_notice
         self.room.on_users = self._users_changed
@@ -256,14 +257,8 @@ class App:
         self.ui.draw(self.screen)
 
     def _cursors(self) -> list[RemoteCursor]:
-        if self.room is None:
-            return []
-        users = self.room.users
-        return [
-            RemoteCursor(users.get(uid, "?"), point, theme.user_color_hex(uid))
-            for uid, point in self.room.cursors.items()
-            if uid != self.room.me and uid in users
-        ]
+        seen = presence.shown_cursors(self.room, self.scheduler.now()) if self.room is not None else []
+        return [RemoteCursor(nick, p, theme.user_color_hex(u), a) for u, nick, p, a in seen]
 
     def trust(self, fingerprint: str) -> None:
         """The user trusts this certificate (shown on the connect screen): pin it for this server,

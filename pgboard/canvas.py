@@ -50,6 +50,7 @@ CARET_WIDTH = 2
 CURSOR_SIZE = 12  # screen pixels of a remote cursor's arrow
 LABEL_SIZE = 14  # text size of a remote cursor's name label
 LABEL_PAD = 3
+LABEL_ALPHA = 200  # of 255: a name label lets the text under it show through (it fades out too)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class RemoteCursor:
     name: str
     point: tuple[int, int]
     color: str = "#1e78ff"
+    opacity: float = 1.0  # 0..1: an idle cursor fades out (pgboard/presence.py)
 
 
 def _rect(box: geometry.Box) -> pygame.Rect:
@@ -456,12 +458,23 @@ class Canvas:
     def _draw_cursor(self, screen: pygame.Surface, vp: Viewport, cursor: RemoteCursor) -> None:
         x, y = vp.to_screen(cursor.point)
         color = render.parse_color(cursor.color)
-        arrow = [(x, y), (x, y + CURSOR_SIZE), (x + CURSOR_SIZE * 0.3, y + CURSOR_SIZE * 0.75)]
-        arrow.append((x + CURSOR_SIZE * 0.75, y + CURSOR_SIZE * 0.75))
-        pygame.draw.polygon(screen, color, arrow)
-        pygame.draw.polygon(screen, (255, 255, 255), arrow, 1)
-        if cursor.name:
-            label = self.texts.surface(cursor.name, LABEL_SIZE, "#ffffff")
-            at = pygame.Rect(x + CURSOR_SIZE, y + CURSOR_SIZE, label.get_width(), label.get_height())
-            screen.fill(color, at.inflate(2 * LABEL_PAD, 2 * LABEL_PAD))
-            screen.blit(label, at)
+        label = self.texts.surface(cursor.name, LABEL_SIZE, "#ffffff") if cursor.name else None
+        lw, lh = label.get_size() if label is not None else (0, 0)
+        # drawn on its own layer, then blended: translucent (and fading) over the board's text
+        layer = pygame.Surface((CURSOR_SIZE + lw + 2 * LABEL_PAD + 1, CURSOR_SIZE + lh + 2 * LABEL_PAD + 1))
+        layer.fill((1, 2, 3))
+        layer.set_colorkey((1, 2, 3))
+        s = CURSOR_SIZE
+        arrow = [(0, 0), (0, s), (s * 0.3, s * 0.75), (s * 0.75, s * 0.75)]
+        if label is not None:
+            layer.fill(
+                color, pygame.Rect(s - LABEL_PAD, s - LABEL_PAD, lw + 2 * LABEL_PAD, lh + 2 * LABEL_PAD)
+            )
+            layer.blit(label, (s, s))
+            layer.set_alpha(round(LABEL_ALPHA * cursor.opacity))
+            screen.blit(layer, (x, y))
+            layer.fill((1, 2, 3))
+        pygame.draw.polygon(layer, color, arrow)
+        pygame.draw.polygon(layer, (255, 255, 255), arrow, 1)
+        layer.set_alpha(round(255 * cursor.opacity))
+        screen.blit(layer, (x, y))

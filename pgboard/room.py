@@ -29,7 +29,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from pgboard import ids
+from pgboard import ids, presence
 from pgboard.board import Board
 from pgboard.catchup_gc import CatchUpCollector
 from pgboard.client_session import (
@@ -67,6 +67,7 @@ from pgboard.protocol import (
     UserLeft,
     Welcome,
 )
+from pgboard.session_types import State
 
 log = logging.getLogger(__name__)
 
@@ -112,12 +113,14 @@ def _ignore(*_args: Any) -> None:
 class RoomView:
     """Applies the session's events to a local board, and the user's operations optimistically."""
 
-    def __init__(self, link: Link, board: Board | None = None) -> None:
+    def __init__(
+        self, link: Link, board: Board | None = None, clock: Callable[[], float] | None = None
+    ) -> None:
         self.link = link
         self.board = board if board is not None else Board()
         self.me = ""  # my author id, from Welcome (as the events applied so far know it)
         self.users: dict[str, str] = {}  # author id -> nickname, in join order
-        self.cursors: dict[str, tuple[int, int]] = {}
+        self.presence = presence.Presence(clock) if clock is not None else presence.Presence()
         self.on_chat: Callable[[Chat], None] = _ignore
         self.on_notice: Callable[[str], None] = _ignore
         self.on_users: Callable[[], None] = _ignore
@@ -273,16 +276,20 @@ class RoomView:
         elif isinstance(event, CatchUpFinished):
             self._catch_up_finished(event)
         elif isinstance(event, StateChanged):
+            if event.new is not State.ONLINE:
+                self.presence.reset()  # nobody's cursor is shown where it was when the link dropped
             self.on_state(event)
 
     def _received(self, msg: Message) -> None:
         if isinstance(msg, ECHOES):
             self.board.apply_echo(msg)
+            if self.caught_up:  # a catch-up's replay is not someone drawing now
+                self.presence.acted(getattr(msg, "author", ""))
         elif isinstance(msg, Obj):
             if self._catchup is not None:
                 self._catchup.place(msg.obj)
         elif isinstance(msg, Cursor):
-            self.cursors[msg.user] = (msg.x, msg.y)
+            self.presence.moved(msg.user, (msg.x, msg.y))
         else:
             self._apply_social(msg)
 
@@ -326,6 +333,7 @@ class RoomView:
     def _apply_social(self, msg: Message) -> None:
         if isinstance(msg, Welcome):
             self.me = msg.user
+            self.presence.reset()  # cursors seen before a reconnect are frozen where they were
             self._chat_replayed.clear()
             self.users = {u.id: u.nick for u in msg.users}
             self.on_users()
@@ -335,7 +343,7 @@ class RoomView:
             self.on_notice(f"{msg.nick} joined")
         elif isinstance(msg, UserLeft):
             self.users.pop(msg.user, None)
-            self.cursors.pop(msg.user, None)
+            self.presence.gone(msg.user)
             self.on_users()
             self.on_notice(f"{msg.nick} left" + (f" ({msg.reason})" if msg.reason else ""))
         elif isinstance(msg, Renamed):
@@ -404,6 +412,13 @@ class RoomView:
                 if tail == tuple((x + dx, y + dy) for x, y in op.points):
                     self.board.place(dataclasses.replace(stroke, points=stroke.points[:-n]))
         self.on_error(err)
+        sent = entry.op if entry is not None else None
+        target = self.board.get(sent.id) if isinstance(sent, (Move, Delete)) else None
+        target = target or (entry.before if entry is not None and isinstance(sent, Delete) else None)
+        if err.code == "not_allowed" and target is not None and target.author != self.me:
+            verb = "erase" if isinstance(sent, Delete) else "move"
+            self.on_notice(presence.refusal_text(self.users, target, verb))
+            return
         self.on_notice(
             f"Refused: {err.detail or err.code}" if err.oid else f"Error: {err.detail or err.code}"
         )

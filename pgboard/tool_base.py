@@ -42,6 +42,8 @@ class ToolContext:
     text_size: int = TEXT_SIZE  # board units (about 16 screen pixels when a 1280-pixel view fits the board)
     new_id: Callable[[], str] = field(default_factory=id_maker)
     new_oid: Callable[[], str] = field(default_factory=id_maker)
+    # told when the user erases or drags an object they may not edit (the object, "erase" or "move")
+    refused: Callable[[BoardObject, str], None] = lambda obj, verb: None
 
     def may_edit(self, obj: BoardObject) -> bool:
         return self.board.may_edit(self.me, obj)

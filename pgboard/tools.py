@@ -221,12 +221,13 @@ class EraserTool(Tool):
         self.last: Point | None = None
         self.hover: Point | None = None
         self.erased: set[str] = set()
+        self.told = False  # this stroke touched an object the user may not erase, and was told
 
     def radius(self) -> float:
         return ERASER_MIN_RADIUS + self.ctx.stroke_width()
 
     def pointer_down(self, pos: Point, mods: int = 0) -> None:
-        self.down, self.last, self.hover, self.erased = True, pos, pos, set()
+        self.down, self.last, self.hover, self.erased, self.told = True, pos, pos, set(), False
         self._erase_at(pos)
 
     def pointer_move(self, pos: Point, mods: int = 0) -> None:
@@ -249,6 +250,9 @@ class EraserTool(Tool):
             if obj.id not in self.erased and self.ctx.may_edit(obj):
                 self.erased.add(obj.id)
                 self.ctx.emit(Delete(oid=self.ctx.new_oid(), id=obj.id))
+            elif not self.told and obj.id not in self.erased:
+                self.told = True  # once a stroke: the eraser passes over many objects
+                self.ctx.refused(obj, "erase")
 
     def cancel(self) -> None:
         self.down, self.last = False, None
@@ -287,6 +291,8 @@ class DragTool(Tool):
     def pointer_down(self, pos: Point, mods: int = 0) -> None:
         self.cancel()
         self.target = self._pick(pos)
+        if self.target is None and (hit := self.ctx.board.hit(pos[0], pos[1], HIT_TOLERANCE)):
+            self.ctx.refused(hit[0], "move")
         self.start, self.offset, self.sent, self.hover = pos, (0, 0), (0, 0), pos
 
     def _clamped(self, pos: Point) -> Point:

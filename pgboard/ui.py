@@ -104,6 +104,9 @@ class UI:
         self.board_typing = False  # set by the app while the text tool edits: keys are not ours then
         self.panels_visible = True
         self.connect_visible = show_connect
+        # set by the app: what the board shows by itself (fading cursors), what a clear will remove
+        self.board_next_change: Callable[[float], float | None] = lambda now: None
+        self.clear_question: Callable[[], tuple[str, str]] = lambda: (CLEAR_TITLE, CLEAR_MESSAGE)
 
         self.palette = Palette(self.fonts, palette, on_pick=self._color_picked)
         self.width_control = WidthControl(
@@ -309,7 +312,7 @@ class UI:
 
     def ask_clear(self) -> None:
         """The erase-all question; yes reports ``on_action("clear")``."""
-        self.confirm(CLEAR_TITLE, CLEAR_MESSAGE, lambda: self._emit(self.on_action, "clear"))
+        self.confirm(*self.clear_question(), lambda: self._emit(self.on_action, "clear"))
 
     def show_connect(self) -> None:
         self.connect_visible = True
@@ -474,7 +477,7 @@ class UI:
         chat lines waiting to be wrapped), None: only input or a message changes them."""
         if self.chat.waiting:
             return 0.0
-        waits = (self.toast_line.next_change(now), self.toolbar.next_change(now))
+        waits = (self.toast_line.next_change(now), self.toolbar.next_change(now), self.board_next_change(now))
         return min((w for w in waits if w is not None), default=None)
 
     def draw(self, surface: pygame.Surface) -> None:

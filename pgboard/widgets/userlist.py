@@ -29,6 +29,8 @@ class UserList:
         self.users: list[tuple[str, str]] = []
         self.me = ""
         self.operators: frozenset[str] = frozenset()
+        self.is_drawing: Callable[[str], bool] = lambda uid: False  # set by the app (Presence.drawing)
+        self.marked: set[str] = set()  # who wore the drawing mark when last drawn
 
     def set_users(
         self, users: list[tuple[str, str]], me: str = "", operators: frozenset[str] = frozenset()
@@ -89,6 +91,7 @@ class UserList:
             anchor="midright",
         )
         y = header.bottom + theme.PAD // 2
+        self.marked = set()
         for uid, text in self.rows():
             cy = y + ROW_H // 2
             if uid:
@@ -117,10 +120,19 @@ class UserList:
                     theme.SELF_MARK,
                     anchor="midleft",
                 )
+            if uid and self.is_drawing(uid):
+                self.marked.add(uid)
+                rect = self._pen(surface, rect.right + 5, cy, theme.user_color(uid))
             if uid in self.operators:
                 self._badge(surface, rect.right + 6, cy)
             y += ROW_H
         pygame.draw.line(surface, theme.PANEL_BORDER, (r.x, r.bottom - 1), (r.right, r.bottom - 1))
+
+    def _pen(self, surface: pygame.Surface, x: int, cy: int, color: tuple[int, int, int]) -> pygame.Rect:
+        """The drawing-now mark: a small pen in the person's colour, tip down-left."""
+        pygame.draw.line(surface, color, (x + 2, cy + 4), (x + 9, cy - 3), 4)
+        pygame.draw.polygon(surface, color, [(x, cy + 6), (x + 1, cy + 2), (x + 4, cy + 5)])
+        return pygame.Rect(x, cy - 5, 11, 12)
 
     def _badge(self, surface: pygame.Surface, x: int, cy: int) -> None:
         """The operator badge: "op" in white on the accent colour."""
