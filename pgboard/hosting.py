@@ -8,8 +8,10 @@ still there tomorrow.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import logging
 import os
+import socket
 from pathlib import Path
 
 from pgboard_server.server import BoardServer
@@ -20,6 +22,10 @@ from pgboard.protocol import DEFAULT_PORT
 log = logging.getLogger(__name__)
 
 HOST_INTERFACE = "0.0.0.0"
+MAX_ADDRESSES = 3  # shown in the status bar: a machine with many interfaces names its likeliest few
+# an address in a reserved documentation range (RFC 5737): a UDP socket "connected" to it only asks the
+# kernel which local address would be used for the outside world; no packet is sent
+ROUTE_PROBE = ("192.0.2.1", 9)
 
 
 def start_embedded_server(
@@ -40,3 +46,34 @@ def start_embedded_server(
         server.start()
     log.info("hosting on %s:%d with the board in %s", *server.address[:2], path)
     return server
+
+
+def lan_addresses() -> list[str]:
+    """The IPv4 addresses others on the network would join this machine at, the likeliest first (the one
+    the default route uses); ``["127.0.0.1"]`` when the machine has no network (only this machine can
+    join)."""
+    found: list[str] = []
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(ROUTE_PROBE)
+            found.append(probe.getsockname()[0])
+    except OSError:
+        pass  # no route out: the names below, or loopback
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET, socket.SOCK_STREAM)
+        found += [str(info[4][0]) for info in infos]
+    except OSError:
+        pass
+    usable = [a for a in dict.fromkeys(found) if not ipaddress.ip_address(a).is_loopback]
+    return usable[:MAX_ADDRESSES] or ["127.0.0.1"]
+
+
+def join_command(address: str, port: int) -> str:
+    """The line a friend types to join this board (what Ctrl+C copies while hosting)."""
+    return f"pgboard --connect {address}:{port}"
+
+
+def invitation(addresses: list[str], port: int) -> str:
+    """The status bar's field while hosting: where others join (every address), and how to copy it."""
+    others = f" (also {', '.join(addresses[1:])})" if len(addresses) > 1 else ""
+    return f"Hosting, others join: {join_command(addresses[0], port)}{others} · Ctrl+C copies"
