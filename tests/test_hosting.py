@@ -23,7 +23,10 @@ from test_app import SIZE, WAIT, key, run_until
 from pgboard import hosting
 from pgboard.app import App
 from pgboard.protocol import UserJoined
+from pgboard.widgets import theme
 from pgboard.widgets.clipboard import CLIPBOARD
+from pgboard.widgets.statusbar import FIELD_GAP, StatusBar
+from pgboard.widgets.text import FontSet
 
 
 @pytest.fixture
@@ -123,3 +126,19 @@ def test_ctrl_c_in_the_terminal_quits_cleanly_stopping_the_server_and_saving_set
     with pytest.raises(OSError):  # the embedded server stopped with the window
         socket.create_connection(("127.0.0.1", port), timeout=WAIT).close()
     watcher.close()
+
+
+def test_a_long_status_line_stops_before_the_zoom_instead_of_running_under_it() -> None:
+    pygame.font.init()
+    fonts = FontSet()
+    shown = []
+    for state in ("Online", "Online " + "and a very long line " * 10):
+        bar = StatusBar(fonts)
+        bar.rect = pygame.Rect(0, 0, 800, theme.STATUS_H)
+        bar.set_status(state)
+        bar.extra = "Zoom 100%"
+        surface = pygame.Surface(bar.rect.size)
+        bar.draw(surface)
+        zoom_w = fonts.width(bar.extra, theme.FONT_SMALL) + FIELD_GAP // 2
+        shown.append(pygame.image.tobytes(surface.subsurface(800 - zoom_w, 0, zoom_w, theme.STATUS_H), "RGB"))
+    assert shown[0] == shown[1]  # the zoom reads the same whatever the fields on its left say

@@ -153,6 +153,8 @@ class StatusBar:
         frac = self.fraction()
         if frac is not None:
             right_limit -= PROGRESS_W + 110
+        elif self.extra:  # the zoom on the right: the fields stop before it, never run under it
+            right_limit -= self.fonts.width(self.extra, theme.FONT_SMALL) + FIELD_GAP
         for i, text in enumerate(self.texts()):
             color = theme.TEXT if i == 0 else theme.TEXT_MUTED
             if self.lock and text == self.lock:
