@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 
-import pygame
+# pygame prints a greeting ("pygame-ce 2.5.8 (SDL ...)") on import: a line of noise on every start
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import pygame  # noqa: E402 - after the line above
 
 from pgboard.app import WINDOW_SIZE, App
 from pgboard.protocol import DEFAULT_PORT

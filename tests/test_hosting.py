@@ -99,9 +99,13 @@ def _read_until(proc: subprocess.Popen[bytes], marker: bytes, timeout: float) ->
 def test_ctrl_c_in_the_terminal_quits_cleanly_stopping_the_server_and_saving_settings(tmp_path: Path) -> None:
     env = dict(os.environ, SDL_VIDEODRIVER="dummy", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "cfg"))
     env.pop("SDL_AUDIODRIVER", None)  # as a user starts it
+    env.pop("PYGAME_HIDE_SUPPORT_PROMPT", None)
     cmd = [sys.executable, "-m", "pgboard.cli", "--host", "--port", "0", "--db", str(tmp_path / "h.db")]
     proc = subprocess.Popen(
-        [*cmd, "--nick", "alice", "--room", "r", "--log-level", "INFO"], stderr=subprocess.PIPE, env=env
+        [*cmd, "--nick", "alice", "--room", "r", "--log-level", "INFO"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
     )
     try:
         head = _read_until(proc, b"hosting on", WAIT * 2)
@@ -114,6 +118,8 @@ def test_ctrl_c_in_the_terminal_quits_cleanly_stopping_the_server_and_saving_set
         code = proc.wait(WAIT * 2)
         assert proc.stderr is not None
         rest = head + proc.stderr.read()
+        assert proc.stdout is not None
+        printed = proc.stdout.read()
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -121,6 +127,7 @@ def test_ctrl_c_in_the_terminal_quits_cleanly_stopping_the_server_and_saving_set
     assert code == 0
     assert b"Traceback" not in rest and b"KeyboardInterrupt" not in rest, rest.decode(errors="replace")
     assert b"ALSA" not in rest  # no audio device opened
+    assert printed == b""  # nothing in the terminal but what was asked for (no pygame greeting)
     saved = json.loads((tmp_path / "cfg" / "pgboard" / "settings.json").read_text())
     assert saved["nick"] == "alice" and saved["room"] == "r"
     with pytest.raises(OSError):  # the embedded server stopped with the window
