@@ -30,6 +30,12 @@ def _parse_address(text: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+def _parse_port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {text!r}")
+    return int(text)
+
+
 def _parse_size(text: str) -> tuple[int, int]:
     w, sep, h = text.lower().partition("x")
     if not sep or not w.isdigit() or not h.isdigit():
@@ -46,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", action="store_true", help="start a local server in this process and join it")
     p.add_argument(
         "--port",
-        type=int,
+        type=_parse_port,
         default=DEFAULT_PORT,
         help=f"with --host: the port to listen on (default {DEFAULT_PORT}; a free one when it is taken, "
         "shown in the status bar; 0: any free one)",

@@ -22,9 +22,9 @@ from pgboard.protocol import DEFAULT_PORT
 log = logging.getLogger(__name__)
 
 HOST_INTERFACE = "0.0.0.0"
-MAX_ADDRESSES = 3  # shown in the status bar: a machine with many interfaces names its likeliest few
 # an address in a reserved documentation range (RFC 5737): a UDP socket "connected" to it only asks the
-# kernel which local address would be used for the outside world; no packet is sent
+# kernel which local address the default route uses; no packet is sent and nothing waits on the network
+# (a lookup of the machine's own name could wait seconds on DNS, in a frame)
 ROUTE_PROBE = ("192.0.2.1", 9)
 
 
@@ -49,23 +49,16 @@ def start_embedded_server(
 
 
 def lan_addresses() -> list[str]:
-    """The IPv4 addresses others on the network would join this machine at, the likeliest first (the one
-    the default route uses); ``["127.0.0.1"]`` when the machine has no network (only this machine can
-    join)."""
-    found: list[str] = []
+    """The IPv4 address others on the network would join this machine at (the one the default route
+    uses), as a list for the status bar; ``["127.0.0.1"]`` when the machine has no route out (only this
+    machine can join)."""
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
             probe.connect(ROUTE_PROBE)
-            found.append(probe.getsockname()[0])
+            address = str(probe.getsockname()[0])
     except OSError:
-        pass  # no route out: the names below, or loopback
-    try:
-        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET, socket.SOCK_STREAM)
-        found += [str(info[4][0]) for info in infos]
-    except OSError:
-        pass
-    usable = [a for a in dict.fromkeys(found) if not ipaddress.ip_address(a).is_loopback]
-    return usable[:MAX_ADDRESSES] or ["127.0.0.1"]
+        return ["127.0.0.1"]
+    return [address] if not ipaddress.ip_address(address).is_loopback else ["127.0.0.1"]
 
 
 def join_command(address: str, port: int) -> str:
