@@ -5,6 +5,7 @@ environment, started headless from outside the checkout. ``pip install -e .`` hi
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -14,7 +15,9 @@ import pygame
 import pytest
 import regex
 
+pytestmark = pytest.mark.slow  # a build and an install: ~10 s alone, a minute on a busy machine
 ROOT = Path(__file__).resolve().parents[1]
+SKIPPED = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis", "shots")
 BOUND = 120  # seconds for any one step (a build on a busy 2-core machine takes ~10)
 
 # started in the fresh environment: the App as `pgboard` builds it, a few frames, every tool's icon
@@ -42,9 +45,13 @@ app.shutdown()
 def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """(the fresh environment's python, the build's output)"""
     tmp = tmp_path_factory.mktemp("wheel")
+    # built from a copy: setuptools' build/ folder in the checkout would put stale files (a module or an
+    # asset since removed) into the wheel, and two runs at once would share it
+    source = tmp / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*SKIPPED))
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation", "-w", str(tmp)]
-        + [str(ROOT)],
+        + [str(source)],
         capture_output=True, text=True, timeout=BOUND, cwd=tmp,
     )
     assert build.returncode == 0, build.stderr[-3000:]
