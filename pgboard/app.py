@@ -23,14 +23,16 @@ from pgboard.canvas import Canvas, RemoteCursor, Viewport
 from pgboard.client_session import State, StateChanged
 from pgboard.frameloop import FrameLoop
 from pgboard.net import Connection, Credentials
-from pgboard.protocol import MAX_WIDTH, Chat, Cursor, Message, Say
+from pgboard.protocol import DEFAULT_PORT, MAX_WIDTH, Chat, Cursor, Message, Say
 from pgboard.room import LIVE_BUDGET, LOCKED_TEXT, RoomView
 from pgboard.scheduler import Scheduler
 from pgboard.sizes import TEXT_SIZE, step_width
 from pgboard.tools import Tool, ToolContext
 from pgboard.tooltable import TOOLS, make_tool
 from pgboard.ui import UI
+from pgboard.viewport import around
 from pgboard.widgets import theme
+from pgboard.widgets.clipboard import CLIPBOARD
 from pgboard.widgets.statusbar import connection_text
 
 if TYPE_CHECKING:  # the server is imported only when the window hosts
@@ -87,6 +89,7 @@ class App:
         self.conn: Connection | None = None
         self.room: RoomView | None = None
         self.server: BoardServer | None = None  # the embedded server in host mode
+        self.join_line = ""  # while hosting: "pgboard --connect ADDRESS:PORT", what Ctrl+C copies
         self.ctx = ToolContext(
             board=self.board, emit=self._emit, color=settings.color, width=settings.width, text_size=TEXT_SIZE
         )
@@ -163,19 +166,21 @@ class App:
         """A board whose hit tests measure text with the fonts it is drawn in."""
         return Board(text_box=self.texts.box)
 
-    def host(self, nick: str, room: str) -> None:
-        """Start a server in this process (others on the network can join it) and join it."""
-        if self.server is None:
-            from pgboard import hosting  # the server is imported only when this window hosts
+    def host(self, nick: str, room: str, port: int = DEFAULT_PORT) -> None:
+        """Start a server in this process (others on the network can join it) and join it; the status
+        bar says where others join (the port really used: another one when ``port`` is taken)."""
+        from pgboard import hosting  # the server is imported only when this window hosts
 
+        if self.server is None:
             try:
-                self.server = hosting.start_embedded_server(db_path=self.host_db)
+                self.server = hosting.start_embedded_server(port, db_path=self.host_db)
             except OSError as exc:
                 self.ui.show_join_error("unreachable", f"cannot host a board here: {exc}")
                 return
-        port = self.server.address[1]
+        port, addresses = self.server.address[1], hosting.lan_addresses()
         self.connect("127.0.0.1", port, nick, room)
-        self.ui.toast(f"Hosting on port {port}: others join this machine's address, port {port}")
+        self.join_line = hosting.join_command(addresses[0], port)
+        self.ui.status.share = hosting.invitation(addresses, port)
 
     def _leave(self) -> None:
         if self.room is not None:
@@ -236,12 +241,13 @@ class App:
         if self.server is not None:
             self.server.stop()
             self.server = None
+            self.join_line = self.ui.status.share = ""
 
     def draw(self) -> None:
         if self.ui.connect_visible:
             self.screen.fill(theme.PANEL_BG)
         else:  # the canvas covers the board's rect: fill only around it (a full-screen fill costs ~0.5 ms)
-            for strip in _around(self.screen.get_rect(), self.viewport.rect):
+            for strip in around(self.screen.get_rect(), self.viewport.rect):
                 self.screen.fill(theme.PANEL_BG, strip)
             caret = self.tool.caret()
             self.canvas.draw(
@@ -304,6 +310,7 @@ class App:
     def _show_status(self) -> None:
         """The status bar: the connection's line, and while online how far the board is drawn."""
         conn, room = self.conn, self.room
+        self.ui.status.extra = f"Zoom {round(self.viewport.zoom * 100)}%"  # 100%: the board fits
         if conn is None or room is None:
             return
         latency = conn.latency * 1000 if conn.latency is not None else None
@@ -492,6 +499,9 @@ class App:
             self.save_board()
         elif action == "open_board":
             self.choose_board_file()
+        elif action == "copy_join" and self.join_line:
+            CLIPBOARD.put(self.join_line)
+            self.ui.toast(f"Copied: {self.join_line}")
 
     def toggle_fullscreen(self) -> None:
         self.fullscreen = not self.fullscreen
@@ -553,16 +563,3 @@ class App:
 
         self.ui.pick(f"Open a board file from {self.export_dir}", rows, picked)
 
-
-def _around(outer: pygame.Rect, inner: pygame.Rect) -> list[pygame.Rect]:
-    """``outer`` less ``inner``, as up to four rects (above, below, left, right)."""
-    inner = inner.clip(outer)
-    if not inner.w or not inner.h:
-        return [outer]
-    strips = [
-        pygame.Rect(outer.x, outer.y, outer.w, inner.y - outer.y),
-        pygame.Rect(outer.x, inner.bottom, outer.w, outer.bottom - inner.bottom),
-        pygame.Rect(outer.x, inner.y, inner.x - outer.x, inner.h),
-        pygame.Rect(inner.right, inner.y, outer.right - inner.right, inner.h),
-    ]
-    return [r for r in strips if r.w > 0 and r.h > 0]

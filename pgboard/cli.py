@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 
-import pygame
+# pygame prints a greeting ("pygame-ce 2.5.8 (SDL ...)") on import: a line of noise on every start
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import pygame  # noqa: E402 - after the line above
 
 from pgboard.app import WINDOW_SIZE, App
+from pgboard.protocol import DEFAULT_PORT
 from pgboard.tls import normal_fingerprint
 
 
@@ -23,6 +28,12 @@ def _parse_address(text: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
     return host or "127.0.0.1", int(port)
+
+
+def _parse_port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {text!r}")
+    return int(text)
 
 
 def _parse_size(text: str) -> tuple[int, int]:
@@ -39,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--connect", metavar="HOST:PORT", type=_parse_address, help="join this server at once")
     p.add_argument("--host", action="store_true", help="start a local server in this process and join it")
+    p.add_argument(
+        "--port",
+        type=_parse_port,
+        default=DEFAULT_PORT,
+        help=f"with --host: the port to listen on (default {DEFAULT_PORT}; a free one when it is taken, "
+        "shown in the status bar; 0: any free one)",
+    )
     p.add_argument(
         "--tls",
         action="store_true",
@@ -80,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     nick = args.nick or settings.nick or _login_name()
     room = args.room or settings.room or "lobby"
     if args.host:
-        app.host(nick, room)
+        app.host(nick, room, args.port)
     elif args.connect:
         app.ui.connect_screen.tls = args.tls
         app.connect(
@@ -88,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.open is not None:
         app.open_board(args.open)
-    _quit_on_sigterm(app)
+    _quit_on_signals(app)
     try:
         app.run()
     finally:
@@ -96,16 +114,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _quit_on_sigterm(app: App) -> None:
-    """SIGTERM ends the loop after the frame under way (frames are bounded), then the app shuts down
-    as on a window close. SDL turns SIGTERM into a QUIT event too, but only when nothing else set a
-    handler first and only for a loop that reads its events: a flag does not depend on either."""
+def _quit_on_signals(app: App) -> None:
+    """SIGTERM and SIGINT (Ctrl+C in the terminal) end the loop after the frame under way (frames are
+    bounded), then the app shuts down as on a window close: the hosted server stopped, the settings
+    saved, and no KeyboardInterrupt traceback. SDL turns SIGTERM into a QUIT event too, but only when
+    nothing else set a handler first and only for a loop that reads its events: a flag does not depend
+    on either."""
 
     def stop(signum: int, _frame: object) -> None:
         logging.getLogger(__name__).info("signal %d: quitting", signum)
         app.running = False
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
 
 
 def _parse_fingerprint(text: str) -> str:

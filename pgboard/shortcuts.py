@@ -19,6 +19,7 @@ _CTRL = {
     pygame.K_y: "redo",
     pygame.K_s: "export_png",
     pygame.K_o: "open_board",
+    pygame.K_c: "copy_join",  # while hosting: "pgboard --connect ADDRESS:PORT" (text fields copy their own)
     pygame.K_0: "zoom_fit",
     pygame.K_DELETE: "clear_all",
     pygame.K_BACKSPACE: "clear_all",
@@ -56,6 +57,7 @@ HELP_ROWS = [
     ("Ctrl+S", "export the board as PNG"),
     ("Ctrl+Shift+S, Ctrl+O", "save / open a board file"),
     ("Ctrl+wheel, + and -", "zoom (Ctrl+0 fits)"),
+    ("Ctrl+C", "hosting: copy the line others join with"),
     ("Space+drag, middle mouse", "pan"),
     ("Enter", "focus chat (Enter again sends, back to drawing)"),
     ("Shift+arrows, Ctrl+A, C, X, V", "select, copy, cut, paste (in text)"),

@@ -21,7 +21,7 @@ ToolButton = tuple[str, str, str, str]  # (name, key, hint, icon): what the tool
 @dataclass(frozen=True)
 class ToolInfo:
     """One tool. ``key`` is its shortcut letter (drawn in its button's corner too); ``icon`` names
-    assets/icons/ICON.png; ``label`` is what the help overlay and the README call it."""
+    pgboard/assets/icons/ICON.png; ``label`` is what the help overlay and the README call it."""
 
     name: str
     key: str

@@ -140,3 +140,17 @@ class Viewport:
     def visible_box(self) -> geometry.Box:
         """The part of the board shown in the rect, in board units (rounded outwards)."""
         return self.board_box(self.rect)
+
+
+def around(outer: pygame.Rect, inner: pygame.Rect) -> list[pygame.Rect]:
+    """``outer`` less ``inner``, as up to four rects (above, below, left, right)."""
+    inner = inner.clip(outer)
+    if not inner.w or not inner.h:
+        return [outer]
+    strips = [
+        pygame.Rect(outer.x, outer.y, outer.w, inner.y - outer.y),
+        pygame.Rect(outer.x, inner.bottom, outer.w, outer.bottom - inner.bottom),
+        pygame.Rect(outer.x, inner.y, inner.x - outer.x, inner.h),
+        pygame.Rect(inner.right, inner.y, outer.right - inner.right, inner.h),
+    ]
+    return [r for r in strips if r.w > 0 and r.h > 0]

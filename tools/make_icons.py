@@ -1,8 +1,8 @@
-"""Draw pgboard's tool bar icons into assets/icons/*.png (run once; the PNGs are committed).
+"""Draw pgboard's tool bar icons into pgboard/assets/icons/*.png (run once; the PNGs are committed).
 
 Each icon is drawn with pygame.draw at SCALE times its final size on a transparent surface, then
 smooth-scaled down, which gives clean anti-aliased edges without any image editor. The icons are the
-project's own work, dedicated to the public domain (CC0); see assets/LICENSE.txt.
+project's own work, dedicated to the public domain (CC0); see pgboard/assets/LICENSE.txt.
 
 Usage: python tools/make_icons.py [output_dir]
 """
@@ -28,7 +28,7 @@ ACCENT = (47, 111, 237)  # a touch of colour on a few icons
 ERASER_PINK = (240, 140, 150)
 PENCIL_YELLOW = (255, 214, 102)
 STROKE = 9  # line thickness at the big scale (about 2 px at the final size)
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "assets" / "icons"
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "pgboard" / "assets" / "icons"
 
 Drawer = Callable[[pygame.Surface], None]
 

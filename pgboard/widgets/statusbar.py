@@ -1,5 +1,6 @@
-"""The status bar: connection state (with the reconnect countdown), room, nickname, latency, catch-up,
-and, in red, a note that the board is locked (``lock``).
+"""The status bar: connection state (with the reconnect countdown), while hosting where others join,
+room, nickname, latency, catch-up, the zoom (``extra``), and, in red, a note that the board is locked
+(``lock``).
 
 Everything is plain data the app passes in ``set_status``; the widget only formats it. A click on it
 calls ``on_click`` (the app: reconnect now, while offline). While a board
@@ -93,6 +94,7 @@ class StatusBar:
         self.latency_ms: float | None = None
         self.progress: Progress = None
         self.extra = ""  # a right-aligned note (e.g. the zoom level), set by the app
+        self.share = ""  # while hosting: where others join (pgboard.hosting.invitation), set by the app
         self.lock = ""  # "Board locked ..." while an operator locked the board, set by the app
         self.on_click: Callable[[], None] = _nothing  # the app: reconnect now (while offline)
 
@@ -121,6 +123,8 @@ class StatusBar:
         """The fields shown left to right."""
         state = f"{self.state} · {self.detail}" if self.detail else self.state
         out = [state]
+        if self.share:
+            out.append(self.share)
         if self.room:
             out.append(f"Room: {self.room}")
         if self.nick:
@@ -149,6 +153,8 @@ class StatusBar:
         frac = self.fraction()
         if frac is not None:
             right_limit -= PROGRESS_W + 110
+        elif self.extra:  # the zoom on the right: the fields stop before it, never run under it
+            right_limit -= self.fonts.width(self.extra, theme.FONT_SMALL) + FIELD_GAP
         for i, text in enumerate(self.texts()):
             color = theme.TEXT if i == 0 else theme.TEXT_MUTED
             if self.lock and text == self.lock:

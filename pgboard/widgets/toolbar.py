@@ -1,6 +1,6 @@
 """The tool bar across the top: tool buttons, undo/redo/erase-all, the palette and the width control.
 
-Each tool button shows its icon (assets/icons/ICON.png, drawn by tools/make_icons.py) with its
+Each tool button shows its icon (pgboard/assets/icons/ICON.png, drawn by tools/make_icons.py) with its
 shortcut letter in the corner; the active tool sits on an accent-tinted button. Resting the pointer on
 any item for HINT_DELAY seconds shows a tooltip (name, key, one-line hint); time comes from
 ``update(now)`` so tests drive it without waiting.
@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pygame
 
+from pgboard.resources import asset_path
+
 from . import theme
 from .palette import Palette
 from .text import FontSet
@@ -21,7 +23,7 @@ from .width import WidthControl
 
 log = logging.getLogger(__name__)
 
-ASSET_DIR = Path(__file__).resolve().parents[2] / "assets" / "icons"
+ASSET_DIR = asset_path("icons")  # package data: found in an installed wheel too
 ICON = 32  # the PNGs' size
 ICON_SHOWN = 28  # on a full-size button, leaving the corner to the shortcut letter
 KEY_NUDGE = 3  # a tool's icon moves this far up and left, away from its letter
