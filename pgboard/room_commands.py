@@ -64,6 +64,8 @@ def join(app: App, room: str, password: str = "") -> None:
     if names.fold(room) == names.fold(conn.room) and not password:
         app.ui.add_notice(f"You are in {conn.room} already")
         return
+    if not _may_go(app):
+        return
     creds = conn.credentials
     account = (creds.action, creds.password, creds.new) if creds is not None else None
     app.ui.add_notice(f"Leaving {conn.room} for {room}")
@@ -79,11 +81,28 @@ def join(app: App, room: str, password: str = "") -> None:
     )
 
 
+def _may_go(app: App) -> bool:
+    """Whether this board may be left now: not while what I drew is on its way (online, its echo comes
+    in a moment; closing the connection now could lose it). Offline, what was never sent is given up,
+    and said so."""
+    conn = app.conn
+    if conn is None:
+        return True
+    app.tool.finish()  # a stroke in progress is sent first
+    conn.pump()
+    pending = len(conn.pending_ops)
+    if pending and conn.state == "online":
+        app.ui.add_notice(f"{pending} of your changes are still on their way: try again in a moment")
+        return False
+    if pending:
+        app.ui.add_notice(f"{pending} changes drawn while offline were never sent and are given up")
+    return True
+
+
 def leave(app: App) -> None:
     """Leave this board for the connect screen (filled with this server, nickname and room)."""
-    app.tool.finish()  # a stroke in progress is sent before the connection closes
-    if app.conn is not None:
-        app.conn.pump()
+    if not _may_go(app):
+        return
     app._leave()
     app.ui.set_users([], "", set())
     app.ui.show_connect()

@@ -11,7 +11,7 @@ from test_app import board_point, drag, ev, joined, key, make_app, run_until, sc
 
 from pgboard.app import App
 from pgboard.frameloop import FrameLoop
-from pgboard.protocol import Add, UserLeft
+from pgboard.protocol import Add, Join, UserLeft, Welcome
 
 MAX_PASSES = 200  # passes of the run loop /quit may take (it takes 3: one a posted event)
 
@@ -61,6 +61,36 @@ def test_join_moves_the_window_to_another_room_and_back_with_each_rooms_drawings
         assert set(server.rooms.get("art").board.objects) == {drawn_here}
         gone = bob.recv_until(UserLeft)  # alice left art: one connection at a time
         assert gone.nick == "alice"
+
+
+def test_join_waits_while_my_last_drawing_is_on_its_way(screen, server, tmp_path):
+    app = joined(make_app(screen, tmp_path), server, room="maths")
+    app.frame([key(pygame.K_r, unicode="r")])
+    for event in drag([board_point(app, 0.2, 0.2), board_point(app, 0.3, 0.4)]):
+        app.handle_event(event)  # drawn, not sent yet: /join in the same frame, before the pump
+    assert app.conn.pending_ops
+    app.send_chat("/join art")  # closing the connection now could lose the rectangle
+    assert app.conn.room == "maths" and any("still on their way" in n for n in notices(app))
+    run_until(app, lambda: not app.conn.pending_ops)
+    app.send_chat("/join art")
+    run_until(app, lambda: online_in(app, "art"))
+    assert len(server.rooms.get("maths").board.objects) == 1  # the rectangle stayed in maths
+
+
+def test_a_refused_join_comes_back_to_the_connect_screen_with_the_reason(screen, tmp_path):
+    with running_server(scrypt_n=16, scrypt_r=1) as srv, RawClient(srv.address) as bob:
+        bob.send(Join("bob", "club", password="sesame"))
+        bob.recv_until(Welcome)
+        app = joined(make_app(screen, tmp_path), srv, room="maths")
+        say(app, "/join club sesame")
+        run_until(app, lambda: online_in(app, "club"))
+        say(app, "/join maths")
+        run_until(app, lambda: online_in(app, "maths"))
+        say(app, "/join " + "x" * 40)  # too long a name: said in chat, nothing moves
+        assert app.conn.room == "maths" and any("Cannot join" in n for n in notices(app))
+        say(app, "/join club wrong one")
+        run_until(app, lambda: app.ui.connect_visible)
+        assert "needs its password" in app.ui.connect_screen.error
 
 
 def test_rooms_lists_the_open_rooms_in_chat(screen, server, tmp_path):
