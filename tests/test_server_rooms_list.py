@@ -7,10 +7,28 @@ import contextlib
 from pathlib import Path
 
 import pytest
+from pgboard_server import cli
+from pgboard_server.limits import MAX_MOTD, MAX_ROOM_MEMBERS
 from support import RawClient, ServerProcess, running_server
 from test_server_accounts import join
 
-from pgboard.protocol import CaughtUp, Error, Join, Notice, RoomInfo, Rooms, UserLeft, Welcome
+from pgboard import names
+from pgboard.names import MAX_ROOM
+from pgboard.protocol import (
+    MAX_FRAME,
+    MAX_ROOMS_LISTED,
+    CaughtUp,
+    Error,
+    Join,
+    Notice,
+    Ping,
+    Pong,
+    RoomInfo,
+    Rooms,
+    UserLeft,
+    Welcome,
+    encode,
+)
 
 FAST = {"scrypt_n": 16, "scrypt_r": 1}
 
@@ -70,13 +88,15 @@ def test_rooms_answer_is_bounded_and_paced() -> None:
 def test_the_servers_greeting_is_shown_on_join_not_on_a_reconnect() -> None:
     with running_server(motd="Welcome to the maths server: be kind") as server:
         with RawClient(server.address) as a:
-            welcome = join(a, "alice", "maths")
+            welcome = join(a, "alice", "maths", client="secret-a")
             assert isinstance(welcome, Welcome)
             greeting = a.recv_until(Notice)
             assert isinstance(greeting, Notice) and greeting.text == "Welcome to the maths server: be kind"
         with RawClient(server.address) as again:  # a reconnect (since set) has seen it
-            again.send(Join("alice", "maths", since=0))
-            got = again.recv_all_until(CaughtUp)
+            again.send(Join("alice", "maths", since=0, client="secret-a"))  # the same person
+            again.recv_until(CaughtUp)
+            again.send(Ping(7))  # everything the join brought comes before the pong
+            got = again.recv_all_until(Pong)
             assert not any(isinstance(m, Notice) for m in got)
 
 
@@ -89,3 +109,17 @@ def test_the_server_command_takes_motd_and_hidden_rooms(tmp_path: Path) -> None:
             assert a.recv_until(Notice).text == "hello there"
             assert isinstance(join(b, "bob", "open"), Welcome)
             assert ask(b).rooms == (RoomInfo("open", 1, False),)
+
+
+@pytest.mark.reliability
+def test_the_largest_rooms_answer_fits_one_frame() -> None:
+    # the longest room names (MAX_ROOM characters, each a 12-byte JSON escape pair), as many as listed
+    name = "\U00020000" * MAX_ROOM
+    assert names.check_room(name) == name
+    largest = Rooms(tuple(RoomInfo(name, MAX_ROOM_MEMBERS, True) for _ in range(MAX_ROOMS_LISTED)), 2**31)
+    assert len(encode(largest)) < MAX_FRAME // 4  # about 44 KB: any client reads it whole
+
+
+def test_a_greeting_longer_than_a_chat_line_is_refused_at_start() -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--db", ":memory:", "--motd", "x" * (MAX_MOTD + 1)])
