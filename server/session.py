@@ -53,8 +53,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Lazy = Iterable[bytes]
-# besides ping, pong and error:
-CLIENT_MESSAGES = (Join, Say, Cursor, MailAck, Rooms, *OPERATIONS, *ACCOUNT_MESSAGES)
+CLIENT_MESSAGES = (Join, Say, Cursor, MailAck, Rooms, *OPERATIONS, *ACCOUNT_MESSAGES)  # +ping, pong, error
 
 
 # write(2) called holding the interpreter lock (ctypes.PyDLL does not release it): the socket is
