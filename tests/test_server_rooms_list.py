@@ -7,6 +7,7 @@ import contextlib
 from pathlib import Path
 
 import pytest
+import reliability
 from pgboard_server import cli
 from pgboard_server.limits import MAX_MOTD, MAX_ROOM_MEMBERS
 from support import RawClient, ServerProcess, running_server
@@ -83,6 +84,13 @@ def test_rooms_answer_is_bounded_and_paced() -> None:
             asker.send(Rooms())  # past the burst: refused with a retry, like chat lines
             refused = asker.recv_until((Rooms, Error))
             assert isinstance(refused, Error) and refused.code == "rate_limited" and refused.retry > 0
+    reliability.record_abuse(
+        reliability.Abuse(
+            "asks the list of rooms over and over, of a server with more rooms than are listed",
+            "ROOMS_LISTED rooms an answer (the rest counted in `more`); requests paced like chat lines",
+            f"{len(answer.rooms)} of 5 listed, more={answer.more}; the third request at once: rate_limited",
+        )
+    )
 
 
 def test_the_servers_greeting_is_shown_on_join_not_on_a_reconnect() -> None:
@@ -117,7 +125,15 @@ def test_the_largest_rooms_answer_fits_one_frame() -> None:
     name = "\U00020000" * MAX_ROOM
     assert names.check_room(name) == name
     largest = Rooms(tuple(RoomInfo(name, MAX_ROOM_MEMBERS, True) for _ in range(MAX_ROOMS_LISTED)), 2**31)
-    assert len(encode(largest)) < MAX_FRAME // 4  # about 44 KB: any client reads it whole
+    size = len(encode(largest))
+    assert size < MAX_FRAME // 4  # about 42 KB: any client reads it whole
+    reliability.record_abuse(
+        reliability.Abuse(
+            "opens MAX_ROOMS_LISTED rooms with the longest names (32 four-byte letters) for the list",
+            "MAX_ROOMS_LISTED (100) rooms an answer; MAX_ROOM (32) characters a name",
+            f"the largest `rooms` answer is {size:,} bytes ({size / MAX_FRAME:.0%} of MAX_FRAME)",
+        )
+    )
 
 
 def test_a_greeting_longer_than_a_chat_line_is_refused_at_start() -> None:
