@@ -26,7 +26,8 @@ def describe(rooms: Sequence[RoomInfo], more: int = 0) -> list[str]:
     """The answer as lines for people: one a room, then how many were left out."""
     if not rooms:
         return ["No open rooms listed; /join ROOM opens one"]
-    lines = [
+    lines = [f"Open rooms on this server ({len(rooms) + more}), /join ROOM to go there:"]
+    lines += [
         f"{r.name}: {r.users} {'person' if r.users == 1 else 'people'}"
         + (" (password)" if r.password else "")
         for r in rooms
