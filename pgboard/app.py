@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pygame
 
-from pgboard import boardfile, identity, presence, render, shortcuts
+from pgboard import boardfile, identity, presence, render, room_commands, shortcuts
 from pgboard import settings as settings_mod
 from pgboard.board import Board
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
@@ -455,8 +455,8 @@ class App:
         self.ctx.width = max(1, min(MAX_WIDTH, width))
         self.ui.set_width(self.ctx.width)
 
-    def send_chat(self, text: str) -> None:
-        if self.conn is not None and text.strip():
+    def send_chat(self, text: str) -> None:  # /join, /leave, /rooms, /quit: room_commands.py
+        if not room_commands.handle(self, text) and self.conn is not None and text.strip():
             self.conn.send(Say(text=text))
 
     def do_action(self, action: str) -> None:

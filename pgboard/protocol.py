@@ -22,6 +22,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar, cast, dataclass_transform, get_args
 
 from pgboard import wire_fields
+from pgboard.room_list import MAX_ROOMS_LISTED as MAX_ROOMS_LISTED
+from pgboard.room_list import RoomInfo as RoomInfo
+from pgboard.wire_errors import ACCOUNT_ACTIONS as ACCOUNT_ACTIONS
+from pgboard.wire_errors import ACCOUNT_ERRORS as ACCOUNT_ERRORS
+from pgboard.wire_errors import JOIN_ERRORS as JOIN_ERRORS
 
 PROTOCOL_VERSION = 2  # 2: object ids begin with their device id (pgboard/ids.py)
 DEFAULT_PORT = 5151  # where a server listens and a client connects unless told otherwise (the one place)
@@ -45,32 +50,6 @@ MAX_DEPTH = 32
 
 OBJECT_KINDS = ("pencil", "line", "rect", "oval", "circle", "square", "text")
 TWO_POINT_KINDS = frozenset({"line", "rect", "oval", "circle", "square"})
-JOIN_ERRORS = (
-    "empty",
-    "taken",
-    "invalid",
-    "too_long",
-    "bad_password",
-    "room_full",
-    "banned",
-    "too_many_rooms",
-    "too_many_rooms_from_address",  # MAX_ROOMS_PER_ADDRESS rooms created from this address are open
-    "registered", "confusable",  # the nickname is an account's (log in), or looks like a taken one (TR39)
-    "too_many_attempts", "kicked",  # wrong room passwords, name look-ups; kicked: retry says when
-    "damaged",  # the room's rows in the server's store cannot be read: its operator must restore it
-)
-ACCOUNT_ACTIONS = ("signup", "login", "passwd")
-ACCOUNT_ERRORS = (
-    "no_accounts",  # this server was started without accounts
-    "empty",
-    "invalid",
-    "too_long",  # the nickname breaks the rules (pgboard/names.py)
-    "registered", "confusable", "in_use",  # sign-up: already an account's; looks like one; a guest's now
-    "bad_login",  # no such account, or the wrong password (one answer for both)
-    "weak_password",  # the new password is too short
-    "too_many_attempts",  # too many failed logins: retry says when to try again
-    "already_joined",  # sign-up and log-in come before join
-)
 CHAT_KINDS = ("say", "me", "private")
 
 
@@ -227,6 +206,15 @@ class JoinError(Message):
     detail: str = _spec(_str(MAX_TEXT), "")
     suggestion: str = _spec(_str(MAX_NAME_FIELD), "")
     retry: int = _spec(_int(0, MAX_RETRY), 0)  # whole seconds to wait, with too_many_attempts
+
+
+@message("rooms")
+class Rooms(Message):
+    """Either way, before or after a join: the client asks (no fields), the server answers with the
+    open rooms it lists, busiest first (pgboard/room_list.py); ``more``: how many it left out."""
+
+    rooms: tuple[RoomInfo, ...] = _spec(_tuple_of(RoomInfo.from_wire, MAX_ROOMS_LISTED), ())
+    more: int = _spec(_int(0, 2**31), 0)
 
 
 # Accounts (a server started with accounts): sign up, log in or change the password before join.

@@ -29,7 +29,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from pgboard import ids, presence
+from pgboard import ids, presence, room_list
 from pgboard.board import Board
 from pgboard.catchup_gc import CatchUpCollector
 from pgboard.client_session import (
@@ -61,6 +61,7 @@ from pgboard.protocol import (
     Obj,
     Redo,
     Renamed,
+    Rooms,
     RoomState,
     Undo,
     UserJoined,
@@ -355,6 +356,9 @@ class RoomView:
                 self.on_chat(msg)
         elif isinstance(msg, Notice):
             self.on_notice(msg.text)
+        elif isinstance(msg, Rooms):  # the answer to /rooms
+            for line in room_list.describe(msg.rooms, msg.more):
+                self.on_notice(line)
         elif isinstance(msg, RoomState):
             self._rights(msg)
         elif isinstance(msg, AccountOk):

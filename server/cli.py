@@ -68,6 +68,17 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let users sign up and log in (nickname and password); registered names are reserved",
     )
+    p.add_argument(
+        "--motd",
+        default="",
+        help=f"the server's greeting, shown to everyone who joins (at most {L.MAX_MOTD} characters)",
+    )
+    p.add_argument(
+        "--hidden-rooms",
+        default="",
+        metavar="ROOM,ROOM",
+        help="rooms never shown in the list of rooms (joined only by those who know the name)",
+    )
     p.add_argument("--tls-cert", type=Path, help="TLS: the certificate chain (PEM); clients must use --tls")
     p.add_argument("--tls-key", type=Path, help="TLS: the certificate's private key (PEM)")
     g_tls = p.add_argument_group("TLS")
@@ -175,6 +186,7 @@ ABUSE_OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("max_ban", float, "seconds: the longest timed ban (/ban NICK 15m)"),
     ("ban_address_hold", float, "seconds a banned guest's address keeps new guests out, at most"),
     ("kick_hold", float, "seconds a kicked user (and new guests from a kicked guest's address) stays out"),
+    ("rooms_listed", int, "open rooms a `rooms` answer lists at most (the busiest first)"),
     ("rate_retry", float, "seconds a refused kind of input stays refused, at least"),
     ("abuse_refusals", int, "refusals within --abuse-window that disconnect a client (0: never)"),
     ("abuse_window", float, "seconds over which refusals are counted"),
@@ -210,6 +222,8 @@ def raise_file_limit(connections: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
+    if len(args.motd) > L.MAX_MOTD:
+        p.error(f"--motd is {len(args.motd)} characters; at most {L.MAX_MOTD}")
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
@@ -251,6 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         login_window=args.login_window,
         min_password=args.min_password,
         mailbox_limit=args.mailbox_limit,
+        motd=args.motd,
+        hidden_rooms=tuple(r.strip() for r in args.hidden_rooms.split(",") if r.strip()),
         **({} if args.fixed_time is None else {"wall_clock": lambda: args.fixed_time}),
     )
     raise_file_limit(args.max_connections)

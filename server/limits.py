@@ -14,7 +14,7 @@ from pgboard_server.passwords import SCRYPT_N, SCRYPT_P, SCRYPT_R
 
 from pgboard.board import MAX_OBJECTS as BOARD_MAX_OBJECTS
 from pgboard.protocol import DEFAULT_PORT as DEFAULT_PORT  # --port's default: the protocol's
-from pgboard.protocol import MAX_RETRY, MAX_USERS_LISTED
+from pgboard.protocol import MAX_RETRY, MAX_ROOMS_LISTED, MAX_TEXT, MAX_USERS_LISTED
 
 LISTEN_BACKLOG = 512  # pending connections the kernel queues before accept()
 MAX_CONNECTIONS = 2000  # open connections at once; more are refused with error "server_full"
@@ -113,6 +113,11 @@ MAX_BAN = 30 * 86400  # seconds: the longest timed ban (/ban NICK 30d); longer i
 # for the ban's time, at most this: addresses change hands (phones, school NATs), so not forever.
 BAN_ADDRESS_HOLD = 3600.0  # seconds (a lesson)
 KICK_HOLD = 120.0  # seconds a kicked author id (and its guest address, for new guests) stays out
+# A `rooms` request (the open rooms and their member counts) reads every held room under the server's
+# rooms lock and one password row per listed room: paced like chat lines (CHAT_RATE), and cut to the
+# busiest ROOMS_LISTED (the wire's MAX_ROOMS_LISTED at most). Rooms named by --hidden-rooms never show.
+ROOMS_LISTED = MAX_ROOMS_LISTED
+MAX_MOTD = MAX_TEXT  # characters of --motd, the greeting each joiner gets as a notice (one chat line)
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,9 @@ class Limits:
     tls_handshake_timeout: float = TLS_HANDSHAKE_TIMEOUT
     join_timeout: float = JOIN_TIMEOUT
     unjoined_max_frame: int = UNJOINED_MAX_FRAME
+    rooms_listed: int = ROOMS_LISTED
+    hidden_rooms: tuple[str, ...] = ()  # rooms a `rooms` answer never lists (--hidden-rooms a,b)
+    motd: str = ""  # the server's greeting, a notice to every joiner (--motd TEXT)
 
     def __post_init__(self) -> None:
         if not 0 < self.login_window <= MAX_RETRY:
@@ -197,6 +205,10 @@ class Limits:
             )
         if self.chat_kept < self.chat_history:
             raise ValueError("chat_kept must be at least chat_history: the lines replayed are kept ones")
+        if not 0 <= self.rooms_listed <= MAX_ROOMS_LISTED:
+            raise ValueError(f"rooms_listed must be 0-{MAX_ROOMS_LISTED}: the wire allows no more")
+        if len(self.motd) > MAX_MOTD:
+            raise ValueError(f"motd must be at most {MAX_MOTD} characters")
         if self.send_queue_limit < self.recv_size:
             raise ValueError("send_queue_limit must be at least recv_size (one input chunk)")
 

@@ -23,12 +23,16 @@ from pgboard.protocol import (
     Error,
     Join,
     JoinError,
+    Notice,
+    RoomInfo,
     UserJoined,
     Welcome,
 )
+from pgboard.protocol import Rooms as RoomList
 
 if TYPE_CHECKING:
     from pgboard_server.accounts import Accounts
+    from pgboard_server.limits import Limits
     from pgboard_server.room_passwords import RoomPasswords
     from pgboard_server.session import Session
     from pgboard_server.store import Store
@@ -92,6 +96,23 @@ class Rooms:
     def all(self) -> list[Room]:
         with self._lock:
             return list(self._rooms.values())
+
+    def listing(self, limits: Limits) -> RoomList:
+        """The answer to a `rooms` request: the held rooms someone is in, busiest first, at most
+        ``limits.rooms_listed``, none of ``limits.hidden_rooms``; whether each takes a password."""
+        hidden = {names.fold(name) for name in limits.hidden_rooms}
+        with self._lock:  # len() of a members dict is one read: no room's lock is needed for a count
+            held = [(len(r.members), r.name) for k, r in self._rooms.items() if k not in hidden]
+        open_ = [(count, name) for count, name in held if count]
+        open_.sort(key=lambda item: (-item[0], names.fold(item[1])))
+        shown = open_[: limits.rooms_listed]
+        try:
+            locked = [self.store.room_password(names.fold(n)) is not None for _, n in shown]
+            listed = tuple(RoomInfo(n, u, pw) for (u, n), pw in zip(shown, locked, strict=True))
+        except sqlite3.Error as exc:  # the password rows cannot be read: list none rather than lie
+            self.store.health.failed("listing the rooms", exc)
+            listed = ()
+        return RoomList(listed, len(open_) - len(listed))
 
     def created_from(self, address: str) -> int:
         """Rooms held now that ``address`` created."""
@@ -307,6 +328,9 @@ class Rooms:
         session.send_lazy(room.catch_up(msg.since, msg.packed))
         if created:
             log.info("room %r: created by %s (%s), its operator", room.name, nick, user)
+        if session.limits.motd and msg.since is None:  # the greeting, after the catch-up; not again
+            # on a reconnect (a join with since: the client has this room's board and chat already)
+            session.send(Notice(session.limits.motd))
         room.broadcast(UserJoined(user, nick), exclude=session)
         log.info("room %r: %s (%s) joined from %s, since=%s", room.name, nick, user, session.peer, msg.since)
 

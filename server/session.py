@@ -46,6 +46,7 @@ from pgboard.protocol import (
     Ping,
     Pong,
     ProtocolError,
+    Rooms,
     Say,
     encode,
 )
@@ -57,7 +58,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Lazy = Iterable[bytes]
-CLIENT_MESSAGES = (Join, Say, Cursor, MailAck, *OPERATIONS, *ACCOUNT_MESSAGES)  # besides ping, pong and error
+CLIENT_MESSAGES = (Join, Say, Cursor, MailAck, Rooms, *OPERATIONS, *ACCOUNT_MESSAGES)  # +ping, pong, error
 
 
 class Session:
@@ -483,10 +484,12 @@ class Session:
             else:
                 self.server.rooms.join(self, msg)
                 self.server.accounts.deliver_mail(self)  # after the catch-up, in order
-        elif isinstance(msg, ACCOUNT_MESSAGES):
-            retry = self.throttle.admit("chat")  # each costs a slow hash: paced like chat lines
+        elif isinstance(msg, (*ACCOUNT_MESSAGES, Rooms)):
+            retry = self.throttle.admit("chat")  # a slow hash, or a look at every room: paced like chat
             if retry:
-                self._refuse("chat", f"more than {self.limits.chat_rate:g} account requests a second", retry)
+                self._refuse("chat", f"more than {self.limits.chat_rate:g} requests a second", retry)
+            elif isinstance(msg, Rooms):
+                self.send(self.server.rooms.listing(self.limits))
             else:
                 self.server.accounts.handle(self, msg)
         elif room is None:

@@ -73,6 +73,8 @@ SAMPLES: list[Message] = [
     P.AccountOk(action="login", nick="zoë", user="0123456789abcdef"),
     P.AccountError(action="login", reason="too_many_attempts", detail="wait", retry=42),
     P.MailAck(upto=3),
+    P.Rooms(),
+    P.Rooms(rooms=(P.RoomInfo("maths", 3), P.RoomInfo("李雷", 1, password=True)), more=2),
     P.JoinError(reason="too_many_attempts", detail="wait", retry=7),
     Chat(kind="private", user="u1", nick="alice", text="while away", to="bob", time=1_700_000_000, away=True),
     Chat(kind="private", user="u1", nick="a", text="again", to="bob", time=1, away=True, mail=7, again=True),
@@ -421,6 +423,10 @@ CLASS_FIELDS: dict[tuple[type, str], st.SearchStrategy] = {
     (P.AccountError, "reason"): st.sampled_from(P.ACCOUNT_ERRORS),
     (P.AccountError, "retry"): st.integers(0, P.MAX_RETRY),
     (P.JoinError, "retry"): st.integers(0, P.MAX_RETRY),
+    (P.Rooms, "rooms"): st.lists(
+        st.builds(P.RoomInfo, TEXTS, st.integers(0, 1_000_000), st.booleans()), max_size=3
+    ).map(tuple),
+    (P.Rooms, "more"): st.integers(0, 2**31),
 }
 
 
