@@ -20,6 +20,8 @@ from collections import OrderedDict
 import pygame
 import pygame.freetype
 
+from pgboard.scripts import apply_shape, bundled_fonts, shaped_runs
+
 log = logging.getLogger(__name__)
 
 PRIMARY_FONTS = ("dejavusans", "notosans", "liberationsans", "segoeui", "arial", "helvetica", "freesans")
@@ -90,19 +92,20 @@ class FontSet:
             pygame.font.init()
         if not pygame.freetype.get_init():
             pygame.freetype.init()
+        bundled: list[str] = []
         if paths is None:
             paths = [find_font(PRIMARY_FONTS)]
             for extra in (find_font(CJK_FONTS), find_font(EMOJI_FONTS)):
                 if extra and extra not in paths:
                     paths.append(extra)
-        self.paths: list[str | None] = paths or [None]
-        self._probes: list[pygame.freetype.Font | None] = []
-        for path in self.paths:
-            try:
-                self._probes.append(pygame.freetype.Font(path, 12))
-            except (OSError, pygame.error):
-                log.warning("cannot open font %s; it is skipped", path)
-                self._probes.append(None)
+            bundled = [p for p in bundled_fonts() if p not in paths]
+        self.paths: list[str | None] = [*(paths or [None]), *bundled]
+        # line metrics come from the chosen fonts alone: the script fonts pip brings (some very tall:
+        # Myanmar, Thai) are drawn on the same baseline without making every UI line taller
+        self._metric_fonts = len(self.paths) - len(bundled)
+        # opened when a character is first looked for in them (most text never reaches the script
+        # fonts: a file descriptor each)
+        self._probes: list[pygame.freetype.Font | None | bool] = [False] * len(self.paths)
         self._fonts: dict[tuple[int, int, bool, bool], pygame.font.Font] = {}
         self._coverage: dict[str, int] = {}
         self._cache: OrderedDict[tuple[object, ...], pygame.Surface] = OrderedDict()
@@ -126,21 +129,39 @@ class FontSet:
             self._fonts[key] = font
         return font
 
+    def _probe(self, i: int) -> pygame.freetype.Font | None:
+        probe = self._probes[i]
+        if probe is False:
+            try:
+                probe = pygame.freetype.Font(self.paths[i], 12)
+            except (OSError, pygame.error):
+                log.warning("cannot open font %s; it is skipped", self.paths[i])
+                probe = None
+            self._probes[i] = probe
+        return probe if isinstance(probe, pygame.freetype.Font) else None
+
+    def _has(self, i: int, ch: str) -> bool:
+        probe = self._probe(i)
+        return probe is not None and probe.get_metrics(ch)[0] is not None
+
     def _font_for(self, ch: str) -> int:
         idx = self._coverage.get(ch)
         if idx is None:
             idx = 0
             if ord(ch) >= 0x80:  # ASCII: every font has it
-                for i, probe in enumerate(self._probes):
-                    if probe is not None and probe.get_metrics(ch)[0] is not None:
-                        idx = i
-                        break
+                idx = next((i for i in range(len(self.paths)) if self._has(i, ch)), 0)
             self._coverage[ch] = idx
         return idx
 
     def has_glyph(self, ch: str) -> bool:
         """True when some font of the set draws ``ch`` (not a replacement box)."""
-        return any(p is not None and p.get_metrics(ch)[0] is not None for p in self._probes)
+        return any(self._has(i, ch) for i in range(len(self.paths)))
+
+    def shaped(self, text: str) -> list[tuple[int, str, str]]:
+        """``text`` as runs of one font, script and direction, left to right (:func:`shaped_runs`)."""
+        if text.isascii():
+            return [(0, text, "")] if text else []
+        return shaped_runs(text, self._font_for, lambda ch: bool(_COMBINING.match(ch)))
 
     def runs(self, text: str) -> list[tuple[int, str]]:
         """``text`` as (font index, substring) runs (linear in its length: a 2,000-character chat line
@@ -161,8 +182,8 @@ class FontSet:
 
     def metrics(self, size: int) -> tuple[int, int]:
         """(ascent, height) shared by every line of this size, whichever fonts it uses."""
-        asc = max(self.font(size, i).get_ascent() for i in range(len(self.paths)))
-        desc = max(-self.font(size, i).get_descent() for i in range(len(self.paths)))
+        asc = max(self.font(size, i).get_ascent() for i in range(self._metric_fonts))
+        desc = max(-self.font(size, i).get_descent() for i in range(self._metric_fonts))
         return asc, asc + desc
 
     def line_height(self, size: int) -> int:
@@ -172,7 +193,12 @@ class FontSet:
 
     def width(self, text: str, size: int, bold: bool = False, italic: bool = False) -> int:
         self.measured += 1 + len(text) // 8
-        return sum(self.font(size, i, bold, italic).size(run)[0] for i, run in self.runs(text))
+        total = 0
+        for i, run, shape in self.shaped(text):
+            font = self.font(size, i, bold, italic)
+            apply_shape(font, shape)
+            total += font.size(run)[0]
+        return total
 
     def render(
         self,
@@ -207,8 +233,9 @@ class FontSet:
     ) -> pygame.Surface:
         asc, height = self.metrics(size)
         pieces = []
-        for idx, run in self.runs(text):
+        for idx, run, shape in self.shaped(text):
             font = self.font(size, idx, bold, italic)
+            apply_shape(font, shape)
             font.underline = underline
             pieces.append((font.render(run, True, color), asc - font.get_ascent()))
             font.underline = False
