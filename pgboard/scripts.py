@@ -140,12 +140,13 @@ def shaped_runs(
     line: str, font_index: Callable[[str], int], follows: Callable[[str], bool]
 ) -> list[tuple[int, str, Shape]]:
     """``line`` as runs (font index, text in logical order, shape), in drawing order from left to
-    right: one font, one script and one direction each. Marks, joiners and spaces stay with the run
-    before them when they share its direction."""
+    right: one font, one script and one direction each. Marks and joiners stay with the run before
+    them when they share its direction; a space is drawn with the first font that has it (the main
+    font: an emoji font's space is an em wide)."""
     levels = bidi_levels(line)
     logical: list[tuple[int, str | None, int, list[str]]] = []
     for ch, level in zip(line, levels, strict=True):
-        if logical and logical[-1][2] == level and (follows(ch) or ch == " "):
+        if logical and logical[-1][2] == level and follows(ch):
             logical[-1][3].append(ch)
             continue
         index = font_index(ch)
