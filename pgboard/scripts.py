@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Callable
 
 import pygame
+import pygame.freetype
 
 log = logging.getLogger(__name__)
 
@@ -191,3 +192,19 @@ def apply_shape(font: pygame.font.Font, shape: Shape) -> None:
         font.set_direction(pygame.DIRECTION_RTL if direction == "R" else pygame.DIRECTION_LTR)
     except (pygame.error, AttributeError):  # SDL_ttf without HarfBuzz: drawn unshaped
         pass
+
+
+BITMAP_EMOJI_PPEM = 109  # the one size of Noto Color Emoji's bitmaps (CBDT): a bitmap-only font
+# refuses to be asked about a glyph at any other size
+
+
+def font_has(probe: pygame.freetype.Font, ch: str) -> bool:
+    """True when ``probe``'s font has a glyph for ``ch`` (freetype reports a missing one as None).
+    A colour emoji font of bitmaps only is asked at its bitmap size."""
+    try:
+        return probe.get_metrics(ch)[0] is not None
+    except pygame.error:
+        try:
+            return probe.get_metrics(ch, size=BITMAP_EMOJI_PPEM)[0] is not None
+        except pygame.error:
+            return False

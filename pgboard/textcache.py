@@ -20,7 +20,7 @@ import pygame.freetype
 
 from pgboard import geometry
 from pgboard.protocol import BOARD_H, BOARD_W, BoardObject
-from pgboard.scripts import apply_shape, bundled_fonts, shaped_runs
+from pgboard.scripts import apply_shape, bundled_fonts, font_has, shaped_runs
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ class TextCache:
                 except (OSError, pygame.error):
                     probe = None
                 self._glyphs[i] = probe
-            if isinstance(probe, pygame.freetype.Font) and probe.get_metrics(ch)[0] is not None:
+            if isinstance(probe, pygame.freetype.Font) and font_has(probe, ch):
                 index = i
                 break
         if len(self._font_of) < GLYPH_CACHE_SIZE:

@@ -141,3 +141,26 @@ def test_a_huge_right_to_left_text_is_measured_without_rendering_it(paths: tuple
     assert texts.stats["largest_surface"] <= 4_000_000
     assert texts.stats["pixels_rendered"] < 20 * 400 * 300
     assert any(_ink(target))
+
+
+def test_a_colour_emoji_font_is_drawn_in_colour_at_the_line_height() -> None:
+    """Where the system has Noto Color Emoji (CBDT bitmaps, drawn in colour by SDL_ttf 2.24), its
+    emoji come first and are scaled to the line, on the board and in chat."""
+    from pgboard.widgets.text import find_font
+
+    path = find_font(("notocoloremoji",))
+    if path is None:
+        pytest.skip("no colour emoji font installed (apt-get install fonts-noto-color-emoji)")
+    pygame.init()
+    texts, fonts = TextCache(fallbacks=(path,)), FontSet([None, path])
+    board = texts.surface("ok 🎉", SIZE, "#000000")
+    chat = fonts.render("ok 🎉", 18, INK)
+    for surf, height in ((board, texts.line_height(SIZE)), (chat, fonts.line_height(18))):
+        assert surf.get_height() <= height * 2
+        colours = {
+            tuple(surf.get_at((x, y)))[:3]
+            for x in range(surf.get_width())
+            for y in range(surf.get_height())
+            if surf.get_at((x, y)).a > 200
+        }
+        assert len(colours) > 5  # not one ink colour: the emoji's own

@@ -20,7 +20,7 @@ from collections import OrderedDict
 import pygame
 import pygame.freetype
 
-from pgboard.scripts import apply_shape, bundled_fonts, shaped_runs
+from pgboard.scripts import apply_shape, bundled_fonts, font_has, shaped_runs
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ CJK_FONTS = (
     "arialunicodems",
 )
 EMOJI_FONTS = ("notoemoji", "notocoloremoji", "segoeuiemoji", "applecoloremoji", "twemoji", "symbola")
+OVERSIZED = 2  # a run taller than this many lines (a bitmap emoji font) is scaled to one line
 RENDER_CACHE_SIZE = 1024  # rendered label surfaces kept (chat lines keep their own)
 # Characters that never start a run of their own: joiners and variation selectors stay with their base.
 _COMBINING = re.compile(r"[\u200c\u200d\ufe00-\ufe0f\u20e3\U0001f3fb-\U0001f3ff]")
@@ -142,7 +143,7 @@ class FontSet:
 
     def _has(self, i: int, ch: str) -> bool:
         probe = self._probe(i)
-        return probe is not None and probe.get_metrics(ch)[0] is not None
+        return probe is not None and font_has(probe, ch)
 
     def _font_for(self, ch: str) -> int:
         idx = self._coverage.get(ch)
@@ -182,8 +183,12 @@ class FontSet:
 
     def metrics(self, size: int) -> tuple[int, int]:
         """(ascent, height) shared by every line of this size, whichever fonts it uses."""
-        asc = max(self.font(size, i).get_ascent() for i in range(self._metric_fonts))
-        desc = max(-self.font(size, i).get_descent() for i in range(self._metric_fonts))
+        # a bitmap emoji font (one size, ~109 pixels) is scaled to the line, not counted in it
+        limit = self.font(size).get_height() * OVERSIZED
+        fonts = [self.font(size, i) for i in range(self._metric_fonts)]
+        fonts = [f for f in fonts if f.get_height() <= limit]
+        asc = max(f.get_ascent() for f in fonts)
+        desc = max(-f.get_descent() for f in fonts)
         return asc, asc + desc
 
     def line_height(self, size: int) -> int:
@@ -197,8 +202,15 @@ class FontSet:
         for i, run, shape in self.shaped(text):
             font = self.font(size, i, bold, italic)
             apply_shape(font, shape)
-            total += font.size(run)[0]
+            w, h = font.size(run)
+            total += self._fit_width(w, h, size)
         return total
+
+    def _fit_width(self, w: int, h: int, size: int) -> int:
+        """A run's width once drawn: a bitmap emoji font's run (a colour emoji font renders at its one
+        size, ~109 pixels) is scaled to the line's height."""
+        height = self.metrics(size)[1]
+        return max(1, round(w * height / h)) if h > height * OVERSIZED else w
 
     def render(
         self,
@@ -237,8 +249,14 @@ class FontSet:
             font = self.font(size, idx, bold, italic)
             apply_shape(font, shape)
             font.underline = underline
-            pieces.append((font.render(run, True, color), asc - font.get_ascent()))
+            rendered = font.render(run, True, color)
             font.underline = False
+            w, h = rendered.get_size()
+            if h > height * OVERSIZED:  # a colour emoji font's bitmaps: scaled to the line
+                rendered = pygame.transform.smoothscale(rendered, (self._fit_width(w, h, size), height))
+                pieces.append((rendered, 0))
+            else:
+                pieces.append((rendered, asc - font.get_ascent()))
         total = sum(p[0].get_width() for p in pieces)
         surf = pygame.Surface((max(1, total), height), pygame.SRCALPHA)
         x = 0
