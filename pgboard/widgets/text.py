@@ -109,6 +109,7 @@ class FontSet:
         self._probes: list[pygame.freetype.Font | None | bool] = [False] * len(self.paths)
         self._fonts: dict[tuple[int, int, bool, bool], pygame.font.Font] = {}
         self._coverage: dict[str, int] = {}
+        self._metrics: dict[int, tuple[int, int]] = {}  # by size (a few sizes: the UI's)
         self._cache: OrderedDict[tuple[object, ...], pygame.Surface] = OrderedDict()
         self.trace: list[str] | None = None
         # the work of measuring, counted for budgets: one per width() call plus one per 8 characters
@@ -158,11 +159,12 @@ class FontSet:
         """True when some font of the set draws ``ch`` (not a replacement box)."""
         return any(self._has(i, ch) for i in range(len(self.paths)))
 
-    def shaped(self, text: str) -> list[tuple[int, str, str]]:
-        """``text`` as runs of one font, script and direction, left to right (:func:`shaped_runs`)."""
+    def shaped(self, text: str, ordered: bool = True) -> list[tuple[int, str, str]]:
+        """``text`` as runs of one font, script and direction, left to right (:func:`shaped_runs`;
+        ``ordered=False``: in logical order, enough to measure a width, without the bidi algorithm)."""
         if text.isascii():
             return [(0, text, "")] if text else []
-        return shaped_runs(text, self._font_for, lambda ch: bool(_COMBINING.match(ch)))
+        return shaped_runs(text, self._font_for, lambda ch: bool(_COMBINING.match(ch)), ordered)
 
     def runs(self, text: str) -> list[tuple[int, str]]:
         """``text`` as (font index, substring) runs (linear in its length: a 2,000-character chat line
@@ -183,12 +185,16 @@ class FontSet:
 
     def metrics(self, size: int) -> tuple[int, int]:
         """(ascent, height) shared by every line of this size, whichever fonts it uses."""
+        found = self._metrics.get(size)
+        if found is not None:
+            return found
         # a bitmap emoji font (one size, ~109 pixels) is scaled to the line, not counted in it
         limit = self.font(size).get_height() * OVERSIZED
         fonts = [self.font(size, i) for i in range(self._metric_fonts)]
         fonts = [f for f in fonts if f.get_height() <= limit]
         asc = max(f.get_ascent() for f in fonts)
         desc = max(-f.get_descent() for f in fonts)
+        self._metrics[size] = (asc, asc + desc)
         return asc, asc + desc
 
     def line_height(self, size: int) -> int:
@@ -199,7 +205,7 @@ class FontSet:
     def width(self, text: str, size: int, bold: bool = False, italic: bool = False) -> int:
         self.measured += 1 + len(text) // 8
         total = 0
-        for i, run, shape in self.shaped(text):
+        for i, run, shape in self.shaped(text, ordered=False):  # wrapping measures often: no bidi
             font = self.font(size, i, bold, italic)
             apply_shape(font, shape)
             w, h = font.size(run)
