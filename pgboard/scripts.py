@@ -23,7 +23,8 @@ import pygame.freetype
 
 log = logging.getLogger(__name__)
 
-# Shaping of a run: "" (SDL_ttf's default, left-to-right) or "SCRIPT/L" or "SCRIPT/R" (ISO 15924).
+# Shaping of a run: "" (SDL_ttf's default, unknown script, left to right) or "SCRIPT/L" or "SCRIPT/R"
+# (ISO 15924 code and direction).
 Shape = str
 
 # The script of a character from the first word of its Unicode name (the scripts HarfBuzz shapes
@@ -197,7 +198,9 @@ def shaped_runs(
 def apply_shape(font: pygame.font.Font, shape: Shape) -> None:
     """Set ``font``'s HarfBuzz script and direction for a run of ``shape`` (the fonts are shared, so
     every measure and render sets it first). Without HarfBuzz in SDL_ttf the calls fail: ignored."""
-    script, _, direction = shape.partition("/") if shape else ("Latn", "", "L")
+    # "Zzzz" (unknown) is SDL_ttf's default: Latin and CJK drawn as before, and no mark stacking
+    # ("Latn" stacks 43,000 combining accents into a glyph 145,000 pixels tall)
+    script, _, direction = shape.partition("/") if shape else ("Zzzz", "", "L")
     try:
         font.set_script(script)
         font.set_direction(pygame.DIRECTION_RTL if direction == "R" else pygame.DIRECTION_LTR)
