@@ -22,7 +22,11 @@ _ASCII_TENTHS = tuple(
     for c in "33476973336634346666666666336665977676577446598868666769666343656665664663353966664546585554646"
 )
 WIDE_ADVANCE = 1.0  # estimated width of any other character: CJK (李, あ, 한), emoji, Ж, ★
+EMOJI_ADVANCE = 1.3  # and of symbols and emoji (U+2600 on): Noto Emoji, the emoji font pip installs,
+# draws them 1.27 wide
 TEXT_LINE = 1.25  # line height per unit of text size
+TEXT_OVERHANG = 0.25  # how far below its last line a text may paint, per unit of size: the long
+# descenders of Arabic and Devanagari (textcache.FALLBACK_OVERHANG)
 GRID_CELL = 128  # board units per side of one spatial-grid cell
 
 
@@ -45,14 +49,16 @@ def _advance(ch: str) -> float:
     if unicodedata.combining(ch) and ch < "\u0370":
         return 0.0  # accents on Latin letters; other scripts' marks are boxes when the font lacks them
     base = unicodedata.normalize("NFD", ch)[0]
-    return _ASCII_TENTHS[ord(base) - 32] / 10 if " " <= base <= "~" else WIDE_ADVANCE
+    if " " <= base <= "~":
+        return _ASCII_TENTHS[ord(base) - 32] / 10
+    return EMOJI_ADVANCE if "\u2600" <= ch < "\u2800" or ch >= "\U0001f000" else WIDE_ADVANCE
 
 
 def text_extent(obj: BoardObject) -> tuple[int, int]:
     lines = obj.text.split("\n")
     # each glyph's advance is rounded to whole pixels when rendered: up to half a pixel more each
     width = max(sum(_advance(ch) for ch in line) * obj.size + len(line) / 2 for line in lines)
-    return int(math.ceil(width)) + 1, int(math.ceil(len(lines) * obj.size * TEXT_LINE)) + 1
+    return int(math.ceil(width)) + 1, int(math.ceil((len(lines) * TEXT_LINE + TEXT_OVERHANG) * obj.size)) + 1
 
 
 def bbox(obj: BoardObject) -> Box:

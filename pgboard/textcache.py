@@ -20,12 +20,14 @@ import pygame.freetype
 
 from pgboard import geometry
 from pgboard.protocol import BOARD_H, BOARD_W, BoardObject
+from pgboard.scripts import apply_shape, bundled_fonts, font_has, shaped_runs
 
 log = logging.getLogger(__name__)
 
 # A piece of a text line: (font index, its characters, x, y from the line's top, width, height, whether
-# it is scaled to the line: a bitmap emoji font's run), all from font metrics, before any rendering.
-Piece = tuple[int, str, int, int, int, int, bool]
+# it is scaled to the line: a bitmap emoji font's run, its HarfBuzz shaping: scripts.Shape), all from
+# font metrics, before any rendering.
+Piece = tuple[int, str, int, int, int, int, bool, str]
 
 # Fonts that cover CJK as well as Latin, in order of preference (names as pygame.font.match_font
 # normalises them: lower case, no spaces).
@@ -63,6 +65,9 @@ TEXT_CACHE_PIXELS = 16_000_000  # and at most this many pixels of them (64 MB)
 FONT_CACHE_SIZE = 48  # font objects kept, one per size (zooming a text preview asks for many sizes)
 GLYPH_PROBE_SIZE = 16  # size at which fonts are asked whether they have a glyph
 GLYPH_CACHE_SIZE = 65_536  # characters whose font is remembered
+FALLBACK_OVERHANG = 0.2  # a fallback font's run may paint this many line heights below its line (the
+# long descenders of Arabic and Devanagari); its glyphs above the main font's ascent are cut (Noto's
+# script fonts reserve room there for stacked marks that ordinary text does not reach)
 OVERSIZED_GLYPHS = 2  # a run taller than this many lines (a bitmap emoji font) is scaled to one line
 MAX_TEXT_PIXELS = 16_000  # a text line is cut where it passes this many pixels wide, measured with
 # the font's metrics (SDL's surface limit; a text is measured from metrics and never rendered whole)
@@ -88,13 +93,17 @@ def find_font() -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def find_fallback_fonts() -> tuple[str, ...]:
-    """Paths of installed fonts that fill gaps in :func:`find_font`'s (emoji, symbols). Looked up once."""
+    """Paths of fonts that fill gaps in :func:`find_font`'s: the system's colour emoji font when it has
+    one, then the script and emoji fonts pip installed (:func:`scripts.bundled_fonts`), then the
+    system's other emoji and symbol fonts. Looked up once."""
     found: list[str] = []
-    for name in FALLBACK_FONT_NAMES:
+    for i, name in enumerate(FALLBACK_FONT_NAMES):
+        if i == 1:
+            found += [p for p in bundled_fonts() if p not in found]
         try:
             path = pygame.font.match_font(name)
         except Exception:
-            return ()
+            continue
         if path and path != find_font() and path not in found:
             found.append(str(path))
     return tuple(found)
@@ -133,7 +142,7 @@ class TextCache:
         self.paths += list(find_fallback_fonts() if fallbacks is None else fallbacks)
         self.capacity = capacity
         self._fonts: dict[tuple[int, int], pygame.font.Font] = {}
-        self._glyphs: list[pygame.freetype.Font | None] | None = None  # per path, to ask for a glyph
+        self._glyphs: list[pygame.freetype.Font | None | bool] | None = None  # per path, to ask for a glyph
         self._font_of: dict[str, int] = {}  # character -> index in paths
         self._surfaces: OrderedDict[tuple[object, ...], pygame.Surface] = OrderedDict()
         self.pixels = 0  # total area of the cached surfaces
@@ -168,15 +177,17 @@ class TextCache:
         if self._glyphs is None:
             if not pygame.freetype.get_init():
                 pygame.freetype.init()
-            self._glyphs = []
-            for path in self.paths:
-                try:
-                    self._glyphs.append(pygame.freetype.Font(path, GLYPH_PROBE_SIZE))
-                except (OSError, pygame.error):
-                    self._glyphs.append(None)
+            self._glyphs = [False] * len(self.paths)  # each opened when first asked (a descriptor each)
         index = 0
-        for i, probe in enumerate(self._glyphs):
-            if probe is not None and probe.get_metrics(ch)[0] is not None:
+        for i in range(len(self.paths)):
+            probe = self._glyphs[i]
+            if probe is False:
+                try:
+                    probe = pygame.freetype.Font(self.paths[i], GLYPH_PROBE_SIZE)
+                except (OSError, pygame.error):
+                    probe = None
+                self._glyphs[i] = probe
+            if isinstance(probe, pygame.freetype.Font) and font_has(probe, ch):
                 index = i
                 break
         if len(self._font_of) < GLYPH_CACHE_SIZE:
@@ -196,6 +207,11 @@ class TextCache:
             else:
                 out.append((index, ch))
         return out
+
+    def shaped(self, line: str) -> list[tuple[int, str, str]]:
+        """``line`` as runs of one font, script and direction, left to right (:func:`shaped_runs`)."""
+        index = self._font_index if len(self.paths) > 1 else (lambda ch: 0)
+        return shaped_runs(line, index, _follows)
 
     def surface(self, text: str, size: int, color: str) -> pygame.Surface:
         """``text`` (lines split on "\\n") rendered with a transparent background, for short labels
@@ -229,13 +245,14 @@ class TextCache:
 
     def _piece(self, piece: Piece, size: int, color: str) -> pygame.Surface | None:
         """One piece of a line rendered (cached): at most MAX_SURFACE_PIXELS, else None."""
-        index, run, _, _, w, h, scaled = piece
-        key = (index, run, size, color)
+        index, run, _, _, w, h, scaled, shape = piece
+        key = (index, run, size, color, shape)
         surf = self._surfaces.get(key)
         if surf is not None:
             self._surfaces.move_to_end(key)
             return surf
         font = self.font(size, index)
+        apply_shape(font, shape)
         native = font.size(run)
         if native[0] * native[1] > MAX_SURFACE_PIXELS or w * h > MAX_SURFACE_PIXELS:
             self.stats["pieces_refused"] += 1
@@ -246,6 +263,10 @@ class TextCache:
             return None
         if scaled:  # a bitmap emoji font renders at its one size: scaled to the line
             surf = pygame.transform.smoothscale(surf, (w, h))
+        elif surf.get_height() != h:  # a taller fallback font: cut to the line (see line_layout)
+            cut = max(0, font.get_ascent() - self.font(size).get_ascent())
+            area = pygame.Rect(0, cut, surf.get_width(), h).clip(surf.get_rect())
+            surf = surf.subsurface(area).copy()
         self._keep(key, surf)
         return surf
 
@@ -291,17 +312,23 @@ class TextCache:
         found = self._layouts.get(key)
         if found is not None:
             return found
-        runs = self.runs(line)
+        runs = self.shaped(line)
         line_h = self.line_height(size)
-        ascent = max((self.font(size, i).get_ascent() for i, _ in runs), default=0)
+        ascent = self.font(size).get_ascent()  # the main font's baseline for every run
+        bottom = line_h + int(line_h * FALLBACK_OVERHANG)  # how far below the line's top a run may paint
         pieces: list[Piece] = []
         x = 0
-        for index, run in runs:
+        for index, run, shape in runs:
             if x >= MAX_TEXT_PIXELS:
                 break
             font = self.font(size, index)
+            apply_shape(font, shape)
             y = max(0, ascent - font.get_ascent())
-            for text, w, h in self._split(font, run, MAX_TEXT_PIXELS - x):
+            cut = max(0, font.get_ascent() - ascent)  # rows above the line, not painted (_piece)
+            split = self._split(font, run, MAX_TEXT_PIXELS - x)
+            if shape.endswith("/R"):
+                split.reverse()  # a right-to-left run's first piece is drawn at its right end
+            for text, w, h in split:
                 if x >= MAX_TEXT_PIXELS:
                     break
                 if w <= 0:
@@ -309,7 +336,9 @@ class TextCache:
                 scaled = h > line_h * OVERSIZED_GLYPHS
                 if scaled:
                     w, h = max(1, round(w * line_h / h)), line_h
-                pieces.append((index, text, x, y, w, h, scaled))
+                else:
+                    h = max(1, min(h - cut, bottom - y))
+                pieces.append((index, text, x, y, w, h, scaled, shape))
                 x += w
         out = tuple(pieces)
         if len(self._layouts) >= LAYOUT_CACHE_SIZE or self._layout_pieces > LAYOUT_CACHE_PIECES:
@@ -330,7 +359,7 @@ class TextCache:
         lines = text.split("\n")
         width, height = 1, line_h * len(lines)
         for row, line in enumerate(lines):
-            for _, _, x, y, w, h, _ in self.line_layout(line, size):
+            for _, _, x, y, w, h, _, _ in self.line_layout(line, size):
                 width = max(width, x + w)
                 height = max(height, row * line_h + y + h)
         if len(self._measured) >= LAYOUT_CACHE_SIZE:
@@ -350,7 +379,7 @@ class TextCache:
         for row in range(first, last):
             top = y0 + row * line_h
             for piece in self.line_layout(lines[row], size):
-                _, _, x, y, w, h, _ = piece
+                _, _, x, y, w, h, _, _ = piece
                 if x0 + x >= clip.right or x0 + x + w <= clip.left:
                     continue
                 if top + y >= clip.bottom or top + y + h <= clip.top:

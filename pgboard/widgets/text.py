@@ -20,6 +20,8 @@ from collections import OrderedDict
 import pygame
 import pygame.freetype
 
+from pgboard.scripts import apply_shape, bundled_fonts, font_has, shaped_runs
+
 log = logging.getLogger(__name__)
 
 PRIMARY_FONTS = ("dejavusans", "notosans", "liberationsans", "segoeui", "arial", "helvetica", "freesans")
@@ -42,6 +44,7 @@ CJK_FONTS = (
     "arialunicodems",
 )
 EMOJI_FONTS = ("notoemoji", "notocoloremoji", "segoeuiemoji", "applecoloremoji", "twemoji", "symbola")
+OVERSIZED = 2  # a run taller than this many lines (a bitmap emoji font) is scaled to one line
 RENDER_CACHE_SIZE = 1024  # rendered label surfaces kept (chat lines keep their own)
 # Characters that never start a run of their own: joiners and variation selectors stay with their base.
 _COMBINING = re.compile(r"[\u200c\u200d\ufe00-\ufe0f\u20e3\U0001f3fb-\U0001f3ff]")
@@ -90,21 +93,23 @@ class FontSet:
             pygame.font.init()
         if not pygame.freetype.get_init():
             pygame.freetype.init()
+        bundled: list[str] = []
         if paths is None:
             paths = [find_font(PRIMARY_FONTS)]
             for extra in (find_font(CJK_FONTS), find_font(EMOJI_FONTS)):
                 if extra and extra not in paths:
                     paths.append(extra)
-        self.paths: list[str | None] = paths or [None]
-        self._probes: list[pygame.freetype.Font | None] = []
-        for path in self.paths:
-            try:
-                self._probes.append(pygame.freetype.Font(path, 12))
-            except (OSError, pygame.error):
-                log.warning("cannot open font %s; it is skipped", path)
-                self._probes.append(None)
+            bundled = [p for p in bundled_fonts() if p not in paths]
+        self.paths: list[str | None] = [*(paths or [None]), *bundled]
+        # line metrics come from the chosen fonts alone: the script fonts pip brings (some very tall:
+        # Myanmar, Thai) are drawn on the same baseline without making every UI line taller
+        self._metric_fonts = len(self.paths) - len(bundled)
+        # opened when a character is first looked for in them (most text never reaches the script
+        # fonts: a file descriptor each)
+        self._probes: list[pygame.freetype.Font | None | bool] = [False] * len(self.paths)
         self._fonts: dict[tuple[int, int, bool, bool], pygame.font.Font] = {}
         self._coverage: dict[str, int] = {}
+        self._metrics: dict[int, tuple[int, int]] = {}  # by size (a few sizes: the UI's)
         self._cache: OrderedDict[tuple[object, ...], pygame.Surface] = OrderedDict()
         self.trace: list[str] | None = None
         # the work of measuring, counted for budgets: one per width() call plus one per 8 characters
@@ -126,21 +131,40 @@ class FontSet:
             self._fonts[key] = font
         return font
 
+    def _probe(self, i: int) -> pygame.freetype.Font | None:
+        probe = self._probes[i]
+        if probe is False:
+            try:
+                probe = pygame.freetype.Font(self.paths[i], 12)
+            except (OSError, pygame.error):
+                log.warning("cannot open font %s; it is skipped", self.paths[i])
+                probe = None
+            self._probes[i] = probe
+        return probe if isinstance(probe, pygame.freetype.Font) else None
+
+    def _has(self, i: int, ch: str) -> bool:
+        probe = self._probe(i)
+        return probe is not None and font_has(probe, ch)
+
     def _font_for(self, ch: str) -> int:
         idx = self._coverage.get(ch)
         if idx is None:
             idx = 0
             if ord(ch) >= 0x80:  # ASCII: every font has it
-                for i, probe in enumerate(self._probes):
-                    if probe is not None and probe.get_metrics(ch)[0] is not None:
-                        idx = i
-                        break
+                idx = next((i for i in range(len(self.paths)) if self._has(i, ch)), 0)
             self._coverage[ch] = idx
         return idx
 
     def has_glyph(self, ch: str) -> bool:
         """True when some font of the set draws ``ch`` (not a replacement box)."""
-        return any(p is not None and p.get_metrics(ch)[0] is not None for p in self._probes)
+        return any(self._has(i, ch) for i in range(len(self.paths)))
+
+    def shaped(self, text: str, ordered: bool = True) -> list[tuple[int, str, str]]:
+        """``text`` as runs of one font, script and direction, left to right (:func:`shaped_runs`;
+        ``ordered=False``: in logical order, enough to measure a width, without the bidi algorithm)."""
+        if text.isascii():
+            return [(0, text, "")] if text else []
+        return shaped_runs(text, self._font_for, lambda ch: bool(_COMBINING.match(ch)), ordered)
 
     def runs(self, text: str) -> list[tuple[int, str]]:
         """``text`` as (font index, substring) runs (linear in its length: a 2,000-character chat line
@@ -161,8 +185,16 @@ class FontSet:
 
     def metrics(self, size: int) -> tuple[int, int]:
         """(ascent, height) shared by every line of this size, whichever fonts it uses."""
-        asc = max(self.font(size, i).get_ascent() for i in range(len(self.paths)))
-        desc = max(-self.font(size, i).get_descent() for i in range(len(self.paths)))
+        found = self._metrics.get(size)
+        if found is not None:
+            return found
+        # a bitmap emoji font (one size, ~109 pixels) is scaled to the line, not counted in it
+        limit = self.font(size).get_height() * OVERSIZED
+        fonts = [self.font(size, i) for i in range(self._metric_fonts)]
+        fonts = [f for f in fonts if f.get_height() <= limit]
+        asc = max(f.get_ascent() for f in fonts)
+        desc = max(-f.get_descent() for f in fonts)
+        self._metrics[size] = (asc, asc + desc)
         return asc, asc + desc
 
     def line_height(self, size: int) -> int:
@@ -172,7 +204,19 @@ class FontSet:
 
     def width(self, text: str, size: int, bold: bool = False, italic: bool = False) -> int:
         self.measured += 1 + len(text) // 8
-        return sum(self.font(size, i, bold, italic).size(run)[0] for i, run in self.runs(text))
+        total = 0
+        for i, run, shape in self.shaped(text, ordered=False):  # wrapping measures often: no bidi
+            font = self.font(size, i, bold, italic)
+            apply_shape(font, shape)
+            w, h = font.size(run)
+            total += self._fit_width(w, h, size)
+        return total
+
+    def _fit_width(self, w: int, h: int, size: int) -> int:
+        """A run's width once drawn: a bitmap emoji font's run (a colour emoji font renders at its one
+        size, ~109 pixels) is scaled to the line's height."""
+        height = self.metrics(size)[1]
+        return max(1, round(w * height / h)) if h > height * OVERSIZED else w
 
     def render(
         self,
@@ -207,11 +251,18 @@ class FontSet:
     ) -> pygame.Surface:
         asc, height = self.metrics(size)
         pieces = []
-        for idx, run in self.runs(text):
+        for idx, run, shape in self.shaped(text):
             font = self.font(size, idx, bold, italic)
+            apply_shape(font, shape)
             font.underline = underline
-            pieces.append((font.render(run, True, color), asc - font.get_ascent()))
+            rendered = font.render(run, True, color)
             font.underline = False
+            w, h = rendered.get_size()
+            if h > height * OVERSIZED:  # a colour emoji font's bitmaps: scaled to the line
+                rendered = pygame.transform.smoothscale(rendered, (self._fit_width(w, h, size), height))
+                pieces.append((rendered, 0))
+            else:
+                pieces.append((rendered, asc - font.get_ascent()))
         total = sum(p[0].get_width() for p in pieces)
         surf = pygame.Surface((max(1, total), height), pygame.SRCALPHA)
         x = 0
