@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pygame
 
-from pgboard import boardfile, identity, render, shortcuts
+from pgboard import boardfile, identity, ignores, render, shortcuts
 from pgboard import settings as settings_mod
 from pgboard.board import Board
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
@@ -76,6 +76,7 @@ class App:
         )
         settings = self.ui.settings
         self.client_secret, self._identity = identity.claim(self.ui.settings_file)
+        self.ignores = ignores.for_app(self)  # /ignore NICK: kept here, by author id, in the settings
         self.texts = render.TextCache()
         self.board = self._new_board()
         self.canvas = Canvas(self.board, self.texts)
@@ -317,7 +318,8 @@ class App:
         self.ui.set_status(state_text, conn.room, conn.nick, latency, conn.catchup_progress)
 
     def _chat_line(self, msg: Chat) -> None:
-        self.ui.add_chat_message(msg)
+        if not self.ignores.hides(msg.user):
+            self.ui.add_chat_message(msg)
         if msg.mail and self.conn is not None:  # a kept private line: shown, so the server may forget it
             self.conn.mail_shown(msg.mail)
 
@@ -450,7 +452,7 @@ class App:
         self.ui.set_width(self.ctx.width)
 
     def send_chat(self, text: str) -> None:
-        if self.conn is not None and text.strip():
+        if self.conn is not None and text.strip() and not self.ignores.command(text):
             self.conn.send(Say(text=text))
 
     def do_action(self, action: str) -> None:
