@@ -143,6 +143,7 @@ class App:
         self.room = RoomView(self.conn, self.board)
         self.room.on_chat = self._chat_line
         self.room.on_notice = self.ui.add_notice
+        self.room.on_presence, self.ui.chat.clock = self.ui.chat.add_presence, self.scheduler.now
         self.room.on_users = self._users_changed
         self.room.on_rights = self._rights_changed
         self.room.on_blocked = self.ui.toast

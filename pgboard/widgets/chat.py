@@ -24,6 +24,7 @@ import pygame
 
 from ..protocol import MAX_TEXT
 from . import theme
+from .presence import PresenceGroups
 from .text import FontSet
 from .textfield import TextField
 
@@ -81,6 +82,7 @@ class _Entry:
     # None until wrapped; ``mark``: what ends the last row (FOLD_MARK, CUT_MARK or "")
     rows: list[str] | None = field(default=None, repr=False)
     mark: str = ""
+    head: int = 0  # a header wider than the panel wraps over this many rows of its own (rows[:head])
     expanded: bool = False
     key: int = field(default_factory=lambda: next(_serial))  # names its rows in the surface cache
 
@@ -115,6 +117,9 @@ class ChatPanel:
         )
         self.pill_rect = pygame.Rect(0, 0, 0, 0)
         self._shown: list[tuple[_Entry, int]] = []  # the rows drawn last, top to bottom (for clicks)
+        self.clock: Callable[[], float] = _time.monotonic  # the App's scheduler clock (presence groups)
+        self.presence = PresenceGroups()
+        self._presence_entry: _Entry | None = None  # the line of presence.newest
 
     # -- focus
 
@@ -190,6 +195,18 @@ class ChatPanel:
             line = line.rstrip("\r")
             self._append(_Entry("notice", when, "", theme.NOTICE_TEXT, line, theme.NOTICE_TEXT, italic=True))
             when = ""
+
+    def add_presence(self, nick: str, verb: str, reason: str = "") -> None:
+        """ "NICK joined" / "NICK left (reason)": merged into the newest such line while it is still
+        the chat's last line and the last came within presence.PRESENCE_WINDOW_S (on ``clock``)."""
+        last = self._waiting[-1] if self._waiting else self.entries[-1] if self.entries else None
+        newest = last is not None and last is self._presence_entry
+        if self.presence.add(nick, verb, reason, self.clock(), still_newest=newest) and last is not None:
+            last.body = self.presence.newest.text() if self.presence.newest else last.body
+            self._rewrap(last)
+        else:
+            self.add_notice(self.presence.newest.text() if self.presence.newest else f"{nick} {verb}")
+            self._presence_entry = self._waiting[-1] if self._waiting else self.entries[-1]
 
     def _append(self, entry: _Entry) -> None:
         if len(entry.body) > MAX_ENTRY_CHARS:  # a notice line (a chat line is at most this long)
@@ -273,8 +290,9 @@ class ChatPanel:
         rest_w = w - lead - INDENT
         most = MAX_EXPANDED_ROWS if e.expanded else FOLD_ROWS
         first = rest_w if alone else first_w
+        heads = self._wrap_head(e, w - lead - stamp_w, rest_w, prefix_w)
         lines = f.wrap(e.body, size, first, rest_w, italic=e.italic, max_lines=most + 1)
-        if alone:
+        if alone and not heads:
             lines.insert(0, "")
         e.mark = ""
         if len(lines) > most:  # the line goes on: its last row shown ends in the mark
@@ -283,12 +301,27 @@ class ChatPanel:
             room = (rest_w if len(lines) > 1 or alone else first_w) - f.width(e.mark, size, italic=e.italic)
             last = lines[-1]
             lines[-1] = last[: f._fit(last, size, max(1, room), e.italic)] if last else last
-        e.rows = lines
-        return lines
+        e.head = len(heads)
+        e.rows = heads + lines
+        return e.rows
+
+    def _wrap_head(self, e: _Entry, first_w: int, rest_w: int, prefix_w: int) -> list[str]:
+        """The header ("[private] NICK → you: ") over rows of its own when it is wider than the row,
+        so a long name is read whole (it was cut: "[private] Maximilian_Longnam…"); [] when it fits."""
+        if prefix_w <= first_w or not e.prefix:
+            return []
+        f, size = self.fonts, self.size
+        # wrap() measures regular type and the header is bold: narrow the rows by the ratio of the two
+        plain = f.width(e.prefix, size, italic=e.italic)
+        scale = plain / max(1, prefix_w)
+        fit = lambda width: max(MIN_FIRST_W, int(width * scale) - 2)  # noqa: E731
+        return f.wrap(
+            e.prefix.rstrip(), size, fit(first_w), fit(rest_w), italic=e.italic, max_lines=FOLD_ROWS
+        )
 
     def _row_text(self, e: _Entry, i: int) -> str:
         rows = self._wrap(e)
-        text = (e.stamp + e.prefix + rows[i]) if i == 0 else rows[i]
+        text = (e.stamp + ("" if e.head else e.prefix) + rows[i]) if i == 0 else rows[i]
         return text + e.mark if i == len(rows) - 1 else text
 
     def _surface(self, e: _Entry, i: int) -> pygame.Surface:
@@ -318,7 +351,18 @@ class ChatPanel:
         x = lead
         if e.kind == "notice":
             pygame.draw.rect(surf, theme.NOTICE_BAR, (0, 0, NOTICE_BAR_W, height + ROW_GAP))
-        if i == 0:
+        if i < e.head:  # a row of a header too wide for one
+            if i == 0 and e.stamp:
+                surf.blit(
+                    f.render(e.stamp, theme.FONT_SMALL, theme.TEXT_FAINT),
+                    (x, asc - f.metrics(theme.FONT_SMALL)[0]),
+                )
+                x += f.width(e.stamp, theme.FONT_SMALL)
+            elif i:
+                x += INDENT
+            surf.blit(f.render(line, size, e.prefix_color, bold=True, italic=e.italic), (x, 0))
+            line = ""
+        elif i == 0:
             if e.stamp:
                 st = f.render(e.stamp, theme.FONT_SMALL, theme.TEXT_FAINT)
                 surf.blit(st, (x, asc - f.metrics(theme.FONT_SMALL)[0]))
@@ -344,8 +388,15 @@ class ChatPanel:
         """Unfold a folded line (or fold it back); the rows above it stay where they are on screen."""
         if not e.mark and not e.expanded:
             return
-        before = len(self._wrap(e))
         e.expanded = not e.expanded
+        self._rewrap(e)
+
+    def _rewrap(self, e: _Entry) -> None:
+        """``e`` changed (unfolded, or a grouped notice grew): wrap it again; the rows above it stay
+        where they are on screen."""
+        if e.rows is None:  # not wrapped yet (waiting): nothing to redo
+            return
+        before = len(e.rows)
         e.rows = None
         for key in [k for k in self._surfaces if k[0] == e.key]:
             old = self._surfaces.pop(key)
@@ -353,7 +404,8 @@ class ChatPanel:
         change = len(self._wrap(e)) - before
         self._total_rows += change
         # the view's top row stays put: the line grows (or shrinks) downwards, newer rows move below
-        self.scroll += change
+        if self.scroll:
+            self.scroll += change
         self.scroll = max(0, min(self.scroll, self.max_scroll))
 
     @property
