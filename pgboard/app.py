@@ -284,6 +284,7 @@ class App:
         if conn is None or self.room is None:
             return
         new = event.new
+        self.ui.user_list.offline = new is not State.ONLINE  # greyed: who was there, not who is
         if new is State.ONLINE:
             self._ever_online = True
         elif new is State.OFFLINE and conn.long_outage and not self._kept_outage:
