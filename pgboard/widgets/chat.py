@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import pygame
 
 from ..protocol import MAX_TEXT
-from . import theme
+from . import chat_rows, theme
 from .presence import PresenceGroups
 from .text import FontSet
 from .textfield import TextField
@@ -277,47 +277,7 @@ class ChatPanel:
         self._cached_pixels = 0
 
     def _wrap(self, e: _Entry) -> list[str]:
-        """The entry's rows as text: measured, not rendered; at most FOLD_ROWS (MAX_EXPANDED_ROWS
-        once unfolded), the last one ending in the mark when the line goes on."""
-        if e.rows is not None:
-            return e.rows
-        f, size, w = self.fonts, self.size, self._wrap_w
-        lead = NOTICE_BAR_W + 6 if e.kind == "notice" else 0
-        stamp_w = f.width(e.stamp, theme.FONT_SMALL) if e.stamp else 0
-        prefix_w = f.width(e.prefix, size, bold=e.kind != "notice", italic=e.italic)
-        first_w = w - lead - stamp_w - prefix_w
-        alone = first_w < MIN_FIRST_W  # a long name: the text starts on the next row
-        rest_w = w - lead - INDENT
-        most = MAX_EXPANDED_ROWS if e.expanded else FOLD_ROWS
-        first = rest_w if alone else first_w
-        heads = self._wrap_head(e, w - lead - stamp_w, rest_w, prefix_w)
-        lines = f.wrap(e.body, size, first, rest_w, italic=e.italic, max_lines=most + 1)
-        if alone and not heads:
-            lines.insert(0, "")
-        e.mark = ""
-        if len(lines) > most:  # the line goes on: its last row shown ends in the mark
-            del lines[most:]
-            e.mark = CUT_MARK if e.expanded else FOLD_MARK
-            room = (rest_w if len(lines) > 1 or alone else first_w) - f.width(e.mark, size, italic=e.italic)
-            last = lines[-1]
-            lines[-1] = last[: f._fit(last, size, max(1, room), e.italic)] if last else last
-        e.head = len(heads)
-        e.rows = heads + lines
-        return e.rows
-
-    def _wrap_head(self, e: _Entry, first_w: int, rest_w: int, prefix_w: int) -> list[str]:
-        """The header ("[private] NICK → you: ") over rows of its own when it is wider than the row,
-        so a long name is read whole (it was cut: "[private] Maximilian_Longnam…"); [] when it fits."""
-        if prefix_w <= first_w or not e.prefix:
-            return []
-        f, size = self.fonts, self.size
-        # wrap() measures regular type and the header is bold: narrow the rows by the ratio of the two
-        plain = f.width(e.prefix, size, italic=e.italic)
-        scale = plain / max(1, prefix_w)
-        fit = lambda width: max(MIN_FIRST_W, int(width * scale) - 2)  # noqa: E731
-        return f.wrap(
-            e.prefix.rstrip(), size, fit(first_w), fit(rest_w), italic=e.italic, max_lines=FOLD_ROWS
-        )
+        return chat_rows.wrap(self, e)
 
     def _row_text(self, e: _Entry, i: int) -> str:
         rows = self._wrap(e)
@@ -342,47 +302,7 @@ class ChatPanel:
         return surf
 
     def _render_row(self, e: _Entry, i: int) -> pygame.Surface:
-        f, size, w = self.fonts, self.size, self._wrap_w
-        rows = self._wrap(e)
-        line = rows[i]
-        lead = NOTICE_BAR_W + 6 if e.kind == "notice" else 0
-        asc, height = f.metrics(size)
-        surf = pygame.Surface((w, height), pygame.SRCALPHA)
-        x = lead
-        if e.kind == "notice":
-            pygame.draw.rect(surf, theme.NOTICE_BAR, (0, 0, NOTICE_BAR_W, height + ROW_GAP))
-        if i < e.head:  # a row of a header too wide for one
-            if i == 0 and e.stamp:
-                surf.blit(
-                    f.render(e.stamp, theme.FONT_SMALL, theme.TEXT_FAINT),
-                    (x, asc - f.metrics(theme.FONT_SMALL)[0]),
-                )
-                x += f.width(e.stamp, theme.FONT_SMALL)
-            elif i:
-                x += INDENT
-            surf.blit(f.render(line, size, e.prefix_color, bold=True, italic=e.italic), (x, 0))
-            line = ""
-        elif i == 0:
-            if e.stamp:
-                st = f.render(e.stamp, theme.FONT_SMALL, theme.TEXT_FAINT)
-                surf.blit(st, (x, asc - f.metrics(theme.FONT_SMALL)[0]))
-                x += f.width(e.stamp, theme.FONT_SMALL)
-            if e.prefix:
-                prefix = f.render(e.prefix, size, e.prefix_color, bold=True, italic=e.italic)
-                surf.blit(prefix, (x, 0))
-                x += f.width(e.prefix, size, bold=e.kind != "notice", italic=e.italic)
-        else:
-            x += INDENT
-        if line:
-            body = f.render(line, size, e.body_color, italic=e.italic, cache=False)
-            surf.blit(body, (x, 0))
-            x += body.get_width()
-        if e.mark and i == len(rows) - 1:
-            color = theme.ACCENT if e.mark == FOLD_MARK else theme.TEXT_FAINT
-            surf.blit(f.render(e.mark, size, color, italic=e.italic), (x, 0))
-        if e.dim:
-            surf.set_alpha(HISTORY_ALPHA)
-        return surf
+        return chat_rows.render_row(self, e, i)
 
     def toggle_fold(self, e: _Entry) -> None:
         """Unfold a folded line (or fold it back); the rows above it stay where they are on screen."""
