@@ -286,6 +286,7 @@ class App:
         new = event.new
         self.ui.user_list.offline = new is not State.ONLINE  # greyed: who was there, not who is
         if new is State.ONLINE:
+            self.ignores.online(conn, again=self._ever_online)  # a /mute survives a reconnect
             self._ever_online = True
         elif new is State.OFFLINE and conn.long_outage and not self._kept_outage:
             self._kept_outage = True  # the retries go on; the file is a safety net

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .protocol import Say
+
 # People ignored at most (the settings keep each as id -> nick): enough for anyone, bounded file.
 MAX_IGNORED = 100
 
@@ -31,6 +33,15 @@ class Ignores:
         save: Callable[[], object],
     ) -> None:
         self.ignored, self.users, self.me, self.say, self.save = ignored, users, me, say, save
+        self.muted = False  # this connection's room-wide /mute (the server's, forgotten on a reconnect)
+
+    def online(self, conn: Any, *, again: bool) -> None:
+        """The session is online: ``again`` after an outage, when the server forgot a /mute (the user
+        was not told it ended): it is sent again, and the server's notice says so."""
+        if again and self.muted:
+            conn.send(Say(text="/mute"))
+        elif not again:
+            self.muted = False  # a new connection starts unmuted, as the server does
 
     def hides(self, user: str) -> bool:
         """True when lines from author ``user`` are not to be shown."""
@@ -43,6 +54,8 @@ class Ignores:
             return False
         word, _, rest = text[1:].partition(" ")
         word, nick = word.lower(), rest.strip()
+        if word in ("mute", "unmute"):  # the server's: sent, and remembered for a reconnect
+            self.muted = word == "mute"
         if word not in COMMANDS:
             return False
         if not nick:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pygame
 import pytest
+from pgboard_server.server import BoardServer
 from support import RawClient, running_server
 from test_app import SIZE, make_app, run_until
 from test_server_accounts import join, settle
@@ -81,3 +82,29 @@ def test_ignore_of_nobody_says_so_and_mutes_nothing(screen: pygame.Surface, tmp_
         jon.send(Say("jon talks"))
         run_until(app, lambda: any("jon talks" in t for t in texts(app)))
         app.shutdown()
+
+
+def test_mute_is_kept_across_a_reconnect_and_says_so(screen: pygame.Surface, tmp_path: Path) -> None:
+    with running_server() as server:
+        port = server.address[1]
+        app = make_app(screen, tmp_path)
+        app.connect("127.0.0.1", port, "bob", "r")
+        run_until(app, lambda: app.conn is not None and app.conn.state == "online")
+        app.send_chat("/mute")
+        run_until(app, lambda: any("no longer receive room chat" in t for t in texts(app)))
+    run_until(app, lambda: app.conn is not None and app.conn.state == "offline")
+    server = BoardServer("127.0.0.1", port, ":memory:")  # back on the same address
+    server.start()
+    try:
+        app.conn.retry_now()
+        run_until(app, lambda: app.conn.state == "online")
+        run_until(app, lambda: sum("no longer receive room chat" in t for t in texts(app)) == 2)  # said again
+        with RawClient(server.address) as ann:
+            join(ann, "ann", room="r")
+            ann.send(Say("muted?"))
+            ann.send(Say("@bob but this"))
+            run_until(app, lambda: any("but this" in t for t in texts(app)))
+        assert not [t for t in texts(app) if "muted?" in t]
+    finally:
+        server.stop()
+    app.shutdown()
