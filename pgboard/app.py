@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pygame
 
-from pgboard import boardfile, identity, presence, render, room_commands, shortcuts
+from pgboard import boardfile, identity, ignores, presence, render, room_commands, shortcuts
 from pgboard import settings as settings_mod
 from pgboard.board import Board
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
@@ -82,6 +82,7 @@ class App:
         )
         settings = self.ui.settings
         self.client_secret, self._identity = identity.claim(self.ui.settings_file)
+        self.ignores = ignores.for_app(self)  # /ignore NICK: kept here, by author id, in the settings
         self.texts = render.TextCache()
         self.board = self._new_board()
         self.canvas = Canvas(self.board, self.texts)
@@ -150,6 +151,7 @@ class App:
         presence.wire(self, self.room)
         self.room.on_chat = self._chat_line
         self.room.on_notice = self.ui.add_notice
+        self.room.on_presence, self.ui.chat.clock = self.ui.chat.add_presence, self.scheduler.now
         self.room.on_users = self._users_changed
         self.room.on_rights = self._rights_changed
         self.room.on_blocked = self.ui.toast
@@ -287,7 +289,9 @@ class App:
         if conn is None or self.room is None:
             return
         new = event.new
+        self.ui.user_list.offline = new is not State.ONLINE  # greyed: who was there, not who is
         if new is State.ONLINE:
+            self.ignores.online(conn, again=self._ever_online)  # a /mute survives a reconnect
             self._ever_online = True
         elif new is State.OFFLINE and conn.long_outage and not self._kept_outage:
             self._kept_outage = True  # the retries go on; the file is a safety net
@@ -323,7 +327,8 @@ class App:
         self.ui.set_status(state_text, conn.room, conn.nick, latency, conn.catchup_progress)
 
     def _chat_line(self, msg: Chat) -> None:
-        self.ui.add_chat_message(msg)
+        if not self.ignores.hides(msg.user):
+            self.ui.add_chat_message(msg)
         if msg.mail and self.conn is not None:  # a kept private line: shown, so the server may forget it
             self.conn.mail_shown(msg.mail)
 
@@ -455,8 +460,10 @@ class App:
         self.ctx.width = max(1, min(MAX_WIDTH, width))
         self.ui.set_width(self.ctx.width)
 
-    def send_chat(self, text: str) -> None:  # /join, /leave, /rooms, /quit: room_commands.py
-        if not room_commands.handle(self, text) and self.conn is not None and text.strip():
+    def send_chat(self, text: str) -> None:  # /join /leave /rooms /quit: room_commands; /ignore: ignores
+        if room_commands.handle(self, text) or not text.strip() or self.ignores.command(text):
+            return
+        if self.conn is not None:
             self.conn.send(Say(text=text))
 
     def do_action(self, action: str) -> None:

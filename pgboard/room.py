@@ -124,6 +124,10 @@ class RoomView:
         self.presence = presence.Presence(clock) if clock is not None else presence.Presence()
         self.on_chat: Callable[[Chat], None] = _ignore
         self.on_notice: Callable[[str], None] = _ignore
+        # "NICK joined" / "NICK left (reason)": the App groups them (ChatPanel.add_presence)
+        self.on_presence: Callable[[str, str, str], None] = lambda nick, verb, reason: self.on_notice(
+            f"{nick} {verb}" + (f" ({reason})" if reason else "")
+        )
         self.on_users: Callable[[], None] = _ignore
         self.on_error: Callable[[Error], None] = _ignore
         self.on_rights: Callable[[], None] = _ignore  # room_state changed what I may do
@@ -341,12 +345,12 @@ class RoomView:
         elif isinstance(msg, UserJoined):
             self.users[msg.user] = msg.nick
             self.on_users()
-            self.on_notice(f"{msg.nick} joined")
+            self.on_presence(msg.nick, "joined", "")
         elif isinstance(msg, UserLeft):
             self.users.pop(msg.user, None)
             self.presence.gone(msg.user)
             self.on_users()
-            self.on_notice(f"{msg.nick} left" + (f" ({msg.reason})" if msg.reason else ""))
+            self.on_presence(msg.nick, "left", msg.reason)
         elif isinstance(msg, Renamed):
             self.users[msg.user] = msg.nick
             self.on_users()

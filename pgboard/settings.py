@@ -42,9 +42,10 @@ class Settings:
     account: str = ""  # "login" when the user logs in with an account ("" a guest); never a password
     tls: bool = False  # connect over TLS
     trusted: dict[str, str] = dataclasses.field(default_factory=dict)  # "host:port" -> SHA-256 pinned
+    ignored: dict[str, str] = dataclasses.field(default_factory=dict)  # author id -> nick (/ignore NICK)
 
 
-MAX_TRUSTED = 100  # servers whose certificate fingerprint is remembered
+MAX_TRUSTED = 100  # servers whose certificate fingerprint is remembered (and ignored people kept)
 
 
 def server_key(host: str, port: int) -> str:

@@ -440,6 +440,8 @@ class UI:
             return False
         if self.chat.rect.collidepoint(self._pointer):
             self.chat.scroll_by(int(event.y) * WHEEL_ROWS)
+        elif self.user_list.rect.collidepoint(self._pointer):
+            self.user_list.handle_event(event)
         return True
 
     def _pointer_event(self, event: pygame.event.Event) -> bool:

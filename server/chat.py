@@ -1,7 +1,8 @@
 """Chat: plain lines to the room, and the commands of the chat programs pgboard grew from.
 
 ``/me`` actions, private messages (``/msg nick text`` or ``@nick text``), ``/list`` (``/ls``, ``/look``,
-``/who``), ``/nick`` (``/rename``), ``/ignore`` (``/i``) and ``/help``. ``//text`` says "/text".
+``/who``), ``/nick`` (``/rename``), ``/mute`` and ``/unmute`` (all room chat) and ``/help``. ``/ignore NICK``
+is the client's (pgboard/ignores.py); here it only says so. ``//text`` says "/text".
 The commands about rights and moderation (``/allow``, ``/op``, ``/kick``, ...) are in moderation.py.
 Room chat is stored with the room's log so joiners see the last lines; private lines are not stored.
 """
@@ -33,7 +34,8 @@ HELP = (
     ("/msg NICK TEXT, @NICK TEXT", "a private message to NICK"),
     ("/list (/ls, /look, /who)", "who is in this room"),
     ("/nick NEW (/rename)", "change your nickname"),
-    ("/ignore (/i)", "stop or start receiving room chat (private messages still arrive)"),
+    ("/ignore NICK, /unignore NICK", "hide (or show again) one person's lines; a bare /ignore lists them"),
+    ("/mute, /unmute", "stop (or start again) receiving room chat (private messages still arrive)"),
     *moderation.HELP,
     *PASSWORD_HELP,
     ("/help", "this list"),
@@ -56,7 +58,9 @@ class ChatCommands:
             "nick": ChatCommands._nick,
             "rename": ChatCommands._nick,
             "ignore": ChatCommands._ignore,
-            "i": ChatCommands._ignore,
+            "unignore": ChatCommands._ignore,
+            "mute": ChatCommands._mute,
+            "unmute": ChatCommands._unmute,
             "help": ChatCommands._help,
             **moderation.COMMANDS,
             "password": password_command,
@@ -155,11 +159,17 @@ class ChatCommands:
         log.info("room %r: %s (%s) is now %s", room.name, old, session.user, nick)
 
     def _ignore(self, session: Session, room: Room, rest: str) -> None:
-        session.ignoring_chat = not session.ignoring_chat
-        if session.ignoring_chat:
-            session.send(Notice("You no longer receive room chat (private messages still arrive); /i undoes"))
-        else:
-            session.send(Notice("You receive room chat again"))
+        # pgboard handles /ignore NICK itself (by author id, kept in its settings): only a raw client
+        # gets here; it used to mute the whole room and drop the name without a word
+        session.send(Notice("/ignore NICK is done by the pgboard client; /mute stops all room chat here"))
+
+    def _mute(self, session: Session, room: Room, rest: str) -> None:
+        session.ignoring_chat = True
+        session.send(Notice("You no longer receive room chat (private lines still arrive); /unmute undoes"))
+
+    def _unmute(self, session: Session, room: Room, rest: str) -> None:
+        session.ignoring_chat = False
+        session.send(Notice("You receive room chat again"))
 
     def _help(self, session: Session, room: Room, rest: str) -> None:
         lines = "\n".join(f"{usage}: {what}" for usage, what in HELP)

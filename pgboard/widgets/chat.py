@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import pygame
 
 from ..protocol import MAX_TEXT
-from . import theme
+from . import chat_rows, theme
+from .presence import PresenceGroups
 from .text import FontSet
 from .textfield import TextField
 
@@ -81,6 +82,7 @@ class _Entry:
     # None until wrapped; ``mark``: what ends the last row (FOLD_MARK, CUT_MARK or "")
     rows: list[str] | None = field(default=None, repr=False)
     mark: str = ""
+    head: int = 0  # a header wider than the panel wraps over this many rows of its own (rows[:head])
     expanded: bool = False
     key: int = field(default_factory=lambda: next(_serial))  # names its rows in the surface cache
 
@@ -115,6 +117,9 @@ class ChatPanel:
         )
         self.pill_rect = pygame.Rect(0, 0, 0, 0)
         self._shown: list[tuple[_Entry, int]] = []  # the rows drawn last, top to bottom (for clicks)
+        self.clock: Callable[[], float] = _time.monotonic  # the App's scheduler clock (presence groups)
+        self.presence = PresenceGroups()
+        self._presence_entry: _Entry | None = None  # the line of presence.newest
 
     # -- focus
 
@@ -191,6 +196,18 @@ class ChatPanel:
             self._append(_Entry("notice", when, "", theme.NOTICE_TEXT, line, theme.NOTICE_TEXT, italic=True))
             when = ""
 
+    def add_presence(self, nick: str, verb: str, reason: str = "") -> None:
+        """ "NICK joined" / "NICK left (reason)": merged into the newest such line while it is still
+        the chat's last line and the last came within presence.PRESENCE_WINDOW_S (on ``clock``)."""
+        last = self._waiting[-1] if self._waiting else self.entries[-1] if self.entries else None
+        newest = last is not None and last is self._presence_entry
+        if self.presence.add(nick, verb, reason, self.clock(), still_newest=newest) and last is not None:
+            last.body = self.presence.newest.text() if self.presence.newest else last.body
+            self._rewrap(last)
+        else:
+            self.add_notice(self.presence.newest.text() if self.presence.newest else f"{nick} {verb}")
+            self._presence_entry = self._waiting[-1] if self._waiting else self.entries[-1]
+
     def _append(self, entry: _Entry) -> None:
         if len(entry.body) > MAX_ENTRY_CHARS:  # a notice line (a chat line is at most this long)
             entry.body = entry.body[: MAX_ENTRY_CHARS - 1] + "…"
@@ -260,35 +277,11 @@ class ChatPanel:
         self._cached_pixels = 0
 
     def _wrap(self, e: _Entry) -> list[str]:
-        """The entry's rows as text: measured, not rendered; at most FOLD_ROWS (MAX_EXPANDED_ROWS
-        once unfolded), the last one ending in the mark when the line goes on."""
-        if e.rows is not None:
-            return e.rows
-        f, size, w = self.fonts, self.size, self._wrap_w
-        lead = NOTICE_BAR_W + 6 if e.kind == "notice" else 0
-        stamp_w = f.width(e.stamp, theme.FONT_SMALL) if e.stamp else 0
-        prefix_w = f.width(e.prefix, size, bold=e.kind != "notice", italic=e.italic)
-        first_w = w - lead - stamp_w - prefix_w
-        alone = first_w < MIN_FIRST_W  # a long name: the text starts on the next row
-        rest_w = w - lead - INDENT
-        most = MAX_EXPANDED_ROWS if e.expanded else FOLD_ROWS
-        first = rest_w if alone else first_w
-        lines = f.wrap(e.body, size, first, rest_w, italic=e.italic, max_lines=most + 1)
-        if alone:
-            lines.insert(0, "")
-        e.mark = ""
-        if len(lines) > most:  # the line goes on: its last row shown ends in the mark
-            del lines[most:]
-            e.mark = CUT_MARK if e.expanded else FOLD_MARK
-            room = (rest_w if len(lines) > 1 or alone else first_w) - f.width(e.mark, size, italic=e.italic)
-            last = lines[-1]
-            lines[-1] = last[: f._fit(last, size, max(1, room), e.italic)] if last else last
-        e.rows = lines
-        return lines
+        return chat_rows.wrap(self, e)
 
     def _row_text(self, e: _Entry, i: int) -> str:
         rows = self._wrap(e)
-        text = (e.stamp + e.prefix + rows[i]) if i == 0 else rows[i]
+        text = (e.stamp + ("" if e.head else e.prefix) + rows[i]) if i == 0 else rows[i]
         return text + e.mark if i == len(rows) - 1 else text
 
     def _surface(self, e: _Entry, i: int) -> pygame.Surface:
@@ -309,43 +302,21 @@ class ChatPanel:
         return surf
 
     def _render_row(self, e: _Entry, i: int) -> pygame.Surface:
-        f, size, w = self.fonts, self.size, self._wrap_w
-        rows = self._wrap(e)
-        line = rows[i]
-        lead = NOTICE_BAR_W + 6 if e.kind == "notice" else 0
-        asc, height = f.metrics(size)
-        surf = pygame.Surface((w, height), pygame.SRCALPHA)
-        x = lead
-        if e.kind == "notice":
-            pygame.draw.rect(surf, theme.NOTICE_BAR, (0, 0, NOTICE_BAR_W, height + ROW_GAP))
-        if i == 0:
-            if e.stamp:
-                st = f.render(e.stamp, theme.FONT_SMALL, theme.TEXT_FAINT)
-                surf.blit(st, (x, asc - f.metrics(theme.FONT_SMALL)[0]))
-                x += f.width(e.stamp, theme.FONT_SMALL)
-            if e.prefix:
-                prefix = f.render(e.prefix, size, e.prefix_color, bold=True, italic=e.italic)
-                surf.blit(prefix, (x, 0))
-                x += f.width(e.prefix, size, bold=e.kind != "notice", italic=e.italic)
-        else:
-            x += INDENT
-        if line:
-            body = f.render(line, size, e.body_color, italic=e.italic, cache=False)
-            surf.blit(body, (x, 0))
-            x += body.get_width()
-        if e.mark and i == len(rows) - 1:
-            color = theme.ACCENT if e.mark == FOLD_MARK else theme.TEXT_FAINT
-            surf.blit(f.render(e.mark, size, color, italic=e.italic), (x, 0))
-        if e.dim:
-            surf.set_alpha(HISTORY_ALPHA)
-        return surf
+        return chat_rows.render_row(self, e, i)
 
     def toggle_fold(self, e: _Entry) -> None:
         """Unfold a folded line (or fold it back); the rows above it stay where they are on screen."""
         if not e.mark and not e.expanded:
             return
-        before = len(self._wrap(e))
         e.expanded = not e.expanded
+        self._rewrap(e)
+
+    def _rewrap(self, e: _Entry) -> None:
+        """``e`` changed (unfolded, or a grouped notice grew): wrap it again; the rows above it stay
+        where they are on screen."""
+        if e.rows is None:  # not wrapped yet (waiting): nothing to redo
+            return
+        before = len(e.rows)
         e.rows = None
         for key in [k for k in self._surfaces if k[0] == e.key]:
             old = self._surfaces.pop(key)
@@ -353,7 +324,8 @@ class ChatPanel:
         change = len(self._wrap(e)) - before
         self._total_rows += change
         # the view's top row stays put: the line grows (or shrinks) downwards, newer rows move below
-        self.scroll += change
+        if self.scroll:
+            self.scroll += change
         self.scroll = max(0, min(self.scroll, self.max_scroll))
 
     @property

@@ -25,7 +25,7 @@ import pygame
 
 from .. import names, settings
 from ..protocol import MAX_NAME_FIELD
-from . import theme
+from . import connect_message, theme
 from .overlays import shadow
 from .text import FontSet
 from .textfield import TextField
@@ -43,8 +43,6 @@ MASK = "•"
 ROOM_PASSWORD_W = 150
 CHANGE_LABEL = "Change password"
 TLS_LABELS = ("Secure (TLS): off", "Secure (TLS): on")
-MESSAGE_H = 40  # the error box under the fields; an untrusted certificate's needs more rows
-TRUST_MESSAGE_H = 96
 ERROR_MESSAGES = {
     "empty": "Please choose a nickname.",
     "taken": "The nickname “{nick}” is already taken in this room.",
@@ -193,11 +191,14 @@ class ConnectScreen:
             else ""
         )
         if detail and (reason not in NO_DETAIL or not message):
-            message = f"{message} {detail}".strip() if message else detail
+            message = (
+                f"{message} {connect_message.unrepeated(detail, message)}".strip() if message else detail
+            )
         self.error = message or reason
         self.suggestion = suggestion
         self._forget_untrusted()
         self.busy = ""
+        self.layout(self.window)  # the message box fits the error's rows
         if reason in NICK_ERRORS:
             self.focus(self.nick)
         elif reason in PASSWORD_ERRORS and self.mode != "guest":
@@ -253,6 +254,7 @@ class ConnectScreen:
             self.error = ""
             self.suggestion = ""
             self._forget_untrusted()
+            self.layout(self.window)  # the message box shrinks back
 
     def use_suggestion(self) -> None:
         if self.suggestion:
@@ -401,7 +403,7 @@ class ConnectScreen:
         self.window = pygame.Rect(window)
         row = LABEL_H + theme.INPUT_H + FIELD_GAP
         rows = [f for f in self.fields if f not in (self.port, self.room_password)]
-        message_h = TRUST_MESSAGE_H if self.untrusted else MESSAGE_H
+        message_h = connect_message.message_height(self)
         height = TOP + MODE_H + FIELD_GAP + len(rows) * row + message_h + 8 + BUTTON_H + 28
         self.card = pygame.Rect(0, 0, min(CARD_W, window.w - 24), height)
         self.card.center = window.center
@@ -462,7 +464,7 @@ class ConnectScreen:
             )
             field.draw(surface)
         self._draw_modes(surface)
-        self._draw_message(surface)
+        connect_message.draw_message(self, surface)
         host_bg = theme.HOVER_BG if self.host_rect.collidepoint(self._hover) else theme.BUTTON_BG
         pygame.draw.rect(surface, host_bg, self.host_rect, border_radius=theme.RADIUS)
         pygame.draw.rect(surface, theme.FIELD_BORDER, self.host_rect, 1, border_radius=theme.RADIUS)
@@ -507,38 +509,3 @@ class ConnectScreen:
         f.blit(
             surface, label, self.tls_rect.midright, theme.FONT_SMALL, color, bold=self.tls, anchor="midright"
         )
-
-    def _draw_message(self, surface: pygame.Surface) -> None:
-        f = self.fonts
-        x, w = self.card.x + 28, self.card.w - 56
-        y = self.message_y
-        if self.error:
-            use_w = 0
-            label = f"Use “{self.suggestion}”" if self.suggestion else ""
-            if label:
-                use_w = f.width(label, theme.FONT_SMALL, bold=True) + 2 * theme.PAD + 4
-            rows = 6 if self.untrusted else 2
-            lines = f.wrap(self.error, theme.FONT_SMALL, w - 2 * theme.PAD - use_w)[:rows]
-            box = pygame.Rect(x, y, w, TRUST_MESSAGE_H if self.untrusted else MESSAGE_H)
-            pygame.draw.rect(surface, theme.ERROR_BG, box, border_radius=theme.RADIUS)
-            lh = f.line_height(theme.FONT_SMALL)
-            ty = box.centery - len(lines) * lh // 2
-            for line in lines:
-                f.blit(surface, line, (box.x + theme.PAD, ty), theme.FONT_SMALL, theme.ERROR_TEXT)
-                ty += lh
-            if label:
-                self.use_rect = pygame.Rect(0, 0, use_w, 26)
-                self.use_rect.midright = (box.right - 7, box.centery)
-                pygame.draw.rect(surface, theme.CARD_BG, self.use_rect, border_radius=theme.RADIUS)
-                pygame.draw.rect(surface, theme.ERROR_TEXT, self.use_rect, 1, border_radius=theme.RADIUS)
-                f.blit(
-                    surface,
-                    label,
-                    self.use_rect.center,
-                    theme.FONT_SMALL,
-                    theme.ERROR_TEXT,
-                    bold=True,
-                    anchor="center",
-                )
-        elif self.busy:
-            f.blit(surface, self.busy, (x, y + 12), theme.FONT_SMALL, theme.TEXT_MUTED)

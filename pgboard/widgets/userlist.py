@@ -1,7 +1,11 @@
 """The user list: who is in the room, each with a colour derived from their id, "(you)" for yourself
 and an "op" badge for the room's operators.
 
-Clicking someone else reports ``on_pick(nick)`` (the UI starts a private message to them).
+Clicking someone else reports ``on_pick(nick)`` (the UI starts a private message to them). A list
+longer than the panel scrolls (the wheel over it, ``scroll_by``; a scroll bar shows where you are); it
+said "and 6 more" and hid them. While the server is down (``offline``) the header says so and the list
+is greyed: it is who was there, not who is. ``marks``: a short word after a nick (author id -> "idle",
+"drawing"...), for whoever knows it (the cursor widgets).
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from .text import FontSet
 HEADER_H = 28
 ROW_H = 22
 DOT = 8
-MAX_ROWS_SHOWN = 12  # beyond this the list says "and N more"
+MAX_ROWS_SHOWN = 12  # the panel grows to this many rows; beyond, the list scrolls
 BADGE_TEXT = "op"  # the operator badge after a nick
 BADGE_W = 30  # pixels kept free for it
+WHEEL_ROWS = 2  # rows per wheel notch
+OFFLINE_TEXT = "offline: as last seen"
 
 
 class UserList:
@@ -31,6 +37,9 @@ class UserList:
         self.operators: frozenset[str] = frozenset()
         self.is_drawing: Callable[[str], bool] = lambda uid: False  # set by the app (Presence.drawing)
         self.marked: set[str] = set()  # who wore the drawing mark when last drawn
+        self.top = 0  # rows scrolled past at the top
+        self.offline = False
+        self.marks: dict[str, str] = {}
 
     def set_users(
         self, users: list[tuple[str, str]], me: str = "", operators: frozenset[str] = frozenset()
@@ -44,19 +53,27 @@ class UserList:
         self.users = mine + others
 
     def wanted_height(self) -> int:
-        rows = min(len(self.users), MAX_ROWS_SHOWN) + (1 if len(self.users) > MAX_ROWS_SHOWN else 0)
-        return HEADER_H + max(1, rows) * ROW_H + theme.PAD
+        return HEADER_H + max(1, min(len(self.users), MAX_ROWS_SHOWN)) * ROW_H + theme.PAD
+
+    @property
+    def fit(self) -> int:
+        """Rows the panel shows."""
+        return max(1, (self.rect.h - HEADER_H - theme.PAD) // ROW_H)
+
+    def scroll_by(self, rows: int) -> None:
+        """Positive: further down the list."""
+        self.top = max(0, min(self.top + rows, len(self.users) - self.fit))
 
     def rows(self) -> list[tuple[str, str]]:
         """What the list shows now: (colour key, text) per visible row."""
-        fit = max(0, (self.rect.h - HEADER_H - theme.PAD) // ROW_H)
-        shown = self.users if len(self.users) <= fit else self.users[: max(0, fit - 1)]
-        out = [(uid, f"{nick} (you)" if uid == self.me else nick) for uid, nick in shown]
-        if len(shown) < len(self.users):
-            out.append(("", f"and {len(self.users) - len(shown)} more"))
-        return out
+        self.scroll_by(0)  # the list may have shrunk
+        shown = self.users[self.top : self.top + self.fit]
+        return [(uid, f"{nick} (you)" if uid == self.me else nick) for uid, nick in shown]
 
     def handle_event(self, event: pygame.event.Event) -> bool:
+        if event.type == pygame.MOUSEWHEEL:
+            self.scroll_by(-int(event.y) * WHEEL_ROWS)
+            return True
         if event.type != pygame.MOUSEBUTTONDOWN or not self.rect.collidepoint(event.pos):
             return False
         row = (event.pos[1] - self.rect.y - HEADER_H - theme.PAD // 2) // ROW_H
@@ -84,7 +101,7 @@ class UserList:
         )
         self.fonts.blit(
             surface,
-            str(len(self.users)),
+            OFFLINE_TEXT if self.offline else str(len(self.users)),
             (r.right - theme.PAD - 2, header.centery),
             theme.FONT_SMALL,
             theme.TEXT_MUTED,
@@ -94,11 +111,9 @@ class UserList:
         self.marked = set()
         for uid, text in self.rows():
             cy = y + ROW_H // 2
-            if uid:
-                pygame.draw.circle(surface, theme.user_color(uid), (r.x + theme.PAD + 6, cy), DOT // 2)
-                color = theme.TEXT
-            else:
-                color = theme.TEXT_MUTED
+            dot = theme.TEXT_FAINT if self.offline else theme.user_color(uid)
+            pygame.draw.circle(surface, dot, (r.x + theme.PAD + 6, cy), DOT // 2)
+            color = theme.TEXT_FAINT if self.offline else theme.TEXT
             nick_w = r.w - 3 * theme.PAD - DOT - 6
             you = uid == self.me and text.endswith(" (you)")
             shown = text[: -len(" (you)")] if you else text
@@ -124,8 +139,18 @@ class UserList:
                 self.marked.add(uid)
                 rect = self._pen(surface, rect.right + 5, cy, theme.user_color(uid))
             if uid in self.operators:
-                self._badge(surface, rect.right + 6, cy)
+                rect = self._badge(surface, rect.right + 6, cy)
+            if self.marks.get(uid):
+                self.fonts.blit(
+                    surface,
+                    self.marks[uid],
+                    (rect.right + 5, cy),
+                    theme.FONT_SMALL,
+                    theme.TEXT_FAINT,
+                    anchor="midleft",
+                )
             y += ROW_H
+        self._draw_scrollbar(surface)
         pygame.draw.line(surface, theme.PANEL_BORDER, (r.x, r.bottom - 1), (r.right, r.bottom - 1))
 
     def _pen(self, surface: pygame.Surface, x: int, cy: int, color: tuple[int, int, int]) -> pygame.Rect:
@@ -134,7 +159,19 @@ class UserList:
         pygame.draw.polygon(surface, color, [(x, cy + 6), (x + 1, cy + 2), (x + 4, cy + 5)])
         return pygame.Rect(x, cy - 5, 11, 12)
 
-    def _badge(self, surface: pygame.Surface, x: int, cy: int) -> None:
+    def _draw_scrollbar(self, surface: pygame.Surface) -> None:
+        total, fit = len(self.users), self.fit
+        if total <= fit:
+            return
+        track = pygame.Rect(
+            self.rect.right - theme.SCROLLBAR_W - 2, self.rect.y + HEADER_H + 2, theme.SCROLLBAR_W, 0
+        )
+        track.h = self.rect.h - HEADER_H - 4
+        thumb_h = max(12, track.h * fit // total)
+        thumb_y = track.y + (track.h - thumb_h) * self.top // max(1, total - fit)
+        pygame.draw.rect(surface, theme.PANEL_BORDER, (track.x, thumb_y, track.w, thumb_h), border_radius=2)
+
+    def _badge(self, surface: pygame.Surface, x: int, cy: int) -> pygame.Rect:
         """The operator badge: "op" in white on the accent colour."""
         label = self.fonts.render(BADGE_TEXT, theme.FONT_SMALL, theme.BUTTON_PRIMARY_TEXT, bold=True)
         box = pygame.Rect(x, 0, label.get_width() + 8, label.get_height() + 2)
@@ -142,3 +179,4 @@ class UserList:
         box.right = min(box.right, self.rect.right - 2)
         pygame.draw.rect(surface, theme.ACCENT, box, border_radius=box.h // 2)
         surface.blit(label, label.get_rect(center=box.center))
+        return box

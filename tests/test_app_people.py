@@ -1,0 +1,69 @@
+"""The People panel (issue 13, 8): a room larger than the panel scrolls with the wheel (it said "and 6
+more" and hid them); while the server is down the panel says so and greys the list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pygame
+import pytest
+from support import RawClient, running_server
+from test_app import SIZE, ev, make_app, run_until
+from test_server_accounts import join
+
+from pgboard.app import App
+from pgboard.widgets.userlist import OFFLINE_TEXT
+
+
+@pytest.fixture
+def screen() -> Iterator[pygame.Surface]:
+    pygame.init()
+    yield pygame.display.set_mode(SIZE)
+    pygame.quit()
+
+
+def drawn(app: App) -> list[str]:
+    app.ui.fonts.trace = []
+    app.draw()
+    return app.ui.fonts.trace
+
+
+def test_everyone_in_a_big_room_can_be_reached_by_wheeling_the_people_panel(
+    screen: pygame.Surface, tmp_path: Path
+) -> None:
+    nicks = {f"guest{i:02}" for i in range(16)}
+    with running_server() as server:
+        crowd = [RawClient(server.address) for _ in nicks]
+        for c, nick in zip(crowd, sorted(nicks), strict=True):
+            join(c, nick, room="r")
+        app = make_app(screen, tmp_path)
+        app.connect("127.0.0.1", server.address[1], "bob", "r")
+        run_until(app, lambda: app.room is not None and len(app.room.users) == 17)
+        panel = app.ui.user_list.rect
+        app.frame([ev(pygame.MOUSEMOTION, pos=panel.center, rel=(0, 0), buttons=(0, 0, 0))])
+        first = drawn(app)
+        assert not any("more" in t for t in first)
+        seen = set(first)
+        for _ in range(20):  # wheel down to the end of the list
+            app.frame([ev(pygame.MOUSEWHEEL, x=0, y=-1, flipped=False, precise_x=0.0, precise_y=-1.0)])
+            seen |= set(drawn(app))
+        assert nicks <= seen, sorted(nicks - seen)
+        assert "guest15" in drawn(app) and "guest00" not in drawn(app), "the end of the list shows"
+        for c in crowd:
+            c.close()
+    app.shutdown()
+
+
+def test_while_the_server_is_down_the_people_panel_says_so(screen: pygame.Surface, tmp_path: Path) -> None:
+    with running_server() as server, RawClient(server.address) as ann:
+        join(ann, "ann", room="r")
+        app = make_app(screen, tmp_path)
+        app.connect("127.0.0.1", server.address[1], "bob", "r")
+        run_until(app, lambda: app.room is not None and "ann" in app.room.users.values())
+        assert OFFLINE_TEXT not in drawn(app)
+        server.stop()
+        run_until(app, lambda: app.conn is not None and app.conn.state != "online")
+        shown = drawn(app)
+        assert OFFLINE_TEXT in shown and "bob" in shown, "the list stays, marked offline"
+    app.shutdown()
