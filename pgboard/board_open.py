@@ -62,7 +62,11 @@ def ask_how(app: App, path: Path) -> None:
         )
     rows = [("Add to the board", f"{len(objects)} objects on top of what is there"), replace]
     title = f"Open {path.name} ({len(objects)} objects): one Ctrl+Z undoes it"
-    app.ui.pick(title, rows, lambda i: open_objects(app, path.name, objects, replace=i == 1))
+
+    def chosen(i: int) -> None:
+        open_objects(app, path.name, objects, replace=i == 1)
+
+    app.ui.pick(title, rows, chosen)
 
 
 def erasable(app: App) -> list[str]:

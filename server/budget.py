@@ -74,9 +74,9 @@ def growth(board: Board, op: object, author: str) -> tuple[int, int]:
     if isinstance(op, Extend):
         return len(op.points), POINT_BYTES * len(op.points)
     if isinstance(op, Batch):  # what it puts less what it removes (checked whole by Board.apply after)
-        gone = [o for o in map(board.objects.get, set(op.removed)) if o is not None]
-        points = sum(len(o.points) for o in op.put) - sum(len(o.points) for o in gone)
-        return points, sum(map(object_bytes, op.put)) - sum(map(object_bytes, gone))
+        erased = [o for o in map(board.objects.get, set(op.removed)) if o is not None]
+        points = sum(len(o.points) for o in op.put) - sum(len(o.points) for o in erased)
+        return points, sum(map(object_bytes, op.put)) - sum(map(object_bytes, erased))
     if isinstance(op, (Undo, Redo)):
         # what the step would put back minus what it replaces (the board's own answer, not applied)
         echo = board._undo_redo_echo(op, author)  # noqa: SLF001 - a read-only look at the next step
