@@ -53,15 +53,21 @@ def ask_how(app: App, path: Path) -> None:
         return
     mine = erasable(app)
     if room.is_operator:
-        replace = ("Replace the whole board", f"erases everyone's work ({len(mine)} objects) first")
+        replace = (
+            "Replace the whole board",
+            f"erases everyone's work ({len(mine)} objects) first; one Ctrl+Z undoes it",
+        )
     else:
         others = len(room.board.objects) - len(mine)
         replace = (
             "Replace your own objects",
-            f"erases what you drew ({len(mine)}); others' {others} stay: you may not erase them",
+            f"erases what you drew ({len(mine)}); the {others} of others stay: you may not erase them",
         )
-    rows = [("Add to the board", f"{len(objects)} objects on top of what is there"), replace]
-    title = f"Open {path.name} ({len(objects)} objects): one Ctrl+Z undoes it"
+    rows = [
+        ("Add to the board", f"{len(objects)} objects on top of what is there; one Ctrl+Z undoes it"),
+        replace,
+    ]
+    title = f"Open {path.name} ({len(objects)} objects)"
 
     def chosen(i: int) -> None:
         open_objects(app, path.name, objects, replace=i == 1)

@@ -79,3 +79,21 @@ def test_a_batch_adding_an_id_of_another_device_is_refused(tmp_path) -> None:
         a.send(Batch("b1", put=(line(a.obj_id("ok"), 1), line("someone-else.x", 2))))
         err = a.recv_until((Error, Batch))
         assert isinstance(err, Error) and err.code == "bad_id"
+
+
+def test_a_batch_survives_a_restart_and_is_still_one_undo_step(tmp_path) -> None:
+    db = tmp_path / "b.sqlite3"
+    objs = tuple(BoardObject(f"x{i}", "line", ((i, 10), (i + 5, 20))) for i in range(15))
+    with running_server(db) as server, RawClient(server.address) as a:
+        a.join("alice", client="alice-secret")
+        a.catch_up()
+        a.send(Batch("b1", put=tuple(BoardObject(a.obj_id(o.id), o.kind, o.points) for o in objs)))
+        a.recv_until(Batch)
+    with running_server(db) as server, RawClient(server.address) as a:
+        a.join("alice", client="alice-secret")
+        a.catch_up()
+        assert len(server.rooms.get("lobby").board.objects) == 15
+        a.send(Undo("u1"))
+        undo = a.recv_until(Undo)
+        assert len(undo.removed) == 15
+        assert len(server.rooms.get("lobby").board.objects) == 0

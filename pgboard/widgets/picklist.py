@@ -140,7 +140,10 @@ class PickList:
         card.center = surface.get_rect().center
         _card(surface, card)
         x = card.x + 2 * theme.PAD
-        f.blit(surface, self.title, (x, card.y + 18), theme.FONT_HEADING, theme.TEXT, bold=True)
+        title, room = self.title, card.w - 4 * theme.PAD
+        while len(title) > 1 and f.width(title, theme.FONT_HEADING, bold=True) > room:
+            title = "…" + title[2:]  # a long folder keeps its end, the part that tells folders apart
+        f.blit(surface, title, (x, card.y + 18), theme.FONT_HEADING, theme.TEXT, bold=True)
         if field_h:
             self.path.rect = pygame.Rect(x, card.y + HEADER_H, card.w - 4 * theme.PAD, theme.INPUT_H)
             self.path.draw(surface)
