@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pygame
 
-from pgboard import boardfile, identity, ignores, presence, render, room_commands, shortcuts
+from pgboard import board_open, boardfile, identity, ignores, presence, render, room_commands, shortcuts
 from pgboard import settings as settings_mod
 from pgboard.board import Board
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
@@ -45,7 +45,6 @@ ZOOM_STEP = 1.25
 WHEEL_ZOOM_STEP = 1.1
 WHEEL_PAN = 60  # screen pixels per wheel notch
 CURSOR_INTERVAL = 1 / 15  # seconds between two cursor positions we send
-MAX_FILES_LISTED = 9  # board files offered by Ctrl+O (one digit each)
 
 
 class App:
@@ -541,32 +540,13 @@ class App:
         self.ui.toast(f"Saved the board to {path}")
         return path
 
-    def open_board(self, path: Path) -> int:
-        """Bring a board file's objects into this room as mine; returns how many."""
-        try:
-            objects = boardfile.load(path)
-        except (OSError, boardfile.BoardFileError) as exc:
-            self.ui.toast(f"Could not open {path.name}: {exc}")
+    def open_board(self, path: Path, *, replace: bool = False) -> int:
+        """Bring a board file's objects into this room as mine, as one batch; returns how many."""
+        objects = board_open.load(self, path)
+        if objects is None or self.room is None:
             return 0
-        if self.room is None:
-            return 0
-        self.room.import_objects(boardfile.as_adds(objects, self.room.new_id, self.room.new_oid))
-        self.ui.toast(f"Opened {path.name}: {len(objects)} objects")
-        return len(objects)
+        return board_open.open_objects(self, path.name, objects, replace=replace)
 
     def choose_board_file(self) -> None:
-        """Ctrl+O: the most recent board files in the export folder, newest first, to pick from."""
-        files = sorted(self.export_dir.glob("*.pgboard"), key=lambda p: p.stat().st_mtime, reverse=True)
-        if not files:
-            self.ui.toast(f"No board files (*.pgboard) in {self.export_dir}: Ctrl+Shift+S saves one")
-            return
-        files = files[:MAX_FILES_LISTED]
-        rows = [
-            (p.name, time.strftime("saved %Y-%m-%d %H:%M", time.localtime(p.stat().st_mtime))) for p in files
-        ]
-
-        def picked(index: int) -> None:
-            self.open_board(files[index])
-
-        self.ui.pick(f"Open a board file from {self.export_dir}", rows, picked)
-
+        """Ctrl+O: pick or type a board file, then add it or replace the board with it."""
+        board_open.choose_file(self)

@@ -24,7 +24,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Protocol
 
-from pgboard import board_undo, clearing, geometry
+from pgboard import board_batch, board_undo, clearing, geometry
 from pgboard.board_journal import Journal
 from pgboard.board_undo import _extent, _shifted
 from pgboard.history import (  # noqa: F401 - the history's limits, read where they always were
@@ -45,6 +45,7 @@ from pgboard.protocol import (
     MAX_POINTS,
     OPERATIONS,
     Add,
+    Batch,
     BoardObject,
     Clear,
     Delete,
@@ -251,6 +252,8 @@ class Board:
             echo = dataclasses.replace(op, removed=clearing.clearable(self.iter_editable(author)), put=())
         elif isinstance(op, (Undo, Redo)):
             echo = self._undo_redo_echo(op, author)
+        elif isinstance(op, Batch):  # all or nothing, one undo step: pgboard/board_batch.py
+            echo = board_batch.batch_echo(self, op, author)
         else:
             raise BoardError("unknown_operation", type(op).__name__)
         echo = dataclasses.replace(echo, seq=seq, author=author, device="" if device == author else device)
@@ -366,6 +369,10 @@ class Board:
         elif isinstance(echo, Delete):
             step = Step(echo.seq, before=((echo.id, self.objects.get(echo.id)),))
             self._remove(echo.id)
+        elif isinstance(echo, Batch):
+            if (batch_step := board_batch.apply_batch(self, echo)) is None:
+                return  # an empty batch is no step
+            step = batch_step
         else:  # Clear
             if purged_by(echo.oid):  # a /purge: final, no step (history.py); rollback restores it
                 undo = self._history.purge(purged_by(echo.oid), echo.seq)

@@ -13,11 +13,14 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from pgboard.protocol import Add, BoardObject
+from pgboard.protocol import MAX_FRAME, Add, Batch, BoardObject
 
 FORMAT = "pgboard-board"
 VERSION = 1
 MAX_FILE_BYTES = 64 * 1024 * 1024
+# Bytes of objects and ids one batch carries: a frame less its other fields (type, oid, seq, author,
+# device and their keys: under 300 bytes) with room to spare. A larger file goes as several batches.
+BATCH_BYTES = MAX_FRAME - 4096
 
 
 class BoardFileError(ValueError):
@@ -70,3 +73,43 @@ def as_adds(
 ) -> list[Add]:
     """The operations that bring ``objects`` into a room as the opener's own, with fresh ids."""
     return [Add(oid=new_oid(), obj=dataclasses.replace(o, id=new_id(), author="")) for o in objects]
+
+
+def as_batches(
+    objects: Iterable[BoardObject],
+    removed: Iterable[str],
+    new_id: Callable[[], str],
+    new_oid: Callable[[], str],
+    budget: int = BATCH_BYTES,
+) -> list[Batch]:
+    """The batches that erase ``removed`` and bring ``objects`` in as the opener's own: one when it
+    fits a frame (one undo step), else as few as fit, erasing first. Raises BoardFileError for an
+    object that fits no frame at all (the server would refuse its add too)."""
+    batches: list[Batch] = []
+    gone: list[str] = []
+    put: list[BoardObject] = []
+    left = budget
+
+    def flush() -> None:
+        nonlocal gone, put, left
+        if gone or put:
+            batches.append(Batch(oid=new_oid(), removed=tuple(gone), put=tuple(put)))
+        gone, put, left = [], [], budget
+
+    for oid in removed:
+        size = len(oid) + 3  # its quotes and comma
+        if size > left:
+            flush()
+        gone.append(oid)
+        left -= size
+    for i, o in enumerate(objects):
+        obj = dataclasses.replace(o, id=new_id(), author="")
+        size = len(json.dumps(obj.to_wire(), ensure_ascii=False, separators=(",", ":"))) + 1
+        if size > budget:
+            raise BoardFileError(f"object {i} is too large to send ({size} bytes)")
+        if size > left:
+            flush()
+        put.append(obj)
+        left -= size
+    flush()
+    return batches

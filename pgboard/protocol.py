@@ -393,6 +393,20 @@ class Clear(EffectMessage):
     device: str = _spec(_str(MAX_ID), "")
 
 
+@message("batch")
+class Batch(EffectMessage):
+    """Several changes as ONE operation (docs/PROTOCOL.md, "batch"): the objects ``removed`` (each one
+    the author may edit) go, then the objects ``put`` are added as the author's; all or nothing, one
+    undo step. Bounded as an add is: each object by its own limits, the whole by MAX_FRAME."""
+
+    oid: str = _spec(_ident)
+    removed: tuple[str, ...] = _spec(_ids, ())
+    put: tuple[BoardObject, ...] = _spec(_objects, ())
+    seq: int = _spec(_seq, 0)
+    author: str = _spec(_str(MAX_ID), "")
+    device: str = _spec(_str(MAX_ID), "")
+
+
 @dataclass(frozen=True, slots=True)
 class _HistoryStep(EffectMessage):
     oid: str = _spec(_ident)
@@ -502,7 +516,7 @@ class Pong(Message):
 
 MESSAGE_TYPES: dict[str, type[Message]] = dict(_REGISTRY)
 # The board's operations (sequenced, logged, echoed, undoable): the one place their set is written.
-Operation = Add | Extend | Move | Delete | Clear | Undo | Redo
+Operation = Add | Extend | Move | Delete | Clear | Batch | Undo | Redo
 OPERATIONS: tuple[type[Operation], ...] = get_args(Operation)  # for isinstance: the same set
 ACCOUNT_MESSAGES = (Signup, Login, Passwd)
 

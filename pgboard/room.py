@@ -48,6 +48,7 @@ from pgboard.protocol import (
     OPERATIONS,
     AccountOk,
     Add,
+    Batch,
     BoardObject,
     Chat,
     Clear,
@@ -258,7 +259,7 @@ class RoomView:
             return MESSAGE_WORK + len(msg.obj.points)
         if isinstance(msg, Extend):
             return MESSAGE_WORK + len(msg.points)
-        if isinstance(msg, (Clear, Undo, Redo)):
+        if isinstance(msg, (Clear, Batch, Undo, Redo)):
             return MESSAGE_WORK + len(msg.removed) + sum(len(o.points) for o in msg.put)
         return MESSAGE_WORK
 

@@ -305,10 +305,16 @@ class UI:
         self.chat.blur()
         self.dialog.ask(title, message, on_yes, on_no)
 
-    def pick(self, title: str, items: Sequence[tuple[str, str]], on_pick: Callable[[int], None]) -> None:
-        """Let the user choose one of ``items`` ((label, detail) rows) in a modal list."""
+    def pick(
+        self,
+        title: str,
+        items: Sequence[tuple[str, str]],
+        on_pick: Callable[[int], None],
+        on_path: Callable[[str], None] | None = None,
+    ) -> None:
+        """Let the user choose one of ``items`` ((label, detail) rows) in a modal list (or type a path)."""
         self.chat.blur()
-        self.picklist.ask(title, items, on_pick)
+        self.picklist.ask(title, items, on_pick, on_path)
 
     def ask_clear(self) -> None:
         """The erase-all question; yes reports ``on_action("clear")``."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pgboard.board import Board
-from pgboard.protocol import Add, BoardObject, Extend, Redo, Undo
+from pgboard.protocol import Add, Batch, BoardObject, Extend, Redo, Undo
 
 # A board's bytes: what its objects weigh packed (two 16-bit coordinates a point, the text's UTF-8, a
 # fixed share for the id, kind, colour and author). The UTF-8 length is at least what a Python string
@@ -73,6 +73,10 @@ def growth(board: Board, op: object, author: str) -> tuple[int, int]:
         return len(op.obj.points), object_bytes(op.obj)
     if isinstance(op, Extend):
         return len(op.points), POINT_BYTES * len(op.points)
+    if isinstance(op, Batch):  # what it puts less what it removes (checked whole by Board.apply after)
+        erased = [o for o in map(board.objects.get, set(op.removed)) if o is not None]
+        points = sum(len(o.points) for o in op.put) - sum(len(o.points) for o in erased)
+        return points, sum(map(object_bytes, op.put)) - sum(map(object_bytes, erased))
     if isinstance(op, (Undo, Redo)):
         # what the step would put back minus what it replaces (the board's own answer, not applied)
         echo = board._undo_redo_echo(op, author)  # noqa: SLF001 - a read-only look at the next step

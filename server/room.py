@@ -50,6 +50,7 @@ from pgboard.protocol import (
     OPERATIONS,
     Ack,
     Add,
+    Batch,
     BoardObject,
     CatchUp,
     CaughtUp,
@@ -288,7 +289,8 @@ class Room:
             return Ack(op.oid, done)
         if not self.rights.may_draw(session.user):
             return Error("locked", LOCKED_DETAIL, oid=op.oid)
-        if isinstance(op, Add) and not ids.owned_by(op.obj.id, session.id_prefix):
+        added = (op.obj,) if isinstance(op, Add) else op.put if isinstance(op, Batch) else ()
+        if any(not ids.owned_by(obj.id, session.id_prefix) for obj in added):
             # ids are scoped to their device: nobody can use up the ids another client will draw with
             detail = f"an object id must begin with {ids.scoped(session.id_prefix, '')!r} (yours)"
             return Error("bad_id", detail, oid=op.oid)

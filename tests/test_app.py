@@ -312,6 +312,8 @@ def test_a_saved_board_opens_in_another_room_as_my_own_copies(screen, server, tm
     app.frame([key(pygame.K_o, mod=pygame.KMOD_LCTRL)])
     assert app.ui.picklist.open and app.ui.picklist.items[0][0].endswith(".pgboard")
     app.frame([key(pygame.K_1, unicode="1")])  # the newest file, by its number
+    assert app.ui.picklist.items[0][0] == "Add to the board", "then: add it, or replace the board"
+    app.frame([key(pygame.K_1, unicode="1")])
     assert not app.ui.picklist.open and app.tool_name == "square", "the digit picked a file, not a colour"
     run_until(app, lambda: not app.conn.pending_ops)
     (copy,) = server.rooms.get("second").board.objects.values()

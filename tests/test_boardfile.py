@@ -51,3 +51,22 @@ def test_opening_a_file_adds_copies_with_fresh_ids_as_the_openers_own():
     copies = [board.get(f"n{i}") for i in range(3)]
     assert [c.author for c in copies] == ["opener"] * 3
     assert [(c.kind, c.points, c.text) for c in copies] == [(o.kind, o.points, o.text) for o in OBJECTS]
+
+
+def test_a_file_too_large_for_one_frame_goes_as_a_few_batches_each_of_which_can_be_sent() -> None:
+    from itertools import count
+
+    from pgboard.protocol import MAX_FRAME, encode
+
+    big = [
+        BoardObject(f"s{i}", "pencil", tuple((j % 3000, j % 1700) for j in range(2000))) for i in range(20)
+    ]
+    n = count()
+    gone = [f"old-{i}" for i in range(5)]
+    batches = boardfile.as_batches(big, gone, lambda: f"me:{next(n)}", lambda: f"op.{next(n)}")
+    assert len(batches) > 1, "20 strokes of 2,000 points do not fit one frame"
+    assert all(len(encode(b)) <= MAX_FRAME for b in batches)
+    assert batches[0].removed == tuple(gone) and not any(b.removed for b in batches[1:])
+    assert [o.points for b in batches for o in b.put] == [o.points for o in big]
+    small = boardfile.as_batches(big[:1], gone, lambda: f"me:{next(n)}", lambda: f"op.{next(n)}")
+    assert len(small) == 1

@@ -119,7 +119,7 @@ def _line_of(rel: str, text: str) -> int:
 
 def test_the_set_of_operations_is_written_once_in_the_protocol() -> None:
     names = [cls.__name__ for cls in OPERATIONS]
-    assert names == ["Add", "Extend", "Move", "Delete", "Clear", "Undo", "Redo"]
+    assert names == ["Add", "Extend", "Move", "Delete", "Clear", "Batch", "Undo", "Redo"]
     spelled = r"\b" + r"\s*[,|]\s*".join(names[:5])  # "Add, Extend, Move, Delete, Clear" or "Add | ..."
     assert _where(spelled) == [f"pgboard/protocol.py:{_line_of('pgboard/protocol.py', 'Operation = ')}"]
 

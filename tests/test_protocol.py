@@ -57,6 +57,7 @@ SAMPLES: list[Message] = [
     P.Move(oid="o3", id="s1", dx=-5, dy=BOARD_H, live=True, seq=5, author="u1"),
     P.Delete(oid="o4", id="s1", seq=6, author="u1"),
     P.Clear(oid="o5", seq=7, author="u1", removed=("a", "b"), put=(TEXT,)),
+    P.Batch(oid="o9", removed=("a",), put=(TEXT,), seq=8, author="u1"),
     P.Undo(oid="o6", seq=8, author="u1", target=7, removed=("c",), put=(PENCIL, TEXT)),
     P.Redo(oid="o7", seq=9, author="u1", target=7, removed=("a", "b")),
     P.Ack(oid="o1", seq=3),

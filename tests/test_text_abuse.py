@@ -179,6 +179,7 @@ def test_opening_a_board_file_with_the_giant_text_works_and_is_bounded(screen, s
     meter.frame([key(pygame.K_o, mod=pygame.KMOD_LCTRL)])
     assert app.ui.picklist.open and app.ui.picklist.items[0][0].endswith("hostile.pgboard")
     meter.frame([key(pygame.K_1, unicode="1")])
+    meter.frame([key(pygame.K_1, unicode="1")])  # add it to the board (or 2: replace it)
     meter.run_until(lambda: _painted(app, TALL_COUNT + 1) and not app.conn.pending_ops)
     peak = _status("VmHWM") - base
     assert app.conn.state == "online"
