@@ -24,6 +24,7 @@ SERVER_MAY_IMPORT = {
     "pgboard.board",
     "pgboard.board_journal",
     "pgboard.board_undo",  # undo and redo of the board, pure like board.py
+    "pgboard.board_batch",  # a batch applied whole, pure like board.py
     "pgboard.wire_errors",  # the join and account error lists (protocol.py re-exports them)
     "pgboard.room_list",  # the rooms answer's record (pure)
     "pgboard.clearing",
