@@ -31,7 +31,6 @@ import argparse
 import contextlib
 import os
 import random
-import select
 import signal
 import socket
 import statistics
@@ -42,6 +41,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+try:
+    from bench import fdselect
+except ImportError:  # run as a script (the --fill child): bench/ itself is on sys.path
+    import fdselect  # type: ignore[no-redef]
 
 SCREEN = (1920, 1080)
 FULL_BOARDS = (10_000, 100_000)
@@ -205,7 +209,7 @@ def _read_line(proc: subprocess.Popen, timeout: float) -> str:
     data = b""
     while b"\n" not in data:
         left = deadline - time.monotonic()
-        ready, _, _ = select.select([fd], [], [], max(0.0, left))
+        ready, _, _ = fdselect.select([fd], [], [], max(0.0, left))
         if not ready:
             proc.kill()
             proc.wait(10)
@@ -306,7 +310,7 @@ def run_drawers(host: str, port: int, room: str, seq: int, seconds: float) -> No
                 except BlockingIOError:
                     sent = 0
                 pending[i] = pending[i][sent:]
-        readable, _, _ = select.select(socks, [], [], max(0.0, min(0.005, start + tick / DRAW_RATE - now)))
+        readable, _, _ = fdselect.select(socks, [], [], max(0.0, min(0.005, start + tick / DRAW_RATE - now)))
         for s in readable:
             try:
                 s.recv(1 << 20)

@@ -124,8 +124,9 @@ class ServerProcess:
         line = b""
         while not line.endswith(b"\n"):
             left = deadline - time.monotonic()
-            ready, _, _ = select.select([self.proc.stdout], [], [], max(0.0, left))
-            if not ready:
+            poller = select.poll()  # not select(): a descriptor past 1024 (a long pytest process) is refused
+            poller.register(self.proc.stdout, select.POLLIN)
+            if not poller.poll(max(0.0, left) * 1000):
                 raise RuntimeError(f"{self.kind} server did not start within {START_TIMEOUT} s")
             chunk = os.read(self.proc.stdout.fileno(), 256)
             if not chunk:

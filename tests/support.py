@@ -31,6 +31,7 @@ from typing import Any
 
 from pgboard_server.server import BoardServer
 
+from bench import fdselect
 from pgboard import ids
 from pgboard.client_session import Event
 from pgboard.protocol import (
@@ -241,7 +242,7 @@ class ServerProcess:
         data = b""
         while b"\n" not in data:
             left = deadline - time.monotonic()
-            ready, _, _ = select.select([fd], [], [], max(0.0, left))
+            ready, _, _ = fdselect.select([fd], [], [], max(0.0, left))
             if not ready:
                 self.kill()
                 raise TimeoutError(f"the server printed no address within {timeout} s")
@@ -539,4 +540,4 @@ def wait_for_fds(read: list[int], write: list[int], timeout: float) -> None:
     if read or write:
         poller.poll(max(0, timeout) * 1000)
     else:
-        select.select([], [], [], timeout)
+        fdselect.select([], [], [], timeout)

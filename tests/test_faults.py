@@ -16,7 +16,6 @@ import dataclasses
 import os
 import random
 import re
-import select
 import signal
 import socket
 import time
@@ -29,6 +28,7 @@ import pytest
 import reliability
 from support import WAIT, CutProxy, RawClient, ServerProcess, passed_on, running_server
 
+from bench import fdselect
 from pgboard import net
 from pgboard.board import Board
 from pgboard.net import Connection
@@ -177,7 +177,7 @@ class Crowd:
         fds = [a.conn.fileno() for a in self.artists if a.conn.fileno() >= 0]
         writers = [a.conn.fileno() for a in self.artists if a.conn.wants_write()]
         if fds:  # drawing goes as fast as the loop does; otherwise wait for the network, bounded
-            select.select(fds, writers, [], 0 if drawing else POLL)
+            fdselect.select(fds, writers, [], 0 if drawing else POLL)
 
     def run_until(
         self, done: Callable[[], bool], what: str, draw: Draw | None = None, *, at_once: bool = False
@@ -568,7 +568,7 @@ def wait_for_bytes(fd: int, needle: bytes) -> None:
                 break
             # readable again only when more bytes came: the low-water mark is above what is there
             peek.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, len(got) + 1)
-            select.select([peek], [], [], left)
+            fdselect.select([peek], [], [], left)
     finally:
         peek.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, 1)
         peek.close()

@@ -9,7 +9,6 @@ looks at the real sockets without blocking.
 
 from __future__ import annotations
 
-import select
 import socket
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import pytest
 from support import RawClient, running_server
 from test_app import SIZE, joined, run_until
 
+from bench import fdselect
 from pgboard import net
 from pgboard.app import App
 from pgboard.frameloop import FRAME, MAX_SLEEP, POLL_AFTER_INPUT, FrameLoop, InputWake
@@ -47,7 +47,7 @@ class SleepOnClock:
 
     def __call__(self, readable: list[int], writable: list[int], timeout: float) -> bool:
         self.timeouts.append(timeout)
-        ready = bool(readable or writable) and any(select.select(readable, writable, [], 0)[:2])
+        ready = bool(readable or writable) and any(fdselect.select(readable, writable, [], 0)[:2])
         if not ready:
             self.clock.advance(timeout)
         return ready

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import socket
 import subprocess
@@ -20,6 +19,7 @@ import pytest
 from support import RawClient
 from test_app import SIZE, WAIT, key, run_until
 
+from bench import fdselect
 from pgboard import hosting
 from pgboard.app import App
 from pgboard.protocol import UserJoined
@@ -88,7 +88,7 @@ def _read_until(proc: subprocess.Popen[bytes], marker: bytes, timeout: float) ->
     fd, data = proc.stderr.fileno(), b""
     deadline = time.monotonic() + timeout
     while marker not in data or not data.endswith(b"\n"):
-        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        ready, _, _ = fdselect.select([fd], [], [], max(0.0, deadline - time.monotonic()))
         chunk = os.read(fd, 65536) if ready else b""
         if not chunk:
             raise AssertionError(f"no {marker!r} within {timeout} s: {data.decode(errors='replace')}")

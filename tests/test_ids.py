@@ -9,7 +9,6 @@ against a real server while a raw attacker tries every form of the squat.
 from __future__ import annotations
 
 import gc
-import select
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from pgboard_server.limits import NO_RATE_LIMITS
 from pgboard_server.store import Store
 from support import WAIT, RawClient, running_server
 
+from bench import fdselect
 from pgboard import ids
 from pgboard.board import Board
 from pgboard.client_session import ClientSession
@@ -69,7 +69,7 @@ class Member:
             left, fd = deadline - time.monotonic(), conn.fileno()
             if left <= 0 or fd < 0:
                 raise AssertionError(f"condition not met; {conn.state!r}: {connection_text(conn)}")
-            select.select([fd], [fd] if conn.wants_write() else [], [], min(left, POLL))
+            fdselect.select([fd], [fd] if conn.wants_write() else [], [], min(left, POLL))
 
     def draw(self, n: int) -> BoardObject:
         obj = BoardObject(self.view.new_id(), "rect", ((100 + n, 100), (200 + n, 160)), "#2060c0", 3)

@@ -21,6 +21,7 @@ import pytest
 from pgboard_server.server import BoardServer
 from support import FakeClock, RawClient, passed_on, running_server, wait_for_fds
 
+from bench import fdselect
 from pgboard import client_session, ids, net
 from pgboard.net import Connection, backoff_delay
 from pgboard.protocol import (
@@ -148,7 +149,7 @@ class HandServer:
 
     def readable(self) -> bool:
         """Bytes from the client are waiting (or it closed): a condition for ``pump_until``."""
-        return bool(self.codec.pending) or bool(select.select([self.sock], [], [], 0)[0])
+        return bool(self.codec.pending) or bool(fdselect.select([self.sock], [], [], 0)[0])
 
     def recv(self) -> Message:
         assert self.sock is not None
@@ -432,7 +433,7 @@ def test_a_frame_cut_byte_by_byte_and_many_frames_in_one_send(hand: HandServer) 
     c.pump_until(lambda: conn.state == "joining")
     for i in range(len(hello)):  # every recv() gets one byte: the terminator is cut in two too
         hand.send_bytes(hello[i : i + 1])
-        select.select([conn.fileno()], [], [], WAIT)
+        fdselect.select([conn.fileno()], [], [], WAIT)
         conn.pump()
     assert passed_on(conn) == [], "hello is handled by the connection, not passed on"
     join = hand.recv()  # the client answered the hello, so it framed it correctly
@@ -631,7 +632,7 @@ def test_a_connect_that_never_completes_times_out() -> None:
         conn = c.conn
         conn.start()
         conn.pump()
-        if select.select([], [conn.fileno()], [], 0)[1]:
+        if fdselect.select([], [conn.fileno()], [], 0)[1]:
             c.close()
             pytest.skip("this kernel completed the connect despite a full accept queue")
         assert conn.state == "connecting"
@@ -693,7 +694,7 @@ def test_a_server_that_does_not_read_never_blocks_the_pump_and_then_gets_everyth
     deadline = time.monotonic() + WAIT * 2
     while len(got) < len(ops):
         assert time.monotonic() < deadline, f"only {len(got)} of {len(ops)} operations arrived"
-        select.select([hand.sock], [conn.fileno()], [], POLL)
+        fdselect.select([hand.sock], [conn.fileno()], [], POLL)
         conn.pump()
         try:
             hand.codec.receive_data(hand.sock.recv(1 << 20))

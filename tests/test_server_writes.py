@@ -4,7 +4,6 @@ the fast write and its portable fallback both deliver; a lock taken out of order
 
 from __future__ import annotations
 
-import select
 import socket
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pgboard_server.room import Room
 from pgboard_server.session import Session
 from support import RawClient, running_server
 
+from bench import fdselect
 from pgboard.protocol import Add, BoardObject, Codec, Ping, Pong
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +29,7 @@ def line(oid: str, x: int) -> BoardObject:
 
 def nothing_arrived(c: RawClient) -> bool:
     """Nothing is readable on ``c``'s socket now (a write on loopback is readable at once)."""
-    readable, _, _ = select.select([c.sock], [], [], 0)
+    readable, _, _ = fdselect.select([c.sock], [], [], 0)
     return not readable
 
 

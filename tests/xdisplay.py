@@ -7,13 +7,14 @@ in time and ends only the processes it started.
 from __future__ import annotations
 
 import os
-import select
 import shutil
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+from bench import fdselect
 
 START_TIMEOUT = 10.0
 COMMAND_TIMEOUT = 15.0
@@ -97,7 +98,7 @@ def _read_display_number(fd: int, proc: subprocess.Popen[bytes]) -> int:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or proc.poll() is not None:
             raise RuntimeError("Xvfb did not start")
-        ready, _, _ = select.select([fd], [], [], remaining)
+        ready, _, _ = fdselect.select([fd], [], [], remaining)
         if ready:
             chunk = os.read(fd, 64)
             if not chunk:
