@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import selectors
 import socket
 import ssl
@@ -532,12 +531,5 @@ def _is_event(e: Any) -> bool:
 
 
 def wait_for_fds(read: list[int], write: list[int], timeout: float) -> None:
-    """select() for any descriptor number: poll() (select() refuses one past 1024, and a long test
-    session with many windows' fonts open gets there)."""
-    poller = select.poll()
-    for fd in set(read) | set(write):
-        poller.register(fd, (select.POLLIN if fd in read else 0) | (select.POLLOUT if fd in write else 0))
-    if read or write:
-        poller.poll(max(0, timeout) * 1000)
-    else:
-        fdselect.select([], [], [], timeout)
+    """select() for any descriptor number (bench/fdselect.py: poll underneath)."""
+    fdselect.select(read, write, [], timeout)
