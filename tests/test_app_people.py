@@ -3,24 +3,15 @@ more" and hid them); while the server is down the panel says so and greys the li
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pygame
-import pytest
 from support import RawClient, running_server
-from test_app import SIZE, ev, make_app, run_until
+from test_app import ev, make_app, run_until
 from test_server_accounts import join
 
 from pgboard.app import App
 from pgboard.widgets.userlist import OFFLINE_TEXT
-
-
-@pytest.fixture
-def screen() -> Iterator[pygame.Surface]:
-    pygame.init()
-    yield pygame.display.set_mode(SIZE)
-    pygame.quit()
 
 
 def drawn(app: App) -> list[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pygame
 from support import RawClient, running_server
-from test_app import board_point, drag, ev, joined, key, make_app, run_until, screen, server  # noqa: F401
+from test_app import board_point, drag, ev, joined, key, make_app, run_until
 
 from pgboard.app import App
 from pgboard.frameloop import FrameLoop

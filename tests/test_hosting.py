@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pygame
 import pytest
+from fixtures import SIZE
 from support import RawClient
-from test_app import SIZE, WAIT, key, run_until
+from test_app import WAIT, key, run_until
 
 from bench import fdselect
 from pgboard import hosting
