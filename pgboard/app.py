@@ -152,6 +152,7 @@ class App:
         self.room.on_notice = self.ui.add_notice
         self.room.on_presence, self.ui.chat.clock = self.ui.chat.add_presence, self.scheduler.now
         self.room.on_users = self._users_changed
+        self.room.on_rooms = lambda answer: room_commands.offer(self, answer)
         self.room.on_rights = self._rights_changed
         self.room.on_blocked = self.ui.toast
         self.room.on_state = self._state_changed
