@@ -26,7 +26,7 @@ from pgboard.net import Connection, Credentials
 from pgboard.protocol import DEFAULT_PORT, MAX_WIDTH, Chat, Cursor, Message, Say
 from pgboard.room import LIVE_BUDGET, LOCKED_TEXT, RoomView
 from pgboard.scheduler import Scheduler
-from pgboard.sizes import TEXT_SIZE, step_width
+from pgboard.sizes import TEXT_SIZE, WINDOW_SIZE, step_width
 from pgboard.tools import Tool, ToolContext
 from pgboard.tooltable import TOOLS, make_tool
 from pgboard.ui import UI
@@ -40,7 +40,6 @@ if TYPE_CHECKING:  # the server is imported only when the window hosts
 
 log = logging.getLogger(__name__)
 
-WINDOW_SIZE = (1280, 800)
 ZOOM_STEP = 1.25
 WHEEL_ZOOM_STEP = 1.1
 WHEEL_PAN = 60  # screen pixels per wheel notch
