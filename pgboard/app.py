@@ -26,6 +26,7 @@ from pgboard.net import Connection, Credentials
 from pgboard.protocol import DEFAULT_PORT, MAX_WIDTH, Chat, Cursor, Message, Say
 from pgboard.room import LIVE_BUDGET, LOCKED_TEXT, RoomView
 from pgboard.scheduler import Scheduler
+from pgboard.session_types import WELCOMED
 from pgboard.sizes import TEXT_SIZE, WINDOW_SIZE, step_width
 from pgboard.tools import Tool, ToolContext
 from pgboard.tooltable import TOOLS, make_tool
@@ -288,7 +289,7 @@ class App:
         if conn is None or self.room is None:
             return
         new = event.new
-        self.ui.user_list.offline = new is not State.ONLINE  # greyed: who was there, not who is
+        self.ui.user_list.offline = new not in WELCOMED  # greyed: who was there, not who is
         if new is State.ONLINE:
             self.ignores.online(conn, again=self._ever_online)  # a /mute survives a reconnect
             self._ever_online = True

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pygame
-from support import RawClient, running_server
-from test_app import ev, make_app, run_until
+from support import FakeClock, RawClient, running_server
+from test_app import board_point, drag, ev, key, make_app, run_until
 from test_server_accounts import join
 
 from pgboard.app import App
@@ -57,4 +57,20 @@ def test_while_the_server_is_down_the_people_panel_says_so(screen: pygame.Surfac
         run_until(app, lambda: app.conn is not None and app.conn.state != "online")
         shown = drawn(app)
         assert OFFLINE_TEXT in shown and "bob" in shown, "the list stays, marked offline"
+    app.shutdown()
+
+
+def test_a_member_held_by_the_rate_limit_still_sees_who_is_here(screen: pygame.Surface, tmp_path: Path):
+    """Held (the server paces my operations) is online: the People panel is not greyed "offline"."""
+    with running_server(clock=FakeClock(), op_rate=1, op_burst=1) as server, RawClient(server.address) as ann:
+        join(ann, "ann", room="r")
+        app = make_app(screen, tmp_path)
+        app.connect("127.0.0.1", server.address[1], "bob", "r")
+        run_until(app, lambda: app.conn is not None and app.conn.state == "online")
+        app.frame([key(pygame.K_r, unicode="r")])
+        for i in range(3):  # three rectangles: the second is refused rate_limited (the clock stands still)
+            app.frame(drag([board_point(app, 0.1 + 0.2 * i, 0.3), board_point(app, 0.2 + 0.2 * i, 0.5)]))
+        run_until(app, lambda: app.conn.held)
+        shown = drawn(app)
+        assert OFFLINE_TEXT not in shown and "ann" in shown
     app.shutdown()
