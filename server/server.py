@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pgboard_server import lockorder
 from pgboard_server.accounts import Accounts
 from pgboard_server.bans import Bans
 from pgboard_server.chat import ChatCommands
@@ -77,7 +78,7 @@ class BoardServer:
         self._listener: socket.socket | None = None
         self._wake_r, self._wake_w = socket.socketpair()
         self._stopping = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = lockorder.lock("server")  # its sessions; then an address's quota
         self._sessions: set[Session] = set()
         self._count = 0
         self._threads: list[threading.Thread] = []
