@@ -22,6 +22,7 @@ from pgboard.board import Board
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
 from pgboard.client_session import State, StateChanged
 from pgboard.frameloop import FrameLoop
+from pgboard.laser import draw_trails
 from pgboard.net import Connection, Credentials
 from pgboard.protocol import DEFAULT_PORT, MAX_WIDTH, Chat, Cursor, Message, Say
 from pgboard.room import LIVE_BUDGET, LOCKED_TEXT, RoomView
@@ -45,6 +46,7 @@ ZOOM_STEP = 1.25
 WHEEL_ZOOM_STEP = 1.1
 WHEEL_PAN = 60  # screen pixels per wheel notch
 CURSOR_INTERVAL = 1 / 15  # seconds between two cursor positions we send
+LASER_INTERVAL = 1 / 30  # and laser points: a smooth trail, well under the server's CURSOR_RATE (120/s)
 
 
 class App:
@@ -260,6 +262,9 @@ class App:
                 cursors=self._cursors(),
                 selection=self.tool.selection(),
             )
+            if self.room is not None:  # laser pointers, mine and the others'
+                trails = self.room.presence.trails(self.scheduler.now())
+                draw_trails(self.screen, self.viewport, trails, theme.user_color)
             if caret is not None:  # the IME's candidate window opens at the caret, not in a corner
                 pygame.key.set_text_input_rect(self.canvas.caret_rect(self.viewport, *caret))
         self.ui.draw(self.screen)
@@ -414,15 +419,16 @@ class App:
                 return
             board_pos = self.viewport.to_board(pos)
             self.tool.pointer_move(board_pos, mods)
-            if inside:
+            if inside and not getattr(self.tool, "shining", False):  # a laser sends its own points
                 self._send_cursor(board_pos)
 
-    def _send_cursor(self, board_pos: tuple[int, int]) -> None:
+    def _send_cursor(self, board_pos: tuple[int, int], laser: bool = False) -> None:
         now = self.scheduler.now()
-        if self.conn is None or self.conn.state != "online" or now - self._last_cursor_sent < CURSOR_INTERVAL:
+        interval = LASER_INTERVAL if laser else CURSOR_INTERVAL
+        if self.conn is None or self.conn.state != "online" or now - self._last_cursor_sent < interval:
             return
         self._last_cursor_sent = now
-        self.conn.send(Cursor(x=board_pos[0], y=board_pos[1]))
+        self.conn.send(Cursor(x=board_pos[0], y=board_pos[1], laser=laser))
 
     def _wheel(self, event: pygame.event.Event) -> None:
         if not self.ui.board_rect.collidepoint(self._pointer):

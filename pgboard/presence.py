@@ -1,5 +1,6 @@
 """Who is where and who is drawing now: others' cursors (fading when idle, gone when their owner
-leaves or the link drops) and the recent activity the People panel marks. Plus the words the app
+leaves or the link drops), laser pointer trails (everyone's, mine too, each point fading in
+LASER_FADE_S) and the recent activity the People panel marks. Plus the words the app
 says about others' objects: whose object a refused erase or drag touched, and what a clear will
 really remove for this user (``clear_question``).
 
@@ -11,6 +12,7 @@ Pure state on an injected clock (the app's scheduler clock), no pygame: the app 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,11 @@ FADE_FRAME = 1 / 30  # seconds between two steps of a fade (the frame loop's wak
 # Someone whose operation arrived in the last DRAWING_RECENT seconds is "drawing now": a pencil sends
 # its points several times a second, so a stroke in progress keeps the mark on without a gap.
 DRAWING_RECENT = 1.5
+# A laser pointer's trail: each point fades out LASER_FADE_S after it came; a trail keeps at most
+# LASER_POINTS points (a sender is paced at CURSOR_RATE, 120/s, by the server: 0.4 s of points at that
+# rate, 1.6 s at the 30/s the app sends), so a trail costs at most that many segments to draw.
+LASER_FADE_S = 0.8
+LASER_POINTS = 48
 
 Point = tuple[int, int]
 
@@ -39,9 +46,32 @@ class Presence:
         self.clock = clock
         self._cursors: dict[str, tuple[Point, float]] = {}  # author id -> (board point, when it moved)
         self._active: dict[str, float] = {}  # author id -> when their last operation arrived
+        self._lasers: dict[str, deque[tuple[Point, float]]] = {}  # author id -> (point, when), oldest first
 
     def moved(self, user: str, point: Point) -> None:
         self._cursors[user] = (point, self.clock())
+
+    def shine(self, user: str, point: Point) -> None:
+        """A laser point of ``user`` (their cursor is there too)."""
+        now = self.clock()
+        self._cursors[user] = (point, now)
+        trail = self._lasers.get(user)
+        if trail is None:
+            trail = self._lasers[user] = deque(maxlen=LASER_POINTS)
+        trail.append((point, now))
+
+    def trails(self, now: float) -> list[tuple[str, list[tuple[Point, float]]]]:
+        """(author id, [(board point, age 0..1 of LASER_FADE_S)...] oldest first) of every trail still
+        to be drawn; the faded points are dropped."""
+        out = []
+        for user, trail in list(self._lasers.items()):
+            while trail and now - trail[0][1] >= LASER_FADE_S:
+                trail.popleft()
+            if not trail:
+                del self._lasers[user]
+                continue
+            out.append((user, [(p, (now - at) / LASER_FADE_S) for p, at in trail]))
+        return out
 
     def acted(self, user: str) -> None:
         """An operation of ``user`` arrived (live, not a catch-up's replay)."""
@@ -52,11 +82,13 @@ class Presence:
         """``user`` left: their cursor and mark go at once."""
         self._cursors.pop(user, None)
         self._active.pop(user, None)
+        self._lasers.pop(user, None)
 
     def reset(self) -> None:
         """The link dropped or came back: what was seen before is stale (nobody's cursor is frozen)."""
         self._cursors.clear()
         self._active.clear()
+        self._lasers.clear()
 
     def opacity(self, user: str, now: float) -> float:
         """1.0 for a cursor that moved lately, down to 0.0 (not drawn) CURSOR_FADE after CURSOR_IDLE."""
@@ -86,6 +118,8 @@ class Presence:
             elif idle < CURSOR_IDLE + CURSOR_FADE:
                 waits.append(FADE_FRAME)
         waits.extend(DRAWING_RECENT - (now - at) for at in self._active.values() if now - at < DRAWING_RECENT)
+        if any(now - trail[-1][1] < LASER_FADE_S for trail in self._lasers.values() if trail):
+            waits.append(FADE_FRAME)  # a trail fades point by point
         return max(0.0, min(waits)) if waits else None
 
 
@@ -137,3 +171,9 @@ def wire(app: Any, room: RoomView) -> None:
     ui.clear_question = lambda: clear_question(room)
     ui.user_list.is_drawing = lambda uid: room.presence.drawing(uid, now())
     app.ctx.refused = lambda obj, verb: ui.toast(refusal_text(room.users, obj, verb))
+
+    def laser(point: Point) -> None:  # my own trail at once; the others' through the server
+        room.presence.shine(room.me, point)
+        app._send_cursor(point, laser=True)
+
+    app.ctx.laser = laser

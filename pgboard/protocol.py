@@ -439,11 +439,13 @@ class Ack(Message):
 
 @message("cursor")
 class Cursor(Message):
-    """Ephemeral pointer position: relayed to the room, never logged."""
+    """Ephemeral pointer position: relayed to the room, never logged. ``laser``: the laser pointer is
+    on (its button held): members draw a fading trail through these points in the sender's colour."""
 
     x: int = _spec(_int(0, BOARD_W))
     y: int = _spec(_int(0, BOARD_H))
     user: str = _spec(_str(MAX_ID), "")
+    laser: bool = _spec(_bool, False)
 
 
 # Chat

@@ -296,7 +296,10 @@ class RoomView:
             if self._catchup is not None:
                 self._catchup.place(msg.obj)
         elif isinstance(msg, Cursor):
-            self.presence.moved(msg.user, (msg.x, msg.y))
+            if msg.laser:
+                self.presence.shine(msg.user, (msg.x, msg.y))
+            else:
+                self.presence.moved(msg.user, (msg.x, msg.y))
         else:
             self._apply_social(msg)
 

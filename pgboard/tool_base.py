@@ -44,6 +44,8 @@ class ToolContext:
     new_oid: Callable[[], str] = field(default_factory=id_maker)
     # told when the user erases or drags an object they may not edit (the object, "erase" or "move")
     refused: Callable[[BoardObject, str], None] = lambda obj, verb: None
+    # the laser pointer is at this board point (its button held): shown to every member, never logged
+    laser: Callable[[tuple[int, int]], None] = lambda point: None
 
     def may_edit(self, obj: BoardObject) -> bool:
         return self.board.may_edit(self.me, obj)

@@ -37,6 +37,7 @@ __all__ = [
     "TEXT_SIZE",
     "DragTool",
     "EraserTool",
+    "LaserTool",
     "PencilTool",
     "Point",
     "ShapeTool",
@@ -352,3 +353,28 @@ class DragTool(Tool):
             obj = self._pick(self.hover)
             return [obj] if obj is not None else []
         return []
+
+
+class LaserTool(Tool):
+    """Hold the button and move: every member sees a fading trail in my colour (ctx.laser). Draws
+    nothing on the board and sends no operation: the points travel as cursors marked laser."""
+
+    name = "laser"
+
+    def __init__(self, ctx: ToolContext) -> None:
+        super().__init__(ctx)
+        self.shining = False
+
+    def pointer_down(self, pos: Point, mods: int = 0) -> None:
+        self.shining = True
+        self.ctx.laser(clamp_point(pos))
+
+    def pointer_move(self, pos: Point, mods: int = 0) -> None:
+        if self.shining:
+            self.ctx.laser(clamp_point(pos))
+
+    def pointer_up(self, pos: Point, mods: int = 0) -> None:
+        self.shining = False
+
+    def cancel(self) -> None:
+        self.shining = False

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pygame
 
-from pgboard.tools import DragTool, EraserTool, PencilTool, ShapeTool, TextTool, Tool, ToolContext
+from pgboard.tools import DragTool, EraserTool, LaserTool, PencilTool, ShapeTool, TextTool, Tool, ToolContext
 
 ToolButton = tuple[str, str, str, str]  # (name, key, hint, icon): what the tool bar draws
 
@@ -72,6 +72,13 @@ TOOLS: dict[str, ToolInfo] = {
             "drag (move an object)",
             "Drag one of your objects to move it; Esc puts it back",
             DragTool,
+        ),
+        ToolInfo(
+            "laser",
+            "K",
+            "laser pointer (everyone sees it fade)",
+            "Hold the button and point: everyone sees a trail that fades; nothing is drawn",
+            LaserTool,
         ),
     )
 }

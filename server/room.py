@@ -388,7 +388,7 @@ class Room:
 
     def cursor(self, session: Session, msg: Cursor) -> list[Session]:
         """Queue ``session``'s cursor on the others, unwritten: returns them, for the caller to flush."""
-        frame = encode(Cursor(msg.x, msg.y, session.user))
+        frame = encode(Cursor(msg.x, msg.y, session.user, msg.laser))
         with self.lock:
             others = [s for s in self.members.values() if s is not session]
             for s in others:

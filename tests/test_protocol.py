@@ -412,6 +412,7 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy] = {
     "mail": SEQS,
     "upto": st.integers(1, 2**53),
     "packed": st.booleans(),
+    "laser": st.booleans(),
 }
 CLASS_FIELDS: dict[tuple[type, str], st.SearchStrategy] = {
     (P.JoinError, "reason"): st.sampled_from(P.JOIN_ERRORS),

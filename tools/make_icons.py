@@ -152,6 +152,21 @@ def clear(s: pygame.Surface) -> None:
         _thick_line(s, (x, 15), (x, 24), red)
 
 
+LASER_RED = (229, 57, 53)
+
+
+def laser(s: pygame.Surface) -> None:
+    # a bright dot with a tail of shrinking, paling dots behind it: a pointer's fading trail
+    tail = [(5, 27), (7.5, 23.5), (10.5, 20.5), (14, 17.5), (17.5, 14.5), (21, 11.5)]
+    for i, (x, y) in enumerate(tail):
+        k = (i + 1) / len(tail)
+        color = tuple(round(c + (255 - c) * (1 - k) * 0.7) for c in LASER_RED)
+        pygame.draw.circle(s, color, _p(x, y), round((1 + 2.2 * k) * SCALE))
+    pygame.draw.circle(s, LASER_RED, _p(24.5, 8), 5 * SCALE)
+    pygame.draw.circle(s, INK, _p(24.5, 8), 5 * SCALE, STROKE - 3)  # outlined like the other icons
+    pygame.draw.circle(s, (255, 255, 255), _p(24.5, 8), 2 * SCALE)
+
+
 ICONS: dict[str, Drawer] = {
     "pencil": pencil,
     "line": line,
@@ -162,6 +177,7 @@ ICONS: dict[str, Drawer] = {
     "text": text,
     "eraser": eraser,
     "drag": drag,
+    "laser": laser,
     "undo": undo,
     "redo": redo,
     "clear": clear,

@@ -35,6 +35,8 @@ DENSITIES = (
     (32, 24, 22, 8, False, theme.GAP, False),
     (28, 22, 18, 6, False, 4, False),
     (24, 20, 16, 4, False, 3, True),
+    (22, 18, 14, 3, False, 2, True),
+    (20, 16, 12, 2, False, 2, True),  # 640 pixels wide with a dozen tools: still every item, smaller
 )
 HINT_DELAY = 0.6  # seconds the pointer rests before a tooltip shows
 HINT_MAX_W = 280
