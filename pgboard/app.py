@@ -21,6 +21,7 @@ from pgboard import settings as settings_mod
 from pgboard.board import Board
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
 from pgboard.client_session import State, StateChanged
+from pgboard.follow import Follower
 from pgboard.frameloop import FrameLoop
 from pgboard.laser import draw_trails
 from pgboard.net import Connection, Credentials
@@ -84,6 +85,7 @@ class App:
         settings = self.ui.settings
         self.client_secret, self._identity = identity.claim(self.ui.settings_file)
         self.ignores = ignores.for_app(self)  # /ignore NICK: kept here, by author id, in the settings
+        self.follow = Follower()  # /follow NICK, a presenter: my view tracks theirs; mine goes to the room
         self.texts = render.TextCache()
         self.board = self._new_board()
         self.canvas = Canvas(self.board, self.texts)
@@ -229,6 +231,7 @@ class App:
         if self.room is not None:
             self.room.apply_incoming(LIVE_BUDGET)  # a burst is applied over frames, in order
         self._show_status()
+        self.follow.tick(self)  # follow a view, publish mine (after the status: it adds to it)
         self.ui.update(self.scheduler.now())  # toasts and tooltips on the app's clock, as its timers
 
     def run(self) -> None:
@@ -469,6 +472,8 @@ class App:
     def send_chat(self, text: str) -> None:  # /join /leave /rooms /quit: room_commands; /ignore: ignores
         if room_commands.handle(self, text) or not text.strip() or self.ignores.command(text):
             return
+        if self.follow.command(self, text):
+            return
         if self.conn is not None:
             self.conn.send(Say(text=text))
 
@@ -495,6 +500,7 @@ class App:
         elif action == "cancel":
             self.tool.cancel()
             self.ui.leave_chat()
+            self.follow.stop(self, "Stopped following")
         elif action == "help":
             self.ui.toggle_help()
         elif action == "fullscreen":

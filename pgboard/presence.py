@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pgboard import clearing
+from pgboard import clearing, follow
 from pgboard.protocol import BoardObject
 
 if TYPE_CHECKING:
@@ -177,3 +177,8 @@ def wire(app: Any, room: RoomView) -> None:
         app._send_cursor(point, laser=True)
 
     app.ctx.laser = laser
+    follow.wire(app, room)
+    ui.board_next_change = lambda at: min(
+        (w for w in (room.presence.next_change(at), app.follow.next_change(app, at)) if w is not None),
+        default=None,
+    )

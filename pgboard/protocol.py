@@ -516,7 +516,9 @@ class Pong(Message):
     n: int = _spec(_int(0, 2**53), 0)
 
 
-MESSAGE_TYPES: dict[str, type[Message]] = dict(_REGISTRY)
+# every message type by its wire name; the registry itself, so the protocol_* modules imported at the
+# end of this one (their messages registered by the same decorator) are known to decode and encode
+MESSAGE_TYPES: dict[str, type[Message]] = _REGISTRY
 # The board's operations (sequenced, logged, echoed, undoable): the one place their set is written.
 Operation = Add | Extend | Move | Delete | Clear | Batch | Undo | Redo
 OPERATIONS: tuple[type[Operation], ...] = get_args(Operation)  # for isinstance: the same set
@@ -695,3 +697,6 @@ class Codec:
     @staticmethod
     def send(msg: Message) -> bytes:
         return encode(msg)
+
+
+from pgboard import protocol_presence as _protocol_presence  # noqa: E402,F401  registers its messages

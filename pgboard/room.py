@@ -69,6 +69,7 @@ from pgboard.protocol import (
     UserLeft,
     Welcome,
 )
+from pgboard.protocol_presence import Follow, View
 from pgboard.session_types import State
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,8 @@ class RoomView:
         )
         self.on_users: Callable[[], None] = _ignore
         self.on_rooms: Callable[[Rooms], None] = _ignore  # the answer to /rooms (the App offers a picker)
+        self.on_view: Callable[[View], None] = _ignore  # a member's view (pgboard/follow.py)
+        self.on_follow: Callable[[Follow], None] = _ignore  # follow a presenter, or stop
         self.on_error: Callable[[Error], None] = _ignore
         self.on_rights: Callable[[], None] = _ignore  # room_state changed what I may do
         self.on_blocked: Callable[[str], None] = _ignore  # an operation was not sent, and why
@@ -371,6 +374,10 @@ class RoomView:
             self.on_rooms(msg)
         elif isinstance(msg, RoomState):
             self._rights(msg)
+        elif isinstance(msg, View):
+            self.on_view(msg)
+        elif isinstance(msg, Follow):
+            self.on_follow(msg)
         elif isinstance(msg, AccountOk):
             if msg.action == "signup":
                 self.on_notice(f"{msg.nick} is registered: only you can use it, with your password")

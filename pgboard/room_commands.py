@@ -24,6 +24,7 @@ HELP = (
     ("/rooms", "list the open rooms of this server and pick one to go to"),
     ("/join ROOM [password]", "leave this board for another room"),
     ("/leave", "leave this board for the connect screen"),
+    ("/follow NICK, /unfollow", "your view follows NICK's zoom and pan (Esc or your own pan stops)"),
     ("/quit", "close pgboard"),
 )
 

@@ -99,6 +99,16 @@ class Viewport:
         self.oy = pos[1] - by * self.scale
         self._clamp()
 
+    def show(self, box: geometry.Box) -> None:
+        """Show the board box (left, top, right, bottom) as large as the rect allows, centred (another
+        member's view, followed): within the zoom bounds, so a tiny box shows at MAX_ZOOM."""
+        w, h = max(box[2] - box[0], 1), max(box[3] - box[1], 1)
+        scale = min(self.rect.w / w, self.rect.h / h)
+        self.scale = min(max(scale, self.fit_scale), self.fit_scale * MAX_ZOOM)
+        self.ox = self.rect.centerx - (box[0] + box[2]) / 2 * self.scale
+        self.oy = self.rect.centery - (box[1] + box[3]) / 2 * self.scale
+        self._clamp()
+
     def pan(self, dx: float, dy: float) -> None:
         """Move the board by (dx, dy) screen pixels, within bounds."""
         self.ox += dx

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pgboard_server import confusables, moderation
+from pgboard_server import confusables, moderation, presenting
 from pgboard_server.room_passwords import HELP as PASSWORD_HELP
 from pgboard_server.room_passwords import password_command
 
@@ -37,6 +37,7 @@ HELP = (
     ("/ignore NICK, /unignore NICK", "hide (or show again) one person's lines; a bare /ignore lists them"),
     ("/mute, /unmute", "stop (or start again) receiving room chat (private messages still arrive)"),
     *moderation.HELP,
+    *presenting.HELP,
     *PASSWORD_HELP,
     ("/help", "this list"),
     ("//TEXT", "say TEXT starting with a slash"),
@@ -63,6 +64,7 @@ class ChatCommands:
             "unmute": ChatCommands._unmute,
             "help": ChatCommands._help,
             **moderation.COMMANDS,
+            **presenting.COMMANDS,
             "password": password_command,
         }
 

@@ -36,7 +36,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from pgboard_server import lockorder, logform
+from pgboard_server import lockorder, logform, presenting
 from pgboard_server.budget import BudgetMeter, RoomBudget, growth
 from pgboard_server.compaction import LogCompactor
 from pgboard_server.limits import Limits
@@ -69,6 +69,7 @@ from pgboard.protocol import (
     frame_of,
     payload_of,
 )
+from pgboard.protocol_presence import View
 
 if TYPE_CHECKING:
     from pgboard_server.session import Session
@@ -127,6 +128,7 @@ class Room:
         self.log_unreadable = False  # a catch-up could not read the log: joiners get the board (whole)
         self.created_from = ""
         self.on_empty: Callable[[Room], None] | None = None
+        self.presenter = ""  # who /present-s (their author id): members are asked to follow their view
 
     @property
     def board(self) -> Board:
@@ -206,6 +208,8 @@ class Room:
             log.info("room %r: %s (%s) left: %s", self.name, session.nick, session.user, reason)
             if reason != SHUTDOWN_REASON:  # at a shutdown everyone is told so, and keeps who was there
                 self.broadcast(UserLeft(session.user, session.nick, reason))
+            if self.presenter == session.user:
+                presenting.end(self)
             if not self.members and self.on_empty is not None:
                 self.on_empty(self)
 
@@ -386,9 +390,13 @@ class Room:
             if users is None or user in users:
                 s.send(self.rights.state_for(user))
 
-    def cursor(self, session: Session, msg: Cursor) -> list[Session]:
-        """Queue ``session``'s cursor on the others, unwritten: returns them, for the caller to flush."""
-        frame = encode(Cursor(msg.x, msg.y, session.user, msg.laser))
+    def cursor(self, session: Session, msg: Cursor | View) -> list[Session]:
+        """Queue ``session``'s cursor (or view) on the others, unwritten: returns them, for the caller
+        to flush. Stamped with its user; relayed, never logged."""
+        if isinstance(msg, View):
+            frame = encode(View(msg.x, msg.y, msg.w, msg.h, session.user))
+        else:
+            frame = encode(Cursor(msg.x, msg.y, session.user, msg.laser))
         with self.lock:
             others = [s for s in self.members.values() if s is not session]
             for s in others:

@@ -50,6 +50,7 @@ from pgboard.protocol import (
     Say,
     encode,
 )
+from pgboard.protocol_presence import View
 
 if TYPE_CHECKING:
     from pgboard_server.room import Room
@@ -58,7 +59,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Lazy = Iterable[bytes]
-CLIENT_MESSAGES = (Join, Say, Cursor, MailAck, Rooms, *OPERATIONS, *ACCOUNT_MESSAGES)  # +ping, pong, error
+CLIENT_MESSAGES = (
+    Join,
+    Say,
+    Cursor,
+    View,
+    MailAck,
+    Rooms,
+    *OPERATIONS,
+    *ACCOUNT_MESSAGES,
+)  # +ping, pong, error
 
 
 class Session:
@@ -500,7 +510,7 @@ class Session:
                 self._refuse("chat", f"more than {self.limits.chat_rate:g} mail_ack a second", retry)
             else:
                 self.server.accounts.ack_mail(self, msg)
-        elif isinstance(msg, Cursor):
+        elif isinstance(msg, (Cursor, View)):
             if not self.throttle.admit("cursor"):  # cursors are ephemeral: too many are dropped quietly
                 to_flush.update(dict.fromkeys(room.cursor(self, msg)))
         elif isinstance(msg, Say):

@@ -21,6 +21,7 @@ SERVER_MAY_IMPORT = {
     "pgboard",
     "pgboard.protocol",
     "pgboard.wire_fields",
+    "pgboard.protocol_presence",  # view and follow (pure wire records, registered by protocol.py)
     "pgboard.board",
     "pgboard.board_journal",
     "pgboard.board_undo",  # undo and redo of the board, pure like board.py

@@ -33,6 +33,7 @@ from pgboard.protocol import (
     decode_frame,
     encode,
 )
+from pgboard.protocol_presence import Follow, View
 
 PENCIL = BoardObject(id="s1", kind="pencil", points=((0, 0), (5, 7), (BOARD_W, BOARD_H)), author="u1")
 TEXT = BoardObject(id="t1", kind="text", points=((10, 20),), text="héllo Ø 李雷", size=30, color="#ff0000")
@@ -62,6 +63,10 @@ SAMPLES: list[Message] = [
     P.Redo(oid="o7", seq=9, author="u1", target=7, removed=("a", "b")),
     P.Ack(oid="o1", seq=3),
     P.Cursor(x=BOARD_W, y=0, user="u2"),
+    P.Cursor(x=5, y=6, laser=True),
+    View(x=0, y=100, w=BOARD_W, h=900, user="u2"),
+    Follow(user="u2", nick="alice"),
+    Follow(),
     Say(text="/me waves"),
     Chat(kind="private", user="u1", nick="alice", text="hi", to="bob", history=True, time=1_700_000_000),
     P.Notice(text="welcome to lobby"),
@@ -413,6 +418,8 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy] = {
     "upto": st.integers(1, 2**53),
     "packed": st.booleans(),
     "laser": st.booleans(),
+    "w": st.integers(1, BOARD_W),
+    "h": st.integers(1, BOARD_H),
 }
 CLASS_FIELDS: dict[tuple[type, str], st.SearchStrategy] = {
     (P.JoinError, "reason"): st.sampled_from(P.JOIN_ERRORS),
