@@ -26,7 +26,7 @@ from pgboard.frameloop import FrameLoop
 from pgboard.laser import draw_trails
 from pgboard.net import Connection, Credentials
 from pgboard.protocol import DEFAULT_PORT, MAX_WIDTH, Chat, Cursor, Message, Say
-from pgboard.room import LIVE_BUDGET, LOCKED_TEXT, RoomView
+from pgboard.room import LIVE_BUDGET, RoomView
 from pgboard.scheduler import Scheduler
 from pgboard.session_types import WELCOMED
 from pgboard.sizes import TEXT_SIZE, WINDOW_SIZE, step_width
@@ -104,7 +104,7 @@ class App:
         self._space = False
         self._pan_from: tuple[int, int] | None = None
         self._pointer = (0, 0)
-        self._last_cursor_sent = 0.0
+        self._last_sent = {False: 0.0, True: 0.0}  # when a cursor, and a laser point, last went
         self._ever_online = False
         self._kept_outage = False  # the recovery file of this outage is written
         self.ui.status.on_click = lambda: self.do_action("reconnect")
@@ -210,7 +210,7 @@ class App:
         self._users_changed()
         if room.read_only:
             self.tool.cancel()  # a shape or a drag in progress would be refused
-            self.ui.set_board_lock("Board locked: only operators draw")
+            self.ui.set_board_lock("Watch only" if room.watching else "Board locked: only operators draw")
         else:
             self.ui.set_board_lock("Board locked (you are an operator)" if room.locked else "")
 
@@ -406,8 +406,8 @@ class App:
         if event.type == pygame.MOUSEBUTTONDOWN:
             if event.button == 2 or (event.button == 1 and self._space):
                 self._pan_from = pos
-            elif event.button == 1 and inside and self.room is not None and self.room.read_only:
-                self.ui.toast(LOCKED_TEXT)  # nothing drawn here would be accepted: say why at once
+            elif event.button == 1 and inside and self.tool.edits and self.room and self.room.read_only:
+                self.ui.toast(self.room.blocked_text)  # nothing drawn here would be accepted: say why now
             elif event.button == 1 and inside:
                 self.tool.pointer_down(self.viewport.to_board(pos), mods)
         elif event.type == pygame.MOUSEBUTTONUP:
@@ -428,9 +428,9 @@ class App:
     def _send_cursor(self, board_pos: tuple[int, int], laser: bool = False) -> None:
         now = self.scheduler.now()
         interval = LASER_INTERVAL if laser else CURSOR_INTERVAL
-        if self.conn is None or self.conn.state != "online" or now - self._last_cursor_sent < interval:
+        if self.conn is None or self.conn.state != "online" or now - self._last_sent[laser] < interval:
             return
-        self._last_cursor_sent = now
+        self._last_sent[laser] = now  # apart: a hover's cursor never holds back the laser's first point
         self.conn.send(Cursor(x=board_pos[0], y=board_pos[1], laser=laser))
 
     def _wheel(self, event: pygame.event.Event) -> None:

@@ -290,12 +290,16 @@ class RoomState(Message):
     """Server -> client: what you may do in this room, sent after ``welcome`` and again whenever it
     changes for you. ``operators``: the room's operators (they edit everything and moderate);
     ``locked``: only operators draw; ``may_edit``: authors whose objects you may edit besides your
-    own (they ``/allow``-ed you); ``allowed``: whom you allowed to edit yours."""
+    own (they ``/allow``-ed you); ``allowed``: whom you allowed to edit yours; ``watching``: you
+    watch only (an operator's ``/readonly``; ``/readwrite`` ends it); ``watch_only``: the room's
+    option, members new to it watch only."""
 
     operators: tuple[str, ...] = _spec(_users, ())
     locked: bool = _spec(_bool, False)
     may_edit: tuple[str, ...] = _spec(_users, ())
     allowed: tuple[str, ...] = _spec(_users, ())
+    watching: bool = _spec(_bool, False)
+    watch_only: bool = _spec(_bool, False)
 
 
 # Catch-up

@@ -88,6 +88,7 @@ MESSAGE_WORK = 8
 # cannot grow this without end; a replayed line older than that may show again.
 MAX_CHAT_REMEMBERED = 1000
 LOCKED_TEXT = "The board is locked: only operators draw until one of them unlocks it"
+WATCHING_TEXT = "You watch only in this room: an operator can let you draw (/readwrite)"
 
 
 class Link(Protocol):
@@ -140,6 +141,7 @@ class RoomView:
         self.on_state: Callable[[StateChanged], None] = _ignore  # the session changed state
         self.operators: frozenset[str] = frozenset()
         self.locked = False
+        self.watching = False  # an operator made me watch only (or the room's new joiners watch only)
         self.granted_by: frozenset[str] = frozenset()  # authors whose objects I may edit too
         self.allowed: frozenset[str] = frozenset()  # whom I allowed to edit mine
         self.board.may_edit = self.may_edit
@@ -181,8 +183,14 @@ class RoomView:
 
     @property
     def read_only(self) -> bool:
-        """The board is locked and I am not an operator: nothing I draw would be accepted."""
-        return self.locked and not self.is_operator
+        """The board is locked and I am not an operator, or I watch only: nothing I draw would be
+        accepted."""
+        return (self.locked or self.watching) and not self.is_operator
+
+    @property
+    def blocked_text(self) -> str:
+        """Why nothing I draw goes (when ``read_only``)."""
+        return WATCHING_TEXT if self.watching else LOCKED_TEXT
 
     def may_edit(self, user: str, obj: BoardObject) -> bool:
         """The board's edit policy, as the server applies it (pgboard_server.rights)."""
@@ -192,8 +200,9 @@ class RoomView:
         was_locked = self.read_only
         self.operators, self.locked = frozenset(msg.operators), msg.locked
         self.granted_by, self.allowed = frozenset(msg.may_edit), frozenset(msg.allowed)
+        self.watching = msg.watching
         if self.read_only and not was_locked and not self.caught_up:
-            self.on_notice(LOCKED_TEXT)  # joining a locked board (a live lock comes with the server's notice)
+            self.on_notice(self.blocked_text)  # joining a locked board (a live lock comes with a notice)
         self.on_rights()
 
     # -- the user's operations
@@ -202,7 +211,7 @@ class RoomView:
         """Send ``op``; draw it now when it is one of the operations shown before the echo. On a
         locked board (and I am no operator) nothing is drawn nor sent: ``on_blocked`` says why."""
         if self.read_only:
-            self.on_blocked(LOCKED_TEXT)
+            self.on_blocked(self.blocked_text)
             return
         before = self.board.get(op.id) if isinstance(op, Delete) else None
         # an add of an id on the board is not drawn: the server refuses it (duplicate_id), and taking

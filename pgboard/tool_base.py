@@ -76,6 +76,7 @@ class Tool:
     """The tool API. Every method has a do-nothing default; positions are board points."""
 
     name: ClassVar[str] = ""
+    edits: ClassVar[bool] = True  # sends operations (False: the laser, which a watcher may use too)
 
     def __init__(self, ctx: ToolContext) -> None:
         self.ctx = ctx

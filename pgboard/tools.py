@@ -360,6 +360,7 @@ class LaserTool(Tool):
     nothing on the board and sends no operation: the points travel as cursors marked laser."""
 
     name = "laser"
+    edits = False
 
     def __init__(self, ctx: ToolContext) -> None:
         super().__init__(ctx)

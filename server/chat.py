@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pgboard_server import confusables, moderation, presenting
+from pgboard_server import confusables, moderation, presenting, watching
 from pgboard_server.room_passwords import HELP as PASSWORD_HELP
 from pgboard_server.room_passwords import password_command
 
@@ -38,6 +38,7 @@ HELP = (
     ("/mute, /unmute", "stop (or start again) receiving room chat (private messages still arrive)"),
     *moderation.HELP,
     *presenting.HELP,
+    *watching.HELP,
     *PASSWORD_HELP,
     ("/help", "this list"),
     ("//TEXT", "say TEXT starting with a slash"),
@@ -65,6 +66,7 @@ class ChatCommands:
             "help": ChatCommands._help,
             **moderation.COMMANDS,
             **presenting.COMMANDS,
+            **watching.COMMANDS,
             "password": password_command,
         }
 

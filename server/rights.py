@@ -34,6 +34,8 @@ class RoomRights:
         self.creator = rows.creator
         self.locked = rows.locked
         self.operators = rows.operators
+        self.watch_only = rows.watch_only  # a member seen for the first time watches only
+        self.watchers = rows.watchers  # author ids who may not draw (operators never are)
         self.grants: dict[str, set[str]] = {}  # owner -> authors who may edit the owner's objects
         self._granted_to: dict[str, set[str]] = {}  # grantee -> owners who allowed them (the reverse)
         for owner, grantee in rows.grants:
@@ -64,7 +66,11 @@ class RoomRights:
         return frozenset((user, *self._granted_to.get(user, ())))
 
     def may_draw(self, user: str) -> bool:
-        return not self.locked or user in self.operators
+        return user in self.operators or (not self.locked and user not in self.watchers)
+
+    def watching(self, user: str) -> bool:
+        """``user`` watches only (/readonly, or joined while new joiners watch only)."""
+        return user in self.watchers and user not in self.operators
 
     def banned(self, user: str, address: str) -> bool:
         if user in self.operators:
@@ -86,6 +92,8 @@ class RoomRights:
             locked=self.locked,
             may_edit=tuple(granted_me[:MAX_USERS_LISTED]),
             allowed=tuple(sorted(self.grants.get(user, ()))[:MAX_USERS_LISTED]),
+            watching=self.watching(user),
+            watch_only=self.watch_only,
         )
 
     # -- changing (stored first)
@@ -98,6 +106,8 @@ class RoomRights:
             self.store.create_room(self.key, user)
             self.exists, self.creator, created = True, user, True
             self.operators.add(user)
+        elif self.watch_only and user not in self.known and user not in self.operators:
+            self.set_watcher(user, True)  # new here while the room's option is on: watch only
         self.rename(user, nick, address)
         return created
 
@@ -146,6 +156,17 @@ class RoomRights:
     def unban(self, user: str) -> None:
         self.store.set_ban(self.key, user, "", None)
         self.bans.pop(user, None)
+
+    def set_watcher(self, user: str, on: bool) -> None:
+        self.store.set_watcher(self.key, user, on)
+        if on:
+            self.watchers.add(user)
+        else:
+            self.watchers.discard(user)
+
+    def set_watch_only(self, on: bool) -> None:
+        self.store.set_watch_only(self.key, on)
+        self.watch_only = on
 
     def set_locked(self, locked: bool) -> None:
         self.store.set_locked(self.key, locked)

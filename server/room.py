@@ -81,6 +81,7 @@ SHUTDOWN_REASON = "server shutdown"  # every member leaves at once: no user_left
 AUTHOR_ID_HEX = ids.DEVICE_ID_HEX  # hex characters of sha256(client secret) that make the author id
 OBJ_CACHE_SLACK = 1000  # cached obj frames beyond the board's size before the cache is pruned
 LOCKED_DETAIL = "an operator locked the board: only operators draw until it is unlocked"
+WATCH_ONLY_DETAIL = "you watch only in this room: an operator can let you draw (/readwrite)"
 
 
 def author_id(secret: str) -> str:
@@ -294,6 +295,8 @@ class Room:
         if done is not None:  # a resend is acknowledged even on a locked board
             return Ack(op.oid, done)
         if not self.rights.may_draw(session.user):
+            if self.rights.watching(session.user):
+                return Error("watch_only", WATCH_ONLY_DETAIL, oid=op.oid)
             return Error("locked", LOCKED_DETAIL, oid=op.oid)
         added = (op.obj,) if isinstance(op, Add) else op.put if isinstance(op, Batch) else ()
         if any(not ids.owned_by(obj.id, session.id_prefix) for obj in added):

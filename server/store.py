@@ -64,7 +64,8 @@ _RIGHTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS room_info (
     room TEXT PRIMARY KEY,
     creator TEXT NOT NULL,       -- the author id of the first member: the room's first operator
-    locked INTEGER NOT NULL DEFAULT 0
+    locked INTEGER NOT NULL DEFAULT 0,
+    watch_only INTEGER NOT NULL DEFAULT 0  -- a member seen for the first time watches only
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS operators (
     room TEXT NOT NULL,
@@ -93,6 +94,11 @@ CREATE TABLE IF NOT EXISTS members (  -- who was in each room under which nick (
     UNIQUE (room, user)
 );
 CREATE INDEX IF NOT EXISTS members_by_nick ON members (room, folded);
+CREATE TABLE IF NOT EXISTS watchers (  -- members who watch only (/readonly, or "new joiners watch only")
+    room TEXT NOT NULL,
+    user TEXT NOT NULL,
+    PRIMARY KEY (room, user)
+) WITHOUT ROWID;
 """
 
 
@@ -107,6 +113,8 @@ class RoomRightsRows:
     grants: set[tuple[str, str]] = field(default_factory=set)  # (owner, grantee)
     bans: dict[str, tuple[str, str]] = field(default_factory=dict)  # user -> (nick, address)
     members: list[tuple[str, str, str]] = field(default_factory=list)  # (user, nick, address), oldest first
+    watch_only: bool = False  # the room's option: a member seen for the first time watches only
+    watchers: set[str] = field(default_factory=set)  # who may not draw (/readonly)
 
 
 # Accounts, room passwords and offline private messages (server/accounts.py, server/room_passwords.py).
@@ -170,6 +178,7 @@ class Store:
         self._db.executescript(_RIGHTS_SCHEMA)
         self._db.executescript(_ACCOUNTS_SCHEMA)
         self._mail_delivered_column()
+        self._watch_only_column()
         # a file that opens but cannot be written says so now, not at its first user's first stroke
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         self._db.execute(f"PRAGMA user_version = {version}")
@@ -380,15 +389,19 @@ class Store:
         rows = RoomRightsRows()
         with self._lock:
             db = self._db
-            info = db.execute("SELECT creator, locked FROM room_info WHERE room = ?", (key,)).fetchone()
+            info = db.execute(
+                "SELECT creator, locked, watch_only FROM room_info WHERE room = ?", (key,)
+            ).fetchone()
             if info is not None:
                 rows.exists, rows.creator, rows.locked = True, info[0], bool(info[1])
+                rows.watch_only = bool(info[2])
             else:  # a room that has a log from before rights were kept exists, with no operator
                 rows.exists = (
                     db.execute("SELECT 1 FROM ops WHERE room = ? LIMIT 1", (name,)).fetchone() is not None
                     or db.execute("SELECT 1 FROM chat WHERE room = ? LIMIT 1", (name,)).fetchone() is not None
                 )
             rows.operators = {r[0] for r in db.execute("SELECT user FROM operators WHERE room = ?", (key,))}
+            rows.watchers = {r[0] for r in db.execute("SELECT user FROM watchers WHERE room = ?", (key,))}
             rows.grants = {
                 (r[0], r[1]) for r in db.execute("SELECT owner, grantee FROM grants WHERE room = ?", (key,))
             }
@@ -415,7 +428,15 @@ class Store:
         """Delete what is kept about room ``key`` (an empty room with nothing worth keeping, see
         server/room.py Room.worth_keeping), in one transaction."""
         with self._transaction() as db:
-            for table in ("room_info", "operators", "grants", "bans", "members", "room_passwords"):
+            for table in (
+                "room_info",
+                "operators",
+                "grants",
+                "bans",
+                "members",
+                "room_passwords",
+                "watchers",
+            ):
                 db.execute(f"DELETE FROM {table} WHERE room = ?", (key,))  # noqa: S608 - fixed names
 
     @contextlib.contextmanager
@@ -436,6 +457,21 @@ class Store:
                 "ON CONFLICT (room) DO UPDATE SET locked = excluded.locked",
                 (key, int(locked)),
             )
+
+    def set_watch_only(self, key: str, on: bool) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO room_info (room, creator, watch_only) VALUES (?, '', ?) "
+                "ON CONFLICT (room) DO UPDATE SET watch_only = excluded.watch_only",
+                (key, int(on)),
+            )
+
+    def set_watcher(self, key: str, user: str, on: bool) -> None:
+        with self._lock:
+            if on:
+                self._db.execute("INSERT OR IGNORE INTO watchers (room, user) VALUES (?, ?)", (key, user))
+            else:
+                self._db.execute("DELETE FROM watchers WHERE room = ? AND user = ?", (key, user))
 
     def set_operator(self, key: str, user: str, on: bool) -> None:
         with self._lock:
@@ -526,6 +562,12 @@ class Store:
                 (recipient, line, recipient, limit),
             )
         return cur.rowcount == 1
+
+    def _watch_only_column(self) -> None:
+        """A database from before /watchonly has no ``watch_only`` column in room_info: add it (off)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(room_info)")}
+        if "watch_only" not in columns:
+            self._db.execute("ALTER TABLE room_info ADD COLUMN watch_only INTEGER NOT NULL DEFAULT 0")
 
     def _mail_delivered_column(self) -> None:
         """A database from before mail_ack has no ``delivered`` column: add it (every line unsent)."""

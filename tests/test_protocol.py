@@ -418,6 +418,8 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy] = {
     "upto": st.integers(1, 2**53),
     "packed": st.booleans(),
     "laser": st.booleans(),
+    "watching": st.booleans(),
+    "watch_only": st.booleans(),
     "w": st.integers(1, BOARD_W),
     "h": st.integers(1, BOARD_H),
 }
