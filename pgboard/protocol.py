@@ -693,3 +693,4 @@ class Codec:
     @staticmethod
     def send(msg: Message) -> bytes:
         return encode(msg)
+from pgboard import protocol_cluster as _protocol_cluster  # noqa: E402,F401  registers its messages
