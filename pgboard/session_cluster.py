@@ -60,3 +60,6 @@ class Routes:
         self.tries = 0  # a drop from the owner starts at home again
         logger.info("the room is on %s:%d: connecting there", msg.host, msg.port)
         session.connection_lost(f"redirected to {msg.host}:{msg.port}", now, delay=0.0)
+        # a redirect is not a failed try: only a failure to reach the owner grows the back-off (counted
+        # twice, a room whose owner just died put its clients 4 s apart after two rounds, not 1 s)
+        session.attempts = max(0, session.attempts - 1)
