@@ -16,6 +16,7 @@ redirects them to whoever did.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -81,8 +82,6 @@ class Cluster:
     def me(self) -> str:
         host = self.config.advertise or self.server.address[0]
         if host in ("0.0.0.0", "::", ""):  # listening everywhere: clients need a name that reaches us
-            import socket
-
             host = socket.gethostname()
         return f"{host}:{self.server.address[1]}"
 
