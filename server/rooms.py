@@ -207,9 +207,10 @@ class Rooms:
             if not self._created[room.created_from]:
                 del self._created[room.created_from]
 
-    def evict(self, name: str, detail: str) -> None:
+    def evict(self, name: str, detail: str, *, drop_queue: bool = False) -> None:
         """Cluster mode: this process does not own room ``name`` (any more). Its members are closed
-        with error ``moved`` (not fatal: they reconnect) and it is dropped from memory."""
+        with error ``moved`` (not fatal: they reconnect) and it is dropped from memory; with
+        ``drop_queue``, what was queued for them is not sent (answers to operations they will resend)."""
         key = names.fold(name)
         with self._lock:
             room = self._rooms.get(key)
@@ -217,7 +218,7 @@ class Rooms:
             return
         with room.lock:
             for member in list(room.members.values()):
-                member.close("room moved", Error("moved", detail, retry=1.0))
+                member.close("room moved", Error("moved", detail, retry=1.0), drop_queue=drop_queue)
             with self._lock:
                 if self._rooms.get(key) is room:
                     self._drop(key, room)

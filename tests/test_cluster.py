@@ -17,7 +17,7 @@ from cluster_support import ClusterClient, RedisServer, cluster_server, late_joi
 from support import WAIT, RawClient, running_server
 from test_metrics import scrape
 
-from pgboard.protocol import Hello
+from pgboard.protocol import Add, BoardObject, Error, Hello
 
 pytestmark = [
     pytest.mark.skipif(
@@ -185,3 +185,33 @@ def test_a_cluster_server_reports_its_leases(redis_server: RedisServer) -> None:
         assert metrics["pgboard_cluster_rooms_taken_total"] == 1
         assert metrics["pgboard_cluster_redis_up"] == 1
     assert WAIT
+
+
+@pytest.mark.reliability
+def test_a_fenced_write_closes_the_room_before_its_refusal_so_the_client_resends_it(
+    redis_server: RedisServer,
+) -> None:
+    """The owner lost the room without knowing (another process took it while this one was paused):
+    its next write is fenced, and its members get ``moved``, never ``store_failed`` for what they
+    drew, which a client would take back (drop) instead of sending it to the new owner."""
+    from pgboard_server.cluster.config import ClusterConfig
+    from pgboard_server.cluster.scripts import ACQUIRE, room_key
+
+    config = ClusterConfig(redis_server.url, lease_time=60.0)  # no renewal tick within the test
+    with running_server(cluster=config) as server, RawClient(server.address) as a:
+        assert isinstance(a.recv(), Hello)
+        a.join("ann", "stolen", client="secret-ann")
+        a.send(Add("op1", BoardObject(a.obj_id("one"), "line", ((1, 1), (9, 9)))))
+        a.recv_until(lambda m: isinstance(m, Add) and m.oid == "op1")
+        r = redis_server.client()
+        r.delete(room_key("stolen", "lease"))  # the lease lapsed while the owner was paused ...
+        taken, _ = r.register_script(ACQUIRE)(
+            keys=[room_key("stolen", p) for p in ("lease", "fence")], args=["other:1", 60000]
+        )
+        assert int(taken) == 2  # ... and another process took the room
+        a.send(Add("op2", BoardObject(a.obj_id("two"), "line", ((1, 1), (9, 9)))))
+        after = a.wait_closed()
+        errors = [m for m in after if isinstance(m, Error)]
+        assert [e.code for e in errors] == ["moved"] and not errors[0].fatal
+        assert len(stream(redis_server, "stolen")) == 1  # the deposed owner wrote nothing more
+        r.close()

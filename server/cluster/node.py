@@ -121,10 +121,17 @@ class Cluster:
         return lease.token if lease is not None else None
 
     def fenced(self, key: str) -> None:
-        """A write of room ``key`` was refused or half done: give the room up at the next tick."""
+        """A write of room ``key`` was refused or half done (called under the room's lock, from the
+        store): the room is given up now and its lease at once by the lease thread. Its members are
+        closed with ``moved`` before they see the ``store_failed`` of that write, so the operations
+        stay unconfirmed in their clients and go, resent, to the room's next owner: nothing drawn is
+        dropped (what was queued for them is answered again there, as ``ack``)."""
         with self._lock:
-            if key in self._held:
-                self._lost.add(key)
+            lease = self._held.get(key)
+            if lease is None:
+                return
+            self._lost.add(key)
+        self.server.rooms.evict(lease.name, MOVED, drop_queue=True)
         self._wake.set()
 
     # -- joins (Rooms.join, before anything else; no lock held)
