@@ -148,6 +148,29 @@ def test_a_redis_restart_with_aof_loses_nothing_acknowledged(
 
 
 @pytest.mark.reliability
+def test_strokes_drawn_while_redis_is_down_reach_the_board_when_it_is_back(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    p1 = cluster_server(tmp_path / "1.db", redis_server)
+    alice = ClusterClient(p1.address, "alice", "outage")
+    try:
+        alice.conn.start()
+        pump_until([alice], lambda: alice.conn.state == "online")
+        drawn = {alice.draw() for _ in range(10)}
+        pump_until([alice], lambda: alice.conn.pending == 0)
+        redis_server.kill()
+        drawn |= {alice.draw() for _ in range(10)}  # refused by a server that cannot log them
+        pump_until([alice], lambda: alice.conn.state != "online")  # the room was given up: moved
+        redis_server.start()
+        pump_until([alice], lambda: alice.conn.pending == 0 and alice.conn.state == "online", timeout=15)
+        objects, seq = late_joiner(p1.address, "bob", "outage")
+        assert sorted(objects) == sorted(drawn)  # none of the 10 was taken back
+        assert len(stream(redis_server, "outage")) == 20
+    finally:
+        stop_all(alice, p1)
+
+
+@pytest.mark.reliability
 def test_a_deposed_owner_cannot_write_the_log(redis_server: RedisServer) -> None:
     import redis
     from pgboard_server.cluster.roomlog import RoomLog

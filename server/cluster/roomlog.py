@@ -6,8 +6,10 @@ list of obj payloads, bottom first) and its recent chat (a list). ``ClusterStore
 (server/cluster/scripts.py), then to SQLite as before: the rest of the server reads the local copy
 unchanged (replay, catch-ups, compaction). A Redis failure or a fencing refusal is raised as
 ``sqlite3.OperationalError`` so the room's existing answer applies: the chunk is taken back and its
-author told ``store_failed``; nothing that was refused was echoed. When a process takes a room, its
-local rows of that room are replaced by Redis's (``rebuild``).
+author would be told ``store_failed``, but the room is given up first (``fenced``: its members are
+closed with ``moved``, what was queued for them dropped), so their clients keep those operations and
+send them again to whoever owns the room next, once Redis answers. Nothing refused was echoed. When a
+process takes a room, its local rows of that room are replaced by Redis's (``rebuild``).
 """
 
 from __future__ import annotations
@@ -127,7 +129,10 @@ class ClusterStore(Store):
         except redis.ResponseError as exc:  # fenced, or the log is ahead of this copy (SEQ): rebuild
             self.fenced(key)
             raise Fenced(f"redis refused the write: {exc}") from None
-        except redis.RedisError as exc:  # not reached; or a timeout after it wrote: SEQ next time
+        except redis.RedisError as exc:  # not reached (or a timeout after it wrote): the room is given up
+            # too, so that its members keep what they drew and send it again once Redis is back,
+            # rather than being refused it (store_failed) and taking it back
+            self.fenced(key)
             raise sqlite3.OperationalError(f"redis cannot be reached: {exc}") from None
 
     def append_ops(self, room: str, echoes: Sequence[tuple[int, str]]) -> None:
