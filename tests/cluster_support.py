@@ -23,7 +23,7 @@ from support import WAIT, ServerProcess, passed_on, wait_for_fds
 from bench import fdselect
 from pgboard import ids
 from pgboard.net import Connection
-from pgboard.protocol import OPERATIONS, Ack, Add, BoardObject, Obj
+from pgboard.protocol import OPERATIONS, Ack, Add, BoardObject, Message, Obj
 from pgboard.scheduler import Scheduler
 
 REDIS_READY = b"Ready to accept connections"
@@ -100,6 +100,7 @@ class ClusterClient:
         self.drawn = 0
         self.echoes: dict[int, str] = {}  # seq -> oid of every echo or ack seen, across reconnects
         self.objects: list[str] = []  # ids of the objects board catch-ups listed
+        self.seen: list[Message] = []  # every message the session passed on, in order
 
     def oid(self, n: int) -> str:
         return ids.scoped(ids.device_id(self.secret), f"o{n}")
@@ -117,6 +118,7 @@ class ClusterClient:
         conn.pump()
         self.sched.run_due()
         for msg in passed_on(conn):
+            self.seen.append(msg)
             if isinstance(msg, (*OPERATIONS, Ack)) and msg.seq:
                 self.echoes[msg.seq] = msg.oid
             elif isinstance(msg, Obj):

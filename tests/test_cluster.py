@@ -17,7 +17,7 @@ from cluster_support import ClusterClient, RedisServer, cluster_server, late_joi
 from support import WAIT, RawClient, running_server
 from test_metrics import scrape
 
-from pgboard.protocol import Add, BoardObject, Error, Hello
+from pgboard.protocol import Add, BoardObject, Error, Hello, RoomState, Say
 
 pytestmark = [
     pytest.mark.skipif(
@@ -168,6 +168,30 @@ def test_strokes_drawn_while_redis_is_down_reach_the_board_when_it_is_back(
         assert len(stream(redis_server, "outage")) == 20
     finally:
         stop_all(alice, p1)
+
+
+@pytest.mark.reliability
+def test_a_room_that_moves_keeps_its_operators_and_its_lock(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    p1 = cluster_server(tmp_path / "1.db", redis_server)
+    p2 = cluster_server(tmp_path / "2.db", redis_server)
+    alice = ClusterClient(p1.address, "alice", "club")
+    carol = ClusterClient(p2.address, "carol", "club")
+    try:
+        alice.conn.start()
+        pump_until([alice], lambda: alice.conn.state == "online")
+        alice.conn.send(Say("/lock"))  # the creator is the room's operator
+        pump_until([alice], lambda: any(isinstance(m, RoomState) and m.locked for m in alice.seen))
+        p1.kill()  # the room moves to p2, which never had it
+        carol.conn.start()
+        pump_until([carol], lambda: carol.conn.state == "online", timeout=10)
+        state = [m for m in carol.seen if isinstance(m, RoomState)][-1]
+        assert state.locked and state.operators == (alice.conn.user_id,)  # not carol, the first there
+        carol.draw()
+        pump_until([carol], lambda: any(isinstance(m, Error) and m.code == "locked" for m in carol.seen))
+    finally:
+        stop_all(alice, carol, p1, p2)
 
 
 @pytest.mark.reliability

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -47,6 +48,23 @@ class RoomLog:
         self._append = client.register_script(scripts.APPEND)
         self._chat = client.register_script(scripts.CHAT)
         self._snapshot = client.register_script(scripts.SNAPSHOT)
+        self._rights = client.register_script(scripts.RIGHTS)
+        self._forget = client.register_script(scripts.FORGET)
+
+    def rights(self, key: str, token: int, changes: Sequence[tuple[str, str, str]]) -> None:
+        """(command, field, value) changes of the room's rights hash (scripts.RIGHTS)."""
+        args: list[Any] = [token]
+        for change in changes:
+            args += list(change)
+        self._rights(keys=[room_key(key, "fence"), room_key(key, "rights")], args=args)
+
+    def forget(self, key: str, token: int) -> None:
+        keys = [room_key(key, "fence")] + [room_key(key, part) for part in scripts.CONTENT]
+        self._forget(keys=keys, args=[token])
+
+    def read_rights(self, key: str) -> dict[str, str]:
+        r: Any = self.redis
+        return {f.decode(): v.decode() for f, v in r.hgetall(room_key(key, "rights")).items()}
 
     def append(self, key: str, token: int, echoes: Sequence[tuple[int, str]]) -> None:
         args: list[Any] = [token]
@@ -149,6 +167,48 @@ class ClusterStore(Store):
         self._redis(key, lambda: self.roomlog.chat(key, token, line, keep or CHAT_KEPT_DEFAULT))
         super().append_chat(room, line, keep)
 
+    # -- rights and passwords: the room's hash in Redis first (fenced), then SQLite, as the log
+
+    def _rights(self, key: str, *changes: tuple[str, str, str]) -> None:
+        key, token = self._token(key)
+        self._redis(key, lambda: self.roomlog.rights(key, token, changes))
+
+    def create_room(self, key: str, creator: str) -> None:
+        changes = [("setnx", "creator", creator)] + ([("set", f"op:{creator}", "1")] if creator else [])
+        self._rights(key, *changes)
+        super().create_room(key, creator)
+
+    def set_locked(self, key: str, locked: bool) -> None:
+        self._rights(key, ("setnx", "creator", ""), ("set", "locked", "1" if locked else "0"))
+        super().set_locked(key, locked)
+
+    def set_operator(self, key: str, user: str, on: bool) -> None:
+        self._rights(key, ("set" if on else "del", f"op:{user}", "1"))
+        super().set_operator(key, user, on)
+
+    def set_grant(self, key: str, owner: str, grantee: str, on: bool) -> None:
+        self._rights(key, ("set" if on else "del", f"grant:{owner}:{grantee}", "1"))
+        super().set_grant(key, owner, grantee, on)
+
+    def set_ban(self, key: str, user: str, nick: str, address: str | None) -> None:
+        value = json.dumps([nick, address])
+        self._rights(key, ("del" if address is None else "set", f"ban:{user}", value))
+        super().set_ban(key, user, nick, address)
+
+    def remember_member(self, key: str, user: str, nick: str, folded: str, address: str) -> None:
+        value = json.dumps([nick, folded, address, time.time_ns()])  # the newest row wins a lookup
+        self._rights(key, ("set", f"member:{user}", value))
+        super().remember_member(key, user, nick, folded, address)
+
+    def set_room_password(self, room: str, hashed: str | None) -> None:
+        self._rights(room, ("del" if hashed is None else "set", "password", hashed or ""))
+        super().set_room_password(room, hashed)
+
+    def forget_room(self, key: str) -> None:
+        key, token = self._token(key)
+        self._redis(key, lambda: self.roomlog.forget(key, token))
+        super().forget_room(key)
+
     def finish_snapshot(self, room: str, seq: int, floor: int, window: int) -> int:
         deleted = super().finish_snapshot(room, seq, floor, window)
         key = names.fold(room)
@@ -168,6 +228,7 @@ class ClusterStore(Store):
         Raises redis.RedisError when Redis cannot be read (the local rows are then untouched)."""
         key = names.fold(room)
         seq, floor, resent, objects, entries, chat = self.roomlog.read(key)
+        rights = self.roomlog.read_rights(key)
         spellings = [r for r in self.rooms() if names.fold(r) == key] + [room]
         with self._transaction() as db:
             for name in spellings:
@@ -186,7 +247,44 @@ class ClusterStore(Store):
                 "INSERT INTO ops (room, seq, echo) VALUES (?, ?, ?)", [(room, s, e) for s, e in entries]
             )
             db.executemany("INSERT INTO chat (room, line) VALUES (?, ?)", [(room, line) for line in chat])
+            _install_rights(db, key, rights)
         with self._lock:
             for name in spellings:
                 self._log_bytes.pop(name, None)
         return len(entries)
+
+
+def _install_rights(db: sqlite3.Connection, key: str, rights: dict[str, str]) -> None:
+    """Replace the local rights and password rows of room ``key`` by Redis's hash (in a transaction)."""
+    for table in ("room_info", "operators", "grants", "bans", "members", "room_passwords"):
+        db.execute(f"DELETE FROM {table} WHERE room = ?", (key,))  # noqa: S608 - fixed names
+    if "creator" in rights:
+        locked = int(rights.get("locked", "0") == "1")
+        db.execute(
+            "INSERT INTO room_info (room, creator, locked) VALUES (?, ?, ?)", (key, rights["creator"], locked)
+        )
+    members = []
+    for field, value in rights.items():
+        kind, _, rest = field.partition(":")
+        if kind == "op":
+            db.execute("INSERT OR IGNORE INTO operators (room, user) VALUES (?, ?)", (key, rest))
+        elif kind == "grant":
+            owner, _, grantee = rest.partition(":")
+            db.execute(
+                "INSERT OR IGNORE INTO grants (room, owner, grantee) VALUES (?, ?, ?)", (key, owner, grantee)
+            )
+        elif kind == "ban":
+            nick, address = json.loads(value)
+            db.execute(
+                "INSERT OR REPLACE INTO bans (room, user, nick, address) VALUES (?, ?, ?, ?)",
+                (key, rest, nick, address),
+            )
+        elif kind == "member":
+            members.append((json.loads(value), rest))
+        elif kind == "password":
+            db.execute("INSERT OR REPLACE INTO room_passwords (room, hash) VALUES (?, ?)", (key, value))
+    for (nick, folded, address, _), user in sorted(members, key=lambda m: m[0][3]):  # oldest first
+        db.execute(
+            "INSERT INTO members (room, user, nick, folded, address) VALUES (?, ?, ?, ?, ?)",
+            (key, user, nick, folded, address),
+        )

@@ -79,3 +79,26 @@ redis.call('HSET', KEYS[2], 'seq', ARGV[2], 'floor', ARGV[3], 'resent', ARGV[4])
 redis.call('XTRIM', KEYS[5], 'MINID', (tonumber(ARGV[3]) + 1) .. '-0')
 return 1
 """
+
+# KEYS: fence, rights. ARGV: token, then (command, field, value) triples: set, setnx or del. A room's
+# rights (server/rights.py) and password, as fields of one hash: creator, locked, op:USER,
+# grant:OWNER:GRANTEE, ban:USER, member:USER, password.
+RIGHTS = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED newer owner') end
+for i = 2, #ARGV, 3 do
+  local cmd, f, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if cmd == 'set' then redis.call('HSET', KEYS[2], f, v)
+  elseif cmd == 'setnx' then redis.call('HSETNX', KEYS[2], f, v)
+  else redis.call('HDEL', KEYS[2], f) end
+end
+return 1
+"""
+
+# KEYS: fence, then every key of the room's content. ARGV: token. An empty room forgotten for good.
+FORGET = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED newer owner') end
+for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+return 1
+"""
+
+CONTENT = ("log", "snap", "snapobjs", "chat", "rights")  # a room's keys besides its lease and fence
