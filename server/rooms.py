@@ -217,6 +217,7 @@ class Rooms:
         if room is None:
             return
         with room.lock:
+            room.gone = True  # it moves: its last member leaving must not forget it (_emptied)
             for member in list(room.members.values()):
                 member.close("room moved", Error("moved", detail, retry=1.0), drop_queue=drop_queue)
             with self._lock:
