@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import reliability
 from cluster_support import ClusterClient, RedisServer, cluster_server, late_joiner, pump_until, stop_all
 from support import WAIT, RawClient, running_server
 from test_metrics import scrape
@@ -119,6 +120,20 @@ def test_sigkill_of_the_owner_under_load_loses_nothing_and_doubles_nothing(
                 assert seen.setdefault(s, oid) == oid
             assert c.conn.last_seq == seq  # and caught up to its end
         print(f"failover: all back {recovered:.1f} s after the SIGKILL ({back:.1f} s after the load)")
+        reliability.record(
+            reliability.Finding(
+                area="fault",
+                case="cluster: SIGKILL of a room's owner process (of 3, on one Redis, 1 s leases) while "
+                "3 clients on 3 processes draw",
+                outcome=f"the room moved to another process; every client was back with nothing pending "
+                f"{recovered:.1f} s after the kill; the board and the Redis stream hold each of the "
+                f"{len(drawn)} strokes once",
+                tried=len(drawn),
+                lost=len(drawn - set(ids)),
+                duplicates=len(ids) - len(set(ids)),
+                seconds=recovered,
+            )
+        )
     finally:
         stop_all(*clients, *procs)
 
@@ -143,6 +158,17 @@ def test_a_redis_restart_with_aof_loses_nothing_acknowledged(
         p1.kill()  # the room moves to p2, rebuilt from what Redis kept
         objects, seq = late_joiner(p2.address, "bob", "kept")
         assert sorted(objects) == sorted(drawn) and seq == 40
+        reliability.record(
+            reliability.Finding(
+                area="fault",
+                case="cluster: Redis killed (SIGKILL) and restarted on its AOF, then the owner killed",
+                outcome="the 30 strokes acknowledged before and the 10 drawn after are in the stream and "
+                "on the board of the process that took the room",
+                tried=40,
+                lost=len(drawn - set(objects)),
+                duplicates=len(objects) - len(set(objects)),
+            )
+        )
     finally:
         stop_all(alice, p1, p2)
 
@@ -165,6 +191,17 @@ def test_strokes_drawn_while_redis_is_down_reach_the_board_when_it_is_back(
         pump_until([alice], lambda: alice.conn.pending == 0 and alice.conn.state == "online", timeout=15)
         objects, seq = late_joiner(p1.address, "bob", "outage")
         assert sorted(objects) == sorted(drawn)  # none of the 10 was taken back
+        reliability.record(
+            reliability.Finding(
+                area="fault",
+                case="cluster: Redis down while a client draws 10 strokes",
+                outcome="the owner gave the room up (moved) rather than refuse them; the client kept them "
+                "and they reached the board once Redis was back",
+                tried=20,
+                lost=len(drawn - set(objects)),
+                duplicates=len(objects) - len(set(objects)),
+            )
+        )
         assert len(stream(redis_server, "outage")) == 20
     finally:
         stop_all(alice, p1)
