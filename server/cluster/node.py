@@ -142,6 +142,9 @@ class Cluster:
         key = names.fold(room)
         if self.peers:
             session.send(Peers(self.peers))
+        with self._lock:  # the usual case, without waiting behind another room's rebuild
+            if key in self._held and key not in self._lost:
+                return True
         with self._claiming:
             with self._lock:
                 if key in self._held and key not in self._lost:
