@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+from pgboard_server import lockorder
+
 if TYPE_CHECKING:
     from pgboard_server.server import BoardServer
     from pgboard_server.session import Session
@@ -85,7 +87,7 @@ class Metrics:
     """A server's counters; ``render()`` adds the gauges read from ``server`` at scrape time."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()  # after every other lock (held for a few additions)
+        self._lock = lockorder.leaf("metrics")  # after every other lock (held for a few additions)
         self.operations = 0
         self.commits = 0
         self.commit_failures = 0

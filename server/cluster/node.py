@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import redis
+from pgboard_server import lockorder
 from pgboard_server.cluster import scripts
 from pgboard_server.cluster.config import NODE_TTL_LEASES, REDIS_TIMEOUT, RENEW_FRACTION, ClusterConfig
 from pgboard_server.cluster.roomlog import ClusterStore, RoomLog
@@ -64,7 +65,7 @@ class Cluster:
         self._acquire = self.redis.register_script(scripts.ACQUIRE)
         self._renew = self.redis.register_script(scripts.RENEW)
         self._release = self.redis.register_script(scripts.RELEASE)
-        self._lock = threading.Lock()  # the leases (after every other lock: held for dict operations)
+        self._lock = lockorder.leaf("cluster leases")  # held for dict operations, taking nothing else
         self._claiming = threading.Lock()  # one room taken at a time (a Redis read and a local rebuild)
         self._held: dict[str, Lease] = {}  # by folded room name
         self._lost: set[str] = set()  # rooms whose writes were fenced: given up by the next tick
