@@ -67,9 +67,7 @@ def main() -> int:
             if args.advertise:
                 cmd += ["--advertise", args.advertise]
             procs.append(subprocess.Popen(cmd))
-        print(
-            f"redis on {url}; servers on ports {args.base_port}-{args.base_port + args.count - 1} (Ctrl+C)"
-        )
+        print(f"redis on {url}; servers on ports {args.base_port}-{args.base_port + args.count - 1} (Ctrl+C)")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
