@@ -35,6 +35,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # seconds: the store commit latency histogram's upper bounds (a WAL commit is well under 1 ms here;
 # a cluster commit adds a Redis round trip; a full or slow disk shows in the top buckets)
 COMMIT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+MAX_REASON_LABEL = 32  # characters of a close reason in a label (the server's reasons are shorter)
 _TCP_INFO = getattr(socket, "TCP_INFO", None)
 _TCP_INFO_SIZE = 136  # struct tcp_info up to tcpi_bytes_received (Linux 4.6+)
 _BYTES_AT = struct.Struct("=QQ")  # tcpi_bytes_acked, tcpi_bytes_received
@@ -132,7 +133,7 @@ class Metrics:
         counted = wire_bytes(session.sock)
         with self._lock:
             self.connections += 1
-            self.disconnects[session.close_reason or "quit"] += 1
+            self.disconnects[reason_label(session.close_reason)] += 1
             if counted is not None:
                 self.closed_sent += counted[0]
                 self.closed_received += counted[1]
@@ -227,6 +228,14 @@ class _Writer:
 def gauge(name: str, what: str, value: float, kind: str = "gauge") -> list[str]:
     """The lines of one unlabelled metric (for ``Metrics.extra``)."""
     return [f"# HELP {name} {what}", f"# TYPE {name} {kind}", f"{name} {value}"]
+
+
+def reason_label(reason: str) -> str:
+    """A close reason as a label of few values: "kicked by NICK: WHY" is "kicked" (a label per nick and
+    reason would let an operator's kicks grow every scrape without bound)."""
+    reason = reason or "quit"
+    word = reason.split(" by ", 1)[0]
+    return word if len(word) <= MAX_REASON_LABEL else word[:MAX_REASON_LABEL]
 
 
 def _label(value: str) -> str:

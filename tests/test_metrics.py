@@ -102,6 +102,28 @@ def test_metrics_are_off_unless_asked() -> None:
         assert server.metrics_endpoint is None
 
 
+@pytest.mark.reliability
+def test_kicks_with_any_reason_add_one_label_not_one_per_nick_and_reason() -> None:
+    with running_server(metrics_address=("127.0.0.1", 0)) as server:
+        assert server.metrics_endpoint is not None
+        with RawClient(server.address) as op:
+            op.recv()
+            op.join("boss", "kicks", client="boss-secret")
+            for i in range(3):
+                with RawClient(server.address, source=f"127.0.0.{i + 2}") as guest:  # a kick holds an address
+                    guest.recv()
+                    guest.join(f"guest{i}", "kicks", client=f"guest-{i}")
+                    op.send(Say(f"/kick guest{i} reason number {i}"))
+                    guest.wait_closed()
+            for _ in range(500):  # bounded: the readers forget the kicked sessions
+                if len(server.sessions) == 1:
+                    break
+                server._stopping.wait(0.01)
+            after, _ = scrape(server.metrics_endpoint.address)
+    kicks = {k: v for k, v in after.items() if k.startswith("pgboard_disconnects_total")}
+    assert kicks == {'pgboard_disconnects_total{reason="kicked"}': 3}
+
+
 def test_histogram_buckets_are_cumulative() -> None:
     h = Histogram((0.1, 1.0))
     for v in (0.05, 0.1, 0.5, 2.0):
