@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test server lint bench reliability fuzz soak clean
+.PHONY: run test server cluster lint bench reliability fuzz soak clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -18,6 +18,10 @@ run: $(VENV)/.installed
 
 server: $(VENV)/.installed
 	$(BIN)/pgboard-server
+
+# Redis (127.0.0.1:6390, AOF in .cluster/) and three servers sharing rooms (ports 5151-5153) until Ctrl+C
+cluster: $(VENV)/.installed
+	$(BIN)/python tools/cluster.py
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \

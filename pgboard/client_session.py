@@ -56,7 +56,9 @@ from pgboard.protocol import (
     Welcome,
     encode,
 )
+from pgboard.protocol_cluster import Peers, Redirect
 from pgboard.session_catchup import CatchUps
+from pgboard.session_cluster import Routes
 from pgboard.session_types import (  # noqa: F401 - the session's vocabulary, importable from here too
     BACKOFF_INITIAL,
     BACKOFF_JITTER,
@@ -127,6 +129,7 @@ class ClientSession:
         self.catch_ups = CatchUps(self.events)
         self.attempts = 0  # failed tries in a row since the link was last stable
         self.ledger = Ledger()  # my operations not confirmed yet, in order, across links
+        self.routes = Routes()  # where the next connection goes, in a cluster (session_cluster.py)
         self._chat: deque[bytes] = deque()
         self._out = bytearray()
         self._codec = Codec()
@@ -418,6 +421,7 @@ class ClientSession:
                 self._send_join()
         elif isinstance(msg, Welcome):
             self.user_id, self.nick, self.room = msg.user, msg.nick, msg.room
+            self.routes.welcomed()
             if self.state is not State.CATCHING_UP:
                 self._to(State.CATCHING_UP)
             self.catch_ups.welcomed()
@@ -451,6 +455,8 @@ class ClientSession:
                 self.join_error = msg
                 self.last_error = msg.detail or msg.reason
                 self._down(State.REFUSED, self.last_error)
+        elif isinstance(msg, (Redirect, Peers)):
+            self.routes.handle(self, msg, now)
         elif isinstance(msg, (Join, Say)):
             logger.warning("the server sent a client's message, ignored: %r", msg)
         else:

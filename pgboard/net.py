@@ -119,6 +119,7 @@ class Connection:
         self.session = ClientSession(nick, room, client_secret, password, credentials=credentials, rng=rng)
         self.events: deque[Event] = deque()
         self.host, self.port = host, port
+        self.home = self._routed = (host, port)  # the address given; where routes sent us last
         self.tls = tls
         self.pinned = normal_fingerprint(fingerprint) if fingerprint else ""  # the trusted certificate
         self.tls_fingerprint = ""  # the server certificate's, once seen (shown when it is untrusted)
@@ -171,6 +172,8 @@ class Connection:
             return
         self._probing = self.untrusted = False
         self._address = None  # resolve again: the user may have changed the host
+        if (self.host, self.port) != self._routed:
+            self.home = self._routed = (self.host, self.port)
         self.session.start(self.scheduler.now())
         self._drain()
 
@@ -425,6 +428,10 @@ class Connection:
 
     def _open(self) -> None:
         self._teardown()
+        target = self.session.routes.target(self.home)  # a cluster's redirect or peers (session_cluster)
+        if target != (self.host, self.port):
+            self.host, self.port = self._routed = target
+            self._address = None
         try:
             family, sockaddr = self._resolve()
             sock = socket.socket(family, socket.SOCK_STREAM)

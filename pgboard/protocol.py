@@ -703,4 +703,5 @@ class Codec:
         return encode(msg)
 
 
+from pgboard import protocol_cluster as _protocol_cluster  # noqa: E402,F401  registers its messages
 from pgboard import protocol_presence as _protocol_presence  # noqa: E402,F401  registers its messages

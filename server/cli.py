@@ -18,6 +18,7 @@ from typing import Any
 
 from pgboard_server import backup
 from pgboard_server import limits as L
+from pgboard_server.cluster.config import LEASE_TIME, ClusterConfig
 from pgboard_server.server import SERVER_NAME, BoardServer
 from pgboard_server.store import MEMORY, default_db_path
 from pgboard_server.store_damage import EXIT_STORE, StoreUnusable
@@ -81,6 +82,33 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--tls-cert", type=Path, help="TLS: the certificate chain (PEM); clients must use --tls")
     p.add_argument("--tls-key", type=Path, help="TLS: the certificate's private key (PEM)")
+    g_ops = p.add_argument_group("metrics and cluster")
+    g_ops.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics at http://METRICS_HOST:PORT/metrics (0: any port; off if not given)",
+    )
+    g_ops.add_argument("--metrics-host", default="127.0.0.1", help="address the metrics listen on")
+    g_ops.add_argument(
+        "--redis",
+        metavar="URL",
+        help="cluster mode: share rooms with the other servers on this Redis (redis://HOST:PORT/DB); "
+        "needs pip install 'pgboard[cluster]' (docs/ARCHITECTURE.md, 'Cluster mode')",
+    )
+    g_ops.add_argument(
+        "--advertise",
+        default="",
+        metavar="HOST",
+        help="cluster mode: the host other servers redirect clients to (default: --host)",
+    )
+    g_ops.add_argument(
+        "--lease-time",
+        type=float,
+        default=LEASE_TIME,
+        help="cluster mode: seconds a room's lease lasts unless renewed (how long a crashed server's "
+        "rooms wait before another server takes them)",
+    )
     g_tls = p.add_argument_group("TLS")
     g_tls.add_argument(
         "--tls-handshake-timeout",
@@ -242,12 +270,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         fingerprint = file_fingerprint(args.tls_cert)
         log.info("TLS certificate fingerprint (clients may check it): SHA256 %s", fingerprint)
+    cluster = None
+    if args.redis:
+        try:
+            import redis  # noqa: F401 - the optional extra, checked before anything starts
+        except ImportError:
+            log.error("--redis needs redis-py: pip install 'pgboard[cluster]'")
+            return 2
+        try:
+            cluster = ClusterConfig(args.redis, args.advertise, args.lease_time)
+        except ValueError as exc:
+            p.error(str(exc))
     server = BoardServer(
         args.host,
         args.port,
         args.db,
         name=args.name,
         tls=context,
+        metrics_address=None if args.metrics_port is None else (args.metrics_host, args.metrics_port),
+        cluster=cluster,
         tls_handshake_timeout=args.tls_handshake_timeout,
         max_connections=args.max_connections,
         max_room_members=args.max_room_members,
@@ -286,10 +327,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         log.error("cannot start: %s", exc)
         return 1
+    except Exception as exc:  # redis.RedisError: the cluster's Redis cannot be reached
+        if args.redis and type(exc).__module__.startswith("redis"):
+            log.error("cannot start: redis at %s: %s", args.redis, exc)
+            return 1
+        raise
     host, port = server.address
     if args.port_file:
         args.port_file.write_text(f"{port}\n")
     sys.stdout.write(f"listening on {host}:{port}\n")
+    if server.metrics_endpoint is not None:
+        sys.stdout.write("metrics on http://{}:{}/metrics\n".format(*server.metrics_endpoint.address))
     sys.stdout.flush()
     while not stop.wait(1.0):  # the main thread must stay interruptible for the signal handler
         pass

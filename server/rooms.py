@@ -32,6 +32,7 @@ from pgboard.protocol import Rooms as RoomList
 
 if TYPE_CHECKING:
     from pgboard_server.accounts import Accounts
+    from pgboard_server.cluster.node import Cluster
     from pgboard_server.limits import Limits
     from pgboard_server.room_passwords import RoomPasswords
     from pgboard_server.session import Session
@@ -84,6 +85,7 @@ class Rooms:
         self._rooms: dict[str, Room] = {}  # by folded name, least recently joined first
         self._created: Counter[str] = Counter()  # rooms held, by the address that created them
         self.damaged = DamagedRooms(store.path)  # rooms whose rows cannot be read: never held
+        self.cluster: Cluster | None = None  # cluster mode: who owns which room (server/cluster/node.py)
 
     def get(self, name: str) -> Room:
         """The room called ``name``, loaded (created if new; never refused: the server's own use)."""
@@ -205,6 +207,23 @@ class Rooms:
             if not self._created[room.created_from]:
                 del self._created[room.created_from]
 
+    def evict(self, name: str, detail: str, *, drop_queue: bool = False) -> None:
+        """Cluster mode: this process does not own room ``name`` (any more). Its members are closed
+        with error ``moved`` (not fatal: they reconnect) and it is dropped from memory; with
+        ``drop_queue``, what was queued for them is not sent (answers to operations they will resend)."""
+        key = names.fold(name)
+        with self._lock:
+            room = self._rooms.get(key)
+        if room is None:
+            return
+        with room.lock:
+            room.gone = True  # it moves: its last member leaving must not forget it (_emptied)
+            for member in list(room.members.values()):
+                member.close("room moved", Error("moved", detail, retry=1.0), drop_queue=drop_queue)
+            with self._lock:
+                if self._rooms.get(key) is room:
+                    self._drop(key, room)
+
     def _emptied(self, room: Room) -> None:
         """Under the room's lock, nobody in it: forget it if nothing in it is worth keeping."""
         if room.gone or room.members or room.entering or not room.loaded or room.worth_keeping():
@@ -228,6 +247,8 @@ class Rooms:
         except names.NameError_ as exc:
             session.send(JoinError(exc.reason, exc.detail))
             return
+        if self.cluster is not None and not self.cluster.claim(session, room_name):
+            return  # redirected to the room's owner, or told to come back
         accounts, passwords = self.accounts, self.passwords
         account = accounts.account_of(session)
         if account is not None:  # logged in: the account's name and id, on every machine

@@ -15,13 +15,14 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pgboard_server import lockorder
 from pgboard_server.accounts import Accounts
 from pgboard_server.bans import Bans
 from pgboard_server.chat import ChatCommands
 from pgboard_server.limits import Limits
+from pgboard_server.metrics import Metrics, MetricsEndpoint
 from pgboard_server.ratelimit import AddressTable
 from pgboard_server.room import SHUTDOWN_REASON
 from pgboard_server.room_passwords import RoomPasswords
@@ -31,6 +32,10 @@ from pgboard_server.store import MEMORY, Store
 from pgboard_server.tls import TlsWire
 
 from pgboard.protocol import PROTOCOL_VERSION, Error, Hello, encode
+
+if TYPE_CHECKING:
+    from pgboard_server.cluster.config import ClusterConfig
+    from pgboard_server.cluster.node import Cluster
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +64,8 @@ class BoardServer:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         tls: ssl.SSLContext | None = None,
+        metrics_address: tuple[str, int] | None = None,
+        cluster: ClusterConfig | None = None,
         **limits: Any,
     ) -> None:
         unknown = set(limits) - set(Limits.names())
@@ -85,6 +92,10 @@ class BoardServer:
         self._threads: list[threading.Thread] = []
         self.addresses = AddressTable(self.limits, clock)
         self.address: tuple[str, int] = (host, port)
+        self.metrics = Metrics()  # counted always (cheap); served only on metrics_address (opt-in)
+        self.metrics_endpoint = MetricsEndpoint(self, *metrics_address) if metrics_address else None
+        self.cluster_config = cluster  # pgboard-server --redis: server/cluster/node.py
+        self.cluster: Cluster | None = None
 
     # -- lifecycle
 
@@ -93,8 +104,16 @@ class BoardServer:
 
         Clients that connect during the replay wait in the listen backlog."""
         listener = socket.create_server((self.host, self.port), backlog=self.limits.backlog)
+        self.address = listener.getsockname()[:2]  # the cluster redirects to it
         try:
-            self.store = Store(self.db_path)
+            if self.cluster_config is not None:  # imported only here: redis-py is an optional extra
+                from pgboard_server.cluster.node import Cluster
+
+                self.cluster = Cluster(self, self.cluster_config)
+                self.store = self.cluster.store(self.db_path)
+            else:
+                self.store = Store(self.db_path)
+            self.metrics.watch_store(self.store)
             self.accounts = Accounts(self.store, self.limits, self.clock)
             self.room_passwords = RoomPasswords(self.store, self.limits, self.clock)
             self.rooms = Rooms(
@@ -111,9 +130,16 @@ class BoardServer:
             )
             self.bans = Bans(self.store, self.limits, self.chat.now)
             started = time.perf_counter()
-            replayed = self.rooms.replay_all()
+            # a cluster process holds a room only under its lease, rebuilt from Redis when it takes it
+            replayed = self.rooms.replay_all() if self.cluster is None else 0
+            if self.cluster is not None:
+                self.cluster.start()
+            if self.metrics_endpoint is not None:
+                self.metrics_endpoint.start()
         except BaseException:
             listener.close()
+            if self.cluster is not None:
+                self.cluster.stop()
             if self.store is not None:
                 self.store.close()
             raise
@@ -159,6 +185,10 @@ class BoardServer:
                     log.warning("%s did not end in time", thread.name)
         self._wake_r.close()
         self._wake_w.close()
+        if self.metrics_endpoint is not None:
+            self.metrics_endpoint.stop()
+        if self.cluster is not None:  # after the sessions: its leases go with them
+            self.cluster.stop()
         if self.store is not None:
             self.store.close()
         log.info("stopped")

@@ -381,6 +381,7 @@ class Session:
         self._read_done.set()
         self.close(reason)
         self._writer_done.wait(self.limits.send_timeout + self.limits.close_linger + 1)
+        self.server.metrics.connection_closed(self)  # its bytes on the wire, while the socket is open
         try:
             self.sock.close()
         except OSError:
@@ -522,6 +523,7 @@ class Session:
 
     def _refuse(self, kind: str, detail: str, retry: float, oid: str = "") -> None:
         """Answer input over a rate limit with "rate_limited"; too many refusals drop the connection."""
+        self.server.metrics.refused(kind)
         if self.throttle.refused():
             log.warning(
                 "%r: %d refusals in %g s, dropping",

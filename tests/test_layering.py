@@ -34,6 +34,7 @@ SERVER_MAY_IMPORT = {
     "pgboard.ids",
     "pgboard.names",
     "pgboard.fingerprints",
+    "pgboard.protocol_cluster",  # the cluster's redirect and peers messages (pure, like protocol.py)
 }
 TYPED = [
     "pgboard/protocol.py",

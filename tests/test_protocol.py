@@ -33,6 +33,7 @@ from pgboard.protocol import (
     decode_frame,
     encode,
 )
+from pgboard.protocol_cluster import Peers, Redirect
 from pgboard.protocol_presence import Follow, View
 
 PENCIL = BoardObject(id="s1", kind="pencil", points=((0, 0), (5, 7), (BOARD_W, BOARD_H)), author="u1")
@@ -84,6 +85,8 @@ SAMPLES: list[Message] = [
     P.JoinError(reason="too_many_attempts", detail="wait", retry=7),
     Chat(kind="private", user="u1", nick="alice", text="while away", to="bob", time=1_700_000_000, away=True),
     Chat(kind="private", user="u1", nick="a", text="again", to="bob", time=1, away=True, mail=7, again=True),
+    Redirect(host="10.0.0.2", port=5152),
+    Peers(addresses=("10.0.0.2:5152", "[::1]:5153")),
 ]
 
 
@@ -438,6 +441,8 @@ CLASS_FIELDS: dict[tuple[type, str], st.SearchStrategy] = {
         st.builds(P.RoomInfo, TEXTS, st.integers(0, 1_000_000), st.booleans()), max_size=3
     ).map(tuple),
     (P.Rooms, "more"): st.integers(0, 2**31),
+    (Redirect, "port"): st.integers(1, 65535),
+    (Peers, "addresses"): st.lists(TEXTS, max_size=3).map(tuple),
 }
 
 

@@ -1,0 +1,65 @@
+"""Where the client's next connection goes, in a cluster (pgboard-server --redis): sans-IO, owned by
+the ClientSession (``session.routes``) and read by the socket shell (net.py) before each connect.
+
+- After a ``redirect``: the room's owner, at once (no back-off), at most MAX_REDIRECTS times in a row
+  without a welcome; past that the redirect is ignored and the usual back-off applies.
+- Otherwise: home (the address the user gave) first; each further try without a welcome goes to the
+  next of home and the ``peers`` the servers named, in turn. So when the process a client was on dies,
+  it reaches a live one, which takes the room or redirects to whoever did.
+A single server sends neither message: then every connection goes home, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from pgboard.protocol_cluster import MAX_PEERS, MAX_REDIRECTS, Peers, Redirect, split_address
+
+if TYPE_CHECKING:
+    from pgboard.client_session import ClientSession
+
+logger = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+
+
+class Routes:
+    def __init__(self) -> None:
+        self.redirect: Address | None = None  # where the next connection goes, once
+        self.peers: list[Address] = []  # other servers of the cluster, as last told
+        self.redirects = 0  # followed in a row since the last welcome
+        self.tries = 0  # connections made since the last welcome, not counting redirects
+
+    def target(self, home: Address) -> Address:
+        """The address the next connection goes to (see the module's docstring)."""
+        if self.redirect is not None:
+            target, self.redirect = self.redirect, None
+            return target
+        ring = [home, *(p for p in self.peers if p != home)]
+        target = ring[self.tries % len(ring)]
+        self.tries += 1
+        return target
+
+    def welcomed(self) -> None:
+        self.redirects = 0
+        self.tries = 0
+
+    def handle(self, session: ClientSession, msg: Redirect | Peers, now: float) -> None:
+        if isinstance(msg, Peers):
+            known = [split_address(a) for a in msg.addresses[:MAX_PEERS]]
+            self.peers = [a for a in known if a is not None]
+            return
+        if self.redirects >= MAX_REDIRECTS:
+            logger.warning("%d redirects in a row: backing off before trying again", self.redirects)
+            self.redirects = 0
+            session.connection_lost("too many redirects", now)
+            return
+        self.redirects += 1
+        self.redirect = (msg.host, msg.port)
+        self.tries = 0  # a drop from the owner starts at home again
+        logger.info("the room is on %s:%d: connecting there", msg.host, msg.port)
+        session.connection_lost(f"redirected to {msg.host}:{msg.port}", now, delay=0.0)
+        # a redirect is not a failed try: only a failure to reach the owner grows the back-off (counted
+        # twice, a room whose owner just died put its clients 4 s apart after two rounds, not 1 s)
+        session.attempts = max(0, session.attempts - 1)

@@ -1,0 +1,1 @@
+"""Cluster mode (pgboard-server --redis URL): room leases, the room log of record in Redis, redirects."""
