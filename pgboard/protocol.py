@@ -514,7 +514,8 @@ class Pong(Message):
     n: int = _spec(_int(0, 2**53), 0)
 
 
-MESSAGE_TYPES: dict[str, type[Message]] = dict(_REGISTRY)
+MESSAGE_TYPES: dict[str, type[Message]] = _REGISTRY  # the registry itself: the protocol_<area> modules
+# imported at the end of this file add their messages to it
 # The board's operations (sequenced, logged, echoed, undoable): the one place their set is written.
 Operation = Add | Extend | Move | Delete | Clear | Batch | Undo | Redo
 OPERATIONS: tuple[type[Operation], ...] = get_args(Operation)  # for isinstance: the same set
@@ -693,3 +694,6 @@ class Codec:
     @staticmethod
     def send(msg: Message) -> bytes:
         return encode(msg)
+
+
+from pgboard import protocol_friends as _protocol_friends  # noqa: E402,F401  registers its messages
