@@ -44,6 +44,7 @@ from pgboard.client_session import (
     StateChanged,
     TimerWanted,
 )
+from pgboard.friends import FriendBook
 from pgboard.protocol import (
     OPERATIONS,
     AccountOk,
@@ -69,6 +70,7 @@ from pgboard.protocol import (
     UserLeft,
     Welcome,
 )
+from pgboard.protocol_friends import Friends, FriendUpdate
 from pgboard.session_types import State
 
 log = logging.getLogger(__name__)
@@ -138,6 +140,7 @@ class RoomView:
         self.operators: frozenset[str] = frozenset()
         self.locked = False
         self.granted_by: frozenset[str] = frozenset()  # authors whose objects I may edit too
+        self.friends = FriendBook()  # my account's friends, as the server last told (pgboard/friends.py)
         self.allowed: frozenset[str] = frozenset()  # whom I allowed to edit mine
         self.board.may_edit = self.may_edit
         # Object ids: my device's prefix (known from the secret before any welcome, so what is drawn
@@ -368,6 +371,9 @@ class RoomView:
             self.on_rooms(msg)
         elif isinstance(msg, RoomState):
             self._rights(msg)
+        elif isinstance(msg, (Friends, FriendUpdate)):
+            for line in self.friends.apply(msg):
+                self.on_notice(line)
         elif isinstance(msg, AccountOk):
             if msg.action == "signup":
                 self.on_notice(f"{msg.nick} is registered: only you can use it, with your password")
