@@ -33,6 +33,7 @@ from pgboard.protocol import (
     decode_frame,
     encode,
 )
+from pgboard.protocol_friends import FriendInfo, Friends, FriendUpdate
 
 PENCIL = BoardObject(id="s1", kind="pencil", points=((0, 0), (5, 7), (BOARD_W, BOARD_H)), author="u1")
 TEXT = BoardObject(id="t1", kind="text", points=((10, 20),), text="héllo Ø 李雷", size=30, color="#ff0000")
@@ -79,6 +80,10 @@ SAMPLES: list[Message] = [
     P.JoinError(reason="too_many_attempts", detail="wait", retry=7),
     Chat(kind="private", user="u1", nick="alice", text="while away", to="bob", time=1_700_000_000, away=True),
     Chat(kind="private", user="u1", nick="a", text="again", to="bob", time=1, away=True, mail=7, again=True),
+    Friends(friends=(FriendInfo("bob", True, True, "attic"), FriendInfo("李雷")), asked=True),
+    Friends(),
+    FriendUpdate(nick="bob", mutual=True, online=True, room="cellar"),
+    FriendUpdate(nick="bob", gone=True),
 ]
 
 
@@ -428,6 +433,14 @@ CLASS_FIELDS: dict[tuple[type, str], st.SearchStrategy] = {
         st.builds(P.RoomInfo, TEXTS, st.integers(0, 1_000_000), st.booleans()), max_size=3
     ).map(tuple),
     (P.Rooms, "more"): st.integers(0, 2**31),
+    (Friends, "friends"): st.lists(
+        st.builds(FriendInfo, TEXTS, st.booleans(), st.booleans(), TEXTS), max_size=3
+    ).map(tuple),
+    **{
+        (cls, f): st.booleans()
+        for cls in (Friends, FriendUpdate)
+        for f in ("asked", "mutual", "online", "gone")
+    },
 }
 
 
