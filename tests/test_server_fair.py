@@ -96,13 +96,15 @@ def test_a_bad_roll_gets_a_clear_error_and_nobody_sees_a_thing(spec: str) -> Non
 
 
 def test_a_roll_cannot_be_faked_by_saying_it() -> None:
-    """What a member types is a chat line of theirs, never the server's notice."""
+    """The real roll is the server's notice; what a member types is a chat line of theirs, never one."""
     with running_server() as server, clients(server, "alice", "bob") as (a, b):
+        a.send(Say("/roll"))
         a.send(Say("/me rolled 1d6: 6"))
         a.send(Say("alice rolled 1d6: 6"))
         settle(a)
         got = settle(b)
-        assert not [m for m in got if isinstance(m, Notice)]
+        real = [m.text for m in got if isinstance(m, Notice)]
+        assert len(real) == 1 and real[0].startswith("alice rolled 1d6: ")
         assert [m.kind for m in got if isinstance(m, Chat)] == ["me", "say"]
 
 
