@@ -3,7 +3,8 @@ messages say, kept so the People menu knows whom to offer "Add friend" or "Remov
 lines the chat shows for them. Pure: no pygame, no socket.
 
 ``/friends`` (sent to the server as chat) answers with the whole list, one line a friend; the list
-sent after a logged-in join shows only who is online now (one line, none when nobody is); an update
+sent after a logged-in join shows only who is online now (one line, none when nobody is; after a
+reconnect, only what changed meanwhile); an update
 says what changed ("bob is online in attic", "bob moved to cellar", "bob went offline").
 """
 
@@ -16,6 +17,7 @@ from pgboard.protocol_friends import FriendInfo, Friends, FriendUpdate, update_t
 class FriendBook:
     def __init__(self) -> None:
         self.friends: dict[str, FriendInfo] = {}  # folded nick -> as last told
+        self.listed = False  # a list came (after the first join): later ones say only what changed
 
     def is_friend(self, nick: str) -> bool:
         return names.fold(nick) in self.friends
@@ -23,11 +25,19 @@ class FriendBook:
     def apply(self, msg: Friends | FriendUpdate) -> list[str]:
         """Take in a message; the lines to show for it (maybe none)."""
         if isinstance(msg, Friends):
+            before, first = self.friends, not self.listed
             self.friends = {names.fold(f.nick): f for f in msg.friends}
+            self.listed = True
             if msg.asked:
                 if not msg.friends:
                     return ["No friends yet: /friend NICK (or right-click a name in People) adds one"]
                 return [f"Friends ({len(msg.friends)}):", *(f"  {f.describe()}" for f in msg.friends)]
+            if not first:  # the list again after a reconnect: only what changed meanwhile
+                changed = (
+                    update_text(FriendUpdate(f.nick, f.mutual, f.online, f.room), before.get(k))
+                    for k, f in self.friends.items()
+                )
+                return [text for text in changed if text]
             here = [f for f in msg.friends if f.online]
             if not here:
                 return []

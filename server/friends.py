@@ -39,7 +39,7 @@ from pgboard_server import lockorder
 
 from pgboard import names
 from pgboard.protocol import Error, Message, Notice
-from pgboard.protocol_friends import FriendInfo, Friends, FriendUpdate
+from pgboard.protocol_friends import MAX_FRIENDS_LISTED, FriendInfo, Friends, FriendUpdate
 
 if TYPE_CHECKING:
     from pgboard_server.accounts import Account, Accounts
@@ -165,7 +165,7 @@ class FriendList:
         mutual = set(self._mutual(folded))
         listed = [self._info(f, f in mutual) for f in friends]
         listed.sort(key=lambda f: names.fold(f.nick))
-        return Friends(tuple(listed), asked)
+        return Friends(tuple(listed[:MAX_FRIENDS_LISTED]), asked)  # more rows only if the store was edited
 
     def joined(self, session: Session) -> None:
         """After a join: a logged-in connection gets its list; its friends hear where it is."""

@@ -64,7 +64,10 @@ def test_a_roll_is_made_by_the_server_and_every_member_sees_who_rolled_what() ->
 
 
 def test_many_rolls_stay_in_range_and_reach_every_face() -> None:
-    with running_server(chat_rate=0) as server, clients(server, "alice", "bob") as (a, b):
+    with (
+        running_server(chat_rate=0, address_chat_rate=0) as server,
+        clients(server, "alice", "bob") as (a, b),
+    ):
         for _ in range(60):
             a.send(Say("/roll 10d4"))
         settle(a)
@@ -73,7 +76,10 @@ def test_many_rolls_stay_in_range_and_reach_every_face() -> None:
 
 
 def test_a_flip_is_heads_or_tails_for_the_whole_room() -> None:
-    with running_server(chat_rate=0) as server, clients(server, "alice", "bob") as (a, b):
+    with (
+        running_server(chat_rate=0, address_chat_rate=0) as server,
+        clients(server, "alice", "bob") as (a, b),
+    ):
         for _ in range(40):
             a.send(Say("/flip"))
         settle(a)

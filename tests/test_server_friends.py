@@ -177,7 +177,9 @@ def test_a_private_line_reaches_a_friend_in_another_room_live_and_offline_goes_t
 
 
 def test_private_lines_to_a_friend_are_not_paced_as_name_lookups() -> None:
-    with running_server(**NOW_GRACE, name_lookup_rate=0.001, name_lookup_burst=2, chat_rate=0) as server:
+    with running_server(
+        **NOW_GRACE, name_lookup_rate=0.001, name_lookup_burst=2, chat_rate=0, address_chat_rate=0
+    ) as server:
         sign_up(server, "alice", "bob")
         a, b = online(server, "alice", "attic"), online(server, "bob", "cellar")
         a.send(Say("/friend bob"))  # one lookup (the burst is 2)
@@ -227,7 +229,9 @@ def test_friend_errors_are_typed() -> None:
 @pytest.mark.reliability
 def test_friend_list_spam_is_bounded_and_the_added_hears_once() -> None:
     limit = 5
-    with running_server(**NOW_GRACE, max_friends=limit, chat_rate=0, name_lookup_rate=0) as server:
+    with running_server(
+        **NOW_GRACE, max_friends=limit, chat_rate=0, address_chat_rate=0, name_lookup_rate=0
+    ) as server:
         nicks = [f"pal{i}" for i in range(limit + 2)]
         sign_up(server, "mallory", *nicks)
         m = online(server, "mallory")
