@@ -145,17 +145,17 @@ class FriendList:
         state = self._state(folded)
         if self._shown.get(folded, (False, "")) == state:
             return
-        update = FriendUpdate(self._nick(folded), True, *state)
+        try:  # never raises: a close (Session.close) calls this
+            update = FriendUpdate(self._nick(folded), True, *state)
+            mutual = self._mutual(folded)
+        except sqlite3.Error as exc:
+            self.store.health.failed(f"the friends of {folded!r}", exc)
+            return
         if state[0]:
             self._shown[folded] = state
         else:
             self._shown.pop(folded, None)
             self._nicks.pop(folded, None)
-        try:
-            mutual = self._mutual(folded)
-        except sqlite3.Error as exc:
-            self.store.health.failed(f"the friends of {folded!r}", exc)
-            return
         for friend in mutual:
             for s in self._present.get(friend, ()):
                 self._outbox.append((s, update))
@@ -294,7 +294,6 @@ class FriendList:
         with self.store._lock:  # noqa: SLF001
             self.store._db.execute("INSERT INTO friends (owner, friend) VALUES (?, ?)", (me, them))  # noqa: SLF001
         mutual = self._has(them, me)
-        self._nicks.setdefault(them, other.nick)
         info = self._info(them, mutual)
         for s in self._present.get(me, ()):
             out.append((s, FriendUpdate(info.nick, info.mutual, info.online, info.room)))
