@@ -143,7 +143,10 @@ def test_a_vote_kick_passes_with_a_majority_and_kicks_like_kick() -> None:
     with running_server() as server, clients(server, "alice", "bob", "carol", "dave") as (a, b, c, d):
         b.send(Say("/vote kick dave"))  # alice is the operator; bob starts it, and votes yes
         settle(b)
-        assert any("bob started a vote to kick dave" in t and "2 of 4 needed" not in t for t in notices(c))
+        assert any(
+            "bob started a vote to kick dave" in t and "1 for, 0 against, 3 of 4 needed" in t
+            for t in notices(c)
+        )
         c.send(Say("/vote yes"))  # bob + carol = 2 of 4: not a majority yet (3 needed)
         settle(c)
         assert any("2 for, 0 against, 3 of 4 needed" in t for t in notices(a))
@@ -268,3 +271,29 @@ def test_vote_spam_costs_one_notice_each_to_the_spammer_and_nothing_to_the_room(
             "the room saw nothing; the spammer got one answer per line (paced by CHAT_RATE)",
         )
     )
+
+
+def test_leaving_during_the_vote_does_not_escape_it() -> None:
+    with running_server() as server, clients(server, "alice", "bob", "carol", "dave") as (a, b, c, d):
+        b.send(Say("/vote kick dave"))
+        settle(b)
+        d.close()
+        a.recv_until(UserLeft)
+        c.send(Say("/vote yes"))
+        settle(c)
+        a.send(Say("/vote yes"))
+        assert any("The room voted to kick dave" in t for t in notices(a))
+        refused = try_join(server, "dave", "secret-dave")
+        assert refused is not None and refused.reason == "kicked"
+
+
+def test_an_operator_made_during_the_vote_is_not_kicked() -> None:
+    with running_server() as server, clients(server, "alice", "bob", "carol") as (a, b, c):
+        b.send(Say("/vote kick carol"))
+        settle(b)
+        a.send(Say("/op carol"))  # the operator makes carol one while the room votes
+        a.send(Say("/vote yes"))
+        got = notices(a)
+        assert any("failed: carol is an operator now" in t for t in got), got
+        c.send(Say("/list"))
+        assert "carol" in notices(c)[-1]  # still here
