@@ -24,6 +24,7 @@ from pgboard_server.chat import ChatCommands
 from pgboard_server.friends import FriendList
 from pgboard_server.limits import Limits
 from pgboard_server.ratelimit import AddressTable
+from pgboard_server.room import SHUTDOWN_REASON
 from pgboard_server.room_passwords import RoomPasswords
 from pgboard_server.rooms import Rooms
 from pgboard_server.session import Session
@@ -153,7 +154,7 @@ class BoardServer:
         linger = min(STOP_LINGER, self.limits.close_linger)
         for s in sessions:
             s.close(
-                "server shutdown", Error("shutdown", "the server is shutting down", fatal=True), linger=linger
+                SHUTDOWN_REASON, Error("shutdown", "the server is shutting down", fatal=True), linger=linger
             )
         wait = self.limits.send_timeout + self.limits.close_linger + JOIN_GRACE
         deadline = time.monotonic() + wait
