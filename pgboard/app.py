@@ -16,7 +16,17 @@ from typing import TYPE_CHECKING
 
 import pygame
 
-from pgboard import board_open, boardfile, identity, ignores, presence, render, room_commands, shortcuts
+from pgboard import (
+    board_open,
+    boardfile,
+    identity,
+    ignores,
+    people_menu,
+    presence,
+    render,
+    room_commands,
+    shortcuts,
+)
 from pgboard import settings as settings_mod
 from pgboard.board import Board
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
@@ -152,6 +162,7 @@ class App:
         )
         self.room = RoomView(self.conn, self.board, clock=self.scheduler.now)
         presence.wire(self, self.room)
+        people_menu.wire(self)
         self.room.on_chat = self._chat_line
         self.room.on_notice = self.ui.add_notice
         self.room.on_presence, self.ui.chat.clock = self.ui.chat.add_presence, self.scheduler.now

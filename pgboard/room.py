@@ -44,6 +44,7 @@ from pgboard.client_session import (
     StateChanged,
     TimerWanted,
 )
+from pgboard.friends import FriendBook
 from pgboard.protocol import (
     OPERATIONS,
     AccountOk,
@@ -69,6 +70,7 @@ from pgboard.protocol import (
     UserLeft,
     Welcome,
 )
+from pgboard.protocol_friends import Friends, FriendUpdate
 from pgboard.protocol_presence import Follow, View
 from pgboard.session_types import State
 
@@ -143,6 +145,7 @@ class RoomView:
         self.locked = False
         self.watching = False  # an operator made me watch only (or the room's new joiners watch only)
         self.granted_by: frozenset[str] = frozenset()  # authors whose objects I may edit too
+        self.friends = FriendBook()  # my account's friends, as the server last told (pgboard/friends.py)
         self.allowed: frozenset[str] = frozenset()  # whom I allowed to edit mine
         self.board.may_edit = self.may_edit
         # Object ids: my device's prefix (known from the secret before any welcome, so what is drawn
@@ -387,6 +390,9 @@ class RoomView:
             self.on_view(msg)
         elif isinstance(msg, Follow):
             self.on_follow(msg)
+        elif isinstance(msg, (Friends, FriendUpdate)):
+            for line in self.friends.apply(msg):
+                self.on_notice(line)
         elif isinstance(msg, AccountOk):
             if msg.action == "signup":
                 self.on_notice(f"{msg.nick} is registered: only you can use it, with your password")

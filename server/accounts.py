@@ -352,10 +352,11 @@ class Accounts:
 
     # -- offline private messages
 
-    def send_private(self, session: Session, nick: str, text: str, now: int) -> bool:
+    def send_private(self, session: Session, nick: str, text: str, now: int, *, paced: bool = True) -> bool:
         """``/msg`` to someone not in the sender's room: to the account wherever it is joined, or into
-        its mailbox. False when ``nick`` is no account (the caller says no_such_user)."""
-        wait = self.paced(session)  # registered or not: the answer tells, so it is paced
+        its mailbox. False when ``nick`` is no account (the caller says no_such_user). Not ``paced``
+        for a friend (server/friends.py): the sender knows they are an account."""
+        wait = self.paced(session) if paced else 0  # registered or not: the answer tells, so it is paced
         if wait:
             detail = f"too many names looked up from your address; try again in {wait} s"
             session.send(Error("rate_limited", detail, retry=wait))

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pgboard_server import confusables, moderation, presenting, watching
+from pgboard_server import confusables, dice, friends, moderation, presenting, votes, watching
 from pgboard_server.room_passwords import HELP as PASSWORD_HELP
 from pgboard_server.room_passwords import password_command
 
@@ -40,6 +40,9 @@ HELP = (
     *presenting.HELP,
     *watching.HELP,
     *PASSWORD_HELP,
+    *dice.HELP,
+    *votes.HELP,
+    *friends.HELP,
     ("/help", "this list"),
     ("//TEXT", "say TEXT starting with a slash"),
 )
@@ -68,6 +71,9 @@ class ChatCommands:
             **presenting.COMMANDS,
             **watching.COMMANDS,
             "password": password_command,
+            **dice.COMMANDS,
+            **votes.COMMANDS,
+            **friends.COMMANDS,
         }
 
     def say(self, session: Session, text: str) -> None:
@@ -110,7 +116,10 @@ class ChatCommands:
         with room.lock:
             target = room.find(nick)
             if target is None:
-                if not session.server.accounts.send_private(session, nick, text, int(self.now())):
+                known = session.server.friends.has(session, nick)  # a friend: known to be an account
+                if not session.server.accounts.send_private(
+                    session, nick, text, int(self.now()), paced=not known
+                ):
                     session.send(Error("no_such_user", f"nobody called {nick[:40]!r} is in this room"))
                 return
             line = Chat("private", session.user, session.nick, text, to=target.nick, time=int(self.now()))

@@ -15,6 +15,7 @@ from pgboard_server.passwords import SCRYPT_N, SCRYPT_P, SCRYPT_R
 from pgboard.board import MAX_OBJECTS as BOARD_MAX_OBJECTS
 from pgboard.protocol import DEFAULT_PORT as DEFAULT_PORT  # --port's default: the protocol's
 from pgboard.protocol import MAX_RETRY, MAX_ROOMS_LISTED, MAX_TEXT, MAX_USERS_LISTED
+from pgboard.protocol_friends import MAX_FRIENDS_LISTED
 
 LISTEN_BACKLOG = 512  # pending connections the kernel queues before accept()
 MAX_CONNECTIONS = 2000  # open connections at once; more are refused with error "server_full"
@@ -118,6 +119,19 @@ KICK_HOLD = 120.0  # seconds a kicked author id (and its guest address, for new 
 # busiest ROOMS_LISTED (the wire's MAX_ROOMS_LISTED at most). Rooms named by --hidden-rooms never show.
 ROOMS_LISTED = MAX_ROOMS_LISTED
 MAX_MOTD = MAX_TEXT  # characters of --motd, the greeting each joiner gets as a notice (one chat line)
+# Friends (server/friends.py): an account's list, kept in the store. Each presence change of an account
+# is pushed to the connections of its mutual friends (at most this many accounts), and /friends answers
+# with the whole list in one frame (the wire's MAX_FRIENDS_LISTED at most).
+MAX_FRIENDS = 100  # more get error too_many_friends
+FRIEND_OFFLINE_GRACE = 5.0  # seconds an account may be gone before its friends hear "went offline": the
+# client's /join is a new connection (the old one closes first) and a dropped link reconnects; within
+# this, friends hear "moved to ROOM" (or nothing) instead of offline-then-online
+# Fair commands (server/dice.py, server/votes.py): rolled and counted by the server, shown to the room.
+ROLL_MAX_DICE = 100  # /roll NdM: N at most (the notice lists every die: 100 of 4 digits is ~700 chars)
+ROLL_MAX_SIDES = 1000  # /roll NdM: M at most
+VOTE_TIMEOUT = 30.0  # seconds a /vote kick may take; it fails at the first heartbeat after it
+VOTE_COOLDOWN = 120.0  # seconds before the starter of a vote (their author id, or their address: a
+# guest's fresh secret is a new id) may start another in that room; one vote at a time per room anyway
 
 
 @dataclass(frozen=True)
@@ -193,6 +207,12 @@ class Limits:
     rooms_listed: int = ROOMS_LISTED
     hidden_rooms: tuple[str, ...] = ()  # rooms a `rooms` answer never lists (--hidden-rooms a,b)
     motd: str = ""  # the server's greeting, a notice to every joiner (--motd TEXT)
+    max_friends: int = MAX_FRIENDS
+    friend_offline_grace: float = FRIEND_OFFLINE_GRACE
+    roll_max_dice: int = ROLL_MAX_DICE
+    roll_max_sides: int = ROLL_MAX_SIDES
+    vote_timeout: float = VOTE_TIMEOUT
+    vote_cooldown: float = VOTE_COOLDOWN
 
     def __post_init__(self) -> None:
         if not 0 < self.login_window <= MAX_RETRY:
@@ -209,6 +229,10 @@ class Limits:
             raise ValueError(f"rooms_listed must be 0-{MAX_ROOMS_LISTED}: the wire allows no more")
         if len(self.motd) > MAX_MOTD:
             raise ValueError(f"motd must be at most {MAX_MOTD} characters")
+        if not 0 <= self.max_friends <= MAX_FRIENDS_LISTED:
+            raise ValueError(f"max_friends must be 0-{MAX_FRIENDS_LISTED}: /friends lists them in one frame")
+        if not (1 <= self.roll_max_dice <= ROLL_MAX_DICE * 10 and 2 <= self.roll_max_sides <= 10**6):
+            raise ValueError("roll_max_dice must be 1-1000 and roll_max_sides 2-1000000 (one notice)")
         if self.send_queue_limit < self.recv_size:
             raise ValueError("send_queue_limit must be at least recv_size (one input chunk)")
 

@@ -19,11 +19,23 @@ import os
 import threading
 from typing import Any
 
-# earlier first: Room.lock -> Rooms._lock -> Accounts._lock -> Session._state -> Session._lock ->
+# earlier first: Room.lock -> FriendList._lock ("friends") -> Rooms._lock -> Accounts._lock ->
+# Session._state -> Session._lock ->
 # Store._lock -> BoardServer._lock ("server") -> AddressTable._lock ("rate limits") -> a leaf. Leaves
 # (``leaf(name)``: the bans, pacers, rate limit buckets, compaction's pins, the store's health books...)
 # guard a dict or a counter for a moment and take no other lock while held, not even another leaf.
-ORDER = ("room", "rooms", "accounts", "session state", "session", "store", "server", "rate limits", "leaf")
+ORDER = (
+    "room",
+    "friends",
+    "rooms",
+    "accounts",
+    "session state",
+    "session",
+    "store",
+    "server",
+    "rate limits",
+    "leaf",
+)
 RANK = {name: i for i, name in enumerate(ORDER)}
 DEBUG = os.environ.get("PGBOARD_DEBUG_LOCKS", "") not in ("", "0")
 VIOLATIONS: list[str] = []  # what was caught, for the test suite to fail on

@@ -198,12 +198,17 @@ def kick(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
         return
     why = f": {reason}" if reason else ""
     log.info("room %r: %s kicked %s%s", room.name, session.nick, target.nick, why)
-    server = session.server
+    kick_out(room, target, f"kicked by {session.nick}{why}", f"{session.nick} kicked you{why}")
+
+
+def kick_out(room: Room, target: Session, reason: str, detail: str) -> None:
+    """Under the room's lock: ``target`` leaves (the room sees ``reason``), told ``detail`` (error
+    kicked, fatal), and stays out for KICK_HOLD, as do new guests from a kicked guest's address.
+    /kick and a passed /vote kick (server/votes.py) both end here."""
+    server = target.server
     guest = "" if server.accounts.account_of(target) else address_of(target.peer)
     server.bans.kicked(room, target.user, guest)  # out for KICK_HOLD, and new guests from a guest's address
-    target.close(
-        f"kicked by {session.nick}{why}", Error("kicked", f"{session.nick} kicked you{why}", fatal=True)
-    )
+    target.close(reason, Error("kicked", detail, fatal=True))
 
 
 @_locked_room

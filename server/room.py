@@ -15,6 +15,7 @@ Lock order (server/lockorder.py checks it when PGBOARD_DEBUG_LOCKS=1, as in the 
 thread holding a lock takes only locks further down this list, never one above it.
 
     Room.lock (re-entrant)       a room's board, members and chat
+    FriendList._lock             where logged-in accounts are, for their friends (server/friends.py)
     Rooms._lock                  which rooms are held (put away: the room's lock taken without waiting)
     Accounts._lock               who is logged in
     Session._state               a connection's closing flag and room (join racing a close)

@@ -21,6 +21,7 @@ from pgboard_server import lockorder
 from pgboard_server.accounts import Accounts
 from pgboard_server.bans import Bans
 from pgboard_server.chat import ChatCommands
+from pgboard_server.friends import FriendList
 from pgboard_server.limits import Limits
 from pgboard_server.metrics import Metrics, MetricsEndpoint
 from pgboard_server.ratelimit import AddressTable
@@ -30,6 +31,7 @@ from pgboard_server.rooms import Rooms
 from pgboard_server.session import Session
 from pgboard_server.store import MEMORY, Store
 from pgboard_server.tls import TlsWire
+from pgboard_server.votes import Votes
 
 from pgboard.protocol import PROTOCOL_VERSION, Error, Hello, encode
 
@@ -82,6 +84,8 @@ class BoardServer:
         self.accounts: Accounts = None  # type: ignore[assignment]  # set by start()
         self.room_passwords: RoomPasswords = None  # type: ignore[assignment]  # set by start()
         self.bans: Bans = None  # type: ignore[assignment]  # set by start()
+        self.friends: FriendList = None  # type: ignore[assignment]  # set by start()
+        self.votes: Votes = None  # type: ignore[assignment]  # set by start()
         self.chat = ChatCommands(wall_clock)
         self._listener: socket.socket | None = None
         self._wake_r, self._wake_w = socket.socketpair()
@@ -129,6 +133,8 @@ class BoardServer:
                 passwords=self.room_passwords,
             )
             self.bans = Bans(self.store, self.limits, self.chat.now)
+            self.friends = FriendList(self.store, self.limits, self.accounts, self.clock)
+            self.votes = Votes(self.limits, self.clock, self.bans, self.accounts)
             started = time.perf_counter()
             # a cluster process holds a room only under its lease, rebuilt from Redis when it takes it
             replayed = self.rooms.replay_all() if self.cluster is None else 0
@@ -301,3 +307,6 @@ class BoardServer:
         now = self.clock()
         for s in self.sessions:
             s.heartbeat(now)
+        if self.friends is not None:  # started
+            self.friends.tick(now)  # accounts gone past the grace: their friends hear
+            self.votes.tick(now)  # votes past their time fail

@@ -248,6 +248,7 @@ class Session:
         log.debug("%r closing: %s", self, reason)
         if room is not None:
             room.leave(self, reason)
+        self.server.friends.left(self)  # its account's friends hear (server/friends.py)
 
     def attach(self, room: Room) -> bool:
         """Become a member of ``room`` unless the connection is already closing (called under the
@@ -494,6 +495,7 @@ class Session:
                 self._refuse("join", f"more than {self.limits.join_rate:g} joins a second", retry)
             else:
                 self.server.rooms.join(self, msg)
+                self.server.friends.joined(self)  # the friend list; friends hear where this account is
                 self.server.accounts.deliver_mail(self)  # after the catch-up, in order
         elif isinstance(msg, (*ACCOUNT_MESSAGES, Rooms)):
             retry = self.throttle.admit("chat")  # a slow hash, or a look at every room: paced like chat

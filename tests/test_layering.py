@@ -28,6 +28,7 @@ SERVER_MAY_IMPORT = {
     "pgboard.board_batch",  # a batch applied whole, pure like board.py
     "pgboard.wire_errors",  # the join and account error lists (protocol.py re-exports them)
     "pgboard.room_list",  # the rooms answer's record (pure)
+    "pgboard.protocol_friends",  # the friends messages (pure, registered by protocol.py)
     "pgboard.clearing",
     "pgboard.history",
     "pgboard.geometry",

@@ -34,6 +34,7 @@ from pgboard.protocol import (
     encode,
 )
 from pgboard.protocol_cluster import Peers, Redirect
+from pgboard.protocol_friends import FriendInfo, Friends, FriendUpdate
 from pgboard.protocol_presence import Follow, View
 
 PENCIL = BoardObject(id="s1", kind="pencil", points=((0, 0), (5, 7), (BOARD_W, BOARD_H)), author="u1")
@@ -87,6 +88,10 @@ SAMPLES: list[Message] = [
     Chat(kind="private", user="u1", nick="a", text="again", to="bob", time=1, away=True, mail=7, again=True),
     Redirect(host="10.0.0.2", port=5152),
     Peers(addresses=("10.0.0.2:5152", "[::1]:5153")),
+    Friends(friends=(FriendInfo("bob", True, True, "attic"), FriendInfo("李雷")), asked=True),
+    Friends(),
+    FriendUpdate(nick="bob", mutual=True, online=True, room="cellar"),
+    FriendUpdate(nick="bob", gone=True),
 ]
 
 
@@ -443,6 +448,14 @@ CLASS_FIELDS: dict[tuple[type, str], st.SearchStrategy] = {
     (P.Rooms, "more"): st.integers(0, 2**31),
     (Redirect, "port"): st.integers(1, 65535),
     (Peers, "addresses"): st.lists(TEXTS, max_size=3).map(tuple),
+    (Friends, "friends"): st.lists(
+        st.builds(FriendInfo, TEXTS, st.booleans(), st.booleans(), TEXTS), max_size=3
+    ).map(tuple),
+    **{
+        (cls, f): st.booleans()
+        for cls in (Friends, FriendUpdate)
+        for f in ("asked", "mutual", "online", "gone")
+    },
 }
 
 

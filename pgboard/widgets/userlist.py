@@ -1,7 +1,8 @@
 """The user list: who is in the room, each with a colour derived from their id, "(you)" for yourself
 and an "op" badge for the room's operators.
 
-Clicking someone else reports ``on_pick(nick)`` (the UI starts a private message to them). A list
+Clicking someone else reports ``on_pick(nick)`` (the UI starts a private message to them); a right-click
+reports ``on_menu(nick)`` (pgboard/people_menu.py: message, add or remove a friend). A list
 longer than the panel scrolls (the wheel over it, ``scroll_by``; a scroll bar shows where you are); it
 said "and 6 more" and hid them. While the server is down (``offline``) the header says so and the list
 is greyed: it is who was there, not who is. ``marks``: a short word after a nick (author id -> "idle",
@@ -31,6 +32,7 @@ class UserList:
     def __init__(self, fonts: FontSet, on_pick: Callable[[str], None] | None = None) -> None:
         self.fonts = fonts
         self.on_pick = on_pick
+        self.on_menu: Callable[[str], None] | None = None  # a right-click on someone else
         self.rect = pygame.Rect(0, 0, 0, 0)
         self.users: list[tuple[str, str]] = []
         self.me = ""
@@ -83,6 +85,10 @@ class UserList:
             nick = next((n for i, n in self.users if i == uid), "")
             if nick and uid != self.me and self.on_pick is not None:
                 self.on_pick(nick)
+        if event.button == 3 and 0 <= row < len(rows) and event.pos[1] >= self.rect.y + HEADER_H:
+            nick = next((n for i, n in self.users if i == rows[row][0]), "")
+            if nick and rows[row][0] != self.me and self.on_menu is not None:
+                self.on_menu(nick)
         return True
 
     def draw(self, surface: pygame.Surface) -> None:
