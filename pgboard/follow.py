@@ -93,17 +93,21 @@ class Follower:
         self._publish(app, room)
 
     def _publish(self, app: App, room: RoomView) -> None:
+        conn, now = app.conn, app.scheduler.now()
+        if conn is None or conn.state != "online":
+            self._members = frozenset()  # back online: everyone gets my view again
+            return
         members = frozenset(room.users)
+        arrived = bool(members - self._members)
         if members != self._members:
-            if members - self._members:
-                self._sent = None  # someone came: they get my view too
             for gone in [u for u in self.views if u not in members]:
                 del self.views[gone]  # bounded by who is here
         self._members = members
-        conn, now = app.conn, app.scheduler.now()
         box = app.viewport.visible_box()
-        if box == self._sent or conn is None or conn.state != "online" or now - self._sent_at < 1 / VIEW_RATE:
+        if box == self._sent and not arrived:
             return
+        if not arrived and now - self._sent_at < 1 / VIEW_RATE:  # a newcomer gets it at once (paced by
+            return  # the server's joins); a zoom or a pan at most VIEW_RATE times a second
         x0, y0, x1, y1 = box
         if conn.send(View(x0, y0, max(x1 - x0, 1), max(y1 - y0, 1))):
             self._sent, self._sent_at = box, now
