@@ -693,3 +693,4 @@ class Codec:
     @staticmethod
     def send(msg: Message) -> bytes:
         return encode(msg)
+from pgboard import protocol_history as _protocol_history  # noqa: E402,F401  registers its messages

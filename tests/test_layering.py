@@ -20,6 +20,7 @@ PURE = ["pgboard.protocol", "pgboard.wire_fields", "pgboard.board", "pgboard.geo
 SERVER_MAY_IMPORT = {
     "pgboard",
     "pgboard.protocol",
+    "pgboard.protocol_history",  # the history messages (pure, registered by protocol.py)
     "pgboard.wire_fields",
     "pgboard.board",
     "pgboard.board_journal",
