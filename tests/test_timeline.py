@@ -63,7 +63,8 @@ def test_playing_moves_at_the_base_rate_times_the_speed_and_stops_at_the_end() -
 def test_a_jump_to_the_end_of_a_long_log_is_spread_over_frames() -> None:
     t = Timeline()
     ops = [HistoryOp(Add("o1", BoardObject("a:s", "pencil", ((1, 1),)), seq=1, author="a"))]
-    ops += [HistoryOp(Extend(f"e{i}", "a:s", ((i % 3000, 5),) * 10, seq=i, author="a")) for i in range(2, 3001)]
+    pts = ((7, 5),) * 10
+    ops += [HistoryOp(Extend(f"e{i}", "a:s", pts, seq=i, author="a")) for i in range(2, 3001)]
     feed(t, 0.0, 3000, ops)
     t.seek(3000)
     done = t.tick(0.0)
