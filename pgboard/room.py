@@ -69,6 +69,7 @@ from pgboard.protocol import (
     UserLeft,
     Welcome,
 )
+from pgboard.protocol_history import HISTORY_REPLIES
 from pgboard.session_types import State
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,8 @@ class RoomView:
         self.on_rights: Callable[[], None] = _ignore  # room_state changed what I may do
         self.on_blocked: Callable[[str], None] = _ignore  # an operation was not sent, and why
         self.on_state: Callable[[StateChanged], None] = _ignore  # the session changed state
+        self.on_history: Callable[[Message], None] = _ignore  # history pages (pgboard/timeline_view.py)
+        self.on_catch_up: Callable[[Event], None] = _ignore  # catch-ups begin and end ("what you missed")
         self.operators: frozenset[str] = frozenset()
         self.locked = False
         self.granted_by: frozenset[str] = frozenset()  # authors whose objects I may edit too
@@ -264,6 +267,8 @@ class RoomView:
         return MESSAGE_WORK
 
     def apply(self, event: Event) -> None:
+        if isinstance(event, (CatchUpStarted, CatchUpFinished)):
+            self.on_catch_up(event)  # before the catch-up touches the board
         if isinstance(event, Received):
             self._received(event.msg)
         elif isinstance(event, Confirmed):
@@ -296,6 +301,8 @@ class RoomView:
                 self._catchup.place(msg.obj)
         elif isinstance(msg, Cursor):
             self.presence.moved(msg.user, (msg.x, msg.y))
+        elif isinstance(msg, HISTORY_REPLIES):
+            self.on_history(msg)  # the timeline's pages: never the live board
         else:
             self._apply_social(msg)
 

@@ -22,6 +22,7 @@ HELP = (
     ("/join ROOM [password]", "leave this board for another room"),
     ("/leave", "leave this board for the connect screen"),
     ("/quit", "close pgboard"),
+    ("/history", "replay this board's history (the timeline, key H)"),
 )
 
 
@@ -42,6 +43,8 @@ def handle(app: App, text: str) -> bool:
             app.ui.add_notice("Usage: /join ROOM [password]")
         else:
             join(app, room, password.strip())
+    elif command == "/history":
+        app.timeline.open()
     elif command == "/help":
         for usage, what in HELP:  # then the server's own list
             app.ui.add_notice(f"{usage}: {what}")
