@@ -55,7 +55,7 @@ class TimelineMode:
         self.bar.on_toggle = lambda: self.timeline.toggle(self._now()) if self.timeline else None
         self.bar.on_speed = self._cycle_speed
         self.bar.on_seek = lambda f: self.timeline.seek_fraction(f) if self.timeline else None
-        self.bar.on_export = self.export
+        self.bar.on_export = self._export_clicked
         self.bar.on_close = self.close
         self.offer = MissedOffer(app.ui.fonts)
         self.offer.on_accept = self.watch_missed
@@ -262,6 +262,9 @@ class TimelineMode:
         self.bar.export_progress = 0.0
         app.ui.toast(f"Exporting the time-lapse ({len(self.exporting.samples)} frames) to {path.name}")
         return self.exporting
+
+    def _export_clicked(self) -> None:
+        self.export()
 
     def _export_ended(self, export: TimelapseExport) -> None:
         self.exporting = None
