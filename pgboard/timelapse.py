@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pygame
-from PIL import Image
+from PIL import Image, ImageChops
 
 from pgboard.board import Board
 from pgboard.canvas import BOARD_BG, Canvas
@@ -42,23 +42,27 @@ FRAME_MS = 80  # each frame shown this long (12.5 frames a second)
 HOLD_MS = 2000  # the last frame (the board as it is) held this long before the loop starts over
 QUEUE_FRAMES = 8  # captured frames waiting for the encoder (each ~1 MB as RGB at 800x450)
 FORMATS = {".gif": "GIF", ".webp": "WEBP"}
+WEBP_QUALITY = 80  # lossy; the 10,000-object board: 20.4 MB at 80, 16.0 at 50 (blurred); GIF: 4 MB
 
 
 def gif_palette() -> list[int]:
-    """256 colours: the board's background, the palette's and users' colours, greys, then the 216
-    web-safe colours (what anti-aliased edges and custom colours map to)."""
+    """255 colours and the transparent index (``TRANSPARENT``, last): the board's background, the
+    palette's and users' colours, greys, then the 216 web-safe colours (what scaled edges and custom
+    colours map to)."""
     colors: list[tuple[int, int, int]] = [BOARD_BG[:3]]
     colors += [theme.hex_to_rgb(c) for _, c in theme.PALETTE]
     colors += [theme.hex_to_rgb(c) for c in theme.USER_COLORS]
     colors += [(v, v, v) for v in range(0, 256, 16)]
     colors += [(r, g, b) for r in range(0, 256, 51) for g in range(0, 256, 51) for b in range(0, 256, 51)]
-    unique = list(dict.fromkeys(colors))[:256]
-    unique += [unique[-1]] * (256 - len(unique))
+    unique = list(dict.fromkeys(colors))[:TRANSPARENT]
+    unique += [unique[-1]] * (TRANSPARENT - len(unique))
     return [c for rgb in unique for c in rgb]
 
 
+TRANSPARENT = 255  # the GIF palette's index of "as the frame before" (never a colour of a frame)
+_PALETTE = gif_palette()
 _PALETTE_IMAGE = Image.new("P", (1, 1))
-_PALETTE_IMAGE.putpalette(gif_palette())
+_PALETTE_IMAGE.putpalette(_PALETTE)
 
 
 def sample_points(total: int, frames: int = MAX_EXPORT_FRAMES) -> list[int]:
@@ -103,6 +107,7 @@ class TimelapseExport:
         self._queue: queue.Queue[Image.Image] = queue.Queue(maxsize=QUEUE_FRAMES)
         self._thread: threading.Thread | None = None
         self._pending: Image.Image | None = None  # captured, waiting for room in the queue
+        self._prev: Image.Image | None = None  # the encoder's last GIF frame, as palette indices
 
     @property
     def progress(self) -> float:
@@ -187,13 +192,23 @@ class TimelapseExport:
             yield self._encodable(image)
 
     def _encodable(self, image: Image.Image) -> Image.Image:
-        """GIF frames mapped to one fixed palette (:func:`gif_palette`), not quantised each: Pillow's
-        median cut, the default for an RGB frame, took 38 ms a frame at 800x450 here, and a palette
-        of each frame's own made every frame differ from the last (a 500-line log: 728 KB against
-        49 KB); WebP takes RGB."""
-        if self.format == "GIF":
-            return image.quantize(palette=_PALETTE_IMAGE, dither=Image.Dither.NONE)
-        return image
+        """A frame as the encoder takes it. GIF: mapped to one fixed palette (:func:`gif_palette`;
+        Pillow's median cut, the default for an RGB frame, took 38 ms a frame at 800x450 here), and
+        every pixel the frame before had already made transparent, so each frame stores what changed
+        (the 10,000-object board: 75 MB with whole frames). WebP takes RGB (its encoder diffs)."""
+        if self.format != "GIF":
+            return image
+        frame = image.quantize(palette=_PALETTE_IMAGE, dither=Image.Dither.NONE)
+        indices = Image.frombytes("L", frame.size, frame.tobytes())
+        prev, self._prev = self._prev, indices
+        if prev is not None:
+            same = ImageChops.difference(indices, prev).point(lambda v: 255 if v == 0 else 0)
+            indices = indices.copy()
+            indices.paste(TRANSPARENT, mask=same)
+        out = Image.frombytes("P", frame.size, indices.tobytes())
+        out.putpalette(_PALETTE)
+        out.info["transparency"] = TRANSPARENT
+        return out
 
     def _encode(self, first: Image.Image, durations: list[int]) -> None:
         try:
@@ -204,9 +219,10 @@ class TimelapseExport:
             else:
                 options["duration"] = HOLD_MS
             if self.format == "GIF":
-                options["optimize"] = False  # the encoder's palette per frame; optimising costs twice
+                options["optimize"] = False  # one fixed palette: nothing to optimise
+                options["disposal"] = 1  # each frame drawn over the last: its transparent pixels keep it
             else:
-                options["quality"] = 80
+                options["quality"] = WEBP_QUALITY
             self.path.parent.mkdir(parents=True, exist_ok=True)
             first.save(self.path, self.format, **options)
         except Exception as exc:  # a full disk, an unwritable folder: said in the bar, logged once

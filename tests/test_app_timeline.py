@@ -190,3 +190,10 @@ def test_after_a_reconnect_the_missed_operations_are_offered_and_played_from_bef
         assert t.at_end and set(t.board.objects) == set(app.board.objects)
         bob.close()
         app.shutdown()
+
+
+def test_the_timelapse_benchmark_runs_and_reports_both_formats():
+    from bench import timelapse_bench
+
+    text = timelapse_bench.run(30)
+    assert "| GIF |" in text and "| WebP |" in text and "frames/s" in text
