@@ -292,3 +292,44 @@ def wire(app: App, room: RoomView) -> None:
         return min(waits, default=None)
 
     app.ui.board_next_change = next_change
+
+
+HEADLESS_TIMEOUT = 600.0  # seconds `pgboard --export-timelapse` waits for the server and the log at most
+HEADLESS_POLL = 0.05  # seconds between two frames while it waits for the socket
+
+
+def export_headless(app: App, path: Path, timeout: float = HEADLESS_TIMEOUT) -> int:
+    """``pgboard --export-timelapse FILE --connect ...``: join, fetch the whole log, write the file,
+    no window needed (the dummy video driver). Returns the exit status (0: written)."""
+    from pgboard.frameloop import select_wait  # the run loop's wait on the socket
+
+    deadline = app.scheduler.now() + timeout
+
+    def frames_until(done: Any) -> bool:
+        while not done():
+            if app.scheduler.now() > deadline or app.conn is None or app.conn.state in ("refused", "failed"):
+                return False
+            app.step([])
+            fd = app.conn.fileno()
+            select_wait([fd] if fd >= 0 else [], [], HEADLESS_POLL)
+        return True
+
+    mode: TimelineMode = app.timeline
+    if not frames_until(lambda: app.conn is not None and app.conn.state == "online"):
+        log.error("could not join: %s", app.conn.last_error if app.conn is not None else "no connection")
+        return 2
+    mode.open()
+    t = mode.timeline
+    if t is None or not frames_until(lambda: t.fetch.complete or t.fetch.error):
+        log.error("could not fetch the room's history")
+        return 2
+    export = TimelapseExport(path, list(t.base), t.base_seq, list(t.ops), app.texts)
+    try:
+        export.run()
+    except RuntimeError as exc:
+        log.error("could not write %s: %s", path, exc)
+        return 1
+    finally:
+        export.close()
+    print(f"wrote {path}: {len(export.samples)} frames of {len(t.ops)} operations")
+    return 0

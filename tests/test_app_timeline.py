@@ -197,3 +197,34 @@ def test_the_timelapse_benchmark_runs_and_reports_both_formats():
 
     text = timelapse_bench.run(30)
     assert "| GIF |" in text and "| WebP |" in text and "frames/s" in text
+
+
+def test_pgboard_export_timelapse_writes_the_rooms_history_without_a_window(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    with running_server() as srv:
+        bob = RawClient(srv.address)
+        bob.join("bob", room="r")
+        draw_lines(bob, 1, 6)
+        out = tmp_path / "history.webp"
+        env = dict(os.environ, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"))
+        cmd = [
+            sys.executable,
+            "-m",
+            "pgboard.cli",
+            "--export-timelapse",
+            str(out),
+            "--room",
+            "r",
+            "--nick",
+            "cam",
+        ]
+        cmd += ["--connect", f"127.0.0.1:{srv.address[1]}"]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+        assert done.returncode == 0, done.stderr
+        assert "7 frames of 6 operations" in done.stdout
+        with Image.open(out) as im:
+            assert im.n_frames == 7
+        bob.close()
