@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pgboard.board import Board
+from pgboard.board import MAX_OBJECTS, Board
 from pgboard.geometry import Box
 from pgboard.protocol import Add, BoardObject, Clear, Extend, Message, Operation
 from pgboard.protocol_history import (
@@ -141,7 +141,8 @@ class Timeline:
             elif f.start == 0:
                 self.base_seq = msg.start - 1
         elif isinstance(msg, HistoryObj) and f.in_page:
-            self.base.append(msg.obj)
+            if len(self.base) < MAX_OBJECTS:  # a base is a board: no more than a board holds
+                self.base.append(msg.obj)
         elif isinstance(msg, HistoryOp) and f.in_page:
             if self._base_dirty:
                 self._reset_board()  # the base came whole before the page's first operation
