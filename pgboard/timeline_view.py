@@ -154,6 +154,7 @@ class TimelineMode:
                     t.fetch.waiting = False
             t.tick(now)
             self._show(t)
+            self.app.canvas.update_hidden()  # the live board, painted underneath, its changes unlisted
         if self.exporting is not None:
             self.exporting.step()
             self.bar.export_progress = self.exporting.progress

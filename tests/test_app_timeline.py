@@ -228,3 +228,34 @@ def test_pgboard_export_timelapse_writes_the_rooms_history_without_a_window(tmp_
         with Image.open(out) as im:
             assert im.n_frames == 7
         bob.close()
+
+
+@pytest.mark.reliability
+def test_the_live_board_under_an_open_timeline_keeps_no_growing_list_of_changes(
+    screen,  # noqa: F811
+    server,  # noqa: F811
+    tmp_path,
+):
+    """Hours of others drawing while someone watches the replay: the live canvas, not drawn, paints
+    as it goes and lists nothing; Esc shows all of it."""
+    from pgboard.boardview import REPAINT_ALL_REGIONS
+
+    bob = RawClient(server.address)
+    bob.join("bob", room="r")
+    draw_lines(bob, 1, 2)
+    app = joined(make_app(screen, tmp_path), server)
+    open_timeline(app)
+    most = 0
+    for i in range(3, 203):  # lines drawn live, one by one, while the timeline is open
+        obj = BoardObject(bob.obj_id(f"l{i}"), "line", ((15 * i, 300), (15 * i, 1500)), "#e03131", 16)
+        bob.send(Add(f"o{i}", obj))
+        if i % 10 == 0:
+            run_until(app, lambda i=i: bob.obj_id(f"l{i}") in app.board.objects)
+            most = max(most, len(app.canvas._pending), len(app.canvas._view.damage))
+    run_until(app, lambda: len(app.board) == 202)
+    assert most <= REPAINT_ALL_REGIONS + 1, f"{most} changes listed while the live board was hidden"
+    app.frame([key(pygame.K_ESCAPE)])
+    app.frame([])
+    x, y = app.viewport.to_screen((15 * 200, 900))
+    assert tuple(app.screen.get_at((round(x), round(y))))[:3] == RED
+    bob.close()
