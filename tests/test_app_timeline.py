@@ -170,7 +170,9 @@ def test_after_a_reconnect_the_missed_operations_are_offered_and_played_from_bef
         draw_lines(bob, 1, 5)
         joined(app, srv)
         run_until(app, lambda: len(app.board) == 5)
-        app.timeline.offer.hide()  # the join's offer (how this board was drawn) is not this test's
+        run_until(app, lambda: app.timeline.offer.visible)
+        assert "how this board was drawn (5 ops)" in app.timeline.offer.text  # a late join's offer
+        app.timeline.offer.hide()
         room = srv.rooms.all()[0]
         room.members[app.room.me].close("test: the link drops")  # type: ignore[union-attr]
         run_until(app, lambda: app.conn.state == "offline")
