@@ -27,7 +27,8 @@ from pgboard.net import Connection, Credentials
 from pgboard.protocol import DEFAULT_PORT, MAX_WIDTH, Chat, Cursor, Message, Say
 from pgboard.room import LIVE_BUDGET, LOCKED_TEXT, RoomView
 from pgboard.scheduler import Scheduler
-from pgboard.sizes import TEXT_SIZE, step_width
+from pgboard.session_types import WELCOMED
+from pgboard.sizes import TEXT_SIZE, WINDOW_SIZE, step_width
 from pgboard.tools import Tool, ToolContext
 from pgboard.tooltable import TOOLS, make_tool
 from pgboard.ui import UI
@@ -41,7 +42,6 @@ if TYPE_CHECKING:  # the server is imported only when the window hosts
 
 log = logging.getLogger(__name__)
 
-WINDOW_SIZE = (1280, 800)
 ZOOM_STEP = 1.25
 WHEEL_ZOOM_STEP = 1.1
 WHEEL_PAN = 60  # screen pixels per wheel notch
@@ -155,6 +155,7 @@ class App:
         self.room.on_notice = self.ui.add_notice
         self.room.on_presence, self.ui.chat.clock = self.ui.chat.add_presence, self.scheduler.now
         self.room.on_users = self._users_changed
+        self.room.on_rooms = lambda answer: room_commands.offer(self, answer)
         self.room.on_rights = self._rights_changed
         self.room.on_blocked = self.ui.toast
         self.room.on_state = self._state_changed
@@ -295,7 +296,7 @@ class App:
         if conn is None or self.room is None:
             return
         new = event.new
-        self.ui.user_list.offline = new is not State.ONLINE  # greyed: who was there, not who is
+        self.ui.user_list.offline = new not in WELCOMED  # greyed: who was there, not who is
         if new is State.ONLINE:
             self.ignores.online(conn, again=self._ever_online)  # a /mute survives a reconnect
             self._ever_online = True

@@ -12,15 +12,19 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # pygame prints a greeting ("pygame-ce 2.5.8 (SDL ...)") on import: a line of noise on every start
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-import pygame  # noqa: E402 - after the line above
+from pgboard.protocol import DEFAULT_PORT  # noqa: E402 - after the line above (no pygame in it)
+from pgboard.sizes import WINDOW_SIZE  # noqa: E402
+from pgboard.tls import normal_fingerprint  # noqa: E402
 
-from pgboard.app import WINDOW_SIZE, App
-from pgboard.protocol import DEFAULT_PORT
-from pgboard.tls import normal_fingerprint
+if TYPE_CHECKING:
+    from pgboard.app import App
+
+log = logging.getLogger(__name__)
 
 
 def _parse_address(text: str) -> tuple[str, int]:
@@ -89,12 +93,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Ctrl+C from the very start (pygame and the app are imported below, after this): a flag, read
+    # once the window and the app exist, so quitting early is as clean as quitting later
+    stop = _Stop()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     args = build_parser().parse_args(argv)
     if args.export_timelapse is not None:
         if not args.connect:
             build_parser().error("--export-timelapse needs --connect HOST:PORT")
         os.environ["SDL_VIDEODRIVER"] = "dummy"  # headless: no window
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    log.info("starting: opening the window")
+    import pygame
+
+    from pgboard.app import App
+
     # display and fonts only: pygame.init() would open the audio device too, whose mixing thread ran
     # all the time (0.3% of a core idle, measured) for a program that plays no sound
     pygame.display.init()
@@ -115,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         app.connect(
             args.connect[0], args.connect[1], nick, room, tls=args.tls, fingerprint=args.tls_fingerprint or ""
         )
-    if args.open is not None:
+    if args.open is not None and not stop.requested:
         app.open_board(args.open)
     if args.export_timelapse is not None:
         from pgboard import timeline_view
@@ -125,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             app.shutdown()
             pygame.quit()
-    _quit_on_signals(app)
+    stop.app = app
+    if stop.requested:
+        app.running = False  # no frame: the app shuts down at once, as on a window close
     try:
         app.run()
     finally:
@@ -133,19 +149,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _quit_on_signals(app: App) -> None:
+class _Stop:
     """SIGTERM and SIGINT (Ctrl+C in the terminal) end the loop after the frame under way (frames are
     bounded), then the app shuts down as on a window close: the hosted server stopped, the settings
-    saved, and no KeyboardInterrupt traceback. SDL turns SIGTERM into a QUIT event too, but only when
-    nothing else set a handler first and only for a loop that reads its events: a flag does not depend
-    on either."""
+    saved, and no KeyboardInterrupt traceback. Before the app exists the signal is only remembered.
+    SDL turns SIGTERM into a QUIT event too, but only when nothing else set a handler first and only
+    for a loop that reads its events: a flag does not depend on either."""
 
-    def stop(signum: int, _frame: object) -> None:
-        logging.getLogger(__name__).info("signal %d: quitting", signum)
-        app.running = False
+    def __init__(self) -> None:
+        self.requested = False
+        self.app: App | None = None
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    def __call__(self, signum: int, _frame: object) -> None:
+        log.info("signal %d: quitting", signum)
+        self.requested = True
+        if self.app is not None:
+            self.app.running = False
 
 
 def _parse_fingerprint(text: str) -> str:

@@ -131,6 +131,7 @@ class RoomView:
             f"{nick} {verb}" + (f" ({reason})" if reason else "")
         )
         self.on_users: Callable[[], None] = _ignore
+        self.on_rooms: Callable[[Rooms], None] = _ignore  # the answer to /rooms (the App offers a picker)
         self.on_error: Callable[[Error], None] = _ignore
         self.on_rights: Callable[[], None] = _ignore  # room_state changed what I may do
         self.on_blocked: Callable[[str], None] = _ignore  # an operation was not sent, and why
@@ -371,6 +372,7 @@ class RoomView:
         elif isinstance(msg, Rooms):  # the answer to /rooms
             for line in room_list.describe(msg.rooms, msg.more):
                 self.on_notice(line)
+            self.on_rooms(msg)
         elif isinstance(msg, RoomState):
             self._rights(msg)
         elif isinstance(msg, AccountOk):

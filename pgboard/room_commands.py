@@ -4,7 +4,8 @@
 ``/join ROOM [password]`` leaves this board for another room on the same server (the same nickname,
 log-in, TLS and pinned certificate: a new connection, as the connect screen would make),
 ``/leave`` goes back to the connect screen, ``/quit`` ends the program. Everything else goes to the
-server, whose own commands (/help) are listed there.
+server, whose own commands (/help) are listed there. The answer to ``/rooms`` is offered as a picker
+(:func:`offer`): a number, Enter or a click goes to that room.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from typing import TYPE_CHECKING
 
 from pgboard import names
 from pgboard.protocol import Rooms
+from pgboard.room_list import RoomInfo
+from pgboard.widgets.picklist import MAX_ROWS
 
 if TYPE_CHECKING:
     from pgboard.app import App
 
 HELP = (
-    ("/rooms", "list the open rooms of this server"),
+    ("/rooms", "list the open rooms of this server and pick one to go to"),
     ("/join ROOM [password]", "leave this board for another room"),
     ("/leave", "leave this board for the connect screen"),
     ("/quit", "close pgboard"),
@@ -82,6 +85,36 @@ def join(app: App, room: str, password: str = "") -> None:
         tls=conn.tls,
         fingerprint=conn.pinned,
     )
+
+
+def offer(app: App, answer: Rooms) -> None:
+    """Show the rooms of a `rooms` answer in a picker (the busiest first, as many as it has rows):
+    picking one goes there; a room with a password puts ``/join ROOM `` in the chat box for it."""
+    here = names.fold(app.conn.room) if app.conn is not None else ""
+    rooms = list(answer.rooms)
+    if not rooms:
+        return  # the notice already says how to open one
+    rows = [(r.name, _detail(r, names.fold(r.name) == here)) for r in rooms]
+    unseen = len(rooms) - MAX_ROWS + answer.more
+    title = f"Rooms on this server: {len(rooms) + answer.more}" + (
+        f" ({unseen} more: /join ROOM)" if unseen > 0 else ""
+    )
+
+    def picked(index: int) -> None:
+        room = rooms[index]
+        if room.password:
+            app.ui.focus_chat()
+            app.ui.chat.input.set_text(f"/join {room.name} ")
+            app.ui.add_notice(f"{room.name} has a password: type it after the name and press Enter")
+        else:
+            join(app, room.name)
+
+    app.ui.pick(title, rows, picked)
+
+
+def _detail(room: RoomInfo, here: bool) -> str:
+    people = f"{room.users} {'person' if room.users == 1 else 'people'}"
+    return people + (", password" if room.password else "") + (", you are here" if here else "")
 
 
 def _may_go(app: App) -> bool:

@@ -60,6 +60,8 @@ class State(enum.StrEnum):
 
 
 LINKED = (State.CONNECTING, State.LOGGING_IN, State.JOINING, State.CATCHING_UP, State.ONLINE, State.HELD)
+# welcomed by the server: who is in the room is what it said, not as last seen (held: online, paced)
+WELCOMED = (State.CATCHING_UP, State.ONLINE, State.HELD)
 _DOWN = (State.OFFLINE, State.FAILED, State.CLOSED)
 TRANSITIONS: dict[State, frozenset[State]] = {
     State.CLOSED: frozenset({State.CONNECTING}),

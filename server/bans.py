@@ -22,10 +22,11 @@ from __future__ import annotations
 import math
 import re
 import sqlite3
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from pgboard_server import lockorder
 
 from pgboard.protocol import MAX_RETRY, JoinError
 
@@ -92,7 +93,7 @@ class Bans:
         self.address_hold = limits.ban_address_hold
         self.kick_hold = limits.kick_hold
         self.now = wall_clock
-        self._lock = threading.Lock()
+        self._lock = lockorder.leaf("bans")
         self._kicks: dict[tuple[str, str], tuple[float, str]] = {}  # (room, user) -> (until, guest address)
         self._terms: dict[str, dict[str, Term]] = {}  # room key -> user -> term (loaded on first use)
         try:

@@ -18,10 +18,10 @@ from __future__ import annotations
 import itertools
 import logging
 import sqlite3
-import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from pgboard_server import lockorder
 from pgboard_server.store_damage import RoomDamaged, decoded
 
 from pgboard.protocol import Obj, encode_obj, payload_of
@@ -45,8 +45,9 @@ class LogCompactor:
         self.floor = 0  # the log's rows up to this seq are deleted: an older since gets the board
         self.resent: dict[tuple[str, str], int] = {}  # (device, oid) -> seq, from before the snapshot
         self._pins: dict[int, int] = {}  # since -> ops catch-ups still reading the log after it
-        self._lock = threading.Lock()  # held for a dict operation only: a catch-up's frames may be
-        # dropped (and unpin) in any thread, holding any other room's lock
+        # held for a dict operation only: a catch-up's frames may be dropped (and unpin) in any thread,
+        # holding any other room's lock
+        self._lock = lockorder.leaf("compaction")
         self._running = False
         self._failed_at = -1  # the log's bytes when a compaction last failed (-1: it did not)
 

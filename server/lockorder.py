@@ -19,8 +19,11 @@ import os
 import threading
 from typing import Any
 
-# earlier first: Room.lock -> Rooms._lock -> Accounts._lock -> Session._state -> Session._lock -> Store._lock
-ORDER = ("room", "rooms", "accounts", "session state", "session", "store")
+# earlier first: Room.lock -> Rooms._lock -> Accounts._lock -> Session._state -> Session._lock ->
+# Store._lock -> BoardServer._lock ("server") -> AddressTable._lock ("rate limits") -> a leaf. Leaves
+# (``leaf(name)``: the bans, pacers, rate limit buckets, compaction's pins, the store's health books...)
+# guard a dict or a counter for a moment and take no other lock while held, not even another leaf.
+ORDER = ("room", "rooms", "accounts", "session state", "session", "store", "server", "rate limits", "leaf")
 RANK = {name: i for i, name in enumerate(ORDER)}
 DEBUG = os.environ.get("PGBOARD_DEBUG_LOCKS", "") not in ("", "0")
 VIOLATIONS: list[str] = []  # what was caught, for the test suite to fail on
@@ -36,9 +39,9 @@ _held = threading.local()  # .locks: the OrderedLocks this thread holds, in the 
 class OrderedLock:
     """A Lock or RLock that checks the lock order before it waits (debug mode only)."""
 
-    def __init__(self, name: str, inner: Any) -> None:
+    def __init__(self, name: str, inner: Any, rank: str = "") -> None:
         self.name = name
-        self.rank = RANK[name]
+        self.rank = RANK[rank or name]
         self._inner = inner
 
     def __repr__(self) -> str:
@@ -86,3 +89,9 @@ def lock(name: str) -> Any:
 def rlock(name: str) -> Any:
     """A ``threading.RLock`` in the order's place ``name`` (checked in debug mode)."""
     return OrderedLock(name, threading.RLock()) if DEBUG else threading.RLock()
+
+
+def leaf(name: str) -> Any:
+    """A ``threading.Lock`` that is taken last: no lock is asked for while it is held (checked in debug
+    mode, where ``name`` says which one it was)."""
+    return OrderedLock(f"leaf {name}", threading.Lock(), "leaf") if DEBUG else threading.Lock()

@@ -10,9 +10,9 @@ most ``MAX_TRACKED`` addresses are remembered: full buckets (idle addresses) are
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable
 
+from pgboard_server import lockorder
 from pgboard_server.ratelimit import TokenBucket
 
 MAX_TRACKED = 100_000  # addresses remembered at once (a bucket is ~100 bytes: ~10 MiB at most)
@@ -22,7 +22,7 @@ class AddressPacer:
     def __init__(self, rate: float, burst: float, clock: Callable[[], float]) -> None:
         self.rate, self.burst, self.clock = rate, burst, clock
         self._buckets: dict[str, TokenBucket] = {}
-        self._lock = threading.Lock()
+        self._lock = lockorder.leaf("pacer")
 
     def admit(self, address: str) -> int:
         """0: go on (a token taken); else the whole seconds until ``address`` may try again."""

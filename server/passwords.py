@@ -14,10 +14,11 @@ import hashlib
 import hmac
 import math
 import secrets
-import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from pgboard_server import lockorder
 
 SCHEME = "scrypt"
 SALT_BYTES = 16
@@ -90,7 +91,7 @@ class FailureLimiter:
         self.window = window
         self.clock = clock
         self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self._lock = lockorder.leaf("password attempts")
 
     def retry_after(self, *keys: str) -> int:
         with self._lock:

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import math
-import threading
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from pgboard_server import lockorder
 
 if TYPE_CHECKING:
     from pgboard_server.limits import Limits
@@ -78,7 +79,7 @@ class AddressQuota:
     """What the connections from one address share: their count and their buckets."""
 
     def __init__(self, limits: Limits, now: float) -> None:
-        self.lock = threading.Lock()
+        self.lock = lockorder.leaf("rate limit bucket")
         self.connections = 0
         self.buckets = _buckets(limits, now, shared=True)
 
@@ -94,7 +95,7 @@ class AddressTable:
     def __init__(self, limits: Limits, clock: Callable[[], float]) -> None:
         self.limits = limits
         self.clock = clock
-        self._lock = threading.Lock()
+        self._lock = lockorder.lock("rate limits")  # then an address's bucket lock (a leaf)
         self._quotas: dict[str, AddressQuota] = {}
         self._admitted = 0
 

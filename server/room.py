@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     from pgboard_server.store import Store
 
 log = logging.getLogger(__name__)
+SHUTDOWN_REASON = "server shutdown"  # every member leaves at once: no user_left for each (N^2 lines)
 
 AUTHOR_ID_HEX = ids.DEVICE_ID_HEX  # hex characters of sha256(client secret) that make the author id
 OBJ_CACHE_SLACK = 1000  # cached obj frames beyond the board's size before the cache is pruned
@@ -203,7 +204,8 @@ class Room:
             del self.members[session.user]
             session.detach()
             log.info("room %r: %s (%s) left: %s", self.name, session.nick, session.user, reason)
-            self.broadcast(UserLeft(session.user, session.nick, reason))
+            if reason != SHUTDOWN_REASON:  # at a shutdown everyone is told so, and keeps who was there
+                self.broadcast(UserLeft(session.user, session.nick, reason))
             if not self.members and self.on_empty is not None:
                 self.on_empty(self)
 

@@ -17,11 +17,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pgboard_server import lockorder
 from pgboard_server.accounts import Accounts
 from pgboard_server.bans import Bans
 from pgboard_server.chat import ChatCommands
 from pgboard_server.limits import Limits
 from pgboard_server.ratelimit import AddressTable
+from pgboard_server.room import SHUTDOWN_REASON
 from pgboard_server.room_passwords import RoomPasswords
 from pgboard_server.rooms import Rooms
 from pgboard_server.session import Session
@@ -77,7 +79,7 @@ class BoardServer:
         self._listener: socket.socket | None = None
         self._wake_r, self._wake_w = socket.socketpair()
         self._stopping = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = lockorder.lock("server")  # its sessions; then an address's quota
         self._sessions: set[Session] = set()
         self._count = 0
         self._threads: list[threading.Thread] = []
@@ -146,7 +148,7 @@ class BoardServer:
         linger = min(STOP_LINGER, self.limits.close_linger)
         for s in sessions:
             s.close(
-                "server shutdown", Error("shutdown", "the server is shutting down", fatal=True), linger=linger
+                SHUTDOWN_REASON, Error("shutdown", "the server is shutting down", fatal=True), linger=linger
             )
         wait = self.limits.send_timeout + self.limits.close_linger + JOIN_GRACE
         deadline = time.monotonic() + wait

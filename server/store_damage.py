@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
+
+from pgboard_server import lockorder
 
 from pgboard import names
 from pgboard.protocol import JoinError, Message, ProtocolError, decode_frame
@@ -112,7 +113,7 @@ class DamagedRooms:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._lock = threading.Lock()
+        self._lock = lockorder.leaf("store damage")
         self._rooms: dict[str, str] = {}  # folded name -> why
 
     def report(self, damage: RoomDamaged) -> None:

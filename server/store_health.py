@@ -15,10 +15,10 @@ import logging
 import os
 import shutil
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 
+from pgboard_server import lockorder
 from pgboard_server.store_damage import what_to_do
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class StoreHealth:
     def __init__(self, path: str, clock: Callable[[], float] = time.monotonic) -> None:
         self.path = path
         self.clock = clock
-        self._lock = threading.Lock()
+        self._lock = lockorder.leaf("store health")
         self.failing = False  # the last write failed
         self.refused = 0  # writes refused since the last error line
         self._said_failed = -REPORT_INTERVAL  # when the last error line was logged

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import socket
 import ssl
-import threading
 import time
 from pathlib import Path
+
+from pgboard_server import lockorder
 
 from pgboard.fingerprints import fingerprint
 
@@ -55,7 +56,7 @@ class TlsWire:
         self._in = ssl.MemoryBIO()
         self._out = ssl.MemoryBIO()
         self._obj = context.wrap_bio(self._in, self._out, server_side=True)
-        self._lock = threading.Lock()
+        self._lock = lockorder.leaf("tls wire")
 
     def handshake(self, sock: socket.socket, timeout: float) -> None:
         """Complete the handshake on ``sock`` (a blocking socket), within ``timeout`` seconds."""

@@ -44,3 +44,6 @@ def pytest_sessionfinish(session, exitstatus):
     if path and (reliability.REPORT.findings or reliability.REPORT.abuses):
         command = "pytest " + " ".join(sys.argv[1:]) if sys.argv else "pytest"
         Path(path).write_text(reliability.render(reliability.REPORT, command), encoding="utf-8")
+
+
+from fixtures import screen, server  # noqa: E402,F401 - every test's screen and server (tests/fixtures.py)

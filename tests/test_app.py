@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pygame
@@ -39,7 +39,6 @@ from pgboard.widgets.statusbar import connection_text
 
 WAIT = 15.0  # generous: a bound on a condition, never a pause
 FRAME_GAP = 0.005  # the most one idle gap between two frames lasts (the real loop's tick is ~15 ms)
-SIZE = (1280, 800)
 
 
 def ev(kind: int, **fields: object) -> pygame.event.Event:
@@ -56,19 +55,6 @@ def drag(points: list[tuple[int, int]]) -> list[pygame.event.Event]:
     out += [ev(pygame.MOUSEMOTION, pos=p, rel=(0, 0), buttons=(1, 0, 0)) for p in points[1:]]
     out.append(ev(pygame.MOUSEBUTTONUP, pos=points[-1], button=1))
     return out
-
-
-@pytest.fixture
-def screen() -> Iterator[pygame.Surface]:
-    pygame.init()
-    yield pygame.display.set_mode(SIZE)
-    pygame.quit()
-
-
-@pytest.fixture
-def server():
-    with running_server() as srv:
-        yield srv
 
 
 def make_app(screen: pygame.Surface, tmp_path: Path) -> App:

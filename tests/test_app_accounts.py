@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pygame
 from support import RawClient, running_server
-from test_app import make_app, run_until, screen  # noqa: F401 - the fixture
+from test_app import make_app, run_until
 from test_server_accounts import FAST, account
 from uikit import click, draw, type_text
 

@@ -5,26 +5,17 @@ make one line ("user00, user01 and 9 others left") instead of a flood."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pygame
-import pytest
 from support import RawClient, running_server
-from test_app import SIZE, make_app, run_until
+from test_app import make_app, run_until
 from test_server_accounts import join, settle
 
 from pgboard.app import App
 from pgboard.protocol import Say
 from pgboard.scheduler import ManualClock, Scheduler
 from pgboard.widgets.presence import PRESENCE_WINDOW_S
-
-
-@pytest.fixture
-def screen() -> Iterator[pygame.Surface]:
-    pygame.init()
-    yield pygame.display.set_mode(SIZE)
-    pygame.quit()
 
 
 def notices(app: App) -> list[str]:

@@ -3,25 +3,16 @@ does not escape it), kept across a restart in the settings; the room-wide mute i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pygame
-import pytest
 from pgboard_server.server import BoardServer
 from support import RawClient, running_server
-from test_app import SIZE, make_app, run_until
+from test_app import make_app, run_until
 from test_server_accounts import join, settle
 
 from pgboard.app import App
 from pgboard.protocol import Say
-
-
-@pytest.fixture
-def screen() -> Iterator[pygame.Surface]:
-    pygame.init()
-    yield pygame.display.set_mode(SIZE)
-    pygame.quit()
 
 
 def texts(app: App) -> list[str]:

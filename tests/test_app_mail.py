@@ -4,23 +4,14 @@ with one mail_ack, and only then does the server forget them."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pygame
-import pytest
 from support import RawClient, running_server
-from test_app import SIZE, make_app, run_until
+from test_app import make_app, run_until
 from test_server_accounts import FAST, account, join, settle
 
 from pgboard.protocol import Chat, Login, Say, Signup
-
-
-@pytest.fixture
-def screen() -> Iterator[pygame.Surface]:
-    pygame.init()
-    yield pygame.display.set_mode(SIZE)
-    pygame.quit()
 
 
 def test_the_app_acknowledges_kept_lines_once_shown_and_the_server_then_forgets_them(

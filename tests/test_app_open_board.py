@@ -3,30 +3,14 @@ export folder or a typed path, then add to the board or replace it; ONE Ctrl+Z e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pygame
-import pytest
-from support import RawClient, running_server
-from test_app import SIZE, board_point, drag, ev, joined, key, make_app, run_until
+from support import RawClient
+from test_app import board_point, drag, ev, joined, key, make_app, run_until
 
 from pgboard import boardfile
 from pgboard.protocol import Add, BoardObject
 
 FILE_OBJECTS = [BoardObject(f"f{i}", "line", ((10 * i, 10), (10 * i + 5, 40)), "#112233") for i in range(9)]
-
-
-@pytest.fixture
-def screen() -> Iterator[pygame.Surface]:
-    pygame.init()
-    yield pygame.display.set_mode(SIZE)
-    pygame.quit()
-
-
-@pytest.fixture
-def server():
-    with running_server() as srv:
-        yield srv
 
 
 def draw_squares(app, count: int) -> None:

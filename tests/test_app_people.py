@@ -3,24 +3,15 @@ more" and hid them); while the server is down the panel says so and greys the li
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pygame
-import pytest
-from support import RawClient, running_server
-from test_app import SIZE, ev, make_app, run_until
+from support import FakeClock, RawClient, running_server
+from test_app import board_point, drag, ev, key, make_app, run_until
 from test_server_accounts import join
 
 from pgboard.app import App
 from pgboard.widgets.userlist import OFFLINE_TEXT
-
-
-@pytest.fixture
-def screen() -> Iterator[pygame.Surface]:
-    pygame.init()
-    yield pygame.display.set_mode(SIZE)
-    pygame.quit()
 
 
 def drawn(app: App) -> list[str]:
@@ -60,10 +51,26 @@ def test_while_the_server_is_down_the_people_panel_says_so(screen: pygame.Surfac
         join(ann, "ann", room="r")
         app = make_app(screen, tmp_path)
         app.connect("127.0.0.1", server.address[1], "bob", "r")
-        run_until(app, lambda: app.room is not None and "ann" in app.room.users.values())
+        run_until(app, lambda: app.room is not None and "ann" in drawn(app))
         assert OFFLINE_TEXT not in drawn(app)
         server.stop()
-        run_until(app, lambda: app.conn is not None and app.conn.state != "online")
+        run_until(app, lambda: OFFLINE_TEXT in drawn(app))  # the state change, applied in order
         shown = drawn(app)
-        assert OFFLINE_TEXT in shown and "bob" in shown, "the list stays, marked offline"
+        assert "bob" in shown and "ann" in shown, f"the list stays, marked offline: {shown}"
+    app.shutdown()
+
+
+def test_a_member_held_by_the_rate_limit_still_sees_who_is_here(screen: pygame.Surface, tmp_path: Path):
+    """Held (the server paces my operations) is online: the People panel is not greyed "offline"."""
+    with running_server(clock=FakeClock(), op_rate=1, op_burst=1) as server, RawClient(server.address) as ann:
+        join(ann, "ann", room="r")
+        app = make_app(screen, tmp_path)
+        app.connect("127.0.0.1", server.address[1], "bob", "r")
+        run_until(app, lambda: app.conn is not None and app.conn.state == "online")
+        app.frame([key(pygame.K_r, unicode="r")])
+        for i in range(3):  # three rectangles: the second is refused rate_limited (the clock stands still)
+            app.frame(drag([board_point(app, 0.1 + 0.2 * i, 0.3), board_point(app, 0.2 + 0.2 * i, 0.5)]))
+        run_until(app, lambda: app.conn.held)
+        shown = drawn(app)
+        assert OFFLINE_TEXT not in shown and "ann" in shown
     app.shutdown()

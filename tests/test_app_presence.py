@@ -10,7 +10,7 @@ import pygame
 import pytest
 from pgboard_server.limits import NO_RATE_LIMITS
 from support import CutProxy, RawClient, running_server
-from test_app import drag, joined, key, run_until, screen, server  # noqa: F401 - fixtures
+from test_app import drag, joined, key, run_until
 from test_server_spec import long_id
 from uikit import colors_in
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pygame
 from support import RawClient, running_server
-from test_app import joined, make_app, run_until, screen  # noqa: F401 - fixtures
+from test_app import joined, make_app, run_until
 
 from pgboard import ids
 from pgboard.app import App

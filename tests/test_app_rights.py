@@ -9,7 +9,7 @@ from pathlib import Path
 import pygame
 import pytest
 from support import RawClient
-from test_app import drag, joined, key, make_app, run_until, screen, server  # noqa: F401 - fixtures
+from test_app import drag, joined, key, make_app, run_until
 from test_server_rights import settle
 
 from pgboard import ids

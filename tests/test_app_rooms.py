@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pygame
 from support import RawClient, running_server
-from test_app import board_point, drag, ev, joined, key, make_app, run_until, screen, server  # noqa: F401
+from test_app import board_point, drag, ev, joined, key, make_app, run_until
 
 from pgboard.app import App
 from pgboard.frameloop import FrameLoop
@@ -101,6 +101,31 @@ def test_rooms_lists_the_open_rooms_in_chat(screen, server, tmp_path):
         say(app, "/rooms")
         run_until(app, lambda: "maths: 2 people" in notices(app))
         assert "art: 1 person" in notices(app)
+
+
+def test_the_rooms_answer_is_a_picker_that_takes_me_to_the_room_picked(screen, server, tmp_path):
+    app = joined(make_app(screen, tmp_path), server, room="maths")
+    with RawClient(server.address) as bob, RawClient(server.address) as carol:
+        bob.join("bob", room="art")
+        carol.send(Join(nick="carol", room="club", password="pw"))
+        carol.recv_until(Welcome)
+        say(app, "/rooms")
+        run_until(app, lambda: app.ui.picklist.open)
+        rows = dict(app.ui.picklist.items)
+        assert rows == {"maths": "1 person, you are here", "art": "1 person", "club": "1 person, password"}
+        labels = [label for label, _ in app.ui.picklist.items]
+        app.frame([key(pygame.K_1 + labels.index("club"), unicode="")])  # a password room: asked for it
+        assert not app.ui.picklist.open and app.conn.room == "maths"
+        assert app.ui.chat.input.text == "/join club " and app.ui.chat.focused
+        app.frame([ev(pygame.TEXTINPUT, text="pw")])
+        app.frame([key(pygame.K_RETURN, unicode="\r")])
+        run_until(app, lambda: online_in(app, "club"))
+        say(app, "/rooms")
+        run_until(app, lambda: app.ui.picklist.open)
+        labels = [label for label, _ in app.ui.picklist.items]
+        app.frame([key(pygame.K_1 + labels.index("art"), unicode="")])  # an open room: straight there
+        run_until(app, lambda: online_in(app, "art"))
+        assert not app.ui.connect_visible
 
 
 def test_leave_shows_the_connect_screen_and_the_others_see_us_go(screen, server, tmp_path):

@@ -9,7 +9,7 @@ import pygame
 import pytest
 from PIL import Image
 from support import RawClient, running_server
-from test_app import WAIT, ev, joined, key, make_app, run_until, screen, server  # noqa: F401 - fixtures
+from test_app import WAIT, ev, joined, key, make_app, run_until
 
 from pgboard import timelapse
 from pgboard.app import App
@@ -33,7 +33,7 @@ def pixel_at_line(app: App, i: int) -> tuple[int, int, int]:
     return tuple(app.screen.get_at((round(x), round(y))))[:3]  # type: ignore[return-value]
 
 
-def manual_app(screen: pygame.Surface, clock: ManualClock, tmp_path) -> App:  # noqa: F811
+def manual_app(screen: pygame.Surface, clock: ManualClock, tmp_path) -> App:
     return App(
         screen, scheduler=Scheduler(now=clock.now), settings_path=tmp_path / "s.json", export_dir=tmp_path
     )
@@ -46,8 +46,8 @@ def open_timeline(app: App) -> None:
 
 
 def test_the_scrubbers_middle_shows_the_half_drawn_board_while_the_live_board_goes_on(
-    screen,  # noqa: F811
-    server,  # noqa: F811
+    screen,
+    server,
     tmp_path,
 ):
     bob = RawClient(server.address)
@@ -81,7 +81,7 @@ def test_the_scrubbers_middle_shows_the_half_drawn_board_while_the_live_board_go
 
 
 def test_playing_draws_the_board_stroke_by_stroke_and_space_pauses(
-    screen,  # noqa: F811
+    screen,
     tmp_path,
 ):
     clock = ManualClock()
@@ -111,8 +111,8 @@ def test_playing_draws_the_board_stroke_by_stroke_and_space_pauses(
 
 
 def test_ctrl_s_in_the_timeline_exports_an_animated_gif_with_bounded_frames(
-    screen,  # noqa: F811
-    server,  # noqa: F811
+    screen,
+    server,
     tmp_path,
 ):
     bob = RawClient(server.address)
@@ -159,7 +159,7 @@ def test_an_export_of_a_long_log_is_sampled_to_the_bound(tmp_path):
 
 @pytest.mark.reliability
 def test_after_a_reconnect_the_missed_operations_are_offered_and_played_from_before_the_gap(
-    screen,  # noqa: F811
+    screen,
     tmp_path,
 ):
     clock = ManualClock()
@@ -234,8 +234,8 @@ def test_pgboard_export_timelapse_writes_the_rooms_history_without_a_window(tmp_
 
 @pytest.mark.reliability
 def test_the_live_board_under_an_open_timeline_keeps_no_growing_list_of_changes(
-    screen,  # noqa: F811
-    server,  # noqa: F811
+    screen,
+    server,
     tmp_path,
 ):
     """Hours of others drawing while someone watches the replay: the live canvas, not drawn, paints

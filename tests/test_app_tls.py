@@ -12,7 +12,7 @@ import pygame
 from pgboard_server.limits import NO_RATE_LIMITS
 from pgboard_server.tls import file_fingerprint, server_context
 from support import RawClient, running_server
-from test_app import board_point, drag, key, make_app, run_until, screen  # noqa: F401 - the fixture
+from test_app import board_point, drag, key, make_app, run_until
 from test_tls import FAST, cert, trusting  # noqa: F401 - the fixture
 
 from pgboard import settings

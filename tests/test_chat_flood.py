@@ -53,7 +53,7 @@ from pgboard.widgets import text as text_mod
 
 pytestmark = pytest.mark.reliability
 
-SIZE = (1280, 800)
+
 WAIT = 60.0  # a bound on a condition, never a pause (the fixed client shows the flood in a few seconds)
 GUEST_LINES = 400
 HISTORY_LINES = 2000
@@ -80,13 +80,6 @@ def rss_mib() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     raise AssertionError("no VmRSS")
-
-
-@pytest.fixture
-def screen() -> Iterator[pygame.Surface]:
-    pygame.init()
-    yield pygame.display.set_mode(SIZE)
-    pygame.quit()
 
 
 class ChatMeter:

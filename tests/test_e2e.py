@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pygame
@@ -37,15 +39,7 @@ def test_draw_and_chat_in_a_real_window_reach_another_user(tmp_path: Path) -> No
     with running_server() as server, xvfb(f"{SIZE[0]}x{SIZE[1]}x24") as display:
         bob = RawClient(server.address)
         bob.join("bob", room="e2e")
-        env = display.env(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"))
-        client = subprocess.Popen(
-            [sys.executable, "-m", "pgboard.cli", "--connect", f"127.0.0.1:{server.address[1]}"]
-            + ["--nick", "alice", "--room", "e2e", "--size", f"{SIZE[0]}x{SIZE[1]}"]
-            + ["--export-dir", str(tmp_path)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(tmp_path / "client.log", "wb"),  # noqa: SIM115  (closed with the process)
-        )
+        client = _start_client(tmp_path, display, server.address[1], "alice", "e2e")
         try:
             window = display.window_of(client.pid)
             alice = bob.recv_until(lambda m: isinstance(m, UserJoined) and m.nick == "alice", timeout=WAIT)
@@ -81,10 +75,98 @@ def test_draw_and_chat_in_a_real_window_reach_another_user(tmp_path: Path) -> No
             edge = [sum(image.get_at((250, y))[:3]) for y in range(195, 206)]
             assert min(edge) < 650, "the rectangle's thin top edge shows, scaled down to fit the window"
         finally:
-            client.terminate()
-            try:
-                client.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                client.kill()
-                client.wait(timeout=5)
+            _stop(client)
             bob.close()
+
+
+def _start_client(tmp_path: Path, display, port: int, nick: str, room: str) -> subprocess.Popen[bytes]:
+    env = display.env(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    return subprocess.Popen(
+        [sys.executable, "-m", "pgboard.cli", "--connect", f"127.0.0.1:{port}"]
+        + ["--nick", nick, "--room", room, "--size", f"{SIZE[0]}x{SIZE[1]}"]
+        + ["--export-dir", str(tmp_path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "client.log", "wb"),  # noqa: SIM115  (closed with the process)
+    )
+
+
+def _stop(client: subprocess.Popen[bytes]) -> None:
+    client.terminate()
+    try:
+        client.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        client.kill()
+        client.wait(timeout=5)
+
+
+def test_a_second_room_from_inside_the_window_and_back_by_the_room_picker(tmp_path: Path) -> None:
+    assert not missing_tools(), "the end-to-end tools are missing"
+    with running_server() as server, xvfb(f"{SIZE[0]}x{SIZE[1]}x24") as display:
+        carol, bob = RawClient(server.address), RawClient(server.address)
+        carol.join("carol", room="maths")  # keeps maths open (the picker lists rooms someone is in)
+        bob.join("bob", room="art")
+        client = _start_client(tmp_path, display, server.address[1], "alice", "maths")
+        try:
+            window = display.window_of(client.pid)
+            alice = carol.recv_until(lambda m: isinstance(m, UserJoined) and m.nick == "alice", timeout=WAIT)
+            display.xdotool("windowfocus", "--sync", window)
+            display.xdotool("key", "r")
+            display.drag([(150, 200), (250, 260), (350, 320)])
+            assert carol.recv_until(Add, timeout=WAIT).author == alice.user
+
+            # /join art, typed in the chat box: bob sees alice arrive, and what she draws there
+            display.xdotool("key", "Return")
+            display.xdotool("type", "--delay", "30", "/join art")
+            display.xdotool("key", "Return")
+            bob.recv_until(lambda m: isinstance(m, UserJoined) and m.nick == "alice", timeout=WAIT)
+            display.xdotool("key", "p", "bracketright", "bracketright", "bracketright", "bracketright")
+            display.drag([(420 + 20 * i, 500) for i in range(16)])
+            assert bob.recv_until(Add, timeout=WAIT).obj.kind == "pencil"
+            in_art = tmp_path / "art.png"
+            _until(lambda: _shows_stroke(display, in_art))  # art's board shows alice's stroke
+            assert not _rect_edge(pygame.image.load(str(in_art))), "and not maths' rectangle"
+
+            # back by the picker: /rooms, then the number of maths' row (busiest first: art has 2)
+            display.xdotool("key", "Return")
+            display.xdotool("type", "--delay", "30", "/rooms")
+            display.xdotool("key", "Return")
+            listed = tmp_path / "picker.png"
+            _until(lambda: _picker_open(display, listed))
+            display.xdotool("key", "2")
+            carol.recv_until(lambda m: isinstance(m, UserJoined) and m.nick == "alice", timeout=WAIT)
+            back = tmp_path / "maths.png"
+            _until(lambda: _shows_rect(display, back))
+            assert not _shows_stroke(display, back), "art's stroke stayed in art"
+        finally:
+            _stop(client)
+            bob.close()
+            carol.close()
+
+
+def _until(seen: Callable[[], bool]) -> None:
+    """A bounded wait on what the window shows (each look is a screenshot: no sleep in between)."""
+    deadline = time.monotonic() + WAIT
+    while not seen():
+        assert time.monotonic() < deadline, "the window never showed it"
+
+
+def _picker_open(display, shot: Path) -> bool:
+    """The picker is up: the white board beside it is dimmed (a modal's scrim)."""
+    display.screenshot(str(shot))
+    return sum(pygame.image.load(str(shot)).get_at((200, 400))[:3]) < 600
+
+
+def _rect_edge(image: pygame.Surface) -> bool:
+    """The top edge of the rectangle dragged from (150, 200) shows (thin, scaled down to fit)."""
+    return min(sum(image.get_at((250, y))[:3]) for y in range(195, 206)) < 650
+
+
+def _shows_stroke(display, shot: Path) -> bool:
+    display.screenshot(str(shot))
+    return _dark(pygame.image.load(str(shot)).get_at((560, 500)))
+
+
+def _shows_rect(display, shot: Path) -> bool:
+    display.screenshot(str(shot))
+    return _rect_edge(pygame.image.load(str(shot)))

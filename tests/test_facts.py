@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import re
 import tokenize
-from collections.abc import Iterator
 from pathlib import Path
 
 import pygame
-import pytest
+from fixtures import SIZE
 from support import running_server
 from test_app import joined, key, make_app
 
@@ -24,14 +23,6 @@ from pgboard.ui import UI
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "pgboard").rglob("*.py")) + sorted((ROOT / "server").rglob("*.py"))
-SIZE = (1280, 800)
-
-
-@pytest.fixture
-def screen() -> Iterator[pygame.Surface]:
-    pygame.init()
-    yield pygame.display.set_mode(SIZE)
-    pygame.quit()
 
 
 def _where(pattern: str) -> list[str]:

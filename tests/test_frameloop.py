@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
 
 import pygame
-import pytest
 from support import RawClient, running_server
-from test_app import SIZE, joined, run_until
+from test_app import joined, run_until
 
 from bench import fdselect
 from pgboard import net
@@ -28,13 +26,6 @@ from pgboard.widgets.overlays import TOAST_FADE, TOAST_SECONDS
 
 IDLE_FRAMES = 180  # three seconds' worth of frame slots at 60 FPS
 WAIT = 15.0  # a bound on a condition, never a pause
-
-
-@pytest.fixture
-def screen() -> Iterator[pygame.Surface]:
-    pygame.init()
-    yield pygame.display.set_mode(SIZE)
-    pygame.quit()
 
 
 class SleepOnClock:

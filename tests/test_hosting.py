@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pygame
 import pytest
+from fixtures import SIZE
 from support import RawClient
-from test_app import SIZE, WAIT, key, run_until
+from test_app import WAIT, key, run_until
 
 from bench import fdselect
 from pgboard import hosting
@@ -94,6 +95,29 @@ def _read_until(proc: subprocess.Popen[bytes], marker: bytes, timeout: float) ->
             raise AssertionError(f"no {marker!r} within {timeout} s: {data.decode(errors='replace')}")
         data += chunk
     return data
+
+
+def test_ctrl_c_while_the_window_is_still_opening_quits_cleanly_too(tmp_path: Path) -> None:
+    env = dict(os.environ, SDL_VIDEODRIVER="dummy", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "cfg"))
+    cmd = [sys.executable, "-m", "pgboard.cli", "--host", "--port", "0", "--db", str(tmp_path / "h.db")]
+    proc = subprocess.Popen(
+        [*cmd, "--nick", "alice", "--room", "r", "--log-level", "INFO"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        head = _read_until(proc, b"starting: opening the window", WAIT * 2)
+        proc.send_signal(signal.SIGINT)  # pygame, the window, the app and the server are still to come
+        code = proc.wait(WAIT * 2)
+        assert proc.stderr is not None
+        rest = head + proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(WAIT)
+    assert b"Traceback" not in rest and b"KeyboardInterrupt" not in rest, rest.decode(errors="replace")
+    assert code == 0
 
 
 def test_ctrl_c_in_the_terminal_quits_cleanly_stopping_the_server_and_saving_settings(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import pygame
 import pytest
 import reliability
 from support import RawClient
-from test_app import between_frames, board_point, ev, joined, make_app, screen, server  # noqa: F401
+from test_app import between_frames, board_point, ev, joined, make_app
 
 from pgboard import render
 from pgboard.canvas import PAINT_BUDGET, Canvas

@@ -6,13 +6,12 @@ bar reconnects at once."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 
 import pygame
 import pytest
 from pgboard_server.server import BoardServer
 from support import RawClient, running_server
-from test_app import SIZE, board_point, drag, ev, joined, key, run_until
+from test_app import board_point, drag, ev, joined, key, run_until
 
 from pgboard import boardfile, net
 from pgboard.app import App
@@ -22,13 +21,6 @@ from pgboard.widgets.statusbar import connection_text
 
 DOWN_FOR = 3 * 3600.0  # seconds the server stays down: far past the old give-up (about 5 minutes)
 STEP = 600.0  # seconds of the clock between two looks: one due retry runs (and is refused) per step
-
-
-@pytest.fixture
-def screen() -> Iterator[pygame.Surface]:
-    pygame.init()
-    yield pygame.display.set_mode(SIZE)
-    pygame.quit()
 
 
 def make_app(screen: pygame.Surface, tmp_path, clock: ManualClock) -> App:

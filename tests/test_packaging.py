@@ -52,7 +52,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation", "-w", str(tmp)]
         + [str(source)],
-        capture_output=True, text=True, timeout=BOUND, cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=BOUND,
+        cwd=tmp,
     )
     assert build.returncode == 0, build.stderr[-3000:]
     (wheel,) = tmp.glob("pgboard-*.whl")
@@ -61,7 +64,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     python = env_dir / "bin" / "python"
     install = subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)],
-        capture_output=True, text=True, timeout=BOUND,
+        capture_output=True,
+        text=True,
+        timeout=BOUND,
     )
     assert install.returncode == 0, install.stderr[-3000:]
     # the dependencies (pygame-ce, regex) from this environment, without its editable pgboard: a plain
@@ -80,7 +85,11 @@ def test_wheel_installed_in_a_fresh_venv_starts_with_every_asset(
     env.pop("SDL_AUDIODRIVER", None)  # as a user starts it: nothing may open the audio device
     run = subprocess.run(
         [str(python), "-c", STARTUP, str(tmp_path / "settings.json")],
-        capture_output=True, text=True, timeout=BOUND, cwd=tmp_path, env=env,
+        capture_output=True,
+        text=True,
+        timeout=BOUND,
+        cwd=tmp_path,
+        env=env,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     package = run.stdout.split("PACKAGE ", 1)[1].splitlines()[0]

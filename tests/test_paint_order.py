@@ -17,7 +17,7 @@ import time
 import pygame
 import pytest
 from support import RawClient
-from test_app import between_frames, board_point, ev, joined, make_app, screen, server  # noqa: F401
+from test_app import between_frames, board_point, ev, joined, make_app
 
 from pgboard.canvas import Canvas
 from pgboard.protocol import Add, BoardObject

@@ -15,7 +15,18 @@ import reliability
 from support import WAIT, Closed, RawClient, ServerProcess
 
 from pgboard import ids
-from pgboard.protocol import Add, BoardObject, CatchUp, Codec, Error, Hello, Message, Obj
+from pgboard.protocol import (
+    Add,
+    BoardObject,
+    CatchUp,
+    Codec,
+    Error,
+    Hello,
+    Message,
+    Obj,
+    UserJoined,
+    UserLeft,
+)
 
 BATCH = 100
 
@@ -119,11 +130,15 @@ def test_a_signal_shuts_down_cleanly_telling_every_client(tmp_path: Path, signum
             assert isinstance(idle.recv(), Hello)  # accepted, not just waiting in the backlog
             a.join("alice")
             a.catch_up()
-            server.signal(signum)
-            for c in (a, idle):
-                got = c.wait_closed()
-                assert got[-1] == Error("shutdown", "the server is shutting down", fatal=True)
-                c.close()
+            with RawClient(server.address) as b:
+                b.join("bob")
+                a.recv_until(UserJoined)
+                server.signal(signum)
+                for c in (a, b, idle):
+                    got = c.wait_closed()
+                    assert got[-1] == Error("shutdown", "the server is shutting down", fatal=True)
+                    assert not any(isinstance(m, UserLeft) for m in got), "no leave each: one shutdown"
+                    c.close()
             assert server.wait() == 0
     finally:
         server.kill()

@@ -145,3 +145,18 @@ def test_a_lock_taken_out_of_order_is_caught() -> None:
         assert len(caught) == 1
         a.send(Add("x", line(a.obj_id("x"), 1)))  # nothing was left held: the room still works
         assert a.recv_until(Add).seq == 1
+
+
+def test_a_leaf_lock_is_taken_last_or_the_order_breaks() -> None:
+    with running_server() as server:
+        bans, health = server.bans._lock, server.store.health._lock
+        assert isinstance(bans, lockorder.OrderedLock) and isinstance(health, lockorder.OrderedLock)
+        try:
+            with bans, pytest.raises(lockorder.LockOrderError, match="'leaf store health' lock asked for"):
+                health.acquire()  # two leaves nested: a deadlock waiting for the other order
+            with server.store._lock, bans:  # a leaf under any ordered lock passes
+                pass
+        finally:
+            caught = list(lockorder.VIOLATIONS)
+            lockorder.VIOLATIONS.clear()
+        assert len(caught) == 1

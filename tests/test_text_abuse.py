@@ -18,7 +18,7 @@ import pygame
 import pytest
 import reliability
 from support import RawClient
-from test_app import between_frames, joined, key, make_app, run_until, screen, server  # noqa: F401
+from test_app import between_frames, joined, key, make_app
 
 from pgboard import boardfile, render
 from pgboard.app import App

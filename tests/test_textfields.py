@@ -5,12 +5,10 @@ point 10)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pygame
 import pygame.scrap
 import pytest
-from support import RawClient, running_server
+from support import RawClient
 from test_app import board_point, ev, joined, key, make_app, run_until
 
 from pgboard import graphemes
@@ -20,7 +18,6 @@ from pgboard.widgets.clipboard import Clipboard
 from pgboard.widgets.text import FontSet
 from pgboard.widgets.textfield import TextField
 
-SIZE = (1280, 800)
 CTRL, SHIFT = pygame.KMOD_LCTRL, pygame.KMOD_LSHIFT
 # One user-perceived character each, of several code points.
 CLUSTERS = {
@@ -34,19 +31,6 @@ CLUSTERS = {
 }
 CASES = list(CLUSTERS.items())
 IDS = list(CLUSTERS)
-
-
-@pytest.fixture
-def screen() -> Iterator[pygame.Surface]:
-    pygame.init()
-    yield pygame.display.set_mode(SIZE)
-    pygame.quit()
-
-
-@pytest.fixture
-def server():
-    with running_server() as srv:
-        yield srv
 
 
 def text(s: str) -> pygame.event.Event:

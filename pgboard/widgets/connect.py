@@ -25,24 +25,19 @@ import pygame
 
 from .. import names, settings
 from ..protocol import MAX_NAME_FIELD
-from . import connect_message, theme
-from .overlays import shadow
+from . import connect_draw, connect_message, theme
+from .connect_draw import CHANGE_LABEL, LABEL_H, MODES, TLS_LABELS
 from .text import FontSet
 from .textfield import TextField
 
 CARD_W = 440
-CARD_RADIUS = 12
 TOP = 104  # the title and subtitle above the first field
-LABEL_H = 20
 FIELD_GAP = 14
 PORT_W = 96
 BUTTON_H = 36
-MODES = (("guest", "Guest"), ("login", "Log in"), ("signup", "Sign up"))
 MODE_H = 30
 MASK = "•"
 ROOM_PASSWORD_W = 150
-CHANGE_LABEL = "Change password"
-TLS_LABELS = ("Secure (TLS): off", "Secure (TLS): on")
 ERROR_MESSAGES = {
     "empty": "Please choose a nickname.",
     "taken": "The nickname “{nick}” is already taken in this room.",
@@ -65,7 +60,6 @@ ERROR_MESSAGES = {
 NICK_ERRORS = ("taken", "invalid", "too_long", "empty", "registered", "confusable", "in_use")
 PASSWORD_ERRORS = ("bad_login", "weak_password", "no_password")
 NO_DETAIL = ("taken", "bad_password", "too_many_attempts", "bad_login", "no_accounts", "registered")
-BACKGROUND = (233, 237, 243)
 
 
 class ConnectScreen:
@@ -440,72 +434,4 @@ class ConnectScreen:
         self.message_y = y - LABEL_H - FIELD_GAP + 12  # under the last field
 
     def draw(self, surface: pygame.Surface) -> None:
-        f = self.fonts
-        surface.fill(BACKGROUND)
-        shadow(surface, self.card, CARD_RADIUS)
-        pygame.draw.rect(surface, theme.CARD_BG, self.card, border_radius=CARD_RADIUS)
-        x = self.card.x + 28
-        f.blit(surface, "pgboard", (x, self.card.y + 24), 26, theme.TEXT, bold=True)
-        f.blit(
-            surface,
-            "Join a shared whiteboard or host one here.",
-            (x, self.card.y + 60),
-            theme.FONT_UI,
-            theme.TEXT_MUTED,
-        )
-        for field in self.fields:
-            f.blit(
-                surface,
-                self.labels[field],
-                (field.rect.x, field.rect.y - LABEL_H),
-                theme.FONT_SMALL,
-                theme.TEXT_MUTED,
-                bold=True,
-            )
-            field.draw(surface)
-        self._draw_modes(surface)
-        connect_message.draw_message(self, surface)
-        host_bg = theme.HOVER_BG if self.host_rect.collidepoint(self._hover) else theme.BUTTON_BG
-        pygame.draw.rect(surface, host_bg, self.host_rect, border_radius=theme.RADIUS)
-        pygame.draw.rect(surface, theme.FIELD_BORDER, self.host_rect, 1, border_radius=theme.RADIUS)
-        f.blit(surface, "Host a board", self.host_rect.center, theme.FONT_UI, theme.TEXT, anchor="center")
-        connect_bg = theme.ACCENT_HOVER if self.connect_rect.collidepoint(self._hover) else theme.ACCENT
-        pygame.draw.rect(surface, connect_bg, self.connect_rect, border_radius=theme.RADIUS)
-        f.blit(
-            surface,
-            "Trust and connect"
-            if self.untrusted
-            else "Sign up and connect"
-            if self.mode == "signup"
-            else "Connect",
-            self.connect_rect.center,
-            theme.FONT_UI,
-            theme.BUTTON_PRIMARY_TEXT,
-            bold=True,
-            anchor="center",
-        )
-
-    def _draw_modes(self, surface: pygame.Surface) -> None:
-        """Guest / Log in / Sign up as a segmented choice, the change-password and TLS switches."""
-        f = self.fonts
-        for mode, label in MODES:
-            rect = self.mode_rects[mode]
-            chosen = mode == self.mode
-            if chosen:
-                bg = theme.ACCENT_SOFT
-            else:
-                bg = theme.HOVER_BG if rect.collidepoint(self._hover) else theme.BUTTON_BG
-            pygame.draw.rect(surface, bg, rect, border_radius=theme.RADIUS)
-            border = theme.ACCENT if chosen else theme.FIELD_BORDER
-            pygame.draw.rect(surface, border, rect, 1, border_radius=theme.RADIUS)
-            color = theme.ACCENT if chosen else theme.TEXT
-            f.blit(surface, label, rect.center, theme.FONT_UI, color, bold=chosen, anchor="center")
-        if self.mode == "login":
-            color = theme.ACCENT_HOVER if self.change_rect.collidepoint(self._hover) else theme.ACCENT
-            label = "Keep password" if self.changing else CHANGE_LABEL
-            f.blit(surface, label, self.change_rect.midright, theme.FONT_SMALL, color, anchor="midright")
-        color = theme.ACCENT_HOVER if self.tls_rect.collidepoint(self._hover) else theme.ACCENT
-        label = TLS_LABELS[self.tls]
-        f.blit(
-            surface, label, self.tls_rect.midright, theme.FONT_SMALL, color, bold=self.tls, anchor="midright"
-        )
+        connect_draw.draw(self, surface)
