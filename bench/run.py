@@ -48,6 +48,14 @@ def idle_section(quick: bool) -> str:
     return done.stdout
 
 
+def timelapse_section(quick: bool) -> str:
+    """The time-lapse export rate (bench/timelapse_bench.py): the 10,000-object board as GIF and WebP."""
+    _log("time-lapse export")
+    cmd = [sys.executable, "-m", "bench.timelapse_bench", *(["--quick"] if quick else [])]
+    done = subprocess.run(cmd, cwd=DOCS.parent, stdout=subprocess.PIPE, text=True, check=True)
+    return done.stdout
+
+
 def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
@@ -60,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     profile = server_bench.QUICK if args.quick else server_bench.FULL
     server = server_bench.run(profile, log=_log)
     client = "" if args.no_client else client_section(args.quick) + "\n" + idle_section(args.quick)
+    client += "" if args.no_client else "\n" + timelapse_section(args.quick)
     args.out.mkdir(parents=True, exist_ok=True)
     png = args.out / "latency.png"
     report.plot(

@@ -28,6 +28,7 @@ from pgboard import (
     shortcuts,
 )
 from pgboard import settings as settings_mod
+from pgboard import timeline_view as timeline_view
 from pgboard.board import Board
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
 from pgboard.client_session import State, StateChanged
@@ -119,6 +120,7 @@ class App:
         self._kept_outage = False  # the recovery file of this outage is written
         self.ui.status.on_click = lambda: self.do_action("reconnect")
         self.ui.set_tool(self.tool_name)
+        self.timeline = timeline_view.TimelineMode(self)  # H: the history replay (timeline_view.py)
 
     # -- joining
 
@@ -163,6 +165,7 @@ class App:
         self.room = RoomView(self.conn, self.board, clock=self.scheduler.now)
         presence.wire(self, self.room)
         people_menu.wire(self)
+        timeline_view.wire(self, self.room)
         self.room.on_chat = self._chat_line
         self.room.on_notice = self.ui.add_notice
         self.room.on_presence, self.ui.chat.clock = self.ui.chat.add_presence, self.scheduler.now
@@ -241,6 +244,7 @@ class App:
         self.scheduler.run_due()
         if self.room is not None:
             self.room.apply_incoming(LIVE_BUDGET)  # a burst is applied over frames, in order
+        self.timeline.step()  # the replay, its pages and an export's step (the live board went on above)
         self._show_status()
         self.follow.tick(self)  # follow a view, publish mine (after the status: it adds to it)
         self.ui.update(self.scheduler.now())  # toasts and tooltips on the app's clock, as its timers
@@ -264,6 +268,8 @@ class App:
     def draw(self) -> None:
         if self.ui.connect_visible:
             self.screen.fill(theme.PANEL_BG)
+        elif self.timeline.active:
+            self.timeline.draw(self.screen, self.viewport)  # the replay in place of the live board
         else:  # the canvas covers the board's rect: fill only around it (a full-screen fill costs ~0.5 ms)
             for strip in around(self.screen.get_rect(), self.viewport.rect):
                 self.screen.fill(theme.PANEL_BG, strip)
@@ -281,6 +287,7 @@ class App:
                 draw_trails(self.screen, self.viewport, trails, theme.user_color)
             if caret is not None:  # the IME's candidate window opens at the caret, not in a corner
                 pygame.key.set_text_input_rect(self.canvas.caret_rect(self.viewport, *caret))
+            self.timeline.draw_offer(self.screen)
         self.ui.draw(self.screen)
 
     def _cursors(self) -> list[RemoteCursor]:
@@ -373,7 +380,7 @@ class App:
         self.ui.board_typing = self.tool.is_typing
         if self.ui.handle_event(event):
             return
-        if self.ui.connect_visible:
+        if self.ui.connect_visible or self.timeline.handle_event(event):
             return
         if event.type == pygame.WINDOWSIZECHANGED:
             self._resized()
@@ -525,6 +532,8 @@ class App:
             self.viewport.fit(self.ui.board_rect)
         elif action == "export_png":
             self.export_png()
+        elif action == "timeline":
+            self.timeline.toggle()
         elif action == "save_board":
             self.save_board()
         elif action == "open_board":

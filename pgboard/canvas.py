@@ -195,6 +195,15 @@ class Canvas:
                 self._view.damage.append(WHOLE)
         return spent
 
+    def update_hidden(self) -> None:
+        """A frame while the view is not shown (the history timeline covers it): paint as usual,
+        and keep no list of what changed meanwhile: the view is rebuilt whole when it shows again."""
+        if len(self._pending) > REPAINT_ALL_REGIONS:
+            self._pending = [(0, 0, BOARD_W, BOARD_H)]  # a repaint of all, bounded whatever comes in
+        self.update()
+        self._view.invalidate()
+        self._view.damage = []
+
     def update(self, land_all: bool = False) -> None:
         """Repaint the regions that changes damaged since the last call (draw calls it every frame).
 

@@ -81,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_parse_size, default=WINDOW_SIZE, help="window size, e.g. 1280x800")
     p.add_argument("--fullscreen", action="store_true", help="start in full screen (F11 toggles)")
     p.add_argument("--export-dir", type=Path, help="where Ctrl+S and board files go (default: here)")
+    p.add_argument(
+        "--export-timelapse",
+        metavar="FILE",
+        type=Path,
+        help="with --connect: write the room's history as an animated FILE (.gif or .webp) and exit, "
+        "no window shown",
+    )
     p.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING or ERROR")
     return p
 
@@ -92,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     args = build_parser().parse_args(argv)
+    if args.export_timelapse is not None:
+        if not args.connect:
+            build_parser().error("--export-timelapse needs --connect HOST:PORT")
+        os.environ["SDL_VIDEODRIVER"] = "dummy"  # headless: no window
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     log.info("starting: opening the window")
     import pygame
@@ -120,6 +131,14 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.open is not None and not stop.requested:
         app.open_board(args.open)
+    if args.export_timelapse is not None:
+        from pgboard import timeline_view
+
+        try:
+            return timeline_view.export_headless(app, args.export_timelapse)
+        finally:
+            app.shutdown()
+            pygame.quit()
     stop.app = app
     if stop.requested:
         app.running = False  # no frame: the app shuts down at once, as on a window close

@@ -71,6 +71,7 @@ from pgboard.protocol import (
     Welcome,
 )
 from pgboard.protocol_friends import Friends, FriendUpdate
+from pgboard.protocol_history import HISTORY_REPLIES
 from pgboard.protocol_presence import Follow, View
 from pgboard.session_types import State
 
@@ -141,6 +142,8 @@ class RoomView:
         self.on_rights: Callable[[], None] = _ignore  # room_state changed what I may do
         self.on_blocked: Callable[[str], None] = _ignore  # an operation was not sent, and why
         self.on_state: Callable[[StateChanged], None] = _ignore  # the session changed state
+        self.on_history: Callable[[Message], None] = _ignore  # history pages (pgboard/timeline_view.py)
+        self.on_catch_up: Callable[[Event], None] = _ignore  # catch-ups begin and end ("what you missed")
         self.operators: frozenset[str] = frozenset()
         self.locked = False
         self.watching = False  # an operator made me watch only (or the room's new joiners watch only)
@@ -280,6 +283,8 @@ class RoomView:
         return MESSAGE_WORK
 
     def apply(self, event: Event) -> None:
+        if isinstance(event, (CatchUpStarted, CatchUpFinished)):
+            self.on_catch_up(event)  # before the catch-up touches the board
         if isinstance(event, Received):
             self._received(event.msg)
         elif isinstance(event, Confirmed):
@@ -315,6 +320,8 @@ class RoomView:
                 self.presence.shine(msg.user, (msg.x, msg.y))
             else:
                 self.presence.moved(msg.user, (msg.x, msg.y))
+        elif isinstance(msg, HISTORY_REPLIES):
+            self.on_history(msg)  # the timeline's pages: never the live board
         else:
             self._apply_social(msg)
 

@@ -26,6 +26,7 @@ HELP = (
     ("/leave", "leave this board for the connect screen"),
     ("/follow NICK, /unfollow", "your view follows NICK's zoom and pan (Esc or your own pan stops)"),
     ("/quit", "close pgboard"),
+    ("/history", "replay this board's history (the timeline, key H)"),
 )
 
 
@@ -46,6 +47,8 @@ def handle(app: App, text: str) -> bool:
             app.ui.add_notice("Usage: /join ROOM [password]")
         else:
             join(app, room, password.strip())
+    elif command == "/history":
+        app.timeline.open()
     elif command == "/help":
         for usage, what in HELP:  # then the server's own list
             app.ui.add_notice(f"{usage}: {what}")

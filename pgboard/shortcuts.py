@@ -36,6 +36,7 @@ _PLAIN = {
     pygame.K_ESCAPE: "cancel",
     pygame.K_F1: "help",
     pygame.K_F5: "reconnect",  # offline: try the server now instead of waiting for the back-off
+    pygame.K_h: "timeline",  # the history replay (pgboard/timeline_view.py); H or Esc leaves it
     pygame.K_LEFTBRACKET: "thinner",
     pygame.K_RIGHTBRACKET: "thicker",
     pygame.K_PLUS: "zoom_in",
@@ -55,6 +56,7 @@ HELP_ROWS = [
     ("Ctrl+Y, Ctrl+Shift+Z", "redo"),
     ("Ctrl+Delete", "erase all of yours (asks first)"),
     ("Ctrl+S", "export the board as PNG"),
+    ("H, /history", "replay the board's history (Space, Esc)"),
     ("Ctrl+Shift+S, Ctrl+O", "save / open a board file"),
     ("Ctrl+wheel, + and -", "zoom (Ctrl+0 fits)"),
     ("Ctrl+C", "hosting: copy the line others join with"),

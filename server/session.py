@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from pgboard_server import lockorder
+from pgboard_server import history, lockorder
 from pgboard_server.fastwrite import write_now
 from pgboard_server.limits import MAX_INPUT_PAUSE
 from pgboard_server.ratelimit import AddressQuota, Throttle
@@ -50,6 +50,7 @@ from pgboard.protocol import (
     Say,
     encode,
 )
+from pgboard.protocol_history import History
 from pgboard.protocol_presence import View
 
 if TYPE_CHECKING:
@@ -59,16 +60,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Lazy = Iterable[bytes]
-CLIENT_MESSAGES = (
-    Join,
-    Say,
-    Cursor,
-    View,
-    MailAck,
-    Rooms,
-    *OPERATIONS,
-    *ACCOUNT_MESSAGES,
-)  # +ping, pong, error
+# what a client sends (and ping, pong, error)
+CLIENT_MESSAGES = (Join, Say, Cursor, View, MailAck, Rooms, History, *OPERATIONS, *ACCOUNT_MESSAGES)
 
 
 class Session:
@@ -513,6 +506,8 @@ class Session:
                 self._refuse("chat", f"more than {self.limits.chat_rate:g} mail_ack a second", retry)
             else:
                 self.server.accounts.ack_mail(self, msg)
+        elif isinstance(msg, History):
+            history.serve(self, room, msg)  # server/history.py: paced and read like a catch-up
         elif isinstance(msg, (Cursor, View)):
             if not self.throttle.admit("cursor"):  # cursors are ephemeral: too many are dropped quietly
                 to_flush.update(dict.fromkeys(room.cursor(self, msg)))

@@ -15,11 +15,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PURE = ["pgboard.protocol", "pgboard.wire_fields", "pgboard.board", "pgboard.geometry", "pgboard.names"]
+PURE = [
+    "pgboard.protocol",
+    "pgboard.wire_fields",
+    "pgboard.board",
+    "pgboard.geometry",
+    "pgboard.names",
+    "pgboard.timeline",
+]
 # what the server may import of pgboard: the codec and the pure model (docs/ARCHITECTURE.md, "Pure core")
 SERVER_MAY_IMPORT = {
     "pgboard",
     "pgboard.protocol",
+    "pgboard.protocol_history",  # the history messages (pure, registered by protocol.py)
     "pgboard.wire_fields",
     "pgboard.protocol_presence",  # view and follow (pure wire records, registered by protocol.py)
     "pgboard.board",
@@ -79,6 +87,7 @@ def test_the_server_does_not_import_pygame() -> None:
         pytest.skip("pgboard_server is not installed yet")
     loaded = _imported_in_a_fresh_interpreter(modules)
     assert not {m for m in loaded if m == "pygame" or m.startswith("pygame.")}
+    assert not {m for m in loaded if m.split(".")[0] == "PIL"}, "Pillow is the client's (time-lapse exports)"
 
 
 def test_the_server_imports_no_client_module() -> None:

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pgboard import protocol as P
+from pgboard import protocol_history as H
 from pgboard.protocol import (
     BOARD_H,
     BOARD_W,
@@ -92,6 +93,14 @@ SAMPLES: list[Message] = [
     Friends(),
     FriendUpdate(nick="bob", mutual=True, online=True, room="cellar"),
     FriendUpdate(nick="bob", gone=True),
+    H.History(start=0, limit=H.MAX_HISTORY_PAGE),
+    H.History(start=17, limit=1),
+    H.HistoryPage(start=11, head=40, base=10),
+    H.HistoryObj(obj=TEXT),
+    H.HistoryOp(op=P.Undo(oid="o6", seq=8, author="u1", target=7, removed=("c",), put=(PENCIL,))),
+    H.HistoryOp(op=Add(oid="o1", obj=PENCIL, seq=3, author="u1")),
+    H.HistoryEnd(end=40, moved=True, skipped=1),
+    H.HistoryError(code="rate_limited", detail="paced like joins", retry=0.5),
 ]
 
 
@@ -456,6 +465,16 @@ CLASS_FIELDS: dict[tuple[type, str], st.SearchStrategy] = {
         for cls in (Friends, FriendUpdate)
         for f in ("asked", "mutual", "online", "gone")
     },
+    (H.History, "start"): SEQS,
+    (H.History, "limit"): st.integers(1, H.MAX_HISTORY_PAGE),
+    (H.HistoryPage, "start"): SEQS,
+    (H.HistoryPage, "head"): SEQS,
+    (H.HistoryPage, "base"): SEQS,
+    (H.HistoryOp, "op"): st.deferred(lambda: st.one_of([messages_of(c) for c in P.OPERATIONS])),
+    (H.HistoryEnd, "end"): SEQS,
+    (H.HistoryEnd, "moved"): st.booleans(),
+    (H.HistoryEnd, "skipped"): st.integers(0, H.MAX_HISTORY_PAGE),
+    (H.HistoryError, "code"): st.sampled_from(H.HISTORY_ERRORS),
 }
 
 
