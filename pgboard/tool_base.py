@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -44,6 +44,9 @@ class ToolContext:
     new_oid: Callable[[], str] = field(default_factory=id_maker)
     # told when the user erases or drags an object they may not edit (the object, "erase" or "move")
     refused: Callable[[BoardObject, str], None] = lambda obj, verb: None
+    tell: Callable[[str], None] = lambda text: None  # a line for the user (the app's toast)
+    # oids of my operations the server has not echoed yet (the select tool builds on its own batches)
+    pending_oids: Callable[[], Collection[str]] = lambda: ()
 
     def may_edit(self, obj: BoardObject) -> bool:
         return self.board.may_edit(self.me, obj)

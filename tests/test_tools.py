@@ -444,8 +444,19 @@ def test_drag_escape_puts_the_object_back_and_highlights_what_it_would_move(h: H
 
 
 def test_registry_has_every_tool_with_its_design_shortcut() -> None:
-    assert list(TOOLS) == ["pencil", "line", "rect", "oval", "circle", "square", "text", "eraser", "drag"]
-    assert [t.key for t in TOOLS.values()] == list("PLROCSTED")
+    assert list(TOOLS) == [
+        "pencil",
+        "line",
+        "rect",
+        "oval",
+        "circle",
+        "square",
+        "text",
+        "eraser",
+        "drag",
+        "select",
+    ]
+    assert [t.key for t in TOOLS.values()] == list("PLROCSTEDV")
     assert {t.keycode: name for name, t in TOOLS.items()} == shortcuts.TOOL_KEYS
     ctx = Harness().ctx
     for name, info in TOOLS.items():

@@ -35,6 +35,7 @@ DENSITIES = (
     (32, 24, 22, 8, False, theme.GAP, False),
     (28, 22, 18, 6, False, 4, False),
     (24, 20, 16, 4, False, 3, True),
+    (22, 18, 14, 3, False, 2, True),  # 640 pixels with the select tool's button (issue 14)
 )
 HINT_DELAY = 0.6  # seconds the pointer rests before a tooltip shows
 HINT_MAX_W = 280
