@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import pygame
 
 from pgboard import selection
-from pgboard.protocol import Batch, BoardObject
+from pgboard.protocol import BOARD_H, BOARD_W, Batch, BoardObject
 from pgboard.selection import GroupError
 from pgboard.tool_base import PREVIEW_ID, Point, Tool, ToolContext, clamp_point, shift_held
 from pgboard.widgets.clipboard import CLIPBOARD
@@ -61,6 +61,7 @@ class SelectTool(Tool):
         self.kept: dict[str, None] = {}  # a Shift+band keeps what was selected
         self.anchor: Point = (0, 0)  # resize: the corner that stays
         self.box: selection.Box = (0, 0, 0, 0)  # resize: the selection's box when it began
+        self.room: selection.Box | None = None  # move: the points box of what may move (None: nothing)
 
     # -- what is selected
 
@@ -83,10 +84,21 @@ class SelectTool(Tool):
         self.ids = dict.fromkeys(ids)
 
     def _box_of(self, obj: BoardObject) -> selection.Box:
-        return selection.group_box((obj,), self.ctx.board.text_box)
+        """What ``obj`` paints: the board's index keeps it for the objects on it (O(1), not O(points))."""
+        board = self.ctx.board
+        box = board.grid.box(obj.id) if board.objects.get(obj.id) is obj else None
+        return box if box is not None else selection.group_box((obj,), board.text_box)
 
     def _group_box(self, objects: list[BoardObject]) -> selection.Box:
-        return selection.group_box(objects, self.ctx.board.text_box)
+        boxes = [self._box_of(o) for o in objects]
+        if not boxes:
+            return (0, 0, 0, 0)
+        return (
+            min(b[0] for b in boxes),
+            min(b[1] for b in boxes),
+            max(b[2] for b in boxes),
+            max(b[3] for b in boxes),
+        )
 
     def _handle_at(self, pos: Point, box: selection.Box) -> tuple[Point, Point] | None:
         """(the grabbed corner, the opposite corner) when ``pos`` is on a corner handle of ``box``."""
@@ -120,16 +132,29 @@ class SelectTool(Tool):
         if top is not None:
             if top.id not in self.ids:
                 self.select([top.id])
-            self.mode = "move"
+            self._start_move()
             return
         if objects and not shift:
             x0, y0, x1, y1 = self._group_box(objects)
             if x0 <= pos[0] <= x1 and y0 <= pos[1] <= y1:
-                self.mode = "move"
+                self._start_move()
                 return
         self.mode = "band"
         self.kept = dict(self.ids) if shift else {}
         self.ids = dict(self.kept)
+
+    def _start_move(self) -> None:
+        """Where every point of what may move can go, measured once a drag (not once a frame)."""
+        mine = [o for o in self.objects() if self.ctx.may_edit(o)]
+        self.mode, self.room = "move", (selection.points_box(mine) if mine else None)
+
+    def _offset(self) -> Point:
+        """The drag's offset, kept so that every point that moves stays on the board."""
+        if self.room is None:
+            return (0, 0)
+        x0, y0, x1, y1 = self.room
+        dx, dy = self.now[0] - self.start[0], self.now[1] - self.start[1]
+        return (min(max(dx, -x0), BOARD_W - x1 + 1), min(max(dy, -y0), BOARD_H - y1 + 1))
 
     def pointer_move(self, pos: Point, mods: int = 0) -> None:
         if self.mode:
@@ -279,38 +304,53 @@ class SelectTool(Tool):
         box = selection.group_box((obj,))
         return any(o.kind == obj.kind and o.points == obj.points for o in self.ctx.board.objects_in(box))
 
-    # -- drawing
+    # -- drawing: bounded a frame (OUTLINES_DRAWN boxes, PREVIEW_POINTS points), whatever is selected
 
-    def _shown(self, objects: list[BoardObject]) -> list[BoardObject]:
-        """The selection as the drag in progress would leave it."""
+    def _shown(self, objects: list[BoardObject]) -> list[BoardObject] | None:
+        """The selection as the drag in progress would leave it; None when it is too large to
+        preview (then only its box follows the pointer)."""
+        if self.mode not in ("move", "resize"):
+            return objects
+        if sum(len(o.points) for o in objects) > PREVIEW_POINTS:
+            return None
         if self.mode == "move":
-            mine = [o for o in objects if self.ctx.may_edit(o)]
-            dx, dy = selection.clamp_offset(mine, self.now[0] - self.start[0], self.now[1] - self.start[1])
+            dx, dy = self._offset()
             return [selection.translated(o, dx, dy) if self.ctx.may_edit(o) else o for o in objects]
+        sx, sy = selection.scale_factors(self.box, self.anchor, self.now)
+        return [selection.scaled(o, self.anchor, sx, sy) if self.ctx.may_edit(o) else o for o in objects]
+
+    def _shown_box(self, objects: list[BoardObject]) -> selection.Box:
+        x0, y0, x1, y1 = self._group_box(objects)
+        if self.mode == "move":
+            dx, dy = self._offset()
+            return (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
         if self.mode == "resize":
             sx, sy = selection.scale_factors(self.box, self.anchor, self.now)
-            return [selection.scaled(o, self.anchor, sx, sy) if self.ctx.may_edit(o) else o for o in objects]
-        return objects
+            ax, ay = self.anchor
+            xs = (round(ax + (x0 - ax) * sx), round(ax + (x1 - ax) * sx))
+            ys = (round(ay + (y0 - ay) * sy), round(ay + (y1 - ay) * sy))
+            return (min(xs), min(ys), max(xs), max(ys))
+        return (x0, y0, x1, y1)
 
     def preview(self) -> list[BoardObject]:
         out: list[BoardObject] = []
         objects = self.objects()
-        shown = self._shown(objects)
-        moved = [s for s, o in zip(shown, objects, strict=True) if s is not o or o.id in self.ahead]
-        if sum(len(o.points) for o in moved) <= PREVIEW_POINTS:
-            out += [dataclasses.replace(o, id=PREVIEW_ID) for o in moved]
-        if len(shown) <= OUTLINES_DRAWN:
-            out += [_outline(self._box_of(o)) for o in shown]
+        if len(objects) <= OUTLINES_DRAWN:
+            shown = self._shown(objects)
+            if shown is not None:
+                moved = [s for s, o in zip(shown, objects, strict=True) if s is not o or o.id in self.ahead]
+                out += [dataclasses.replace(o, id=PREVIEW_ID) for o in moved]
+                out += [_outline(self._box_of(o)) for o in shown]
         if self.mode == "band":
             out += _dashed(selection.normal_box(self.start, self.now))
         return out
 
     def selection(self) -> list[BoardObject]:
         """One frame around the whole selection, with its corner handles (drawn by the canvas)."""
-        shown = self._shown(self.objects())
-        if not shown:
+        objects = self.objects()
+        if not objects:
             return []
-        x0, y0, x1, y1 = self._group_box(shown)
+        (x0, y0), (x1, y1) = _clamped_box(self._shown_box(objects))
         return [BoardObject(PREVIEW_ID, "rect", ((x0, y0), (x1, y1)), BAND_COLOR, 1)]
 
 

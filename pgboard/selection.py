@@ -108,12 +108,11 @@ def scale_factors(box: Box, anchor: tuple[int, int], corner: tuple[int, int]) ->
 
 def restyled(obj: BoardObject, color: str | None = None, width: int | None = None) -> BoardObject:
     """``obj`` in ``color`` and/or ``width`` (a text has no stroke: its width stays)."""
-    changes: dict[str, object] = {}
     if color is not None:
-        changes["color"] = color
+        obj = dataclasses.replace(obj, color=color)
     if width is not None and obj.kind != "text":
-        changes["width"] = width
-    return dataclasses.replace(obj, **changes) if changes else obj
+        obj = dataclasses.replace(obj, width=width)
+    return obj
 
 
 def _check_cost(removed: Sequence[str], put: Sequence[BoardObject]) -> None:
