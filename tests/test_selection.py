@@ -10,7 +10,7 @@ from test_tools import ME, Harness
 
 from pgboard import selection
 from pgboard.protocol import BOARD_W, MAX_POINTS, Add, Batch, BoardObject, Message
-from pgboard.select_tool import ARROW_STEP, OUTLINES_DRAWN, SelectTool
+from pgboard.select_tool import ARROW_STEP, MAX_SELECTED, OUTLINES_DRAWN, SelectTool
 from pgboard.tool_base import ToolContext, id_maker
 
 
@@ -145,8 +145,10 @@ def test_a_group_change_too_large_for_one_operation_is_refused_with_a_message() 
 def test_a_frame_with_a_whole_full_board_selected_draws_a_bounded_overlay() -> None:
     h = Harness()
     tool = setup(h, *(square(f"q{i}", (i * 7) % 3000, (i * 13) % 1700, 5) for i in range(10_000)))
+    told: list[str] = []
+    h.ctx.tell = told.append
     tool.key_down(pygame.K_a, pygame.KMOD_LCTRL)
-    assert len(tool.ids) == 10_000
+    assert len(tool.ids) == MAX_SELECTED and "At most" in told[-1]  # a frame looks at these, no more
     assert len(tool.selection()) == 1  # one frame around everything
     assert tool.preview() == []  # past OUTLINES_DRAWN: no outline per object
     tool.pointer_down((2, 2))
