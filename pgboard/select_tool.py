@@ -40,6 +40,9 @@ HIT_TOLERANCE = 4  # board units around a stroke that still count as touching it
 HANDLE_GRAB = 14  # board units around a corner handle that grab it (5-6 pixels when the board fits)
 ARROW_STEP = 2  # board units an arrow key moves the selection (about a pixel when the board fits)
 ARROW_BIG_STEP = 20  # with Shift
+# Objects selected at most: a frame looks each one up and boxes them (about 3 ms a thousand here),
+# and one group change carries fewer anyway (GROUP_BYTES: ~6,000 of the smallest objects).
+MAX_SELECTED = 2_000
 OUTLINES_DRAWN = 200  # selected objects outlined one by one; past it only the selection's box is drawn
 PREVIEW_POINTS = 20_000  # points of moved or resized objects previewed per frame; past it only boxes
 BAND_COLOR = "#1e78ff"  # the selection box and outlines (the canvas's SELECTION_COLOR)
@@ -82,6 +85,11 @@ class SelectTool(Tool):
 
     def select(self, ids: list[str]) -> None:
         self.ids = dict.fromkeys(ids)
+        if len(self.ids) > MAX_SELECTED:
+            self.ids = dict.fromkeys(list(self.ids)[:MAX_SELECTED])
+            self.ctx.tell(
+                f"At most {MAX_SELECTED:,} objects are selected at once (the first {MAX_SELECTED:,})"
+            )
 
     def _box_of(self, obj: BoardObject) -> selection.Box:
         """What ``obj`` paints: the board's index keeps it for the objects on it (O(1), not O(points))."""
@@ -90,15 +98,13 @@ class SelectTool(Tool):
         return box if box is not None else selection.group_box((obj,), board.text_box)
 
     def _group_box(self, objects: list[BoardObject]) -> selection.Box:
-        boxes = [self._box_of(o) for o in objects]
-        if not boxes:
+        if not objects:
             return (0, 0, 0, 0)
-        return (
-            min(b[0] for b in boxes),
-            min(b[1] for b in boxes),
-            max(b[2] for b in boxes),
-            max(b[3] for b in boxes),
-        )
+        x0, y0, x1, y1 = self._box_of(objects[0])
+        for obj in objects[1:]:
+            b = self._box_of(obj)
+            x0, y0, x1, y1 = min(x0, b[0]), min(y0, b[1]), max(x1, b[2]), max(y1, b[3])
+        return (x0, y0, x1, y1)
 
     def _handle_at(self, pos: Point, box: selection.Box) -> tuple[Point, Point] | None:
         """(the grabbed corner, the opposite corner) when ``pos`` is on a corner handle of ``box``."""
@@ -126,7 +132,7 @@ class SelectTool(Tool):
         if top is not None and shift:
             if top.id in self.ids:
                 del self.ids[top.id]
-            else:
+            elif len(self.ids) < MAX_SELECTED:
                 self.ids[top.id] = None
             return
         if top is not None:
