@@ -27,6 +27,7 @@ from pgboard import (
     room_commands,
     shortcuts,
 )
+from pgboard import select_tool as selecting
 from pgboard import settings as settings_mod
 from pgboard import timeline_view as timeline_view
 from pgboard.board import Board
@@ -108,6 +109,7 @@ class App:
         self.ctx = ToolContext(
             board=self.board, emit=self._emit, color=settings.color, width=settings.width, text_size=TEXT_SIZE
         )
+        selecting.wire(self)  # the tools' toast, and which of my operations await their echo
         self.tool_name = "pencil"
         self.tool: Tool = make_tool(self.tool_name, self.ctx)
         self.running = True
@@ -407,6 +409,8 @@ class App:
         if event.key == pygame.K_SPACE:
             self._space = True
             return
+        if selecting.key_first(self, event.key, mod):
+            return  # Ctrl+C of a selection, Ctrl+V
         action = shortcuts.action_for(event.key, mod, getattr(event, "unicode", ""))
         if action == "cancel" and self.tool.key_down(event.key, mod):
             return  # the tool used Esc (a drag put back, a shape dropped)
@@ -482,10 +486,12 @@ class App:
     def pick_color(self, color: str) -> None:
         self.ctx.color = color
         self.ui.set_color(color)
+        selecting.restyle(self, color=color)
 
     def pick_width(self, width: int) -> None:
         self.ctx.width = max(1, min(MAX_WIDTH, width))
         self.ui.set_width(self.ctx.width)
+        selecting.restyle(self, width=self.ctx.width)
 
     def send_chat(self, text: str) -> None:  # /join /leave /rooms /quit: room_commands; /ignore: ignores
         if room_commands.handle(self, text) or not text.strip() or self.ignores.command(text):

@@ -45,6 +45,8 @@ def loads(text: str) -> list[BoardObject]:
         body = json.loads(text)
     except ValueError as exc:
         raise BoardFileError(f"not a board file (not JSON: {exc})") from None
+    except RecursionError:  # "[[[[..." deeper than the parser recurses: a crash for Ctrl+O and Ctrl+V
+        raise BoardFileError("not a board file (not JSON: nested too deep)") from None
     if not isinstance(body, dict) or body.get("format") != FORMAT:
         raise BoardFileError("not a pgboard board file")
     if body.get("version") != VERSION:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -46,6 +46,9 @@ class ToolContext:
     refused: Callable[[BoardObject, str], None] = lambda obj, verb: None
     # the laser pointer is at this board point (its button held): shown to every member, never logged
     laser: Callable[[tuple[int, int]], None] = lambda point: None
+    tell: Callable[[str], None] = lambda text: None  # a line for the user (the app's toast)
+    # oids of my operations the server has not echoed yet (the select tool builds on its own batches)
+    pending_oids: Callable[[], Collection[str]] = lambda: ()
 
     def may_edit(self, obj: BoardObject) -> bool:
         return self.board.may_edit(self.me, obj)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pygame
 
+from pgboard.select_tool import SelectTool
 from pgboard.tools import DragTool, EraserTool, LaserTool, PencilTool, ShapeTool, TextTool, Tool, ToolContext
 
 ToolButton = tuple[str, str, str, str]  # (name, key, hint, icon): what the tool bar draws
@@ -72,6 +73,13 @@ TOOLS: dict[str, ToolInfo] = {
             "drag (move an object)",
             "Drag one of your objects to move it; Esc puts it back",
             DragTool,
+        ),
+        ToolInfo(
+            "select",
+            "V",
+            "select (click, Shift+click, box)",
+            "Click, Shift+click or box objects; drag or arrows move them, corners resize",
+            SelectTool,
         ),
         ToolInfo(
             "laser",

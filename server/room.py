@@ -44,7 +44,7 @@ from pgboard_server.limits import Limits
 from pgboard_server.rights import RoomRights
 from pgboard_server.store_damage import RoomDamaged, decoded, describe
 
-from pgboard import ids, names
+from pgboard import board_batch, ids, names
 from pgboard.board import MAX_OBJECTS, Board, BoardError, DuplicateOperation
 from pgboard.history import purge_oid
 from pgboard.protocol import (
@@ -300,6 +300,9 @@ class Room:
                 return Error("watch_only", WATCH_ONLY_DETAIL, oid=op.oid)
             return Error("locked", LOCKED_DETAIL, oid=op.oid)
         added = (op.obj,) if isinstance(op, Add) else op.put if isinstance(op, Batch) else ()
+        if isinstance(op, Batch):  # a replacement keeps the id of the object it replaces (board_batch.py)
+            kept = board_batch.replaced_ids(op)
+            added = tuple(o for o in added if o.id not in kept)
         if any(not ids.owned_by(obj.id, session.id_prefix) for obj in added):
             # ids are scoped to their device: nobody can use up the ids another client will draw with
             detail = f"an object id must begin with {ids.scoped(session.id_prefix, '')!r} (yours)"

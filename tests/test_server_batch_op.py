@@ -3,10 +3,13 @@ applied whole or not at all, echoed once, ONE step of its author's undo history.
 
 from __future__ import annotations
 
+import pytest
 from support import RawClient, running_server
 
 from pgboard.board import Board
 from pgboard.protocol import Add, Batch, BoardObject, Error, Redo, Undo
+
+ROOM = "lobby"  # where a RawClient joins by default
 
 
 def line(oid: str, x: int) -> BoardObject:
@@ -97,3 +100,88 @@ def test_a_batch_survives_a_restart_and_is_still_one_undo_step(tmp_path) -> None
         undo = a.recv_until(Undo)
         assert len(undo.removed) == 15
         assert len(server.rooms.get("lobby").board.objects) == 0
+
+
+# -- replacements: a put with the id of an object the batch removes (a selection moved, restyled,
+# resized: pgboard/selection.py)
+
+
+def moved(obj: BoardObject, dx: int) -> BoardObject:
+    return BoardObject(obj.id, obj.kind, tuple((x + dx, y) for x, y in obj.points), "#ff0000", obj.width)
+
+
+def test_an_operator_replaces_anyones_objects_in_one_batch_and_they_stay_their_authors(tmp_path) -> None:
+    with (
+        running_server(tmp_path / "b.sqlite3") as server,
+        RawClient(server.address) as op,
+        RawClient(server.address) as bob,
+    ):
+        op.join("alice")  # the first to join: operator
+        op.catch_up()
+        bob.join("bob")
+        bob.catch_up()
+        objs = [line(bob.obj_id(f"b{i}"), 10 * i) for i in range(3)]
+        for i, obj in enumerate(objs):
+            bob.send(Add(f"a{i}", obj))
+            bob.recv_until(Add)
+        op.send(Batch("mv", removed=tuple(o.id for o in objs), put=tuple(moved(o, 7) for o in objs)))
+        echo = op.recv_until((Batch, Error))
+        assert isinstance(echo, Batch), echo
+        assert bob.recv_until(Batch) == echo
+        room = server.rooms.get(ROOM)
+        for obj in objs:
+            now = room.board.get(obj.id)
+            assert now.points == moved(obj, 7).points and now.color == "#ff0000"
+            assert now.author != echo.author  # still bob's, not the operator's
+        assert {o.author for o in echo.put} == {room.board.get(objs[0].id).author}
+        op.send(Undo("u"))  # one undo puts all three back where they were
+        op.recv_until(Undo)
+        assert [room.board.get(o.id).points for o in objs] == [o.points for o in objs]
+
+
+@pytest.mark.reliability
+def test_a_replacement_may_not_change_what_an_object_is(tmp_path) -> None:
+    with running_server(tmp_path / "b.sqlite3") as server, RawClient(server.address) as a:
+        a.join("alice")
+        a.catch_up()
+        a.send(Add("t", BoardObject(a.obj_id("t"), "text", ((10, 10),), text="hello")))
+        a.recv_until(Add)
+        tid = a.obj_id("t")
+        for i, forged in enumerate(
+            (
+                BoardObject(tid, "text", ((10, 10),), text="goodbye"),  # other words
+                BoardObject(tid, "line", ((10, 10), (20, 20))),  # another kind
+            )
+        ):
+            a.send(Batch(f"f{i}", removed=(tid,), put=(forged,)))
+            err = a.recv_until((Error, Batch))
+            assert isinstance(err, Error) and err.code == "bad_field" and tid in err.detail
+        a.send(
+            Batch("ok", removed=(tid,), put=(BoardObject(tid, "text", ((30, 40),), text="hello", size=48),))
+        )
+        echo = a.recv_until((Error, Batch))
+        assert isinstance(echo, Batch) and echo.put[0].size == 48  # moved and resized: allowed
+
+
+@pytest.mark.reliability
+def test_a_member_cannot_replace_anothers_object_even_keeping_its_id(tmp_path) -> None:
+    with (
+        running_server(tmp_path / "b.sqlite3") as server,
+        RawClient(server.address) as op,
+        RawClient(server.address) as mallory,
+    ):
+        op.join("alice")
+        op.catch_up()
+        mallory.join("mallory")
+        mallory.catch_up()
+        obj = line(op.obj_id("x"), 5)
+        op.send(Add("a", obj))
+        op.recv_until(Add)
+        mallory.send(Batch("steal", removed=(obj.id,), put=(moved(obj, 50),)))
+        err = mallory.recv_until((Error, Batch))
+        assert isinstance(err, Error) and err.code == "not_allowed"
+        # a put of another's id without removing it is still refused by the id scope
+        mallory.send(Batch("squat", put=(moved(obj, 60),)))
+        err = mallory.recv_until((Error, Batch))
+        assert isinstance(err, Error) and err.code == "bad_id"
+        assert server.rooms.get(ROOM).board.get(obj.id).points == obj.points

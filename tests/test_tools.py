@@ -445,8 +445,8 @@ def test_drag_escape_puts_the_object_back_and_highlights_what_it_would_move(h: H
 
 def test_registry_has_every_tool_with_its_design_shortcut() -> None:
     drawing = ["pencil", "line", "rect", "oval", "circle", "square", "text", "eraser", "drag"]
-    assert list(TOOLS) == [*drawing, "laser"]
-    assert [t.key for t in TOOLS.values()] == list("PLROCSTEDK")
+    assert list(TOOLS) == [*drawing, "select", "laser"]
+    assert [t.key for t in TOOLS.values()] == list("PLROCSTEDVK")
     assert {t.keycode: name for name, t in TOOLS.items()} == shortcuts.TOOL_KEYS
     ctx = Harness().ctx
     for name, info in TOOLS.items():
