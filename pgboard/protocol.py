@@ -705,5 +705,6 @@ class Codec:
 
 from pgboard import protocol_cluster as _protocol_cluster  # noqa: E402,F401  registers its messages
 from pgboard import protocol_friends as _protocol_friends  # noqa: E402,F401  registers its messages
+from pgboard import protocol_game as _protocol_game  # noqa: E402,F401  registers its messages
 from pgboard import protocol_history as _protocol_history  # noqa: E402,F401  registers its messages
 from pgboard import protocol_presence as _protocol_presence  # noqa: E402,F401  registers its messages

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pgboard_server import confusables, dice, friends, moderation, presenting, votes, watching
+from pgboard_server import confusables, dice, friends, game_room, moderation, presenting, votes, watching
 from pgboard_server.room_passwords import HELP as PASSWORD_HELP
 from pgboard_server.room_passwords import password_command
 
@@ -39,6 +39,7 @@ HELP = (
     *moderation.HELP,
     *presenting.HELP,
     *watching.HELP,
+    *game_room.HELP,
     *PASSWORD_HELP,
     *dice.HELP,
     *votes.HELP,
@@ -70,6 +71,7 @@ class ChatCommands:
             **moderation.COMMANDS,
             **presenting.COMMANDS,
             **watching.COMMANDS,
+            **game_room.COMMANDS,
             "password": password_command,
             **dice.COMMANDS,
             **votes.COMMANDS,
@@ -94,7 +96,7 @@ class ChatCommands:
                 handler(self, session, room, rest.strip())
         elif text.startswith("@") and len(text) > 1:
             self._msg(session, room, text[1:])
-        else:
+        elif not game_room.guess(session, room, text):  # a right or close guess is not for the room
             self._line(session, room, "say", text)
 
     def _line(self, session: Session, room: Room, kind: str, text: str) -> None:

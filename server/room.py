@@ -37,7 +37,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from pgboard_server import lockorder, logform, presenting
+from pgboard_server import game_room, lockorder, logform, presenting
 from pgboard_server.budget import BudgetMeter, RoomBudget, growth
 from pgboard_server.compaction import LogCompactor
 from pgboard_server.limits import Limits
@@ -73,6 +73,7 @@ from pgboard.protocol import (
 from pgboard.protocol_presence import View
 
 if TYPE_CHECKING:
+    from pgboard_server.game import Game
     from pgboard_server.session import Session
     from pgboard_server.store import Store
 
@@ -131,6 +132,8 @@ class Room:
         self.created_from = ""
         self.on_empty: Callable[[Room], None] | None = None
         self.presenter = ""  # who /present-s (their author id): members are asked to follow their view
+        self.game: Game | None = None  # the drawing game running here (server/game_room.py), in memory
+        self.custom_words: tuple[str, ...] = ()  # an operator's word list (/game words)
 
     @property
     def board(self) -> Board:
@@ -212,6 +215,7 @@ class Room:
                 self.broadcast(UserLeft(session.user, session.nick, reason))
             if self.presenter == session.user:
                 presenting.end(self)
+            game_room.left(self, session.user, session.server.clock())
             if not self.members and self.on_empty is not None:
                 self.on_empty(self)
 
@@ -295,6 +299,9 @@ class Room:
             done = self.compaction.resent.get((device, op.oid))
         if done is not None:  # a resend is acknowledged even on a locked board
             return Ack(op.oid, done)
+        refusal = game_room.may_draw(self, session.user)
+        if refusal is not None:
+            return Error(refusal.code, refusal.detail, oid=op.oid)
         if not self.rights.may_draw(session.user):
             if self.rights.watching(session.user):
                 return Error("watch_only", WATCH_ONLY_DETAIL, oid=op.oid)

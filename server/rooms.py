@@ -10,7 +10,7 @@ import sqlite3
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from pgboard_server import confusables, lockorder, presenting
+from pgboard_server import confusables, game_room, lockorder, presenting
 from pgboard_server.budget import RoomBudget
 from pgboard_server.limits import MAX_ROOMS, MAX_ROOMS_PER_ADDRESS
 from pgboard_server.rights import address_of
@@ -353,6 +353,7 @@ class Rooms:
             # on a reconnect (a join with since: the client has this room's board and chat already)
             session.send(Notice(session.limits.motd))
         presenting.greet(room, session)
+        game_room.greet(room, session)
         room.broadcast(UserJoined(user, nick), exclude=session)
         log.info("room %r: %s (%s) joined from %s, since=%s", room.name, nick, user, session.peer, msg.since)
 

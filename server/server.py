@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pgboard_server import lockorder
+from pgboard_server import game_room, lockorder
 from pgboard_server.accounts import Accounts
 from pgboard_server.bans import Bans
 from pgboard_server.chat import ChatCommands
@@ -310,3 +310,5 @@ class BoardServer:
         if self.friends is not None:  # started
             self.friends.tick(now)  # accounts gone past the grace: their friends hear
             self.votes.tick(now)  # votes past their time fail
+            for room in self.rooms.all():
+                game_room.tick(room, now)  # a game's turns move on

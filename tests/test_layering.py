@@ -30,6 +30,7 @@ SERVER_MAY_IMPORT = {
     "pgboard.protocol_history",  # the history messages (pure, registered by protocol.py)
     "pgboard.wire_fields",
     "pgboard.protocol_presence",  # view and follow (pure wire records, registered by protocol.py)
+    "pgboard.protocol_game",  # the game's state message (pure wire record)
     "pgboard.board",
     "pgboard.board_journal",
     "pgboard.board_undo",  # undo and redo of the board, pure like board.py

@@ -36,6 +36,7 @@ from pgboard.protocol import (
 )
 from pgboard.protocol_cluster import Peers, Redirect
 from pgboard.protocol_friends import FriendInfo, Friends, FriendUpdate
+from pgboard.protocol_game import GAME_PHASES, GameState, Score
 from pgboard.protocol_presence import Follow, View
 
 PENCIL = BoardObject(id="s1", kind="pencil", points=((0, 0), (5, 7), (BOARD_W, BOARD_H)), author="u1")
@@ -70,6 +71,18 @@ SAMPLES: list[Message] = [
     View(x=0, y=100, w=BOARD_W, h=900, user="u2"),
     Follow(user="u2", nick="alice"),
     Follow(),
+    GameState(
+        phase="drawing",
+        round=2,
+        rounds=3,
+        drawer="u1",
+        hint="__é _-_",
+        choices=("apple", "château", "ice cream"),
+        left=59,
+        scores=(Score("u1", "alice", 350), Score("u2", "李雷", -50)),
+        guessed=("u2",),
+    ),
+    GameState(),
     Say(text="/me waves"),
     Chat(kind="private", user="u1", nick="alice", text="hi", to="bob", history=True, time=1_700_000_000),
     P.Notice(text="welcome to lobby"),
@@ -465,6 +478,16 @@ CLASS_FIELDS: dict[tuple[type, str], st.SearchStrategy] = {
         for cls in (Friends, FriendUpdate)
         for f in ("asked", "mutual", "online", "gone")
     },
+    (GameState, "phase"): st.sampled_from(GAME_PHASES),
+    (GameState, "round"): st.integers(0, 1000),
+    (GameState, "rounds"): st.integers(0, 1000),
+    (GameState, "hint"): st.text(CHARS, max_size=40),
+    (GameState, "choices"): st.lists(st.text(CHARS, max_size=40), max_size=3).map(tuple),
+    (GameState, "left"): st.integers(0, 3600),
+    (GameState, "scores"): st.lists(
+        st.builds(Score, IDS, TEXTS, st.integers(-(2**31), 2**31)), max_size=3
+    ).map(tuple),
+    (GameState, "guessed"): st.lists(IDS, max_size=3).map(tuple),
     (H.History, "start"): SEQS,
     (H.History, "limit"): st.integers(1, H.MAX_HISTORY_PAGE),
     (H.HistoryPage, "start"): SEQS,
