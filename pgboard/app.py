@@ -35,6 +35,7 @@ from pgboard.canvas import Canvas, RemoteCursor, Viewport
 from pgboard.client_session import State, StateChanged
 from pgboard.follow import Follower
 from pgboard.frameloop import FrameLoop
+from pgboard.game_view import GameView
 from pgboard.laser import draw_trails
 from pgboard.net import Connection, Credentials
 from pgboard.protocol import DEFAULT_PORT, MAX_WIDTH, Chat, Cursor, Message, Say
@@ -98,6 +99,7 @@ class App:
         self.client_secret, self._identity = identity.claim(self.ui.settings_file)
         self.ignores = ignores.for_app(self)  # /ignore NICK: kept here, by author id, in the settings
         self.follow = Follower()  # /follow NICK, a presenter: my view tracks theirs; mine goes to the room
+        self.game = GameView()  # the drawing game: the word or its blanks, the timer, the scores
         self.texts = render.TextCache()
         self.board = self._new_board()
         self.canvas = Canvas(self.board, self.texts)
@@ -249,6 +251,7 @@ class App:
         self.timeline.step()  # the replay, its pages and an export's step (the live board went on above)
         self._show_status()
         self.follow.tick(self)  # follow a view, publish mine (after the status: it adds to it)
+        self.game.tick(self)
         self.ui.update(self.scheduler.now())  # toasts and tooltips on the app's clock, as its timers
 
     def run(self) -> None:
@@ -287,6 +290,7 @@ class App:
             if self.room is not None:  # laser pointers, mine and the others'
                 trails = self.room.presence.trails(self.scheduler.now())
                 draw_trails(self.screen, self.viewport, trails, theme.user_color)
+                self.game.draw(self.screen, self)
             if caret is not None:  # the IME's candidate window opens at the caret, not in a corner
                 pygame.key.set_text_input_rect(self.canvas.caret_rect(self.viewport, *caret))
             self.timeline.draw_offer(self.screen)
@@ -320,6 +324,8 @@ class App:
         self.ui.user_list.offline = new not in WELCOMED  # greyed: who was there, not who is
         if new is State.ONLINE:
             self.ignores.online(conn, again=self._ever_online)  # a /mute survives a reconnect
+            if self._ever_online:
+                self.game.reconnected(self)
             self._ever_online = True
         elif new is State.OFFLINE and conn.long_outage and not self._kept_outage:
             self._kept_outage = True  # the retries go on; the file is a safety net
@@ -411,6 +417,8 @@ class App:
             return
         if selecting.key_first(self, event.key, mod):
             return  # Ctrl+C of a selection, Ctrl+V
+        if self.game.key(self, event.key):
+            return  # 1-3 pick the word to draw while choosing
         action = shortcuts.action_for(event.key, mod, getattr(event, "unicode", ""))
         if action == "cancel" and self.tool.key_down(event.key, mod):
             return  # the tool used Esc (a drag put back, a shape dropped)
@@ -425,6 +433,8 @@ class App:
         mods = getattr(event, "mod", None)
         mods = pygame.key.get_mods() if mods is None else mods
         inside = self.ui.board_rect.collidepoint(pos)
+        if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and self.game.click(self, pos):
+            return
         if event.type == pygame.MOUSEBUTTONDOWN:
             if event.button == 2 or (event.button == 1 and self._space):
                 self._pan_from = pos

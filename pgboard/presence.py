@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pgboard import clearing, follow
+from pgboard import clearing, follow, game_view
 from pgboard.protocol import BoardObject
 
 if TYPE_CHECKING:
@@ -178,7 +178,16 @@ def wire(app: Any, room: RoomView) -> None:
 
     app.ctx.laser = laser
     follow.wire(app, room)
+    game_view.wire(app)
     ui.board_next_change = lambda at: min(
-        (w for w in (room.presence.next_change(at), app.follow.next_change(app, at)) if w is not None),
+        (
+            w
+            for w in (
+                room.presence.next_change(at),
+                app.follow.next_change(app, at),
+                app.game.next_change(at),
+            )
+            if w is not None
+        ),
         default=None,
     )

@@ -71,6 +71,7 @@ from pgboard.protocol import (
     Welcome,
 )
 from pgboard.protocol_friends import Friends, FriendUpdate
+from pgboard.protocol_game import GameState
 from pgboard.protocol_history import HISTORY_REPLIES
 from pgboard.protocol_presence import Follow, View
 from pgboard.session_types import State
@@ -138,6 +139,7 @@ class RoomView:
         self.on_rooms: Callable[[Rooms], None] = _ignore  # the answer to /rooms (the App offers a picker)
         self.on_view: Callable[[View], None] = _ignore  # a member's view (pgboard/follow.py)
         self.on_follow: Callable[[Follow], None] = _ignore  # follow a presenter, or stop
+        self.on_game: Callable[[GameState], None] = _ignore  # the drawing game (pgboard/game_view.py)
         self.on_error: Callable[[Error], None] = _ignore
         self.on_rights: Callable[[], None] = _ignore  # room_state changed what I may do
         self.on_blocked: Callable[[str], None] = _ignore  # an operation was not sent, and why
@@ -397,6 +399,8 @@ class RoomView:
             self.on_view(msg)
         elif isinstance(msg, Follow):
             self.on_follow(msg)
+        elif isinstance(msg, GameState):
+            self.on_game(msg)
         elif isinstance(msg, (Friends, FriendUpdate)):
             for line in self.friends.apply(msg):
                 self.on_notice(line)

@@ -84,7 +84,12 @@ def test_the_laser_reaches_the_others_as_a_fading_trail_and_is_never_logged(scre
     for x in range(1500, 1700, 20):  # bob points: alice sees his trail in his colour
         bob.send(Cursor(x=x, y=600, laser=True))
     uid = bob.welcome.user
-    run_until(app, lambda: shows(app, uid, (1600, 600)))  # along the trail (his cursor is at its head)
+
+    def whole() -> bool:  # every point of his trail came (the last one at 1680)
+        return any(p == (1680, 600) for _, points in app.room.presence.trails(clock.now()) for p, _ in points)
+
+    run_until(app, whole)
+    assert shows(app, uid, (1600, 600))  # along the trail (his cursor is at its head)
     clock.advance(LASER_FADE_S + FADE_FRAME)
     app.frame([])
     assert not shows(app, uid, (1600, 600)) and app.room.presence.trails(clock.now()) == []

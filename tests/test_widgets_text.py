@@ -71,3 +71,18 @@ def test_wrap_fits_the_width_and_keeps_every_character(fonts: FontSet, text: str
 def test_elide_shortens_with_an_ellipsis(fonts: FontSet) -> None:
     short = fonts.elide("a very long nickname indeed", 14, 80)
     assert short.endswith("…") and fonts.width(short, 14) <= 80
+
+
+@pytest.mark.parametrize("size", range(10, 25))
+def test_an_underscore_shows_at_every_ui_size(fonts: FontSet, size: int) -> None:
+    """A nick like "user_1", and the drawing game's blanks: the underscore sits in the line's last
+    pixel row at some sizes, which a line cut to ascent + descent dropped (11, 12, 15, 16 px)."""
+    for bold in (False, True):
+        surf = fonts.render("_", size, (0, 0, 0), bold=bold)
+        inked = [
+            (x, y)
+            for x in range(surf.get_width())
+            for y in range(surf.get_height())
+            if surf.get_at((x, y))[3] > 128
+        ]
+        assert inked, f"no underscore at {size} px (bold {bold})"

@@ -194,8 +194,15 @@ class FontSet:
         fonts = [f for f in fonts if f.get_height() <= limit]
         asc = max(f.get_ascent() for f in fonts)
         desc = max(-f.get_descent() for f in fonts)
-        self._metrics[size] = (asc, asc + desc)
-        return asc, asc + desc
+        # SDL_ttf renders a line a pixel taller than ascent + descent at some sizes, and DejaVu's
+        # underscore sits in that last row: cut to ascent + descent (each font's run placed on the
+        # shared baseline), "user_1" read "user 1" at 11, 12, 15 and 16 pixels (People, the chat)
+        # (and a rendered line can be taller than get_height() says: measured on a probe)
+        height = max(
+            asc + desc, *(asc - f.get_ascent() + f.render("_g", True, (0, 0, 0)).get_height() for f in fonts)
+        )
+        self._metrics[size] = (asc, height)
+        return asc, height
 
     def line_height(self, size: int) -> int:
         return self.metrics(size)[1]
