@@ -144,7 +144,8 @@ def _start(session: Session, room: Room, args: str, now: float) -> None:
         return
     room.game = Game(words, players, rounds, seconds, rng=secrets.SystemRandom())
     room.game.start(now)
-    room.broadcast(Notice(f"{session.nick} started a game: {rounds} rounds of {seconds} s. Guess in chat!"))
+    turns = f"{rounds} round{'s' if rounds != 1 else ''}"
+    room.broadcast(Notice(f"{session.nick} started a game: {turns} of {seconds} s. Guess in chat!"))
     _after(room, now)
 
 
