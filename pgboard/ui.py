@@ -56,6 +56,7 @@ USER_LIST_MAX_FRACTION = 0.4  # of the right panel's height
 TOAST_MARGIN = 18  # above the board's bottom edge
 CLEAR_TITLE = "Erase everything you drew?"
 CLEAR_MESSAGE = "Your strokes, shapes and text leave the board for everyone. Enter/Y: yes, Esc/N: no"
+PAGE_KEYS = (pygame.K_PAGEUP, pygame.K_PAGEDOWN, pygame.K_HOME, pygame.K_END)
 ENTER_KEYS = (pygame.K_RETURN, pygame.K_KP_ENTER)
 PRIVATE_COMMAND = "/msg"  # the server's private-message command (server/chat.py)
 HIDDEN_CHAT_TOAST = 80  # characters of a chat line shown as a toast while the panels are hidden
@@ -410,8 +411,12 @@ class UI:
     def _key_event(self, event: pygame.event.Event) -> bool:
         if self.chat.focused:
             return self.chat.handle_event(event)
+        over_people = self.panels_visible and self.user_list.rect.collidepoint(self._pointer)
+        if event.type == pygame.KEYDOWN and event.key in PAGE_KEYS and over_people and not self.board_typing:
+            self.user_list.page(event.key)  # the keyboard scrolls People, the pointer over it
+            return True
         if event.type == pygame.KEYDOWN and event.key in (pygame.K_PAGEUP, pygame.K_PAGEDOWN):
-            if self.panels_visible and not self.board_typing:  # not an app shortcut: always the chat's
+            if self.panels_visible and not self.board_typing:  # not an app shortcut: else the chat's
                 self.chat.page(+1 if event.key == pygame.K_PAGEUP else -1)
                 return True
         if not self.keyboard_shortcuts or self.board_typing or event.type != pygame.KEYDOWN:

@@ -41,6 +41,12 @@ def test_everyone_in_a_big_room_can_be_reached_by_wheeling_the_people_panel(
             seen |= set(drawn(app))
         assert nicks <= seen, sorted(nicks - seen)
         assert "guest15" in drawn(app) and "guest00" not in drawn(app), "the end of the list shows"
+        app.frame([key(pygame.K_HOME)])  # and the keyboard, the pointer over the list
+        assert "guest00" in drawn(app) and "guest15" not in drawn(app)
+        app.frame([key(pygame.K_PAGEDOWN)])
+        assert "guest00" not in drawn(app) and len(set(drawn(app)) & nicks) > 5, "a page further"
+        app.frame([key(pygame.K_END)])
+        assert "guest15" in drawn(app)
         for c in crowd:
             c.close()
     app.shutdown()

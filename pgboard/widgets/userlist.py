@@ -3,7 +3,8 @@ and an "op" badge for the room's operators.
 
 Clicking someone else reports ``on_pick(nick)`` (the UI starts a private message to them); a right-click
 reports ``on_menu(nick)`` (pgboard/people_menu.py: message, add or remove a friend). A list
-longer than the panel scrolls (the wheel over it, ``scroll_by``; a scroll bar shows where you are); it
+longer than the panel scrolls (the wheel over it, ``scroll_by``, or Page Up, Page Down, Home and End
+with the pointer over it: ``page``; a scroll bar shows where you are); it
 said "and 6 more" and hid them. While the server is down (``offline``) the header says so and the list
 is greyed: it is who was there, not who is. ``marks``: a short word after a nick (author id -> "idle",
 "drawing"...), for whoever knows it (the cursor widgets).
@@ -65,6 +66,11 @@ class UserList:
     def scroll_by(self, rows: int) -> None:
         """Positive: further down the list."""
         self.top = max(0, min(self.top + rows, len(self.users) - self.fit))
+
+    def page(self, key: int) -> None:
+        """Page Up / Page Down a panel's worth, Home / End to either end (the pointer over the list)."""
+        step = {pygame.K_PAGEUP: -self.fit, pygame.K_PAGEDOWN: self.fit, pygame.K_HOME: -len(self.users)}
+        self.scroll_by(step.get(key, len(self.users)))
 
     def rows(self) -> list[tuple[str, str]]:
         """What the list shows now: (colour key, text) per visible row."""
