@@ -187,6 +187,7 @@ class Join(Message):
     since: int | None = _spec(_opt_seq, None)
     client: str = _spec(_str(MAX_ID), "")
     packed: bool = _spec(_bool, False)  # send a board catch-up's points packed (see pack_points)
+    snapshot: bool = _spec(_bool, False)  # send a board catch-up as snapshot frames (protocol_snapshot)
 
 
 @message("welcome")
@@ -693,3 +694,6 @@ class Codec:
     @staticmethod
     def send(msg: Message) -> bytes:
         return encode(msg)
+
+
+from pgboard import protocol_snapshot as _protocol_snapshot  # noqa: E402,F401  registers its messages

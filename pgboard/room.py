@@ -69,6 +69,7 @@ from pgboard.protocol import (
     UserLeft,
     Welcome,
 )
+from pgboard.protocol_snapshot import Snapshot
 from pgboard.session_types import State
 
 log = logging.getLogger(__name__)
@@ -253,7 +254,7 @@ class RoomView:
         if not isinstance(event, Received):
             return 1 if isinstance(event, (StateChanged, TimerWanted)) else MESSAGE_WORK
         msg = event.msg
-        if isinstance(msg, Obj):
+        if isinstance(msg, (Obj, Snapshot)):
             return 0
         if isinstance(msg, Add):
             return MESSAGE_WORK + len(msg.obj.points)
@@ -294,6 +295,11 @@ class RoomView:
         elif isinstance(msg, Obj):
             if self._catchup is not None:
                 self._catchup.place(msg.obj)
+        elif isinstance(msg, Snapshot):
+            if self._catchup is not None:
+                place = self._catchup.place
+                for obj in msg.objects:
+                    place(obj)
         elif isinstance(msg, Cursor):
             self.presence.moved(msg.user, (msg.x, msg.y))
         else:

@@ -21,6 +21,8 @@ SERVER_MAY_IMPORT = {
     "pgboard",
     "pgboard.protocol",
     "pgboard.wire_fields",
+    "pgboard.protocol_snapshot",  # the snapshot frame (pure, registered by protocol.py)
+    "pgboard.points",  # packed points (pure)
     "pgboard.board",
     "pgboard.board_journal",
     "pgboard.board_undo",  # undo and redo of the board, pure like board.py

@@ -51,6 +51,7 @@ SAMPLES: list[Message] = [
     P.RoomState(operators=("u1",), locked=True, may_edit=("u2", "u3"), allowed=("u2",)),
     P.CatchUp(count=3, mode="ops"),
     P.Obj(obj=TEXT),
+    P.MESSAGE_TYPES["snapshot"](objects=(PENCIL, TEXT)),  # type: ignore[call-arg]
     P.CaughtUp(seq=12),
     Add(oid="o1", obj=PENCIL, seq=3, author="u1"),
     P.Extend(oid="o2", id="s1", points=((1, 1), (2, 2)), seq=4, author="u1"),
@@ -412,6 +413,8 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy] = {
     "mail": SEQS,
     "upto": st.integers(1, 2**53),
     "packed": st.booleans(),
+    "snapshot": st.booleans(),
+    "objects": st.lists(board_objects(), max_size=5).map(tuple),
 }
 CLASS_FIELDS: dict[tuple[type, str], st.SearchStrategy] = {
     (P.JoinError, "reason"): st.sampled_from(P.JOIN_ERRORS),
