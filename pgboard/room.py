@@ -209,6 +209,10 @@ class RoomView:
             self._apply_local(op)
         self.link.submit(op, drawn=drawn, before=before)
 
+    def apply_local(self, op: Message) -> None:
+        """Draw my operation ``op`` (not confirmed yet) on the board again (pgboard/cache_join.py)."""
+        self._apply_local(op)
+
     def _apply_local(self, op: Message) -> None:
         if isinstance(op, Add):
             op = dataclasses.replace(op, obj=dataclasses.replace(op.obj, author=self.me))

@@ -289,7 +289,8 @@ def test_a_drop_keeps_the_unacked_and_the_rejoin_resends_them_with_the_same_oids
     s.timer_fired("reconnect", 2.0)
     s.connection_made(2.0)
     s.receive_data(wire(Hello(2, "t")), 2.0)
-    assert sent(s) == [Join("alice", "lobby", "", 5, "secret-alice", packed=True, snapshot=True)], "since the last seq"
+    join = Join("alice", "lobby", "", 5, "secret-alice", packed=True, snapshot=True)
+    assert sent(s) == [join], "since the last seq"
     s.receive_data(welcome(6), 2.0)
     again = s.data_to_send()
     assert again == frames[len(encode(ops[0])) :], "byte for byte the same frames: the same oids"
