@@ -33,7 +33,9 @@ class CacheJoin:
         settings = app.ui.settings_file
         self.host, self.port, self.room = host, port, room
         self.path = boardcache.path_for(settings.path, host, port, room) if settings.writable else None
-        self.loader = boardcache.Loader(self.path, host, port, room) if self.path is not None else None
+        # no file (one stat): the connection starts at once, as it always did
+        found = self.path is not None and self.path.is_file()
+        self.loader = boardcache.Loader(self.path, host, port, room) if found and self.path else None
         self.writer: boardcache.Writer | None = None
         self.installed_seq = 0  # the seq of the cached board installed (0: none)
 
