@@ -32,7 +32,7 @@ from pathlib import Path
 
 from pgboard import protocol_snapshot
 from pgboard.board import MAX_OBJECTS, Board
-from pgboard.protocol import BoardObject
+from pgboard.protocol import BOARD_H, BOARD_W, BoardObject
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ MAX_CACHE_BYTES = 64 * 1024 * 1024
 MAX_CACHE_FILES = 16  # boards kept (one per server and room), the least recently written dropped
 MAX_HEADER = 64 * 1024  # bytes of the header line (a part length is ~8 bytes: 8,000 parts)
 MAX_PARTS = MAX_OBJECTS  # parts in one file (each holds one object at least)
+IMAGE_BYTES = BOARD_W * BOARD_H * 3  # the board surface kept with it, RGB: exactly this inflated
+IMAGE_LEVEL = 1  # zlib level of the image: a whiteboard is mostly white (17 MB -> ~1-3 MB) in ~0.1 s
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Cached:
 
     seq: int
     objects: list[BoardObject]
+    image: bytes | None = None  # the board painted, RGB at board resolution (None: not kept)
 
 
 def path_for(settings_path: Path, host: str, port: int, room: str) -> Path:
@@ -66,16 +69,22 @@ def _server(host: str, port: int) -> str:
     return f"{host.strip().lower()}:{port}"
 
 
-def encode(host: str, port: int, room: str, seq: int, objects: Sequence[BoardObject]) -> bytes:
-    """The file's bytes (pure: the writer thread calls it)."""
+def encode(
+    host: str, port: int, room: str, seq: int, objects: Sequence[BoardObject], image: bytes | None = None
+) -> bytes:
+    """The file's bytes (pure: the writer thread calls it). ``image``: the board painted (RGB)."""
     parts = [protocol_snapshot.compress(part) for part in protocol_snapshot.chunks(objects)]
-    body = b"".join(parts)
+    packed_image = (
+        zlib.compress(image, IMAGE_LEVEL) if image is not None and len(image) == IMAGE_BYTES else b""
+    )
+    body = b"".join(parts) + packed_image
     header = {
         "format": FORMAT,
         "server": _server(host, port),
         "room": room,
         "seq": seq,
         "parts": [len(p) for p in parts],
+        "image": len(packed_image),
         "crc": zlib.crc32(body),
     }
     return MAGIC + json.dumps(header, ensure_ascii=True).encode("ascii") + b"\n" + body
@@ -102,13 +111,15 @@ def decode(data: bytes, host: str, port: int, room: str) -> Cached:
         raise CacheError("not a cache of this format")
     if header.get("server") != _server(host, port) or header.get("room") != room:
         raise CacheError("another server's or room's board")
-    seq, parts, crc = header.get("seq"), header.get("parts"), header.get("crc")
+    seq, parts, crc, image = header.get("seq"), header.get("parts"), header.get("crc"), header.get("image", 0)
     if type(seq) is not int or not 0 <= seq <= 2**53:
         raise CacheError("a bad seq")
     if type(parts) is not list or len(parts) > MAX_PARTS or any(type(n) is not int or n < 1 for n in parts):
         raise CacheError("a bad list of parts")
+    if type(image) is not int or image < 0:
+        raise CacheError("a bad image length")
     body = memoryview(data)[end + 1 :]
-    if sum(parts) != len(body) or zlib.crc32(body) != crc:
+    if sum(parts) + image != len(body) or zlib.crc32(body) != crc:
         raise CacheError("its parts are not what its header says (a damaged file)")
     objects: list[BoardObject] = []
     at = 0
@@ -122,7 +133,15 @@ def decode(data: bytes, host: str, port: int, room: str) -> Cached:
         at += n
     if len({o.id for o in objects}) != len(objects):
         raise CacheError("an object id twice")
-    return Cached(seq, objects)
+    pixels = None
+    if image:
+        try:
+            pixels = protocol_snapshot.inflate(bytes(body[at : at + image]), IMAGE_BYTES)
+        except protocol_snapshot.SnapshotError as exc:
+            raise CacheError(f"its image does not decode: {exc}") from None
+        if len(pixels) != IMAGE_BYTES:
+            raise CacheError("its image is not the board's size")
+    return Cached(seq, objects, pixels)
 
 
 def read(path: Path, host: str, port: int, room: str) -> Cached | None:
@@ -203,20 +222,32 @@ class Writer:
     """Writes one cache file in a thread; :meth:`join` waits for it (at exit), bounded."""
 
     def __init__(
-        self, path: Path, host: str, port: int, room: str, seq: int, objects: list[BoardObject]
+        self,
+        path: Path,
+        host: str,
+        port: int,
+        room: str,
+        seq: int,
+        objects: list[BoardObject],
+        image: bytes | None = None,
     ) -> None:
         self.ok = False
-        self._thread = threading.Thread(
-            target=self._run,
-            args=(path, host, port, room, seq, objects),
-            name="pgboard-cache-write",
-            daemon=True,
-        )
+        args = (path, host, port, room, seq, objects, image)
+        self._thread = threading.Thread(target=self._run, args=args, name="pgboard-cache-write", daemon=True)
         self._thread.start()
 
-    def _run(self, path: Path, host: str, port: int, room: str, seq: int, objects: list[BoardObject]) -> None:
+    def _run(
+        self,
+        path: Path,
+        host: str,
+        port: int,
+        room: str,
+        seq: int,
+        objects: list[BoardObject],
+        image: bytes | None,
+    ) -> None:
         try:
-            self.ok = write(path, encode(host, port, room, seq, objects))
+            self.ok = write(path, encode(host, port, room, seq, objects, image))
         except Exception:
             log.exception("writing the board cache %s failed", path)
 

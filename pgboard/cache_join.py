@@ -16,7 +16,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+import pygame
+
 from pgboard import boardcache
+from pgboard.protocol import BOARD_H, BOARD_W
 
 if TYPE_CHECKING:
     from pgboard.app import App
@@ -67,7 +70,9 @@ def step_join(app: App) -> None:
             for obj in found.objects:
                 if obj.kind == "text":
                     staged.grid.insert(obj.id, measure(obj))
-        app.board.take(staged, found.seq)
+        app.board.take(staged, found.seq)  # the canvas starts repainting it all...
+        if found.image is not None:  # ... or takes the board as it was painted, at once
+            app.canvas.adopt(pygame.image.frombytes(found.image, (BOARD_W, BOARD_H), "RGB"))
         for op in conn.session.ledger.drawn():  # drawn while the file was read: nothing sent yet
             room.apply_local(op)
         conn.session.last_seq = found.seq  # the join asks since then
@@ -88,7 +93,11 @@ def leave_room(app: App) -> None:
     if cache.writer is not None:
         cache.writer.join(WRITE_WAIT)  # one write at a time: the newer one wins
     objects = list(app.board.objects.values())  # frozen objects: the thread reads them safely
-    cache.writer = boardcache.Writer(cache.path, cache.host, cache.port, cache.room, app.board.seq, objects)
+    canvas = app.canvas  # the painted board goes too, when it is complete (a copy: ~10 ms)
+    image = None if canvas.behind or canvas.floating else pygame.image.tobytes(canvas.surface, "RGB")
+    cache.writer = boardcache.Writer(
+        cache.path, cache.host, cache.port, cache.room, app.board.seq, objects, image
+    )
 
 
 def wait_for_writes(app: App) -> None:

@@ -126,7 +126,15 @@ def test_a_restarted_client_asks_since_and_shows_its_cached_board(screen, tmp_pa
         ids = [o.id for o in again.board.objects.values()]
         assert ids == [o.id for o in objects] + [shape.id]  # the cached board and what was missed
         assert again.board.seq == seq + 1
+        # painted from the cache at once: only what was missed was painted here, and it shows
+        assert again.canvas.stats["objects_painted"] <= 2
+        fresh = App(screen, settings_path=tmp_path / "s2.json", save_settings=False, export_dir=tmp_path)
+        fresh.board.load(again.board.snapshot(), again.board.seq)
+        assert pygame.image.tobytes(fresh.canvas.surface, "RGB") == pygame.image.tobytes(
+            again.canvas.surface, "RGB"
+        )
         again.shutdown()
+        fresh.shutdown()
 
 
 @pytest.mark.reliability
