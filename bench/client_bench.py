@@ -630,9 +630,12 @@ def _read_some(s: socket.socket, codec) -> list:
 def measure_joins(repeats: int = JOIN_REPEATS, n: int = FULL_BOARDS[-1]) -> dict[str, list[float]]:
     """Late join of an ``n``-object board, then two restarts of the client (nothing missed, then
     MISSED_OPS missed), each in a fresh process, ``repeats`` times: the seconds (and RSS) of each."""
-    rows: dict[str, list[float]] = {
-        k: [] for k in (*REJOIN_TARGETS, "late join: RSS after (MiB)", "late join: client CPU to shown (s)")
-    }
+    cpu = "client CPU to shown (s)"
+    rows: dict[str, list[float]] = {k: [] for k in REJOIN_TARGETS}
+    for k in ("late join: RSS after (MiB)", f"late join: {cpu}", f"restart, nothing missed: {cpu}"):
+        rows[k] = []
+    rows[f"restart, {MISSED_OPS:,} missed: {cpu}"] = []
+
     room = f"board{n}"
     with tempfile.TemporaryDirectory(prefix="pgboard-bench-") as tmp:
         tmpdir = Path(tmp)
@@ -649,9 +652,11 @@ def measure_joins(repeats: int = JOIN_REPEATS, n: int = FULL_BOARDS[-1]) -> dict
                 rows["late join: client CPU to shown (s)"].append(late["shown_cpu"])
                 again = _child(server.address, room, settings, surface=False)
                 rows["restart, nothing missed: whole board shown"].append(again["shown"])
+                rows["restart, nothing missed: client CPU to shown (s)"].append(again["shown_cpu"])
                 _draw_missed(server.address, room, MISSED_OPS)
                 missed = _child(server.address, room, settings, surface=False)
                 rows[f"restart, {MISSED_OPS:,} missed: whole board shown"].append(missed["shown"])
+                rows[f"restart, {MISSED_OPS:,} missed: client CPU to shown (s)"].append(missed["shown_cpu"])
         finally:
             server.stop()
     return rows
