@@ -529,6 +529,163 @@ def report(res: Results, quick: bool) -> str:
     return "\n".join(lines)
 
 
+# -- joining again: a late join, then a restart of the client with its board cache (pgboard/boardcache.py)
+
+JOIN_REPEATS = 3  # each row is the median of this many runs (the machine is shared: give ratios)
+MISSED_OPS = 1_000  # operations drawn by someone else while the client was closed
+REJOIN_TARGETS = {
+    "late join: whole board shown": 2.0,
+    "late join: board surface complete": 5.0,
+    "restart, nothing missed: whole board shown": 0.3,
+    f"restart, {MISSED_OPS:,} missed: whole board shown": 0.4,
+}
+RSS_TARGET_MIB = 350.0
+
+
+def join_child(host: str, port: int, room: str, settings: str, until_surface: bool = True) -> None:
+    """One run of the client (a process of its own, as a restart is): join ``room`` with the settings
+    (and so the board cache) at ``settings``, print the times as JSON, close the window as a user does
+    (the board cache is written then)."""
+    import json
+
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    import pygame
+
+    from pgboard.app import App
+
+    pygame.init()
+    screen = pygame.display.set_mode(SCREEN)
+    app = App(screen, settings_path=Path(settings), export_dir=Path(settings).parent)
+    out: dict[str, float] = {}
+    start, cpu0 = time.perf_counter(), time.process_time()
+    app.connect(host, port, "rejoiner", room)
+    while True:
+        app.frame([])
+        t = time.perf_counter() - start
+        if _caught_up(app):
+            out.setdefault("caught_up", t)
+            if app.canvas.view_complete and "shown" not in out:
+                out["shown"], out["shown_cpu"] = t, time.process_time() - cpu0
+            if not app.canvas.painting or ("shown" in out and not until_surface):
+                out["surface"] = t
+                break
+        if t > JOIN_TIMEOUT:
+            raise TimeoutError("no caught-up board")
+    out["rss"] = _rss_mib()
+    out["objects"] = len(app.board)
+    app.shutdown()
+    pygame.quit()
+    print(json.dumps(out), flush=True)
+
+
+def _child(address: tuple[str, int], room: str, settings: Path, surface: bool = True) -> dict[str, float]:
+    import json
+
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--join-child" if surface else "--rejoin-child"]
+    cmd += [address[0], str(address[1])]
+    done = subprocess.run(
+        [*cmd, room, str(settings)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+        timeout=JOIN_TIMEOUT * 2,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _draw_missed(address: tuple[str, int], room: str, n: int) -> None:
+    """Someone else draws ``n`` operations in ``room`` (each echoed before the next batch)."""
+    from pgboard import ids
+    from pgboard.protocol import Add, BoardObject, CaughtUp, Codec, Join
+
+    codec = Codec()
+    secret = f"drawer-{time.time_ns()}"
+    prefix = ids.device_id(secret)  # object ids are scoped to their device (pgboard/ids.py)
+    with socket.create_connection(address, timeout=30) as s:
+        s.sendall(Codec.send(Join(nick=f"drawer{time.time_ns() % 10**6}", room=room, client=secret)))
+        while not any(isinstance(m, CaughtUp) for m in _read_some(s, codec)):
+            pass
+        for start in range(0, n, 50):  # in batches, each echoed before the next
+            batch = range(start, min(n, start + 50))
+            for i in batch:
+                obj = BoardObject(
+                    ids.scoped(prefix, f"m{i}"), "line", ((10 + i % 3000, 10), (20 + i % 3000, 40))
+                )
+                s.sendall(Codec.send(Add(oid=f"m{i}", obj=obj)))
+            echoed = 0
+            while echoed < len(batch):
+                echoed += sum(isinstance(m, Add) for m in _read_some(s, codec))
+
+
+def _read_some(s: socket.socket, codec) -> list:
+    data = s.recv(1 << 20)
+    if not data:
+        raise RuntimeError("the server closed the drawer's connection")
+    codec.receive_data(data)
+    return list(codec.messages())
+
+
+def measure_joins(repeats: int = JOIN_REPEATS, n: int = FULL_BOARDS[-1]) -> dict[str, list[float]]:
+    """Late join of an ``n``-object board, then two restarts of the client (nothing missed, then
+    MISSED_OPS missed), each in a fresh process, ``repeats`` times: the seconds (and RSS) of each."""
+    cpu = "client CPU to shown (s)"
+    rows: dict[str, list[float]] = {k: [] for k in REJOIN_TARGETS}
+    for k in ("late join: RSS after (MiB)", f"late join: {cpu}", f"restart, nothing missed: {cpu}"):
+        rows[k] = []
+    rows[f"restart, {MISSED_OPS:,} missed: {cpu}"] = []
+
+    room = f"board{n}"
+    with tempfile.TemporaryDirectory(prefix="pgboard-bench-") as tmp:
+        tmpdir = Path(tmp)
+        fill_in_a_child(tmpdir / "board.sqlite3", {room: n})
+        server = ServerProcess(tmpdir / "board.sqlite3", tmpdir / "server.log")
+        try:
+            for r in range(repeats):
+                settings = tmpdir / f"run{r}" / "settings.json"
+                settings.parent.mkdir()
+                late = _child(server.address, room, settings)
+                rows["late join: whole board shown"].append(late["shown"])
+                rows["late join: board surface complete"].append(late["surface"])
+                rows["late join: RSS after (MiB)"].append(late["rss"])
+                rows["late join: client CPU to shown (s)"].append(late["shown_cpu"])
+                again = _child(server.address, room, settings, surface=False)
+                rows["restart, nothing missed: whole board shown"].append(again["shown"])
+                rows["restart, nothing missed: client CPU to shown (s)"].append(again["shown_cpu"])
+                _draw_missed(server.address, room, MISSED_OPS)
+                missed = _child(server.address, room, settings, surface=False)
+                rows[f"restart, {MISSED_OPS:,} missed: whole board shown"].append(missed["shown"])
+                rows[f"restart, {MISSED_OPS:,} missed: client CPU to shown (s)"].append(missed["shown_cpu"])
+        finally:
+            server.stop()
+    return rows
+
+
+def report_joins(rows: dict[str, list[float]], n: int = FULL_BOARDS[-1]) -> str:
+    load = os.getloadavg()
+    lines = [
+        f"### Joining a {n:,}-object board again (late join, then restarts of the client)",
+        "",
+        f"Each run a fresh client process (`python bench/client_bench.py --joins`), median of "
+        f"{len(next(iter(rows.values())))}; seconds from `App.connect` to the frame that shows the whole "
+        "board. A restart reads the board kept on disk (pgboard/boardcache.py) and asks `since`. "
+        f"Load average {load[0]:.1f} at the end (2 cores shared): compare rows of one run.",
+        "",
+        "| row | median | runs | target | |",
+        "|---|---|---|---|---|",
+    ]
+    for name, values in rows.items():
+        med = statistics.median(values)
+        target = REJOIN_TARGETS.get(name, RSS_TARGET_MIB if "RSS" in name else None)
+        verdict = "" if target is None else ("met" if med < target else "MISSED")
+        shown = " / ".join(f"{v:.2f}" for v in values)
+        lines.append(
+            f"| {name} | {med:.2f} | {shown} | {'' if target is None else f'< {target:g}'} | {verdict} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def run(quick: bool = False) -> str:
     """Run the client benchmarks and return the "## Client" markdown section."""
     return report(measure(quick), quick)
@@ -541,7 +698,17 @@ def main(argv: list[str] | None = None) -> int:
         "--drawers", nargs=5, metavar=("HOST", "PORT", "ROOM", "SEQ", "SECONDS"), help="(internal)"
     )
     p.add_argument("--fill", nargs="+", metavar="DB ROOM=N", help="(internal)")
+    p.add_argument("--join-child", nargs=4, metavar=("HOST", "PORT", "ROOM", "SETTINGS"), help="(internal)")
+    p.add_argument("--rejoin-child", nargs=4, metavar=("HOST", "PORT", "ROOM", "SETTINGS"), help="(internal)")
+    p.add_argument("--joins", action="store_true", help="only the join rows (late join and restarts)")
     args = p.parse_args(argv)
+    if args.join_child or args.rejoin_child:
+        host, port, room, settings = args.join_child or args.rejoin_child
+        join_child(host, int(port), room, settings, until_surface=bool(args.join_child))
+        return 0
+    if args.joins:
+        print(report_joins(measure_joins()))
+        return 0
     if args.fill:
         db, *pairs = args.fill
         fill_store(Path(db), {room: int(n) for room, n in (pair.split("=") for pair in pairs)})

@@ -31,6 +31,7 @@ from pgboard import select_tool as selecting
 from pgboard import settings as settings_mod
 from pgboard import timeline_view as timeline_view
 from pgboard.board import Board
+from pgboard.cache_join import CacheJoin, begin_join, leave_room, step_join, wait_for_writes
 from pgboard.canvas import Canvas, RemoteCursor, Viewport
 from pgboard.client_session import State, StateChanged
 from pgboard.follow import Follower
@@ -106,6 +107,7 @@ class App:
         self.viewport = Viewport(self.ui.board_rect)
         self.conn: Connection | None = None
         self.room: RoomView | None = None
+        self.board_cache: CacheJoin | None = None  # this join's board kept on disk
         self.server: BoardServer | None = None  # the embedded server in host mode
         self.join_line = ""  # while hosting: "pgboard --connect ADDRESS:PORT", what Ctrl+C copies
         self.ctx = ToolContext(
@@ -181,7 +183,7 @@ class App:
         self.ctx.new_id, self.ctx.new_oid = self.room.new_id, self.room.new_oid
         self.tool = make_tool(self.tool_name, self.ctx)
         self._ever_online = False
-        self.conn.start()
+        begin_join(self, host, port, room)  # the board kept on disk first, then connect
         self.ui.show_board()
         self.ui.set_board_lock("")
         self.ui.set_status("Connecting", room, nick, None, None, connection_text(self.conn))
@@ -207,6 +209,7 @@ class App:
         self.ui.status.share = hosting.invitation(addresses, port)
 
     def _leave(self) -> None:
+        leave_room(self)  # the board written to disk for the next join (in a thread)
         if self.room is not None:
             self.room.close()  # a catch-up in progress ends with the room (catchup_gc)
         if self.conn is not None:
@@ -243,6 +246,7 @@ class App:
         for event in events:
             self.handle_event(event)
         self.tool.flush()
+        step_join(self)  # the cached board read: install it and connect
         if self.conn is not None:
             self.conn.pump()
         self.scheduler.run_due()
@@ -263,6 +267,7 @@ class App:
         if self.conn is not None:
             self.conn.pump()
         self._leave()
+        wait_for_writes(self)
         self.ui.save_settings()
         self._identity.release()
         if self.server is not None:

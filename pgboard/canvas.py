@@ -164,6 +164,15 @@ class Canvas:
         self.floating.clear()
         self._repaint_all()
 
+    def adopt(self, image: pygame.Surface) -> None:
+        """Take ``image`` as the board surface instead of repainting the whole board: what the board
+        now holds, painted before (the board kept on disk, pgboard/cache_join.py), right after a reset."""
+        self._jobs.clear()
+        self._pending = []
+        self._phase.reset()
+        self._surface.blit(image, (0, 0))
+        self._view.invalidate()
+
     def _repaint_all(self, budget: float = PAINT_BUDGET) -> None:
         """Paint every object again: now, or over the next frames when the board is big."""
         self._pending = []

@@ -57,6 +57,7 @@ from pgboard.protocol import (
     encode,
 )
 from pgboard.protocol_cluster import Peers, Redirect
+from pgboard.protocol_snapshot import Snapshot
 from pgboard.session_catchup import CatchUps
 from pgboard.session_cluster import Routes
 from pgboard.session_types import (  # noqa: F401 - the session's vocabulary, importable from here too
@@ -389,7 +390,15 @@ class ClientSession:
 
     def _send_join(self) -> None:
         self._out += encode(
-            Join(self.nick, self.room, self.password, self.last_seq or None, self.client_secret, packed=True)
+            Join(
+                self.nick,
+                self.room,
+                self.password,
+                self.last_seq or None,
+                self.client_secret,
+                packed=True,
+                snapshot=True,
+            )
         )
 
     def _send_unsent(self) -> None:
@@ -405,8 +414,8 @@ class ClientSession:
 
     def _handle(self, msg: Message, now: float) -> None:
         kind = type(msg)  # the floods first, by exact type (a catch-up is 100,000s of obj)
-        if kind is Obj:
-            self.catch_ups.count()
+        if kind is Obj or kind is Snapshot:  # a snapshot frame holds many objects (protocol_snapshot)
+            self.catch_ups.count(len(msg.objects) if kind is Snapshot else 1)  # type: ignore[attr-defined]
             self.events.append(Received(msg))
         elif kind in _OPERATION_TYPES:
             self._on_echo(msg)  # type: ignore[arg-type]

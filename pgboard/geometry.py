@@ -9,6 +9,7 @@ import math
 import unicodedata
 from collections.abc import Iterable, Iterator
 
+from pgboard.points import Points
 from pgboard.protocol import BOARD_H, BOARD_W, BoardObject
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1, inclusive-exclusive, x0 <= x1 and y0 <= y1
@@ -70,8 +71,12 @@ def bbox(obj: BoardObject) -> Box:
         w, h = text_extent(obj)
         return (x, y, min(x + w, max(x + 1, BOARD_W)), min(y + h, max(y + 1, BOARD_H)))
     if obj.kind == "pencil":
-        xs, ys = zip(*obj.points, strict=True)
-        box = (min(xs), min(ys), max(xs), max(ys))
+        pts: object = obj.points
+        if isinstance(pts, Points):  # packed (pgboard/points.py): C loops over its coordinates
+            box = pts.box()
+        else:
+            xs, ys = zip(*obj.points, strict=True)
+            box = (min(xs), min(ys), max(xs), max(ys))
     else:
         box = shape_box(obj)
     pad = obj.width // 2 + 2
@@ -221,5 +226,8 @@ def _covers(outer: range, inner: range) -> bool:
 
 
 def points_box(points: Iterable[tuple[int, int]], pad: int = 0) -> Box:
+    if isinstance(points, Points):
+        x0, y0, x1, y1 = points.box()
+        return (x0 - pad, y0 - pad, x1 + pad + 1, y1 + pad + 1)
     xs, ys = zip(*points, strict=True)
     return (min(xs) - pad, min(ys) - pad, max(xs) + pad + 1, max(ys) + pad + 1)

@@ -29,6 +29,7 @@ import pygame
 
 from pgboard import geometry, render
 from pgboard.board import Board
+from pgboard.points import Points
 from pgboard.protocol import BOARD_H, BOARD_W, BoardObject
 from pgboard.viewport import ViewKey
 
@@ -88,8 +89,13 @@ class ScreenPainter:
         # coordinate: shifted so that its pixels are centred where the smoothscaled view centres it
         shift = (width - 1) // 2 + 0.5 - width / 2
         xs, ys = self._table(shift)
+        points = obj.points
         try:
-            pts = [(xs[x], ys[y]) for x, y in obj.points]
+            if type(points) is Points:  # packed: mapped in C loops
+                c = points.coords
+                pts = list(zip(map(xs.__getitem__, c[0::2]), map(ys.__getitem__, c[1::2]), strict=True))
+            else:
+                pts = [(xs[x], ys[y]) for x, y in points]
         except IndexError:  # not a board point after all: mapped by arithmetic (off the view)
             pts = [(xs[0] + x * scale, ys[0] + y * scale) for x, y in obj.points]
         color = render.parse_color(obj.color)

@@ -187,6 +187,7 @@ class Join(Message):
     since: int | None = _spec(_opt_seq, None)
     client: str = _spec(_str(MAX_ID), "")
     packed: bool = _spec(_bool, False)  # send a board catch-up's points packed (see pack_points)
+    snapshot: bool = _spec(_bool, False)  # send a board catch-up as snapshot frames (protocol_snapshot)
 
 
 @message("welcome")
@@ -708,3 +709,4 @@ from pgboard import protocol_friends as _protocol_friends  # noqa: E402,F401  re
 from pgboard import protocol_game as _protocol_game  # noqa: E402,F401  registers its messages
 from pgboard import protocol_history as _protocol_history  # noqa: E402,F401  registers its messages
 from pgboard import protocol_presence as _protocol_presence  # noqa: E402,F401  registers its messages
+from pgboard import protocol_snapshot as _protocol_snapshot  # noqa: E402,F401  registers its messages

@@ -17,6 +17,7 @@ from itertools import chain, islice, repeat
 import pygame
 
 from pgboard import geometry
+from pgboard.points import Points
 from pgboard.protocol import BoardObject
 
 # the text half of painting lives in pgboard/textcache.py; its names are used through this module too
@@ -67,6 +68,8 @@ def draw_segments(
 
     ``cull``: a box outside which nothing is wanted (the surface's clip): the pieces of the line that
     cannot reach it are skipped, so repainting a small region of a long stroke costs little."""
+    if type(points) is Points:  # packed: pairs made once, in C (pygame would index it point by point)
+        points = list(points)
     if cull is None:
         _polyline(surf, color, points, width)
         return

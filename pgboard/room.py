@@ -74,6 +74,7 @@ from pgboard.protocol_friends import Friends, FriendUpdate
 from pgboard.protocol_game import GameState
 from pgboard.protocol_history import HISTORY_REPLIES
 from pgboard.protocol_presence import Follow, View
+from pgboard.protocol_snapshot import Snapshot
 from pgboard.session_types import State
 
 log = logging.getLogger(__name__)
@@ -229,6 +230,10 @@ class RoomView:
             self._apply_local(op)
         self.link.submit(op, drawn=drawn, before=before)
 
+    def apply_local(self, op: Message) -> None:
+        """Draw my operation ``op`` (not confirmed yet) on the board again (pgboard/cache_join.py)."""
+        self._apply_local(op)
+
     def _apply_local(self, op: Message) -> None:
         if isinstance(op, Add):
             op = dataclasses.replace(op, obj=dataclasses.replace(op.obj, author=self.me))
@@ -274,7 +279,7 @@ class RoomView:
         if not isinstance(event, Received):
             return 1 if isinstance(event, (StateChanged, TimerWanted)) else MESSAGE_WORK
         msg = event.msg
-        if isinstance(msg, Obj):
+        if isinstance(msg, (Obj, Snapshot)):
             return 0
         if isinstance(msg, Add):
             return MESSAGE_WORK + len(msg.obj.points)
@@ -317,6 +322,11 @@ class RoomView:
         elif isinstance(msg, Obj):
             if self._catchup is not None:
                 self._catchup.place(msg.obj)
+        elif isinstance(msg, Snapshot):
+            if self._catchup is not None:
+                place = self._catchup.place
+                for obj in msg.objects:
+                    place(obj)
         elif isinstance(msg, Cursor):
             if msg.laser:
                 self.presence.shine(msg.user, (msg.x, msg.y))

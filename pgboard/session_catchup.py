@@ -30,11 +30,11 @@ class CatchUps:
         self._open = True
         self.events.append(CatchUpStarted(msg))
 
-    def count(self) -> None:
-        """One object or operation of the catch-up arrived."""
+    def count(self, n: int = 1) -> None:
+        """``n`` objects (a snapshot frame's) or one operation of the catch-up arrived."""
         if self.progress is not None:
             done, total = self.progress
-            self.progress = (done + 1, total)
+            self.progress = (done + n, total)
 
     def caught_up(self, msg: CaughtUp, redraw: tuple[Operation, ...]) -> None:
         if not self._open:  # no header came (never from our server): an empty one, so they pair

@@ -14,10 +14,14 @@ import dataclasses
 import functools
 import re
 import struct
+import sys
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import field
 from itertools import chain
 from typing import Any
+
+from pgboard.points import Points
 
 Validator = Callable[[Any], Any]
 
@@ -129,8 +133,17 @@ def pack_points(points: Sequence[tuple[int, int]]) -> str:
     """The packed form of a list of points: base64 of their coordinates x0, y0, x1, y1, ... as
     unsigned 16-bit little-endian integers (a board coordinate fits). About half the JSON list's size,
     and decoded by C loops: a late join of a big board receives millions of points."""
+    if isinstance(points, Points):
+        return base64.b64encode(_little_endian(points.coords)).decode("ascii")
     coords = tuple(chain.from_iterable(points))
     return base64.b64encode(struct.pack(f"<{len(coords)}H", *coords)).decode("ascii")
+
+
+def _little_endian(coords: array[int]) -> bytes:
+    if sys.byteorder == "big":
+        coords = array("H", coords)
+        coords.byteswap()
+    return coords.tobytes()
 
 
 def unpack_points(v: str, width: int, height: int, max_points: int) -> tuple[tuple[int, int], ...]:
@@ -233,6 +246,8 @@ def _to_wire(value: Any) -> Any:
     tuples, which json writes as arrays. A tuple holds one kind of item, so its first tells."""
     if isinstance(value, WireRecord):
         return value.to_wire()
+    if type(value) is Points:  # kept packed in memory (pgboard/points.py); pairs on the wire
+        return tuple(value)
     if isinstance(value, (tuple, list)) and value and isinstance(value[0], WireRecord):
         return [v.to_wire() for v in value]
     return value

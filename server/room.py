@@ -42,6 +42,7 @@ from pgboard_server.budget import BudgetMeter, RoomBudget, growth
 from pgboard_server.compaction import LogCompactor
 from pgboard_server.limits import Limits
 from pgboard_server.rights import RoomRights
+from pgboard_server.snapshot_frames import SnapshotFrames
 from pgboard_server.store_damage import RoomDamaged, decoded, describe
 
 from pgboard import board_batch, ids, names
@@ -121,6 +122,7 @@ class Room:
         # encoded obj frames of board catch-ups (points as lists, and packed), reused by the next joiner
         # while the object is unchanged (written by writer threads: single dict operations, atomic)
         self._obj_frames: dict[bool, dict[str, tuple[BoardObject, bytes]]] = {False: {}, True: {}}
+        self._snapshots = SnapshotFrames()  # the snapshot frames of the last board catch-up
         # the room's life in Rooms: loaded from the store on first use; "gone" once put away or
         # forgotten (a joiner who finds it gone asks Rooms again); created_from counts it against
         # MAX_ROOMS_PER_ADDRESS; on_empty is told when the last member leaves (under the lock)
@@ -419,7 +421,7 @@ class Room:
 
     # -- catch-up
 
-    def catch_up(self, since: int | None, packed: bool = False) -> Iterator[bytes]:
+    def catch_up(self, since: int | None, packed: bool = False, snapshot: bool = False) -> Iterator[bytes]:
         """Called under the lock: the frames that bring a joiner from ``since`` to now, produced
         lazily (the objects are frozen, so a snapshot list is safe to encode later); points
         ``packed`` if the joiner asked for that. A ``since`` the compacted log no longer reaches back
@@ -428,7 +430,7 @@ class Room:
         history = list(self.chat)
         if since is None or since > seq or since < self.compaction.floor or self.log_unreadable:
             objects = self.board.snapshot()
-            return self._board_frames(objects, seq, history, packed)
+            return self._board_frames(objects, seq, history, packed, snapshot)
         return self.compaction.pinned(since, self._ops_frames(since, seq, history, packed))
 
     def packed_frames(self) -> dict[str, tuple[BoardObject, bytes]]:
@@ -436,9 +438,14 @@ class Room:
         return self._obj_frames[True]
 
     def _board_frames(
-        self, objects: list[BoardObject], seq: int, history: list[str], packed: bool
+        self, objects: list[BoardObject], seq: int, history: list[str], packed: bool, snapshot: bool = False
     ) -> Iterator[bytes]:
         yield encode(CatchUp(len(objects), "board"))
+        if snapshot:  # the joiner asked for snapshot frames (pgboard/protocol_snapshot.py)
+            yield from self._snapshots.frames(objects)
+            yield encode(CaughtUp(seq))
+            yield from _history_frames(history)
+            return
         cache = self._obj_frames[packed]
         for obj in objects:
             hit = cache.get(obj.id)

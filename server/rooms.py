@@ -346,7 +346,7 @@ class Rooms:
         room.members[user] = session
         session.send(Welcome(user, nick, room.name, room.users(), room.board.seq))
         session.send(room.rights.state_for(user))
-        session.send_lazy(room.catch_up(msg.since, msg.packed))
+        session.send_lazy(room.catch_up(msg.since, msg.packed, msg.snapshot))
         if created:
             log.info("room %r: created by %s (%s), its operator", room.name, nick, user)
         if session.limits.motd and msg.since is None:  # the greeting, after the catch-up; not again

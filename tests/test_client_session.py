@@ -144,7 +144,7 @@ def test_a_server_that_sends_things_out_of_order_never_raises() -> None:
 
 def test_a_guest_joins_after_hello_and_an_account_logs_in_first_after_every_connect() -> None:
     s = fresh()
-    assert joined(s)[0] == Join("alice", "lobby", "", None, "secret-alice", packed=True)
+    assert joined(s)[0] == Join("alice", "lobby", "", None, "secret-alice", packed=True, snapshot=True)
     assert s.state is State.ONLINE and s.user_id == "u1"
     acc = ClientSession("zoë", "", "sec", credentials=Credentials("signup", "pw"))
     acc.connect(0.0)
@@ -289,7 +289,8 @@ def test_a_drop_keeps_the_unacked_and_the_rejoin_resends_them_with_the_same_oids
     s.timer_fired("reconnect", 2.0)
     s.connection_made(2.0)
     s.receive_data(wire(Hello(2, "t")), 2.0)
-    assert sent(s) == [Join("alice", "lobby", "", 5, "secret-alice", packed=True)], "since the last seq"
+    join = Join("alice", "lobby", "", 5, "secret-alice", packed=True, snapshot=True)
+    assert sent(s) == [join], "since the last seq"
     s.receive_data(welcome(6), 2.0)
     again = s.data_to_send()
     assert again == frames[len(encode(ops[0])) :], "byte for byte the same frames: the same oids"

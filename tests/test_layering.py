@@ -31,6 +31,8 @@ SERVER_MAY_IMPORT = {
     "pgboard.wire_fields",
     "pgboard.protocol_presence",  # view and follow (pure wire records, registered by protocol.py)
     "pgboard.protocol_game",  # the game's state message (pure wire record)
+    "pgboard.protocol_snapshot",  # the snapshot frame (pure, registered by protocol.py)
+    "pgboard.points",  # packed points (pure)
     "pgboard.board",
     "pgboard.board_journal",
     "pgboard.board_undo",  # undo and redo of the board, pure like board.py

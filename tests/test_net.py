@@ -53,6 +53,7 @@ from pgboard.protocol import (
     Welcome,
     encode,
 )
+from pgboard.protocol_snapshot import Snapshot
 from pgboard.scheduler import ManualClock, Scheduler
 from pgboard.widgets.statusbar import connection_text
 
@@ -413,7 +414,7 @@ def test_an_operation_applied_but_never_echoed_is_acked_not_doubled(server: Boar
         assert conn.last_seq == 0  # so the rejoin asks for the whole board, which has x already
         c.skip_to_retry()
         c.pump_until(lambda: conn.state == "online" and not conn.pending_ops)
-        assert [m.obj.id for m in c.received(Obj)] == [mine("x")]
+        assert [o.id for m in c.received(Snapshot) for o in m.objects] == [mine("x")]  # the board
     with RawClient(server.address) as carol:
         carol.join("carol", since=0)
         _, log, _ = carol.catch_up()
@@ -437,7 +438,7 @@ def test_a_frame_cut_byte_by_byte_and_many_frames_in_one_send(hand: HandServer) 
         conn.pump()
     assert passed_on(conn) == [], "hello is handled by the connection, not passed on"
     join = hand.recv()  # the client answered the hello, so it framed it correctly
-    assert join == Join("李雷", "", "", None, "secret-alice", packed=True)
+    assert join == Join("李雷", "", "", None, "secret-alice", packed=True, snapshot=True)
     frames = welcome_frames(nick="李雷")
     hand.send(*frames[:3])  # welcome, catch-up header and the first object in one send
     c.pump_until(lambda: conn.catchup_progress == (1, 2))
@@ -495,7 +496,7 @@ def test_the_server_closing_the_connection_drops_to_offline_and_rejoins_since_la
     handshake(hand, c)
     hand.send(*welcome_frames())
     c.pump_until(lambda: conn.state == "online")
-    assert rejoin(hand, c) == Join("alice", "lobby", "", 2, "secret-alice", packed=True)
+    assert rejoin(hand, c) == Join("alice", "lobby", "", 2, "secret-alice", packed=True, snapshot=True)
     assert conn.last_error == "the server closed the connection"
     c.close()
 
@@ -551,7 +552,7 @@ def test_after_the_catch_up_exactly_the_unechoed_operations_are_resent_in_order(
     c.pump_until(lambda: conn.state == "joining")
     hand.send(Hello(1, "hand"))
     c.pump_until(hand.readable)
-    assert hand.recv() == Join("alice", "lobby", "", 2, "secret-alice", packed=True), (
+    assert hand.recv() == Join("alice", "lobby", "", 2, "secret-alice", packed=True, snapshot=True), (
         "since the last seq seen"
     )
     # The catch-up brings the echo of o2 (it reached the server before the drop).

@@ -56,6 +56,7 @@ SAMPLES: list[Message] = [
     P.RoomState(operators=("u1",), locked=True, may_edit=("u2", "u3"), allowed=("u2",)),
     P.CatchUp(count=3, mode="ops"),
     P.Obj(obj=TEXT),
+    P.MESSAGE_TYPES["snapshot"](objects=(PENCIL, TEXT)),  # type: ignore[call-arg]
     P.CaughtUp(seq=12),
     Add(oid="o1", obj=PENCIL, seq=3, author="u1"),
     P.Extend(oid="o2", id="s1", points=((1, 1), (2, 2)), seq=4, author="u1"),
@@ -452,6 +453,8 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy] = {
     "watch_only": st.booleans(),
     "w": st.integers(1, BOARD_W),
     "h": st.integers(1, BOARD_H),
+    "snapshot": st.booleans(),
+    "objects": st.lists(board_objects(), max_size=5).map(tuple),
 }
 CLASS_FIELDS: dict[tuple[type, str], st.SearchStrategy] = {
     (P.JoinError, "reason"): st.sampled_from(P.JOIN_ERRORS),
