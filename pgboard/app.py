@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 import pygame
 
+from pgboard import app_actions as actions
 from pgboard import (
-    board_open,
+    app_input,
     boardfile,
     identity,
     ignores,
@@ -25,7 +26,6 @@ from pgboard import (
     presence,
     render,
     room_commands,
-    shortcuts,
 )
 from pgboard import select_tool as selecting
 from pgboard import settings as settings_mod
@@ -39,29 +39,22 @@ from pgboard.frameloop import FrameLoop
 from pgboard.game_view import GameView
 from pgboard.laser import draw_trails
 from pgboard.net import Connection, Credentials
-from pgboard.protocol import DEFAULT_PORT, MAX_WIDTH, Chat, Cursor, Message, Say
+from pgboard.protocol import DEFAULT_PORT, Chat
 from pgboard.room import LIVE_BUDGET, RoomView
 from pgboard.scheduler import Scheduler
 from pgboard.session_types import WELCOMED
-from pgboard.sizes import TEXT_SIZE, WINDOW_SIZE, step_width
+from pgboard.sizes import TEXT_SIZE
 from pgboard.tools import Tool, ToolContext
-from pgboard.tooltable import TOOLS, make_tool
+from pgboard.tooltable import make_tool
 from pgboard.ui import UI
 from pgboard.viewport import around
 from pgboard.widgets import theme
-from pgboard.widgets.clipboard import CLIPBOARD
 from pgboard.widgets.statusbar import connection_text
 
 if TYPE_CHECKING:  # the server is imported only when the window hosts
     from pgboard_server.server import BoardServer
 
 log = logging.getLogger(__name__)
-
-ZOOM_STEP = 1.25
-WHEEL_ZOOM_STEP = 1.1
-WHEEL_PAN = 60  # screen pixels per wheel notch
-CURSOR_INTERVAL = 1 / 15  # seconds between two cursor positions we send
-LASER_INTERVAL = 1 / 30  # and laser points: a smooth trail, well under the server's CURSOR_RATE (120/s)
 
 
 class App:
@@ -111,7 +104,11 @@ class App:
         self.server: BoardServer | None = None  # the embedded server in host mode
         self.join_line = ""  # while hosting: "pgboard --connect ADDRESS:PORT", what Ctrl+C copies
         self.ctx = ToolContext(
-            board=self.board, emit=self._emit, color=settings.color, width=settings.width, text_size=TEXT_SIZE
+            board=self.board,
+            emit=lambda op: actions.emit(self, op),
+            color=settings.color,
+            width=settings.width,
+            text_size=TEXT_SIZE,
         )
         selecting.wire(self)  # the tools' toast, and which of my operations await their echo
         self.tool_name = "pencil"
@@ -382,225 +379,37 @@ class App:
             return
         self.ui.add_notice(f"Server down: your work is kept in {path}; still retrying (F5: now)")
 
-    # -- events
+    # -- the input (pgboard/app_input.py) and what the user asks for (pgboard/app_actions.py)
 
     def handle_event(self, event: pygame.event.Event) -> None:
-        if event.type == pygame.QUIT:
-            self.running = False
-            return
-        if event.type == pygame.VIDEORESIZE:
-            self._resized()
-        self.ui.board_typing = self.tool.is_typing
-        if self.ui.handle_event(event):
-            return
-        if self.ui.connect_visible or self.timeline.handle_event(event):
-            return
-        if event.type == pygame.WINDOWSIZECHANGED:
-            self._resized()
-        elif event.type == pygame.KEYDOWN:
-            self._key_down(event)
-        elif event.type == pygame.KEYUP and event.key == pygame.K_SPACE:
-            self._space = False
-        elif event.type == pygame.TEXTINPUT:
-            if self.tool.is_typing:
-                self.tool.text_input(event.text)
-        elif event.type == pygame.TEXTEDITING:
-            if self.tool.is_typing:
-                self.tool.text_editing(event.text, event.start)
-        elif event.type in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP, pygame.MOUSEMOTION):
-            self._pointer_event(event)
-        elif event.type == pygame.MOUSEWHEEL:
-            self._wheel(event)
-
-    def _key_down(self, event: pygame.event.Event) -> None:
-        mod = getattr(event, "mod", 0)
-        if self.tool.is_typing:
-            self.tool.key_down(event.key, mod)  # the text tool owns every key while it types
-            return
-        if event.key == pygame.K_SPACE:
-            self._space = True
-            return
-        if selecting.key_first(self, event.key, mod):
-            return  # Ctrl+C of a selection, Ctrl+V
-        if self.game.key(self, event.key):
-            return  # 1-3 pick the word to draw while choosing
-        action = shortcuts.action_for(event.key, mod, getattr(event, "unicode", ""))
-        if action == "cancel" and self.tool.key_down(event.key, mod):
-            return  # the tool used Esc (a drag put back, a shape dropped)
-        if action is not None:
-            self.do_action(action)
-        else:
-            self.tool.key_down(event.key, mod)
-
-    def _pointer_event(self, event: pygame.event.Event) -> None:
-        pos = event.pos
-        self._pointer = pos
-        mods = getattr(event, "mod", None)
-        mods = pygame.key.get_mods() if mods is None else mods
-        inside = self.ui.board_rect.collidepoint(pos)
-        if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and self.game.click(self, pos):
-            return
-        if event.type == pygame.MOUSEBUTTONDOWN:
-            if event.button == 2 or (event.button == 1 and self._space):
-                self._pan_from = pos
-            elif event.button == 1 and inside and self.tool.edits and self.room and self.room.read_only:
-                self.ui.toast(self.room.blocked_text)  # nothing drawn here would be accepted: say why now
-            elif event.button == 1 and inside:
-                self.tool.pointer_down(self.viewport.to_board(pos), mods)
-        elif event.type == pygame.MOUSEBUTTONUP:
-            if self._pan_from is not None and event.button in (1, 2):
-                self._pan_from = None
-            elif event.button == 1:
-                self.tool.pointer_up(self.viewport.to_board(pos), mods)
-        else:
-            if self._pan_from is not None:
-                self.viewport.pan(pos[0] - self._pan_from[0], pos[1] - self._pan_from[1])
-                self._pan_from = pos
-                return
-            board_pos = self.viewport.to_board(pos)
-            self.tool.pointer_move(board_pos, mods)
-            if inside and not getattr(self.tool, "shining", False):  # a laser sends its own points
-                self._send_cursor(board_pos)
-
-    def _send_cursor(self, board_pos: tuple[int, int], laser: bool = False) -> None:
-        now = self.scheduler.now()
-        interval = LASER_INTERVAL if laser else CURSOR_INTERVAL
-        if self.conn is None or self.conn.state != "online" or now - self._last_sent[laser] < interval:
-            return
-        self._last_sent[laser] = now  # apart: a hover's cursor never holds back the laser's first point
-        self.conn.send(Cursor(x=board_pos[0], y=board_pos[1], laser=laser))
-
-    def _wheel(self, event: pygame.event.Event) -> None:
-        if not self.ui.board_rect.collidepoint(self._pointer):
-            return
-        mods = getattr(event, "mod", None)  # posted events carry it; real ones do not
-        if (pygame.key.get_mods() if mods is None else mods) & pygame.KMOD_CTRL:
-            self.viewport.zoom_at(self._pointer, WHEEL_ZOOM_STEP**event.y)
-        else:
-            self.viewport.pan(-event.x * WHEEL_PAN, event.y * WHEEL_PAN)
-
-    def _resized(self) -> None:
-        self.screen = pygame.display.get_surface() or self.screen
-        self.ui.layout(self.screen.get_size())
-        self.viewport.resize(self.ui.board_rect)
-
-    # -- what the user asks for
-
-    def _emit(self, op: Message) -> None:
-        if self.room is not None:
-            self.room.submit(op)
-
-    def pick_tool(self, name: str) -> None:
-        if name not in TOOLS:
-            return
-        self.tool.finish()
-        self.tool_name = name
-        self.tool = make_tool(name, self.ctx)
-        self.ui.set_tool(name)
-
-    def pick_color(self, color: str) -> None:
-        self.ctx.color = color
-        self.ui.set_color(color)
-        selecting.restyle(self, color=color)
-
-    def pick_width(self, width: int) -> None:
-        self.ctx.width = max(1, min(MAX_WIDTH, width))
-        self.ui.set_width(self.ctx.width)
-        selecting.restyle(self, width=self.ctx.width)
-
-    def send_chat(self, text: str) -> None:  # /join /leave /rooms /quit: room_commands; /ignore: ignores
-        if room_commands.handle(self, text) or not text.strip() or self.ignores.command(text):
-            return
-        if self.follow.command(self, text):
-            return
-        if self.conn is not None:
-            self.conn.send(Say(text=text))
+        app_input.handle_event(self, event)
 
     def do_action(self, action: str) -> None:
-        """A named action, from a shortcut (pgboard.shortcuts) or a tool bar button."""
-        kind, _, arg = action.partition(":")
-        if kind == "tool":
-            self.pick_tool(arg)
-        elif kind == "color":
-            self.pick_color(theme.PALETTE[int(arg) - 1][1])
-        elif action in ("thinner", "thicker"):
-            self.pick_width(step_width(self.ctx.width, -1 if action == "thinner" else 1))
-        elif action in ("undo", "redo", "clear") and self.room is not None:
-            self.tool.finish()
-            getattr(self.room, action)()
-        elif action == "clear_all":
-            self.ui.ask_clear()
-        elif action == "toggle_panels":
-            self.ui.toggle_panels()
-            self.viewport.resize(self.ui.board_rect)
-        elif action == "focus_chat":
-            self.ui.focus_chat()
-            self.viewport.resize(self.ui.board_rect)
-        elif action == "cancel":
-            self.tool.cancel()
-            self.ui.leave_chat()
-            self.follow.stop(self, "Stopped following")
-        elif action == "help":
-            self.ui.toggle_help()
-        elif action == "fullscreen":
-            self.toggle_fullscreen()
-        elif action == "reconnect" and self.conn is not None:
-            self.conn.retry_now()
-        elif action in ("zoom_in", "zoom_out"):
-            factor = ZOOM_STEP if action == "zoom_in" else 1 / ZOOM_STEP
-            self.viewport.zoom_at(self.viewport.rect.center, factor)
-        elif action == "zoom_fit":
-            self.viewport.fit(self.ui.board_rect)
-        elif action == "export_png":
-            self.export_png()
-        elif action == "timeline":
-            self.timeline.toggle()
-        elif action == "save_board":
-            self.save_board()
-        elif action == "open_board":
-            self.choose_board_file()
-        elif action == "copy_join" and self.join_line:
-            CLIPBOARD.put(self.join_line)
-            self.ui.toast(f"Copied: {self.join_line}")
+        actions.do_action(self, action)
+
+    def pick_tool(self, name: str) -> None:
+        actions.pick_tool(self, name)
+
+    def pick_color(self, color: str) -> None:
+        actions.pick_color(self, color)
+
+    def pick_width(self, width: int) -> None:
+        actions.pick_width(self, width)
+
+    def send_chat(self, text: str) -> None:
+        actions.send_chat(self, text)
 
     def toggle_fullscreen(self) -> None:
-        self.fullscreen = not self.fullscreen
-        flags = pygame.FULLSCREEN if self.fullscreen else pygame.RESIZABLE
-        size = (0, 0) if self.fullscreen else WINDOW_SIZE
-        self.screen = pygame.display.set_mode(size, flags)
-        self._resized()
-
-    def _file_stem(self) -> str:
-        room = self.conn.room if self.conn is not None and self.conn.room else "board"
-        return f"pgboard-{room}-{time.strftime('%Y%m%d-%H%M%S')}"
+        actions.toggle_fullscreen(self)
 
     def export_png(self) -> Path | None:
-        path = self.export_dir / f"{self._file_stem()}.png"
-        try:
-            pygame.image.save(self.canvas.surface, str(path))
-        except (OSError, pygame.error) as exc:
-            self.ui.toast(f"Could not save {path.name}: {exc}")
-            return None
-        self.ui.toast(f"Saved {path}")
-        return path
+        return actions.export_png(self)
 
     def save_board(self) -> Path | None:
-        path = self.export_dir / f"{self._file_stem()}.pgboard"
-        try:
-            boardfile.save(path, self.board.snapshot())
-        except OSError as exc:
-            self.ui.toast(f"Could not save {path.name}: {exc}")
-            return None
-        self.ui.toast(f"Saved the board to {path}")
-        return path
+        return actions.save_board(self)
 
     def open_board(self, path: Path, *, replace: bool = False) -> int:
-        """Bring a board file's objects into this room as mine, as one batch; returns how many."""
-        objects = board_open.load(self, path)
-        if objects is None or self.room is None:
-            return 0
-        return board_open.open_objects(self, path.name, objects, replace=replace)
+        return actions.open_board(self, path, replace=replace)
 
     def choose_board_file(self) -> None:
-        """Ctrl+O: pick or type a board file, then add it or replace the board with it."""
-        board_open.choose_file(self)
+        actions.choose_board_file(self)

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pgboard import clearing, follow, game_view
+from pgboard import app_input, clearing, follow, game_view
 from pgboard.protocol import BoardObject
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ def wire(app: Any, room: RoomView) -> None:
 
     def laser(point: Point) -> None:  # my own trail at once; the others' through the server
         room.presence.shine(room.me, point)
-        app._send_cursor(point, laser=True)
+        app_input.send_cursor(app, point, laser=True)
 
     app.ctx.laser = laser
     follow.wire(app, room)
