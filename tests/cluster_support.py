@@ -24,6 +24,7 @@ from bench import fdselect
 from pgboard import ids
 from pgboard.net import Connection
 from pgboard.protocol import OPERATIONS, Ack, Add, BoardObject, Message, Obj
+from pgboard.protocol_snapshot import Snapshot
 from pgboard.scheduler import Scheduler
 
 REDIS_READY = b"Ready to accept connections"
@@ -123,6 +124,8 @@ class ClusterClient:
                 self.echoes[msg.seq] = msg.oid
             elif isinstance(msg, Obj):
                 self.objects.append(msg.obj.id)
+            elif isinstance(msg, Snapshot):  # the client asks its board catch-ups as snapshot frames
+                self.objects.extend(o.id for o in msg.objects)
         conn.events.clear()
         if wait > 0:
             fd = conn.fileno()
