@@ -46,7 +46,7 @@ HELP = (
 )
 
 
-def _locked_room(fn: Handler) -> Handler:
+def locked_room(fn: Handler) -> Handler:
     """Run under the room's lock; a store that fails to save is reported, not a server error."""
 
     @functools.wraps(fn)
@@ -63,7 +63,7 @@ def _locked_room(fn: Handler) -> Handler:
     return run
 
 
-def _operator_only(word: str) -> Callable[[Handler], Handler]:
+def operator_only(word: str) -> Callable[[Handler], Handler]:
     def wrap(fn: Handler) -> Handler:
         @functools.wraps(fn)
         def run(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
@@ -77,7 +77,7 @@ def _operator_only(word: str) -> Callable[[Handler], Handler]:
     return wrap
 
 
-def _target(session: Session, room: Room, nick: str, usage: str) -> tuple[str, str] | None:
+def target_of(session: Session, room: Room, nick: str, usage: str) -> tuple[str, str] | None:
     """(author id, nick) of a member, or of whoever was last here as ``nick``; errors are sent."""
     if not nick:
         session.send(Error("bad_command", f"usage: {usage}"))
@@ -92,14 +92,14 @@ def _target(session: Session, room: Room, nick: str, usage: str) -> tuple[str, s
     return user, room.rights.nick_of(user)
 
 
-def _not_self(session: Session, user: str, what: str) -> bool:
+def not_self(session: Session, user: str, what: str) -> bool:
     if user == session.user:
         session.send(Error("bad_command", f"you cannot {what} yourself"))
         return False
     return True
 
 
-def _not_operator(session: Session, room: Room, user: str, nick: str, what: str) -> bool:
+def not_operator(session: Session, room: Room, user: str, nick: str, what: str) -> bool:
     if room.rights.is_operator(user):
         session.send(Error("not_allowed", f"{nick} is an operator: /deop {nick} before you {what} them"))
         return False
@@ -109,19 +109,19 @@ def _not_operator(session: Session, room: Room, user: str, nick: str, what: str)
 # -- everyone
 
 
-@_locked_room
+@locked_room
 def allow(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
     _grant(session, room, rest, True)
 
 
-@_locked_room
+@locked_room
 def deny(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
     _grant(session, room, rest, False)
 
 
 def _grant(session: Session, room: Room, rest: str, on: bool) -> None:
     word = "allow" if on else "deny"
-    found = _target(session, room, rest, f"/{word} NICK")
+    found = target_of(session, room, rest, f"/{word} NICK")
     if found is None:
         return
     user, nick = found
@@ -147,10 +147,10 @@ def _grant(session: Session, room: Room, rest: str, on: bool) -> None:
 # -- operators
 
 
-@_locked_room
-@_operator_only("op")
+@locked_room
+@operator_only("op")
 def op(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
-    found = _target(session, room, rest, "/op NICK")
+    found = target_of(session, room, rest, "/op NICK")
     if found is None:
         return
     user, nick = found
@@ -162,10 +162,10 @@ def op(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
     room.send_state()
 
 
-@_locked_room
-@_operator_only("deop")
+@locked_room
+@operator_only("deop")
 def deop(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
-    found = _target(session, room, rest, "/deop NICK")
+    found = target_of(session, room, rest, "/deop NICK")
     if found is None:
         return
     user, nick = found
@@ -180,8 +180,8 @@ def deop(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
     room.send_state()
 
 
-@_locked_room
-@_operator_only("kick")
+@locked_room
+@operator_only("kick")
 def kick(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
     nick, _, reason = rest.partition(" ")
     reason = " ".join(reason.split())[:MAX_REASON]
@@ -192,7 +192,7 @@ def kick(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
     if target is None:
         session.send(Error("no_such_user", f"nobody called {nick[:40]!r} is in this room"))
         return
-    if not _not_self(session, target.user, "kick") or not _not_operator(
+    if not not_self(session, target.user, "kick") or not not_operator(
         session, room, target.user, target.nick, "kick"
     ):
         return
@@ -211,8 +211,8 @@ def kick_out(room: Room, target: Session, reason: str, detail: str) -> None:
     target.close(reason, Error("kicked", detail, fatal=True))
 
 
-@_locked_room
-@_operator_only("ban")
+@locked_room
+@operator_only("ban")
 def ban(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
     bans = session.server.bans
     words = rest.split()
@@ -229,11 +229,11 @@ def ban(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
     if len(words) > 2 or (len(words) == 2 and words[1].lower() not in BY_ADDRESS):
         session.send(Error("bad_command", f"usage: {BAN_USAGE}"))
         return
-    found = _target(session, room, words[0], BAN_USAGE)
+    found = target_of(session, room, words[0], BAN_USAGE)
     if found is None:
         return
     user, nick = found
-    if not _not_self(session, user, "ban") or not _not_operator(session, room, user, nick, "ban"):
+    if not not_self(session, user, "ban") or not not_operator(session, room, user, nick, "ban"):
         return
     member = room.members.get(user)
     last = address_of(member.peer) if member is not None else room.rights.known.get(user, ("", ""))[1]
@@ -265,8 +265,8 @@ def _listing(session: Session, room: Room) -> str:
     return f"Banned from {room.name}: {', '.join(shown)}" if shown else "Nobody is banned"
 
 
-@_locked_room
-@_operator_only("unban")
+@locked_room
+@operator_only("unban")
 def unban(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
     if not rest:
         session.send(Error("bad_command", "usage: /unban NICK"))
@@ -283,14 +283,14 @@ def unban(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
     room.broadcast(Notice(f"{session.nick} lifted the ban on {nick}"))
 
 
-@_locked_room
-@_operator_only("lock")
+@locked_room
+@operator_only("lock")
 def lock(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
     _set_lock(session, room, True)
 
 
-@_locked_room
-@_operator_only("unlock")
+@locked_room
+@operator_only("unlock")
 def unlock(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
     _set_lock(session, room, False)
 
@@ -307,10 +307,10 @@ def _set_lock(session: Session, room: Room, on: bool) -> None:
     room.send_state()
 
 
-@_locked_room
-@_operator_only("purge")
+@locked_room
+@operator_only("purge")
 def purge(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
-    found = _target(session, room, rest, "/purge NICK")
+    found = target_of(session, room, rest, "/purge NICK")
     if found is None:
         return
     user, nick = found

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pgboard_server.moderation import _locked_room, _not_operator, _not_self, _operator_only, _target
+from pgboard_server.moderation import locked_room, not_operator, not_self, operator_only, target_of
 
 from pgboard.protocol import Notice
 
@@ -22,26 +22,26 @@ HELP = (
 )
 
 
-@_locked_room
-@_operator_only("readonly")
+@locked_room
+@operator_only("readonly")
 def readonly(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
     _set(session, room, rest, True)
 
 
-@_locked_room
-@_operator_only("readwrite")
+@locked_room
+@operator_only("readwrite")
 def readwrite(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
     _set(session, room, rest, False)
 
 
 def _set(session: Session, room: Room, rest: str, on: bool) -> None:
-    found = _target(session, room, rest, "/readonly NICK" if on else "/readwrite NICK")
+    found = target_of(session, room, rest, "/readonly NICK" if on else "/readwrite NICK")
     if found is None:
         return
     user, nick = found
-    if not _not_self(session, user, "watch only" if on else "let draw"):
+    if not not_self(session, user, "watch only" if on else "let draw"):
         return
-    if on and not _not_operator(session, room, user, nick, "make watch only"):
+    if on and not not_operator(session, room, user, nick, "make watch only"):
         return
     if (user in room.rights.watchers) == on:
         session.send(Notice(f"{nick} {'watches only' if on else 'may draw'} already"))
@@ -54,8 +54,8 @@ def _set(session: Session, room: Room, rest: str, on: bool) -> None:
     room.send_state([user])
 
 
-@_locked_room
-@_operator_only("watchonly")
+@locked_room
+@operator_only("watchonly")
 def watchonly(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None:
     word = rest.strip().lower()
     if word not in ("on", "off"):
