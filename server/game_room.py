@@ -193,8 +193,7 @@ def guess(session: Session, room: Room, text: str) -> bool:
             session.send(Notice(f"{text.strip()[: rules.MAX_WORD]} is close!"))
             return True
         if result is Guess.NOT_A_GUESS and game.phase is Phase.DRAWING and game.turn is not None:
-            said = rules.fold(text)
-            if said and said in rules.fold(game.turn.word) and said == rules.fold(game.turn.word):
+            if rules.fold(text) == rules.fold(game.turn.word):
                 return True  # the drawer (or one who has it) saying the word: never shown
         return False
 
@@ -214,7 +213,8 @@ def left(room: Room, user: str, now: float) -> None:
         return
     drawer = game.drawer
     game.leave(user, now)
-    if user == drawer:
+    if user == drawer and game.turn is not None:
+        game.turn.told = True  # said here, once
         room.broadcast(Notice(f"The drawer left: the word was {game.hint()}"))
     _after(room, now)
 

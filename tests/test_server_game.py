@@ -85,7 +85,8 @@ def test_a_game_of_three_turns_with_right_close_and_wrong_guesses_a_late_joiner_
 
             b.close()  # the drawer leaves: the turn ends, no points for it
             c.recv_until(lambda m: isinstance(m, Notice) and "The drawer left" in m.text)
-            game_of(c, "reveal")
+            until_reveal = c.recv_all_until(lambda m: isinstance(m, GameState) and m.phase == "reveal")
+            assert not any(isinstance(m, Notice) and "The word was" in m.text for m in until_reveal), "once"
 
             c.close()  # carol's connection drops and she comes back: the game comes with her
             with member(server, "carol") as c2:
