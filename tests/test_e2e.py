@@ -8,8 +8,6 @@ object and the chat line, and a screenshot of Alice's window must show the strok
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +15,7 @@ from pathlib import Path
 import pygame
 import pytest
 from support import RawClient, running_server
-from xdisplay import missing_tools, xvfb
+from xdisplay import missing_tools, start_client, stop_client, xvfb
 
 from pgboard.protocol import Add, Chat, UserJoined
 
@@ -39,7 +37,7 @@ def test_draw_and_chat_in_a_real_window_reach_another_user(tmp_path: Path) -> No
     with running_server() as server, xvfb(f"{SIZE[0]}x{SIZE[1]}x24") as display:
         bob = RawClient(server.address)
         bob.join("bob", room="e2e")
-        client = _start_client(tmp_path, display, server.address[1], "alice", "e2e")
+        client = start_client(display, tmp_path, server.address[1], "alice", "e2e")
         try:
             window = display.window_of(client.pid)
             alice = bob.recv_until(lambda m: isinstance(m, UserJoined) and m.nick == "alice", timeout=WAIT)
@@ -75,29 +73,8 @@ def test_draw_and_chat_in_a_real_window_reach_another_user(tmp_path: Path) -> No
             edge = [sum(image.get_at((250, y))[:3]) for y in range(195, 206)]
             assert min(edge) < 650, "the rectangle's thin top edge shows, scaled down to fit the window"
         finally:
-            _stop(client)
+            stop_client(client)
             bob.close()
-
-
-def _start_client(tmp_path: Path, display, port: int, nick: str, room: str) -> subprocess.Popen[bytes]:
-    env = display.env(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"))
-    return subprocess.Popen(
-        [sys.executable, "-m", "pgboard.cli", "--connect", f"127.0.0.1:{port}"]
-        + ["--nick", nick, "--room", room, "--size", f"{SIZE[0]}x{SIZE[1]}"]
-        + ["--export-dir", str(tmp_path)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "client.log", "wb"),  # noqa: SIM115  (closed with the process)
-    )
-
-
-def _stop(client: subprocess.Popen[bytes]) -> None:
-    client.terminate()
-    try:
-        client.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        client.kill()
-        client.wait(timeout=5)
 
 
 def test_a_second_room_from_inside_the_window_and_back_by_the_room_picker(tmp_path: Path) -> None:
@@ -106,7 +83,7 @@ def test_a_second_room_from_inside_the_window_and_back_by_the_room_picker(tmp_pa
         carol, bob = RawClient(server.address), RawClient(server.address)
         carol.join("carol", room="maths")  # keeps maths open (the picker lists rooms someone is in)
         bob.join("bob", room="art")
-        client = _start_client(tmp_path, display, server.address[1], "alice", "maths")
+        client = start_client(display, tmp_path, server.address[1], "alice", "maths")
         try:
             window = display.window_of(client.pid)
             alice = carol.recv_until(lambda m: isinstance(m, UserJoined) and m.nick == "alice", timeout=WAIT)
@@ -139,7 +116,7 @@ def test_a_second_room_from_inside_the_window_and_back_by_the_room_picker(tmp_pa
             _until(lambda: _shows_rect(display, back))
             assert not _shows_stroke(display, back), "art's stroke stayed in art"
         finally:
-            _stop(client)
+            stop_client(client)
             bob.close()
             carol.close()
 

@@ -11,15 +11,13 @@ the pasted rectangles. The screenshot of Alice's selection (frame and handles) i
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pygame
 import pytest
 from support import RawClient, running_server
-from xdisplay import Display, missing_tools, xvfb
+from xdisplay import Display, missing_tools, start_client, stop_client, xvfb
 
 from pgboard.protocol import Add, Batch, Undo, UserJoined
 
@@ -31,27 +29,6 @@ pytestmark = pytest.mark.skipif(
 SIZE = (1280, 800)
 WAIT = 20.0
 SELECTION_RGB = (30, 120, 255)  # the canvas's SELECTION_COLOR
-
-
-def start_client(display: Display, tmp: Path, port: int, nick: str, room: str) -> subprocess.Popen[bytes]:
-    tmp.mkdir()
-    env = display.env(HOME=str(tmp), XDG_CONFIG_HOME=str(tmp / "config"))
-    return subprocess.Popen(
-        [sys.executable, "-m", "pgboard.cli", "--connect", f"127.0.0.1:{port}"]
-        + ["--nick", nick, "--room", room, "--size", f"{SIZE[0]}x{SIZE[1]}", "--export-dir", str(tmp)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp / "client.log", "wb"),  # noqa: SIM115  (closed with the process)
-    )
-
-
-def stop(client: subprocess.Popen[bytes]) -> None:
-    client.terminate()
-    try:
-        client.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        client.kill()
-        client.wait(timeout=5)
 
 
 def blue_pixels(image: pygame.Surface, box: tuple[int, int, int, int]) -> int:
@@ -122,8 +99,8 @@ def test_box_select_copy_to_another_window_and_room_then_duplicate_and_undo(tmp_
             undo = watcher.recv_until(Undo, timeout=WAIT)
             assert undo.target == dup.seq and set(undo.removed) == {o.id for o in dup.put}
         finally:
-            stop(alice)
+            stop_client(alice)
             if bob is not None:
-                stop(bob)
+                stop_client(bob)
             watcher.close()
             other.close()

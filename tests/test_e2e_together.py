@@ -7,8 +7,6 @@ blanks (underscores, under the text's baseline where "Draw: lighthouse" has no i
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +14,7 @@ from pathlib import Path
 import pygame
 import pytest
 from support import RawClient, running_server
-from xdisplay import Display, missing_tools, xvfb
+from xdisplay import Display, missing_tools, start_client, stop_client, xvfb
 
 from pgboard.protocol import Cursor, Say, UserJoined
 from pgboard.widgets import theme
@@ -29,27 +27,6 @@ pytestmark = pytest.mark.skipif(
 W, H = 640, 800  # each window; the screen holds both side by side
 WAIT = 20.0
 BANNER = (8, 50, 415, 92)  # the game's banner over the board, in a window (x0, y0, x1, y1)
-
-
-def start(display: Display, tmp: Path, port: int, nick: str) -> subprocess.Popen[bytes]:
-    tmp.mkdir()
-    env = display.env(HOME=str(tmp), XDG_CONFIG_HOME=str(tmp / "config"))
-    return subprocess.Popen(
-        [sys.executable, "-m", "pgboard.cli", "--connect", f"127.0.0.1:{port}", "--nick", nick]
-        + ["--room", "live", "--size", f"{W}x{H}", "--export-dir", str(tmp)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp / "client.log", "wb"),  # noqa: SIM115  (closed with the process)
-    )
-
-
-def stop(client: subprocess.Popen[bytes]) -> None:
-    client.terminate()
-    try:
-        client.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        client.kill()
-        client.wait(timeout=5)
 
 
 def shot(display: Display, path: Path) -> pygame.Surface:
@@ -124,12 +101,12 @@ def test_laser_follow_and_a_game_turn_between_two_windows(tmp_path: Path) -> Non
     with running_server() as server, xvfb(f"{2 * W}x{H}x24") as display:
         watcher = RawClient(server.address)
         watcher.join("watcher", room="live")
-        alice = start(display, tmp_path / "alice", server.address[1], "alice")
+        alice = start_client(display, tmp_path / "alice", server.address[1], "alice", "live", (W, H))
         bob = None
         try:
             win_a = display.window_of(alice.pid)
             watcher.recv_until(lambda m: isinstance(m, UserJoined) and m.nick == "alice")
-            bob = start(display, tmp_path / "bob", server.address[1], "bob")
+            bob = start_client(display, tmp_path / "bob", server.address[1], "bob", "live", (W, H))
             win_b = display.window_of(bob.pid)
             watcher.recv_until(lambda m: isinstance(m, UserJoined) and m.nick == "bob", timeout=WAIT)
             display.xdotool("windowmove", "--sync", win_a, "0", "0")
@@ -201,7 +178,7 @@ def test_laser_follow_and_a_game_turn_between_two_windows(tmp_path: Path) -> Non
             )
             assert underscore_runs(game, W) in (8, 9, 10)
         finally:
-            stop(alice)
+            stop_client(alice)
             if bob is not None:
-                stop(bob)
+                stop_client(bob)
             watcher.close()

@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench import fdselect
 
@@ -105,3 +107,29 @@ def _read_display_number(fd: int, proc: subprocess.Popen[bytes]) -> int:
                 raise RuntimeError("Xvfb closed its display pipe without a number")
             data += chunk
     return int(data.strip())
+
+
+def start_client(
+    display: Display, home: Path, port: int, nick: str, room: str, size: tuple[int, int] = (1280, 800)
+) -> subprocess.Popen[bytes]:
+    """The real ``pgboard`` client in a window of ``display``, joined to 127.0.0.1:``port``; ``home``
+    (made if missing) holds its settings, exports and ``client.log``."""
+    home.mkdir(parents=True, exist_ok=True)
+    env = display.env(HOME=str(home), XDG_CONFIG_HOME=str(home / "config"))
+    return subprocess.Popen(
+        [sys.executable, "-m", "pgboard.cli", "--connect", f"127.0.0.1:{port}", "--nick", nick]
+        + ["--room", room, "--size", f"{size[0]}x{size[1]}", "--export-dir", str(home)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(home / "client.log", "wb"),  # noqa: SIM115  (closed with the process)
+    )
+
+
+def stop_client(client: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (the client quits as on a window close), SIGKILL if it has not within 10 s."""
+    client.terminate()
+    try:
+        client.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        client.kill()
+        client.wait(timeout=5)
