@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from pgboard_server import game as rules
 from pgboard_server.game import Game, Guess, Phase
 
-from pgboard.protocol import MAX_USERS_LISTED, Clear, Error, LocalProtocolError, Notice, encode
+from pgboard.protocol import MAX_USERS_LISTED, Error, Notice
 from pgboard.protocol_game import GameState, Score
 
 if TYPE_CHECKING:
@@ -254,19 +254,8 @@ def _clear(room: Room, drawer: str) -> None:
     the last turn's drawing is in the room's history)."""
     session = room.members.get(drawer)
     ids = tuple(room.board.objects)
-    if session is None or not ids:
-        return
-    echo = Clear(f"game-{secrets.token_hex(4)}", removed=ids, seq=room.board.seq + 1, author=drawer)
-    try:
-        encode(echo)
-    except LocalProtocolError:
-        return  # more objects than one clear may list: the drawer clears the rest
-    room.board.begin()
-    try:
-        room.board.apply_echo(echo)
-        room.commit(session, echo)
-    finally:
-        room.board.end()
+    if session is not None and ids:  # more than one clear may list (None): the drawer clears the rest
+        room.server_clear(session, f"game-{secrets.token_hex(4)}", ids)
 
 
 COMMANDS: dict[str, Handler] = {"game": command}

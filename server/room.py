@@ -384,19 +384,26 @@ class Room:
         nothing of theirs is on the board (their history may keep some). Returns how many."""
         with self.lock:
             ids = self.board.ids_of(author)  # the index by author: O(what is purged)
-            oid = purge_oid(author, secrets.token_hex(4))
-            echo = Clear(oid, removed=ids, seq=self.board.seq + 1, author=session.user)
-            try:
-                encode(echo)
-            except LocalProtocolError:
+            done = self.server_clear(session, purge_oid(author, secrets.token_hex(4)), ids)
+            if done is None:
                 session.send(Error("too_large", f"{len(ids)} objects are too many to purge in one step"))
-                return 0
-            self.board.begin()
-            try:
-                self.board.apply_echo(echo)
-                return len(ids) if self.commit(session, echo) else 0
-            finally:
-                self.board.end()
+            return len(ids) if done else 0
+
+    def server_clear(self, session: Session, oid: str, ids: tuple[str, ...]) -> bool | None:
+        """Under the lock: a ``clear`` of ``ids`` made by the server in ``session``'s name (a purge, a
+        game's new turn), applied and committed; None when it is too large for one frame, else whether
+        it was committed."""
+        echo = Clear(oid, removed=ids, seq=self.board.seq + 1, author=session.user)
+        try:
+            encode(echo)
+        except LocalProtocolError:
+            return None
+        self.board.begin()
+        try:
+            self.board.apply_echo(echo)
+            return self.commit(session, echo)
+        finally:
+            self.board.end()
 
     # -- rights
 
