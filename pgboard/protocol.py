@@ -1,5 +1,9 @@
 """The pgboard wire protocol: a sans-IO codec shared by the client and the server.
 
+This module is its one public face: the messages are defined here (and in the protocol_<area>
+modules imported at its end), the limits and base types in protocol_base.py, the codec in codec.py;
+every name of those two is re-exported here.
+
 Bytes in, typed messages out; messages in, bytes out. No sockets, no clock, no threads, no pygame:
 this module is the only place the wire format lives (docs/PROTOCOL.md describes it for people).
 
@@ -15,154 +19,102 @@ garbage raises nothing else; if it does, that is a bug), :class:`LocalProtocolEr
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar, cast, dataclass_transform, get_args
+from typing import get_args
 
 from pgboard import wire_fields
-from pgboard.room_list import MAX_ROOMS_LISTED as MAX_ROOMS_LISTED
-from pgboard.room_list import RoomInfo as RoomInfo
-from pgboard.wire_errors import ACCOUNT_ACTIONS as ACCOUNT_ACTIONS
-from pgboard.wire_errors import ACCOUNT_ERRORS as ACCOUNT_ERRORS
-from pgboard.wire_errors import JOIN_ERRORS as JOIN_ERRORS
+from pgboard.codec import Codec, decode_frame, encode, frame_body, frame_of, payload_of
+from pgboard.protocol_base import (
+    BOARD_H,
+    BOARD_W,
+    CHAT_KINDS,
+    DEFAULT_PORT,
+    MAX_DEPTH,
+    MAX_FRAME,
+    MAX_ID,
+    MAX_NAME_FIELD,
+    MAX_POINTS,
+    MAX_RETRY,
+    MAX_TEXT,
+    MAX_TEXT_SIZE,
+    MAX_USERS_LISTED,
+    MAX_WIDTH,
+    MESSAGE_TYPES,
+    MIN_TEXT_SIZE,
+    OBJECT_KINDS,
+    PROTOCOL_VERSION,
+    TERMINATOR,
+    TWO_POINT_KINDS,
+    BoardObject,
+    LocalProtocolError,
+    Message,
+    ProtocolError,
+    Sequenced,
+    UserInfo,
+    Validator,
+    WireRecord,
+    _bool,
+    _choice,
+    _ident,
+    _ids,
+    _int,
+    _objects,
+    _opt_ident,
+    _opt_seq,
+    _points,
+    _seq,
+    _spec,
+    _str,
+    _tuple_of,
+    _users,
+    message,
+)
+from pgboard.room_list import MAX_ROOMS_LISTED, RoomInfo
+from pgboard.wire_errors import ACCOUNT_ACTIONS, ACCOUNT_ERRORS, JOIN_ERRORS
 
-PROTOCOL_VERSION = 2  # 2: object ids begin with their device id (pgboard/ids.py)
-DEFAULT_PORT = 5151  # where a server listens and a client connects unless told otherwise (the one place)
-TERMINATOR = "Ø".encode()  # b"\xc3\x98"
-MAX_FRAME = 256 * 1024  # bytes of one frame's payload, terminator excluded
-
-BOARD_W = 3200  # the board's fixed logical size, in board units
-BOARD_H = 1800
-MAX_ID = 64  # object ids and operation ids: 1-64 of [A-Za-z0-9_.:-]
-MAX_POINTS = 5000  # points in one object (a pencil stroke, all its extends included)
-MAX_WIDTH = 64  # stroke width, 1..MAX_WIDTH
-MIN_TEXT_SIZE, MAX_TEXT_SIZE = 8, 200
-MAX_TEXT = 2000  # characters of a text object or a chat line
-MAX_NAME_FIELD = 200  # characters of a nickname, room or password field on the wire (rules: names.py)
-MAX_USERS_LISTED = 1000
-MAX_RETRY = 3600  # seconds: the largest "retry" of an error
-# JSON nesting every receiver accepts (unknown fields of later versions may hold structures); a valid
-# frame of this version nests 5 (frame, put, object, points, point). Deeper may be refused bad_frame:
-# ours refuses only what Python's recursive JSON parser cannot nest (some 900 levels, thread-dependent).
-MAX_DEPTH = 32
-
-OBJECT_KINDS = ("pencil", "line", "rect", "oval", "circle", "square", "text")
-TWO_POINT_KINDS = frozenset({"line", "rect", "oval", "circle", "square"})
-CHAT_KINDS = ("say", "me", "private")
-
-
-class ProtocolError(Exception):
-    """The peer sent something that breaks the protocol.
-
-    ``code`` is a stable machine-readable word (see docs/PROTOCOL.md); ``fatal`` says whether the byte
-    stream can still be trusted (an oversized frame cannot be resynchronised; a bad frame can).
-    """
-
-    def __init__(self, code: str, detail: str, *, fatal: bool = False, oid: str = "") -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = detail
-        self.fatal = fatal
-        self.oid = oid  # a refused operation's oid, when the frame had a valid one: its sender drops it
-
-
-class LocalProtocolError(Exception):
-    """We tried to send something the protocol does not allow: a bug on our side."""
-
-
-# -- field validators (pgboard/wire_fields.py), bound to this protocol's limits. The old private
-# names stay, so code that reached for them keeps working.
-
-Validator = wire_fields.Validator
-_Invalid = wire_fields.Invalid
-_int = wire_fields.int_in
-_opt_int = wire_fields.opt_int_in
-_str = wire_fields.text
-_choice = wire_fields.choice
-_bool = wire_fields.boolean
-_ident = wire_fields.ident(MAX_ID)
-_opt_ident = wire_fields.opt_ident(MAX_ID)
-_color = wire_fields.color
-_point = wire_fields.point(BOARD_W, BOARD_H)
-_points = wire_fields.points(BOARD_W, BOARD_H, MAX_POINTS)
-_tuple_of = wire_fields.tuple_of
-_spec = wire_fields.spec
-_fields_from_wire = wire_fields.fields_from_wire
-_ID_RE = re.compile(rf"[A-Za-z0-9_.:\-]{{1,{MAX_ID}}}\Z")
-_COLOR_RE = re.compile(r"#[0-9a-f]{6}\Z")
-
-
-WireRecord = wire_fields.WireRecord  # validation in, plain JSON out (moved to wire_fields)
-
-
-@dataclass(frozen=True, slots=True)
-class BoardObject(WireRecord):
-    """One thing on the board. Geometry is in board units; ``author`` is stamped by the server.
-
-    pencil: a polyline through ``points``; line: from points[0] to points[1]; rect and oval: the box
-    spanned by the two points; square and circle: the square box from points[0] towards points[1]
-    whose side is the larger of the two distances; text: ``text`` at top-left points[0], ``size`` px.
-    """
-
-    id: str = _spec(_ident)
-    kind: str = _spec(_choice(OBJECT_KINDS))
-    points: tuple[tuple[int, int], ...] = _spec(_points)
-    color: str = _spec(_color, "#000000")
-    width: int = _spec(_int(1, MAX_WIDTH), 3)
-    text: str = _spec(_str(MAX_TEXT), "")
-    size: int = _spec(_int(MIN_TEXT_SIZE, MAX_TEXT_SIZE), 24)
-    author: str = _spec(_str(MAX_ID), "")
-
-    @classmethod
-    def from_wire(cls, data: Any) -> BoardObject:
-        obj: BoardObject = _fields_from_wire(cls, data)
-        if obj.kind in TWO_POINT_KINDS and len(obj.points) != 2:
-            raise _Invalid(f"a {obj.kind} has exactly 2 points")
-        if obj.kind == "text" and (len(obj.points) != 1 or not obj.text):
-            raise _Invalid("a text object has 1 point and a non-empty text")
-        return obj
-
-
-@dataclass(frozen=True, slots=True)
-class UserInfo(WireRecord):
-    id: str = _spec(_str(MAX_ID))
-    nick: str = _spec(_str(MAX_NAME_FIELD))
-
-
-# -- messages. ``TYPE`` is the value of the frame's "t" field.
-
-
-class Message(WireRecord):
-    TYPE: ClassVar[str] = ""
-
-
-_REGISTRY: dict[str, type[Message]] = {}
-
-
-_M = TypeVar("_M", bound=type)
-
-
-@dataclass_transform(frozen_default=True)
-def message(type_name: str) -> Callable[[_M], _M]:
-    """Class decorator: a frozen dataclass registered under its wire type name. (Marked as a
-    dataclass transform so type checkers see the fields, the constructor and ``replace``.)"""
-
-    def register(cls: _M) -> _M:
-        cls.TYPE = type_name  # type: ignore[attr-defined]
-        made = cast(_M, dataclass(frozen=True, slots=True)(cls))
-        _REGISTRY[type_name] = made
-        return made
-
-    return register
-
-
-_seq = _int(0, 2**53)
-_opt_seq = _opt_int(0, 2**53)
-_objects = _tuple_of(BoardObject.from_wire, 100_000)
-_ids = _tuple_of(_ident, 100_000)
-_users = _tuple_of(_str(MAX_ID), MAX_USERS_LISTED)  # author ids
+# the names of protocol_base.py, codec.py, room_list.py and wire_errors.py this module re-exports (its
+# own messages are public as defined): code imports every wire name from here
+__all__ = [
+    "ACCOUNT_ACTIONS",
+    "ACCOUNT_ERRORS",
+    "BOARD_H",
+    "BOARD_W",
+    "BoardObject",
+    "CHAT_KINDS",
+    "Codec",
+    "DEFAULT_PORT",
+    "JOIN_ERRORS",
+    "LocalProtocolError",
+    "MAX_DEPTH",
+    "MAX_FRAME",
+    "MAX_ID",
+    "MAX_NAME_FIELD",
+    "MAX_POINTS",
+    "MAX_RETRY",
+    "MAX_ROOMS_LISTED",
+    "MAX_TEXT",
+    "MAX_TEXT_SIZE",
+    "MAX_USERS_LISTED",
+    "MAX_WIDTH",
+    "MESSAGE_TYPES",
+    "MIN_TEXT_SIZE",
+    "Message",
+    "OBJECT_KINDS",
+    "PROTOCOL_VERSION",
+    "ProtocolError",
+    "RoomInfo",
+    "Sequenced",
+    "TERMINATOR",
+    "TWO_POINT_KINDS",
+    "UserInfo",
+    "Validator",
+    "WireRecord",
+    "decode_frame",
+    "encode",
+    "frame_of",
+    "message",
+    "payload_of",
+]
 
 
 # Connection and rooms
@@ -336,7 +288,7 @@ class CaughtUp(Message):
 
 
 @message("add")
-class Add(Message):
+class Add(Sequenced):
     oid: str = _spec(_ident)
     obj: BoardObject = _spec(BoardObject.from_wire)
     seq: int = _spec(_seq, 0)
@@ -345,7 +297,7 @@ class Add(Message):
 
 
 @message("extend")
-class Extend(Message):
+class Extend(Sequenced):
     """Points appended to a pencil stroke while it is drawn."""
 
     oid: str = _spec(_ident)
@@ -357,7 +309,7 @@ class Extend(Message):
 
 
 @message("move")
-class Move(Message):
+class Move(Sequenced):
     """Shift an object. ``live`` moves are steps of a drag in progress; one undo covers the drag."""
 
     oid: str = _spec(_ident)
@@ -371,7 +323,7 @@ class Move(Message):
 
 
 @message("delete")
-class Delete(Message):
+class Delete(Sequenced):
     oid: str = _spec(_ident)
     id: str = _spec(_ident)
     seq: int = _spec(_seq, 0)
@@ -379,7 +331,7 @@ class Delete(Message):
     device: str = _spec(_str(MAX_ID), "")
 
 
-class EffectMessage(Message):
+class EffectMessage(Sequenced):
     """An operation whose effect the server computes: the echo lists what it removed and put."""
 
     def effect_fields(self) -> tuple[tuple[str, ...], tuple[BoardObject, ...]]:
@@ -521,38 +473,10 @@ class Pong(Message):
     n: int = _spec(_int(0, 2**53), 0)
 
 
-# every message type by its wire name; the registry itself, so the protocol_* modules imported at the
-# end of this one (their messages registered by the same decorator) are known to decode and encode
-MESSAGE_TYPES: dict[str, type[Message]] = _REGISTRY
 # The board's operations (sequenced, logged, echoed, undoable): the one place their set is written.
 Operation = Add | Extend | Move | Delete | Clear | Batch | Undo | Redo
 OPERATIONS: tuple[type[Operation], ...] = get_args(Operation)  # for isinstance: the same set
 ACCOUNT_MESSAGES = (Signup, Login, Passwd)
-
-
-# -- the codec
-
-
-def encode(msg: Message, *, check: bool = True) -> bytes:
-    """One message as one frame (payload + terminator).
-
-    The message is checked by the same rules the peer decodes it by, so what we send is never
-    refused as malformed: a field out of its range or a frame over MAX_FRAME raises LocalProtocolError.
-    ``check=False`` skips the field rules (never the frame size) for a message made only of parts
-    that were checked already: the server's echo of a decoded operation, stamped with its sequence
-    number and author id, and the objects of a board built from such echoes.
-    """
-    cls = MESSAGE_TYPES.get(getattr(type(msg), "TYPE", None) or "")
-    if cls is None or not isinstance(msg, cls):
-        raise LocalProtocolError(f"not a protocol message: {msg!r:.200}")
-    body: dict[str, Any] = {"t": msg.TYPE}
-    body.update(msg.to_wire())
-    if check:
-        try:
-            cls.from_wire(body)
-        except _Invalid as exc:
-            raise LocalProtocolError(f"{msg.TYPE}: {exc}") from None
-    return _frame(msg.TYPE, body)
 
 
 def encode_obj(obj: BoardObject, *, packed: bool) -> bytes:
@@ -561,147 +485,7 @@ def encode_obj(obj: BoardObject, *, packed: bool) -> bytes:
     wire = obj.to_wire()
     if packed:
         wire["points"] = wire_fields.pack_points(obj.points)
-    return _frame(Obj.TYPE, {"t": Obj.TYPE, "obj": wire})
-
-
-def _frame(kind: str, body: dict[str, Any]) -> bytes:
-    try:
-        text = _ENCODER.encode(body)
-    except (TypeError, ValueError) as exc:
-        raise LocalProtocolError(f"{kind}: not JSON: {exc}") from None
-    payload = text.encode("ascii")
-    if len(payload) > MAX_FRAME:
-        raise LocalProtocolError(f"frame of {len(payload)} bytes exceeds MAX_FRAME ({MAX_FRAME})")
-    return payload + TERMINATOR
-
-
-def payload_of(frame: bytes) -> str:
-    """The payload of a frame :func:`encode` made, as text (what a log keeps): the terminator off."""
-    return frame[: -len(TERMINATOR)].decode("ascii")
-
-
-def frame_of(payload: str) -> bytes:
-    """A payload :func:`payload_of` gave (or a log kept) as a frame to send: the terminator on."""
-    return payload.encode("ascii") + TERMINATOR
-
-
-def decode_frame(payload: bytes) -> Message:
-    """One frame's payload (no terminator) as a typed message; raises only ProtocolError."""
-    payload = payload.strip(b" \t\r\n")
-    try:
-        text = payload.decode("ascii")
-    except UnicodeDecodeError:
-        raise ProtocolError("bad_frame", "a frame must be ASCII JSON (escape other characters)")
-    try:
-        data = _DECODER.decode(text)
-    except (ValueError, RecursionError):
-        raise ProtocolError("bad_frame", "a frame must be one JSON object") from None
-    if type(data) is not dict:
-        raise ProtocolError("bad_frame", "a frame must be one JSON object")
-    kind = data.get("t")
-    cls = MESSAGE_TYPES.get(kind) if type(kind) is str else None
-    if cls is None:
-        raise ProtocolError("unknown_type", f"unknown message type {str(kind)[:40]!r}")
-    try:
-        return cls.from_wire(data)  # type: ignore[no-any-return]
-    except _Invalid as exc:
-        oid = data.get("oid") if cls in OPERATIONS else None  # named, so its sender can drop it
-        oid = oid if type(oid) is str and _ID_RE.match(oid) else ""
-        raise ProtocolError("bad_field", f"{kind}: {exc}", oid=oid) from None
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-# made once: json.dumps and json.loads build a new encoder or decoder on every call given options
-_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False)
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
-
-
-class Codec:
-    """Frames a byte stream into messages, h11-style.
-
-    Feed bytes with :meth:`receive_data` (``b""`` when the peer closed), then pull messages with
-    :meth:`next_message` or iterate :meth:`messages`. A bad frame raises :class:`ProtocolError` once
-    and the stream goes on with the next frame. A frame over ``max_frame`` is fatal however it was cut
-    into chunks: it is noticed as soon as that many bytes arrive without a terminator, so the buffer
-    never holds more than about ``max_frame`` bytes of one frame, and after it input is discarded.
-    """
-
-    def __init__(self, max_frame: int = MAX_FRAME) -> None:
-        self.max_frame = max_frame
-        self._buf = bytearray()
-        self._searched = 0  # bytes of _buf already known to hold no terminator
-        self._closed = False
-        self._broken: ProtocolError | None = None
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    @property
-    def broken(self) -> bool:
-        """A fatal error was found: the stream can no longer be trusted and input is discarded."""
-        return self._broken is not None
-
-    @property
-    def pending(self) -> int:
-        """Bytes received but not yet framed."""
-        return len(self._buf)
-
-    def receive_data(self, data: bytes) -> None:
-        if self._closed:
-            raise LocalProtocolError("receive_data after the peer closed")
-        if not data:
-            self._closed = True
-            return
-        if self._broken is not None:
-            return  # nothing after a fatal error can be framed; do not keep it
-        self._buf += data
-        self._find_end()
-
-    def _find_end(self) -> int:
-        """Where the first terminator starts, or -1; breaks the stream if a frame grows too large."""
-        # the search restarts one byte early: the first half of a terminator may have arrived alone
-        end = self._buf.find(TERMINATOR, max(0, self._searched - 1))
-        self._searched = end if end >= 0 else len(self._buf)
-        # without a terminator yet, the last byte may be the first half of one: allow it
-        if self._searched > (self.max_frame if end >= 0 else self.max_frame + 1):
-            self._buf.clear()
-            self._searched = 0
-            self._broken = ProtocolError(
-                "frame_too_large", f"a frame exceeds MAX_FRAME ({self.max_frame} bytes)", fatal=True
-            )
-            return -1
-        return end
-
-    def next_message(self) -> Message | None:
-        """The next complete message, or None when more bytes are needed."""
-        if self._broken is not None:
-            raise self._broken
-        end = self._find_end()
-        if self._broken is not None:
-            raise self._broken
-        if end < 0:
-            if self._closed and self._buf.strip(b" \t\r\n"):
-                self._buf.clear()
-                self._searched = 0
-                raise ProtocolError("truncated", "the connection closed inside a frame")
-            return None
-        payload = bytes(self._buf[:end])
-        del self._buf[: end + len(TERMINATOR)]
-        self._searched = 0
-        return decode_frame(payload)
-
-    def messages(self) -> Iterator[Message]:
-        """Every complete message now buffered (stops at the first error, which it raises)."""
-        while (msg := self.next_message()) is not None:
-            yield msg
-
-    @staticmethod
-    def send(msg: Message) -> bytes:
-        return encode(msg)
+    return frame_body(Obj.TYPE, {"t": Obj.TYPE, "obj": wire})
 
 
 from pgboard import protocol_cluster as _protocol_cluster  # noqa: E402,F401  registers its messages

@@ -44,9 +44,9 @@ from pgboard.protocol import (
     TWO_POINT_KINDS,
     BoardObject,
     Message,
-    _spec,
     message,
 )
+from pgboard.protocol_base import _spec
 
 # The inflated size of one snapshot blob. A frame's payload is at most MAX_FRAME bytes of JSON, the
 # blob in it base64 (4 bytes for 3) and zlib adds at most ~0.1% to what it cannot compress: 180 KiB

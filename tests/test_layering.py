@@ -17,6 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PURE = [
     "pgboard.protocol",
+    "pgboard.protocol_base",  # the limits, errors and message base protocol.py re-exports
+    "pgboard.codec",  # the frame codec protocol.py re-exports
     "pgboard.wire_fields",
     "pgboard.board",
     "pgboard.geometry",
@@ -27,6 +29,8 @@ PURE = [
 SERVER_MAY_IMPORT = {
     "pgboard",
     "pgboard.protocol",
+    "pgboard.protocol_base",
+    "pgboard.codec",
     "pgboard.protocol_history",  # the history messages (pure, registered by protocol.py)
     "pgboard.wire_fields",
     "pgboard.protocol_presence",  # view and follow (pure wire records, registered by protocol.py)
@@ -50,6 +54,8 @@ SERVER_MAY_IMPORT = {
 }
 TYPED = [
     "pgboard/protocol.py",
+    "pgboard/protocol_base.py",
+    "pgboard/codec.py",
     "pgboard/wire_fields.py",
     "pgboard/board.py",
     "pgboard/geometry.py",

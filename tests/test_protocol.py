@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pgboard import protocol as P
+from pgboard import protocol_base
 from pgboard import protocol_history as H
 from pgboard.protocol import (
     BOARD_H,
@@ -752,3 +753,10 @@ def test_every_operation_writes_oid_first_and_what_the_server_stamps_last() -> N
         stamped = dataclasses.replace(msg, seq=9, author="u1", device="d1")  # type: ignore[call-arg]
         keys = list(json.loads(encode(stamped)[: -len(TERMINATOR)]))
         assert keys[:2] == ["t", "oid"] and keys[-3:] == ["seq", "author", "device"], keys
+
+
+def test_the_operations_are_exactly_the_sequenced_messages() -> None:
+    """OPERATIONS (the union the code dispatches on) and the Sequenced base (what the codec names a
+    refused oid by) are one fact: every registered Sequenced message is an operation and back."""
+    sequenced = {c for c in P.MESSAGE_TYPES.values() if issubclass(c, protocol_base.Sequenced)}
+    assert sequenced == set(P.OPERATIONS)
