@@ -7,11 +7,12 @@ In: ``connect`` / ``connection_made`` / ``receive_data`` (``b""``: the server cl
 ``connection_lost``, ``timer_fired(name)``, and the user's ``submit`` (a drawing operation), ``send``
 (chat, cursor), ``mail_shown``, ``retry_now``, ``close``.
 Out: ``data_to_send()`` (bytes for the socket) and ``events`` (a deque): :class:`StateChanged`,
-:class:`Received` (a message for the view: others' echoes, chat, users, rights...), :class:`Confirmed`
-(my drawn operation echoed or acknowledged), :class:`Refused` (with what its rollback needs),
-:class:`CatchUpStarted` / :class:`CatchUpFinished` (always paired: a catch-up the link loses ends
-``aborted``), and :class:`TimerWanted` (for the shell: call ``timer_fired(name)`` after ``delay``, or
-cancel it when ``delay`` is None).
+:class:`Received` (a message for the view as it came: others' echoes, objects, cursors...),
+:class:`UsersChanged` / :class:`ChatLine` / :class:`RightsChanged` (pgboard/session_social.py),
+:class:`Confirmed` (my drawn operation echoed or acknowledged), :class:`Refused` (with what its
+rollback needs), :class:`CatchUpStarted` / :class:`CatchUpFinished` (always paired: a catch-up the
+link loses ends ``aborted``), and :class:`TimerWanted` (for the shell: call ``timer_fired(name)``
+after ``delay``, or cancel it when ``delay`` is None).
 
 The states and their legal moves are :data:`TRANSITIONS`; a move outside it raises
 :class:`IllegalTransition` (our bug, never the server's: whatever the server sends is handled).
@@ -32,34 +33,24 @@ from collections import deque
 from pgboard.ledger import Ledger
 from pgboard.protocol import (
     OPERATIONS,
-    PROTOCOL_VERSION,
     AccountError,
     AccountOk,
-    Ack,
     BoardObject,
-    CatchUp,
-    CaughtUp,
     Codec,
-    Error,
-    Hello,
     Join,
     JoinError,
     LocalProtocolError,
     MailAck,
     Message,
-    Obj,
     Ping,
-    Pong,
     ProtocolError,
-    Renamed,
     Say,
-    Welcome,
     encode,
 )
-from pgboard.protocol_cluster import Peers, Redirect
-from pgboard.protocol_snapshot import Snapshot
 from pgboard.session_catchup import CatchUps
 from pgboard.session_cluster import Routes
+from pgboard.session_handlers import handle
+from pgboard.session_social import Social
 from pgboard.session_types import (  # noqa: F401 - the session's vocabulary, importable from here too
     BACKOFF_INITIAL,
     BACKOFF_JITTER,
@@ -96,7 +87,6 @@ from pgboard.session_types import (  # noqa: F401 - the session's vocabulary, im
 logger = logging.getLogger(__name__)
 
 
-_OPERATION_TYPES = frozenset(OPERATIONS)
 
 
 class ClientSession:
@@ -131,6 +121,7 @@ class ClientSession:
         self.attempts = 0  # failed tries in a row since the link was last stable
         self.ledger = Ledger()  # my operations not confirmed yet, in order, across links
         self.routes = Routes()  # where the next connection goes, in a cluster (session_cluster.py)
+        self.social = Social()  # who is here, the chat lines shown (session_social.py)
         self._chat: deque[bytes] = deque()
         self._out = bytearray()
         self._codec = Codec()
@@ -216,7 +207,7 @@ class ClientSession:
                 continue
             if msg is None:
                 break
-            self._handle(msg, now)
+            handle(self, msg, now)
         if not data and self._codec is codec:
             self.connection_lost("the server closed the connection", now)
 
@@ -411,134 +402,3 @@ class ClientSession:
         entry = self.ledger.pop(oid)
         self._send_unsent()
         return entry
-
-    def _handle(self, msg: Message, now: float) -> None:
-        kind = type(msg)  # the floods first, by exact type (a catch-up is 100,000s of obj)
-        if kind is Obj or kind is Snapshot:  # a snapshot frame holds many objects (protocol_snapshot)
-            self.catch_ups.count(len(msg.objects) if kind is Snapshot else 1)  # type: ignore[attr-defined]
-            self.events.append(Received(msg))
-        elif kind in _OPERATION_TYPES:
-            self._on_echo(msg)  # type: ignore[arg-type]
-        elif isinstance(msg, Hello):
-            if msg.version != PROTOCOL_VERSION:
-                logger.warning(
-                    "server %r speaks protocol %d, we speak %d", msg.server, msg.version, PROTOCOL_VERSION
-                )
-            if self.credentials is not None:  # every connection logs in again, then joins
-                self._out += encode(self.credentials.message(self.nick))
-            else:
-                self._send_join()
-        elif isinstance(msg, Welcome):
-            self.user_id, self.nick, self.room = msg.user, msg.nick, msg.room
-            self.routes.welcomed()
-            if self.state is not State.CATCHING_UP:
-                self._to(State.CATCHING_UP)
-            self.catch_ups.welcomed()
-            self.events.append(Received(msg))
-        elif isinstance(msg, CatchUp):
-            self.catch_ups.header(msg)
-        elif isinstance(msg, CaughtUp):
-            self._on_caught_up(msg, now)
-        elif isinstance(msg, Ack):
-            entry = self._confirmed(msg.oid)
-            if entry is not None and entry.drawn:
-                self.events.append(Confirmed(msg, entry.op))
-        elif isinstance(msg, Error):
-            self._on_error(msg, now)
-        elif isinstance(msg, Ping):
-            self._out += encode(Pong(msg.n))
-        elif isinstance(msg, Pong):
-            sent = self._pings.pop(msg.n, None)
-            if sent is not None:  # a late answer still measures its own round trip
-                self.latency = now - sent
-                for n in [n for n in self._pings if n < msg.n]:
-                    del self._pings[n]
-        elif isinstance(msg, AccountOk):
-            self._on_account(msg)
-        elif isinstance(msg, AccountError):
-            self._on_account_error(msg, now)
-        elif isinstance(msg, JoinError):
-            logger.info("join refused: %s %s", msg.reason, msg.detail)
-            self.events.append(Received(msg))
-            if self.state in (State.LOGGING_IN, State.JOINING):
-                self.join_error = msg
-                self.last_error = msg.detail or msg.reason
-                self._down(State.REFUSED, self.last_error)
-        elif isinstance(msg, (Redirect, Peers)):
-            self.routes.handle(self, msg, now)
-        elif isinstance(msg, (Join, Say)):
-            logger.warning("the server sent a client's message, ignored: %r", msg)
-        else:
-            if isinstance(msg, Renamed) and msg.user == self.user_id:
-                self.nick = msg.nick  # a /nick command: rejoin under the new name after a drop
-            self.events.append(Received(msg))
-
-    def _on_caught_up(self, msg: CaughtUp, now: float) -> None:
-        self.last_seq = max(self.last_seq, msg.seq)
-        if self.state is State.CATCHING_UP:
-            self._to(State.ONLINE)
-            self._online_since = now
-        self.catch_ups.caught_up(msg, self.ledger.drawn())
-        # What the catch-up did not echo goes again, in order (the server acks what it already has),
-        # then the chat typed while offline.
-        self.ledger.send_all_again()
-        self._send_unsent()
-        while self._chat:
-            self._out += self._chat.popleft()
-
-    def _on_echo(self, msg: Operation) -> None:
-        if msg.seq:
-            self.last_seq = max(self.last_seq, msg.seq)
-        self.catch_ups.count()
-        entry = self._confirmed(msg.oid) if msg.author and msg.author == self.user_id else None
-        if entry is not None and entry.drawn:
-            self.events.append(Confirmed(msg, entry.op))
-        else:
-            self.events.append(Received(msg))
-
-    def _on_error(self, msg: Error, now: float) -> None:
-        if msg.code == "rate_limited" and msg.oid in self.ledger:
-            # not the view's business: nothing is lost, nothing to take back
-            self.ledger.put_back(msg.oid)
-            if self.state is State.ONLINE:
-                delay = msg.retry or DEFAULT_RETRY
-                logger.info("the server slows us down: sending again in %.3g s", delay)
-                self._to(State.HELD, "rate limited")
-                self._want("hold", delay)
-            return
-        if msg.code == "rate_limited" and not msg.oid and self.state in (State.JOINING, State.LOGGING_IN):
-            # joins (and logins) are paced per address (JOIN_RATE): ask again when the server says
-            self._want("rejoin", msg.retry or DEFAULT_RETRY)
-            return
-        entry = None
-        if msg.oid and msg.oid in self.ledger:
-            logger.info("the server refused operation %s: %s %s", msg.oid, msg.code, msg.detail)
-            entry = self._confirmed(msg.oid)
-        self.events.append(Refused(msg, entry))
-        if msg.fatal:
-            reason = f"{msg.code}: {msg.detail}" if msg.detail else msg.code
-            self.connection_lost(reason, now, retry=msg.code not in NO_RETRY_ERRORS)
-
-    def _on_account(self, msg: AccountOk) -> None:
-        self.account = msg
-        self.nick = msg.nick
-        creds = self.credentials
-        if creds is not None and creds.action != "login":  # signed up, or changed: log in from now on
-            self.credentials = Credentials("login", creds.new if creds.action == "passwd" else creds.password)
-        self.events.append(Received(msg))
-        if self.state is State.LOGGING_IN:
-            self._to(State.JOINING)
-            self._send_join()
-
-    def _on_account_error(self, msg: AccountError, now: float) -> None:
-        self.events.append(Received(msg))
-        if self.state is not State.LOGGING_IN:
-            return  # a passwd sent from inside a room: nothing else changes
-        logger.info("%s refused: %s %s", msg.action, msg.reason, msg.detail)
-        if msg.reason == "too_many_attempts" and self.account is not None:
-            # we logged in before with this password: someone else is failing from our address
-            self.connection_lost(msg.detail or msg.reason, now, delay=max(msg.retry, BACKOFF_INITIAL))
-            return
-        self.account_error = msg
-        self.last_error = msg.detail or msg.reason
-        self._down(State.REFUSED, self.last_error)

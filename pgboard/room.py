@@ -25,7 +25,7 @@ import dataclasses
 import itertools
 import logging
 import secrets
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -62,12 +62,9 @@ from pgboard.protocol import (
     Notice,
     Obj,
     Redo,
-    Renamed,
     Rooms,
     RoomState,
     Undo,
-    UserJoined,
-    UserLeft,
     Welcome,
 )
 from pgboard.protocol_friends import Friends, FriendUpdate
@@ -75,6 +72,7 @@ from pgboard.protocol_game import GameState
 from pgboard.protocol_history import HISTORY_REPLIES
 from pgboard.protocol_presence import Follow, View
 from pgboard.protocol_snapshot import Snapshot
+from pgboard.session_social import ChatLine, RightsChanged, UsersChanged
 from pgboard.session_types import State
 
 log = logging.getLogger(__name__)
@@ -88,10 +86,6 @@ ECHOES = OPERATIONS  # every operation is echoed (protocol.py says which they ar
 # Catch-up objects (obj) are not counted: the pump's READ_TIME bounds them, and the canvas paints them.
 LIVE_BUDGET = 10_000
 MESSAGE_WORK = 8
-# Chat lines remembered (by content) so a join's replay of the room's recent chat is not shown twice:
-# as many as the chat panel keeps (widgets/chat.py MAX_ENTRIES), so a server streaming lines for hours
-# cannot grow this without end; a replayed line older than that may show again.
-MAX_CHAT_REMEMBERED = 1000
 LOCKED_TEXT = "The board is locked: only operators draw until one of them unlocks it"
 WATCHING_TEXT = "You watch only in this room: an operator can let you draw (/readwrite)"
 
@@ -166,10 +160,7 @@ class RoomView:
         self._unmoved: dict[str, tuple[int, int]] = {}
         self._collector = CatchUpCollector()  # collects less often while it comes in
         self.caught_up = False
-        self._chat_shown: Counter[tuple[Any, ...]] = Counter()  # lines passed to on_chat, by content
-        self._chat_replayed: Counter[tuple[Any, ...]] = Counter()  # history lines since the last welcome
         self.stats = {"messages": 0, "work": 0}  # events applied, and their work (LIVE_BUDGET)
-        self._chat_order: deque[tuple[Any, ...]] = deque()  # _chat_shown's lines, oldest first
 
     def close(self) -> None:
         """The app leaves this room: a catch-up in progress ends here (the collector is itself again)."""
@@ -309,6 +300,12 @@ class RoomView:
                 self._collector.begin()
         elif isinstance(event, CatchUpFinished):
             self._catch_up_finished(event)
+        elif isinstance(event, UsersChanged):
+            self._users_changed(event)
+        elif isinstance(event, ChatLine):
+            self.on_chat(event.msg)
+        elif isinstance(event, RightsChanged):
+            self._rights(event.msg)
         elif isinstance(event, StateChanged):
             if event.new is not State.ONLINE:
                 self.presence.reset()  # nobody's cursor is shown where it was when the link dropped
@@ -374,37 +371,26 @@ class RoomView:
                 self._apply_local(op)
         self.caught_up = True
 
+    def _users_changed(self, event: UsersChanged) -> None:
+        self.users = dict(event.users)
+        if event.change == "left":
+            self.presence.gone(event.user)
+        self.on_users()
+        if event.change in ("joined", "left"):
+            self.on_presence(event.nick, event.change, event.reason)
+        elif event.change == "renamed":
+            self.on_notice(f"{event.old} is now {event.nick}")
+
     def _apply_social(self, msg: Message) -> None:
         if isinstance(msg, Welcome):
             self.me = msg.user
             self.presence.reset()  # cursors seen before a reconnect are frozen where they were
-            self._chat_replayed.clear()
-            self.users = {u.id: u.nick for u in msg.users}
-            self.on_users()
-        elif isinstance(msg, UserJoined):
-            self.users[msg.user] = msg.nick
-            self.on_users()
-            self.on_presence(msg.nick, "joined", "")
-        elif isinstance(msg, UserLeft):
-            self.users.pop(msg.user, None)
-            self.presence.gone(msg.user)
-            self.on_users()
-            self.on_presence(msg.nick, "left", msg.reason)
-        elif isinstance(msg, Renamed):
-            self.users[msg.user] = msg.nick
-            self.on_users()
-            self.on_notice(f"{msg.old} is now {msg.nick}")
-        elif isinstance(msg, Chat):
-            if self._new_chat_line(msg):
-                self.on_chat(msg)
         elif isinstance(msg, Notice):
             self.on_notice(msg.text)
         elif isinstance(msg, Rooms):  # the answer to /rooms
             for line in room_list.describe(msg.rooms, msg.more):
                 self.on_notice(line)
             self.on_rooms(msg)
-        elif isinstance(msg, RoomState):
-            self._rights(msg)
         elif isinstance(msg, View):
             self.on_view(msg)
         elif isinstance(msg, Follow):
@@ -421,25 +407,6 @@ class RoomView:
                 self.on_notice("Your password was changed")
         else:
             log.debug("room view ignores %s", type(msg).__name__)
-
-    def _new_chat_line(self, msg: Chat) -> bool:
-        """False for a history line this view already showed: every join (a reconnect's too) replays
-        the room's recent chat, and the chat panel must not show it twice. Identical lines are counted,
-        so two equal lines said in the same second both stay."""
-        key = (msg.kind, msg.user, msg.nick, msg.to, msg.time, msg.text)
-        if msg.history:
-            self._chat_replayed[key] += 1
-            if self._chat_replayed[key] <= self._chat_shown[key]:
-                return False
-        self._chat_shown[key] += 1
-        self._chat_order.append(key)
-        if len(self._chat_order) > MAX_CHAT_REMEMBERED:
-            old = self._chat_order.popleft()
-            self._chat_shown[old] -= 1
-            if not self._chat_shown[old]:
-                del self._chat_shown[old]
-                self._chat_replayed.pop(old, None)  # its keys are among the shown ones
-        return True
 
     def _refused(self, event: Refused) -> None:
         err, entry = event.msg, event.entry

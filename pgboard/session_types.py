@@ -23,6 +23,7 @@ from pgboard.protocol import (
     Passwd,
     Signup,
 )
+from pgboard.session_social import SocialEvent
 
 PING_INTERVAL = 5.0  # seconds between two pings of ours (latency, and keeping the link alive)
 TIMEOUT = 15.0  # seconds without a byte from the server (connecting included) before we drop it
@@ -168,7 +169,16 @@ class TimerWanted:
     delay: float | None
 
 
-Event = StateChanged | Received | Confirmed | Refused | CatchUpStarted | CatchUpFinished | TimerWanted
+Event = (
+    StateChanged
+    | Received
+    | Confirmed
+    | Refused
+    | CatchUpStarted
+    | CatchUpFinished
+    | TimerWanted
+    | SocialEvent  # UsersChanged, ChatLine, RightsChanged (pgboard/session_social.py)
+)
 
 
 def backoff_delay(attempt: int, rng: random.Random) -> float:

@@ -31,7 +31,7 @@ import reliability
 from support import RawClient, running_server
 from test_app import between_frames, joined, make_app
 
-from pgboard import room as room_mod
+from pgboard import session_social
 from pgboard.app import App
 from pgboard.protocol import (
     MAX_TEXT,
@@ -60,7 +60,7 @@ HISTORY_LINES = 2000
 LIVE_LINES = 1000  # streamed after the history, and on until the client leaves
 # Growth of the client's resident memory over a flood, what the chat may keep at most: the row cache
 # (MAX_CACHED_ROW_PIXELS RGBA, 7.6 MiB), the text of the MAX_ENTRIES lines kept and as many waiting
-# (2 x 1,000 x 2,000 characters, ~4 MiB), the replay memory (room.py MAX_CHAT_REMEMBERED, ~2 MiB), and
+# (2 x 1,000 x 2,000 characters, ~4 MiB), the replay memory (session_social MAX_CHAT_REMEMBERED, ~2 MiB), and
 # the in-process server's and the allocator's share. Before the fix: 835 MiB for 400 lines.
 RSS_BUDGET_MIB = 48
 # One line's wrapping runs past the frame's budget once it has started (a folded 2,000-"W" line: 57).
@@ -142,7 +142,7 @@ def assert_chat_bounded(app: App) -> None:
     assert chat.total_rows <= len(chat.entries) * chat_mod.FOLD_ROWS
     assert len(chat._surfaces) <= chat_mod.MAX_CACHED_ROWS
     assert chat._cached_pixels <= chat_mod.MAX_CACHED_ROW_PIXELS
-    assert app.room is not None and len(app.room._chat_order) <= room_mod.MAX_CHAT_REMEMBERED
+    assert app.conn is not None and app.conn.session.social.remembered <= session_social.MAX_CHAT_REMEMBERED
 
 
 def flood_rows_on_screen(app: App) -> list[str]:

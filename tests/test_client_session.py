@@ -50,13 +50,18 @@ from pgboard.protocol import (
     Obj,
     Ping,
     Pong,
+    Renamed,
+    RoomState,
     Say,
     Signup,
     UserInfo,
+    UserJoined,
+    UserLeft,
     Welcome,
     encode,
 )
 from pgboard.room import RoomView
+from pgboard.session_social import MAX_CHAT_REMEMBERED, ChatLine, RightsChanged, UsersChanged
 
 
 def line(oid: str, x: int = 10, author: str = "") -> BoardObject:
@@ -242,7 +247,7 @@ def test_a_catch_up_stages_in_events_and_redraws_what_is_still_mine() -> None:
     assert s.state is State.CATCHING_UP and s.catchup_progress == (2, 2)
     s.receive_data(wire(CaughtUp(2)), 0.0)
     kinds = [type(e) for e in s.events if not isinstance(e, (TimerWanted, StateChanged))]
-    assert kinds == [Received, CatchUpStarted, Received, Received, CatchUpFinished]
+    assert kinds == [Received, UsersChanged, CatchUpStarted, Received, Received, CatchUpFinished]
     done = [e for e in s.events if isinstance(e, CatchUpFinished)][0]
     assert done.redraw == (mine, Delete("d1", "x")) and not done.aborted
 
@@ -492,3 +497,56 @@ def test_what_i_draw_while_the_view_is_behind_the_session_s_catch_up_stays_on_my
     view.apply_incoming()
     assert set(view.board.objects) == {"a", "b", early.obj.id, late.obj.id}
     assert list(view.board.objects)[-2:] == [early.obj.id, late.obj.id], "mine on top, in the order drawn"
+
+
+# -- people, chat and rights: typed events (pgboard/session_social.py)
+
+
+def test_people_coming_going_and_renamed_are_users_changed_events_with_the_whole_roster() -> None:
+    s = fresh()
+    joined(s)
+    s.events.clear()
+    s.receive_data(
+        wire(UserJoined("u2", "bob"), Renamed("u2", "bob", "bobby"), UserLeft("u2", "bobby", "quit")), 1.0
+    )
+    got = [e for e in s.events if isinstance(e, UsersChanged)]
+    assert [(e.change, e.nick) for e in got] == [("joined", "bob"), ("renamed", "bobby"), ("left", "bobby")]
+    assert [dict(e.users) for e in got] == [
+        {"u1": "alice", "u2": "bob"},
+        {"u1": "alice", "u2": "bobby"},
+        {"u1": "alice"},
+    ]
+    assert got[1].old == "bob" and got[2].reason == "quit"
+    assert not any(isinstance(e, Received) for e in s.events), "nothing social reaches the view raw"
+
+
+def test_a_rejoin_replays_recent_chat_and_only_the_lines_not_shown_become_chat_line_events() -> None:
+    s = fresh()
+    joined(s)
+    said = [Chat("say", "u2", "bob", f"line {i}", time=100 + i) for i in range(3)]
+    s.receive_data(wire(*said), 1.0)
+    assert [e.msg.text for e in s.events if isinstance(e, ChatLine)] == ["line 0", "line 1", "line 2"]
+    s.connection_lost("test", 2.0)
+    s.events.clear()
+    s.timer_fired("reconnect", 3.0)
+    s.connection_made(3.0)
+    s.receive_data(wire(Hello(2, "t")), 3.0)
+    replay = [
+        dataclasses.replace(c, history=True) for c in [*said, Chat("say", "u2", "bob", "new", time=200)]
+    ]
+    s.receive_data(welcome(0) + wire(*replay), 3.0)
+    assert [e.msg.text for e in s.events if isinstance(e, ChatLine)] == ["new"], (
+        "the replay shows only what I missed"
+    )
+
+
+def test_the_chat_lines_a_session_remembers_are_bounded_and_rights_come_as_rights_changed() -> None:
+    s = fresh()
+    joined(s)
+    s.receive_data(
+        wire(*(Chat("say", "u2", "bob", f"{i}", time=i) for i in range(MAX_CHAT_REMEMBERED + 500))), 1.0
+    )
+    assert s.social.remembered == MAX_CHAT_REMEMBERED
+    s.events.clear()
+    s.receive_data(wire(RoomState(operators=("u1",), locked=True)), 2.0)
+    assert [type(e) for e in s.events] == [RightsChanged] and s.events[0].msg.locked
