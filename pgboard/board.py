@@ -24,9 +24,11 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Protocol
 
-from pgboard import board_batch, board_undo, clearing, geometry
+from pgboard import board_authority, board_batch, board_undo, geometry
+from pgboard.board_authority import BoardError as BoardError
+from pgboard.board_authority import DuplicateOperation as DuplicateOperation
 from pgboard.board_journal import Journal
-from pgboard.board_undo import _extent, _shifted
+from pgboard.board_undo import _shifted
 from pgboard.history import (  # noqa: F401 - the history's limits, read where they always were
     MAX_BOARD_HISTORY_BYTES,
     MAX_HISTORY,
@@ -40,24 +42,17 @@ from pgboard.history import (  # noqa: F401 - the history's limits, read where t
     purged_by,
 )
 from pgboard.protocol import (
-    BOARD_H,
-    BOARD_W,
-    MAX_POINTS,
     OPERATIONS,
     Add,
     Batch,
     BoardObject,
-    Clear,
     Delete,
-    EffectMessage,
     Extend,
-    LocalProtocolError,
     Message,
     Move,
     Operation,
     Redo,
     Undo,
-    encode,
 )
 from pgboard.wire_fields import shared_ints  # noqa: F401 - read here by tests, where it always was
 
@@ -87,23 +82,6 @@ class BoardListener(Protocol):
 
     def board_reset(self) -> None:
         """Everything was replaced (load): redraw it all."""
-
-
-class BoardError(Exception):
-    """An operation the board refuses. ``code`` is the word sent in the error frame."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = detail
-
-
-class DuplicateOperation(Exception):
-    """The author already sent this operation id; it was applied as ``seq``."""
-
-    def __init__(self, seq: int) -> None:
-        super().__init__(f"already applied as {seq}")
-        self.seq = seq
 
 
 def own_objects_only(author: str, obj: BoardObject) -> bool:
@@ -219,85 +197,22 @@ class Board:
         """The seq an operation id of this device (an echo's ``device``, else its author) was applied as."""
         return self._oids.get((device, oid))
 
-    # -- the authority: check an operation and make its echo
+    # -- the authority: check an operation and make its echo (pgboard/board_authority.py)
 
     def apply(self, op: Operation, author: str, device: str = "") -> Operation:
         """Check ``op`` from ``author`` on ``device`` (its own when empty), apply it, and return its echo."""
-        done = self._oids.get((device or author, op.oid))
-        if done is not None:
-            raise DuplicateOperation(done)
-        if purged_by(op.oid):  # the server's own: a client's clear must never pass for a purge
-            raise BoardError("bad_field", f"oid: {PURGE_PREFIX!r} begins only the server's oids")
-        seq = self.seq + 1
-        echo: Operation
-        if isinstance(op, Add):
-            self._check_add(op.obj)
-            echo = dataclasses.replace(op, obj=dataclasses.replace(op.obj, author=author))
-        elif isinstance(op, Extend):
-            obj = self._existing(op.id)
-            if obj.kind != "pencil" or obj.author != author:
-                raise BoardError("not_allowed", "only the author of a pencil stroke extends it")
-            if len(obj.points) + len(op.points) > MAX_POINTS:
-                raise BoardError("too_many_points", f"a stroke has at most {MAX_POINTS} points")
-            echo = op
-        elif isinstance(op, Move):
-            obj = self._editable(op.id, author)
-            if not _fits(obj, op.dx, op.dy):
-                raise BoardError("bad_coordinates", "the move would take the object off the board")
-            echo = op
-        elif isinstance(op, Delete):
-            self._editable(op.id, author)
-            echo = op
-        elif isinstance(op, Clear):  # as many as one echo lists, bottom first: pgboard/clearing.py
-            echo = dataclasses.replace(op, removed=clearing.clearable(self.iter_editable(author)), put=())
-        elif isinstance(op, (Undo, Redo)):
-            echo = self._undo_redo_echo(op, author)
-        elif isinstance(op, Batch):  # all or nothing, one undo step: pgboard/board_batch.py
-            echo = board_batch.batch_echo(self, op, author)
-        else:
-            raise BoardError("unknown_operation", type(op).__name__)
-        echo = dataclasses.replace(echo, seq=seq, author=author, device="" if device == author else device)
-        if isinstance(echo, EffectMessage):
-            self._check_fits(echo)
+        echo = board_authority.echo_of(self, op, author, device)
         self.apply_echo(echo)
         return echo
 
+    def _editable(self, oid: str, author: str) -> BoardObject:
+        return board_authority.editable(self, oid, author)
+
     @staticmethod
     def _check_fits(echo: Message) -> None:
-        """An effect (clear, undo, redo) is refused before it changes anything if its echo cannot be
-        sent: an applied operation that cannot be echoed would leave every replica behind for good."""
-        try:
-            encode(echo)
-        except LocalProtocolError as exc:
-            raise BoardError(
-                "too_large", f"the effect of this operation is too large to send ({exc})"
-            ) from None
-
-    def _check_add(self, obj: BoardObject) -> None:
-        # Only an id on the board now is refused: nothing is kept per id ever used (that grew ~60 bytes
-        # an id for ever). Ids are scoped to their author's device (pgboard/ids.py, checked by the
-        # server), so an id deleted earlier can only come back from the client it belongs to, which
-        # never reuses one; reusing one harms nobody else.
-        if obj.id in self.objects:
-            raise BoardError("duplicate_id", f"object id {obj.id!r} is on this board already")
-        if len(self.objects) >= self.max_objects:
-            raise BoardError("board_full", f"a board holds at most {self.max_objects} objects")
-
-    def _existing(self, oid: str) -> BoardObject:
-        obj = self.objects.get(oid)
-        if obj is None:
-            raise BoardError("no_such_object", f"there is no object {oid!r} on this board")
-        return obj
-
-    def _editable(self, oid: str, author: str) -> BoardObject:
-        obj = self._existing(oid)
-        if not self.may_edit(author, obj):
-            raise BoardError("not_allowed", f"object {oid!r} is not yours to edit")
-        return obj
+        board_authority.check_fits(echo)
 
     def _undo_redo_echo(self, op: Undo | Redo, author: str) -> Undo | Redo:
-        """The echo of ``author``'s undo or redo (pgboard/board_undo.py): what their rights of today
-        let it do; a step of which nothing may be done is refused and forgotten."""
         return board_undo.undo_redo_echo(self, op, author)
 
     # -- taking back what was applied but could not be kept (pgboard/board_journal.py)
@@ -519,8 +434,3 @@ class Board:
         for listener in self.listeners:
             listener.board_reset()
 
-
-def _fits(obj: BoardObject, dx: int, dy: int) -> bool:
-    """Whether ``obj`` moved by (dx, dy) is still on the board (every point)."""
-    _, _, x0, y0, x1, y1 = _extent(obj)
-    return 0 <= x0 + dx and x1 + dx <= BOARD_W and 0 <= y0 + dy and y1 + dy <= BOARD_H

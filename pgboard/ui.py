@@ -35,11 +35,11 @@ from typing import Any
 import pygame
 
 from . import settings as settings_mod
-from . import sizes
+from . import sizes, ui_input
 from .shortcuts import HELP_ROWS
 from .tooltable import TOOL_BUTTONS
 from .widgets import theme
-from .widgets.chat import WHEEL_ROWS, ChatPanel
+from .widgets.chat import ChatPanel
 from .widgets.connect import ConnectScreen
 from .widgets.overlays import ConfirmDialog, ShortcutOverlay, Toast
 from .widgets.palette import Palette
@@ -56,11 +56,8 @@ USER_LIST_MAX_FRACTION = 0.4  # of the right panel's height
 TOAST_MARGIN = 18  # above the board's bottom edge
 CLEAR_TITLE = "Erase everything you drew?"
 CLEAR_MESSAGE = "Your strokes, shapes and text leave the board for everyone. Enter/Y: yes, Esc/N: no"
-PAGE_KEYS = (pygame.K_PAGEUP, pygame.K_PAGEDOWN, pygame.K_HOME, pygame.K_END)
-ENTER_KEYS = (pygame.K_RETURN, pygame.K_KP_ENTER)
 PRIVATE_COMMAND = "/msg"  # the server's private-message command (server/chat.py)
 HIDDEN_CHAT_TOAST = 80  # characters of a chat line shown as a toast while the panels are hidden
-LEGACY_WHEEL_BUTTONS = (4, 5)  # pygame still sends wheel turns as buttons 4 and 5 too
 
 
 class UI:
@@ -401,84 +398,12 @@ class UI:
         if self.palette.picker.open and self.palette.picker.handle_event(event):
             return True
         if event.type in (pygame.KEYDOWN, pygame.KEYUP, pygame.TEXTINPUT, pygame.TEXTEDITING):
-            return self._key_event(event)
+            return ui_input.key_event(self, event)
         if event.type == pygame.MOUSEWHEEL:
-            return self._wheel(event)
+            return ui_input.wheel(self, event)
         if event.type in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP, pygame.MOUSEMOTION):
-            return self._pointer_event(event)
+            return ui_input.pointer_event(self, event)
         return False
-
-    def _key_event(self, event: pygame.event.Event) -> bool:
-        if self.chat.focused:
-            return self.chat.handle_event(event)
-        over_people = self.panels_visible and self.user_list.rect.collidepoint(self._pointer)
-        if event.type == pygame.KEYDOWN and event.key in PAGE_KEYS and over_people and not self.board_typing:
-            self.user_list.page(event.key)  # the keyboard scrolls People, the pointer over it
-            return True
-        if event.type == pygame.KEYDOWN and event.key in (pygame.K_PAGEUP, pygame.K_PAGEDOWN):
-            if self.panels_visible and not self.board_typing:  # not an app shortcut: else the chat's
-                self.chat.page(+1 if event.key == pygame.K_PAGEUP else -1)
-                return True
-        if not self.keyboard_shortcuts or self.board_typing or event.type != pygame.KEYDOWN:
-            if (
-                event.type == pygame.TEXTINPUT
-                and event.text == "?"
-                and self.keyboard_shortcuts
-                and not self.board_typing
-            ):
-                self.toggle_help()
-                return True
-            return False
-        plain = not event.mod & (pygame.KMOD_CTRL | pygame.KMOD_ALT | pygame.KMOD_META)
-        if event.key == pygame.K_TAB and plain:
-            self.toggle_panels()
-            return True
-        if event.key == pygame.K_F1:
-            self.toggle_help()
-            return True
-        if event.key in ENTER_KEYS and plain:
-            self.focus_chat()
-            return True
-        return False
-
-    def _over_panels(self, pos: tuple[int, int]) -> bool:
-        if not self.panels_visible:
-            return False
-        return any(r.collidepoint(pos) for r in (self.toolbar.rect, self.panel_rect, self.status.rect))
-
-    def _wheel(self, event: pygame.event.Event) -> bool:
-        if not self._over_panels(self._pointer):
-            return False
-        if self.chat.rect.collidepoint(self._pointer):
-            self.chat.scroll_by(int(event.y) * WHEEL_ROWS)
-        elif self.user_list.rect.collidepoint(self._pointer):
-            self.user_list.handle_event(event)
-        return True
-
-    def _pointer_event(self, event: pygame.event.Event) -> bool:
-        if event.type == pygame.MOUSEMOTION:
-            if self.panels_visible:
-                if self.toolbar.rect.collidepoint(event.pos):
-                    self.toolbar.handle_event(event)
-                else:
-                    self.toolbar.leave()
-            return False  # motion is never taken from a tool (a drag may pass over a panel)
-        if event.type == pygame.MOUSEBUTTONUP:
-            was_ours, self._press_on_ui = self._press_on_ui, False
-            return was_ours
-        # MOUSEBUTTONDOWN
-        if self.chat.focused and not self.chat.input.rect.collidepoint(event.pos):
-            self.chat.blur()
-        if not self._over_panels(event.pos):
-            return False
-        self._press_on_ui = True
-        if event.button in LEGACY_WHEEL_BUTTONS:
-            return True
-        for widget in (self.toolbar, self.user_list, self.chat, self.status):
-            if widget.rect.collidepoint(event.pos):
-                widget.handle_event(event)
-                break
-        return True
 
     def update(self, now: float) -> None:
         """Advance time-driven things (tooltips, the toast) to ``now`` (seconds, any monotonic clock)."""

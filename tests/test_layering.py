@@ -38,6 +38,7 @@ SERVER_MAY_IMPORT = {
     "pgboard.protocol_snapshot",  # the snapshot frame (pure, registered by protocol.py)
     "pgboard.points",  # packed points (pure)
     "pgboard.board",
+    "pgboard.board_authority",  # the board as the authority: checks and echoes (pure)
     "pgboard.board_journal",
     "pgboard.board_undo",  # undo and redo of the board, pure like board.py
     "pgboard.board_batch",  # a batch applied whole, pure like board.py
