@@ -109,8 +109,7 @@ class Accounts:
         with self._lock:
             if self._by_key is not None:
                 return self._by_key
-        with self.store._lock:  # noqa: SLF001 - one read of every account's name, at the first use
-            rows = self.store._db.execute("SELECT folded, nick, user FROM accounts").fetchall()  # noqa: SLF001
+        rows = self.store.account_names()  # one read of every account's name, at the first use
         index: dict[str, Account] = {}
         for folded, nick, user in rows:
             for key in confusables.keys(nick):
