@@ -101,6 +101,8 @@ class Accounts:
         self.lookups = AddressPacer(limits.name_lookup_rate, limits.name_lookup_burst, clock)
         self._by_key: dict[str, Account] | None = None  # TR39 key -> account (see confusables.keys)
         self._ids: set[str] = set()  # the accounts' author ids
+        # cluster mode: (folded, payload) -> True when the account's process took the line
+        self.remote: Callable[[str, str], bool] | None = None
         confusables.table()  # read the data now, not during someone's join
 
     # -- the index of registered names by skeleton
@@ -371,6 +373,11 @@ class Accounts:
             if session not in where:
                 session.send(line)
             return True
+        if self.remote is not None:  # joined on another process of the cluster: sent there
+            sent = encode(dataclasses.replace(line, away=False))
+            if self.remote(owner.folded, payload_of(sent)):
+                session.send_frame(sent)
+                return True
         frame = encode(line)
         kept_line = payload_of(frame)
         try:

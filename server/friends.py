@@ -33,7 +33,7 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from pgboard_server import lockorder
 
@@ -50,6 +50,14 @@ if TYPE_CHECKING:
     from pgboard_server.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class Presence(Protocol):
+    """Where else an account's joins are told (cluster mode: server/cluster/directory.py)."""
+
+    def joined(self, folded: str) -> None: ...
+
+    def left(self, folded: str) -> None: ...
 
 TOLD_KEPT = 10_000  # (adder, added) pairs remembered so the added hears of it once; past it, forgotten
 USAGE = "/friend NICK adds, /unfriend NICK removes, /friends lists"
@@ -90,6 +98,7 @@ class FriendList:
         self._told: set[tuple[str, str]] = set()  # (adder, added): the added heard of it
         self._outbox: deque[tuple[Session, Message]] = deque()  # queued under _lock, in order
         self._sending = threading.Lock()  # only ever tried (blocking=False): see _flush
+        self.presence: Presence | None = None  # cluster mode: who is online, told to the other processes
         if not accounts.enabled:
             return
         try:
@@ -186,6 +195,8 @@ class FriendList:
             except sqlite3.Error as exc:
                 self.store.health.failed(f"the friends of {account.nick!r}", exc)
         self._flush()
+        if self.presence is not None:
+            self.presence.joined(account.folded)
 
     def left(self, session: Session) -> None:
         """A connection closed (left its room): its account's friends hear, after the grace if it was
@@ -205,6 +216,8 @@ class FriendList:
                 else:
                     self._announce(folded)
         self._flush()
+        if self.presence is not None:
+            self.presence.left(folded)
 
     def tick(self, now: float) -> None:
         """The heartbeat: accounts gone longer than the grace are announced offline."""

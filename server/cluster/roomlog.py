@@ -24,6 +24,7 @@ from typing import Any
 import redis
 from pgboard_server.cluster import scripts
 from pgboard_server.cluster.scripts import room_key
+from pgboard_server.cluster.shared import SharedAccounts
 from pgboard_server.store import Store
 
 from pgboard import names
@@ -115,11 +116,12 @@ class RoomLog:
         return seq, floor, resent, objects, entries, chat
 
 
-class ClusterStore(Store):
+class ClusterStore(SharedAccounts, Store):
     """The SQLite store whose room logs are copies of Redis's (see the module's docstring).
 
     ``token_of(folded room)`` is this process's fencing token for the room (None: not its owner);
-    ``fenced(folded room)`` is told when Redis refused a write because the room moved."""
+    ``fenced(folded room)`` is told when Redis refused a write because the room moved. Accounts and
+    mailboxes are Redis's alone (``SharedAccounts``: no local copy)."""
 
     def __init__(
         self,
@@ -129,6 +131,7 @@ class ClusterStore(Store):
         fenced: Callable[[str], None],
     ) -> None:
         super().__init__(path)
+        self.share_accounts(roomlog.redis)
         self.roomlog = roomlog
         self.token_of = token_of
         self.fenced = fenced

@@ -1,0 +1,144 @@
+"""Cluster mode, what the processes share besides rooms: accounts, mailboxes, private messages, the
+rooms list. A real redis-server and real server processes (each test its own, ended by PID)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cluster_support import RedisServer, cluster_server, stop_all
+from support import RawClient
+from test_cluster import pytestmark  # noqa: F401 - the skip marks (no redis-server, no redis-py)
+from test_server_accounts import account, join, settle
+
+from pgboard.protocol import (
+    AccountError,
+    AccountOk,
+    Chat,
+    Login,
+    MailAck,
+    Passwd,
+    Rooms,
+    Say,
+    Signup,
+    Welcome,
+)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    server = RedisServer(directory)
+    yield server
+    server.kill()
+
+
+def accounts_server(tmp_path: Path, redis: RedisServer, name: str):  # noqa: ANN201 - a ServerProcess
+    return cluster_server(tmp_path / f"{name}.db", redis, "--accounts")
+
+
+def test_an_account_made_on_one_process_logs_in_on_another(redis_server: RedisServer, tmp_path: Path) -> None:
+    a = accounts_server(tmp_path, redis_server, "a")
+    b = accounts_server(tmp_path, redis_server, "b")
+    try:
+        with RawClient(a.address) as c:
+            made = account(c, Signup("Zoë", "correct horse"))
+            assert isinstance(made, AccountOk)
+        with RawClient(b.address) as c:
+            ok = account(c, Login("ZOË", "correct horse"))  # folded, on the other process
+            assert isinstance(ok, AccountOk) and (ok.nick, ok.user) == ("Zoë", made.user)
+            assert isinstance(account(c, Passwd("Zoë", "correct horse", "battery staple")), AccountOk)
+        with RawClient(a.address) as c:  # the new password holds on the first process, the old does not
+            assert isinstance(account(c, Login("Zoë", "correct horse")), AccountError)
+            assert isinstance(account(c, Login("Zoë", "battery staple")), AccountOk)
+        with RawClient(b.address) as c:  # the name is taken cluster-wide
+            assert isinstance(account(c, Signup("zoë", "another one")), AccountError)
+    finally:
+        stop_all(a, b)
+
+
+def test_mail_sent_on_one_process_is_read_on_another_exactly_once(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    a = accounts_server(tmp_path, redis_server, "a")
+    b = accounts_server(tmp_path, redis_server, "b")
+    try:
+        with RawClient(a.address) as c:
+            account(c, Signup("bob", "password1"))
+        with RawClient(a.address) as alice:
+            join(alice, "alice", "hall")
+            alice.catch_up()
+            for text in ("one", "two"):
+                alice.send(Say(f"/msg bob {text}"))
+            assert [m.away for m in settle(alice) if isinstance(m, Chat)] == [True, True]
+        with RawClient(b.address) as bob:  # delivered on the other process, not acknowledged
+            account(bob, Login("bob", "password1"))
+            assert isinstance(join(bob, "bob", "attic"), Welcome)
+            bob.catch_up()
+            kept = [m for m in settle(bob) if isinstance(m, Chat)]
+            assert [(m.text, m.again) for m in kept] == [("one", False), ("two", False)]
+        with RawClient(a.address) as bob:  # not acknowledged: again, on the first process
+            account(bob, Login("bob", "password1"))
+            assert isinstance(join(bob, "bob", "cellar"), Welcome)
+            bob.catch_up()
+            again = [m for m in settle(bob) if isinstance(m, Chat)]
+            assert [(m.text, m.again) for m in again] == [("one", True), ("two", True)]
+            bob.send(MailAck(again[-1].mail))
+            settle(bob)
+        with RawClient(b.address) as bob:  # acknowledged once: gone everywhere
+            account(bob, Login("bob", "password1"))
+            join(bob, "bob", "attic")
+            bob.catch_up()
+            assert [m for m in settle(bob) if isinstance(m, Chat)] == []
+    finally:
+        stop_all(a, b)
+
+
+def test_a_private_message_reaches_an_account_on_another_process(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    a = accounts_server(tmp_path, redis_server, "a")
+    b = accounts_server(tmp_path, redis_server, "b")
+    try:
+        with RawClient(a.address) as c:
+            account(c, Signup("bob", "password1"))
+        with RawClient(b.address) as bob, RawClient(a.address) as alice:
+            account(bob, Login("bob", "password1"))
+            assert isinstance(join(bob, "bob", "attic"), Welcome)  # b owns the attic
+            bob.catch_up()
+            assert isinstance(join(alice, "alice", "hall"), Welcome)  # a owns the hall
+            alice.catch_up()
+            alice.send(Say("@bob up here?"))
+            line = bob.recv_until(Chat)
+            assert (line.text, line.nick, line.to, line.away) == ("up here?", "alice", "bob", False)
+            assert alice.recv_until(Chat) == line  # the sender's copy: delivered, not kept for later
+        with RawClient(a.address) as alice:  # bob gone: the line waits in his mailbox
+            join(alice, "alice", "hall")
+            alice.catch_up()
+            alice.send(Say("@bob later then"))
+            assert [m.away for m in settle(alice) if isinstance(m, Chat)] == [True]
+    finally:
+        stop_all(a, b)
+
+
+def test_the_rooms_list_on_one_process_shows_the_rooms_of_another(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    a = accounts_server(tmp_path, redis_server, "a")
+    b = accounts_server(tmp_path, redis_server, "b")
+    try:
+        with RawClient(a.address) as x, RawClient(a.address) as y, RawClient(b.address) as z:
+            for c, nick in ((x, "xavier"), (y, "yann")):
+                assert isinstance(join(c, nick, "hall"), Welcome)
+                c.catch_up()
+            assert isinstance(join(z, "zoe", "attic"), Welcome)
+            z.catch_up()
+            with RawClient(b.address) as asker:
+                asker.send(Rooms())
+                listed = asker.recv_until(Rooms)
+            assert isinstance(listed, Rooms)
+            assert [(r.name, r.users) for r in listed.rooms] == [("hall", 2), ("attic", 1)]
+    finally:
+        stop_all(a, b)
