@@ -259,8 +259,6 @@ class Rooms:
         except names.NameError_ as exc:
             session.send(JoinError(exc.reason, exc.detail))
             return
-        if self.cluster is not None and not self.cluster.claim(session, room_name):
-            return  # redirected to the room's owner, or told to come back
         accounts, passwords = self.accounts, self.passwords
         account = accounts.account_of(session)
         if account is not None:  # logged in: the account's name and id, on every machine
@@ -273,6 +271,8 @@ class Rooms:
             session.send(refused)
             return
         for _ in range(JOIN_ATTEMPTS):
+            if self.cluster is not None and not self.cluster.claim(session, room_name):
+                return  # redirected to the room's owner, or told to come back
             try:
                 room = self._hold(room_name, address, capped=True)
             except sqlite3.Error as exc:  # its rights cannot be read
@@ -298,6 +298,8 @@ class Rooms:
             with room.lock:
                 if room.gone:  # put away or forgotten while we waited: hold it again
                     continue
+                if self.cluster is not None and not self.cluster.owns(room_name):
+                    continue  # forgotten (its lease with it) since the claim: claimed again
                 try:
                     room.ensure_loaded()
                 except (sqlite3.Error, RoomDamaged) as exc:

@@ -3,15 +3,17 @@ rooms list. A real redis-server and real server processes (each test its own, en
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cluster_support import RedisServer, cluster_server, stop_all
-from support import RawClient
+from support import WAIT, RawClient
 from test_cluster import pytestmark  # noqa: F401 - the skip marks (no redis-server, no redis-py)
 from test_server_accounts import account, join, settle
 
+from bench import fdselect
 from pgboard.protocol import (
     AccountError,
     AccountOk,
@@ -142,3 +144,60 @@ def test_the_rooms_list_on_one_process_shows_the_rooms_of_another(
             assert [(r.name, r.users) for r in listed.rooms] == [("hall", 2), ("attic", 1)]
     finally:
         stop_all(a, b)
+
+
+@pytest.mark.reliability
+def test_a_forgotten_room_leaves_no_fence_key_and_its_deposed_owner_still_cannot_write(
+    redis_server: RedisServer,
+) -> None:
+    """Fence keys used to stay forever, one per room ever held. A forgotten room's is deleted now; a
+    deposed owner's token is refused all the same, before and after the room is taken again, because
+    tokens come from one counter that only grows (never reissued, to any room)."""
+    import redis
+    from pgboard_server.cluster.roomlog import RoomLog
+    from pgboard_server.cluster.scripts import ACQUIRE, TOKENS, room_key
+
+    r = redis_server.client()
+    log = RoomLog(r)
+    acquire = r.register_script(ACQUIRE)
+    keys = [room_key("r", "lease"), room_key("r", "fence"), TOKENS]
+    first, _ = acquire(keys=keys, args=["a:1", 60000])
+    log.append("r", int(first), [(1, "one")])
+    r.delete(room_key("r", "lease"))  # the first owner paused: its lease lapsed, another took the room
+    second, _ = acquire(keys=keys, args=["b:2", 60000])
+    log.forget("r", int(second))  # emptied there with nothing worth keeping: forgotten
+    assert r.keys("pgboard:room:{r}:*") == []  # its lease and fence are gone too
+    with pytest.raises(redis.ResponseError, match="FENCED"):  # no fence: nobody's token matches
+        log.append("r", int(first), [(2, "from the deposed owner")])
+    third, _ = acquire(keys=keys, args=["c:3", 60000])  # the room made again, elsewhere
+    assert int(third) > int(second) > int(first)
+    for stale in (first, second):
+        with pytest.raises(redis.ResponseError, match="FENCED"):
+            log.append("r", int(stale), [(1, "stale")])
+    log.append("r", int(third), [(1, "fresh")])
+    r.close()
+
+
+def test_a_room_emptied_on_a_server_leaves_no_key_and_is_taken_afresh(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    a = accounts_server(tmp_path, redis_server, "a")
+    r = redis_server.client()
+    try:
+        with RawClient(a.address) as c:
+            assert isinstance(join(c, "ann", "brief"), Welcome)
+            c.catch_up()
+            assert r.exists("pgboard:room:{brief}:fence")
+        # nothing drawn or said: the server forgets the room when ann leaves; a bounded wait for it
+        deadline = time.monotonic() + WAIT
+        while r.exists("pgboard:room:{brief}:fence") and time.monotonic() < deadline:
+            fdselect.select([], [], [], 0.05)
+        assert r.keys("pgboard:room:{brief}:*") == []
+        with RawClient(a.address) as c:  # back at once: taken again with a new token, not fenced
+            assert isinstance(join(c, "ann", "brief"), Welcome)
+            c.catch_up()
+            c.send(Say("again"))
+            assert c.recv_until(Chat).text == "again"
+    finally:
+        r.close()
+        stop_all(a)

@@ -89,7 +89,7 @@ class Cluster:
         return f"{host}:{self.server.address[1]}"
 
     def store(self, path: object) -> ClusterStore:
-        return ClusterStore(str(path), self.roomlog, self.token_of, self.fenced)
+        return ClusterStore(str(path), self.roomlog, self.token_of, self.fenced, self.forgotten)
 
     def start(self) -> None:
         self.redis.ping()  # a wrong URL stops the server at start, with the reason
@@ -148,6 +148,18 @@ class Cluster:
             lease = self._held.get(key)
         return lease.token if lease is not None else None
 
+    def owns(self, room: str) -> bool:
+        key = names.fold(room)
+        with self._lock:
+            return key in self._held and key not in self._lost
+
+    def forgotten(self, key: str) -> None:
+        """Room ``key`` was forgotten (under its lock): its lease and fence were deleted with it, so
+        the next join takes it afresh, with a new token, rather than writing with this one."""
+        with self._lock:
+            self._held.pop(key, None)
+            self._lost.discard(key)
+
     def fenced(self, key: str) -> None:
         """A write of room ``key`` was refused or half done (called under the room's lock, from the
         store): the room is given up now and its lease at once by the lease thread. Its members are
@@ -179,7 +191,7 @@ class Cluster:
                     return True
             try:
                 token, owner = self._acquire(
-                    keys=[room_key(key, "lease"), room_key(key, "fence")],
+                    keys=[room_key(key, "lease"), room_key(key, "fence"), scripts.TOKENS],
                     args=[self.me, int(self.config.lease_time * 1000)],
                 )
                 if token:

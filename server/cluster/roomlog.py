@@ -60,7 +60,7 @@ class RoomLog:
         self._rights(keys=[room_key(key, "fence"), room_key(key, "rights")], args=args)
 
     def forget(self, key: str, token: int) -> None:
-        keys = [room_key(key, "fence")] + [room_key(key, part) for part in scripts.CONTENT]
+        keys = [room_key(key, part) for part in ("fence", "lease", *scripts.CONTENT)]
         self._forget(keys=keys, args=[token])
 
     def read_rights(self, key: str) -> dict[str, str]:
@@ -129,8 +129,10 @@ class ClusterStore(SharedAccounts, Store):
         roomlog: RoomLog,
         token_of: Callable[[str], int | None],
         fenced: Callable[[str], None],
+        forgotten: Callable[[str], None] = lambda key: None,
     ) -> None:
         super().__init__(path)
+        self.forgotten = forgotten  # the room's lease went with it (FORGET): no longer ours
         self.share_accounts(roomlog.redis)
         self.roomlog = roomlog
         self.token_of = token_of
@@ -210,6 +212,7 @@ class ClusterStore(SharedAccounts, Store):
     def forget_room(self, key: str) -> None:
         key, token = self._token(key)
         self._redis(key, lambda: self.roomlog.forget(key, token))
+        self.forgotten(key)
         super().forget_room(key)
 
     def finish_snapshot(self, room: str, seq: int, floor: int, window: int) -> int:
