@@ -1,6 +1,7 @@
-"""The store's accounts, room passwords and offline mail (server/accounts.py, server/room_passwords.py):
-the one small interface a cluster process overrides to keep them in Redis instead
-(server/cluster/shared.py). ``Store`` mixes it in; each call is one statement (its own transaction).
+"""The store's accounts, room passwords, offline mail (server/accounts.py, server/room_passwords.py)
+and the terms of bans and kick holds (server/bans.py): the one small interface a cluster process
+overrides to share them through Redis instead (server/cluster/shared.py, roomlog.py). ``Store`` mixes
+it in; each call is one statement (its own transaction).
 """
 
 from __future__ import annotations
@@ -28,7 +29,17 @@ CREATE TABLE IF NOT EXISTS mail (
     delivered INTEGER NOT NULL DEFAULT 0  -- sent to a connection, not acknowledged (mail_ack) yet
 );
 CREATE INDEX IF NOT EXISTS mail_by_recipient ON mail (recipient, id);
+CREATE TABLE IF NOT EXISTS ban_terms (
+    room TEXT NOT NULL,
+    user TEXT NOT NULL,
+    until REAL NOT NULL,         -- wall-clock seconds when the ban ends; 0: until /unban
+    hold TEXT NOT NULL,          -- a guest's address held against new guests ('' none)
+    hold_until REAL NOT NULL,    -- wall-clock seconds when the hold ends
+    PRIMARY KEY (room, user)
+) WITHOUT ROWID;
 """
+
+BanTerm = tuple[float, str, float]  # (until, held address, hold until): see server/bans.py Term
 
 
 class AccountRows:
@@ -40,6 +51,34 @@ class AccountRows:
     def _open_accounts(self) -> None:
         self._db.executescript(ACCOUNTS_SCHEMA)
         self._mail_delivered_column()
+
+    def ban_terms(self, key: str) -> dict[str, BanTerm]:
+        """user -> the term of their ban in room ``key`` (its folded name)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT user, until, hold, hold_until FROM ban_terms WHERE room = ?", (key,)
+            ).fetchall()
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def set_ban_term(self, key: str, user: str, term: BanTerm | None) -> None:
+        """``term`` None: the ban was lifted (or ended, its hold too)."""
+        with self._lock:
+            if term is None:
+                self._db.execute("DELETE FROM ban_terms WHERE room = ? AND user = ?", (key, user))
+            else:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO ban_terms (room, user, until, hold, hold_until) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (key, user, *term),
+                )
+
+    def kick_holds(self, key: str) -> dict[str, tuple[float, str]]:
+        """user -> (until, guest address) of kicks in room ``key`` kept by the store: none here (one
+        process keeps them in memory, server/bans.py; a cluster's room keeps them as it moves)."""
+        return {}
+
+    def set_kick_hold(self, key: str, user: str, until: float, address: str) -> None:
+        """A kick just made: nothing to write for one process (see kick_holds)."""
 
     def account_names(self) -> list[tuple[str, str, str]]:
         """(folded, nick, user) of every account: the look-alike index is built from them."""

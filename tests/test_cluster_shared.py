@@ -3,6 +3,7 @@ rooms list. A real redis-server and real server processes (each test its own, en
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +19,10 @@ from pgboard.protocol import (
     AccountError,
     AccountOk,
     Chat,
+    JoinError,
     Login,
     MailAck,
+    Notice,
     Passwd,
     Rooms,
     Say,
@@ -201,3 +204,40 @@ def test_a_room_emptied_on_a_server_leaves_no_key_and_is_taken_afresh(
     finally:
         r.close()
         stop_all(a)
+
+
+@pytest.mark.reliability
+def test_a_timed_ban_and_a_kick_made_on_one_process_hold_on_another_after_the_room_moves(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """The terms of bans and kick holds were kept by the process that made them: once the room moved,
+    a 15-minute ban became a ban until /unban and a kicked guest walked straight back in."""
+    a = accounts_server(tmp_path, redis_server, "a")
+    b = accounts_server(tmp_path, redis_server, "b")
+    try:
+        with RawClient(a.address) as alice, RawClient(a.address) as bob, RawClient(a.address) as carol:
+            for c, nick in ((alice, "alice"), (bob, "bob"), (carol, "carol")):
+                assert isinstance(join(c, nick, "hall", client=f"{nick}-secret"), Welcome)
+                c.catch_up()
+            alice.send(Say("/ban bob 15m"))
+            bob.wait_closed()
+            alice.send(Say("/kick carol"))
+            carol.wait_closed()
+            settle(alice)
+        a.signal(signal.SIGTERM)  # its leases are given back: the next join anywhere takes the room
+        a.wait()
+        with RawClient(b.address) as alice:
+            assert isinstance(join(alice, "alice", "hall", client="alice-secret"), Welcome)  # b takes it
+            alice.catch_up()
+            alice.send(Say("/ban"))
+            assert alice.recv_until(lambda m: isinstance(m, Notice) and "Banned" in m.text).text == (
+                "Banned from hall: bob (15 min left)"
+            )
+            with RawClient(b.address) as bob:
+                refused = join(bob, "bob", "hall", client="bob-secret")
+                assert isinstance(refused, JoinError) and refused.reason == "banned"
+            with RawClient(b.address) as carol:
+                refused = join(carol, "carol", "hall", client="carol-secret")
+                assert isinstance(refused, JoinError) and refused.reason == "kicked"
+    finally:
+        stop_all(a, b)

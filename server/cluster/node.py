@@ -218,6 +218,8 @@ class Cluster:
         self.server.rooms.evict(room, MOVED)  # a copy from an earlier ownership is stale
         assert isinstance(self.server.store, ClusterStore)
         entries = self.server.store.rebuild(room)
+        assert self.server.bans is not None
+        self.server.bans.reload(key)  # its ban terms and kick holds as Redis has them
         with self._lock:
             self._held[key] = lease
             self._lost.discard(key)

@@ -26,6 +26,7 @@ from pgboard_server.cluster import scripts
 from pgboard_server.cluster.scripts import room_key
 from pgboard_server.cluster.shared import SharedAccounts
 from pgboard_server.store import Store
+from pgboard_server.store_accounts import BanTerm
 
 from pgboard import names
 
@@ -205,6 +206,26 @@ class ClusterStore(SharedAccounts, Store):
         self._rights(key, ("set", f"member:{user}", value))
         super().remember_member(key, user, nick, folded, address)
 
+    def set_ban_term(self, key: str, user: str, term: BanTerm | None) -> None:
+        self._rights(key, ("del" if term is None else "set", f"term:{user}", json.dumps(term)))
+        super().set_ban_term(key, user, term)
+
+    def set_kick_hold(self, key: str, user: str, until: float, address: str) -> None:
+        self._rights(key, ("set", f"kick:{user}", json.dumps([until, address])))  # memory is the copy
+
+    def kick_holds(self, key: str) -> dict[str, tuple[float, str]]:
+        try:
+            rights = self.roomlog.read_rights(key)
+        except redis.RedisError as exc:
+            raise sqlite3.OperationalError(f"redis cannot be reached: {exc}") from None
+        holds = {}
+        for field, value in rights.items():
+            kind, _, user = field.partition(":")
+            if kind == "kick":
+                until, address = json.loads(value)
+                holds[user] = (float(until), str(address))
+        return holds
+
     def set_room_password(self, room: str, hashed: str | None) -> None:
         self._rights(room, ("del" if hashed is None else "set", "password", hashed or ""))
         super().set_room_password(room, hashed)
@@ -262,7 +283,7 @@ class ClusterStore(SharedAccounts, Store):
 
 def _install_rights(db: sqlite3.Connection, key: str, rights: dict[str, str]) -> None:
     """Replace the local rights and password rows of room ``key`` by Redis's hash (in a transaction)."""
-    for table in ("room_info", "operators", "grants", "bans", "members", "room_passwords"):
+    for table in ("room_info", "operators", "grants", "bans", "members", "room_passwords", "ban_terms"):
         db.execute(f"DELETE FROM {table} WHERE room = ?", (key,))  # noqa: S608 - fixed names
     if "creator" in rights:
         locked = int(rights.get("locked", "0") == "1")
@@ -287,6 +308,13 @@ def _install_rights(db: sqlite3.Connection, key: str, rights: dict[str, str]) ->
             )
         elif kind == "member":
             members.append((json.loads(value), rest))
+        elif kind == "term":
+            until, hold, hold_until = json.loads(value)
+            db.execute(
+                "INSERT OR REPLACE INTO ban_terms (room, user, until, hold, hold_until) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (key, rest, until, hold, hold_until),
+            )
         elif kind == "password":
             db.execute("INSERT OR REPLACE INTO room_passwords (room, hash) VALUES (?, ?)", (key, value))
     for (nick, folded, address, _), user in sorted(members, key=lambda m: m[0][3]):  # oldest first

@@ -94,7 +94,8 @@ return 1
 
 # KEYS: fence, rights. ARGV: token, then (command, field, value) triples: set, setnx or del. A room's
 # rights (server/rights.py) and password, as fields of one hash: creator, locked, op:USER,
-# grant:OWNER:GRANTEE, ban:USER, member:USER, password.
+# grant:OWNER:GRANTEE, ban:USER, member:USER, password, term:USER (a ban's term, server/bans.py),
+# kick:USER (a kick's hold: until, a guest's address).
 RIGHTS = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED newer owner') end
 for i = 2, #ARGV, 3 do
