@@ -55,21 +55,18 @@ log = logging.getLogger(__name__)
 class Presence(Protocol):
     """Where else an account's joins are told (cluster mode: server/cluster/directory.py)."""
 
-    def joined(self, folded: str) -> None: ...
+    def joined(self, folded: str, room: str) -> None: ...
 
     def left(self, folded: str) -> None: ...
+
+    def elsewhere(self, folded: str) -> str | None:
+        """The room the account is in on another process, None when on none (or not known)."""
+        ...
+
 
 TOLD_KEPT = 10_000  # (adder, added) pairs remembered so the added hears of it once; past it, forgotten
 USAGE = "/friend NICK adds, /unfriend NICK removes, /friends lists"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS friends (
-    owner TEXT NOT NULL,         -- the folded nick of the account whose list it is
-    friend TEXT NOT NULL,        -- the folded nick of the friend's account
-    PRIMARY KEY (owner, friend)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS friends_of ON friends (friend, owner);
-"""
 
 Handler = Callable[["ChatCommands", "Session", "Room", str], None]
 
@@ -99,33 +96,18 @@ class FriendList:
         self._outbox: deque[tuple[Session, Message]] = deque()  # queued under _lock, in order
         self._sending = threading.Lock()  # only ever tried (blocking=False): see _flush
         self.presence: Presence | None = None  # cluster mode: who is online, told to the other processes
-        if not accounts.enabled:
-            return
-        try:
-            with store._lock:  # noqa: SLF001 - one table of our own beside the store's, on its connection
-                store._db.executescript(_SCHEMA)  # noqa: SLF001
-        except sqlite3.Error as exc:  # a read-only or damaged store: the lists cannot be read either
-            store.health.failed("the table of friends", exc)
 
     # -- the store (called under _lock)
 
-    def _rows(self, sql: str, *args: str) -> list[str]:
-        with self.store._lock:  # noqa: SLF001
-            return [r[0] for r in self.store._db.execute(sql, args)]  # noqa: SLF001
-
     def _friends_of(self, folded: str) -> list[str]:
-        return self._rows("SELECT friend FROM friends WHERE owner = ?", folded)
+        return self.store.friends_of(folded)
 
     def _mutual(self, folded: str) -> list[str]:
         """The accounts ``folded`` has as friends that have it as a friend too."""
-        return self._rows(
-            "SELECT a.owner FROM friends a JOIN friends b ON b.owner = a.friend AND b.friend = a.owner "
-            "WHERE a.friend = ?",
-            folded,
-        )
+        return self.store.mutual_friends(folded)
 
     def _has(self, owner: str, friend: str) -> bool:
-        return bool(self._rows("SELECT 1 FROM friends WHERE owner = ? AND friend = ?", owner, friend))
+        return self.store.has_friend(owner, friend)
 
     def _nick(self, folded: str) -> str:
         nick = self._nicks.get(folded)
@@ -139,9 +121,12 @@ class FriendList:
     def _state(self, folded: str) -> tuple[bool, str]:
         """(online, room) of an account now: the room its latest connection joined."""
         where = self._present.get(folded)
-        if not where:
+        if where:
+            room = list(where.values())[-1]
+        elif self.presence is not None and (found := self.presence.elsewhere(folded)) is not None:
+            room = found  # cluster mode: joined on another process
+        else:
             return False, ""
-        room = list(where.values())[-1]
         return True, "" if names.fold(room) in self.hidden else room
 
     def _info(self, folded: str, mutual: bool) -> FriendInfo:
@@ -196,7 +181,7 @@ class FriendList:
                 self.store.health.failed(f"the friends of {account.nick!r}", exc)
         self._flush()
         if self.presence is not None:
-            self.presence.joined(account.folded)
+            self.presence.joined(account.folded, room.name)
 
     def left(self, session: Session) -> None:
         """A connection closed (left its room): its account's friends hear, after the grace if it was
@@ -304,8 +289,7 @@ class FriendList:
             detail = f"a friend list holds at most {self.max_friends} friends; /unfriend someone first"
             out.append((session, Error("too_many_friends", detail)))
             return
-        with self.store._lock:  # noqa: SLF001
-            self.store._db.execute("INSERT INTO friends (owner, friend) VALUES (?, ?)", (me, them))  # noqa: SLF001
+        self.store.add_friend(me, them)
         mutual = self._has(them, me)
         info = self._info(them, mutual)
         for s in self._present.get(me, ()):
@@ -342,10 +326,7 @@ class FriendList:
         me, them = account.folded, names.fold(nick)
         with self._lock:
             try:
-                with self.store._lock:  # noqa: SLF001
-                    gone = self.store._db.execute(  # noqa: SLF001
-                        "DELETE FROM friends WHERE owner = ? AND friend = ?", (me, them)
-                    ).rowcount
+                gone = self.store.remove_friend(me, them)
                 if not gone:
                     self._outbox.append((session, Error("no_such_user", f"{nick[:40]!r} is not your friend")))
                 else:

@@ -1,7 +1,7 @@
-"""The store's accounts, room passwords, offline mail (server/accounts.py, server/room_passwords.py)
-and the terms of bans and kick holds (server/bans.py): the one small interface a cluster process
-overrides to share them through Redis instead (server/cluster/shared.py, roomlog.py). ``Store`` mixes
-it in; each call is one statement (its own transaction).
+"""The store's accounts, room passwords, offline mail (server/accounts.py, server/room_passwords.py), the
+terms of bans and kick holds (server/bans.py) and friend lists (server/friends.py): the one small
+interface a cluster process overrides to share them through Redis instead (server/cluster/shared.py,
+roomlog.py). ``Store`` mixes it in; each call is one statement (its own transaction).
 """
 
 from __future__ import annotations
@@ -37,6 +37,12 @@ CREATE TABLE IF NOT EXISTS ban_terms (
     hold_until REAL NOT NULL,    -- wall-clock seconds when the hold ends
     PRIMARY KEY (room, user)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS friends (  -- server/friends.py
+    owner TEXT NOT NULL,         -- the folded nick of the account whose list it is
+    friend TEXT NOT NULL,        -- the folded nick of the friend's account
+    PRIMARY KEY (owner, friend)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS friends_of ON friends (friend, owner);
 """
 
 BanTerm = tuple[float, str, float]  # (until, held address, hold until): see server/bans.py Term
@@ -79,6 +85,37 @@ class AccountRows:
 
     def set_kick_hold(self, key: str, user: str, until: float, address: str) -> None:
         """A kick just made: nothing to write for one process (see kick_holds)."""
+
+    def friends_of(self, owner: str) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT friend FROM friends WHERE owner = ?", (owner,))]
+
+    def mutual_friends(self, folded: str) -> list[str]:
+        """The accounts ``folded`` has as friends that have it as a friend too."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT a.owner FROM friends a JOIN friends b ON b.owner = a.friend AND b.friend = a.owner "
+                "WHERE a.friend = ?",
+                (folded,),
+            )
+            return [r[0] for r in rows]
+
+    def has_friend(self, owner: str, friend: str) -> bool:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM friends WHERE owner = ? AND friend = ?", (owner, friend)
+            ).fetchone()
+        return row is not None
+
+    def add_friend(self, owner: str, friend: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO friends (owner, friend) VALUES (?, ?)", (owner, friend))
+
+    def remove_friend(self, owner: str, friend: str) -> bool:
+        """False when ``friend`` was not on the list."""
+        with self._lock:
+            cur = self._db.execute("DELETE FROM friends WHERE owner = ? AND friend = ?", (owner, friend))
+        return cur.rowcount > 0
 
     def account_names(self) -> list[tuple[str, str, str]]:
         """(folded, nick, user) of every account: the look-alike index is built from them."""

@@ -29,6 +29,7 @@ from pgboard.protocol import (
     Signup,
     Welcome,
 )
+from pgboard.protocol_friends import Friends
 
 
 @pytest.fixture
@@ -239,5 +240,34 @@ def test_a_timed_ban_and_a_kick_made_on_one_process_hold_on_another_after_the_ro
             with RawClient(b.address) as carol:
                 refused = join(carol, "carol", "hall", client="carol-secret")
                 assert isinstance(refused, JoinError) and refused.reason == "kicked"
+    finally:
+        stop_all(a, b)
+
+
+def test_friends_added_on_two_processes_see_each_other_across_the_cluster(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    a = accounts_server(tmp_path, redis_server, "a")
+    b = accounts_server(tmp_path, redis_server, "b")
+    try:
+        with RawClient(a.address) as c:
+            account(c, Signup("alice", "password1"))
+            account(c, Signup("bob", "password1"))
+        with RawClient(b.address) as bob, RawClient(a.address) as alice:
+            account(bob, Login("bob", "password1"))
+            assert isinstance(join(bob, "bob", "attic"), Welcome)  # b owns the attic
+            bob.catch_up()
+            bob.send(Say("/friend alice"))  # on b
+            settle(bob)
+            account(alice, Login("alice", "password1"))
+            assert isinstance(join(alice, "alice", "hall"), Welcome)  # a owns the hall
+            alice.catch_up()
+            alice.send(Say("/friend bob"))  # on a: mutual now, and bob is online on b
+            settle(alice)
+            alice.send(Say("/friends"))
+            listed = alice.recv_until(lambda m: isinstance(m, Friends) and m.asked)
+            assert [(f.nick, f.mutual, f.online, f.room) for f in listed.friends] == [
+                ("bob", True, True, "attic")
+            ]
     finally:
         stop_all(a, b)

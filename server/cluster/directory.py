@@ -5,9 +5,10 @@ logged in on it, and private messages for them.
   rewritten by the lease thread at every tick, with the lease time as its expiry, so the rooms of a
   process that dies leave every listing when their leases lapse. ``rooms`` requests list them
   beside the rooms held here (``remote_rooms``).
-- **Who is online** (``pgboard:node:{ME}:online``, a set of folded account names): added to and taken
-  from at once when an account's connection joins or leaves (server/friends.py calls ``joined`` and
-  ``left``), rewritten whole at each tick, expiring with the lease like the rooms.
+- **Who is online** (``pgboard:node:{ME}:online``, a hash: folded account name -> the room its latest
+  connection here joined): written at once when an account's connection joins or leaves
+  (server/friends.py calls ``joined`` and ``left``), rewritten whole at each tick, expiring with the
+  lease like the rooms. Friend lists read it (``elsewhere``) for friends joined on other processes.
 - **Private messages** to an account on another process go by Redis pub/sub, on the channel of the
   process it is on (``pgboard:pm:{ADDRESS}``), not by a per-user stream: a live line is wanted now or
   not at all, the mailbox (server/cluster/shared.py) is the durable path, and a stream per user would
@@ -63,6 +64,7 @@ class Directory:
         self.redis: Any = client
         self.me = me
         self._online: Counter[str] = Counter()  # folded account -> its joined connections here
+        self._rooms: dict[str, str] = {}  # folded account -> the room its latest connection here joined
         self._lock = threading.Lock()  # a leaf: dict operations only
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -100,7 +102,7 @@ class Directory:
         lease_ms = self.lease_ms
         entries = {room.name: self._entry(room) for room in self.server.rooms.all() if room.members}
         with self._lock:
-            online = [f for f, n in self._online.items() if n > 0]
+            online = {f: self._rooms.get(f, "") for f, n in self._online.items() if n > 0}
         me = self.me()
         rooms_key, online_key = node_key(me, "rooms"), node_key(me, "online")
         pipe = self.redis.pipeline(transaction=True)  # MULTI: a reader never sees the key emptied
@@ -109,7 +111,7 @@ class Directory:
             pipe.hset(rooms_key, mapping=entries)
             pipe.pexpire(rooms_key, lease_ms)
         if online:
-            pipe.sadd(online_key, *online)
+            pipe.hset(online_key, mapping=online)
             pipe.pexpire(online_key, lease_ms)
         pipe.execute()
 
@@ -130,11 +132,16 @@ class Directory:
 
     # -- who is online (server/friends.py)
 
-    def joined(self, folded: str) -> None:
+    def joined(self, folded: str, room: str) -> None:
         with self._lock:
             self._online[folded] += 1
+            self._rooms[folded] = room
+        key = node_key(self.me(), "online")
         try:
-            self.redis.sadd(node_key(self.me(), "online"), folded)
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hset(key, folded, room)
+            pipe.pexpire(key, self.lease_ms)
+            pipe.execute()
         except redis.RedisError as exc:  # the next tick writes it again
             log.info("cluster: %r not listed online yet: %s", folded, exc)
 
@@ -144,11 +151,26 @@ class Directory:
             gone = self._online[folded] <= 0
             if gone:
                 del self._online[folded]
+                self._rooms.pop(folded, None)
         if gone:
             try:
-                self.redis.srem(node_key(self.me(), "online"), folded)
+                self.redis.hdel(node_key(self.me(), "online"), folded)
             except redis.RedisError as exc:
                 log.info("cluster: %r still listed online until the next tick: %s", folded, exc)
+
+    def elsewhere(self, folded: str) -> str | None:
+        try:
+            peers = self.peers()
+            if not peers:
+                return None
+            pipe = self.redis.pipeline(transaction=False)
+            for peer in peers:
+                pipe.hget(node_key(peer, "online"), folded)
+            rooms = [r for r in pipe.execute() if r is not None]
+        except redis.RedisError as exc:  # not known: told as offline, as a process alone would
+            log.info("cluster: where %r is not known: %s", folded, exc)
+            return None
+        return rooms[0].decode() if rooms else None
 
     def where(self, folded: str) -> list[str]:
         """The other live processes the account ``folded`` is joined on."""
@@ -157,7 +179,7 @@ class Directory:
             return []
         pipe = self.redis.pipeline(transaction=False)
         for peer in peers:
-            pipe.sismember(node_key(peer, "online"), folded)
+            pipe.hexists(node_key(peer, "online"), folded)
         return [peer for peer, on in zip(peers, pipe.execute(), strict=True) if on]
 
     # -- private messages

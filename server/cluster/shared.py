@@ -1,17 +1,19 @@
 """Accounts and mailboxes shared by every process of a cluster: ``SharedAccounts`` overrides the store's
 account interface (server/store_accounts.py ``AccountRows``) with Redis, so an account made on one
-process logs in on another, and a line kept for an offline account is delivered by whichever process
-it next logs in on, and forgotten once (its ``mail_ack``), wherever that comes.
+process logs in on another, and a line kept for an offline account is delivered by whichever process it
+next logs in on, and forgotten once (its ``mail_ack``), wherever that comes.
 
-Keys: ``pgboard:accounts`` (a hash: folded nick -> JSON [nick, user, hash]), ``pgboard:account-ids``
-(a set of the accounts' author ids), ``pgboard:mail:{FOLDED}`` (a hash: mail id -> the chat frame's
+Keys: ``pgboard:accounts`` (a hash: folded nick -> JSON [nick, user, hash]), ``pgboard:account-ids`` (a
+set of the accounts' author ids), ``pgboard:mail:{FOLDED}`` (a hash: mail id -> the chat frame's
 payload) with ``pgboard:mail:{FOLDED}:sent`` (the ids sent to a connection, not acknowledged yet), and
 ``pgboard:mail-ids`` (the counter ids are taken from: they only grow, cluster-wide, so a line added
-after a delivery always has a greater id than any line that delivery sent, and ``ack_mail(upto)``
-cannot forget a line its client never saw). Each step is one Lua script: atomic against every other
-process. Room passwords stay in the room's rights hash (written by the room's owner, fenced: see
-roomlog.py), the only process that checks them. A Redis error is raised as ``sqlite3.OperationalError``
-so the callers' answers (``store_failed``, mail kept for later) apply unchanged.
+after a delivery always has a greater id than any line that delivery sent, and ``ack_mail(upto)`` cannot
+forget a line its client never saw). Each step is one Lua script: atomic against every other process.
+Friend lists are two sets per account, ``pgboard:friends:{FOLDED}`` (its list) and
+``pgboard:fans:{FOLDED}`` (who has it on theirs), written together. Room passwords stay in the room's
+rights hash (written by the room's owner, fenced: see roomlog.py), the only process that checks them. A
+Redis error is raised as ``sqlite3.OperationalError`` so the callers' answers (``store_failed``, mail
+kept for later) apply unchanged.
 """
 
 from __future__ import annotations
@@ -27,6 +29,15 @@ from pgboard_server.cluster.scripts import PREFIX
 ACCOUNTS = f"{PREFIX}:accounts"
 ACCOUNT_IDS = f"{PREFIX}:account-ids"
 MAIL_IDS = f"{PREFIX}:mail-ids"
+
+
+def friends_key(folded: str) -> str:
+    return f"{PREFIX}:friends:{{{folded}}}"  # a set: the accounts on folded's list
+
+
+def fans_key(folded: str) -> str:
+    return f"{PREFIX}:fans:{{{folded}}}"  # a set: the accounts that have folded on their list
+
 
 # KEYS: accounts, ids. ARGV: folded, JSON [nick, user, hash], user. -> 1 created, 0 name or id taken
 CREATE_ACCOUNT = """
@@ -136,6 +147,36 @@ class SharedAccounts:
         flat = _redis(lambda: self._deliver(keys=[box, f"{box}:sent"]))
         rows = [(int(flat[i]), flat[i + 1].decode(), bool(flat[i + 2])) for i in range(0, len(flat), 3)]
         return sorted(rows)
+
+    # -- friends: two sets per account, changed together (MULTI)
+
+    def friends_of(self, owner: str) -> list[str]:
+        return sorted(f.decode() for f in _redis(lambda: self.shared.smembers(friends_key(owner))))
+
+    def mutual_friends(self, folded: str) -> list[str]:
+        both = _redis(lambda: self.shared.sinter(friends_key(folded), fans_key(folded)))
+        return sorted(f.decode() for f in both)
+
+    def has_friend(self, owner: str, friend: str) -> bool:
+        return bool(_redis(lambda: self.shared.sismember(friends_key(owner), friend)))
+
+    def add_friend(self, owner: str, friend: str) -> None:
+        def add() -> None:
+            pipe = self.shared.pipeline(transaction=True)
+            pipe.sadd(friends_key(owner), friend)
+            pipe.sadd(fans_key(friend), owner)
+            pipe.execute()
+
+        _redis(add)
+
+    def remove_friend(self, owner: str, friend: str) -> bool:
+        def remove() -> bool:
+            pipe = self.shared.pipeline(transaction=True)
+            pipe.srem(friends_key(owner), friend)
+            pipe.srem(fans_key(friend), owner)
+            return bool(pipe.execute()[0])
+
+        return _redis(remove)
 
     def ack_mail(self, recipient: str, upto: int) -> int:
         box = mailbox(recipient)
