@@ -63,6 +63,10 @@ class Presence(Protocol):
         """The room the account is in on another process, None when on none (or not known)."""
         ...
 
+    def tell(self, folded: str, msg: Message) -> None:
+        """Send ``msg`` to the account's connections on other processes (none: dropped)."""
+        ...
+
 
 TOLD_KEPT = 10_000  # (adder, added) pairs remembered so the added hears of it once; past it, forgotten
 USAGE = "/friend NICK adds, /unfriend NICK removes, /friends lists"
@@ -94,6 +98,7 @@ class FriendList:
         self._leaving: dict[str, float] = {}  # account gone from every room -> when to say offline
         self._told: set[tuple[str, str]] = set()  # (adder, added): the added heard of it
         self._outbox: deque[tuple[Session, Message]] = deque()  # queued under _lock, in order
+        self._remote: deque[tuple[str, Message]] = deque()  # cluster mode: for accounts on other processes
         self._sending = threading.Lock()  # only ever tried (blocking=False): see _flush
         self.presence: Presence | None = None  # cluster mode: who is online, told to the other processes
 
@@ -151,8 +156,11 @@ class FriendList:
             self._shown.pop(folded, None)
             self._nicks.pop(folded, None)
         for friend in mutual:
-            for s in self._present.get(friend, ()):
+            here = self._present.get(friend)
+            for s in here or ():
                 self._outbox.append((s, update))
+            if not here and self.presence is not None:  # maybe joined on another process: told there
+                self._remote.append((friend, update))
 
     def _listing(self, folded: str, *, asked: bool) -> Friends:
         friends = self._friends_of(folded)
@@ -218,13 +226,16 @@ class FriendList:
     def _flush(self) -> None:
         """Send what was queued, in order, from one thread at a time. A thread that finds another
         sending leaves its messages to it: the sender looks again after it lets go."""
-        while self._outbox:
+        while self._outbox or self._remote:
             if not self._sending.acquire(blocking=False):
                 return
             try:
                 while self._outbox:
                     session, msg = self._outbox.popleft()
                     session.send(msg)
+                while self._remote and self.presence is not None:  # Redis calls: outside _lock
+                    folded, msg = self._remote.popleft()
+                    self.presence.tell(folded, msg)
             finally:
                 self._sending.release()
 
@@ -297,8 +308,11 @@ class FriendList:
         if mutual:
             text = f"{other.nick} is now your friend, and you are theirs: each of you sees where the other is"
             online, room = self._state(me)
+            told = FriendUpdate(account.nick, True, online, room)
             for s in self._present.get(them, ()):
-                out.append((s, FriendUpdate(account.nick, True, online, room)))
+                out.append((s, told))
+            if not self._present.get(them) and self.presence is not None:
+                self._remote.append((them, told))
         else:
             text = (
                 f"{other.nick} is now your friend; you see where they are (and they you) once they "

@@ -29,7 +29,7 @@ from pgboard.protocol import (
     Signup,
     Welcome,
 )
-from pgboard.protocol_friends import Friends
+from pgboard.protocol_friends import Friends, FriendUpdate
 
 
 @pytest.fixture
@@ -269,5 +269,13 @@ def test_friends_added_on_two_processes_see_each_other_across_the_cluster(
             assert [(f.nick, f.mutual, f.online, f.room) for f in listed.friends] == [
                 ("bob", True, True, "attic")
             ]
+            told = bob.recv_until(lambda m: isinstance(m, FriendUpdate) and m.nick == "alice" and m.mutual)
+            assert (told.online, told.room) == (True, "hall")  # told on b, where alice is on a
+            with RawClient(a.address) as again:  # alice's second connection, in another room on a
+                account(again, Login("alice", "password1"))
+                assert isinstance(join(again, "alice", "cellar"), Welcome)
+                again.catch_up()
+                moved = bob.recv_until(lambda m: isinstance(m, FriendUpdate) and m.room == "cellar")
+                assert (moved.nick, moved.online) == ("alice", True)
     finally:
         stop_all(a, b)

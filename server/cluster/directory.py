@@ -9,6 +9,8 @@ logged in on it, and private messages for them.
   connection here joined): written at once when an account's connection joins or leaves
   (server/friends.py calls ``joined`` and ``left``), rewritten whole at each tick, expiring with the
   lease like the rooms. Friend lists read it (``elsewhere``) for friends joined on other processes.
+- **Friend updates** (a mutual friend online, moved, offline) for an account joined on another process
+  go the same way as private messages, not kept when it is on none.
 - **Private messages** to an account on another process go by Redis pub/sub, on the channel of the
   process it is on (``pgboard:pm:{ADDRESS}``), not by a per-user stream: a live line is wanted now or
   not at all, the mailbox (server/cluster/shared.py) is the durable path, and a stream per user would
@@ -34,7 +36,7 @@ from pgboard_server.cluster.config import REDIS_TIMEOUT
 from pgboard_server.cluster.scripts import NODES, PREFIX
 
 from pgboard import names
-from pgboard.protocol import frame_of
+from pgboard.protocol import Message, encode, frame_of, payload_of
 
 if TYPE_CHECKING:
     from pgboard_server.room import Room
@@ -184,10 +186,20 @@ class Directory:
 
     # -- private messages
 
+    def tell(self, folded: str, msg: Message) -> None:
+        """A friend update for the account ``folded``'s connections on other processes (not kept when
+        it is on none: its friend list, read at its next join, says the same)."""
+        try:
+            message = json.dumps([folded, payload_of(encode(msg)), False])
+            for peer in self.where(folded):
+                self.redis.publish(pm_channel(peer), message)
+        except redis.RedisError as exc:
+            log.info("cluster: a friend update for %r not relayed: %s", folded, exc)
+
     def send_private(self, folded: str, payload: str) -> bool:
         """Publish a private line (the chat frame's payload) to the process ``folded`` is on; False
         when no process received it (the caller keeps it in the mailbox)."""
-        message = json.dumps([folded, payload])
+        message = json.dumps([folded, payload, True])
         for peer in self.where(folded):
             if self.redis.publish(pm_channel(peer), message):
                 self.relayed += 1
@@ -221,13 +233,14 @@ class Directory:
             if msg is None or msg.get("type") != "message":
                 continue
             try:
-                folded, payload = json.loads(msg["data"])
-                self.deliver(names.fold(folded), payload)
+                folded, payload, keep = json.loads(msg["data"])
+                self.deliver(names.fold(folded), payload, keep=bool(keep))
             except Exception:  # one bad message must not end the listener
                 log.exception("cluster: a private message could not be delivered")
 
-    def deliver(self, folded: str, payload: str) -> None:
-        """A private line from another process: to the account's connections here, or its mailbox."""
+    def deliver(self, folded: str, payload: str, *, keep: bool = True) -> None:
+        """A frame from another process for an account's connections here: a private line (``keep``:
+        into the mailbox when it left meanwhile) or a friend update (dropped then)."""
         self.received += 1
         accounts = self.server.accounts
         assert accounts is not None
@@ -235,7 +248,7 @@ class Directory:
         where = accounts.online(folded)
         for session in where:
             session.send_frame(frame)
-        if not where:  # it left meanwhile: kept, as for an account that is offline
+        if not where and keep:  # it left meanwhile: kept, as for an account that is offline
             try:
                 store = self.server.store
                 assert store is not None
