@@ -4,6 +4,7 @@ rooms list. A real redis-server and real server processes (each test its own, en
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -277,5 +278,33 @@ def test_friends_added_on_two_processes_see_each_other_across_the_cluster(
                 again.catch_up()
                 moved = bob.recv_until(lambda m: isinstance(m, FriendUpdate) and m.room == "cellar")
                 assert (moved.nick, moved.online) == ("alice", True)
+    finally:
+        stop_all(a, b)
+
+
+@pytest.mark.reliability
+def test_one_name_signed_up_on_two_processes_at_once_makes_one_account(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    a = accounts_server(tmp_path, redis_server, "a")
+    b = accounts_server(tmp_path, redis_server, "b")
+    replies: list[object] = []
+    try:
+        clients = [RawClient(p.address) for p in (a, b) for _ in range(3)]
+        start = threading.Barrier(len(clients))
+
+        def sign_up(c: RawClient, i: int) -> None:
+            start.wait(WAIT)
+            replies.append(account(c, Signup("Mallory", f"password-{i}")))
+
+        threads = [threading.Thread(target=sign_up, args=(c, i)) for i, c in enumerate(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(WAIT * 2)
+        for c in clients:
+            c.close()
+        assert len(replies) == 6
+        assert sum(isinstance(r, AccountOk) for r in replies) == 1  # one account, the others refused
     finally:
         stop_all(a, b)
