@@ -109,8 +109,19 @@ class Accounts:
 
     def _index(self) -> dict[str, Account]:
         with self._lock:
-            if self._by_key is not None:
-                return self._by_key
+            built = self._by_key
+        if built is not None:
+            try:  # a cluster's other processes may have made accounts since (server/cluster/shared.py)
+                made = self.store.new_accounts()
+            except sqlite3.Error as exc:
+                log.warning("accounts made elsewhere not read yet: %s", exc)
+                made = []
+            with self._lock:
+                for folded, nick, user in made:
+                    for key in confusables.keys(nick):
+                        built.setdefault(key, Account(folded, nick, user))
+                    self._ids.add(user)
+            return built
         rows = self.store.account_names()  # one read of every account's name, at the first use
         index: dict[str, Account] = {}
         for folded, nick, user in rows:

@@ -117,6 +117,11 @@ class AccountRows:
             cur = self._db.execute("DELETE FROM friends WHERE owner = ? AND friend = ?", (owner, friend))
         return cur.rowcount > 0
 
+    def new_accounts(self) -> list[tuple[str, str, str]]:
+        """(folded, nick, user) of accounts made elsewhere since the names were read: none for one
+        process (Accounts indexes its own sign-ups); a cluster reads the other processes' (shared.py)."""
+        return []
+
     def account_names(self) -> list[tuple[str, str, str]]:
         """(folded, nick, user) of every account: the look-alike index is built from them."""
         with self._lock:

@@ -308,3 +308,24 @@ def test_one_name_signed_up_on_two_processes_at_once_makes_one_account(
         assert sum(isinstance(r, AccountOk) for r in replies) == 1  # one account, the others refused
     finally:
         stop_all(a, b)
+
+
+@pytest.mark.reliability
+def test_a_look_alike_of_an_account_made_on_another_process_is_refused(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Each process indexes the accounts' names by their TR39 skeleton once; the accounts other
+    processes make since are read from Redis's account log, or a guest on the first process could sit
+    next to the real alice as "\u0430lice" (Cyrillic a) and be treated as a guest when banned."""
+    a = accounts_server(tmp_path, redis_server, "a")
+    b = accounts_server(tmp_path, redis_server, "b")
+    try:
+        with RawClient(a.address) as early:  # a guest's join on a builds a's index of names
+            assert isinstance(join(early, "early", "hall"), Welcome)
+        with RawClient(b.address) as c:
+            assert isinstance(account(c, Signup("alice", "password1")), AccountOk)
+        with RawClient(a.address) as fake:
+            refused = join(fake, "\u0430lice", "hall")
+            assert isinstance(refused, JoinError) and refused.reason == "confusable", refused
+    finally:
+        stop_all(a, b)

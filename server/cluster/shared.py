@@ -39,12 +39,15 @@ def fans_key(folded: str) -> str:
     return f"{PREFIX}:fans:{{{folded}}}"  # a set: the accounts that have folded on their list
 
 
-# KEYS: accounts, ids. ARGV: folded, JSON [nick, user, hash], user. -> 1 created, 0 name or id taken
+ACCOUNT_LOG = f"{PREFIX}:account-log"  # a list: folded names in the order the accounts were made
+
+# KEYS: accounts, ids, log. ARGV: folded, JSON [nick, user, hash], user. -> 1 created, 0 name or id taken
 CREATE_ACCOUNT = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
 if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('RPUSH', KEYS[3], ARGV[1])
 return 1
 """
 
@@ -124,16 +127,41 @@ class SharedAccounts:
         return str(nick), str(user), str(hashed)
 
     def account_names(self) -> list[tuple[str, str, str]]:
-        rows = _redis(lambda: self.shared.hgetall(ACCOUNTS))
+        def read() -> Any:
+            pipe = self.shared.pipeline(transaction=True)  # the names and where the log is, together
+            pipe.hgetall(ACCOUNTS)
+            pipe.llen(ACCOUNT_LOG)
+            return pipe.execute()
+
+        rows, self._account_cursor = _redis(read)
         out = []
         for folded, row in rows.items():
             nick, user, _ = json.loads(row)
             out.append((folded.decode(), str(nick), str(user)))
         return out
 
+    def new_accounts(self) -> list[tuple[str, str, str]]:
+        """(folded, nick, user) of the accounts made (on any process) since the last account_names or
+        new_accounts call: the look-alike index and the accounts' ids stay whole cluster-wide."""
+        cursor = getattr(self, "_account_cursor", None)
+        if cursor is None:
+            return []  # the index is not built yet: account_names reads them all
+        made = _redis(lambda: self.shared.lrange(ACCOUNT_LOG, cursor, -1))
+        if not made:
+            return []
+        self._account_cursor = cursor + len(made)
+        rows = _redis(lambda: self.shared.hmget(ACCOUNTS, made))
+        out = []
+        for folded, row in zip(made, rows, strict=True):
+            if row is not None:
+                nick, user, _ = json.loads(row)
+                out.append((folded.decode(), str(nick), str(user)))
+        return out
+
     def create_account(self, folded: str, nick: str, user: str, hashed: str) -> bool:
         row = json.dumps([nick, user, hashed])
-        return bool(_redis(lambda: self._create(keys=[ACCOUNTS, ACCOUNT_IDS], args=[folded, row, user])))
+        keys = [ACCOUNTS, ACCOUNT_IDS, ACCOUNT_LOG]
+        return bool(_redis(lambda: self._create(keys=keys, args=[folded, row, user])))
 
     def set_account_hash(self, folded: str, hashed: str) -> None:
         _redis(lambda: self._set_hash(keys=[ACCOUNTS], args=[folded, hashed]))
