@@ -166,6 +166,12 @@ def main() -> int:
             redis_proc.terminate()
             redis_proc.wait(10)
     print(f"## Cluster: {args.rooms} rooms x {args.clients} clients, each keeping 8 operations in flight\n")
+    print(
+        f"`python -m bench.cluster{' --quick' if args.quick else ''}` ({duration:g} s loads, all rooms "
+        "at once): the rooms on one process, then spread over two cluster processes on one Redis (AOF on, "
+        "`appendfsync everysec`), then one process without Redis. The load generators and Redis share "
+        "the cores with the servers: compare the rows of one run, not absolute figures.\n"
+    )
     head = ["servers", "deliveries/s", "p50 ms", "p99 ms", "server CPU s", "lost or doubled", "errors"]
     print(table(head, rows))
     return 0

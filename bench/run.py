@@ -3,8 +3,9 @@
 The server benchmarks (bench/server_bench.py: pgboard against Twisted and asyncio), then the client
 benchmarks (``python -m bench.client_bench``, when present, in a process of its own: it prints its
 markdown section, and its memory figures count nothing the server benchmarks left), the idle client's
-CPU (``python -m bench.idle_client``: real ``pgboard`` processes left alone, hosting and joined), then the
-latency plot docs/latency.png. ``--out DIR`` writes both files elsewhere (the default is the
+CPU (``python -m bench.idle_client``: real ``pgboard`` processes left alone, hosting and joined), the
+cluster row (``python -m bench.cluster``: rooms on one process against two on one Redis, about 30 s),
+then the latency plot docs/latency.png. ``--out DIR`` writes both files elsewhere (the default is the
 repository's docs/).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.util
+import shutil
 import subprocess
 import sys
 import time
@@ -56,12 +58,32 @@ def timelapse_section(quick: bool) -> str:
     return done.stdout
 
 
+def cluster_section(quick: bool) -> str:
+    """N rooms on one process against the same rooms spread over two cluster processes on one Redis
+    (bench/cluster.py), in processes of their own; skipped, said so, without redis-server or redis-py."""
+    missing = [
+        what
+        for what, there in (
+            ("redis-server", shutil.which("redis-server")),
+            ("redis-py (pip install 'pgboard[cluster]')", importlib.util.find_spec("redis")),
+        )
+        if there is None
+    ]
+    if missing:
+        return f"## Cluster\n\nNot measured: {' and '.join(missing)} not installed.\n"
+    _log("cluster")
+    cmd = [sys.executable, "-m", "bench.cluster", *(["--quick"] if quick else [])]
+    done = subprocess.run(cmd, cwd=DOCS.parent, stdout=subprocess.PIPE, text=True, check=True)
+    return done.stdout
+
+
 def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     p.add_argument("--quick", action="store_true", help="a short run: fewer clients, shorter loads")
     p.add_argument("--out", type=Path, default=DOCS, help="where PERFORMANCE.md and latency.png go")
     p.add_argument("--no-client", action="store_true", help="skip the client benchmarks")
+    p.add_argument("--no-cluster", action="store_true", help="skip the cluster row (bench/cluster.py)")
     args = p.parse_args(args_list)
     started = datetime.datetime.now(datetime.UTC)
     t0 = time.monotonic()
@@ -69,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     server = server_bench.run(profile, log=_log)
     client = "" if args.no_client else client_section(args.quick) + "\n" + idle_section(args.quick)
     client += "" if args.no_client else "\n" + timelapse_section(args.quick)
+    client += "" if args.no_cluster else "\n" + cluster_section(args.quick)
     args.out.mkdir(parents=True, exist_ok=True)
     png = args.out / "latency.png"
     report.plot(

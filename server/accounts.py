@@ -101,16 +101,28 @@ class Accounts:
         self.lookups = AddressPacer(limits.name_lookup_rate, limits.name_lookup_burst, clock)
         self._by_key: dict[str, Account] | None = None  # TR39 key -> account (see confusables.keys)
         self._ids: set[str] = set()  # the accounts' author ids
+        # cluster mode: (folded, payload) -> True when the account's process took the line
+        self.remote: Callable[[str, str], bool] | None = None
         confusables.table()  # read the data now, not during someone's join
 
     # -- the index of registered names by skeleton
 
     def _index(self) -> dict[str, Account]:
         with self._lock:
-            if self._by_key is not None:
-                return self._by_key
-        with self.store._lock:  # noqa: SLF001 - one read of every account's name, at the first use
-            rows = self.store._db.execute("SELECT folded, nick, user FROM accounts").fetchall()  # noqa: SLF001
+            built = self._by_key
+        if built is not None:
+            try:  # a cluster's other processes may have made accounts since (server/cluster/shared.py)
+                made = self.store.new_accounts()
+            except sqlite3.Error as exc:
+                log.warning("accounts made elsewhere not read yet: %s", exc)
+                made = []
+            with self._lock:
+                for folded, nick, user in made:
+                    for key in confusables.keys(nick):
+                        built.setdefault(key, Account(folded, nick, user))
+                    self._ids.add(user)
+            return built
+        rows = self.store.account_names()  # one read of every account's name, at the first use
         index: dict[str, Account] = {}
         for folded, nick, user in rows:
             for key in confusables.keys(nick):
@@ -372,6 +384,11 @@ class Accounts:
             if session not in where:
                 session.send(line)
             return True
+        if self.remote is not None:  # joined on another process of the cluster: sent there
+            sent = encode(dataclasses.replace(line, away=False))
+            if self.remote(owner.folded, payload_of(sent)):
+                session.send_frame(sent)
+                return True
         frame = encode(line)
         kept_line = payload_of(frame)
         try:

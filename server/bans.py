@@ -12,9 +12,11 @@ comes back with a fresh client secret (a new author id).
   *new* guest from that address waits, logs in, or is let in by ``/unban``. ``/ban NICK ip`` still bans
   the whole address, everyone, as before.
 - ``/kick`` keeps the kicked author id out for ``kick_hold`` seconds (``join_error kicked`` with
-  ``retry``): a kick is a pause, not a ban. Kicks are kept in memory only (they are short).
+  ``retry``): a kick is a pause, not a ban. One process keeps kicks in memory only (they are short);
+  a cluster keeps them with the room (its rights hash in Redis), so they hold where the room moves.
 
-The terms live in their own table beside the store's ``bans`` (server/rights.py keeps who is banned).
+The terms are the store's ``ban_terms`` rows (server/store_accounts.py; in a cluster, the room's rights
+hash in Redis too), beside its ``bans`` (server/rights.py keeps who is banned).
 """
 
 from __future__ import annotations
@@ -37,17 +39,6 @@ if TYPE_CHECKING:
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^(\d{1,9})([smhd])$")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS ban_terms (
-    room TEXT NOT NULL,
-    user TEXT NOT NULL,
-    until REAL NOT NULL,         -- wall-clock seconds when the ban ends; 0: until /unban
-    hold TEXT NOT NULL,          -- a guest's address held against new guests ('' none)
-    hold_until REAL NOT NULL,    -- wall-clock seconds when the hold ends
-    PRIMARY KEY (room, user)
-) WITHOUT ROWID;
-"""
 
 
 class BadDuration(ValueError):
@@ -96,11 +87,6 @@ class Bans:
         self._lock = lockorder.leaf("bans")
         self._kicks: dict[tuple[str, str], tuple[float, str]] = {}  # (room, user) -> (until, guest address)
         self._terms: dict[str, dict[str, Term]] = {}  # room key -> user -> term (loaded on first use)
-        try:
-            with store._lock:  # noqa: SLF001 - one table of our own beside the store's, on its connection
-                store._db.executescript(_SCHEMA)  # noqa: SLF001
-        except sqlite3.Error as exc:  # a read-only or damaged store: bans still work, their ends unkept
-            store.health.failed("the table of ban terms", exc)
 
     # -- the store
 
@@ -110,33 +96,37 @@ class Bans:
             if terms is not None:
                 return terms
         try:
-            with self.store._lock:  # noqa: SLF001
-                rows = self.store._db.execute(  # noqa: SLF001
-                    "SELECT user, until, hold, hold_until FROM ban_terms WHERE room = ?", (key,)
-                ).fetchall()
+            rows = self.store.ban_terms(key)
         except sqlite3.Error as exc:
             self.store.health.failed(f"the ban terms of room {key!r}", exc)
-            rows = []
-        terms = {r[0]: Term(r[1], r[2], r[3]) for r in rows}
+            rows = {}
+        terms = {user: Term(*row) for user, row in rows.items()}
         with self._lock:
             return self._terms.setdefault(key, terms)
 
     def _store_term(self, key: str, user: str, term: Term | None) -> None:
-        with self.store._lock:  # noqa: SLF001
-            if term is None:
-                self.store._db.execute("DELETE FROM ban_terms WHERE room = ? AND user = ?", (key, user))  # noqa: SLF001
-            else:
-                self.store._db.execute(  # noqa: SLF001
-                    "INSERT OR REPLACE INTO ban_terms (room, user, until, hold, hold_until) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (key, user, term.until, term.hold, term.hold_until),
-                )
+        self.store.set_ban_term(key, user, None if term is None else (term.until, term.hold, term.hold_until))
         terms = self._room_terms(key)
         with self._lock:
             if term is None:
                 terms.pop(user, None)
             else:
                 terms[user] = term
+
+    def reload(self, key: str) -> None:
+        """Cluster mode: room ``key`` was taken from another process (its store rows rebuilt from
+        Redis): read its terms and kick holds again, not from what this process knew before."""
+        try:
+            kicks = self.store.kick_holds(key)
+        except sqlite3.Error as exc:
+            self.store.health.failed(f"the kick holds of room {key!r}", exc)
+            kicks = {}
+        with self._lock:
+            self._terms.pop(key, None)
+            for k in [k for k in self._kicks if k[0] == key]:
+                del self._kicks[k]
+            for user, hold in kicks.items():
+                self._kicks[(key, user)] = hold
 
     # -- changes (under the room's lock; sqlite3.Error raises before memory changes)
 
@@ -156,8 +146,13 @@ class Bans:
             self._kicks.pop((room.rights.key, user), None)
 
     def kicked(self, room: Room, user: str, guest_address: str) -> None:
+        until = self.now() + self.kick_hold
+        try:  # kept where the room goes (cluster mode); the kick holds here whatever becomes of it
+            self.store.set_kick_hold(room.rights.key, user, until, guest_address)
+        except sqlite3.Error as exc:
+            self.store.health.failed(f"the kick hold of room {room.rights.key!r}", exc)
         with self._lock:
-            self._kicks[(room.rights.key, user)] = (self.now() + self.kick_hold, guest_address)
+            self._kicks[(room.rights.key, user)] = (until, guest_address)
             if len(self._kicks) > 4096:  # forget the expired ones now and then
                 now = self.now()
                 for k in [k for k, (t, _) in self._kicks.items() if t <= now]:

@@ -33,7 +33,7 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from pgboard_server import lockorder
 
@@ -51,17 +51,26 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
+class Presence(Protocol):
+    """Where else an account's joins are told (cluster mode: server/cluster/directory.py)."""
+
+    def joined(self, folded: str, room: str) -> None: ...
+
+    def left(self, folded: str) -> None: ...
+
+    def elsewhere(self, folded: str) -> str | None:
+        """The room the account is in on another process, None when on none (or not known)."""
+        ...
+
+    def tell(self, folded: str, msg: Message) -> None:
+        """Send ``msg`` to the account's connections on other processes (none: dropped)."""
+        ...
+
+
 TOLD_KEPT = 10_000  # (adder, added) pairs remembered so the added hears of it once; past it, forgotten
 USAGE = "/friend NICK adds, /unfriend NICK removes, /friends lists"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS friends (
-    owner TEXT NOT NULL,         -- the folded nick of the account whose list it is
-    friend TEXT NOT NULL,        -- the folded nick of the friend's account
-    PRIMARY KEY (owner, friend)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS friends_of ON friends (friend, owner);
-"""
 
 Handler = Callable[["ChatCommands", "Session", "Room", str], None]
 
@@ -89,34 +98,21 @@ class FriendList:
         self._leaving: dict[str, float] = {}  # account gone from every room -> when to say offline
         self._told: set[tuple[str, str]] = set()  # (adder, added): the added heard of it
         self._outbox: deque[tuple[Session, Message]] = deque()  # queued under _lock, in order
+        self._remote: deque[tuple[str, Message]] = deque()  # cluster mode: for accounts on other processes
         self._sending = threading.Lock()  # only ever tried (blocking=False): see _flush
-        if not accounts.enabled:
-            return
-        try:
-            with store._lock:  # noqa: SLF001 - one table of our own beside the store's, on its connection
-                store._db.executescript(_SCHEMA)  # noqa: SLF001
-        except sqlite3.Error as exc:  # a read-only or damaged store: the lists cannot be read either
-            store.health.failed("the table of friends", exc)
+        self.presence: Presence | None = None  # cluster mode: who is online, told to the other processes
 
     # -- the store (called under _lock)
 
-    def _rows(self, sql: str, *args: str) -> list[str]:
-        with self.store._lock:  # noqa: SLF001
-            return [r[0] for r in self.store._db.execute(sql, args)]  # noqa: SLF001
-
     def _friends_of(self, folded: str) -> list[str]:
-        return self._rows("SELECT friend FROM friends WHERE owner = ?", folded)
+        return self.store.friends_of(folded)
 
     def _mutual(self, folded: str) -> list[str]:
         """The accounts ``folded`` has as friends that have it as a friend too."""
-        return self._rows(
-            "SELECT a.owner FROM friends a JOIN friends b ON b.owner = a.friend AND b.friend = a.owner "
-            "WHERE a.friend = ?",
-            folded,
-        )
+        return self.store.mutual_friends(folded)
 
     def _has(self, owner: str, friend: str) -> bool:
-        return bool(self._rows("SELECT 1 FROM friends WHERE owner = ? AND friend = ?", owner, friend))
+        return self.store.has_friend(owner, friend)
 
     def _nick(self, folded: str) -> str:
         nick = self._nicks.get(folded)
@@ -130,9 +126,12 @@ class FriendList:
     def _state(self, folded: str) -> tuple[bool, str]:
         """(online, room) of an account now: the room its latest connection joined."""
         where = self._present.get(folded)
-        if not where:
+        if where:
+            room = list(where.values())[-1]
+        elif self.presence is not None and (found := self.presence.elsewhere(folded)) is not None:
+            room = found  # cluster mode: joined on another process
+        else:
             return False, ""
-        room = list(where.values())[-1]
         return True, "" if names.fold(room) in self.hidden else room
 
     def _info(self, folded: str, mutual: bool) -> FriendInfo:
@@ -157,8 +156,11 @@ class FriendList:
             self._shown.pop(folded, None)
             self._nicks.pop(folded, None)
         for friend in mutual:
-            for s in self._present.get(friend, ()):
+            here = self._present.get(friend)
+            for s in here or ():
                 self._outbox.append((s, update))
+            if not here and self.presence is not None:  # maybe joined on another process: told there
+                self._remote.append((friend, update))
 
     def _listing(self, folded: str, *, asked: bool) -> Friends:
         friends = self._friends_of(folded)
@@ -186,6 +188,8 @@ class FriendList:
             except sqlite3.Error as exc:
                 self.store.health.failed(f"the friends of {account.nick!r}", exc)
         self._flush()
+        if self.presence is not None:
+            self.presence.joined(account.folded, room.name)
 
     def left(self, session: Session) -> None:
         """A connection closed (left its room): its account's friends hear, after the grace if it was
@@ -205,6 +209,8 @@ class FriendList:
                 else:
                     self._announce(folded)
         self._flush()
+        if self.presence is not None:
+            self.presence.left(folded)
 
     def tick(self, now: float) -> None:
         """The heartbeat: accounts gone longer than the grace are announced offline."""
@@ -220,13 +226,16 @@ class FriendList:
     def _flush(self) -> None:
         """Send what was queued, in order, from one thread at a time. A thread that finds another
         sending leaves its messages to it: the sender looks again after it lets go."""
-        while self._outbox:
+        while self._outbox or self._remote:
             if not self._sending.acquire(blocking=False):
                 return
             try:
                 while self._outbox:
                     session, msg = self._outbox.popleft()
                     session.send(msg)
+                while self._remote and self.presence is not None:  # Redis calls: outside _lock
+                    folded, msg = self._remote.popleft()
+                    self.presence.tell(folded, msg)
             finally:
                 self._sending.release()
 
@@ -291,8 +300,7 @@ class FriendList:
             detail = f"a friend list holds at most {self.max_friends} friends; /unfriend someone first"
             out.append((session, Error("too_many_friends", detail)))
             return
-        with self.store._lock:  # noqa: SLF001
-            self.store._db.execute("INSERT INTO friends (owner, friend) VALUES (?, ?)", (me, them))  # noqa: SLF001
+        self.store.add_friend(me, them)
         mutual = self._has(them, me)
         info = self._info(them, mutual)
         for s in self._present.get(me, ()):
@@ -300,8 +308,11 @@ class FriendList:
         if mutual:
             text = f"{other.nick} is now your friend, and you are theirs: each of you sees where the other is"
             online, room = self._state(me)
+            told = FriendUpdate(account.nick, True, online, room)
             for s in self._present.get(them, ()):
-                out.append((s, FriendUpdate(account.nick, True, online, room)))
+                out.append((s, told))
+            if not self._present.get(them) and self.presence is not None:
+                self._remote.append((them, told))
         else:
             text = (
                 f"{other.nick} is now your friend; you see where they are (and they you) once they "
@@ -329,10 +340,7 @@ class FriendList:
         me, them = account.folded, names.fold(nick)
         with self._lock:
             try:
-                with self.store._lock:  # noqa: SLF001
-                    gone = self.store._db.execute(  # noqa: SLF001
-                        "DELETE FROM friends WHERE owner = ? AND friend = ?", (me, them)
-                    ).rowcount
+                gone = self.store.remove_friend(me, them)
                 if not gone:
                     self._outbox.append((session, Error("no_such_user", f"{nick[:40]!r} is not your friend")))
                 else:

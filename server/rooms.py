@@ -100,16 +100,28 @@ class Rooms:
             return list(self._rooms.values())
 
     def listing(self, limits: Limits) -> RoomList:
-        """The answer to a `rooms` request: the held rooms someone is in, busiest first, at most
+        """The answer to a `rooms` request: the held rooms someone is in (in a cluster, those the other
+        processes own too: server/cluster/directory.py), busiest first, at most
         ``limits.rooms_listed``, none of ``limits.hidden_rooms``; whether each takes a password."""
         hidden = {names.fold(name) for name in limits.hidden_rooms}
         with self._lock:  # len() of a members dict is one read: no room's lock is needed for a count
             held = [(len(r.members), r.name) for k, r in self._rooms.items() if k not in hidden]
         open_ = [(count, name) for count, name in held if count]
+        remote: dict[str, bool] = {}  # cluster mode: rooms other processes own -> has a password
+        if self.cluster is not None:
+            here = {names.fold(name) for _, name in held}
+            for count, name, pw in self.cluster.remote_rooms():
+                key = names.fold(name)
+                if key not in hidden and key not in here and key not in remote:  # a room moving: once
+                    remote[key] = pw
+                    open_.append((count, name))
         open_.sort(key=lambda item: (-item[0], names.fold(item[1])))
         shown = open_[: limits.rooms_listed]
         try:
-            locked = [self.store.room_password(names.fold(n)) is not None for _, n in shown]
+            locked = [
+                remote[k] if (k := names.fold(n)) in remote else self.store.room_password(k) is not None
+                for _, n in shown
+            ]
             listed = tuple(RoomInfo(n, u, pw) for (u, n), pw in zip(shown, locked, strict=True))
         except sqlite3.Error as exc:  # the password rows cannot be read: list none rather than lie
             self.store.health.failed("listing the rooms", exc)
@@ -247,8 +259,6 @@ class Rooms:
         except names.NameError_ as exc:
             session.send(JoinError(exc.reason, exc.detail))
             return
-        if self.cluster is not None and not self.cluster.claim(session, room_name):
-            return  # redirected to the room's owner, or told to come back
         accounts, passwords = self.accounts, self.passwords
         account = accounts.account_of(session)
         if account is not None:  # logged in: the account's name and id, on every machine
@@ -261,6 +271,8 @@ class Rooms:
             session.send(refused)
             return
         for _ in range(JOIN_ATTEMPTS):
+            if self.cluster is not None and not self.cluster.claim(session, room_name):
+                return  # redirected to the room's owner, or told to come back
             try:
                 room = self._hold(room_name, address, capped=True)
             except sqlite3.Error as exc:  # its rights cannot be read
@@ -286,6 +298,8 @@ class Rooms:
             with room.lock:
                 if room.gone:  # put away or forgotten while we waited: hold it again
                     continue
+                if self.cluster is not None and not self.cluster.owns(room_name):
+                    continue  # forgotten (its lease with it) since the claim: claimed again
                 try:
                     room.ensure_loaded()
                 except (sqlite3.Error, RoomDamaged) as exc:
@@ -298,6 +312,8 @@ class Rooms:
                     room.entering = False
                     if not room.members:  # a refused join leaves nothing behind
                         self._emptied(room)
+            if self.cluster is not None and session.room is room:  # listed on every process now
+                self.cluster.directory.listed(room)
             return
         session.send(JoinError("too_many_rooms", "the server is busy putting rooms away; try again"))
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pgboard_server import lockorder
 from pgboard_server.checkpoint import Checkpointer
+from pgboard_server.store_accounts import AccountRows
 from pgboard_server.store_damage import StoreUnusable, room_names
 from pgboard_server.store_health import StoreHealth
 
@@ -117,36 +118,13 @@ class RoomRightsRows:
     watchers: set[str] = field(default_factory=set)  # who may not draw (/readonly)
 
 
-# Accounts, room passwords and offline private messages (server/accounts.py, server/room_passwords.py).
-# Nicks and rooms are keyed by their folded form (names.fold); hashes are passwords.hash_password's.
-_ACCOUNTS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS accounts (
-    folded TEXT PRIMARY KEY,
-    nick TEXT NOT NULL,          -- as registered (trimmed, NFC)
-    user TEXT NOT NULL UNIQUE,   -- the account's author id, stable across machines
-    hash TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS room_passwords (
-    room TEXT PRIMARY KEY,
-    hash TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS mail (
-    id INTEGER PRIMARY KEY,
-    recipient TEXT NOT NULL,     -- the folded nick of an account
-    line TEXT NOT NULL,          -- the chat frame's JSON payload, as it will be delivered
-    delivered INTEGER NOT NULL DEFAULT 0  -- sent to a connection, not acknowledged (mail_ack) yet
-);
-CREATE INDEX IF NOT EXISTS mail_by_recipient ON mail (recipient, id);
-"""
-
-
 def default_db_path() -> Path:
     """~/.local/share/pgboard/pgboard.sqlite3 (or under $XDG_DATA_HOME)."""
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return Path(base) / "pgboard" / "pgboard.sqlite3"
 
 
-class Store:
+class Store(AccountRows):
     """Room logs in SQLite. Thread-safe: every call takes the store's lock."""
 
     def __init__(self, path: str | os.PathLike[str] = MEMORY) -> None:
@@ -176,8 +154,7 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._db.executescript(_RIGHTS_SCHEMA)
-        self._db.executescript(_ACCOUNTS_SCHEMA)
-        self._mail_delivered_column()
+        self._open_accounts()
         self._watch_only_column()
         # a file that opens but cannot be written says so now, not at its first user's first stroke
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -512,86 +489,8 @@ class Store:
                 (key, user, nick, folded, address),
             )
 
-    # -- accounts, room passwords, offline mail: each call is one statement (its own transaction)
-
-    def account(self, folded: str) -> tuple[str, str, str] | None:
-        """(nick, user, hash) of the account registered under ``folded``, or None."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT nick, user, hash FROM accounts WHERE folded = ?", (folded,)
-            ).fetchone()
-        return (row[0], row[1], row[2]) if row is not None else None
-
-    def create_account(self, folded: str, nick: str, user: str, hashed: str) -> bool:
-        """False when the name (or, astronomically unlikely, the id) is taken."""
-        with self._lock:
-            try:
-                self._db.execute(
-                    "INSERT INTO accounts (folded, nick, user, hash) VALUES (?, ?, ?, ?)",
-                    (folded, nick, user, hashed),
-                )
-            except sqlite3.IntegrityError:
-                return False
-        return True
-
-    def set_account_hash(self, folded: str, hashed: str) -> None:
-        with self._lock:
-            self._db.execute("UPDATE accounts SET hash = ? WHERE folded = ?", (hashed, folded))
-
-    def room_password(self, room: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT hash FROM room_passwords WHERE room = ?", (room,)).fetchone()
-        return row[0] if row is not None else None
-
-    def set_room_password(self, room: str, hashed: str | None) -> None:
-        """``hashed`` None removes the room's password."""
-        with self._lock:
-            if hashed is None:
-                self._db.execute("DELETE FROM room_passwords WHERE room = ?", (room,))
-            else:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO room_passwords (room, hash) VALUES (?, ?)", (room, hashed)
-                )
-
-    def add_mail(self, recipient: str, line: str, limit: int) -> bool:
-        """Keep ``line`` for ``recipient`` unless their mailbox holds ``limit`` lines already."""
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO mail (recipient, line) SELECT ?, ? "
-                "WHERE (SELECT COUNT(*) FROM mail WHERE recipient = ?) < ?",
-                (recipient, line, recipient, limit),
-            )
-        return cur.rowcount == 1
-
     def _watch_only_column(self) -> None:
         """A database from before /watchonly has no ``watch_only`` column in room_info: add it (off)."""
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(room_info)")}
         if "watch_only" not in columns:
             self._db.execute("ALTER TABLE room_info ADD COLUMN watch_only INTEGER NOT NULL DEFAULT 0")
-
-    def _mail_delivered_column(self) -> None:
-        """A database from before mail_ack has no ``delivered`` column: add it (every line unsent)."""
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(mail)")}
-        if "delivered" not in columns:
-            self._db.execute("ALTER TABLE mail ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0")
-
-    def deliver_mail(self, recipient: str) -> list[tuple[int, str, bool]]:
-        """Every line kept for ``recipient``, oldest first: (id, line, sent before), now marked sent.
-        Nothing is removed here: only :meth:`ack_mail` removes, once the client has the lines."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, line, delivered FROM mail WHERE recipient = ? ORDER BY id", (recipient,)
-            ).fetchall()
-            if rows:
-                self._db.execute(
-                    "UPDATE mail SET delivered = 1 WHERE recipient = ? AND id <= ?", (recipient, rows[-1][0])
-                )
-        return [(mail_id, line, bool(sent)) for mail_id, line, sent in rows]
-
-    def ack_mail(self, recipient: str, upto: int) -> int:
-        """The client has every line sent to it up to id ``upto``: forget them; how many went."""
-        with self._lock:
-            cur = self._db.execute(
-                "DELETE FROM mail WHERE recipient = ? AND id <= ? AND delivered = 1", (recipient, upto)
-            )
-        return cur.rowcount

@@ -235,12 +235,12 @@ def test_a_room_that_moves_keeps_its_operators_and_its_lock(
 def test_a_deposed_owner_cannot_write_the_log(redis_server: RedisServer) -> None:
     import redis
     from pgboard_server.cluster.roomlog import RoomLog
-    from pgboard_server.cluster.scripts import ACQUIRE, room_key
+    from pgboard_server.cluster.scripts import ACQUIRE, TOKENS, room_key
 
     r = redis_server.client()
     log = RoomLog(r)
     acquire = r.register_script(ACQUIRE)
-    keys = [room_key("r", "lease"), room_key("r", "fence")]
+    keys = [room_key("r", "lease"), room_key("r", "fence"), TOKENS]
     first, _ = acquire(keys=keys, args=["a:1", 60000])
     log.append("r", int(first), [(1, "one")])
     r.delete(room_key("r", "lease"))  # the lease lapsed (the owner paused): another process takes it
@@ -279,7 +279,7 @@ def test_a_fenced_write_closes_the_room_before_its_refusal_so_the_client_resends
     its next write is fenced, and its members get ``moved``, never ``store_failed`` for what they
     drew, which a client would take back (drop) instead of sending it to the new owner."""
     from pgboard_server.cluster.config import ClusterConfig
-    from pgboard_server.cluster.scripts import ACQUIRE, room_key
+    from pgboard_server.cluster.scripts import ACQUIRE, TOKENS, room_key
 
     config = ClusterConfig(redis_server.url, lease_time=60.0)  # no renewal tick within the test
     with running_server(cluster=config) as server, RawClient(server.address) as a:
@@ -290,7 +290,7 @@ def test_a_fenced_write_closes_the_room_before_its_refusal_so_the_client_resends
         r = redis_server.client()
         r.delete(room_key("stolen", "lease"))  # the lease lapsed while the owner was paused ...
         taken, _ = r.register_script(ACQUIRE)(
-            keys=[room_key("stolen", p) for p in ("lease", "fence")], args=["other:1", 60000]
+            keys=[*(room_key("stolen", p) for p in ("lease", "fence")), TOKENS], args=["other:1", 60000]
         )
         assert int(taken) == 2  # ... and another process took the room
         a.send(Add("op2", BoardObject(a.obj_id("two"), "line", ((1, 1), (9, 9)))))

@@ -26,6 +26,7 @@ import redis
 from pgboard_server import lockorder
 from pgboard_server.cluster import scripts
 from pgboard_server.cluster.config import NODE_TTL_LEASES, REDIS_TIMEOUT, RENEW_FRACTION, ClusterConfig
+from pgboard_server.cluster.directory import Directory, node_key
 from pgboard_server.cluster.roomlog import ClusterStore, RoomLog
 from pgboard_server.cluster.scripts import room_key
 from pgboard_server.metrics import gauge
@@ -62,6 +63,7 @@ class Cluster:
             config.url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT
         )
         self.roomlog = RoomLog(self.redis)
+        self.directory = Directory(server, self.redis, lambda: self.me, int(config.lease_time * 1000))
         self._acquire = self.redis.register_script(scripts.ACQUIRE)
         self._renew = self.redis.register_script(scripts.RENEW)
         self._release = self.redis.register_script(scripts.RELEASE)
@@ -87,13 +89,18 @@ class Cluster:
         return f"{host}:{self.server.address[1]}"
 
     def store(self, path: object) -> ClusterStore:
-        return ClusterStore(str(path), self.roomlog, self.token_of, self.fenced)
+        return ClusterStore(str(path), self.roomlog, self.token_of, self.fenced, self.forgotten)
 
     def start(self) -> None:
         self.redis.ping()  # a wrong URL stops the server at start, with the reason
         self.server.rooms.cluster = self
         self.server.metrics.extra.append(self.metric_lines)
+        accounts, friends = self.server.accounts, self.server.friends
+        assert accounts is not None and friends is not None
+        accounts.remote = self.send_private
+        friends.presence = self.directory
         self._tick_nodes()
+        self.directory.start()
         self._thread = threading.Thread(target=self._loop, name="pgboard-leases", daemon=True)
         self._thread.start()
         log.info("cluster: %s on %s, leases of %g s", self.me, self.config.url, self.config.lease_time)
@@ -104,15 +111,35 @@ class Cluster:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(REDIS_TIMEOUT + 1)
+        self.directory.stop()
         with self._lock:
             held, self._held = dict(self._held), {}
         try:
             for key, lease in held.items():
                 self._release(keys=[room_key(key, "lease")], args=[lease.value])
             self.redis.zrem(scripts.NODES, self.me)
+            self.redis.delete(node_key(self.me, "rooms"), node_key(self.me, "online"))
         except redis.RedisError as exc:
             log.warning("cluster: leases not given back (they lapse by themselves): %s", exc)
         self.redis.close()
+
+    # -- the directory's questions (server/cluster/directory.py)
+
+    def send_private(self, folded: str, payload: str) -> bool:
+        """A private line for an account not joined here: True when a process it is on took it."""
+        try:
+            return self.directory.send_private(folded, payload)
+        except redis.RedisError as exc:  # the caller keeps it in the mailbox (Redis too: may fail)
+            log.warning("cluster: a private message not relayed: %s", exc)
+            return False
+
+    def remote_rooms(self) -> list[tuple[int, str, bool]]:
+        """(members, name, has a password) of the rooms other processes own; [] when Redis is away."""
+        try:
+            return self.directory.remote_rooms()
+        except redis.RedisError as exc:
+            log.warning("cluster: the other processes' rooms are not listed: %s", exc)
+            return []
 
     # -- the store's questions
 
@@ -120,6 +147,18 @@ class Cluster:
         with self._lock:
             lease = self._held.get(key)
         return lease.token if lease is not None else None
+
+    def owns(self, room: str) -> bool:
+        key = names.fold(room)
+        with self._lock:
+            return key in self._held and key not in self._lost
+
+    def forgotten(self, key: str) -> None:
+        """Room ``key`` was forgotten (under its lock): its lease and fence were deleted with it, so
+        the next join takes it afresh, with a new token, rather than writing with this one."""
+        with self._lock:
+            self._held.pop(key, None)
+            self._lost.discard(key)
 
     def fenced(self, key: str) -> None:
         """A write of room ``key`` was refused or half done (called under the room's lock, from the
@@ -152,7 +191,7 @@ class Cluster:
                     return True
             try:
                 token, owner = self._acquire(
-                    keys=[room_key(key, "lease"), room_key(key, "fence")],
+                    keys=[room_key(key, "lease"), room_key(key, "fence"), scripts.TOKENS],
                     args=[self.me, int(self.config.lease_time * 1000)],
                 )
                 if token:
@@ -179,6 +218,8 @@ class Cluster:
         self.server.rooms.evict(room, MOVED)  # a copy from an earlier ownership is stale
         assert isinstance(self.server.store, ClusterStore)
         entries = self.server.store.rebuild(room)
+        assert self.server.bans is not None
+        self.server.bans.reload(key)  # its ban terms and kick holds as Redis has them
         with self._lock:
             self._held[key] = lease
             self._lost.discard(key)
@@ -226,6 +267,7 @@ class Cluster:
                 self._renew(keys=[room_key(key, "lease")], args=[lease.value, ms], client=pipe)
             answers = pipe.execute() if renew else []
             self._tick_nodes()
+            self.directory.publish()
             self.redis_up = 1
         except redis.RedisError as exc:
             self.redis_up = 0
@@ -278,6 +320,12 @@ class Cluster:
         return [
             *gauge("pgboard_cluster_leases_held", "rooms whose lease this process holds", held),
             *gauge("pgboard_cluster_redis_up", "1 if the last lease renewal reached redis", self.redis_up),
+            *gauge(
+                "pgboard_cluster_private_relayed_total",
+                "private messages sent to another process",
+                self.directory.relayed,
+                "counter",
+            ),
             *gauge("pgboard_cluster_rooms_taken_total", "leases taken", self.taken, "counter"),
             *gauge("pgboard_cluster_rooms_lost_total", "leases lost or given up", self.lost, "counter"),
             *gauge(

@@ -24,7 +24,9 @@ from typing import Any
 import redis
 from pgboard_server.cluster import scripts
 from pgboard_server.cluster.scripts import room_key
+from pgboard_server.cluster.shared import SharedAccounts
 from pgboard_server.store import Store
+from pgboard_server.store_accounts import BanTerm
 
 from pgboard import names
 
@@ -59,7 +61,7 @@ class RoomLog:
         self._rights(keys=[room_key(key, "fence"), room_key(key, "rights")], args=args)
 
     def forget(self, key: str, token: int) -> None:
-        keys = [room_key(key, "fence")] + [room_key(key, part) for part in scripts.CONTENT]
+        keys = [room_key(key, part) for part in ("fence", "lease", *scripts.CONTENT)]
         self._forget(keys=keys, args=[token])
 
     def read_rights(self, key: str) -> dict[str, str]:
@@ -115,11 +117,12 @@ class RoomLog:
         return seq, floor, resent, objects, entries, chat
 
 
-class ClusterStore(Store):
+class ClusterStore(SharedAccounts, Store):
     """The SQLite store whose room logs are copies of Redis's (see the module's docstring).
 
     ``token_of(folded room)`` is this process's fencing token for the room (None: not its owner);
-    ``fenced(folded room)`` is told when Redis refused a write because the room moved."""
+    ``fenced(folded room)`` is told when Redis refused a write because the room moved. Accounts and
+    mailboxes are Redis's alone (``SharedAccounts``: no local copy)."""
 
     def __init__(
         self,
@@ -127,8 +130,11 @@ class ClusterStore(Store):
         roomlog: RoomLog,
         token_of: Callable[[str], int | None],
         fenced: Callable[[str], None],
+        forgotten: Callable[[str], None] = lambda key: None,
     ) -> None:
         super().__init__(path)
+        self.forgotten = forgotten  # the room's lease went with it (FORGET): no longer ours
+        self.share_accounts(roomlog.redis)
         self.roomlog = roomlog
         self.token_of = token_of
         self.fenced = fenced
@@ -200,6 +206,26 @@ class ClusterStore(Store):
         self._rights(key, ("set", f"member:{user}", value))
         super().remember_member(key, user, nick, folded, address)
 
+    def set_ban_term(self, key: str, user: str, term: BanTerm | None) -> None:
+        self._rights(key, ("del" if term is None else "set", f"term:{user}", json.dumps(term)))
+        super().set_ban_term(key, user, term)
+
+    def set_kick_hold(self, key: str, user: str, until: float, address: str) -> None:
+        self._rights(key, ("set", f"kick:{user}", json.dumps([until, address])))  # memory is the copy
+
+    def kick_holds(self, key: str) -> dict[str, tuple[float, str]]:
+        try:
+            rights = self.roomlog.read_rights(key)
+        except redis.RedisError as exc:
+            raise sqlite3.OperationalError(f"redis cannot be reached: {exc}") from None
+        holds = {}
+        for field, value in rights.items():
+            kind, _, user = field.partition(":")
+            if kind == "kick":
+                until, address = json.loads(value)
+                holds[user] = (float(until), str(address))
+        return holds
+
     def set_room_password(self, room: str, hashed: str | None) -> None:
         self._rights(room, ("del" if hashed is None else "set", "password", hashed or ""))
         super().set_room_password(room, hashed)
@@ -207,6 +233,7 @@ class ClusterStore(Store):
     def forget_room(self, key: str) -> None:
         key, token = self._token(key)
         self._redis(key, lambda: self.roomlog.forget(key, token))
+        self.forgotten(key)
         super().forget_room(key)
 
     def finish_snapshot(self, room: str, seq: int, floor: int, window: int) -> int:
@@ -256,7 +283,7 @@ class ClusterStore(Store):
 
 def _install_rights(db: sqlite3.Connection, key: str, rights: dict[str, str]) -> None:
     """Replace the local rights and password rows of room ``key`` by Redis's hash (in a transaction)."""
-    for table in ("room_info", "operators", "grants", "bans", "members", "room_passwords"):
+    for table in ("room_info", "operators", "grants", "bans", "members", "room_passwords", "ban_terms"):
         db.execute(f"DELETE FROM {table} WHERE room = ?", (key,))  # noqa: S608 - fixed names
     if "creator" in rights:
         locked = int(rights.get("locked", "0") == "1")
@@ -281,6 +308,13 @@ def _install_rights(db: sqlite3.Connection, key: str, rights: dict[str, str]) ->
             )
         elif kind == "member":
             members.append((json.loads(value), rest))
+        elif kind == "term":
+            until, hold, hold_until = json.loads(value)
+            db.execute(
+                "INSERT OR REPLACE INTO ban_terms (room, user, until, hold, hold_until) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (key, rest, until, hold, hold_until),
+            )
         elif kind == "password":
             db.execute("INSERT OR REPLACE INTO room_passwords (room, hash) VALUES (?, ?)", (key, value))
     for (nick, folded, address, _), user in sorted(members, key=lambda m: m[0][3]):  # oldest first

@@ -1,10 +1,13 @@
 """The Lua scripts that make each cluster step atomic in Redis, and the keys of a room.
 
-Fencing: every room has a counter (``fence``) that only grows; taking the lease increments it and the
-new value is the owner's token. Every write of the room's log of record (the stream, its snapshot, its
-chat) runs as a script that first checks the counter still equals the writer's token, so an owner
-that lost its lease (paused, partitioned, presumed dead) cannot write once another took the room,
-whatever its clock says.
+Fencing: every room has a ``fence`` key holding its owner's token; taking the lease sets it to a new
+token from one cluster-wide counter (``TOKENS``) that only grows, so a token is never issued twice, to
+any room. Every write of the room's log of record (the stream, its snapshot, its chat, its rights)
+runs as a script that first checks the fence still equals the writer's token, so an owner that lost
+its lease (paused, partitioned, presumed dead) cannot write once another took the room, whatever its
+clock says. That is also what lets a forgotten room's fence key be deleted (``FORGET``) instead of
+kept forever: a deposed owner's token matches neither a missing key nor any token issued later (they
+are all greater), so deleting it reopens no window; the room's next owner starts from a fresh token.
 """
 
 from __future__ import annotations
@@ -18,13 +21,22 @@ def room_key(folded: str, part: str) -> str:
     return f"{PREFIX}:room:{{{folded}}}:{part}"
 
 
+TOKENS = f"{PREFIX}:tokens"  # the counter every fencing token is taken from (never deleted)
 NODES = f"{PREFIX}:nodes"  # sorted set: "host:port" of live processes, scored by when they lapse (ms)
 
-# KEYS: lease, fence. ARGV: owner address, lease ms. -> {token, ""} or {0, "token address"}
+# KEYS: lease, fence, tokens. ARGV: owner address, lease ms. -> {token, ""} or {0, "token address"}
+# The token is above the room's last one too: a fence from before the counter existed (one counter
+# per room) is still outgrown.
 ACQUIRE = """
 local cur = redis.call('GET', KEYS[1])
 if cur then return {0, cur} end
-local token = redis.call('INCR', KEYS[2])
+local token = redis.call('INCR', KEYS[3])
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+if token <= last then
+  token = last + 1
+  redis.call('SET', KEYS[3], token)
+end
+redis.call('SET', KEYS[2], token)
 redis.call('SET', KEYS[1], token .. ' ' .. ARGV[1], 'PX', ARGV[2])
 return {token, ''}
 """
@@ -82,7 +94,8 @@ return 1
 
 # KEYS: fence, rights. ARGV: token, then (command, field, value) triples: set, setnx or del. A room's
 # rights (server/rights.py) and password, as fields of one hash: creator, locked, op:USER,
-# grant:OWNER:GRANTEE, ban:USER, member:USER, password.
+# grant:OWNER:GRANTEE, ban:USER, member:USER, password, term:USER (a ban's term, server/bans.py),
+# kick:USER (a kick's hold: until, a guest's address).
 RIGHTS = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED newer owner') end
 for i = 2, #ARGV, 3 do
@@ -94,10 +107,13 @@ end
 return 1
 """
 
-# KEYS: fence, then every key of the room's content. ARGV: token. An empty room forgotten for good.
+# KEYS: fence, lease, then every key of the room's content. ARGV: token. An empty room forgotten for
+# good, its lease and fence too (see the module's docstring for why that is safe): the next join, here
+# or anywhere, takes the room afresh with a new token.
 FORGET = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED newer owner') end
 for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+redis.call('DEL', KEYS[1])
 return 1
 """
 
