@@ -65,7 +65,6 @@ from pgboard.protocol import (
     Rooms,
     RoomState,
     Undo,
-    Welcome,
 )
 from pgboard.protocol_friends import Friends, FriendUpdate
 from pgboard.protocol_game import GameState
@@ -121,7 +120,7 @@ class RoomView:
     ) -> None:
         self.link = link
         self.board = board if board is not None else Board()
-        self.me = ""  # my author id, from Welcome (as the events applied so far know it)
+        self.me = ""  # my author id, from the welcome (as the events applied so far know it)
         self.users: dict[str, str] = {}  # author id -> nickname, in join order
         self.presence = presence.Presence(clock) if clock is not None else presence.Presence()
         self.on_chat: Callable[[Chat], None] = _ignore
@@ -372,6 +371,9 @@ class RoomView:
         self.caught_up = True
 
     def _users_changed(self, event: UsersChanged) -> None:
+        if event.change == "welcome":  # a join, a reconnect's too
+            self.me = event.user
+            self.presence.reset()  # cursors seen before a reconnect are frozen where they were
         self.users = dict(event.users)
         if event.change == "left":
             self.presence.gone(event.user)
@@ -382,10 +384,7 @@ class RoomView:
             self.on_notice(f"{event.old} is now {event.nick}")
 
     def _apply_social(self, msg: Message) -> None:
-        if isinstance(msg, Welcome):
-            self.me = msg.user
-            self.presence.reset()  # cursors seen before a reconnect are frozen where they were
-        elif isinstance(msg, Notice):
+        if isinstance(msg, Notice):
             self.on_notice(msg.text)
         elif isinstance(msg, Rooms):  # the answer to /rooms
             for line in room_list.describe(msg.rooms, msg.more):

@@ -74,8 +74,7 @@ def handle(s: ClientSession, msg: Message, now: float) -> None:
         if s.state is not State.CATCHING_UP:
             s._to(State.CATCHING_UP)
         s.catch_ups.welcomed()
-        s.events.append(Received(msg))  # who I am: for the view
-        _social(s, msg)  # who is here: UsersChanged
+        _social(s, msg)  # who I am and who is here: UsersChanged
     elif isinstance(msg, CatchUp):
         s.catch_ups.header(msg)
     elif isinstance(msg, CaughtUp):

@@ -24,10 +24,11 @@ MAX_CHAT_REMEMBERED = 1000
 
 @dataclass(frozen=True, slots=True)
 class UsersChanged:
-    """Who is in the room changed. ``users``: everyone now (id -> nickname, in join order; a copy);
-    ``change``: "welcome" (the whole list, at every join), "joined", "left" (``reason``) or "renamed"
-    (``old``: the name before), about ``user`` called ``nick``."""
+    """Who is in the room changed, by ``msg``. ``users``: everyone now (id -> nickname, in join order;
+    a copy); ``change``: "welcome" (the whole list, at every join), "joined", "left" (``reason``) or
+    "renamed" (``old``: the name before), about ``user`` called ``nick``."""
 
+    msg: Welcome | UserJoined | UserLeft | Renamed
     users: Mapping[str, str]
     change: str
     user: str = ""
@@ -74,24 +75,33 @@ class Social:
         if isinstance(msg, Welcome):
             self._replayed.clear()
             self.users = {u.id: u.nick for u in msg.users}
-            return self._changed("welcome", msg.user, msg.nick)
+            return self._changed(msg, "welcome", msg.user, msg.nick)
         if isinstance(msg, UserJoined):
             self.users[msg.user] = msg.nick
-            return self._changed("joined", msg.user, msg.nick)
+            return self._changed(msg, "joined", msg.user, msg.nick)
         if isinstance(msg, UserLeft):
             self.users.pop(msg.user, None)
-            return self._changed("left", msg.user, msg.nick, reason=msg.reason)
+            return self._changed(msg, "left", msg.user, msg.nick, reason=msg.reason)
         if isinstance(msg, Renamed):
             self.users[msg.user] = msg.nick
-            return self._changed("renamed", msg.user, msg.nick, old=msg.old)
+            return self._changed(msg, "renamed", msg.user, msg.nick, old=msg.old)
         if isinstance(msg, Chat):
             return ChatLine(msg) if self._new_line(msg) else None
         if isinstance(msg, RoomState):
             return RightsChanged(msg)
         return None
 
-    def _changed(self, change: str, user: str, nick: str, *, old: str = "", reason: str = "") -> UsersChanged:
-        return UsersChanged(dict(self.users), change, user, nick, old, reason)
+    def _changed(
+        self,
+        msg: Welcome | UserJoined | UserLeft | Renamed,
+        change: str,
+        user: str,
+        nick: str,
+        *,
+        old: str = "",
+        reason: str = "",
+    ) -> UsersChanged:
+        return UsersChanged(msg, dict(self.users), change, user, nick, old, reason)
 
     def _new_line(self, msg: Chat) -> bool:
         """False for a history line already shown. Identical lines are counted, so two equal lines said

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from pgboard import board as board_module
-from pgboard import geometry
+from pgboard import board_authority, geometry
 from pgboard import history as history_module
 from pgboard.board import MAX_HISTORY, Board, BoardError, DuplicateOperation, Operation
 from pgboard.clearing import MAX_CLEAR_ID_BYTES
@@ -883,14 +883,14 @@ def test_an_undo_refused_as_too_large_is_refused_at_once_the_next_time(monkeypat
     with pytest.raises(BoardError, match="too_large"):
         room.do("alice", undo())
     encoded = 0
-    real = board_module.encode
+    real = board_authority.encode
 
     def counting(msg, **kw):  # type: ignore[no-untyped-def]
         nonlocal encoded
         encoded += 1
         return real(msg, **kw)
 
-    monkeypatch.setattr(board_module, "encode", counting)
+    monkeypatch.setattr(board_authority, "encode", counting)
     for _ in range(3):
         with pytest.raises(BoardError, match="too_large"):
             room.server.apply(undo(), "alice")

@@ -100,7 +100,7 @@ def test_the_default_port_is_written_once() -> None:
             for tok in tokenize.tokenize(f.readline):
                 if tok.type == tokenize.NUMBER and tok.string == "5151":
                     numbers.append(f"{path.relative_to(ROOT)}:{tok.start[0]}")
-    assert numbers == [f"pgboard/protocol.py:{_line_of('pgboard/protocol.py', 'DEFAULT_PORT =')}"]
+    assert numbers == [f"pgboard/protocol_base.py:{_line_of('pgboard/protocol_base.py', 'DEFAULT_PORT =')}"]
 
 
 def _line_of(rel: str, text: str) -> int:
