@@ -1,0 +1,65 @@
+"""The connect screen's look at a server's open rooms before joining: a short connection of its own
+that sends a `rooms` request (the server answers one before any `join`, docs/PROTOCOL.md "Listing
+rooms"), reads the answer and closes.
+
+It runs in a daemon thread (a connect can wait on the network; the client never blocks in a frame);
+the screen polls :meth:`RoomProbe.result` each frame and tells the sleeping loop to wake every
+PROBE_POLL while one is out. Plain connections only: a TLS server's certificate is trusted by the
+user's explicit click on Connect, never by a background look, so over TLS the list is not asked.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+from pgboard.protocol import MAX_FRAME, Codec, Error, ProtocolError, Rooms
+
+PROBE_TIMEOUT = 4.0  # seconds for the whole look (connect, greeting, answer): a dead host says so soon
+PROBE_POLL = 0.1  # seconds between the sleeping loop's looks at a probe in flight
+LOCAL_NAMES = {"": "127.0.0.1", "localhost": "127.0.0.1"}  # as pgboard/net.py: no resolver for these
+
+
+class RoomProbe:
+    """One look at ``host:port``; ``result`` is None while it runs, then a `Rooms` answer or the
+    reason there is none (a short sentence)."""
+
+    def __init__(self, host: str, port: int, timeout: float = PROBE_TIMEOUT) -> None:
+        self.host, self.port, self.timeout = host, port, timeout
+        self.result: Rooms | str | None = None
+        self._thread = threading.Thread(target=self._run, name="pgboard-room-probe", daemon=True)
+        self._thread.start()
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None
+
+    def _run(self) -> None:
+        try:
+            self.result = self._ask()
+        except (OSError, ProtocolError) as exc:
+            self.result = f"no answer from {self.host}:{self.port} ({exc.__class__.__name__})"
+        except Exception as exc:  # a thread must not die silently: the screen would wait for ever
+            self.result = f"no list of rooms ({exc})"
+
+    def _ask(self) -> Rooms | str:
+        deadline = time.monotonic() + self.timeout
+        host = LOCAL_NAMES.get(self.host.lower(), self.host)
+        with socket.create_connection((host, self.port), timeout=self.timeout) as sock:
+            sock.sendall(Codec.send(Rooms()))
+            codec = Codec(MAX_FRAME)
+            while True:
+                for msg in codec.messages():
+                    if isinstance(msg, Rooms):
+                        return msg
+                    if isinstance(msg, Error):
+                        return f"the server did not list its rooms: {msg.detail or msg.code}"
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return "the server did not list its rooms in time"
+                sock.settimeout(left)
+                data = sock.recv(65536)
+                if not data:
+                    return "the server closed the connection without a list of rooms"
+                codec.receive_data(data)
