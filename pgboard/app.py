@@ -254,8 +254,8 @@ class App:
             self.room.apply_incoming(LIVE_BUDGET)  # a burst is applied over frames, in order
         self.timeline.step()  # the replay, its pages and an export's step (the live board went on above)
         self._show_status()
+        self.game.tick(self)  # first: the viewport under its banner, which a followed view then fills
         self.follow.tick(self)  # follow a view, publish mine (after the status: it adds to it)
-        self.game.tick(self)
         self.idle.tick(self)  # after the game's marks, before the frame is drawn
         self.ui.update(self.scheduler.now())  # toasts and tooltips on the app's clock, as its timers
 
