@@ -39,7 +39,7 @@ class RoomProbe:
         try:
             self.result = self._ask()
         except (OSError, ProtocolError) as exc:
-            self.result = f"no answer from {self.host}:{self.port} ({exc.__class__.__name__})"
+            self.result = _why(exc, f"{self.host}:{self.port}")
         except Exception as exc:  # a thread must not die silently: the screen would wait for ever
             self.result = f"no list of rooms ({exc})"
 
@@ -63,3 +63,16 @@ class RoomProbe:
                 if not data:
                     return "the server closed the connection without a list of rooms"
                 codec.receive_data(data)
+
+
+def _why(exc: Exception, where: str) -> str:
+    """What a failed look says, for people."""
+    if isinstance(exc, ConnectionRefusedError):
+        return f"Nothing answers at {where}: is the server running?"
+    if isinstance(exc, socket.timeout):
+        return f"{where} did not answer in time"
+    if isinstance(exc, socket.gaierror):
+        return f"Cannot find the server {where.rpartition(':')[0]}"
+    if isinstance(exc, ProtocolError):
+        return f"{where} does not speak pgboard's protocol"
+    return f"Cannot reach {where}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)

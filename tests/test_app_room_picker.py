@@ -80,5 +80,5 @@ def test_an_unreachable_server_says_so_in_the_list(screen, tmp_path) -> None:
         port = s.getsockname()[1]
     app = make_app(screen, tmp_path)
     app.ui.connect_screen.fill("127.0.0.1", port, "alice", "lobby")
-    run_until(app, lambda: any("no answer from" in t for t in drawn(app)))
+    run_until(app, lambda: any("Nothing answers at" in t for t in drawn(app)))
     app.shutdown()
