@@ -20,6 +20,8 @@ from test_app import run_until
 
 from pgboard import cli, hosting
 from pgboard.app import App
+from pgboard.widgets.connect import ConnectScreen
+from pgboard.widgets.text import FontSet
 
 
 def _has_ipv6_loopback() -> bool:
@@ -97,3 +99,12 @@ def test_ipv6_peers_share_their_limits_by_their_64_and_a_mapped_ipv4_peer_is_its
     assert table.acquire("192.0.2.7") is None, "an IPv4 peer counts the same through either socket"
     assert address_key("fe80::1%eth0") == "fe80::/64"
     assert address_key("not-an-address") == "not-an-address"
+
+
+def test_the_connect_screen_takes_an_ipv6_address_in_brackets() -> None:
+    asked = []
+    screen = ConnectScreen(FontSet(), on_connect=lambda host, port, *a, **kw: asked.append((host, port)))
+    screen.fill("[2001:db8::5]", 5151, "alice", "r")
+    screen.submit_connect()
+    assert asked == [("2001:db8::5", 5151)]
+    assert screen.server_address() == ("2001:db8::5", 5151), "the room list asks the same server"

@@ -179,7 +179,7 @@ class ConnectScreen:
 
     def server_address(self) -> tuple[str, int]:
         """The server the fields name now (port -1 while it is not a number)."""
-        host, port = self.host.text.strip() or settings.DEFAULT_HOST, self.port.text.strip()
+        host, port = unbracket(self.host.text) or settings.DEFAULT_HOST, self.port.text.strip()
         return host, int(port) if port.isdigit() else -1 if port else settings.DEFAULT_PORT
 
     def next_change(self, now: float) -> float | None:
@@ -276,7 +276,7 @@ class ConnectScreen:
 
     def _check(self, need_address: bool) -> tuple[str, int, str, str] | None:
         host, port_text, nick, room = self.values()
-        host = host.strip() or settings.DEFAULT_HOST
+        host = unbracket(host) or settings.DEFAULT_HOST
         port = 0
         if need_address:
             try:
@@ -458,3 +458,10 @@ class ConnectScreen:
         self.rooms.poll(*self.server_address(), editing=editing, tls=self.tls)
         connect_draw.draw(self, surface)
         self.rooms.draw(surface, self._hover)
+
+
+def unbracket(host: str) -> str:
+    """The server field as an address: an IPv6 address may be typed in brackets, as in a URL or in
+    the join line a host gives (``[2001:db8::5]``)."""
+    host = host.strip()
+    return host[1:-1].strip() if host.startswith("[") and host.endswith("]") else host
