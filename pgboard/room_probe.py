@@ -2,10 +2,12 @@
 that sends a `rooms` request (the server answers one before any `join`, docs/PROTOCOL.md "Listing
 rooms"), reads the answer and closes.
 
-It runs in a daemon thread (a connect can wait on the network; the client never blocks in a frame);
-the screen polls :meth:`RoomProbe.result` each frame and tells the sleeping loop to wake every
-PROBE_POLL while one is out. Plain connections only: a TLS server's certificate is trusted by the
-user's explicit click on Connect, never by a background look, so over TLS the list is not asked.
+It runs in a daemon thread (a connect can wait on the network; the client never blocks in a frame)
+and says it is done by a byte on a socket pair the sleeping frame loop selects on
+(:meth:`RoomProbe.fileno`, pgboard/frameloop.py ``wake_sockets``): the loop wakes when the answer
+is there, not on a timer; the screen takes :attr:`RoomProbe.result` in that frame. Plain
+connections only: a TLS server's certificate is trusted by the user's explicit click on Connect,
+never by a background look, so over TLS the list is not asked.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import time
 from pgboard.protocol import MAX_FRAME, Codec, Error, ProtocolError, Rooms
 
 PROBE_TIMEOUT = 4.0  # seconds for the whole look (connect, greeting, answer): a dead host says so soon
-PROBE_POLL = 0.1  # seconds between the sleeping loop's looks at a probe in flight
 LOCAL_NAMES = {"": "127.0.0.1", "localhost": "127.0.0.1"}  # as pgboard/net.py: no resolver for these
 
 
@@ -28,6 +29,10 @@ class RoomProbe:
     def __init__(self, host: str, port: int, timeout: float = PROBE_TIMEOUT) -> None:
         self.host, self.port, self.timeout = host, port, timeout
         self.result: Rooms | str | None = None
+        # the thread writes one byte to _done when it has a result and closes its end; the screen
+        # closes _wake (close()) once it took the result
+        self._wake, self._done = socket.socketpair()
+        self._wake.setblocking(False)
         self._thread = threading.Thread(target=self._run, name="pgboard-room-probe", daemon=True)
         self._thread.start()
 
@@ -35,13 +40,27 @@ class RoomProbe:
     def done(self) -> bool:
         return self.result is not None
 
+    def fileno(self) -> int:
+        """Readable once the result is there (-1 after close)."""
+        return self._wake.fileno()
+
+    def close(self) -> None:
+        self._wake.close()
+
     def _run(self) -> None:
         try:
-            self.result = self._ask()
+            result: Rooms | str = self._ask()
         except (OSError, ProtocolError) as exc:
-            self.result = _why(exc, f"{self.host}:{self.port}")
+            result = _why(exc, f"{self.host}:{self.port}")
         except Exception as exc:  # a thread must not die silently: the screen would wait for ever
-            self.result = f"no list of rooms ({exc})"
+            result = f"no list of rooms ({exc})"
+        self.result = result
+        try:
+            self._done.send(b"!")  # wakes the sleeping frame loop
+        except OSError:
+            pass  # the screen stopped listening: nothing to wake
+        finally:
+            self._done.close()
 
     def _ask(self) -> Rooms | str:
         deadline = time.monotonic() + self.timeout

@@ -491,8 +491,7 @@ class UI:
         if self.chat.waiting:
             return 0.0
         waits = (self.toast_line.next_change(now), self.toolbar.next_change(now), self.board_next_change(now))
-        rooms = self.connect_screen.next_change(now) if self.connect_visible else None  # its room list
-        return min((w for w in (*waits, rooms) if w is not None), default=None)
+        return min((w for w in waits if w is not None), default=None)
 
     def draw(self, surface: pygame.Surface) -> None:
         """Draw the panels and whatever is open over them (the app has drawn the board already)."""

@@ -6,14 +6,16 @@ server asked over a connection of the picker's own (the server answers `rooms` b
 # ruff: noqa: F811 - the fixtures screen and server, imported from test_app, are named as parameters
 from __future__ import annotations
 
+import select
+
 import pygame
 from support import RawClient, running_server
-from test_app import ev, key, make_app, run_until
+from test_app import WAIT, ev, key, make_app, run_until
 from test_app_people import drawn
 from test_app_rooms import online_in
 
+from pgboard.frameloop import wake_sockets
 from pgboard.protocol import Join, Welcome
-from pgboard.room_probe import PROBE_POLL
 from pgboard.widgets.room_picker import NO_ROOMS
 
 
@@ -60,15 +62,20 @@ def test_the_list_is_asked_again_for_another_server_and_the_loop_wakes_for_its_a
         picker = app.ui.connect_screen.rooms
         app.ui.connect_screen.fill("127.0.0.1", empty.address[1], "alice", "lobby")
         run_until(app, lambda: NO_ROOMS in drawn(app))
-        assert app.ui.next_change(app.scheduler.now()) is None, "nothing out: the loop sleeps"
+        assert wake_sockets(app) == ([], []) and app.ui.next_change(app.scheduler.now()) is None, "asleep"
         field = app.ui.connect_screen.port
         click(app, field.rect.center)  # the user edits the port: not asked at each keystroke
         app.ui.connect_screen.port.set_text(str(busy.address[1]))
         app.frame([])
         assert picker.probe is None and "art" not in drawn(app)
         app.frame([key(pygame.K_TAB)])  # leaves the field: asked
-        assert app.ui.next_change(app.scheduler.now()) == PROBE_POLL, "the sleeping loop must wake for it"
-        run_until(app, lambda: "art" in drawn(app))
+        readable, _ = wake_sockets(app)
+        assert readable, "the sleeping loop selects on the look's descriptor"
+        assert app.ui.next_change(app.scheduler.now()) is None, "no polling while it is out"
+        ready, _, _ = select.select(readable, [], [], WAIT)
+        assert ready, "the answer wakes the loop"
+        app.frame([])  # the frame the loop runs when woken: the answer shown
+        assert "art" in drawn(app) and wake_sockets(app) == ([], [])
         app.shutdown()
 
 

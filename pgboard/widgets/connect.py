@@ -182,9 +182,6 @@ class ConnectScreen:
         host, port = unbracket(self.host.text) or settings.DEFAULT_HOST, self.port.text.strip()
         return host, int(port) if port.isdigit() else -1 if port else settings.DEFAULT_PORT
 
-    def next_change(self, now: float) -> float | None:
-        return self.rooms.next_change(now)
-
     def values(self) -> tuple[str, str, str, str]:
         return (self.host.text, self.port.text, self.nick.text, self.room.text)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pygame
 
 from pgboard.protocol import Rooms
-from pgboard.room_probe import PROBE_POLL, RoomProbe
+from pgboard.room_probe import RoomProbe
 
 from . import theme
 from .text import FontSet
@@ -53,7 +53,9 @@ class RoomPicker:
         """Once a frame while the connect screen shows: ask about (host, port) when it is new and the
         user is not typing it; take a probe's answer when it came."""
         if self.probe is not None and self.probe.done:
-            result, self.probe = self.probe.result, None
+            probe, self.probe = self.probe, None
+            probe.close()
+            result = probe.result
             if isinstance(result, Rooms):
                 self.answer, self.status = result, "" if result.rooms else NO_ROOMS
             else:
@@ -70,9 +72,9 @@ class RoomPicker:
         self.asked, self.answer, self.status = (host, port), None, ASKING
         self.probe = self.probe_with(host, port)
 
-    def next_change(self, now: float) -> float | None:
-        """While a look is out, the sleeping loop wakes this often to show its answer."""
-        return PROBE_POLL if self.probe is not None else None
+    def wake_fds(self) -> list[int]:
+        """What wakes the sleeping frame loop for a look's answer (pgboard/frameloop.py)."""
+        return [self.probe.fileno()] if self.probe is not None else []
 
     # -- the user
 
