@@ -21,6 +21,7 @@ from pgboard import (
     app_input,
     boardfile,
     identity,
+    idle,
     ignores,
     people_menu,
     presence,
@@ -74,6 +75,7 @@ class App:
         self.scheduler = scheduler if scheduler is not None else Scheduler()
         self.export_dir = export_dir if export_dir is not None else Path.cwd()
         self.host_db = host_db
+        self.idle = idle.IdleWatch(self.scheduler.now)  # a room's own from idle.wire on
         self.ui = UI(
             screen.get_size(),
             settings_path=settings_path,
@@ -170,6 +172,7 @@ class App:
         people_menu.wire(self)
         timeline_view.wire(self, self.room)
         self.room.on_chat = self._chat_line
+        idle.wire(self, self.room)  # the People panel's idle marks (chat lines count as activity)
         self.room.on_notice = self.ui.add_notice
         self.room.on_presence, self.ui.chat.clock = self.ui.chat.add_presence, self.scheduler.now
         self.room.on_users = self._users_changed
@@ -251,8 +254,9 @@ class App:
             self.room.apply_incoming(LIVE_BUDGET)  # a burst is applied over frames, in order
         self.timeline.step()  # the replay, its pages and an export's step (the live board went on above)
         self._show_status()
+        self.game.tick(self)  # first: the viewport under its banner, which a followed view then fills
         self.follow.tick(self)  # follow a view, publish mine (after the status: it adds to it)
-        self.game.tick(self)
+        self.idle.tick(self)  # after the game's marks, before the frame is drawn
         self.ui.update(self.scheduler.now())  # toasts and tooltips on the app's clock, as its timers
 
     def run(self) -> None:

@@ -28,8 +28,18 @@ log = logging.getLogger(__name__)
 
 
 def _parse_address(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
+    """``HOST:PORT``; an IPv6 address in brackets, ``[::1]:5151`` (its colons would be read as the
+    port's otherwise, so a bare one with a port is refused rather than guessed)."""
+    if text.startswith("["):
+        host, close, rest = text[1:].partition("]")
+        sep, port = rest[:1], rest[1:]
+        if not close or sep != ":" or not host:
+            raise argparse.ArgumentTypeError(f"expected [IPV6]:PORT, got {text!r}")
+    else:
+        host, sep, port = text.rpartition(":")
+        if ":" in host:
+            raise argparse.ArgumentTypeError(f"write an IPv6 address in brackets: [{host}]:{port}")
+    if not sep or not port.isdigit() or int(port) > 65535:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
     return host or "127.0.0.1", int(port)
 

@@ -1,5 +1,7 @@
 """Following someone's view: ``/follow NICK`` (or a presenter's ``follow``, /present) makes my view
-track theirs, zoom and pan, until I pan or zoom myself or press Esc. And the other half: my own view
+track theirs, zoom and pan, until I pan or zoom myself or press Esc (my window resized, the panels
+toggled with Tab or the game's banner coming or going change where my board is drawn, not what I
+follow: their view is fitted again into the new rect). And the other half: my own view
 (the part of the board I see) goes to the room as a ``view`` whenever it changes, at most VIEW_RATE
 a second, and again when someone joins, so whoever follows me sees what I see.
 
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import math
 from typing import TYPE_CHECKING
+
+import pygame
 
 from pgboard import names
 from pgboard.protocol_presence import Follow, View
@@ -28,6 +32,7 @@ class Follower:
         self.views: dict[str, View] = {}  # the last view each member sent
         self._shown: View | None = None  # the target's view my viewport was set to
         self._set_to: object = None  # my viewport's key right after I set it (moved since: stop)
+        self._set_in: object = None  # the screen rect it was set in (another one: fit it again)
         self._sent: Box | None = None  # the view I sent last
         self._sent_at = -math.inf
         self._members: frozenset[str] = frozenset()
@@ -38,7 +43,7 @@ class Follower:
         room = app.room
         if room is None or user == room.me:
             return
-        self.target, self._shown, self._set_to = user, None, None
+        self.target, self._shown, self._set_to, self._set_in = user, None, None, None
         app.ui.toast(f"Following {room.users.get(user, 'someone')}: Esc or your own pan or zoom stops")
 
     def stop(self, app: App, said: str = "") -> None:
@@ -79,14 +84,17 @@ class Follower:
         room, vp = app.room, app.viewport
         if room is None:
             return
-        if self.target and self._set_to is not None and vp.key != self._set_to:
+        refit = self.target and self._set_in is not None and vp.rect != self._set_in
+        if refit:
+            self._shown = None  # my window changed, not my mind: show their view again in it
+        elif self.target and self._set_to is not None and vp.key != self._set_to:
             self.stop(app, "Stopped following: you moved the view")
         if self.target and self.target not in room.users:
             self.stop(app, "Stopped following: they left")
         view = self.views.get(self.target) if self.target else None
         if view is not None and view != self._shown:
             vp.show((view.x, view.y, view.x + view.w, view.y + view.h))
-            self._shown, self._set_to = view, vp.key
+            self._shown, self._set_to, self._set_in = view, vp.key, pygame.Rect(vp.rect)
         if self.target:
             nick = room.users.get(self.target, "")
             app.ui.status.extra = f"Following {nick} (Esc stops) · {app.ui.status.extra}"

@@ -110,14 +110,16 @@ class InputWake:
 
 def wake_sockets(app: App) -> tuple[list[int], list[int]]:
     """What wakes the loop from the network: the connection's socket when it may bring something
-    (readable), and when the pump waits for it to take bytes or finish connecting (writable)."""
+    (readable), and when the pump waits for it to take bytes or finish connecting (writable); on the
+    connect screen, a look at a server's rooms when its answer is there (pgboard/room_probe.py)."""
     conn = app.conn
+    looks = app.ui.connect_screen.rooms.wake_fds() if app.ui.connect_visible else []  # its room list
     if conn is None:
-        return [], []
+        return looks, []
     fd = conn.fileno()
     if fd < 0:
-        return [], []
-    return [fd], [fd] if conn.wants_write() else []
+        return looks, []
+    return [fd, *looks], [fd] if conn.wants_write() else []
 
 
 class FrameLoop:

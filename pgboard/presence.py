@@ -108,6 +108,12 @@ class Presence:
         at = self._active.get(user)
         return at is not None and (self.clock() if now is None else now) - at < DRAWING_RECENT
 
+    def last_seen(self, user: str) -> float | None:
+        """When ``user``'s cursor last moved or an operation of theirs last arrived (pgboard/idle.py)."""
+        cursor = self._cursors.get(user)
+        times = [t for t in (cursor[1] if cursor else None, self._active.get(user)) if t is not None]
+        return max(times, default=None)
+
     def next_change(self, now: float) -> float | None:
         """Seconds until a cursor or a mark looks different by itself; None when nothing will."""
         waits: list[float] = []

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 
 from pgboard_server import lockorder
-from pgboard_server.ratelimit import TokenBucket
+from pgboard_server.ratelimit import TokenBucket, address_key
 
 MAX_TRACKED = 100_000  # addresses remembered at once (a bucket is ~100 bytes: ~10 MiB at most)
 
@@ -30,6 +30,7 @@ class AddressPacer:
             return 0
         with self._lock:
             now = self.clock()
+            address = address_key(address)  # an IPv6 peer by its /64, as the other limits
             bucket = self._buckets.get(address)
             if bucket is None:
                 if len(self._buckets) >= MAX_TRACKED:

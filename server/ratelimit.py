@@ -16,6 +16,7 @@ A rate of 0 turns a limit off. Every number is a field of :class:`~pgboard_serve
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import math
 from collections import deque
 from collections.abc import Callable
@@ -27,6 +28,26 @@ if TYPE_CHECKING:
     from pgboard_server.limits import Limits
 
 PRUNE_EVERY = 1024  # connections admitted between two sweeps of idle addresses
+# IPv6 peers share their limits by /64, not by address: a /64 is the smallest network an ISP hands a
+# home or a host (RFC 6177; SLAAC needs a /64), and inside it a machine picks any of 2**64 addresses
+# (privacy addresses rotate by themselves), so one machine keyed by its /128 would get a fresh set of
+# buckets and connection slots for the asking. A /64 is one subscriber, as one IPv4 address is.
+IPV6_KEY_PREFIX = 64
+
+
+def address_key(address: str) -> str:
+    """The key an address's limits are kept under: an IPv4 address as it is (an IPv4-mapped IPv6
+    address, as a dual-stack listener reports IPv4 peers, as the IPv4 address), an IPv6 address as its
+    /IPV6_KEY_PREFIX network, anything else (a test's made-up peer name) as it is."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # a link-local's %zone is not a network
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_KEY_PREFIX), strict=False))
+    return str(ip)
 
 
 class TokenBucket:
@@ -101,7 +122,7 @@ class AddressTable:
 
     def acquire(self, address: str) -> AddressQuota | None:
         """The address's quota with one more connection counted, or None when it has its maximum."""
-        now = self.clock()
+        address, now = address_key(address), self.clock()
         with self._lock:
             self._admitted += 1
             if self._admitted % PRUNE_EVERY == 0:
@@ -123,7 +144,7 @@ class AddressTable:
 
     def connections(self, address: str) -> int:
         with self._lock:
-            quota = self._quotas.get(address)
+            quota = self._quotas.get(address_key(address))
         return 0 if quota is None else quota.connections
 
 

@@ -23,6 +23,7 @@ from pgboard_server.bans import Bans
 from pgboard_server.chat import ChatCommands
 from pgboard_server.friends import FriendList
 from pgboard_server.limits import Limits
+from pgboard_server.listener import listen
 from pgboard_server.metrics import Metrics, MetricsEndpoint
 from pgboard_server.ratelimit import AddressTable
 from pgboard_server.room import SHUTDOWN_REASON
@@ -107,7 +108,7 @@ class BoardServer:
         """Bind, open the store and replay its logs, start accepting; returns when clients can join.
 
         Clients that connect during the replay wait in the listen backlog."""
-        listener = socket.create_server((self.host, self.port), backlog=self.limits.backlog)
+        listener = listen(self.host, self.port, self.limits.backlog)  # server/listener.py: IPv6 too
         self.address = listener.getsockname()[:2]  # the cluster redirects to it
         try:
             if self.cluster_config is not None:  # imported only here: redis-py is an optional extra

@@ -82,7 +82,8 @@ class RawClient:
         tls: ssl.SSLContext | None = None,
         source: str | None = None,
     ) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET  # "::1": an IPv6 peer
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
         if source is not None:  # another loopback address (127.0.0.2...): another "host" to the server
             self.sock.bind((source, 0))
         if rcvbuf is not None:  # a small window: a client that stops reading fills up quickly

@@ -27,6 +27,7 @@ from .. import names, settings
 from ..protocol import MAX_NAME_FIELD
 from . import connect_draw, connect_message, theme
 from .connect_draw import CHANGE_LABEL, LABEL_H, MODES, TLS_LABELS
+from .room_picker import RoomPicker
 from .text import FontSet
 from .textfield import TextField
 
@@ -117,6 +118,8 @@ class ConnectScreen:
         self.use_rect = pygame.Rect(0, 0, 0, 0)
         self.window = pygame.Rect(0, 0, 1, 1)
         self._hover: tuple[int, int] = (-1, -1)
+        self.rooms = RoomPicker(fonts)  # the server's open rooms, asked before joining
+        self.rooms.on_pick = self.pick_room
         self.focus(self.nick if not s.nick else self.password if self.mode != "guest" else self.host)
 
     # -- focus and values
@@ -168,6 +171,16 @@ class ConnectScreen:
         self.port.set_text(str(port))
         self.nick.set_text(nick)
         self.room.set_text(room)
+
+    def pick_room(self, name: str, password: bool) -> None:
+        """A room clicked in the picker: its name in the Room field (a password room: type it next)."""
+        self.room.set_text(name)
+        self.focus(self.room_password if password else self.room)
+
+    def server_address(self) -> tuple[str, int]:
+        """The server the fields name now (port -1 while it is not a number)."""
+        host, port = unbracket(self.host.text) or settings.DEFAULT_HOST, self.port.text.strip()
+        return host, int(port) if port.isdigit() else -1 if port else settings.DEFAULT_PORT
 
     def values(self) -> tuple[str, str, str, str]:
         return (self.host.text, self.port.text, self.nick.text, self.room.text)
@@ -260,7 +273,7 @@ class ConnectScreen:
 
     def _check(self, need_address: bool) -> tuple[str, int, str, str] | None:
         host, port_text, nick, room = self.values()
-        host = host.strip() or settings.DEFAULT_HOST
+        host = unbracket(host) or settings.DEFAULT_HOST
         port = 0
         if need_address:
             try:
@@ -350,6 +363,8 @@ class ConnectScreen:
                 self._cycle(-1 if event.mod & pygame.KMOD_SHIFT else 1)
                 return True
         if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            if self.rooms.click(event.pos):
+                return True
             if self.connect_rect.collidepoint(event.pos):
                 if self.untrusted:
                     self.trust()
@@ -401,6 +416,7 @@ class ConnectScreen:
         height = TOP + MODE_H + FIELD_GAP + len(rows) * row + message_h + 8 + BUTTON_H + 28
         self.card = pygame.Rect(0, 0, min(CARD_W, window.w - 24), height)
         self.card.center = window.center
+        self.card.x -= self.rooms.room_beside(self.card, window)  # the card and the room list, centred
         x, w = self.card.x + 28, self.card.w - 56
         y = self.card.y + TOP + LABEL_H
         self.host.rect = pygame.Rect(x, y, w - PORT_W - theme.PAD * 2, theme.INPUT_H)
@@ -432,6 +448,17 @@ class ConnectScreen:
         self.host_rect = pygame.Rect(x, by, half, BUTTON_H)
         self.connect_rect = pygame.Rect(x + w - half, by, half, BUTTON_H)
         self.message_y = y - LABEL_H - FIELD_GAP + 12  # under the last field
+        self.rooms.layout(self.card, self.window)
 
     def draw(self, surface: pygame.Surface) -> None:
+        editing = self.host.focused or self.port.focused
+        self.rooms.poll(*self.server_address(), editing=editing, tls=self.tls)
         connect_draw.draw(self, surface)
+        self.rooms.draw(surface, self._hover)
+
+
+def unbracket(host: str) -> str:
+    """The server field as an address: an IPv6 address may be typed in brackets, as in a URL or in
+    the join line a host gives (``[2001:db8::5]``)."""
+    host = host.strip()
+    return host[1:-1].strip() if host.startswith("[") and host.endswith("]") else host

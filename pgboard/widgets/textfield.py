@@ -10,6 +10,9 @@ selecting), Ctrl+A selects all, Ctrl+C / Ctrl+X / Ctrl+V copy, cut and paste thr
 (widgets/clipboard.py; a masked field never copies); with ``history`` set, Up and Down walk through
 the lines submitted before, like a shell. What does not fit ``max_len`` (or ``accept``) is refused
 whole and the field says so (``refused``) until the next edit: "5151" + "47314" never becomes "51514".
+A line with right-to-left text (Arabic, Hebrew) is drawn whole in visual order, its caret and
+selection where its characters are drawn, Left and Right moving the way the arrow points on the screen
+(widgets/bidi_line.py); a right-to-left line starts at the field's right edge.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from collections.abc import Callable
 import pygame
 
 from .. import graphemes
-from . import theme
+from ..scripts import needs_bidi
+from . import bidi_line, theme
 from .clipboard import CLIPBOARD, Clipboard
 from .text import FontSet
 
@@ -70,6 +74,7 @@ class TextField:
         self._history_pos: int | None = None  # index into history while browsing with Up/Down
         self._draft = ""  # what was typed before browsing began
         self._scroll = 0  # pixels of text hidden at the left
+        self._visual_line: bidi_line.VisualLine | None = None  # the last right-to-left line laid out
 
     # -- focus
 
@@ -93,6 +98,16 @@ class TextField:
         self.anchor = None
         self.composition = ""
         self.refused = ""
+
+    def visual(self) -> bidi_line.VisualLine | None:
+        """The shown line as drawn when it has right-to-left text (laid out once per text), else None."""
+        shown = self.shown
+        if not needs_bidi(shown):
+            return None
+        line = self._visual_line
+        if line is None or line.text != shown:
+            line = self._visual_line = bidi_line.layout(shown, lambda s: self.fonts.width(s, self.size))
+        return line
 
     # -- selection
 
@@ -201,6 +216,8 @@ class TextField:
         elif key == pygame.K_DELETE:
             if not self._delete_selection() and cursor < len(text):
                 self._replace(cursor, self._word_end() if word else graphemes.after(text, cursor), "")
+        elif key in (pygame.K_LEFT, pygame.K_RIGHT) and (line := self.visual()) is not None:
+            self._visual_arrow(line, -1 if key == pygame.K_LEFT else 1, word, extend)
         elif key == pygame.K_LEFT:
             sel = self.selection
             if sel and not extend:
@@ -223,6 +240,20 @@ class TextField:
             self._browse(+1)
         elif key in (pygame.K_RETURN, pygame.K_KP_ENTER):
             self.submit()
+
+    def _visual_arrow(self, line: bidi_line.VisualLine, toward: int, word: bool, extend: bool) -> None:
+        """Left/Right on a line with right-to-left text: the way the arrow points on the screen. A
+        selection collapses to its end on that side; Ctrl moves by words, forward in reading order
+        being leftward on a right-to-left line."""
+        sel = self.selection
+        if sel and not extend:
+            ends = sorted(sel, key=line.caret_x)
+            self._move(ends[0] if toward < 0 else ends[-1], False)
+        elif word:
+            forward = (toward > 0) != line.base_rtl
+            self._move(self._word_end() if forward else self._word_start(), extend)
+        else:
+            self._move(line.step(self.cursor, toward), extend)
 
     def _word_start(self) -> int:
         i = self.cursor
@@ -297,6 +328,9 @@ class TextField:
     def _index_at(self, x: int) -> int:
         """The caret position nearest to screen ``x`` (prefix widths grow: a binary search)."""
         rel = x - (self.rect.x + TEXT_PAD) + self._scroll
+        line = self.visual()
+        if line is not None:
+            return graphemes.snap(self.text, line.index_at(rel - self._align(line)))
         shown = self.shown
         lo, hi = 0, len(shown)
         while lo < hi:
@@ -311,6 +345,31 @@ class TextField:
             if rel - left > right - rel:
                 lo = graphemes.after(self.text, lo)
         return graphemes.snap(self.text, lo)  # never inside a character
+
+    def _align(self, line: bidi_line.VisualLine) -> int:
+        """Pixels a right-to-left line that fits is moved right by: it starts at the field's right edge."""
+        inner_w = self.rect.w - 2 * TEXT_PAD
+        return max(0, inner_w - CURSOR_W - line.width) if line.base_rtl else 0
+
+    def _draw_visual(
+        self, surface: pygame.Surface, line: bidi_line.VisualLine, inner: pygame.Rect, y: int
+    ) -> int:
+        """The whole line in visual order, the selection's bands behind it; the caret's x in ``inner``."""
+        caret = round(line.caret_x(self.cursor))
+        self._scroll = min(self._scroll, max(0, line.width - inner.width + CURSOR_W))
+        if caret - self._scroll > inner.width - CURSOR_W:
+            self._scroll = caret - inner.width + CURSOR_W
+        if caret - self._scroll < 0:
+            self._scroll = caret
+        x = inner.x - self._scroll + self._align(line)
+        sel = self.selection
+        if sel is not None:
+            h = self.fonts.line_height(self.size)
+            for x0, x1 in line.spans(*sel):
+                band = pygame.Rect(x + round(x0), y - h // 2, max(1, round(x1 - x0)), h)
+                pygame.draw.rect(surface, SELECTION_BG, band)
+        self.fonts.blit(surface, line.text, (x, y), self.size, theme.TEXT, anchor="midleft")
+        return caret - self._scroll + self._align(line)
 
     def draw(self, surface: pygame.Surface) -> None:
         border = theme.ACCENT if self.focused else theme.FIELD_BORDER
@@ -339,6 +398,8 @@ class TextField:
                     surface, self.placeholder, (inner.x, y), self.size, theme.TEXT_FAINT, anchor="midleft"
                 )
             caret_x = 0
+        elif (line := self.visual()) is not None and not composition:
+            caret_x = self._draw_visual(surface, line, inner, y)
         else:
             caret_x = self.fonts.width(before, self.size)
             comp_w = self.fonts.width(composition, self.size) if composition else 0
