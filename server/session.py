@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from pgboard_server import history, lockorder
+from pgboard_server.echo import RawCodec
 from pgboard_server.fastwrite import write_now
 from pgboard_server.limits import MAX_INPUT_PAUSE
 from pgboard_server.ratelimit import AddressQuota, Throttle
@@ -36,7 +37,6 @@ from pgboard.protocol import (
     ACCOUNT_MESSAGES,
     MAX_FRAME,
     OPERATIONS,
-    Codec,
     Cursor,
     Error,
     Join,
@@ -116,7 +116,7 @@ class Session:
         self._linger = self.limits.close_linger
         # until the join, a frame is at most UNJOINED_MAX_FRAME bytes (what the reader thread may buffer
         # for a stranger); attach() lifts it to MAX_FRAME
-        self.codec = Codec(max_frame=self.limits.unjoined_max_frame)
+        self.codec = RawCodec(max_frame=self.limits.unjoined_max_frame)
         self._stranger_read = min(self.limits.recv_size, self.limits.unjoined_max_frame + 2)
         self.reader = threading.Thread(target=self._read_loop, name=f"pgboard-read-{number}", daemon=True)
         self.writer = threading.Thread(target=self._write_loop, name=f"pgboard-write-{number}", daemon=True)
@@ -383,7 +383,7 @@ class Session:
         self.server.forget(self)
         log.info("%r disconnected (%s)", self, self.close_reason or reason)
 
-    def _receive(self, codec: Codec, plain: bytes) -> None:
+    def _receive(self, codec: RawCodec, plain: bytes) -> None:
         if plain:  # b"" would mean end of file to the codec; TLS may decrypt nothing yet
             codec.receive_data(plain)
             self._handle_input(codec)
@@ -408,7 +408,7 @@ class Session:
         self._wire_ready.set()
         return True
 
-    def _handle_input(self, codec: Codec) -> None:
+    def _handle_input(self, codec: RawCodec) -> None:
         to_flush: dict[Session, None] = {}  # members the room queued this chunk's echoes on, unwritten
         try:
             self._handle_frames(codec, to_flush)
@@ -419,13 +419,14 @@ class Session:
         if room is not None and room.compaction.due():
             room.compaction.compact()
 
-    def _handle_frames(self, codec: Codec, to_flush: dict[Session, None]) -> None:
+    def _handle_frames(self, codec: RawCodec, to_flush: dict[Session, None]) -> None:
         ops: list[Operation] = []  # read in a row: applied together (one commit), before what follows
+        raws: list[bytes] = []  # their payloads, for the echoes (server/echo.py)
         while not self._closing:
             try:
                 msg = codec.next_message()
             except ProtocolError as exc:
-                self._apply(ops, to_flush)
+                self._apply(ops, raws, to_flush)
                 log.info("%r: protocol error %s: %s", self, exc.code, exc.detail)
                 if exc.fatal:
                     self.close("protocol error", Error(exc.code, exc.detail, fatal=True))
@@ -440,32 +441,34 @@ class Session:
                 retry = self.throttle.admit("op")
                 if not retry:
                     ops.append(msg)
+                    raws.append(codec.raw)
                     continue
-                self._apply(ops, to_flush)
+                self._apply(ops, raws, to_flush)
                 self._refuse(
                     "op", f"more than {self.limits.op_rate:g} drawing operations a second", retry, msg.oid
                 )
                 continue
-            self._apply(ops, to_flush)
+            self._apply(ops, raws, to_flush)
             try:
                 self._dispatch(msg, to_flush)
             except Exception:
                 log.exception("%r: failed to handle %r", self, msg)
                 self.send(Error("server_error", "the server failed to handle that message"))
-        self._apply(ops, to_flush)
+        self._apply(ops, raws, to_flush)
 
-    def _apply(self, ops: list[Operation], to_flush: dict[Session, None]) -> None:
+    def _apply(self, ops: list[Operation], raws: list[bytes], to_flush: dict[Session, None]) -> None:
         """Apply the operations gathered so far in the room (Room.apply_all), and start a new batch;
         the members their echoes wait on join ``to_flush``."""
         if not ops:
             return
-        batch = ops[:]
+        batch, payloads = ops[:], raws[:]
         ops.clear()
+        raws.clear()
         room = self.room  # kicked or closed meanwhile: nothing more is applied, as after a close
         if room is None:
             return
         try:
-            to_flush.update(dict.fromkeys(room.apply_all(self, batch)))
+            to_flush.update(dict.fromkeys(room.apply_all(self, batch, payloads)))
         except Exception:
             log.exception("%r: failed to apply %d operations", self, len(batch))
             self.send(Error("server_error", "the server failed to handle that message"))
