@@ -33,12 +33,13 @@ from __future__ import annotations
 import logging
 import secrets
 import sqlite3
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from pgboard_server import echo as echo_bytes
-from pgboard_server import game_room, lockorder, logform, presenting
+from pgboard_server import game_room, lockorder, logform, presenting, rounds
 from pgboard_server.budget import BudgetMeter, RoomBudget, growth
 from pgboard_server.compaction import LogCompactor
 from pgboard_server.limits import Limits
@@ -115,6 +116,7 @@ class Room:
         self.budget = budget or Limits().budget()
         self.meter = BudgetMeter()  # the board's points and bytes, whichever Board is installed
         self.compaction = LogCompactor(self)
+        self.rounds = rounds.Rounds(self)  # the readers' chunks, applied in rounds
         self.board = Board(may_edit=self.rights.may_edit, edit_scope=self.rights.editable_authors)
         self.board.max_objects = max_objects
         self.members: dict[str, Session] = {}  # author id -> session
@@ -257,47 +259,9 @@ class Room:
     def apply_all(
         self, session: Session, ops: Sequence[Operation], raws: Sequence[bytes] = ()
     ) -> list[Session]:
-        """Apply ``session``'s operations (one input chunk's, in order) under one hold of the lock,
-        commit their echoes in one transaction, then queue them: each echo to every member, each
-        answer (an ack of a resend, a refusal) to ``session`` alone, all in the order of ``ops``.
-        Queued, not written: returns the members queued on, whom the caller flushes (the reader,
-        once at the end of its input chunk). Queueing happens under the lock, so every member
-        gets the echoes in seq order whichever thread flushes them. ``raws``: the payloads ``ops``
-        were decoded from, when known (their echoes are spliced from them: server/echo.py)."""
-        with self.lock:
-            if self.members.get(session.user) is not session:
-                # A connection its author's reconnect replaced (or one that left) applies nothing more:
-                # read late by its reader thread, the operation would land behind the catch-up of the
-                # new connection, which still has it to resend; a client that caught up on a compacted
-                # board would then take its echo for the acknowledgement of something already drawn.
-                return []
-            self.board.begin()  # a failed commit takes the chunk back in O(chunk): see _log
-            try:
-                replies = [self._apply_one(session, op) for op in ops]
-                echoes: list[Operation] = [r for r in replies if isinstance(r, OPERATIONS)]
-                # raws may be empty (apply(): no payloads known): zip stops there
-                raw_of = {r.seq: p for r, p in zip(replies, raws, strict=False) if isinstance(r, OPERATIONS)}
-                logged = self._log(echoes, raw_of) if echoes else {}
-            except BaseException:
-                self.board.rollback()  # a failure of ours: what nobody saw is not kept either
-                raise
-            finally:
-                self.board.end()
-            everyone: list[bytes] = []  # the echoes, for the others
-            mine: list[bytes] = []  # the echoes and the answers, for the sender, in the order sent
-            for reply in replies:
-                if isinstance(reply, OPERATIONS):
-                    result = logged[reply.seq]
-                    if isinstance(result, bytes):
-                        everyone.append(result)
-                        mine.append(result)
-                        continue
-                    reply = result
-                mine.append(encode(reply))
-            members = list(self.members.values()) if everyone else [session]
-            for s in members:
-                s.send_frames(mine if s is session else everyone, flush=False)
-            return members
+        """Apply ``session``'s operations (one input chunk's) in a round of their own
+        (server/rounds.py ``apply_round``): returns the members queued on, whom the caller flushes."""
+        return rounds.apply_round(self, [(session, ops, raws, threading.Event())])
 
     def _apply_one(self, session: Session, op: Operation) -> Message:
         """The echo of ``op`` applied to the board (not logged yet), or the answer to send back."""

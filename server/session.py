@@ -31,6 +31,7 @@ from pgboard_server.echo import RawCodec
 from pgboard_server.fastwrite import write_now
 from pgboard_server.limits import MAX_INPUT_PAUSE
 from pgboard_server.ratelimit import AddressQuota, Throttle
+from pgboard_server.rounds import Rounds
 from pgboard_server.tls import TLS_REQUIRED, HandshakeFailed, TlsWire
 
 from pgboard.protocol import (
@@ -88,6 +89,7 @@ class Session:
         self.id_prefix = ""  # what this connection's object ids begin with (pgboard/ids.py), set at join
         self.nick = ""
         self.room: Room | None = None
+        self.last_round: threading.Event | None = None  # set once the last chunk handed over is applied
         self.ignoring_chat = False
         self.last_heard = server.clock()
         self.connected_at = self.last_heard  # JOIN_TIMEOUT counts from here: no input resets it
@@ -427,6 +429,7 @@ class Session:
                 msg = codec.next_message()
             except ProtocolError as exc:
                 self._apply(ops, raws, to_flush)
+                Rounds.settle(self)  # what follows goes out after those operations' answers
                 log.info("%r: protocol error %s: %s", self, exc.code, exc.detail)
                 if exc.fatal:
                     self.close("protocol error", Error(exc.code, exc.detail, fatal=True))
@@ -444,11 +447,13 @@ class Session:
                     raws.append(codec.raw)
                     continue
                 self._apply(ops, raws, to_flush)
+                Rounds.settle(self)  # what follows goes out after those operations' answers
                 self._refuse(
                     "op", f"more than {self.limits.op_rate:g} drawing operations a second", retry, msg.oid
                 )
                 continue
             self._apply(ops, raws, to_flush)
+            Rounds.settle(self)  # what follows goes out after those operations' answers
             try:
                 self._dispatch(msg, to_flush)
             except Exception:
@@ -468,7 +473,7 @@ class Session:
         if room is None:
             return
         try:
-            to_flush.update(dict.fromkeys(room.apply_all(self, batch, payloads)))
+            to_flush.update(dict.fromkeys(room.rounds.submit(self, batch, payloads)))
         except Exception:
             log.exception("%r: failed to apply %d operations", self, len(batch))
             self.send(Error("server_error", "the server failed to handle that message"))
