@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import socket
 import threading
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from pgboard_server import history, lockorder
 from pgboard_server.echo import RawCodec
 from pgboard_server.fastwrite import write_now
-from pgboard_server.limits import MAX_INPUT_PAUSE
+from pgboard_server.limits import MAX_INPUT_PAUSE, WRITER_IDLE
 from pgboard_server.ratelimit import AddressQuota, Throttle
 from pgboard_server.rounds import Rounds
 from pgboard_server.tls import TLS_REQUIRED, HandshakeFailed, TlsWire
@@ -121,7 +122,8 @@ class Session:
         self.codec = RawCodec(max_frame=self.limits.unjoined_max_frame)
         self._stranger_read = min(self.limits.recv_size, self.limits.unjoined_max_frame + 2)
         self.reader = threading.Thread(target=self._read_loop, name=f"pgboard-read-{number}", daemon=True)
-        self.writer = threading.Thread(target=self._write_loop, name=f"pgboard-write-{number}", daemon=True)
+        self.writer: threading.Thread | None = None  # started when a write would block (_wake_locked)
+        self._writer_running = False
 
     def __repr__(self) -> str:
         return f"<Session #{self.number} {self.peer} {self.nick or '-'}>"
@@ -135,7 +137,9 @@ class Session:
         return self.room is not None
 
     def start(self) -> None:
-        self.writer.start()
+        if self.tls is not None:  # the writer waits for the handshake, then writes under TLS
+            with self._lock:
+                self._wake_locked()
         self.reader.start()
 
     # -- outbound
@@ -169,7 +173,19 @@ class Session:
 
     def wake(self) -> None:
         with self._lock:
+            self._wake_locked()
+
+    def _wake_locked(self) -> None:
+        """Hand the queue to the writer thread, starting one if none runs (under ``_lock``). An idle
+        connection has no writer: the thread that queues a frame writes it (``_flush_locked``) unless
+        the socket's buffer is full, a catch-up is to be produced, or the connection closes."""
+        if self._writer_running:
             self._cv.notify()
+            return
+        self._writer_running = True
+        name = f"pgboard-write-{self.number}"
+        self.writer = threading.Thread(target=self._write_loop, name=name, daemon=True)
+        self.writer.start()
 
     def flush(self) -> None:
         """Send what is queued now, from this thread, if that cannot block; else wake the writer."""
@@ -184,12 +200,12 @@ class Session:
         # _writing under _lock before it takes a batch. So frames leave in queue order, and the
         # non-blocking write_now never waits (server/fastwrite.py).
         if self._writing or self._closing or self._tail:
-            self._cv.notify()  # the writer sends a short write's tail first
+            self._wake_locked()  # the writer sends a short write's tail first
             return
         if not self._queue:
             return  # an earlier flush sent it all already
         if not isinstance(self._queue[0], bytes):
-            self._cv.notify()  # a catch-up is next: the writer produces it
+            self._wake_locked()  # a catch-up is next: the writer produces it
             return
         batch: list[bytes] = []
         while self._queue and isinstance(self._queue[0], bytes):
@@ -200,7 +216,7 @@ class Session:
         self._queued -= len(plain)
         if sent < len(data):
             self._tail = data[sent:]  # already on the wire format (ciphertext under TLS)
-            self._cv.notify()
+            self._wake_locked()
 
     def send_lazy(self, frames: Lazy) -> None:
         """Queue frames produced later by the writer (a catch-up); not counted against the bound."""
@@ -208,7 +224,7 @@ class Session:
             if self._closing:
                 return
             self._queue.append(frames)
-            self._cv.notify()
+            self._wake_locked()
 
     # -- closing
 
@@ -234,7 +250,7 @@ class Session:
                     self._queued = 0
                 if error is not None:
                     self._queue.append(encode(error))
-                self._cv.notify()
+                self._wake_locked()
             room = self.room
             self.close_reason = reason
         self._stop_reading.set()
@@ -269,7 +285,10 @@ class Session:
                 with self._lock:
                     self._writing = False
                     while not self._queue and not self._tail and not self._closing:
-                        self._cv.wait()
+                        if not self._cv.wait(WRITER_IDLE) and not self._queue and not self._tail:
+                            if not self._closing:  # nothing to do for a while: the thread ends
+                                self._writer_running = False
+                                return
                     if not self._queue and not self._tail:
                         break
                     tail, self._tail = self._tail, b""
@@ -309,7 +328,8 @@ class Session:
             self.close("server error")
             self._shutdown(socket.SHUT_RDWR)
         finally:
-            self._writer_done.set()
+            if self._writer_running:  # not an idle writer's end: the connection's writing is over
+                self._writer_done.set()
 
     def _shutdown(self, how: int) -> None:
         try:
@@ -348,8 +368,10 @@ class Session:
                     self._receive(codec, self.tls.decrypt(b""))  # frames sent with the handshake's end
                 else:
                     reason = "no TLS"
+            readable = _readable(self.sock)
             while not self._tls_failed:
                 try:
+                    readable()  # wait without a buffer: recv() holds recv_size bytes while it waits
                     # a stranger's reads are small too: what it may send before joining is
                     data = self.sock.recv(self.limits.recv_size if self.room else self._stranger_read)
                 except TimeoutError:
@@ -568,3 +590,14 @@ class Session:
             self.last_ping = now
             self.pings += 1
             self.send(Ping(self.pings))
+
+
+def _readable(sock: socket.socket) -> Callable[[], object]:
+    """A wait until ``sock`` has input (or is shut down), holding no buffer: an idle connection's
+    reader waited in recv() with a RECV_SIZE bytes object allocated (64 KiB of each connection's
+    memory). A no-op where there is no poll (Windows): recv() waits there."""
+    if not hasattr(select, "poll"):
+        return lambda: None
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return poller.poll
