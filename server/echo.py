@@ -21,17 +21,7 @@ client's own, which the server's must never lose to). Anything else is encoded a
 from __future__ import annotations
 
 from pgboard import wire_fields
-from pgboard.protocol import (
-    MAX_FRAME,
-    TERMINATOR,
-    Codec,
-    Delete,
-    Extend,
-    Message,
-    Move,
-    ProtocolError,
-    decode_frame,
-)
+from pgboard.protocol import MAX_FRAME, Codec, Delete, Extend, Message, Move, frame_of, payload_of
 
 # quotes of a well-formed payload: 2 for each key and for each string value (t, oid, id)
 _QUOTES: dict[type, int] = {Extend: 2 * 4 + 6, Delete: 2 * 3 + 6, Move: 2 * 5 + 6}
@@ -57,7 +47,7 @@ def splice(raw: bytes, echo: Message) -> bytes | None:
     payload = body[:-1] + tail.encode("ascii") + b"}"
     if len(payload.strip(b" \t\r\n")) > MAX_FRAME:
         return None  # the encoder would refuse it as well: let it say so
-    return payload + TERMINATOR
+    return frame_of(payload.decode("ascii"))
 
 
 def stored(echo: Message, frame: bytes) -> str | None:
@@ -70,7 +60,7 @@ def stored(echo: Message, frame: bytes) -> str | None:
             f'{wire_fields.pack_points(echo.points)}","seq":{echo.seq},"author":"{echo.author}"{tail}'
         )
     if type(echo) in (Move, Delete):
-        return frame[: -len(TERMINATOR)].decode("ascii").strip(" \t\r\n")  # no points to pack
+        return payload_of(frame).strip(" \t\r\n")  # no points to pack
     return None
 
 
@@ -82,20 +72,6 @@ class RawCodec(Codec):
         self.raw = b""
 
     def next_message(self) -> Message | None:
-        # Codec.next_message, keeping the payload it decodes
-        if self._broken is not None:
-            raise self._broken
-        end = self._find_end()
-        if self._broken is not None:
-            raise self._broken
-        if end < 0:
-            if self._closed and self._buf.strip(b" \t\r\n"):
-                self._buf.clear()
-                self._searched = 0
-                raise ProtocolError("truncated", "the connection closed inside a frame")
-            return None
-        payload = bytes(self._buf[:end])
-        del self._buf[: end + len(TERMINATOR)]
-        self._searched = 0
-        self.raw = payload
-        return decode_frame(payload)
+        end = self._find_end()  # where Codec.next_message will cut: the search resumes there, O(1)
+        self.raw = bytes(self._buf[:end]) if end >= 0 and self._broken is None else b""
+        return super().next_message()

@@ -185,7 +185,8 @@ class BoardServer:
         wait = self.limits.send_timeout + self.limits.close_linger + JOIN_GRACE
         deadline = time.monotonic() + wait
         for s in sessions:
-            for thread in (s.writer, s.reader):
+            # the writer: the one close() started if none ran (an idle connection has none)
+            for thread in [t for t in (s.writer, s.reader) if t is not None]:
                 thread.join(max(0.0, deadline - time.monotonic()))
                 if thread.is_alive():
                     log.warning("%s did not end in time", thread.name)

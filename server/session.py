@@ -1,5 +1,7 @@
-"""One client connection: a reader thread that frames and dispatches, a writer thread that drains a
-bounded queue of outbound frames, coalescing many frames into one sendall().
+"""One client connection: a reader thread that frames and dispatches (what it decides is in
+server/session_input.py), and a bounded queue of outbound frames, written by the thread that queued
+them or, when that would block, by a writer thread started for the purpose (it coalesces many frames
+into one sendall() and ends after WRITER_IDLE without work: an idle connection has one thread).
 
 When the writer is idle and the kernel's send buffer has room, the thread that queued the frames
 sends them itself (:meth:`Session.flush`, one non-blocking write of everything queued,
@@ -20,40 +22,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import select
 import socket
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from pgboard_server import history, lockorder
+from pgboard_server import lockorder, session_input
 from pgboard_server.echo import RawCodec
-from pgboard_server.fastwrite import write_now
+from pgboard_server.fastwrite import read_waiter, write_now
 from pgboard_server.limits import MAX_INPUT_PAUSE, WRITER_IDLE
 from pgboard_server.ratelimit import AddressQuota, Throttle
 from pgboard_server.rounds import Rounds
 from pgboard_server.tls import TLS_REQUIRED, HandshakeFailed, TlsWire
 
-from pgboard.protocol import (
-    ACCOUNT_MESSAGES,
-    MAX_FRAME,
-    OPERATIONS,
-    Cursor,
-    Error,
-    Join,
-    MailAck,
-    Message,
-    Operation,
-    Ping,
-    Pong,
-    ProtocolError,
-    Rooms,
-    Say,
-    encode,
-)
-from pgboard.protocol_history import History
-from pgboard.protocol_presence import View
+from pgboard.protocol import MAX_FRAME, OPERATIONS, Error, Message, Operation, ProtocolError, encode
 
 if TYPE_CHECKING:
     from pgboard_server.room import Room
@@ -62,8 +45,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Lazy = Iterable[bytes]
-# what a client sends (and ping, pong, error)
-CLIENT_MESSAGES = (Join, Say, Cursor, View, MailAck, Rooms, History, *OPERATIONS, *ACCOUNT_MESSAGES)
 
 
 class Session:
@@ -368,7 +349,7 @@ class Session:
                     self._receive(codec, self.tls.decrypt(b""))  # frames sent with the handshake's end
                 else:
                     reason = "no TLS"
-            readable = _readable(self.sock)
+            readable = read_waiter(self.sock)
             while not self._tls_failed:
                 try:
                     readable()  # wait without a buffer: recv() holds recv_size bytes while it waits
@@ -501,103 +482,11 @@ class Session:
             self.send(Error("server_error", "the server failed to handle that message"))
 
     def _dispatch(self, msg: Message, to_flush: dict[Session, None]) -> None:
-        room = self.room  # read once: a kick or a close on another thread may detach it meanwhile
-        if isinstance(msg, Ping):
-            self.send(Pong(msg.n))
-        elif isinstance(msg, Pong):
-            pass  # any input counts as a sign of life
-        elif isinstance(msg, Error):
-            log.info("%r reports an error: %s %s", self, msg.code, msg.detail)
-        elif not isinstance(msg, CLIENT_MESSAGES):
-            self.send(Error("unexpected_type", f"a client does not send {msg.TYPE!r}"))
-        elif isinstance(msg, Join):
-            retry = 0.0 if room is not None else self.throttle.admit("join")
-            if room is not None:
-                self.send(Error("already_joined", f"you are already in room {room.name!r}"))
-            elif retry:  # each costs store reads (and maybe a slow hash): paced, per connection and address
-                self._refuse("join", f"more than {self.limits.join_rate:g} joins a second", retry)
-            else:
-                self.server.rooms.join(self, msg)
-                self.server.friends.joined(self)  # the friend list; friends hear where this account is
-                self.server.accounts.deliver_mail(self)  # after the catch-up, in order
-        elif isinstance(msg, (*ACCOUNT_MESSAGES, Rooms)):
-            retry = self.throttle.admit("chat")  # a slow hash, or a look at every room: paced like chat
-            if retry:
-                self._refuse("chat", f"more than {self.limits.chat_rate:g} requests a second", retry)
-            elif isinstance(msg, Rooms):
-                self.send(self.server.rooms.listing(self.limits))
-            else:
-                self.server.accounts.handle(self, msg)
-        elif room is None:
-            self.send(Error("not_joined", f"join a room before sending {msg.TYPE!r}"))
-        elif isinstance(msg, MailAck):
-            retry = self.throttle.admit("chat")  # one delete each: paced like chat lines
-            if retry:
-                self._refuse("chat", f"more than {self.limits.chat_rate:g} mail_ack a second", retry)
-            else:
-                self.server.accounts.ack_mail(self, msg)
-        elif isinstance(msg, History):
-            history.serve(self, room, msg)  # server/history.py: paced and read like a catch-up
-        elif isinstance(msg, (Cursor, View)):
-            if not self.throttle.admit("cursor"):  # cursors are ephemeral: too many are dropped quietly
-                to_flush.update(dict.fromkeys(room.cursor(self, msg)))
-        elif isinstance(msg, Say):
-            retry = self.throttle.admit("chat")
-            if retry:
-                self._refuse("chat", f"more than {self.limits.chat_rate:g} chat lines a second", retry)
-            else:
-                self.server.chat.say(self, msg.text)
+        session_input.dispatch(self, msg, to_flush)
 
     def _refuse(self, kind: str, detail: str, retry: float, oid: str = "") -> None:
-        """Answer input over a rate limit with "rate_limited"; too many refusals drop the connection."""
-        self.server.metrics.refused(kind)
-        if self.throttle.refused():
-            log.warning(
-                "%r: %d refusals in %g s, dropping",
-                self,
-                self.limits.abuse_refusals,
-                self.limits.abuse_window,
-            )
-            self.close(
-                "flooding",
-                Error(
-                    "flooding",
-                    "you kept sending faster than the server allows and were disconnected",
-                    fatal=True,
-                ),
-            )
-            return
-        log.debug("%r: rate limited (%s), retry in %g s", self, kind, retry)
-        self.send(Error("rate_limited", f"{detail}; retry in {retry:g} s", oid=oid, retry=retry))
-
-    # -- heartbeat (called by the server's heartbeat thread)
+        session_input.refuse(self, kind, detail, retry, oid)
 
     def heartbeat(self, now: float) -> None:
-        if self._closing:
-            return
-        if self.room is None and now - self.connected_at > self.limits.join_timeout:
-            # a stranger's input never keeps it: white space or half a frame is not a join
-            log.info("%r: not in a room after %.0f s, closing", self, now - self.connected_at)
-            detail = f"join a room within {self.limits.join_timeout:g} s of connecting"
-            self.close("join timeout", Error("join_timeout", detail, fatal=True))
-            return
-        # a client busy reading a long catch-up cannot answer the ping queued behind it: while the
-        # catch-up moves, it counts as alive
-        silent = now - max(self.last_heard, self.last_progress)
-        if silent > self.limits.timeout:
-            self.close("timed out", Error("timeout", f"nothing heard for {silent:.0f} s", fatal=True))
-        elif silent >= self.limits.ping_interval and now - self.last_ping >= self.limits.ping_interval:
-            self.last_ping = now
-            self.pings += 1
-            self.send(Ping(self.pings))
-
-
-def _readable(sock: socket.socket) -> Callable[[], object]:
-    """A wait until ``sock`` has input (or is shut down), holding no buffer: an idle connection's
-    reader waited in recv() with a RECV_SIZE bytes object allocated (64 KiB of each connection's
-    memory). A no-op where there is no poll (Windows): recv() waits there."""
-    if not hasattr(select, "poll"):
-        return lambda: None
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    return poller.poll
+        """Called by the server's heartbeat thread (server/session_input.py ``heartbeat``)."""
+        session_input.heartbeat(self, now)
