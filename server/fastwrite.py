@@ -73,12 +73,13 @@ write_now: Write = _libc_write() or portable_write
 FAST = write_now is not portable_write  # which one this process uses (the tests run both)
 
 
-def read_waiter(sock: socket.socket) -> Callable[[], object]:
-    """A wait until ``sock`` has input (or is shut down), holding no buffer: an idle connection's
-    reader waited in recv() with a RECV_SIZE bytes object allocated (64 KiB of each connection's
-    memory). A no-op where there is no poll (Windows): recv() waits there."""
+def read_waiter(sock: socket.socket) -> Callable[[int], bool]:
+    """A wait of at most the given milliseconds until ``sock`` has input (or is shut down), holding no
+    buffer: an idle connection's reader waited in recv() with a RECV_SIZE bytes object allocated (64
+    KiB of each connection's memory); False if nothing came. Where there is no poll (Windows) it does
+    not wait and says True: recv() waits there."""
     if not hasattr(select, "poll"):
-        return lambda: None
+        return lambda timeout: True
     poller = select.poll()
     poller.register(sock, select.POLLIN)
-    return poller.poll
+    return lambda timeout: bool(poller.poll(timeout))

@@ -22,6 +22,7 @@ from pgboard_server.accounts import Accounts
 from pgboard_server.bans import Bans
 from pgboard_server.chat import ChatCommands
 from pgboard_server.friends import FriendList
+from pgboard_server.idlewatch import IdleWatch
 from pgboard_server.limits import Limits
 from pgboard_server.metrics import Metrics, MetricsEndpoint
 from pgboard_server.ratelimit import AddressTable
@@ -100,6 +101,7 @@ class BoardServer:
         self.metrics_endpoint = MetricsEndpoint(self, *metrics_address) if metrics_address else None
         self.cluster_config = cluster  # pgboard-server --redis: server/cluster/node.py
         self.cluster: Cluster | None = None
+        self.idle = IdleWatch()  # parked idle connections (server/idlewatch.py)
 
     # -- lifecycle
 
@@ -153,6 +155,7 @@ class BoardServer:
             log.info("replayed %d operations in %.2f s", replayed, time.perf_counter() - started)
         self._listener = listener
         self.address = listener.getsockname()[:2]
+        self.idle.start()
         for target, name in ((self._accept_loop, "accept"), (self._heartbeat_loop, "heartbeat")):
             thread = threading.Thread(target=target, name=f"pgboard-{name}", daemon=True)
             self._threads.append(thread)
@@ -190,6 +193,7 @@ class BoardServer:
                 thread.join(max(0.0, deadline - time.monotonic()))
                 if thread.is_alive():
                     log.warning("%s did not end in time", thread.name)
+        self.idle.stop()
         self._wake_r.close()
         self._wake_w.close()
         if self.metrics_endpoint is not None:

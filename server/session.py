@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from pgboard_server import lockorder, session_input
 from pgboard_server.echo import RawCodec
 from pgboard_server.fastwrite import read_waiter, write_now
-from pgboard_server.limits import MAX_INPUT_PAUSE, WRITER_IDLE
+from pgboard_server.limits import MAX_INPUT_PAUSE, READER_IDLE_MS, WRITER_IDLE
 from pgboard_server.ratelimit import AddressQuota, Throttle
 from pgboard_server.rounds import Rounds
 from pgboard_server.tls import TLS_REQUIRED, HandshakeFailed, TlsWire
@@ -71,6 +71,7 @@ class Session:
         self.id_prefix = ""  # what this connection's object ids begin with (pgboard/ids.py), set at join
         self.nick = ""
         self.room: Room | None = None
+        self.parked = False  # no reader thread: the socket waits in the server's IdleWatch
         self.last_round: threading.Event | None = None  # set once the last chunk handed over is applied
         self.ignoring_chat = False
         self.last_heard = server.clock()
@@ -235,6 +236,7 @@ class Session:
             room = self.room
             self.close_reason = reason
         self._stop_reading.set()
+        self.server.idle.resume(self)  # a parked reader reads the end of the stream and ends
         if not self._wire_ready.is_set():  # a TLS handshake under way: end its wait now
             self._shutdown(socket.SHUT_RDWR)
         log.debug("%r closing: %s", self, reason)
@@ -352,7 +354,9 @@ class Session:
             readable = read_waiter(self.sock)
             while not self._tls_failed:
                 try:
-                    readable()  # wait without a buffer: recv() holds recv_size bytes while it waits
+                    # wait without a buffer (recv() holds recv_size bytes while it waits); silent long: park
+                    if not readable(READER_IDLE_MS) and self.server.idle.park(self):
+                        return  # server/idlewatch.py starts a reader again on input or at the close
                     # a stranger's reads are small too: what it may send before joining is
                     data = self.sock.recv(self.limits.recv_size if self.room else self._stranger_read)
                 except TimeoutError:
