@@ -68,6 +68,7 @@ class IdleWatch:
                 self._parked[fd] = session
                 self._epoll.register(fd, select.EPOLLIN)  # type: ignore[union-attr]
             session.parked = True
+            session.reader = None  # it ends now (resume() gives it a new one)
         return True
 
     def resume(self, session: Session) -> None:

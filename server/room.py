@@ -33,7 +33,6 @@ from __future__ import annotations
 import logging
 import secrets
 import sqlite3
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -261,7 +260,7 @@ class Room:
     ) -> list[Session]:
         """Apply ``session``'s operations (one input chunk's) in a round of their own
         (server/rounds.py ``apply_round``): returns the members queued on, whom the caller flushes."""
-        return rounds.apply_round(self, [(session, ops, raws, threading.Event())])
+        return rounds.apply_round(self, [(session, ops, raws, None)])
 
     def _apply_one(self, session: Session, op: Operation) -> Message:
         """The echo of ``op`` applied to the board (not logged yet), or the answer to send back."""

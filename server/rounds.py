@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from pgboard_server.room import Room
     from pgboard_server.session import Session
 
-Chunk = tuple["Session", Sequence[Operation], Sequence[bytes], threading.Event]
+# the last: set once applied, for a chunk handed over (None: the thread applying it is its reader's)
+Chunk = tuple["Session", Sequence[Operation], Sequence[bytes], threading.Event | None]
 
 
 class Rounds:
@@ -42,12 +43,13 @@ class Rounds:
     def submit(self, session: Session, ops: Sequence[Operation], raws: Sequence[bytes]) -> list[Session]:
         """Hand over ``session``'s chunk. Returns the members this thread queued echoes on (it
         applied rounds: it flushes them), or [] when the reader applying rounds took the chunk."""
-        done = threading.Event()
-        session.last_round = done
         with self._lock:
-            self._waiting.append((session, ops, raws, done))
             if self._applying:
+                session.last_round = done = threading.Event()
+                self._waiting.append((session, ops, raws, done))
                 return []
+            session.last_round = None
+            self._waiting.append((session, ops, raws, None))
             self._applying = True
         queued: dict[Session, None] = {}
         try:
@@ -61,7 +63,8 @@ class Rounds:
                     queued.update(dict.fromkeys(apply_round(self.room, chunks)))
                 finally:
                     for chunk in chunks:
-                        chunk[3].set()
+                        if chunk[3] is not None:
+                            chunk[3].set()
                 if len(queued) and self._waiting:
                     for s in queued:  # others' echoes wait for no later round: out now
                         s.flush()
@@ -70,7 +73,8 @@ class Rounds:
             with self._lock:
                 chunks, self._waiting, self._applying = self._waiting, [], False
             for chunk in chunks:
-                chunk[3].set()  # nobody waits forever for a chunk a failure dropped
+                if chunk[3] is not None:
+                    chunk[3].set()  # nobody waits forever for a chunk a failure dropped
             raise
         return list(queued)
 
@@ -78,8 +82,9 @@ class Rounds:
     def settle(session: Session) -> None:
         """Wait until ``session``'s last chunk is applied (its echoes and answers queued)."""
         done = session.last_round
-        if done is not None and not done.is_set():
+        if done is not None:
             done.wait()
+            session.last_round = None  # (its reader's thread, the only one that sets it)
 
 
 def apply_round(room: Room, chunks: Sequence[Chunk]) -> list[Session]:

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Lazy = Iterable[bytes]
+_READY = threading.Event()  # the wire of every plain TCP connection: ready at once
+_READY.set()
 
 
 class Session:
@@ -66,7 +68,7 @@ class Session:
         self.number = number
         self.quota = quota  # what this connection shares with the others from its address
         self.throttle = Throttle(self.limits, server.clock, quota)
-        self._stop_reading = threading.Event()  # ends an input pause early when the connection closes
+        self.stop_reading: threading.Event | None = None  # ends an input pause early at a close (made then)
         self.user = ""
         self.id_prefix = ""  # what this connection's object ids begin with (pgboard/ids.py), set at join
         self.nick = ""
@@ -89,12 +91,10 @@ class Session:
         self._writing = False  # the writer thread holds a batch taken from the queue
         self._tail = b""  # wire bytes a short write left over: they go before anything else
         self.tls = tls  # None: plain TCP
-        self._wire_ready = threading.Event()  # the writer may start (after the TLS handshake)
+        # the writer may start (after the TLS handshake); plain TCP shares one that is always set
+        self._wire_ready = threading.Event() if tls is not None else _READY
         self._tls_failed = False
-        if tls is not None:
-            self._writing = True  # nothing is written before the handshake is done
-        else:
-            self._wire_ready.set()
+        self._writing = tls is not None  # nothing is written before the handshake is done
         self._closing = False
         self._writer_done = threading.Event()
         self._read_done = threading.Event()
@@ -103,7 +103,7 @@ class Session:
         # for a stranger); attach() lifts it to MAX_FRAME
         self.codec = RawCodec(max_frame=self.limits.unjoined_max_frame)
         self._stranger_read = min(self.limits.recv_size, self.limits.unjoined_max_frame + 2)
-        self.reader = threading.Thread(target=self._read_loop, name=f"pgboard-read-{number}", daemon=True)
+        self.reader: threading.Thread | None = None  # None while parked (a dead thread costs ~1 KiB)
         self.writer: threading.Thread | None = None  # started when a write would block (_wake_locked)
         self._writer_running = False
 
@@ -122,6 +122,8 @@ class Session:
         if self.tls is not None:  # the writer waits for the handshake, then writes under TLS
             with self._lock:
                 self._wake_locked()
+        name = f"pgboard-read-{self.number}"
+        self.reader = threading.Thread(target=self._read_loop, name=name, daemon=True)
         self.reader.start()
 
     # -- outbound
@@ -235,7 +237,7 @@ class Session:
                 self._wake_locked()
             room = self.room
             self.close_reason = reason
-        self._stop_reading.set()
+        (self.stop_reading or _READY).set()  # ends an input pause (_READY: none made, always set)
         self.server.idle.resume(self)  # a parked reader reads the end of the stream and ends
         if not self._wire_ready.is_set():  # a TLS handshake under way: end its wait now
             self._shutdown(socket.SHUT_RDWR)
@@ -271,6 +273,7 @@ class Session:
                         if not self._cv.wait(WRITER_IDLE) and not self._queue and not self._tail:
                             if not self._closing:  # nothing to do for a while: the thread ends
                                 self._writer_running = False
+                                self.writer = None
                                 return
                     if not self._queue and not self._tail:
                         break
@@ -374,7 +377,7 @@ class Session:
                 pause = self.throttle.charge_input(len(data))
                 if pause and not self._closing:
                     self._refuse("input", f"more than {self.limits.input_rate:g} bytes a second", pause)
-                    self._stop_reading.wait(min(pause, MAX_INPUT_PAUSE))  # TCP slows the sender down
+                    session_input.pause_input(self, min(pause, MAX_INPUT_PAUSE))  # TCP slows the sender
         except (OSError, ValueError) as exc:
             reason = "connection lost"
             log.debug("%r: recv failed: %s", self, exc)

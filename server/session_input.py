@@ -7,6 +7,7 @@ kept apart from its reading and writing (server/session.py). Each function takes
 from __future__ import annotations
 
 import logging
+import threading
 from typing import TYPE_CHECKING
 
 from pgboard_server import history
@@ -128,3 +129,15 @@ def heartbeat(self: Session, now: float) -> None:
         self.last_ping = now
         self.pings += 1
         self.send(Ping(self.pings))
+
+
+def pause_input(self: Session, seconds: float) -> None:
+    """Stop reading for ``seconds``, or until the connection closes. The event is made for the first
+    pause only (an Event is about 1 KiB, of every idle connection's memory otherwise)."""
+    with self._state:  # close() sets _closing under it, then sets the event if there is one
+        if self._closing:
+            return
+        if self.stop_reading is None:
+            self.stop_reading = threading.Event()
+        stop = self.stop_reading
+    stop.wait(seconds)
