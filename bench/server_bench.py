@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import idle_bench
 from bench.loadgen import TERMINATOR, LoadResult, LoadSpec, run_load
 from bench.peers import ServerProcess
 from bench.report import TARGET_HEAD, ratio, table, verdict
@@ -36,10 +37,13 @@ class Profile:
     reconnect_trials: int = 20
     big_room: int = 100_000  # objects of the room whose memory is measured (0: skip)
     idle: int = 200  # idle connections whose memory is measured (0: skip)
+    idle_many: int = 2000  # idle connections held at once, over rooms (bench/idle_bench.py; 0: skip)
 
 
 FULL = Profile()
-QUICK = Profile(clients=(2, 10, 50), duration=1.5, reconnect_trials=5, big_room=20_000, idle=50)
+QUICK = Profile(
+    clients=(2, 10, 50), duration=1.5, reconnect_trials=5, big_room=20_000, idle=50, idle_many=400
+)
 SMOKE = Profile(  # the test suite's: a few seconds, so the harness cannot rot
     clients=(2,),
     duration=0.5,
@@ -49,6 +53,7 @@ SMOKE = Profile(  # the test suite's: a few seconds, so the harness cannot rot
     reconnect_trials=2,
     big_room=0,
     idle=0,
+    idle_many=0,
 )
 
 MISSED_OPS = 1000  # operations a reconnecting client missed
@@ -428,7 +433,10 @@ class Bench:
         )
 
     def memory_section(self) -> str:
-        rows = []
+        rows: list[list[str]] = []
+        targets: list[list[str]] = []
+        if self.p.idle_many:
+            targets, rows = idle_bench.rows(self.kinds, self.p.idle_many, self.workdir, self.log)
         if self.p.idle:
             for kind in self.kinds:
                 with self.server(kind) as srv:
@@ -481,8 +489,9 @@ class Bench:
                 "## Memory",
                 "",
                 "Server RSS (from /proc) with idle connections (joined, then silent) and with a large room. "
-                "No target beyond the robustness rows above: these are for comparison between runs.",
+                "Beyond the idle-connection target, these are for comparison between runs.",
                 "",
+                *([table(TARGET_HEAD, targets)] if targets else []),
                 table(["server", "state", "RSS", "note"], rows),
             ]
         )
@@ -532,7 +541,7 @@ def run(profile: Profile = FULL, log=print) -> ServerReport:  # noqa: ANN001
             sections.append(bench.robustness_section(m))
         sections.append(bench.reconnect_section())
         sections.append(cost_section())
-        if profile.idle or profile.big_room:
+        if profile.idle or profile.idle_many or profile.big_room:
             sections.append(bench.memory_section())
         sections.append(bench.correctness_section())
         bench.report.sections = sections

@@ -159,7 +159,10 @@ class Verdict:
 
     @property
     def threads_flat(self) -> bool:
-        return self.threads_end == self.threads_start and self.threads_during[0] == self.threads_during[1]
+        # a connection's writer thread comes and goes with its socket's stalls, and a silent member is
+        # parked without a reader (server/idlewatch.py): the count moves while clients draw; a leak is
+        # a thread still there after they left
+        return self.threads_end <= self.threads_start
 
     @property
     def ok(self) -> bool:
@@ -190,11 +193,12 @@ def slope_per_minute(samples: list[Sample]) -> float:
 
 
 def wait_for_threads(pid: int, wanted: int, timeout: float = THREAD_WAIT) -> int:
-    """The server's thread count once it is ``wanted`` or ``timeout`` passed. Another process's threads
-    send no event, so /proc is read every THREAD_POLL seconds (bounded by the deadline)."""
+    """The server's thread count once it is ``wanted`` or fewer, or ``timeout`` passed. Another
+    process's threads send no event, so /proc is read every THREAD_POLL seconds (bounded by the
+    deadline)."""
     deadline = time.monotonic() + timeout
     pause = threading.Event()  # never set: its wait is the pause between two reads
-    while (count := _status(pid, "Threads")) != wanted and time.monotonic() < deadline:
+    while (count := _status(pid, "Threads")) > wanted and time.monotonic() < deadline:
         pause.wait(THREAD_POLL)
     return count
 

@@ -1,5 +1,6 @@
 """One non-blocking write to a connected socket, as fast as the platform allows: ``write_now(sock, data)``
-returns the bytes written (0 when the socket's buffer is full) and never waits.
+returns the bytes written (0 when the socket's buffer is full) and never waits; and the reader's wait
+for input that holds no buffer (``read_waiter``).
 
 The fast path is libc's ``write(2)`` called through ``ctypes.PyDLL``, which does not release the
 interpreter lock: the socket is non-blocking underneath (it has a timeout), so the call never waits,
@@ -70,3 +71,15 @@ def _libc_write() -> Write | None:
 
 write_now: Write = _libc_write() or portable_write
 FAST = write_now is not portable_write  # which one this process uses (the tests run both)
+
+
+def read_waiter(sock: socket.socket) -> Callable[[int], bool]:
+    """A wait of at most the given milliseconds until ``sock`` has input (or is shut down), holding no
+    buffer: an idle connection's reader waited in recv() with a RECV_SIZE bytes object allocated (64
+    KiB of each connection's memory); False if nothing came. Where there is no poll (Windows) it does
+    not wait and says True: recv() waits there."""
+    if not hasattr(select, "poll"):
+        return lambda timeout: True
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return lambda timeout: bool(poller.poll(timeout))

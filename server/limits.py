@@ -92,6 +92,12 @@ ABUSE_WINDOW = 10.0  # seconds
 TLS_HANDSHAKE_TIMEOUT = 5.0  # seconds a TLS handshake may take (in the connection's own thread); a
 # plain client, silent until it hears hello, gets error "tls_required" after it
 MAX_INPUT_PAUSE = 5.0  # seconds the reader pauses at most for an input debt (below PING_INTERVAL)
+# seconds a connection's writer thread waits for work before it ends: an idle connection keeps one
+# thread (its reader), and a socket that stalls now and then does not start a thread each time
+WRITER_IDLE = 2.0
+# milliseconds a member's reader thread waits for input before the connection is parked without a thread
+# (server/idlewatch.py): a thread costs ~16 KiB; waking one again costs ~0.1 ms, once per silence
+READER_IDLE_MS = 2000
 LOGIN_FAILURES = 5  # failures per (account or room, address) and per address within LOGIN_WINDOW
 LOGIN_WINDOW = 60.0  # seconds: after LOGIN_FAILURES failures in this window, wait until the oldest expires
 MIN_PASSWORD = 6  # characters of an account password at least

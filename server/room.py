@@ -37,7 +37,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from pgboard_server import game_room, lockorder, logform, presenting
+from pgboard_server import echo as echo_bytes
+from pgboard_server import game_room, lockorder, logform, presenting, rounds
 from pgboard_server.budget import BudgetMeter, RoomBudget, growth
 from pgboard_server.compaction import LogCompactor
 from pgboard_server.limits import Limits
@@ -114,6 +115,7 @@ class Room:
         self.budget = budget or Limits().budget()
         self.meter = BudgetMeter()  # the board's points and bytes, whichever Board is installed
         self.compaction = LogCompactor(self)
+        self.rounds = rounds.Rounds(self)  # the readers' chunks, applied in rounds
         self.board = Board(may_edit=self.rights.may_edit, edit_scope=self.rights.editable_authors)
         self.board.max_objects = max_objects
         self.members: dict[str, Session] = {}  # author id -> session
@@ -253,45 +255,12 @@ class Room:
         for s in self.apply_all(session, [op]):
             s.flush()
 
-    def apply_all(self, session: Session, ops: Sequence[Operation]) -> list[Session]:
-        """Apply ``session``'s operations (one input chunk's, in order) under one hold of the lock,
-        commit their echoes in one transaction, then queue them: each echo to every member, each
-        answer (an ack of a resend, a refusal) to ``session`` alone, all in the order of ``ops``.
-        Queued, not written: returns the members queued on, whom the caller flushes (the reader,
-        once at the end of its input chunk). Queueing happens under the lock, so every member
-        gets the echoes in seq order whichever thread flushes them."""
-        with self.lock:
-            if self.members.get(session.user) is not session:
-                # A connection its author's reconnect replaced (or one that left) applies nothing more:
-                # read late by its reader thread, the operation would land behind the catch-up of the
-                # new connection, which still has it to resend; a client that caught up on a compacted
-                # board would then take its echo for the acknowledgement of something already drawn.
-                return []
-            self.board.begin()  # a failed commit takes the chunk back in O(chunk): see _log
-            try:
-                replies = [self._apply_one(session, op) for op in ops]
-                echoes: list[Operation] = [r for r in replies if isinstance(r, OPERATIONS)]
-                logged = self._log(echoes) if echoes else {}
-            except BaseException:
-                self.board.rollback()  # a failure of ours: what nobody saw is not kept either
-                raise
-            finally:
-                self.board.end()
-            everyone: list[bytes] = []  # the echoes, for the others
-            mine: list[bytes] = []  # the echoes and the answers, for the sender, in the order sent
-            for reply in replies:
-                if isinstance(reply, OPERATIONS):
-                    result = logged[reply.seq]
-                    if isinstance(result, bytes):
-                        everyone.append(result)
-                        mine.append(result)
-                        continue
-                    reply = result
-                mine.append(encode(reply))
-            members = list(self.members.values()) if everyone else [session]
-            for s in members:
-                s.send_frames(mine if s is session else everyone, flush=False)
-            return members
+    def apply_all(
+        self, session: Session, ops: Sequence[Operation], raws: Sequence[bytes] = ()
+    ) -> list[Session]:
+        """Apply ``session``'s operations (one input chunk's) in a round of their own
+        (server/rounds.py ``apply_round``): returns the members queued on, whom the caller flushes."""
+        return rounds.apply_round(self, [(session, ops, raws, None)])
 
     def _apply_one(self, session: Session, op: Operation) -> Message:
         """The echo of ``op`` applied to the board (not logged yet), or the answer to send back."""
@@ -349,7 +318,7 @@ class Room:
             s.send_frame(result)
         return True
 
-    def _log(self, echoes: list[Operation]) -> dict[int, bytes | Error]:
+    def _log(self, echoes: list[Operation], raws: dict[int, bytes] | None = None) -> dict[int, bytes | Error]:
         """Commit applied ``echoes`` to the store in one transaction (committed before echoed).
         Returns, by seq, each echo's frame, or the error its author gets instead: if the store fails,
         the board takes back what it applied since ``board.begin()`` (nobody saw it: the journal undoes
@@ -357,9 +326,17 @@ class Room:
         and every one of them is refused. Called under the lock."""
         logged: dict[int, bytes | Error] = {}
         frames: dict[int, bytes] = {}
+        rows: list[tuple[int, str]] = []
         for echo in echoes:
+            raw = raws.get(echo.seq) if raws else None
+            frame = echo_bytes.splice(raw, echo) if raw is not None else None
+            if frame is not None:
+                frames[echo.seq] = frame
+                rows.append((echo.seq, echo_bytes.stored(echo, frame) or logform.stored(echo)))
+                continue
             try:
                 frames[echo.seq] = encode(echo, check=False)  # made of checked parts: see encode
+                rows.append((echo.seq, logform.stored(echo)))
             except LocalProtocolError as exc:  # cannot happen: Board.apply refuses effects that do not fit
                 log.error("room %r: echo of %s does not fit a frame: %s", self.name, echo.oid, exc)
                 detail = "the effect of this operation is too large"
@@ -367,7 +344,7 @@ class Room:
         if not frames:
             return logged
         try:
-            self.store.append_ops(self.name, [(e.seq, logform.stored(e)) for e in echoes if e.seq in frames])
+            self.store.append_ops(self.name, rows)
         except sqlite3.Error as exc:
             self.store.health.failed(f"{len(frames)} operations in room {self.name!r}", exc)
             self.board.rollback()  # forget them: nobody saw them, and the board must match its log

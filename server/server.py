@@ -22,6 +22,7 @@ from pgboard_server.accounts import Accounts
 from pgboard_server.bans import Bans
 from pgboard_server.chat import ChatCommands
 from pgboard_server.friends import FriendList
+from pgboard_server.idlewatch import IdleWatch
 from pgboard_server.limits import Limits
 from pgboard_server.listener import listen
 from pgboard_server.metrics import Metrics, MetricsEndpoint
@@ -101,6 +102,7 @@ class BoardServer:
         self.metrics_endpoint = MetricsEndpoint(self, *metrics_address) if metrics_address else None
         self.cluster_config = cluster  # pgboard-server --redis: server/cluster/node.py
         self.cluster: Cluster | None = None
+        self.idle = IdleWatch()  # parked idle connections (server/idlewatch.py)
 
     # -- lifecycle
 
@@ -154,6 +156,7 @@ class BoardServer:
             log.info("replayed %d operations in %.2f s", replayed, time.perf_counter() - started)
         self._listener = listener
         self.address = listener.getsockname()[:2]
+        self.idle.start()
         for target, name in ((self._accept_loop, "accept"), (self._heartbeat_loop, "heartbeat")):
             thread = threading.Thread(target=target, name=f"pgboard-{name}", daemon=True)
             self._threads.append(thread)
@@ -186,10 +189,12 @@ class BoardServer:
         wait = self.limits.send_timeout + self.limits.close_linger + JOIN_GRACE
         deadline = time.monotonic() + wait
         for s in sessions:
-            for thread in (s.writer, s.reader):
+            # the writer: the one close() started if none ran (an idle connection has none)
+            for thread in [t for t in (s.writer, s.reader) if t is not None]:
                 thread.join(max(0.0, deadline - time.monotonic()))
                 if thread.is_alive():
                     log.warning("%s did not end in time", thread.name)
+        self.idle.stop()
         self._wake_r.close()
         self._wake_w.close()
         if self.metrics_endpoint is not None:

@@ -1,5 +1,7 @@
-"""One client connection: a reader thread that frames and dispatches, a writer thread that drains a
-bounded queue of outbound frames, coalescing many frames into one sendall().
+"""One client connection: a reader thread that frames and dispatches (what it decides is in
+server/session_input.py), and a bounded queue of outbound frames, written by the thread that queued
+them or, when that would block, by a writer thread started for the purpose (it coalesces many frames
+into one sendall() and ends after WRITER_IDLE without work: an idle connection has one thread).
 
 When the writer is idle and the kernel's send buffer has room, the thread that queued the frames
 sends them itself (:meth:`Session.flush`, one non-blocking write of everything queued,
@@ -26,32 +28,15 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from pgboard_server import history, lockorder
-from pgboard_server.fastwrite import write_now
-from pgboard_server.limits import MAX_INPUT_PAUSE
+from pgboard_server import lockorder, session_input
+from pgboard_server.echo import RawCodec
+from pgboard_server.fastwrite import read_waiter, write_now
+from pgboard_server.limits import MAX_INPUT_PAUSE, READER_IDLE_MS, WRITER_IDLE
 from pgboard_server.ratelimit import AddressQuota, Throttle
+from pgboard_server.rounds import Rounds
 from pgboard_server.tls import TLS_REQUIRED, HandshakeFailed, TlsWire
 
-from pgboard.protocol import (
-    ACCOUNT_MESSAGES,
-    MAX_FRAME,
-    OPERATIONS,
-    Codec,
-    Cursor,
-    Error,
-    Join,
-    MailAck,
-    Message,
-    Operation,
-    Ping,
-    Pong,
-    ProtocolError,
-    Rooms,
-    Say,
-    encode,
-)
-from pgboard.protocol_history import History
-from pgboard.protocol_presence import View
+from pgboard.protocol import MAX_FRAME, OPERATIONS, Error, Message, Operation, ProtocolError, encode
 
 if TYPE_CHECKING:
     from pgboard_server.room import Room
@@ -60,8 +45,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Lazy = Iterable[bytes]
-# what a client sends (and ping, pong, error)
-CLIENT_MESSAGES = (Join, Say, Cursor, View, MailAck, Rooms, History, *OPERATIONS, *ACCOUNT_MESSAGES)
+_READY = threading.Event()  # the wire of every plain TCP connection: ready at once
+_READY.set()
 
 
 class Session:
@@ -83,11 +68,13 @@ class Session:
         self.number = number
         self.quota = quota  # what this connection shares with the others from its address
         self.throttle = Throttle(self.limits, server.clock, quota)
-        self._stop_reading = threading.Event()  # ends an input pause early when the connection closes
+        self.stop_reading: threading.Event | None = None  # ends an input pause early at a close (made then)
         self.user = ""
         self.id_prefix = ""  # what this connection's object ids begin with (pgboard/ids.py), set at join
         self.nick = ""
         self.room: Room | None = None
+        self.parked = False  # no reader thread: the socket waits in the server's IdleWatch
+        self.last_round: threading.Event | None = None  # set once the last chunk handed over is applied
         self.ignoring_chat = False
         self.last_heard = server.clock()
         self.connected_at = self.last_heard  # JOIN_TIMEOUT counts from here: no input resets it
@@ -104,22 +91,21 @@ class Session:
         self._writing = False  # the writer thread holds a batch taken from the queue
         self._tail = b""  # wire bytes a short write left over: they go before anything else
         self.tls = tls  # None: plain TCP
-        self._wire_ready = threading.Event()  # the writer may start (after the TLS handshake)
+        # the writer may start (after the TLS handshake); plain TCP shares one that is always set
+        self._wire_ready = threading.Event() if tls is not None else _READY
         self._tls_failed = False
-        if tls is not None:
-            self._writing = True  # nothing is written before the handshake is done
-        else:
-            self._wire_ready.set()
+        self._writing = tls is not None  # nothing is written before the handshake is done
         self._closing = False
         self._writer_done = threading.Event()
         self._read_done = threading.Event()
         self._linger = self.limits.close_linger
         # until the join, a frame is at most UNJOINED_MAX_FRAME bytes (what the reader thread may buffer
         # for a stranger); attach() lifts it to MAX_FRAME
-        self.codec = Codec(max_frame=self.limits.unjoined_max_frame)
+        self.codec = RawCodec(max_frame=self.limits.unjoined_max_frame)
         self._stranger_read = min(self.limits.recv_size, self.limits.unjoined_max_frame + 2)
-        self.reader = threading.Thread(target=self._read_loop, name=f"pgboard-read-{number}", daemon=True)
-        self.writer = threading.Thread(target=self._write_loop, name=f"pgboard-write-{number}", daemon=True)
+        self.reader: threading.Thread | None = None  # None while parked (a dead thread costs ~1 KiB)
+        self.writer: threading.Thread | None = None  # started when a write would block (_wake_locked)
+        self._writer_running = False
 
     def __repr__(self) -> str:
         return f"<Session #{self.number} {self.peer} {self.nick or '-'}>"
@@ -133,7 +119,11 @@ class Session:
         return self.room is not None
 
     def start(self) -> None:
-        self.writer.start()
+        if self.tls is not None:  # the writer waits for the handshake, then writes under TLS
+            with self._lock:
+                self._wake_locked()
+        name = f"pgboard-read-{self.number}"
+        self.reader = threading.Thread(target=self._read_loop, name=name, daemon=True)
         self.reader.start()
 
     # -- outbound
@@ -167,7 +157,19 @@ class Session:
 
     def wake(self) -> None:
         with self._lock:
+            self._wake_locked()
+
+    def _wake_locked(self) -> None:
+        """Hand the queue to the writer thread, starting one if none runs (under ``_lock``). An idle
+        connection has no writer: the thread that queues a frame writes it (``_flush_locked``) unless
+        the socket's buffer is full, a catch-up is to be produced, or the connection closes."""
+        if self._writer_running:
             self._cv.notify()
+            return
+        self._writer_running = True
+        name = f"pgboard-write-{self.number}"
+        self.writer = threading.Thread(target=self._write_loop, name=name, daemon=True)
+        self.writer.start()
 
     def flush(self) -> None:
         """Send what is queued now, from this thread, if that cannot block; else wake the writer."""
@@ -182,12 +184,12 @@ class Session:
         # _writing under _lock before it takes a batch. So frames leave in queue order, and the
         # non-blocking write_now never waits (server/fastwrite.py).
         if self._writing or self._closing or self._tail:
-            self._cv.notify()  # the writer sends a short write's tail first
+            self._wake_locked()  # the writer sends a short write's tail first
             return
         if not self._queue:
             return  # an earlier flush sent it all already
         if not isinstance(self._queue[0], bytes):
-            self._cv.notify()  # a catch-up is next: the writer produces it
+            self._wake_locked()  # a catch-up is next: the writer produces it
             return
         batch: list[bytes] = []
         while self._queue and isinstance(self._queue[0], bytes):
@@ -198,7 +200,7 @@ class Session:
         self._queued -= len(plain)
         if sent < len(data):
             self._tail = data[sent:]  # already on the wire format (ciphertext under TLS)
-            self._cv.notify()
+            self._wake_locked()
 
     def send_lazy(self, frames: Lazy) -> None:
         """Queue frames produced later by the writer (a catch-up); not counted against the bound."""
@@ -206,7 +208,7 @@ class Session:
             if self._closing:
                 return
             self._queue.append(frames)
-            self._cv.notify()
+            self._wake_locked()
 
     # -- closing
 
@@ -232,10 +234,11 @@ class Session:
                     self._queued = 0
                 if error is not None:
                     self._queue.append(encode(error))
-                self._cv.notify()
+                self._wake_locked()
             room = self.room
             self.close_reason = reason
-        self._stop_reading.set()
+        (self.stop_reading or _READY).set()  # ends an input pause (_READY: none made, always set)
+        self.server.idle.resume(self)  # a parked reader reads the end of the stream and ends
         if not self._wire_ready.is_set():  # a TLS handshake under way: end its wait now
             self._shutdown(socket.SHUT_RDWR)
         log.debug("%r closing: %s", self, reason)
@@ -267,7 +270,11 @@ class Session:
                 with self._lock:
                     self._writing = False
                     while not self._queue and not self._tail and not self._closing:
-                        self._cv.wait()
+                        if not self._cv.wait(WRITER_IDLE) and not self._queue and not self._tail:
+                            if not self._closing:  # nothing to do for a while: the thread ends
+                                self._writer_running = False
+                                self.writer = None
+                                return
                     if not self._queue and not self._tail:
                         break
                     tail, self._tail = self._tail, b""
@@ -307,7 +314,8 @@ class Session:
             self.close("server error")
             self._shutdown(socket.SHUT_RDWR)
         finally:
-            self._writer_done.set()
+            if self._writer_running:  # not an idle writer's end: the connection's writing is over
+                self._writer_done.set()
 
     def _shutdown(self, how: int) -> None:
         try:
@@ -346,8 +354,12 @@ class Session:
                     self._receive(codec, self.tls.decrypt(b""))  # frames sent with the handshake's end
                 else:
                     reason = "no TLS"
+            readable = read_waiter(self.sock)
             while not self._tls_failed:
                 try:
+                    # wait without a buffer (recv() holds recv_size bytes while it waits); silent long: park
+                    if not readable(READER_IDLE_MS) and self.server.idle.park(self):
+                        return  # server/idlewatch.py starts a reader again on input or at the close
                     # a stranger's reads are small too: what it may send before joining is
                     data = self.sock.recv(self.limits.recv_size if self.room else self._stranger_read)
                 except TimeoutError:
@@ -365,7 +377,7 @@ class Session:
                 pause = self.throttle.charge_input(len(data))
                 if pause and not self._closing:
                     self._refuse("input", f"more than {self.limits.input_rate:g} bytes a second", pause)
-                    self._stop_reading.wait(min(pause, MAX_INPUT_PAUSE))  # TCP slows the sender down
+                    session_input.pause_input(self, min(pause, MAX_INPUT_PAUSE))  # TCP slows the sender
         except (OSError, ValueError) as exc:
             reason = "connection lost"
             log.debug("%r: recv failed: %s", self, exc)
@@ -383,7 +395,7 @@ class Session:
         self.server.forget(self)
         log.info("%r disconnected (%s)", self, self.close_reason or reason)
 
-    def _receive(self, codec: Codec, plain: bytes) -> None:
+    def _receive(self, codec: RawCodec, plain: bytes) -> None:
         if plain:  # b"" would mean end of file to the codec; TLS may decrypt nothing yet
             codec.receive_data(plain)
             self._handle_input(codec)
@@ -408,7 +420,7 @@ class Session:
         self._wire_ready.set()
         return True
 
-    def _handle_input(self, codec: Codec) -> None:
+    def _handle_input(self, codec: RawCodec) -> None:
         to_flush: dict[Session, None] = {}  # members the room queued this chunk's echoes on, unwritten
         try:
             self._handle_frames(codec, to_flush)
@@ -419,13 +431,15 @@ class Session:
         if room is not None and room.compaction.due():
             room.compaction.compact()
 
-    def _handle_frames(self, codec: Codec, to_flush: dict[Session, None]) -> None:
+    def _handle_frames(self, codec: RawCodec, to_flush: dict[Session, None]) -> None:
         ops: list[Operation] = []  # read in a row: applied together (one commit), before what follows
+        raws: list[bytes] = []  # their payloads, for the echoes (server/echo.py)
         while not self._closing:
             try:
                 msg = codec.next_message()
             except ProtocolError as exc:
-                self._apply(ops, to_flush)
+                self._apply(ops, raws, to_flush)
+                Rounds.settle(self)  # what follows goes out after those operations' answers
                 log.info("%r: protocol error %s: %s", self, exc.code, exc.detail)
                 if exc.fatal:
                     self.close("protocol error", Error(exc.code, exc.detail, fatal=True))
@@ -440,123 +454,46 @@ class Session:
                 retry = self.throttle.admit("op")
                 if not retry:
                     ops.append(msg)
+                    raws.append(codec.raw)
                     continue
-                self._apply(ops, to_flush)
+                self._apply(ops, raws, to_flush)
+                Rounds.settle(self)  # what follows goes out after those operations' answers
                 self._refuse(
                     "op", f"more than {self.limits.op_rate:g} drawing operations a second", retry, msg.oid
                 )
                 continue
-            self._apply(ops, to_flush)
+            self._apply(ops, raws, to_flush)
+            Rounds.settle(self)  # what follows goes out after those operations' answers
             try:
                 self._dispatch(msg, to_flush)
             except Exception:
                 log.exception("%r: failed to handle %r", self, msg)
                 self.send(Error("server_error", "the server failed to handle that message"))
-        self._apply(ops, to_flush)
+        self._apply(ops, raws, to_flush)
 
-    def _apply(self, ops: list[Operation], to_flush: dict[Session, None]) -> None:
+    def _apply(self, ops: list[Operation], raws: list[bytes], to_flush: dict[Session, None]) -> None:
         """Apply the operations gathered so far in the room (Room.apply_all), and start a new batch;
         the members their echoes wait on join ``to_flush``."""
         if not ops:
             return
-        batch = ops[:]
+        batch, payloads = ops[:], raws[:]
         ops.clear()
+        raws.clear()
         room = self.room  # kicked or closed meanwhile: nothing more is applied, as after a close
         if room is None:
             return
         try:
-            to_flush.update(dict.fromkeys(room.apply_all(self, batch)))
+            to_flush.update(dict.fromkeys(room.rounds.submit(self, batch, payloads)))
         except Exception:
             log.exception("%r: failed to apply %d operations", self, len(batch))
             self.send(Error("server_error", "the server failed to handle that message"))
 
     def _dispatch(self, msg: Message, to_flush: dict[Session, None]) -> None:
-        room = self.room  # read once: a kick or a close on another thread may detach it meanwhile
-        if isinstance(msg, Ping):
-            self.send(Pong(msg.n))
-        elif isinstance(msg, Pong):
-            pass  # any input counts as a sign of life
-        elif isinstance(msg, Error):
-            log.info("%r reports an error: %s %s", self, msg.code, msg.detail)
-        elif not isinstance(msg, CLIENT_MESSAGES):
-            self.send(Error("unexpected_type", f"a client does not send {msg.TYPE!r}"))
-        elif isinstance(msg, Join):
-            retry = 0.0 if room is not None else self.throttle.admit("join")
-            if room is not None:
-                self.send(Error("already_joined", f"you are already in room {room.name!r}"))
-            elif retry:  # each costs store reads (and maybe a slow hash): paced, per connection and address
-                self._refuse("join", f"more than {self.limits.join_rate:g} joins a second", retry)
-            else:
-                self.server.rooms.join(self, msg)
-                self.server.friends.joined(self)  # the friend list; friends hear where this account is
-                self.server.accounts.deliver_mail(self)  # after the catch-up, in order
-        elif isinstance(msg, (*ACCOUNT_MESSAGES, Rooms)):
-            retry = self.throttle.admit("chat")  # a slow hash, or a look at every room: paced like chat
-            if retry:
-                self._refuse("chat", f"more than {self.limits.chat_rate:g} requests a second", retry)
-            elif isinstance(msg, Rooms):
-                self.send(self.server.rooms.listing(self.limits))
-            else:
-                self.server.accounts.handle(self, msg)
-        elif room is None:
-            self.send(Error("not_joined", f"join a room before sending {msg.TYPE!r}"))
-        elif isinstance(msg, MailAck):
-            retry = self.throttle.admit("chat")  # one delete each: paced like chat lines
-            if retry:
-                self._refuse("chat", f"more than {self.limits.chat_rate:g} mail_ack a second", retry)
-            else:
-                self.server.accounts.ack_mail(self, msg)
-        elif isinstance(msg, History):
-            history.serve(self, room, msg)  # server/history.py: paced and read like a catch-up
-        elif isinstance(msg, (Cursor, View)):
-            if not self.throttle.admit("cursor"):  # cursors are ephemeral: too many are dropped quietly
-                to_flush.update(dict.fromkeys(room.cursor(self, msg)))
-        elif isinstance(msg, Say):
-            retry = self.throttle.admit("chat")
-            if retry:
-                self._refuse("chat", f"more than {self.limits.chat_rate:g} chat lines a second", retry)
-            else:
-                self.server.chat.say(self, msg.text)
+        session_input.dispatch(self, msg, to_flush)
 
     def _refuse(self, kind: str, detail: str, retry: float, oid: str = "") -> None:
-        """Answer input over a rate limit with "rate_limited"; too many refusals drop the connection."""
-        self.server.metrics.refused(kind)
-        if self.throttle.refused():
-            log.warning(
-                "%r: %d refusals in %g s, dropping",
-                self,
-                self.limits.abuse_refusals,
-                self.limits.abuse_window,
-            )
-            self.close(
-                "flooding",
-                Error(
-                    "flooding",
-                    "you kept sending faster than the server allows and were disconnected",
-                    fatal=True,
-                ),
-            )
-            return
-        log.debug("%r: rate limited (%s), retry in %g s", self, kind, retry)
-        self.send(Error("rate_limited", f"{detail}; retry in {retry:g} s", oid=oid, retry=retry))
-
-    # -- heartbeat (called by the server's heartbeat thread)
+        session_input.refuse(self, kind, detail, retry, oid)
 
     def heartbeat(self, now: float) -> None:
-        if self._closing:
-            return
-        if self.room is None and now - self.connected_at > self.limits.join_timeout:
-            # a stranger's input never keeps it: white space or half a frame is not a join
-            log.info("%r: not in a room after %.0f s, closing", self, now - self.connected_at)
-            detail = f"join a room within {self.limits.join_timeout:g} s of connecting"
-            self.close("join timeout", Error("join_timeout", detail, fatal=True))
-            return
-        # a client busy reading a long catch-up cannot answer the ping queued behind it: while the
-        # catch-up moves, it counts as alive
-        silent = now - max(self.last_heard, self.last_progress)
-        if silent > self.limits.timeout:
-            self.close("timed out", Error("timeout", f"nothing heard for {silent:.0f} s", fatal=True))
-        elif silent >= self.limits.ping_interval and now - self.last_ping >= self.limits.ping_interval:
-            self.last_ping = now
-            self.pings += 1
-            self.send(Ping(self.pings))
+        """Called by the server's heartbeat thread (server/session_input.py ``heartbeat``)."""
+        session_input.heartbeat(self, now)

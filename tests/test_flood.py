@@ -202,7 +202,8 @@ def run_flood(srv: ServerProcess, source: str, refusal: str) -> tuple[int, int, 
     while server_threads(pid) > before and time.monotonic() < deadline:
         n += 1
         users.ping(n)
-    assert server_threads(pid) == before, f"server threads {server_threads(pid)}, {before} before the flood"
+    # fewer is no leak: the users may be parked meanwhile (a silent member has no thread)
+    assert server_threads(pid) <= before, f"server threads {server_threads(pid)}, {before} before the flood"
     users.round()
     return welcomed, len(refusals), users, seconds, before
 

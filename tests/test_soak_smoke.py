@@ -27,7 +27,7 @@ def test_a_short_soak_completes_samples_and_loses_nothing() -> None:
     assert load.sent > 0 and load.delivered == load.expected == load.sent * 2
     assert (load.lost, load.out_of_order, load.errors, load.join_failed) == (0, 0, 0, 0)
     assert result.deleted > 0 and not verdict.janitor_errors  # finished strokes were erased
-    assert verdict.threads_end == verdict.threads_start and verdict.threads_flat
+    assert verdict.threads_end <= verdict.threads_start and verdict.threads_flat  # no thread left behind
     report = soak.report(result)
     assert report[-1] in ("verdict: PASS", "verdict: FAIL")
     assert any(line.startswith("memory: ") for line in report)
