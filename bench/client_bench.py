@@ -620,11 +620,19 @@ def _draw_missed(address: tuple[str, int], room: str, n: int) -> None:
 
 
 def _read_some(s: socket.socket, codec) -> list:
+    """What the server sent next; its pings answered (a drawer that takes a 100,000-object board in
+    took over 30 s once, and the server dropped it as silent: ``timeout``)."""
+    from pgboard.protocol import Ping, Pong, encode
+
     data = s.recv(1 << 20)
     if not data:
         raise RuntimeError("the server closed the drawer's connection")
     codec.receive_data(data)
-    return list(codec.messages())
+    got = list(codec.messages())
+    for m in got:
+        if isinstance(m, Ping):
+            s.sendall(encode(Pong(m.n)))
+    return got
 
 
 def measure_joins(repeats: int = JOIN_REPEATS, n: int = FULL_BOARDS[-1]) -> dict[str, list[float]]:

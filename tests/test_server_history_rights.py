@@ -181,10 +181,10 @@ def test_a_purge_is_final_after_a_restart_too(tmp_path: Path) -> None:
         draw(c, "c1", line(obj_id("carol-1"), 300))
         c.send(Delete("c2", obj_id("carol-1")))
         answer(c, "c2")
-        for who in (b, a):
-            for i in range(3):
-                who.send(Undo(f"u{i}"))
-                answer(who, f"u{i}")
+        for tag, who in (("b", b), ("a", a)):
+            for i in range(3):  # oids of one's own: alice also gets bob's echoes, which answer() would take
+                who.send(Undo(f"u{tag}{i}"))
+                answer(who, f"u{tag}{i}")
         assert board_of(server) == set()  # alice's line went by her undo; bob's never came back
 
 
