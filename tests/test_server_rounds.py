@@ -36,7 +36,8 @@ def test_chunks_that_wait_for_a_round_are_committed_together_and_echoed_in_order
         with room.lock:  # the next round waits here, and the chunks that come meanwhile wait for it
             clients[0].send(Extend(oid="e0", id=stroke.id, points=((2, 2),)))
             wait_for(lambda: room.rounds._applying, "the first reader applying its round")
-            for k, c in enumerate(clients[1:], 1):  # one after the other: two sockets have no order between them
+            # one after the other: two sockets have no order between them
+            for k, c in enumerate(clients[1:], 1):
                 c.send(Add(oid=f"a{k}", obj=BoardObject(id=c.obj_id("s"), kind="pencil", points=((k, k),))))
                 wait_for(lambda k=k: len(room.rounds._waiting) == k, f"chunk a{k} waiting for a round")
         seen = []
