@@ -26,8 +26,9 @@ W, H = 360, 240
 def reference_polyline(
     surf: pygame.Surface, color: pygame.Color, points: Sequence[tuple[int, int]], width: int
 ) -> None:
-    """One draw call per piece: each segment (a line, or a quad perpendicular to it), then a dot on
-    each point (a width x width square, or a disc)."""
+    """One draw call per piece: each segment (a line; a thick one a line BAND_EXTRA thicker, and a quad
+    perpendicular to it where that line and the discs at its ends fall short of the true edge by more
+    than BAND_GAP), then a dot on each point (a width x width square, or a disc)."""
     prev = None
     half = width / 2
     for p in points:
@@ -36,10 +37,15 @@ def reference_polyline(
                 pygame.draw.line(surf, color, prev, p, width)
             else:
                 (ax, ay), (bx, by) = prev, p
-                k = half / math.hypot(bx - ax, by - ay)
-                nx, ny = -(by - ay) * k, (bx - ax) * k
-                quad = ((ax + nx, ay + ny), (bx + nx, by + ny), (bx - nx, by - ny), (ax - nx, ay - ny))
-                pygame.draw.polygon(surf, color, quad)
+                pygame.draw.line(surf, color, prev, p, width + render.BAND_EXTRA)
+                d = math.hypot(bx - ax, by - ay)
+                band = half * max(abs(bx - ax), abs(by - ay)) / d  # the line's half-thickness across
+                discs = math.sqrt(max(0.0, half * half - d * d / 4))  # the end discs' waist halfway
+                if half - max(band, discs) > render.BAND_GAP:
+                    k = half / d
+                    nx, ny = -(by - ay) * k, (bx - ax) * k
+                    quad = ((ax + nx, ay + ny), (bx + nx, by + ny), (bx - nx, by - ny), (ax - nx, ay - ny))
+                    pygame.draw.polygon(surf, color, quad)
         if width <= render.THIN_WIDTH:
             surf.fill(color, (p[0], p[1], width, width))
         else:
