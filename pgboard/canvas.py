@@ -34,10 +34,12 @@ from pgboard.viewport import MAX_ZOOM, Viewport  # noqa: F401  (re-exported)
 
 # What the board surface gets painted in one frame, changes and repaints together, in work units
 # (pgboard/paintjobs.py: points of strokes, more for long thick segments; a shape or a text counts as
-# OBJECT_WORK), about 30 ms here; the rest waits for the next frames, in order. So a board of 100,000
+# OBJECT_WORK), about 25-30 ms here; the rest waits for the next frames, in order. So a board of 100,000
 # objects (a late join) comes in over seconds, and so does a burst of huge strokes, while the window
-# keeps answering (fewer, longer frames would finish sooner: each frame also draws the panels).
-PAINT_BUDGET = 10_000
+# keeps answering (fewer, longer frames would finish sooner: each frame also draws the panels, and the
+# run loop gives a frame at most 1/60 s slot). Measured on the benchmark's 100,000-object board: 10,000
+# units took ~16 ms a frame once thick strokes were drawn as a band (render.BAND_EXTRA), ~30 ms before.
+PAINT_BUDGET = 18_000
 PAINT_VIEW_EVERY = 12  # during such a repaint, the view shows the progress every this many frames
 # ... unless a preview paints the view at screen scale first (pgboard/boardview.py: PreviewPhase; the
 # surface waits), which gives up when too many changes come in: back to the progress above.
