@@ -137,7 +137,9 @@ class PaintJobs:
                 box = box_of(obj)
                 start, piece = job.part, obj
                 region = clip.clip(rect(box))
-                small = region.w < box[2] - box[0] or region.h < box[3] - box[1]
+                # only a region repaint culls: the whole board's clip cuts a stroke's box at the
+                # board's edge only, where culling saves nothing and costs a slower loop
+                small = not job.whole and (region.w < box[2] - box[0] or region.h < box[3] - box[1])
                 cull = (region.x, region.y, region.right, region.bottom) if small else None
                 if obj.kind in STROKES and len(obj.points) > 1:
                     end, cost = render.stroke_part(obj.points, obj.width, start, budget - spent, cull)
@@ -152,7 +154,7 @@ class PaintJobs:
                     if obj.kind == "text":
                         spent += region.w * region.h // TEXT_PIXELS_PER_WORK
                     done = True
-                render.draw_clipped(surface, piece, texts, clip, box)
+                render.draw_clipped(surface, piece, texts, clip, box, cull is not None)
                 touched = box if touched is None else geometry.union(touched, box)
                 if done:
                     job.at, job.part = job.at + 1, 0

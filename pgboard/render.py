@@ -13,6 +13,7 @@ import logging
 import math
 from collections.abc import Sequence
 from itertools import chain, islice, repeat
+from operator import sub
 
 import pygame
 
@@ -158,6 +159,12 @@ def stroke_part(
     if cull is not None:
         pad = width // 2 + 2
         x0, y0, x1, y1 = cull[0] - pad, cull[1] - pad, cull[2] + pad, cull[3] + pad
+    if cull is None and type(points) is Points and _short_segments(points, start, free):
+        segments = last - start  # each costs one unit: what the loop below counts, without it
+        if budget >= segments:
+            return last, float(segments)
+        k = max(1, math.ceil(budget))
+        return start + k, float(k)
     work = 0.0
     ax, ay = points[start]
     if cull is None:  # the hot case (a join paints every stroke): the loop below without the cull
@@ -184,6 +191,18 @@ def stroke_part(
             return i, work
         ax, ay = bx, by
     return last, work
+
+
+def _short_segments(points: Points, start: int, free: int) -> bool:
+    """Whether no segment of ``points[start:]`` is longer than ``free`` in |dx| + |dy| (each costs one
+    unit: SEGMENT_FREE), found with C loops over the packed coordinates: the widest step across plus
+    the tallest step down bound every segment's. An ordinary stroke's steps are a few pixels."""
+    xs, ys = points.coords[2 * start :: 2], points.coords[2 * start + 1 :: 2]
+    if len(xs) < 2:
+        return True
+    wide = max(map(abs, map(sub, islice(xs, 1, None), xs)))
+    tall = max(map(abs, map(sub, islice(ys, 1, None), ys)))
+    return wide + tall <= free
 
 
 _SPRITES: dict[tuple[int, int, int, int], tuple[pygame.Surface, int]] = {}
@@ -317,15 +336,16 @@ def draw_clipped(
     texts: TextCache,
     clip: pygame.Rect,
     box: geometry.Box | None = None,
+    cull: bool = True,
 ) -> None:
     """Paint ``obj`` inside ``clip`` and its own painted box only (``box``, when already measured),
-    leaving the clip as it was."""
+    leaving the clip as it was; with ``cull``, a stroke only partly inside skips its pieces outside."""
     old = surf.get_clip()
     x0, y0, x1, y1 = painted_box(obj, texts) if box is None else box
     region = clip.clip(pygame.Rect(x0, y0, x1 - x0, y1 - y0))
     surf.set_clip(region)
     # a region smaller than the object (a damaged box): draw only the pieces of a stroke near it
-    small = region.w < x1 - x0 or region.h < y1 - y0
+    small = cull and (region.w < x1 - x0 or region.h < y1 - y0)
     try:
         draw_object(surf, obj, texts, (region.x, region.y, region.right, region.bottom) if small else None)
     finally:

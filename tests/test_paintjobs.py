@@ -9,6 +9,7 @@ painting the same board in one go shows.
 
 from __future__ import annotations
 
+import math
 import random
 
 import pygame
@@ -19,6 +20,7 @@ from pgboard import render
 from pgboard.board import Board
 from pgboard.canvas import PAINT_BUDGET, Canvas, Viewport
 from pgboard.paintjobs import OBJECT_WORK
+from pgboard.points import Points
 from pgboard.protocol import BOARD_H, BOARD_W, MAX_POINTS, MAX_WIDTH, BoardObject, Delete, Extend, Move
 
 LONGEST_SEGMENT = 1 + (BOARD_W + BOARD_H + MAX_WIDTH - render.SEGMENT_FREE) / render.SEGMENT_PIXELS
@@ -81,6 +83,24 @@ def test_a_stroke_painted_part_by_part_paints_what_it_paints_whole(width: int) -
         assert pieces > 2
         assert pixels(parts) == pixels(whole), cull
         assert total == pytest.approx(render.stroke_part(pts, width, 0, cull=cull)[1])
+
+
+@pytest.mark.parametrize("step", [1, 8, 40, 300])
+def test_a_packed_stroke_is_split_and_counted_as_its_pairs_are(step: int) -> None:
+    # packed points (a snapshot's) take a shortcut when every segment is short: same parts, same work
+    rng = random.Random(step)
+    x, y, pts = 1000, 900, []
+    for _ in range(200):
+        x = max(0, min(BOARD_W, x + rng.randint(-step, step)))
+        y = max(0, min(BOARD_H, y + rng.randint(-step, step)))
+        pts.append((x, y))
+    packed = Points.of(pts)
+    for width in (1, 3, 8, MAX_WIDTH):
+        for start in (0, 1, 57, 198, 199):
+            for budget in (0.0, 0.5, 1.0, 7.0, 7.5, 141.0, 198.0, 199.0, math.inf):
+                assert render.stroke_part(packed, width, start, budget) == render.stroke_part(
+                    pts, width, start, budget
+                ), (width, start, budget)
 
 
 def test_the_work_of_a_stroke_grows_with_its_segments_length_not_only_its_points() -> None:
