@@ -3,9 +3,9 @@
 :class:`TiledView` caches that scaled image and rescales it tile by tile, only where the board surface
 changed or when the zoom changes (a pan scrolls the cached image and scales only the strip it
 uncovers). :class:`PreviewPhase` is the state machine that stands in for the board surface while a
-whole-board repaint (a late join, a clear) fills it in over frames: the view is painted at screen scale
-first (pgboard/preview.py), changes coming in meanwhile are repainted in it at once, and when there are
-too many of them it gives up and the view shows the repaint's progress instead.
+whole-board repaint (a late join, a clear) fills it in over frames: the view is rescaled from a fast
+draft of the board first (pgboard/preview.py), changes coming in meanwhile are repainted in it at once,
+and when there are too many of them it gives up and the view shows the repaint's progress instead.
 
 The painter (pgboard/canvas.py) owns the board surface and tells the view what it damaged; neither
 reaches into the other.
@@ -171,15 +171,25 @@ class PreviewPhase:
 
     The painter starts it (:meth:`reset`) when it starts a whole-board repaint; the canvas asks
     :meth:`waits_for_it` whether the board surface must wait, and calls :meth:`frame` each frame while
-    the repaint is under way; :meth:`end` when the board surface is complete."""
+    the repaint is under way; :meth:`end` when the board surface is complete. While a preview lasts, the
+    view is rescaled from its draft (pgboard/preview.py) instead of the board surface."""
 
     def __init__(self) -> None:
         self.phase = Phase.NONE
         self.preview: Preview | None = None
         self._seen = 0  # how many of the painter's pending regions the preview has repainted
+        self._lent: tuple[TiledView, pygame.Surface] | None = None  # the view, and its own source
 
     def reset(self) -> None:
+        self._give_back()
         self.phase, self.preview, self._seen = Phase.NONE, None, 0
+
+    def _give_back(self) -> None:
+        """The view's source is the board surface again (it is rebuilt from it: see end)."""
+        if self._lent is not None:
+            view, surface = self._lent
+            view.surface = surface
+            self._lent = None
 
     @property
     def complete(self) -> bool:
@@ -191,9 +201,10 @@ class PreviewPhase:
         return self.phase in (Phase.NONE, Phase.PAINTING)
 
     def end(self) -> bool:
-        """The board surface is complete (or the preview gave up): True when the view was painted by
-        a preview (it is to be rebuilt from the surface)."""
+        """The board surface is complete (or the preview gave up): True when the view was rescaled
+        from a preview's draft (it is to be rebuilt from the surface)."""
         had = self.preview is not None
+        self._give_back()
         self.preview = None
         if self.phase is not Phase.GAVE_UP:
             self.phase = Phase.NONE
@@ -209,18 +220,19 @@ class PreviewPhase:
         floating: Mapping[str, BoardObject],
         texts: render.TextCache,
     ) -> bool:
-        """Start the preview (again for a new zoom or pan), repaint in it what changed since the last
-        frame (``pending``: the painter's regions waiting for the repaint to end), paint its next
-        objects. False: it gave up (more changes than it can show at once), or had before."""
+        """Start the preview, repaint in it what changed since the last frame (``pending``: the
+        painter's regions waiting for the repaint to end), draft its next objects, and show it in the
+        view (rescaled for a new zoom or pan as the board surface would be). False: it gave up (more
+        changes than it can show at once), or had before."""
         if self.phase is Phase.GAVE_UP:
             return False
-        if self.preview is None or self.preview.key != vp.key:
-            view.rebuild(vp)  # the tiles for when the board surface is complete
-            assert view.image is not None
-            self.preview = Preview.of_board(view.image, vp.key, board, floating, texts)
+        if self.preview is None:
+            self.preview = Preview.of_board(board, floating, texts)
+            self._lent = (view, view.surface)
+            view.surface = self.preview.surface
+            view.invalidate()
             self._seen = len(pending)
-        preview, image = self.preview, view.image
-        assert image is not None
+        preview = self.preview
         changed, self._seen = pending[self._seen :], len(pending)
         many = len(changed) > REPAINT_ALL_REGIONS
         regions = [] if many else [(box, objects_in(box)) for box in changed]
@@ -229,8 +241,9 @@ class PreviewPhase:
             self.phase = Phase.GAVE_UP
             return False
         for box, objects in regions:
-            preview.repaint(image, box, objects)
-        preview.step(image, PREVIEW_BUDGET)
+            preview.repaint(box, objects)
+        preview.step(PREVIEW_BUDGET)
         self.phase = Phase.COMPLETE if preview.complete else Phase.PAINTING
-        view.damage = []  # the view is not rescaled from the half-painted surface meanwhile
+        view.damage = preview.take_damage()  # the half-painted board surface is not shown meanwhile
+        view.show(vp)
         return True

@@ -7,8 +7,8 @@ board's own index says what paints where), and tells the view (pgboard/boardview
 The view shows the visible part scaled into a cached image rescaled tile by tile, only where something
 changed or when the zoom changes (a pan scrolls it and scales only the strip it uncovers). An idle frame
 is one blit plus the overlay, however many objects the board holds. While a big board is repainted over
-frames, the view is painted at screen scale first (the view's PreviewPhase, pgboard/preview.py) and
-rebuilt from the surface after.
+frames, the view is rescaled from a fast draft of the board first (the view's PreviewPhase,
+pgboard/preview.py) and rebuilt from the surface after.
 
 The overlay is drawn in screen space every frame: objects being dragged (they float above the board
 until they stop moving), previews of what the local tool is drawing, a text caret, other users'
@@ -41,7 +41,7 @@ from pgboard.viewport import MAX_ZOOM, Viewport  # noqa: F401  (re-exported)
 # units took ~16 ms a frame once thick strokes were drawn as a band (render.BAND_EXTRA), ~30 ms before.
 PAINT_BUDGET = 18_000
 PAINT_VIEW_EVERY = 12  # during such a repaint, the view shows the progress every this many frames
-# ... unless a preview paints the view at screen scale first (pgboard/boardview.py: PreviewPhase; the
+# ... unless a preview drafts the board for the view first (pgboard/boardview.py: PreviewPhase; the
 # surface waits), which gives up when too many changes come in: back to the progress above.
 ABOVE_SCAN = 64  # newest objects looked at before asking the index what lies above a growing stroke
 SPRITE_PAD = 2  # screen pixels around a floating object's sprite
@@ -102,7 +102,7 @@ class Canvas:
         self._pending: list[geometry.Box] = []  # damaged regions not repainted yet
         self._spent = 0.0  # work painted as changes came in since the last update (PAINT_BUDGET)
         self._whole_frames = 0  # frames of the whole-board repaint under way
-        self._phase = PreviewPhase()  # the view painted at screen scale during that repaint
+        self._phase = PreviewPhase()  # the view shows a draft of the board during that repaint
         # Objects moving frame after frame (a drag, ours or another user's) float: they are left off
         # the board surface and drawn in the overlay until they stop, so a drag over a crowded board
         # repaints the crowd twice (lift, land) instead of every frame.

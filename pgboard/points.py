@@ -14,18 +14,20 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Iterator
-from itertools import chain
+from itertools import chain, islice
+from operator import sub
 from typing import Any, overload
 
 
 class Points:
     """An immutable sequence of (x, y) pairs stored flat; see the module docstring."""
 
-    __slots__ = ("coords", "_box")
+    __slots__ = ("coords", "_box", "_step")
 
     def __init__(self, coords: array[int]) -> None:
         self.coords = coords  # array('H'): x0, y0, x1, y1, ...; never changed once made
         self._box: tuple[int, int, int, int] | None = None
+        self._step: int | None = None
 
     @classmethod
     def of(cls, pairs: Iterable[tuple[int, int]]) -> Points:
@@ -96,3 +98,17 @@ class Points:
             xs, ys = sorted(c[0::2]), sorted(c[1::2])
             box = self._box = (xs[0], ys[0], xs[-1], ys[-1])
         return box
+
+    def longest_step(self) -> int:
+        """A bound on every segment's |dx| + |dy| (0 for one point), computed once, in C loops: the
+        widest step across plus the tallest step down. Painting costs by segment length, and an
+        ordinary stroke's steps are a few units: its cost is then its count of points (render.py)."""
+        step = self._step
+        if step is None:
+            xs, ys = self.coords[0::2], self.coords[1::2]
+            step = 0
+            if len(xs) > 1:
+                step = max(map(abs, map(sub, islice(xs, 1, None), xs)))
+                step += max(map(abs, map(sub, islice(ys, 1, None), ys)))
+            self._step = step
+        return step

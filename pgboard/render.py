@@ -13,7 +13,6 @@ import logging
 import math
 from collections.abc import Sequence
 from itertools import chain, islice, repeat
-from operator import sub
 
 import pygame
 
@@ -159,7 +158,7 @@ def stroke_part(
     if cull is not None:
         pad = width // 2 + 2
         x0, y0, x1, y1 = cull[0] - pad, cull[1] - pad, cull[2] + pad, cull[3] + pad
-    if cull is None and type(points) is Points and _short_segments(points, start, free):
+    if cull is None and type(points) is Points and points.longest_step() <= free:
         segments = last - start  # each costs one unit: what the loop below counts, without it
         if budget >= segments:
             return last, float(segments)
@@ -191,18 +190,6 @@ def stroke_part(
             return i, work
         ax, ay = bx, by
     return last, work
-
-
-def _short_segments(points: Points, start: int, free: int) -> bool:
-    """Whether no segment of ``points[start:]`` is longer than ``free`` in |dx| + |dy| (each costs one
-    unit: SEGMENT_FREE), found with C loops over the packed coordinates: the widest step across plus
-    the tallest step down bound every segment's. An ordinary stroke's steps are a few pixels."""
-    xs, ys = points.coords[2 * start :: 2], points.coords[2 * start + 1 :: 2]
-    if len(xs) < 2:
-        return True
-    wide = max(map(abs, map(sub, islice(xs, 1, None), xs)))
-    tall = max(map(abs, map(sub, islice(ys, 1, None), ys)))
-    return wide + tall <= free
 
 
 _SPRITES: dict[tuple[int, int, int, int], tuple[pygame.Surface, int]] = {}

@@ -46,8 +46,8 @@ MOST_ROWS = (render.SEGMENT_PIXELS + render.SEGMENT_FREE) * MOST_PAINTED
 BEFORE_BURST = "14 frames, up to 25,001 points applied and 44.9 M polygon rows filled in one frame, CPU 7.9 s"
 BEFORE_JOIN = "8 frames, 18.0 M polygon rows and 548 M line pixels in one frame, CPU 6.3 s"
 
-# The preview (pgboard/preview.py) paints a stroke at screen scale as one pygame.draw.lines call: a unit
-# of PREVIEW_BUDGET pays for LINE_PIXELS pixels of length times (1 + width / 16), so at most 512 pixels
+# The preview (pgboard/preview.py) drafts a stroke at board resolution as one pygame.draw.lines call: a
+# unit of PREVIEW_BUDGET pays for LINE_PIXELS units of length times (1 + width / 16), so at most 512 pixels
 # of length times width; one frame's budget, and the segment it began last.
 MOST_LINE_PIXELS = 512 * (PREVIEW_BUDGET + LONGEST_SEGMENT)
 
@@ -208,7 +208,7 @@ def test_joining_a_room_that_holds_huge_strokes_paints_them_over_frames(
         reliability.Abuse(
             attack=f"joining a room that holds {BURST} pencil strokes of {MAX_POINTS:,} points, {MAX_WIDTH} "
             "wide, zigzagging across the whole board",
-            bound=f"PREVIEW_BUDGET: {PREVIEW_BUDGET:,} units of the view painted at screen scale per frame "
+            bound=f"PREVIEW_BUDGET: {PREVIEW_BUDGET:,} units of the board drafted per frame "
             f"(a stroke's length counts, LINE_PIXELS); PAINT_BUDGET: {PAINT_BUDGET:,} units of the board "
             "surface; long strokes painted in parts",
             measured=f"whole board shown at frame {shown:,}, painted in {len(rows):,} frames; at most "
