@@ -193,8 +193,8 @@ class Preview:
                 self.surface.blit(patch, rect)
         if self.complete:
             self._patches = []
-        if self.complete or not self._steps % VIEW_EVERY:
-            self.damage.append(WHOLE)
+        if painted and (self.complete or not self._steps % VIEW_EVERY):
+            self.damage.append(WHOLE)  # once complete, only the changes repainted are rescaled
 
     def repaint(self, box: geometry.Box, objects: Sequence[BoardObject]) -> None:
         """Show a change at once: clear the draft over ``box`` (board units) and paint ``objects`` (all

@@ -127,10 +127,12 @@ def test_the_whole_board_shows_before_the_board_surface_is_complete(texts: TextC
     assert canvas.painting  # the board surface is still filling in behind it
     preview = screen.copy()
     while True:
+        rescaled = canvas.stats["tiles_rescaled"]
         canvas.draw(screen, vp)
         if not canvas.painting:
             break  # this frame painted the last objects and rebuilt the view from the board surface
         assert pixels(screen) == pixels(preview)  # the half-painted surface is never shown meanwhile
+        assert canvas.stats["tiles_rescaled"] == rescaled  # nor the draft rescaled again for nothing
     want = final_view(board, texts, vp)
     assert pixels(screen) == pixels(want)
     assert_close(preview, want)
