@@ -62,6 +62,11 @@ WARMUP_SECONDS = 0.5  # frames run under load before recording
 JOIN_TIMEOUT = 180.0  # seconds a late join may take before the benchmark gives up
 SERVER_START_TIMEOUT = 300.0  # the server replays every board from its log before listening
 DRAWERS_READY_TIMEOUT = 30.0
+# Points per generated stroke: 100,000 objects hold ~3.9 million points, just under the most a room's
+# board may hold (server/limits.py MAX_BOARD_POINTS, 4 million): the fullest board a user can meet, with
+# room for the restart row's missed operations. Until 2026-12-05 strokes had 20-200 points (7.7 million
+# on the board, written into the log past the server's limit: no server would have let it be drawn).
+STROKE_POINTS = (20, 90)
 PENCIL_WIDTHS = (1, 2, 2, 3, 3, 3, 3, 5, 5, 8)  # a realistic spread, the default (3) most common
 COLORS = ("#000000", "#1e50dc", "#dc2828", "#28a03c", "#f08c00", "#e6c800", "#00b4c8", "#8c3cc8")
 WORDS = ("idea", "todo", "API", "v2", "ship it", "why?", "fix", "database", "see notes", "42", "plan B")
@@ -75,7 +80,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_objects(n: int, seed: int = 1, author: str = "") -> list:
-    """``n`` objects: 70% pencil strokes (20-200 points, a random walk), 20% shapes, 10% text."""
+    """``n`` objects: 70% pencil strokes (STROKE_POINTS, a random walk), 20% shapes, 10% text."""
     from pgboard.protocol import BOARD_H, BOARD_W, BoardObject
 
     rng = random.Random(seed)
@@ -88,7 +93,7 @@ def make_objects(n: int, seed: int = 1, author: str = "") -> list:
             x, y = rng.randrange(50, BOARD_W - 50), rng.randrange(50, BOARD_H - 50)
             dx, dy = rng.uniform(-6, 6), rng.uniform(-6, 6)
             pts = []
-            for _ in range(rng.randint(20, 200)):
+            for _ in range(rng.randint(*STROKE_POINTS)):
                 dx = max(-8.0, min(8.0, dx + rng.uniform(-1.5, 1.5)))
                 dy = max(-8.0, min(8.0, dy + rng.uniform(-1.5, 1.5)))
                 x, y = min(BOARD_W, max(0, round(x + dx))), min(BOARD_H, max(0, round(y + dy)))
@@ -109,16 +114,21 @@ def make_objects(n: int, seed: int = 1, author: str = "") -> list:
 
 def fill_store(db: Path, rooms: dict[str, int]) -> None:
     """Write each room's board into the server's log as the add echoes the server would have logged."""
+    from pgboard_server.limits import MAX_BOARD_POINTS
     from pgboard_server.room import author_id
     from pgboard_server.store import Store
 
     from pgboard.protocol import Add, encode, payload_of
 
     author = author_id(SECRET)
+    boards = {room: make_objects(n, seed, author) for seed, (room, n) in enumerate(rooms.items(), start=1)}
+    for room, objects in boards.items():  # the board any client could have drawn, not more
+        points = sum(len(obj.points) for obj in objects)
+        assert points <= MAX_BOARD_POINTS - MISSED_OPS * 2, f"{room}: {points:,} points"
     store = Store(db)
     try:
-        for seed, (room, n) in enumerate(rooms.items(), start=1):
-            for seq, obj in enumerate(make_objects(n, seed, author), start=1):
+        for room, objects in boards.items():
+            for seq, obj in enumerate(objects, start=1):
                 store.append_op(
                     room, seq, payload_of(encode(Add(oid=f"o{seq}", obj=obj, seq=seq, author=author)))
                 )

@@ -1,5 +1,5 @@
 """Time-lapse export rate: the 10,000-object board of the client benchmark (bench/client_bench.py
-``make_objects``: 70% pencil strokes of 20-200 points, 20% shapes, 10% text) as a log of 10,000 add
+``make_objects``: 70% pencil strokes of 20-90 points, 20% shapes, 10% text) as a log of 10,000 add
 echoes, exported by pgboard/timelapse.py as an animated GIF and WebP (MAX_EXPORT_FRAMES frames of
 MAX_EXPORT_SIDE px, rendered offscreen by the canvas, encoded by Pillow in its worker thread).
 
