@@ -570,6 +570,7 @@ def report(res: Results, quick: bool) -> str:
 # -- joining again: a late join, then a restart of the client with its board cache (pgboard/boardcache.py)
 
 JOIN_REPEATS = 3  # each row is the median of this many runs (the machine is shared: give ratios)
+BENCH_JOIN_REPEATS = 2  # as many within ``make bench`` (each ~40 s: the whole bench stays under 10 min)
 MISSED_OPS = 1_000  # operations drawn by someone else while the client was closed
 REJOIN_TARGETS = {
     "late join: whole board shown": JOIN_TARGET,
@@ -733,8 +734,11 @@ def report_joins(rows: dict[str, list[float]], n: int = FULL_BOARDS[-1]) -> str:
 
 
 def run(quick: bool = False) -> str:
-    """Run the client benchmarks and return the "## Client" markdown section."""
-    return report(measure(quick), quick)
+    """Run the client benchmarks and return the "## Client" markdown section: the late joins and frame
+    times in this process, then the joins again in fresh client processes (late join and restarts)."""
+    n = (QUICK_BOARDS if quick else FULL_BOARDS)[-1]
+    joins = report_joins(measure_joins(1 if quick else BENCH_JOIN_REPEATS, n), n)
+    return report(measure(quick), quick) + "\n" + joins
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -99,7 +99,7 @@ def test_a_late_join_of_a_big_board_shows_every_object_with_its_points_packed(sc
 
 def test_a_restarted_client_asks_since_and_shows_its_cached_board(screen, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="pgboard_server")
-    db, objects = big_board(tmp_path, 300)
+    db, objects = big_board(tmp_path, 600)  # more than one frame paints (PAINT_BUDGET): the cache shows it
     settings = tmp_path / "settings.json"
     with running_server(db) as server:
         port = server.address[1]

@@ -48,17 +48,22 @@ def test_quick_run_reports_every_row_with_plausible_numbers() -> None:
     small, big = client_bench.QUICK_BOARDS
     for n in (small, big):
         row = _row(section, f"{n:,}")
-        shown, complete, frames = _number(row[1]), _number(row[2]), _number(row[3])
+        opened, shown, complete, frames = (_number(c) for c in row[1:5])
+        assert 0 < opened < client_bench.JOIN_TIMEOUT
         assert 0 < shown <= complete < client_bench.JOIN_TIMEOUT and frames >= 1
-    assert _row(section, f"{big:,}")[-1] in ("met", "MISSED")
+    assert re.fullmatch(r"(met|MISSED) / (met|MISSED)", _row(section, f"{big:,}")[-1])
     for board in (f"{big:,} objects", "empty"):
         row = _row(section, board)
         frames, p50, p99, longest = (_number(c) for c in row[1:5])
         assert frames > 10 and 0 < p50 <= p99 <= longest < 10_000
+        assert _number(row[-1]) > 0  # the remote users really drew (remote ops/s)
     assert "p99 big / p99 empty" in section
     target_rows = [line for line in section.splitlines() if line.startswith("| p99")]
     assert len(target_rows) == 2
     assert all(line.rstrip(" |").endswith(("met", "MISSED")) for line in target_rows)
+    for name in client_bench.REJOIN_TARGETS:  # the joins again in fresh processes: late, restarts
+        row = _row(section, name)
+        assert 0 < _number(row[1]) < client_bench.JOIN_TIMEOUT and row[-1] in ("met", "MISSED")
     before = _number(_row(section, "before joining")[1])
     after = _number(_row(section, f"after the {big:,}-object join")[1])
     assert 10 < before <= after < 8000  # MiB
