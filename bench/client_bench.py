@@ -584,7 +584,9 @@ RSS_TARGET_MIB = 350.0
 def join_child(host: str, port: int, room: str, settings: str, until_surface: bool = True) -> None:
     """One run of the client (a process of its own, as a restart is): join ``room`` with the settings
     (and so the board cache) at ``settings``, print the times as JSON, close the window as a user does
-    (the board cache is written then)."""
+    (the board cache is written then). Frames come from the app's own run loop (pgboard/frameloop.py:
+    at most 60 a second, none while nothing changes), as a user's window runs them: a loop of frames
+    back to back would take the interpreter from the thread that reads the board cache."""
     import json
 
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -592,6 +594,7 @@ def join_child(host: str, port: int, room: str, settings: str, until_surface: bo
     import pygame
 
     from pgboard.app import App
+    from pgboard.frameloop import FrameLoop
 
     pygame.init()
     screen = pygame.display.set_mode(SCREEN)
@@ -599,8 +602,9 @@ def join_child(host: str, port: int, room: str, settings: str, until_surface: bo
     out: dict[str, float] = {}
     start, cpu0 = time.perf_counter(), time.process_time()
     app.connect(host, port, "rejoiner", room)
+    loop = FrameLoop(app)
     while True:
-        app.frame([])
+        loop.tick()
         t = time.perf_counter() - start
         if _caught_up(app):
             out.setdefault("caught_up", t)
