@@ -1,8 +1,9 @@
 """The app's use of the board cache (pgboard/boardcache.py): read it before joining, write it on leaving.
 
 ``begin_join`` at ``App.connect``: with a cache file for this server and room, a thread reads and checks it
-while the frames go on, and the connection starts only when it is done (``step_join``, each frame), with
-the cached board installed and ``since`` its seq, so the server sends only what changed. Without one
+while the frames go on; the board's image is shown as soon as it is checked, and the connection starts
+only when the objects are decoded too (``step_join``, each frame), with the cached board installed and
+``since`` its seq, so the server sends only what changed. Without one
 (or with an unusable one, or settings that are not written: ``App(save_settings=False)``) the
 connection starts at once, as before. What the user drew meanwhile stays drawn (it waits in the
 ledger: nothing was sent yet) and is drawn again over the installed board.
@@ -41,6 +42,23 @@ class CacheJoin:
         self.loader = boardcache.Loader(self.path, host, port, room) if found and self.path else None
         self.writer: boardcache.Writer | None = None
         self.installed_seq = 0  # the seq of the cached board installed (0: none)
+        self.image_shown = False  # its image is on the board surface, its objects still being read
+
+
+def loading(app: App) -> bool:
+    """A cache is being read: the run loop looks at it every frame slot (a cheap look, no frame) and
+    runs a frame as soon as it has something to show (``ready``)."""
+    cache = app.board_cache
+    return cache is not None and cache.loader is not None
+
+
+def ready(app: App) -> bool:
+    """The cache read has something to show: its image (not shown yet), or everything."""
+    cache = app.board_cache
+    if cache is None or cache.loader is None:
+        return False
+    loader = cache.loader
+    return loader.done or (loader.image is not None and not cache.image_shown)
 
 
 def begin_join(app: App, host: str, port: int, room: str) -> None:
@@ -55,9 +73,17 @@ def begin_join(app: App, host: str, port: int, room: str) -> None:
 
 
 def step_join(app: App) -> None:
-    """Each frame, before the pump: once the read is done, install what it found and connect."""
+    """Each frame, before the pump: show the board's image as soon as it is read (the user sees the
+    board they left while its objects are decoded, a second or two for 100,000); once the read is
+    done, install what it found and connect."""
     cache = app.board_cache
-    if cache is None or cache.loader is None or not cache.loader.done:
+    if cache is None or cache.loader is None:
+        return
+    if not cache.loader.done:
+        image = cache.loader.image
+        if image is not None and not cache.image_shown and not len(app.board):
+            app.canvas.adopt(pygame.image.frombytes(image, (BOARD_W, BOARD_H), "RGB"))
+            cache.image_shown = True
         return
     loader, cache.loader = cache.loader, None
     conn, room = app.conn, app.room

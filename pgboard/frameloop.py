@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import pygame
 
+from pgboard import cache_join
+
 if TYPE_CHECKING:
     from pgboard.app import App
 
@@ -213,7 +215,7 @@ class FrameLoop:
         app = self.app
         now = app.scheduler.now()
         waits = [
-            MAX_SLEEP,
+            FRAME if cache_join.loading(app) else MAX_SLEEP,  # a thread reading the cache: look each slot
             app.scheduler.time_until_next(),
             None if self._ui_due is None else self._ui_due - now,
         ]
@@ -236,6 +238,8 @@ class FrameLoop:
         if app.canvas.behind:  # a big board or huge strokes painted over frames
             return True
         if app.canvas.floating:  # a dragged object lands on the board surface the frame it stops
+            return True
+        if cache_join.ready(app):  # the board cache read in its thread has something to show
             return True
         wait = app.ui.next_change(app.scheduler.now())
         return wait is not None and wait <= 0  # a fading toast, chat lines to wrap

@@ -141,7 +141,7 @@ class Preview:
         damage, self.damage = self.damage, []
         return damage
 
-    def _draft(self, obj: BoardObject, points: Sequence[tuple[int, int]] | None = None) -> None:
+    def _draft(self, obj: BoardObject, points: tuple[tuple[int, int], ...] | None = None) -> None:
         """Draft ``obj`` (a stroke's ``points``, when a part of them) on the draft surface."""
         if obj.kind not in STROKES or len(obj.points) < 2:
             render.draw_object(self.surface, obj, self.texts)

@@ -21,7 +21,7 @@ from bench.client_bench import fill_store, make_objects
 from pgboard import boardcache, protocol_snapshot
 from pgboard.app import App
 from pgboard.points import Points
-from pgboard.protocol import BOARD_W, Add, BoardObject, ProtocolError, decode_frame, encode
+from pgboard.protocol import BOARD_H, BOARD_W, Add, BoardObject, ProtocolError, decode_frame, encode
 from pgboard.protocol_snapshot import MAX_SNAPSHOT_RAW, Snapshot
 
 WAIT = 60.0  # a bound on a condition, never a pause (a big join on a shared machine)
@@ -254,3 +254,28 @@ def test_packed_points_behave_as_the_tuple_they_stand_for() -> None:
     assert p.box() == (1, 2, 5, 6)
     with pytest.raises(IndexError):
         p[3]
+
+
+def test_a_restart_shows_the_board_it_left_before_its_objects_are_read(screen, tmp_path):
+    # the image kept with the board is checked and shown first; 20,000 objects take a few tenths of a
+    # second more to decode in the reading thread, while the window already shows what they look like
+    objects = make_objects(20_000)
+    painted = pygame.Surface((BOARD_W, BOARD_H))
+    painted.fill((200, 30, 30))  # a colour no empty board shows
+    settings = tmp_path / "settings.json"
+    with running_server() as server:
+        port = server.address[1]
+        path = boardcache.path_for(settings, "127.0.0.1", port, "r")
+        data = boardcache.encode("127.0.0.1", port, "r", 7, objects, pygame.image.tobytes(painted, "RGB"))
+        assert boardcache.write(path, data)
+        app = App(screen, settings_path=settings, export_dir=tmp_path)
+        app.connect("127.0.0.1", port, "alice", "r")
+        cache = app.board_cache
+        assert cache is not None and cache.loader is not None
+        seen = []  # (objects on the board, the surface's colour) in the frame the image first showed
+        run_until(app, lambda: cache.image_shown or cache.loader is None)
+        seen.append((len(app.board), app.canvas.surface.get_at((BOARD_W // 2, BOARD_H // 2))[:3]))
+        assert seen == [(0, (200, 30, 30))]  # the board left, shown before any object is installed
+        run_until(app, lambda: cache.loader is None)  # then its objects, and the join
+        assert len(app.board) == len(objects)
+        app.shutdown()
