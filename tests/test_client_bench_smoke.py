@@ -48,9 +48,9 @@ def test_quick_run_reports_every_row_with_plausible_numbers() -> None:
     small, big = client_bench.QUICK_BOARDS
     for n in (small, big):
         row = _row(section, f"{n:,}")
-        opened, shown, complete, frames = (_number(c) for c in row[1:5])
+        opened, caught, shown, complete, frames = (_number(c) for c in row[1:6])
         assert 0 < opened < client_bench.JOIN_TIMEOUT
-        assert 0 < shown <= complete < client_bench.JOIN_TIMEOUT and frames >= 1
+        assert 0 < caught <= shown <= complete < client_bench.JOIN_TIMEOUT and frames >= 1
     assert re.fullmatch(r"(met|MISSED) / (met|MISSED)", _row(section, f"{big:,}")[-1])
     for board in (f"{big:,} objects", "empty"):
         row = _row(section, board)
