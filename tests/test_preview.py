@@ -249,3 +249,30 @@ def test_a_stroke_growing_during_the_preview_shows_each_segment_at_once(texts: T
     assert pixels(screen) == pixels(want)
     assert_close(shown, want)
     canvas.close()
+
+
+@pytest.mark.reliability
+def test_big_changes_during_the_preview_keep_its_patches_bounded(texts: TextCache) -> None:
+    # each change's region of the draft is copied (a patch at board resolution, 4 bytes a pixel) until
+    # the draft is complete: five huge strokes, none inside another, would hold 5 x 2.9 M pixels
+    board, canvas = join(texts)
+    vp = Viewport(VIEW)
+    screen = pygame.Surface(vp.rect.size)
+    canvas.draw(screen, vp)
+    assert not canvas.view_complete
+    corners = [((5, 5), (1595, 1795)), ((1605, 5), (3195, 1795)), ((5, 5), (3195, 895)),
+               ((5, 905), (3195, 1795)), ((805, 5), (2395, 1795))]
+    for i, (a, b) in enumerate(corners):
+        stroke = BoardObject(f"huge{i}", "line", (a, b), "#ff0000", 8, author="u2")
+        board.apply_echo(Add(oid=f"h{i}", obj=stroke, author="u2", seq=SEQ + 1 + i))
+        canvas.draw(screen, vp)
+        phase = canvas._phase
+        if phase.preview is not None:
+            held = sum(r.w * r.h for r, _ in phase.preview._patches)
+            assert held <= preview.MAX_PATCH_PIXELS + 3200 * 1800  # the bound, and the one that passed it
+    assert phase.phase is boardview.Phase.GAVE_UP  # the view shows the board surface's progress instead
+    while canvas.behind:
+        canvas.draw(screen, vp)
+    canvas.draw(screen, vp)
+    assert pixels(screen) == pixels(final_view(board, texts, vp))
+    canvas.close()
