@@ -50,10 +50,11 @@ MAX_OBJECTS = BOARD_MAX_OBJECTS  # objects on one room's board; more get error "
 # A board's points and bytes (server/budget.py): an add, extend, undo or redo past either gets
 # "board_full". A busy lesson (30 people, an hour, each drawing a fifth of the time at ~60 points a
 # second) puts ~1.3 million points on a board; the client benchmark's 100,000-object board has 3.9
-# million, just under this limit (it had 7.7 million, more than a room may hold). 4 million points is three busy lessons (800 strokes of the 5,000
-# allowed, or 50,000 strokes of 80), and costs the server ~80 bytes a point (measured in
-# tests/test_server_budget.py): ~310 MiB for the fullest room, the same after a restart (points are
-# stored packed); ~130 bytes a point once moved (a move makes fresh coordinates): up to ~500 MiB.
+# million, just under this limit (it had 7.7 million, more than a room may hold). 4 million points is
+# three busy lessons (800 strokes of the 5,000 allowed, or 50,000 strokes of 80), and costs the server
+# ~80 bytes a point (measured in tests/test_server_budget.py): ~310 MiB for the fullest room, the same
+# after a restart (points are stored packed); ~130 bytes a point once moved (a move makes fresh
+# coordinates): up to ~500 MiB.
 MAX_BOARD_POINTS = 4_000_000
 # 128 bytes an object + 4 a point + its text's UTF-8 (server/budget.py object_bytes): the fullest board
 # of points is 16 MB of them + 6.4 MB for 50,000 strokes; the rest bounds text (200,000 texts of 2,000
