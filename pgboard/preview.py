@@ -31,6 +31,7 @@ import pygame
 
 from pgboard import geometry, render
 from pgboard.board import Board
+from pgboard.paintjobs import STROKES, WHOLE
 from pgboard.points import Points
 from pgboard.protocol import BOARD_H, BOARD_W, BoardObject
 
@@ -54,8 +55,6 @@ MAX_PATCH_PIXELS = 2 * BOARD_W * BOARD_H  # and the board pixels their copies ma
 # would thin): its joins and caps show at the view's scale. Thinner ones are a line and two round caps.
 DRAFT_WIDTH = 8
 VIEW_EVERY = 4  # steps between two rescales of the view from the draft while it comes in (~20 ms each)
-WHOLE: geometry.Box = (0, 0, BOARD_W, BOARD_H)
-STROKES = ("pencil", "line")
 
 Shown = Callable[[BoardObject], bool]  # still on the board as it was, and not floating
 BoxOf = Callable[[BoardObject], geometry.Box]  # what an object paints (board units)
