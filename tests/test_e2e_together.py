@@ -7,8 +7,10 @@ blanks (underscores, under the text's baseline where "Draw: lighthouse" has no i
 from __future__ import annotations
 
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pygame
@@ -26,6 +28,7 @@ pytestmark = pytest.mark.skipif(
 
 W, H = 640, 800  # each window; the screen holds both side by side
 WAIT = 20.0
+HAND_PACE = 0.03  # seconds between two of a moving hand's pointer positions
 BANNER = (8, 50, 415, 92)  # the game's banner over the board, in a window (x0, y0, x1, y1)
 
 
@@ -44,11 +47,52 @@ def until(display: Display, path: Path, seen: Callable[[pygame.Surface], bool]) 
         assert time.monotonic() < deadline, f"the screen never showed it ({path.name})"
 
 
-def colored(image: pygame.Surface, box: tuple[int, int, int, int]) -> int:
-    """Pixels of any strong colour in ``box`` (the board is white and grey, its drawing black here)."""
+@contextmanager
+def moving(display: Display, points: Sequence[tuple[int, int]]) -> Iterator[None]:
+    """A hand that keeps moving the pointer through ``points`` (a hover, a laser held) while the test
+    looks: on a busy machine one look takes seconds, longer than a still cursor shows or a trail lasts."""
+    stop = threading.Event()
+
+    def move() -> None:
+        for i in range(10**6):
+            x, y = points[i % len(points)]
+            display.xdotool("mousemove", str(x), str(y))
+            if stop.wait(HAND_PACE):
+                return
+
+    hand = threading.Thread(target=move, daemon=True)
+    hand.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        hand.join(timeout=WAIT)
+
+
+def steady(display: Display, path: Path, box: tuple[int, int, int, int]) -> pygame.Surface:
+    """The screen once ``box`` shows the same in two looks in a row (a moved window has repainted)."""
+    rect = pygame.Rect(box[0], box[1], box[2] - box[0], box[3] - box[1])
+    last = b""
+    deadline = time.monotonic() + WAIT
+    while True:
+        image = shot(display, path)
+        now = pygame.image.tobytes(image.subsurface(rect), "RGB")
+        if now == last:
+            return image
+        last = now
+        assert time.monotonic() < deadline, f"the screen never settled ({path.name})"
+
+
+def changed(image: pygame.Surface, before: pygame.Surface, box: tuple[int, int, int, int]) -> int:
+    """Pixels in ``box`` that differ from ``before`` (a user's colour may be one of the greys: a cursor
+    and a trail are found by what they change, not by how colourful they are)."""
     x0, y0, x1, y1 = box
     return sum(
-        1 for x in range(x0, x1) for y in range(y0, y1) if max(c := image.get_at((x, y))[:3]) - min(c) > 60
+        1
+        for x in range(x0, x1)
+        for y in range(y0, y1)
+        if sum(abs(a - b) for a, b in zip(image.get_at((x, y))[:3], before.get_at((x, y))[:3], strict=True))
+        > 60
     )
 
 
@@ -116,21 +160,17 @@ def test_laser_follow_and_a_game_turn_between_two_windows(tmp_path: Path) -> Non
 
             # the laser: held across Alice's board, her colour shows in Bob's window
             display.xdotool("windowfocus", "--sync", win_a)
-            display.xdotool("mousemove", "200", "400")  # her cursor and its label show at Bob's first
-            display.xdotool("mousemove", "210", "410")
-            hover = until(display, tmp_path / "hover.png", lambda im: colored(im, bob_board) > 100)
-            cursor_only = colored(hover, bob_board)
+            still = steady(display, tmp_path / "still.png", bob_board)  # Bob's board before she points
+            with moving(display, [(200, 400), (210, 410)]):  # her cursor and its label show at Bob's first
+                hover = until(display, tmp_path / "hover.png", lambda im: changed(im, still, bob_board) > 100)
+            cursor_only = changed(hover, still, bob_board)
             display.xdotool("key", "k")
             display.xdotool("mousemove", "40", "400")
             display.xdotool("mousedown", "1")
-            steps = iter(range(10**6))
-
-            def pointing(image: pygame.Surface) -> bool:  # a trail fades: keep moving while looking
-                x = 40 + 30 * (next(steps) % 12)
-                display.xdotool("mousemove", str(x), str(380 + x % 60))
-                return colored(image, bob_board) > cursor_only + 300  # a trail, not only the cursor
-
-            until(display, tmp_path / "laser.png", pointing)
+            trail = [(x, 380 + x % 60) for x in range(40, 400, 30)]
+            with moving(display, trail):  # a trail fades: she keeps moving while Bob's window is looked at
+                trailed = cursor_only + 300  # a trail, not only her cursor
+                until(display, tmp_path / "laser.png", lambda im: changed(im, still, bob_board) > trailed)
             display.xdotool("mouseup", "1")
             assert watcher.recv_until(lambda m: isinstance(m, Cursor) and m.laser, timeout=WAIT).laser
 
