@@ -12,9 +12,9 @@ import time
 from typing import Any
 
 
-def select(read: list[Any], write: list[Any], _except: list[Any], timeout: float | None = None) -> tuple[
-    list[Any], list[Any], list[Any]
-]:
+def select(
+    read: list[Any], write: list[Any], _except: list[Any], timeout: float | None = None
+) -> tuple[list[Any], list[Any], list[Any]]:
     def fd(x: Any) -> int:
         return x if isinstance(x, int) else x.fileno()
 

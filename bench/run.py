@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import report, server_bench
+from bench import codec_bench, report, server_bench, server_profile
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -89,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     profile = server_bench.QUICK if args.quick else server_bench.FULL
     server = server_bench.run(profile, log=_log)
+    _log("the server's profile (py-spy) and the codec against msgspec")
+    profiled = server_profile.run(log=_log) + "\n" + codec_bench.section()
+    costs = [i for i, text in enumerate(server.sections) if text.startswith(server_bench.COST_TITLE)]
+    server.sections.insert(costs[0] + 1 if costs else len(server.sections), profiled)  # after the costs
     client = "" if args.no_client else client_section(args.quick) + "\n" + idle_section(args.quick)
     client += "" if args.no_client else "\n" + timelapse_section(args.quick)
     client += "" if args.no_cluster else "\n" + cluster_section(args.quick)

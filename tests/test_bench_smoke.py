@@ -50,3 +50,38 @@ def test_twisted_peer_is_skipped_cleanly_when_missing(
         server_bench.Profile(peers=("twisted", "asyncio")), tmp_path, log=lambda _: None
     )
     assert bench.kinds == ["pgboard", "asyncio"]
+
+
+def test_the_profile_gives_each_sample_to_its_innermost_stage_and_the_rest_to_outside_the_lock(
+    tmp_path: Path,
+) -> None:
+    from bench import server_profile as sp
+
+    raw = tmp_path / "raw.txt"
+    raw.write_text(
+        "thread 1;Session._read_loop (session.py:1);Board.apply (board.py:2);replace (dataclasses.py:3) 30\n"
+        "thread 1;Session._read_loop (session.py:1);Room._log (room.py:4);Store.append_ops (store.py:5) 10\n"
+        "thread 2;Checkpointer._run (checkpoint.py:6) 5\n"
+        "thread 3;something_else (x.py:1) 5\n"
+    )
+    profile = sp.Profile(clients=2, operations=1000, cpu=0.4, seconds=1.0)
+    sp.read_raw(raw, profile)
+    assert profile.samples[sp.STAGES[3][0]] == 30  # replace under Board.apply: applying
+    assert profile.samples[sp.STAGES[5][0]] == 10  # the commit, though under the log's form
+    assert profile.samples[sp.OTHER] == 5 and profile.functions["replace"] == 30
+    text = sp.section([profile])
+    # 50 samples at 250/s = 0.2 s of the lock; the server's 0.4 s CPU leaves 0.2 s outside it: 200 us/op
+    outside = next(line for line in text.splitlines() if line.startswith("| outside the interpreter lock"))
+    assert outside.endswith("| 50% | 200.0 |")
+    assert "| **total: the server's CPU** | 100% | **400.0** |" in text
+    assert "Not measured" in sp.section([], missing="py-spy is not installed")
+
+
+def test_the_codec_comparison_measures_protocol_py_and_says_when_msgspec_is_missing() -> None:
+    from bench import codec_bench
+
+    costs = codec_bench.measure()
+    assert set(costs) == {"decode and validate", "encode"}
+    for ours, theirs in costs.values():
+        assert ours > 0
+        assert (theirs is None) == (importlib.util.find_spec("msgspec") is None)
