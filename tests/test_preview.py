@@ -260,8 +260,13 @@ def test_big_changes_during_the_preview_keep_its_patches_bounded(texts: TextCach
     screen = pygame.Surface(vp.rect.size)
     canvas.draw(screen, vp)
     assert not canvas.view_complete
-    corners = [((5, 5), (1595, 1795)), ((1605, 5), (3195, 1795)), ((5, 5), (3195, 895)),
-               ((5, 905), (3195, 1795)), ((805, 5), (2395, 1795))]
+    corners = [
+        ((5, 5), (1595, 1795)),
+        ((1605, 5), (3195, 1795)),
+        ((5, 5), (3195, 895)),
+        ((5, 905), (3195, 1795)),
+        ((805, 5), (2395, 1795)),
+    ]
     for i, (a, b) in enumerate(corners):
         stroke = BoardObject(f"huge{i}", "line", (a, b), "#ff0000", 8, author="u2")
         board.apply_echo(Add(oid=f"h{i}", obj=stroke, author="u2", seq=SEQ + 1 + i))
