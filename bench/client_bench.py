@@ -635,13 +635,16 @@ def join_child(host: str, port: int, room: str, settings: str, until_surface: bo
     print(json.dumps(out), flush=True)
 
 
+def _child_cmd(address: tuple[str, int], room: str, settings: Path, surface: bool = True) -> list[str]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--join-child" if surface else "--rejoin-child"]
+    return [*cmd, address[0], str(address[1]), room, str(settings)]
+
+
 def _child(address: tuple[str, int], room: str, settings: Path, surface: bool = True) -> dict[str, float]:
     import json
 
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--join-child" if surface else "--rejoin-child"]
-    cmd += [address[0], str(address[1])]
     done = subprocess.run(
-        [*cmd, room, str(settings)],
+        _child_cmd(address, room, settings, surface),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -691,9 +694,12 @@ def _read_some(s: socket.socket, codec) -> list:
     return got
 
 
-def measure_joins(repeats: int = JOIN_REPEATS, n: int = FULL_BOARDS[-1]) -> dict[str, list[float]]:
+def measure_joins(
+    repeats: int = JOIN_REPEATS, n: int = FULL_BOARDS[-1], profiled: list | None = None
+) -> dict[str, list[float]]:
     """Late join of an ``n``-object board, then two restarts of the client (nothing missed, then
-    MISSED_OPS missed), each in a fresh process, ``repeats`` times: the seconds (and RSS) of each."""
+    MISSED_OPS missed), each in a fresh process, ``repeats`` times: the seconds (and RSS) of each.
+    With ``profiled``, one more late join under py-spy (bench/join_profile.py) is appended to it."""
     cpu = "client CPU to shown (s)"
     rows: dict[str, list[float]] = {k: [] for k in REJOIN_TARGETS}
     for k in ("late join: RSS after (MiB)", f"late join: {cpu}", f"restart, nothing missed: {cpu}"):
@@ -723,6 +729,12 @@ def measure_joins(repeats: int = JOIN_REPEATS, n: int = FULL_BOARDS[-1]) -> dict
                 missed = _child(server.address, room, settings, surface=False)
                 rows[f"restart, {MISSED_OPS:,} missed: whole board shown"].append(missed["shown"])
                 rows[f"restart, {MISSED_OPS:,} missed: client CPU to shown (s)"].append(missed["shown_cpu"])
+            if profiled is not None:
+                from bench import join_profile  # the parent runs as a module (children as a script)
+
+                (tmpdir / "profiled").mkdir()
+                cmd = _child_cmd(server.address, room, tmpdir / "profiled" / "settings.json")
+                profiled.append(join_profile.late_join(cmd, tmpdir, ROOT))
         finally:
             server.stop()
     return rows
@@ -756,7 +768,11 @@ def run(quick: bool = False) -> str:
     """Run the client benchmarks and return the "## Client" markdown section: the late joins and frame
     times in this process, then the joins again in fresh client processes (late join and restarts)."""
     n = (QUICK_BOARDS if quick else FULL_BOARDS)[-1]
-    joins = report_joins(measure_joins(1 if quick else BENCH_JOIN_REPEATS, n), n)
+    from bench import join_profile
+
+    profiled: list = []
+    joins = report_joins(measure_joins(1 if quick else BENCH_JOIN_REPEATS, n, profiled), n)
+    joins += "\n" + join_profile.section(profiled[0], n)
     return report(measure(quick), quick) + "\n" + joins
 
 

@@ -85,3 +85,23 @@ def test_the_codec_comparison_measures_protocol_py_and_says_when_msgspec_is_miss
     for ours, theirs in costs.values():
         assert ours > 0
         assert (theirs is None) == (importlib.util.find_spec("msgspec") is None)
+
+
+def test_the_join_profile_gives_a_sample_to_the_first_stage_its_stack_reaches() -> None:
+    from bench import join_profile as jp
+
+    def frame(name: str, path: str) -> str:
+        return f"{name} (/work/clone/{path}:12)"
+
+    draft = [frame("FrameLoop.tick", "pgboard/frameloop.py"), frame("Preview.step", "pgboard/preview.py")]
+    draft.append(frame("stroke", "pgboard/render.py"))  # the draft's own painting counts as the draft
+    assert jp.stage_of(draft) == jp.STAGES[0][0]
+    decode = [frame("Net._read", "pgboard/net.py"), frame("decode_blob", "pgboard/protocol_snapshot.py")]
+    assert jp.stage_of(decode) == jp.STAGES[2][0]
+    install = [frame("CatchUp.install", "pgboard/session_catchup.py"), frame("insert", "pgboard/geometry.py")]
+    assert jp.stage_of(install) == jp.STAGES[3][0]
+    assert jp.stage_of([frame("App.__init__", "pgboard/app.py")]) == jp.STAGES[4][0]
+    main = frame("<module>", "bench/client_bench.py")  # every stack of the main thread begins so
+    assert jp.stage_of([main, frame("_find_and_load", "<frozen importlib._bootstrap>")]) == jp.STAGES[4][0]
+    assert jp.stage_of([main, frame("UI.draw", "pgboard/ui.py")]) == jp.OTHER
+    assert "Not measured" in jp.section(None, 100_000)
