@@ -1,4 +1,4 @@
-"""The protocol's codec against msgspec's, on the frame the server handles most (a stroke's ``extend``).
+"""The protocol's codec against msgspec's, on the frame the server handles most (a stroke's `extend`).
 
 protocol.py decodes with the standard library's json and validates field by field in Python
 (pgboard/wire_fields.py); msgspec decodes and validates in one pass in C into typed Structs. The

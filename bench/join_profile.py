@@ -1,10 +1,11 @@
 """Where the client's late join of a big board spends its time: the profile behind the join rows.
 
 One more late join (a fresh client process, as in the join rows of bench/client_bench.py) is sampled by
-py-spy from its start to its board surface complete (``--gil``: the thread holding the interpreter
-lock, whichever it is: the frame loop, the network reader or the board cache's; ``--nonblocking``).
-A sample goes to the first stage of :data:`STAGES` that any frame of its stack belongs to (by source
-file), so the draft's calls into pgboard/render.py count as the draft, and the painting's as painting.
+py-spy from its start to its board surface complete (`--gil`: the thread holding the interpreter
+lock, whichever it is: the frame loop, the network reader or the board cache's; `--nonblocking`). A
+sample goes to the first stage of STAGES (bench/join_profile.py) that any frame of its stack belongs
+to (by source file), so the draft's calls into pgboard/render.py count as the draft, and the
+painting's as painting.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Where pgboard's server spends its time at maximum rate: the profile behind the fan-out ratios.
 
 The real server (a fresh process, SQLite on a file) under the fan-out load of bench/server_bench.py
-(N clients, 8 operations each in flight) is sampled by py-spy (``--gil``: only the thread holding the
-interpreter lock, so a sample is interpreter time; ``--nonblocking``: the server is never paused, its
+(N clients, 8 operations each in flight) is sampled by py-spy (`--gil`: only the thread holding the
+interpreter lock, so a sample is interpreter time; `--nonblocking`: the server is never paused, its
 rate is unchanged). Each sample's stack is given to the stage of its innermost frame that names one
-(:data:`STAGES`), so time in ``dataclasses.replace`` under ``Board.apply`` counts as applying.
+(STAGES in bench/server_profile.py), so time in `dataclasses.replace` under `Board.apply` counts as
+applying.
 
 What the samples do not see is the server's CPU outside the interpreter lock: SQLite's C writing the
 WAL, the kernel's receive, handing the lock between threads. That is the server's CPU (from /proc)
