@@ -121,6 +121,8 @@ def test_ban_by_account_removes_the_member_and_refuses_their_joins_until_unban()
         assert refusal is not None and refusal.reason == "banned"
         # the nick is free, the account is not (a new guest from bob's own address is held: test_server_bans)
         assert try_join(server, "bob", "someone-else", source="127.0.0.2") is None
+        # that bob has gone (its socket closed): until the server has seen it, the nick is still taken
+        assert c.recv_until(lambda m: isinstance(m, UserLeft) and m.nick == "bob").nick == "bob"
         a.send(Say("/ban"))
         assert a.recv_until(Notice).text == f"Banned from {ROOM}: bob"
         a.send(Say("/unban bob"))
