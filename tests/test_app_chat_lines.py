@@ -96,3 +96,25 @@ def test_the_connect_screen_says_an_unreachable_server_once_and_whole(
     drawn = " ".join(app.ui.fonts.trace)
     assert " ".join(error.split()) in " ".join(drawn.split()), (error, app.ui.fonts.trace)
     app.shutdown()
+
+
+def test_the_chat_panel_paints_every_pixel_of_its_rect_at_every_size(
+    screen: pygame.Surface, tmp_path: Path
+) -> None:
+    """Each part of the panel is filled once (no fill of the whole panel under them): nothing of what
+    was on the screen before may show through, at any window height, the smallest included."""
+    app = App(screen, settings_path=tmp_path / "s.json", export_dir=tmp_path)
+    chat = app.ui.chat
+    stale = (255, 0, 255)  # a colour the theme never uses
+    for height in (chat.rect.h, 600, 300, 120):
+        rect = pygame.Rect(chat.rect.x, chat.rect.y, chat.rect.w, height)
+        chat.layout(rect)
+        screen.fill(stale)
+        chat.draw(screen)
+        left = [
+            (x, y)
+            for x in range(rect.x, rect.right)
+            for y in range(rect.y, rect.bottom)
+            if screen.get_at((x, y))[:3] == stale
+        ]
+        assert not left, f"height {height}: {len(left)} pixels not painted, e.g. {left[:3]}"
