@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.report import table
-from bench.server_profile import py_spy
+from bench.server_profile import function_of, py_spy, stacks
 
 SAMPLE_RATE = 100  # samples per second (a join takes ~15 s)
 TIMEOUT = 120.0  # seconds a profiled join may take
@@ -33,7 +33,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
         "install it: the board's objects, their order and spatial index",
         ("pgboard/session_catchup.py", "pgboard/board.py", "pgboard/geometry.py", "pgboard/catchup_gc.py"),
     ),
-    ("start-up (imports, pygame, fonts, the window)", ("_find_and_load", "pgboard/app.py:__init__")),
+    ("start-up (imports, pygame, fonts, the window)", ("_find_and_load", "App.__init__")),
 )
 OTHER = "other (the frame loop, the interface, waiting for the server)"
 
@@ -54,30 +54,20 @@ def _file_of(frame: str) -> str:
 
 
 def stage_of(frames: list[str]) -> str:
-    names = {frame.split(" (", 1)[0] for frame in frames}
-    files = {_file_of(frame) for frame in frames}
+    """A mark is a source file or a function's qualified name (py-spy names methods ``Class.method``)."""
+    found = {function_of(frame) for frame in frames} | {_file_of(frame) for frame in frames}
     for stage, marks in STAGES:
-        for mark in marks:
-            if mark in files or mark in names or (":" in mark and _method_in(mark, frames)):
-                return stage
+        if not found.isdisjoint(marks):
+            return stage
     return OTHER
 
 
-def _method_in(mark: str, frames: list[str]) -> bool:
-    path, _, name = mark.partition(":")
-    return any(frame.split(" (", 1)[0].endswith(name) and _file_of(frame) == path for frame in frames)
-
-
 def read_raw(path: Path, profile: JoinProfile) -> None:
-    for line in path.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        frames = stack.split(";")[1:]
+    for frames, count in stacks(path):
         stage = stage_of(frames)
-        profile.samples[stage] += int(count)
+        profile.samples[stage] += count
         if frames:
-            profile.functions.setdefault(stage, Counter())[frames[-1].split(" (", 1)[0]] += int(count)
+            profile.functions.setdefault(stage, Counter())[function_of(frames[-1])] += count
 
 
 def late_join(child_cmd: list[str], workdir: Path, cwd: Path) -> JoinProfile | None:

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,22 +82,30 @@ def py_spy() -> str | None:
 def stage_of(frames: list[str]) -> str:
     """The stage of a stack (outermost first), by its innermost frame that begins one."""
     for frame in reversed(frames):
-        stage = _STAGE_OF.get(frame.split(" (", 1)[0])
+        stage = _STAGE_OF.get(function_of(frame))
         if stage is not None:
             return stage
     return OTHER
 
 
-def read_raw(path: Path, profile: Profile) -> None:
-    """py-spy's raw (collapsed) output: ``frame;frame;... count`` a line, outermost first."""
+def stacks(path: Path) -> Iterator[tuple[list[str], int]]:
+    """py-spy's raw (collapsed) output, ``thread;frame;frame;... count`` a line: each stack's frames
+    (outermost first, ``"name (file:line)"``) and its samples."""
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        frames = stack.split(";")[1:]  # the first names the thread
-        profile.samples[stage_of(frames)] += int(count)
+        if stack and count.isdigit():
+            yield stack.split(";")[1:], int(count)  # the first names the thread
+
+
+def function_of(frame: str) -> str:
+    return frame.split(" (", 1)[0]
+
+
+def read_raw(path: Path, profile: Profile) -> None:
+    for frames, count in stacks(path):
+        profile.samples[stage_of(frames)] += count
         if frames:
-            profile.functions[frames[-1].split(" (", 1)[0]] += int(count)
+            profile.functions[function_of(frames[-1])] += count
 
 
 def profile_run(clients: int, workdir: Path, spy: str) -> Profile:

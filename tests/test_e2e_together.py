@@ -6,6 +6,7 @@ blanks (underscores, under the text's baseline where "Draw: lighthouse" has no i
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -54,8 +55,7 @@ def moving(display: Display, points: Sequence[tuple[int, int]]) -> Iterator[None
     stop = threading.Event()
 
     def move() -> None:
-        for i in range(10**6):
-            x, y = points[i % len(points)]
+        for x, y in itertools.cycle(points):
             display.xdotool("mousemove", str(x), str(y))
             if stop.wait(HAND_PACE):
                 return
