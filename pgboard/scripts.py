@@ -13,6 +13,7 @@ no bidi work.
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import os
 import unicodedata
@@ -85,16 +86,74 @@ BUNDLED_FONT_FILES = (
 )
 
 
+# Noto Sans CJK from the manimgx-fonts-cjk wheel (unmodified, OFL: pgboard/assets/fonts/LICENSE-noto-cjk.txt):
+# Chinese, Japanese and Korean on a machine without a CJK font of its own, tried after every other font.
+# It is a variable font whose default instance SDL_ttf opens, Thin, and SDL_ttf cannot pick another:
+# :func:`open_font` emboldens it, which draws it about as heavy as a Regular face.
+BUNDLED_CJK_FILE = "NotoSansCJK-VF.otf.ttc"
+# The system's fonts that cover CJK, in order of preference (names as pygame.font.match_font
+# normalises them: lower case, no spaces); they come before the bundled one, which is heavier to load.
+CJK_FONT_NAMES = (
+    "wenquanyimicrohei",
+    "wqymicrohei",
+    "notosanscjksc",
+    "notosanscjk",
+    "notosanscjkjp",
+    "sourcehansanssc",
+    "sourcehansans",
+    "droidsansfallback",
+    "microsoftyahei",
+    "yugothic",
+    "msgothic",
+    "malgungothic",
+    "pingfangsc",
+    "hiraginosans",
+    "simhei",
+    "arialunicodems",
+)
+
+
+@functools.lru_cache(maxsize=2)
+def _package_folder(package: str) -> str | None:
+    try:
+        module = importlib.import_module(package)
+    except ImportError:
+        log.warning("the font package %s is missing: some scripts may show as boxes", package)
+        return None
+    return os.path.dirname(module.__file__ or "")
+
+
+def _package_file(package: str, name: str) -> str | None:
+    folder = _package_folder(package)
+    path = os.path.join(folder, name) if folder else None
+    return path if path and os.path.isfile(path) else None
+
+
 @functools.lru_cache(maxsize=1)
 def bundled_fonts() -> tuple[str, ...]:
-    """Paths of the script and emoji fonts pip installed with pgboard (empty when they are missing)."""
-    try:
-        import manimgx_fonts  # type: ignore[import-untyped]
-    except ImportError:
-        log.warning("the font package manimgx-fonts is missing: some scripts may show as boxes")
-        return ()
-    folder = os.path.dirname(manimgx_fonts.__file__)
-    return tuple(p for p in (os.path.join(folder, f) for f in BUNDLED_FONT_FILES) if os.path.isfile(p))
+    """Paths of the script, emoji and CJK fonts pip installed with pgboard, in the order they are
+    tried (missing ones left out)."""
+    files = [_package_file("manimgx_fonts", f) for f in BUNDLED_FONT_FILES] + [bundled_cjk_font()]
+    return tuple(p for p in files if p is not None)
+
+
+def bundled_main_font() -> str | None:
+    """Noto Sans from manimgx-fonts: the main font of a machine that has none of the usual ones (it
+    is better than pygame's own default, a bold face)."""
+    return _package_file("manimgx_fonts", BUNDLED_FONT_FILES[-1])
+
+
+def bundled_cjk_font() -> str | None:
+    return _package_file("manimgx_fonts_cjk", BUNDLED_CJK_FILE)
+
+
+def open_font(path: str | None, size: int) -> pygame.font.Font:
+    """An SDL_ttf font of ``path`` at ``size`` (the bundled CJK face emboldened, see BUNDLED_CJK_FILE).
+    Raises OSError or pygame.error as pygame.font.Font does."""
+    font = pygame.font.Font(path, size)
+    if path is not None and path == bundled_cjk_font():
+        font.bold = True  # a Font's bold is this face's weight: callers only ever add bold to it
+    return font
 
 
 @functools.lru_cache(maxsize=4096)

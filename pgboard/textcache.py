@@ -20,7 +20,15 @@ import pygame.freetype
 
 from pgboard import geometry
 from pgboard.protocol import BOARD_H, BOARD_W, BoardObject
-from pgboard.scripts import apply_shape, bundled_fonts, font_has, shaped_runs
+from pgboard.scripts import (
+    CJK_FONT_NAMES,
+    apply_shape,
+    bundled_fonts,
+    bundled_main_font,
+    font_has,
+    open_font,
+    shaped_runs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,25 +37,8 @@ log = logging.getLogger(__name__)
 # font metrics, before any rendering.
 Piece = tuple[int, str, int, int, int, int, bool, str]
 
-# Fonts that cover CJK as well as Latin, in order of preference (names as pygame.font.match_font
-# normalises them: lower case, no spaces).
-CJK_FONT_NAMES = (
-    "wenquanyimicrohei",
-    "wqymicrohei",
-    "notosanscjksc",
-    "notosanscjk",
-    "notosanscjkjp",
-    "sourcehansans",
-    "sourcehanssanssc",
-    "microsoftyahei",
-    "simhei",
-    "pingfangsc",
-    "hiraginosans",
-    "arialunicodems",
-    "droidsansfallback",
-    "notosans",
-    "dejavusans",
-)
+# The board's main font: the system's CJK font (it covers Latin as well), else one of these.
+MAIN_FONT_NAMES = (*CJK_FONT_NAMES, "notosans", "dejavusans")
 # Fonts for what the main font lacks (emoji, symbols), tried in order, glyph by glyph.
 FALLBACK_FONT_NAMES = (
     "notocoloremoji",
@@ -84,11 +75,11 @@ LAYOUT_CACHE_PIECES = 100_000  # and at most this many pieces in them (~20 MB): 
 def find_font() -> str | None:
     """The path of a font that covers CJK, or None for pygame's default font. Looked up once."""
     try:
-        path = pygame.font.match_font(list(CJK_FONT_NAMES))
+        path = pygame.font.match_font(list(MAIN_FONT_NAMES))
     except Exception:  # fontconfig missing or broken: the default font still works
         log.warning("font lookup failed; using pygame's default font", exc_info=True)
         return None
-    return str(path) if path else None
+    return str(path) if path else bundled_main_font()
 
 
 @functools.lru_cache(maxsize=1)
@@ -158,7 +149,7 @@ class TextCache:
         if font is None:
             path = self.paths[index]
             try:
-                font = pygame.font.Font(path, size)
+                font = open_font(path, size)
             except (OSError, pygame.error):
                 log.warning("cannot open font %s; using the default font", path)
                 font = pygame.font.Font(None, size)

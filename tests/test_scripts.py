@@ -4,12 +4,18 @@ in bidi order (issue 13)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pygame
 import pytest
 
-from pgboard.scripts import shaped_runs
+from pgboard.scripts import BUNDLED_CJK_FILE, shaped_runs
 from pgboard.textcache import TextCache, _follows
-from pgboard.widgets.text import FontSet, cjk_font_path
+from pgboard.widgets.text import FontSet
 
 SIZE = 32
 INK = (0, 0, 0)
@@ -42,8 +48,6 @@ def _is_box(font: pygame.font.Font, ch: str) -> bool:
 def test_a_line_of_every_script_has_no_missing_glyph_box_on_the_board(
     paths: tuple[TextCache, FontSet], script: str
 ) -> None:
-    if script == "cjk" and cjk_font_path() is None:
-        pytest.skip("no CJK font installed (apt-get install -y fonts-wqy-microhei)")
     texts, _ = paths
     line = LINES[script]
     pieces = texts.line_layout(line, SIZE)
@@ -58,8 +62,6 @@ def test_a_line_of_every_script_has_no_missing_glyph_box_on_the_board(
 def test_a_line_of_every_script_has_no_missing_glyph_box_in_chat(
     paths: tuple[TextCache, FontSet], script: str
 ) -> None:
-    if script == "cjk" and cjk_font_path() is None:
-        pytest.skip("no CJK font installed (apt-get install -y fonts-wqy-microhei)")
     _, fonts = paths
     line = LINES[script]
     for index, run in fonts.runs(line):
@@ -164,3 +166,44 @@ def test_a_colour_emoji_font_is_drawn_in_colour_at_the_line_height() -> None:
             if surf.get_at((x, y)).a > 200
         }
         assert len(colours) > 5  # not one ink colour: the emoji's own
+
+
+# Run in a fresh process whose fontconfig knows no font at all (a bare machine): every script must
+# still be drawn by the fonts pip installed with pgboard. Prints {script: [characters drawn as boxes
+# by either text path]} and the file of the font each CJK character came from.
+_BARE_MACHINE = r"""
+import json, pygame
+pygame.init()
+from pgboard.textcache import TextCache, _follows
+from pgboard.widgets.text import FontSet
+LINES = json.loads(input())
+ink = lambda s: pygame.image.tobytes(s, "RGBA")[3::4]
+box = lambda f, ch: ink(f.render(ch, True, (0, 0, 0))) == ink(f.render("\uffff", True, (0, 0, 0)))
+texts, fonts, found, cjk = TextCache(), FontSet(), {}, set()
+for script, line in LINES.items():
+    runs = [(texts.font(32, i), texts.paths[i], run) for i, run, *_ in texts.line_layout(line, 32)]
+    runs += [(fonts.font(32, i), fonts.paths[i], run) for i, run in fonts.runs(line)]
+    found[script] = [ch for f, _, run in runs for ch in run if ch != " " and not _follows(ch) and box(f, ch)]
+    cjk |= {path for _, path, _ in runs} if script == "cjk" else set()
+print(json.dumps({"boxes": found, "cjk_fonts": sorted(map(str, cjk)), "system": pygame.font.get_fonts()}))
+"""
+
+
+def test_on_a_machine_without_fonts_every_script_is_drawn_by_the_fonts_pip_installed(tmp_path: Path) -> None:
+    conf = tmp_path / "fonts.conf"  # a fontconfig with no font folder: what a bare container has
+    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig/>\n')
+    env = dict(os.environ, FONTCONFIG_FILE=str(conf), SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy")
+    out = subprocess.run(
+        [sys.executable, "-c", _BARE_MACHINE],
+        input=json.dumps(LINES),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    system = [name for name in report["system"] if name != "freesansbold"]  # pygame's own default font
+    assert system == [], "the test's fontconfig still finds system fonts"
+    assert report["boxes"] == {script: [] for script in LINES}
+    assert [Path(p).name for p in report["cjk_fonts"]] == [BUNDLED_CJK_FILE]

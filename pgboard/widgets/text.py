@@ -20,29 +20,19 @@ from collections import OrderedDict
 import pygame
 import pygame.freetype
 
-from pgboard.scripts import apply_shape, bundled_fonts, font_has, shaped_runs
+from pgboard.scripts import (
+    CJK_FONT_NAMES,
+    apply_shape,
+    bundled_fonts,
+    bundled_main_font,
+    font_has,
+    open_font,
+    shaped_runs,
+)
 
 log = logging.getLogger(__name__)
 
 PRIMARY_FONTS = ("dejavusans", "notosans", "liberationsans", "segoeui", "arial", "helvetica", "freesans")
-CJK_FONTS = (
-    "wenquanyimicrohei",
-    "wqymicrohei",
-    "notosanscjksc",
-    "notosanscjk",
-    "notosanscjkjp",
-    "sourcehansanssc",
-    "sourcehansans",
-    "droidsansfallback",
-    "microsoftyahei",
-    "yugothic",
-    "msgothic",
-    "malgungothic",
-    "pingfangsc",
-    "hiraginosans",
-    "simhei",
-    "arialunicodems",
-)
 EMOJI_FONTS = ("notoemoji", "notocoloremoji", "segoeuiemoji", "applecoloremoji", "twemoji", "symbola")
 OVERSIZED = 2  # a run taller than this many lines (a bitmap emoji font) is scaled to one line
 RENDER_CACHE_SIZE = 1024  # rendered label surfaces kept (chat lines keep their own)
@@ -81,8 +71,8 @@ def _regular_sibling(path: str) -> str:
 
 
 def cjk_font_path() -> str | None:
-    """An installed font with CJK glyphs, or None (tests skip CJK pixel checks then)."""
-    return find_font(CJK_FONTS)
+    """The system's font with CJK glyphs, or None (the bundled Noto Sans CJK stands in then)."""
+    return find_font(CJK_FONT_NAMES)
 
 
 class FontSet:
@@ -95,8 +85,8 @@ class FontSet:
             pygame.freetype.init()
         bundled: list[str] = []
         if paths is None:
-            paths = [find_font(PRIMARY_FONTS)]
-            for extra in (find_font(CJK_FONTS), find_font(EMOJI_FONTS)):
+            paths = [find_font(PRIMARY_FONTS) or bundled_main_font()]
+            for extra in (cjk_font_path(), find_font(EMOJI_FONTS)):
                 if extra and extra not in paths:
                     paths.append(extra)
             bundled = [p for p in bundled_fonts() if p not in paths]
@@ -123,10 +113,11 @@ class FontSet:
         font = self._fonts.get(key)
         if font is None:
             try:
-                font = pygame.font.Font(self.paths[index], size)
+                font = open_font(self.paths[index], size)
             except (OSError, pygame.error):
                 font = pygame.font.Font(None, size)
-            font.bold = bold
+            if bold:
+                font.bold = True
             font.italic = italic
             self._fonts[key] = font
         return font
