@@ -285,6 +285,9 @@ def test_when_the_server_is_gone_a_long_while_the_board_is_kept_in_a_file(screen
     assert sorted(o.kind for o in boardfile.load(kept)) == ["circle", "circle"]
     assert app.conn.state in ("offline", "connecting"), "still retrying"
     assert "Server down" in connection_text(app.conn)
+    said = [e.body for e in app.ui.chat.entries if e.kind == "notice"]  # where the work is, not "Ctrl+S"
+    assert any(f"your work is kept in {kept}" in line for line in said), said
+    assert not any("Ctrl+S" in line for line in said)
 
 
 def test_a_saved_board_opens_in_another_room_as_my_own_copies(screen, server, tmp_path):

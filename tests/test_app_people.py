@@ -11,7 +11,17 @@ from test_app import board_point, drag, ev, key, make_app, run_until
 from test_server_accounts import join
 
 from pgboard.app import App
-from pgboard.widgets.userlist import OFFLINE_TEXT
+from pgboard.widgets.theme import TEXT_FAINT
+from pgboard.widgets.userlist import HEADER_H, OFFLINE_TEXT
+
+
+def darkest_name(app: App) -> int:
+    """The darkest pixel (r + g + b) of the People panel's rows, below its header."""
+    app.draw()
+    panel = app.ui.user_list.rect
+    rows = pygame.Rect(panel.x, panel.y + HEADER_H, panel.w, panel.h - HEADER_H)
+    pixels = pygame.surfarray.pixels3d(app.screen.subsurface(rows))
+    return int(pixels.sum(axis=2).min())
 
 
 def drawn(app: App) -> list[str]:
@@ -59,10 +69,12 @@ def test_while_the_server_is_down_the_people_panel_says_so(screen: pygame.Surfac
         app.connect("127.0.0.1", server.address[1], "bob", "r")
         run_until(app, lambda: app.room is not None and "ann" in drawn(app))
         assert OFFLINE_TEXT not in drawn(app)
+        assert darkest_name(app) < sum(TEXT_FAINT), "names in ordinary ink while online"
         server.stop()
         run_until(app, lambda: OFFLINE_TEXT in drawn(app))  # the state change, applied in order
         shown = drawn(app)
         assert "bob" in shown and "ann" in shown, f"the list stays, marked offline: {shown}"
+        assert darkest_name(app) >= sum(TEXT_FAINT) - 3, "and greyed: no name drawn darker than faint"
     app.shutdown()
 
 

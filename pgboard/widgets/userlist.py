@@ -144,10 +144,10 @@ class UserList:
                     "(you)",
                     (rect.right + 5, cy),
                     theme.FONT_SMALL,
-                    theme.SELF_MARK,
+                    theme.TEXT_FAINT if self.offline else theme.SELF_MARK,
                     anchor="midleft",
                 )
-            if uid and self.is_drawing(uid):
+            if uid and self.is_drawing(uid) and not self.offline:  # offline: who draws now is not known
                 self.marked.add(uid)
                 rect = self._pen(surface, rect.right + 5, cy, theme.user_color(uid))
             if uid in self.operators:
@@ -189,6 +189,7 @@ class UserList:
         box = pygame.Rect(x, 0, label.get_width() + 8, label.get_height() + 2)
         box.centery = cy
         box.right = min(box.right, self.rect.right - 2)
-        pygame.draw.rect(surface, theme.ACCENT, box, border_radius=box.h // 2)
+        fill = theme.TEXT_FAINT if self.offline else theme.ACCENT  # the whole list greys while offline
+        pygame.draw.rect(surface, fill, box, border_radius=box.h // 2)
         surface.blit(label, label.get_rect(center=box.center))
         return box
