@@ -208,6 +208,29 @@ def test_strokes_drawn_while_redis_is_down_reach_the_board_when_it_is_back(
 
 
 @pytest.mark.reliability
+def test_a_client_that_joined_before_another_process_started_fails_over_to_it(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    p0 = cluster_server(tmp_path / "0.db", redis_server)
+    alice = ClusterClient(p0.address, "alice", "alone")
+    p1 = None
+    try:
+        alice.conn.start()
+        pump_until([alice], lambda: alice.conn.state == "online")  # the only process: no peers told
+        p1 = cluster_server(tmp_path / "1.db", redis_server)
+        # told by p0 at its next lease tick (its session's routes: where to go when p0 is gone)
+        pump_until([alice], lambda: ("127.0.0.1", p1.address[1]) in alice.conn.session.routes.peers)
+        drawn = alice.draw()
+        pump_until([alice], lambda: alice.conn.pending == 0)
+        p0.kill()  # SIGKILL of the only process alice ever connected to
+        pump_until([alice], lambda: alice.conn.state == "online" and alice.conn.port == p1.address[1])
+        objects, _ = late_joiner(p1.address, "late", "alone")
+        assert objects == [drawn]  # the room moved with its board
+    finally:
+        stop_all(alice, p0, *([p1] if p1 else []))
+
+
+@pytest.mark.reliability
 def test_a_room_that_moves_keeps_its_operators_and_its_lock(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:

@@ -287,7 +287,19 @@ class Cluster:
         pipe.zremrangebyscore(scripts.NODES, "-inf", now_ms)
         pipe.zrange(scripts.NODES, 0, MAX_PEERS)
         nodes = pipe.execute()[2]
-        self.peers = tuple(n.decode() for n in nodes if n.decode() != self.me)[:MAX_PEERS]
+        peers = tuple(n.decode() for n in nodes if n.decode() != self.me)[:MAX_PEERS]
+        if peers != self.peers:
+            self.peers = peers
+            self._tell_peers(peers)
+
+    def _tell_peers(self, peers: tuple[str, ...]) -> None:
+        """Every member here hears the other processes as they are now: one that joined before a
+        process started (or before the first tick) knew none, and when this process died it retried
+        only here, for ever. Sent from the lease thread under each room's lock (Room -> Session)."""
+        for room in self.server.rooms.all():
+            with room.lock:
+                for member in list(room.members.values()):
+                    member.send(Peers(peers))
 
     def _give_back(self, key: str, lease: Lease) -> None:
         with self._lock:
