@@ -101,8 +101,8 @@ class Accounts:
         self.lookups = AddressPacer(limits.name_lookup_rate, limits.name_lookup_burst, clock)
         self._by_key: dict[str, Account] | None = None  # TR39 key -> account (see confusables.keys)
         self._ids: set[str] = set()  # the accounts' author ids
-        # cluster mode: (folded, payload) -> True when the account's process took the line
-        self.remote: Callable[[str, str], bool] | None = None
+        # cluster mode: (folded, payload, keep) -> True when a process the account is on took the line
+        self.remote: Callable[[str, str, bool], bool] | None = None
         confusables.table()  # read the data now, not during someone's join
 
     # -- the index of registered names by skeleton
@@ -383,10 +383,12 @@ class Accounts:
                 s.send(line)
             if session not in where:
                 session.send(line)
+            if self.remote is not None:  # and its devices on other processes of the cluster, if any
+                self.remote(owner.folded, payload_of(encode(line)), False)  # delivered here: not kept
             return True
         if self.remote is not None:  # joined on another process of the cluster: sent there
             sent = encode(dataclasses.replace(line, away=False))
-            if self.remote(owner.folded, payload_of(sent)):
+            if self.remote(owner.folded, payload_of(sent), True):
                 session.send_frame(sent)
                 return True
         frame = encode(line)

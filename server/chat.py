@@ -117,17 +117,17 @@ class ChatCommands:
             return
         with room.lock:
             target = room.find(nick)
-            if target is None:
-                known = session.server.friends.has(session, nick)  # a friend: known to be an account
-                if not session.server.accounts.send_private(
-                    session, nick, text, int(self.now()), paced=not known
-                ):
-                    session.send(Error("no_such_user", f"nobody called {nick[:40]!r} is in this room"))
+            if target is not None:
+                line = Chat("private", session.user, session.nick, text, to=target.nick, time=int(self.now()))
+                target.send(line)
+                if target is not session:
+                    session.send(line)
                 return
-            line = Chat("private", session.user, session.nick, text, to=target.nick, time=int(self.now()))
-            target.send(line)
-            if target is not session:
-                session.send(line)
+        # not in this room: an account's, wherever it is (in a cluster a Redis round trip or two: not
+        # under the room's lock)
+        known = session.server.friends.has(session, nick)  # a friend: known to be an account
+        if not session.server.accounts.send_private(session, nick, text, int(self.now()), paced=not known):
+            session.send(Error("no_such_user", f"nobody called {nick[:40]!r} is in this room"))
 
     def _list(self, session: Session, room: Room, rest: str) -> None:
         with room.lock:

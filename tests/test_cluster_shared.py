@@ -132,6 +132,36 @@ def test_a_private_message_reaches_an_account_on_another_process(
         stop_all(a, b)
 
 
+def test_a_private_message_reaches_every_device_of_an_account_on_every_process(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    a = accounts_server(tmp_path, redis_server, "a")
+    b = accounts_server(tmp_path, redis_server, "b")
+    c = accounts_server(tmp_path, redis_server, "c")
+    try:
+        with RawClient(a.address) as x:
+            account(x, Signup("bob", "password1"))
+        with RawClient(a.address) as desk, RawClient(b.address) as phone, RawClient(c.address) as tablet:
+            for device, room in ((desk, "hall"), (phone, "attic"), (tablet, "cellar")):  # a room per process
+                account(device, Login("bob", "password1"))
+                assert isinstance(join(device, "bob", room), Welcome)
+                device.catch_up()
+            with RawClient(a.address) as alice:
+                assert isinstance(join(alice, "alice", "lobby"), Welcome)
+                alice.catch_up()
+                alice.send(Say("@bob on every screen?"))
+                for device in (desk, phone, tablet):  # one here, two on other processes
+                    line = device.recv_until(Chat)
+                    assert (line.text, line.nick, line.away) == ("on every screen?", "alice", False)
+                assert not [m for m in settle(alice) if isinstance(m, Chat) and m.away]
+        with RawClient(a.address) as bob:  # delivered, so nothing was kept for later
+            account(bob, Login("bob", "password1"))
+            assert isinstance(join(bob, "bob", "hall"), Welcome)
+            assert not [m for m in settle(bob) if isinstance(m, Chat) and m.mail]
+    finally:
+        stop_all(a, b, c)
+
+
 def test_the_rooms_list_on_one_process_shows_the_rooms_of_another(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:

@@ -196,15 +196,18 @@ class Directory:
         except redis.RedisError as exc:
             log.info("cluster: a friend update for %r not relayed: %s", folded, exc)
 
-    def send_private(self, folded: str, payload: str) -> bool:
-        """Publish a private line (the chat frame's payload) to the process ``folded`` is on; False
-        when no process received it (the caller keeps it in the mailbox)."""
-        message = json.dumps([folded, payload, True])
+    def send_private(self, folded: str, payload: str, keep: bool = True) -> bool:
+        """Publish a private line (the chat frame's payload) to every process ``folded`` is on (an
+        account may be joined from several devices); False when none received it (the caller keeps
+        it in the mailbox). ``keep``: the first process that finds the account gone meanwhile keeps
+        the line in its mailbox (only the first: a line is kept once)."""
+        taken = False
         for peer in self.where(folded):
+            message = json.dumps([folded, payload, keep and not taken])
             if self.redis.publish(pm_channel(peer), message):
                 self.relayed += 1
-                return True
-        return False
+                taken = True
+        return taken
 
     def start(self) -> None:
         self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)

@@ -125,10 +125,11 @@ class Cluster:
 
     # -- the directory's questions (server/cluster/directory.py)
 
-    def send_private(self, folded: str, payload: str) -> bool:
-        """A private line for an account not joined here: True when a process it is on took it."""
+    def send_private(self, folded: str, payload: str, keep: bool) -> bool:
+        """A private line for an account's devices on other processes: True when a process it is on
+        took it (``keep``: kept there if the account left meanwhile; False when a device here has it)."""
         try:
-            return self.directory.send_private(folded, payload)
+            return self.directory.send_private(folded, payload, keep)
         except redis.RedisError as exc:  # the caller keeps it in the mailbox (Redis too: may fail)
             log.warning("cluster: a private message not relayed: %s", exc)
             return False
