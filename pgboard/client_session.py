@@ -119,6 +119,7 @@ class ClientSession:
         self.latency: float | None = None
         self.catch_ups = CatchUps(self.events)
         self.attempts = 0  # failed tries in a row since the link was last stable
+        self.come_back: float | None = None  # when the server said to come back (COME_BACK_ERRORS)
         self.ledger = Ledger()  # my operations not confirmed yet, in order, across links
         self.routes = Routes()  # where the next connection goes, in a cluster (session_cluster.py)
         self.social = Social()  # who is here, the chat lines shown (session_social.py)
@@ -183,6 +184,7 @@ class ClientSession:
         """The socket is up: wait for hello, then log in or join."""
         self._to(State.LOGGING_IN if self.credentials is not None else State.JOINING)
         self._last_heard = now
+        self.routes.followed = False  # a redirect's target answered: whatever it says next counts
         self._want("ping", PING_INTERVAL)
 
     def heard(self, now: float) -> None:
@@ -227,7 +229,11 @@ class ClientSession:
         if self.attempts == LONG_OUTAGE_ATTEMPTS:
             logger.warning("%d tries in a row failed; retrying every %g s", self.attempts, BACKOFF_MAX)
         self._down(State.OFFLINE, reason)
-        self._want("reconnect", delay if delay is not None else backoff_delay(self.attempts, self.rng))
+        told, self.come_back = self.come_back, None
+        told = told or self.routes.retry_after()  # a cluster: the owner a redirect named is gone
+        if delay is None:
+            delay = backoff_delay(self.routes.round_of(self.attempts), self.rng, told)
+        self._want("reconnect", delay)
 
     def close(self) -> None:
         """The app leaves: no retry. The ledger is kept (``pending_ops``), to be saved."""

@@ -6,6 +6,11 @@ the ClientSession (``session.routes``) and read by the socket shell (net.py) bef
 - Otherwise: home (the address the user gave) first; each further try without a welcome goes to the
   next of home and the ``peers`` the servers named, in turn. So when the process a client was on dies,
   it reaches a live one, which takes the room or redirects to whoever did.
+- The back-off grows once per round of tries (home and every peer once), not once per try.
+- A redirect's target that cannot be reached (the owner it named died; its lease has not lapsed yet,
+  so every process still names it) is tried again after GONE_OWNER_RETRY, like a room that is moving,
+  not after the grown back-off: one lease time after the death the room is taken, and its clients
+  are there within about a second, not after back-offs of 4 and 8 s.
 A single server sends neither message: then every connection goes home, as before.
 """
 
@@ -23,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 Address = tuple[str, int]
 
+GONE_OWNER_RETRY = 1.0  # seconds (with jitter) before trying again after a redirect led nowhere
+
 
 class Routes:
     def __init__(self) -> None:
@@ -30,25 +37,45 @@ class Routes:
         self.peers: list[Address] = []  # other servers of the cluster, as last told
         self.redirects = 0  # followed in a row since the last welcome
         self.tries = 0  # connections made since the last welcome, not counting redirects
+        self.followed = False  # the connection under way goes where a redirect sent it, not made yet
+        self.current: Address | None = None  # where the connection under way goes
 
     def target(self, home: Address) -> Address:
         """The address the next connection goes to (see the module's docstring)."""
+        self.followed = self.redirect is not None
         if self.redirect is not None:
             target, self.redirect = self.redirect, None
-            return target
-        ring = [home, *(p for p in self.peers if p != home)]
-        target = ring[self.tries % len(ring)]
-        self.tries += 1
+        else:
+            ring = [home, *(p for p in self.peers if p != home)]
+            target = ring[self.tries % len(ring)]
+            self.tries += 1
+        self.current = target
         return target
 
     def welcomed(self) -> None:
         self.redirects = 0
         self.tries = 0
+        self.followed = False
+
+    def round_of(self, attempt: int) -> int:
+        """The round of ``attempt`` around home and the peers: the back-off grows once per round, so a
+        dead home is followed soon by its live peers, not after the delay its own failures earned."""
+        return 1 + (max(1, attempt) - 1) // (1 + len(self.peers))
+
+    def retry_after(self) -> float | None:
+        """Called when a connection ends: GONE_OWNER_RETRY when it was a redirect's and never made.
+        Such a redirect is not counted against MAX_REDIRECTS: it led to no server, not into a loop."""
+        followed, self.followed = self.followed, False
+        if followed:
+            self.redirects = max(0, self.redirects - 1)
+        return GONE_OWNER_RETRY if followed else None
 
     def handle(self, session: ClientSession, msg: Redirect | Peers, now: float) -> None:
         if isinstance(msg, Peers):
-            known = [split_address(a) for a in msg.addresses[:MAX_PEERS]]
-            self.peers = [a for a in known if a is not None]
+            # the other processes, and the one that says so (it names only the others: when the
+            # client's home dies, that one is where it was redirected from, and live)
+            known = [split_address(a) for a in msg.addresses[:MAX_PEERS]] + [self.current]
+            self.peers = list(dict.fromkeys(a for a in known if a is not None))
             return
         if self.redirects >= MAX_REDIRECTS:
             logger.warning("%d redirects in a row: backing off before trying again", self.redirects)

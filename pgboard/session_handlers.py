@@ -34,6 +34,7 @@ from pgboard.protocol_snapshot import Snapshot
 from pgboard.session_social import SOCIAL_MESSAGES
 from pgboard.session_types import (
     BACKOFF_INITIAL,
+    COME_BACK_ERRORS,
     DEFAULT_RETRY,
     NO_RETRY_ERRORS,
     Confirmed,
@@ -157,6 +158,8 @@ def _on_error(s: ClientSession, msg: Error, now: float) -> None:
         # joins (and logins) are paced per address (JOIN_RATE): ask again when the server says
         s._want("rejoin", msg.retry or DEFAULT_RETRY)
         return
+    if msg.code in COME_BACK_ERRORS and msg.retry:  # the close that follows retries then
+        s.come_back = msg.retry
     entry = None
     if msg.oid and msg.oid in s.ledger:
         logger.info("the server refused operation %s: %s %s", msg.oid, msg.code, msg.detail)

@@ -39,6 +39,9 @@ RETRY_NOW_GAP = 1.0  # seconds between two tries asked for by hand: F5 held down
 # second) would otherwise open a connection a frame; a press sooner is one try at the gap's end
 # fatal errors after which reconnecting would be wrong
 NO_RETRY_ERRORS = frozenset({"replaced", "kicked", "banned", "tls_required"})
+# Errors before a close that say when to come back (``retry``): the room changes process in a cluster
+# (server/cluster/); the next try waits that long (with jitter), not the grown back-off
+COME_BACK_ERRORS = frozenset({"moving", "moved"})
 BACKOFF_INITIAL = 0.5  # seconds before the first reconnect attempt
 BACKOFF_FACTOR = 2.0
 BACKOFF_MAX = 30.0  # the back-off stops doubling here
@@ -181,8 +184,9 @@ Event = (
 )
 
 
-def backoff_delay(attempt: int, rng: random.Random) -> float:
-    """Seconds to wait before reconnect ``attempt`` (1 for the first retry after a drop)."""
+def backoff_delay(attempt: int, rng: random.Random, told: float | None = None) -> float:
+    """Seconds to wait before reconnect ``attempt`` (1 for the first retry after a drop), or ``told``
+    (what the server said, at most BACKOFF_MAX), with jitter either way (no herd of clients)."""
     doublings = min(max(0, attempt - 1), 32)  # retries go on for hours: 2.0 ** 1024 would overflow
-    base = min(BACKOFF_MAX, BACKOFF_INITIAL * BACKOFF_FACTOR**doublings)
+    base = min(BACKOFF_MAX, BACKOFF_INITIAL * BACKOFF_FACTOR**doublings if told is None else told)
     return base * (1.0 + rng.uniform(-BACKOFF_JITTER, BACKOFF_JITTER))

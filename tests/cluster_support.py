@@ -87,8 +87,8 @@ class RedisServer:
         return redis.Redis.from_url(self.url)
 
 
-def cluster_server(db: Path, redis: RedisServer, *args: str) -> ServerProcess:
-    return ServerProcess(db, "--redis", redis.url, "--lease-time", LEASE, *args, log_path=f"{db}.log")
+def cluster_server(db: Path, redis: RedisServer, *args: str, lease: str = LEASE) -> ServerProcess:
+    return ServerProcess(db, "--redis", redis.url, "--lease-time", lease, *args, log_path=f"{db}.log")
 
 
 class ClusterClient:

@@ -318,6 +318,21 @@ def test_the_back_off_grows_caps_and_never_gives_up() -> None:
     assert min(d for d in delays[20:] if d is not None) >= cs.BACKOFF_MAX * 0.8
 
 
+def test_a_room_moving_between_servers_is_tried_again_when_the_server_says_not_after_the_back_off() -> None:
+    s = fresh()
+    s.connect(0.0)
+    for n in range(1, 6):  # five failed tries: the back-off has grown to ~8 s
+        s.connection_lost("refused", float(n))
+        s.timer_fired("reconnect", float(n))
+    s.connection_made(6.0)
+    s.receive_data(wire(Hello(2, "t"), Error("moving", "the room is moving", retry=1.0)), 6.0)
+    s.connection_lost("closed by the server", 6.0)
+    assert 0.8 <= timers(s)["reconnect"] <= 1.2  # as told, with jitter
+    s.timer_fired("reconnect", 7.0)
+    s.connection_lost("refused", 8.0)  # told once: the next drop backs off as before
+    assert timers(s)["reconnect"] >= cs.BACKOFF_INITIAL * 2**5 * 0.8  # the seventh try: doubled six times
+
+
 def test_fatal_errors_fail_without_retry_and_retry_now_leaves_refused_at_once() -> None:
     s = fresh()
     joined(s)

@@ -181,8 +181,9 @@ class Cluster:
         """True when this process owns ``room`` (taking it if nobody does); otherwise ``session`` was
         redirected to its owner, or told to come back, and closed."""
         key = names.fold(room)
-        if self.peers:
-            session.send(Peers(self.peers))
+        peers = self.peers or self._peers_now()
+        if peers:
+            session.send(Peers(peers))
         with self._lock:  # the usual case, without waiting behind another room's rebuild
             if key in self._held and key not in self._lost:
                 return True
@@ -292,6 +293,15 @@ class Cluster:
         if peers != self.peers:
             self.peers = peers
             self._tell_peers(peers)
+
+    def _peers_now(self) -> tuple[str, ...]:
+        """The other processes read from Redis now: this one knew none at its last tick (it started
+        first), and a joiner must know where to go if it dies before the next. Not kept in
+        ``self.peers``: the next tick sees the change and tells the members who joined knowing none."""
+        try:
+            return tuple(self.directory.peers()[:MAX_PEERS])
+        except redis.RedisError:
+            return ()
 
     def _tell_peers(self, peers: tuple[str, ...]) -> None:
         """Every member here hears the other processes as they are now: one that joined before a
