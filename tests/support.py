@@ -231,15 +231,17 @@ class ServerProcess:
         cmd += ["--db", str(db), "--log-level", "INFO", *args]
         self._log = open(log_path or os.devnull, "ab")  # noqa: SIM115 - closed in wait()
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log)
-        line = self._first_line(start_wait)  # a long log replays before the server listens
+        self._printed = b""  # what it printed past the lines read
+        line = self.next_line(start_wait)  # a long log replays before the server listens
         host, _, port = line.removeprefix("listening on ").rpartition(":")
         self.address = (host, int(port))
 
-    def _first_line(self, timeout: float) -> str:
+    def next_line(self, timeout: float = WAIT) -> str:
+        """The next line the server prints on stdout (its address first, then "metrics on URL")."""
         assert self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + timeout
-        data = b""
+        data = self._printed
         while b"\n" not in data:
             left = deadline - time.monotonic()
             ready, _, _ = fdselect.select([fd], [], [], max(0.0, left))
@@ -250,7 +252,8 @@ class ServerProcess:
             if not chunk:
                 raise RuntimeError(f"the server exited: {self.proc.wait(WAIT)}")
             data += chunk
-        return data.split(b"\n", 1)[0].decode()
+        line, self._printed = data.split(b"\n", 1)
+        return line.decode()
 
     def signal(self, signum: int) -> None:
         os.kill(self.proc.pid, signum)

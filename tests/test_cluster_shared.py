@@ -162,6 +162,35 @@ def test_a_private_message_reaches_every_device_of_an_account_on_every_process(
         stop_all(a, b, c)
 
 
+def test_a_room_password_holds_on_every_process_and_after_its_owner_dies(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    from pgboard_server.cluster.scripts import room_key
+
+    a = accounts_server(tmp_path, redis_server, "a")
+    b = accounts_server(tmp_path, redis_server, "b")
+    try:
+        with RawClient(a.address) as alice:
+            assert isinstance(join(alice, "alice", "vault", password="open sesame"), Welcome)  # a owns it
+            alice.catch_up()
+            with RawClient(b.address) as asker:
+                asker.send(Rooms())
+                assert [(r.name, r.password) for r in asker.recv_until(Rooms).rooms] == [("vault", True)]
+            a.kill()  # SIGKILL: the room moves to b once its lease lapses
+            r = redis_server.client()
+            deadline = time.monotonic() + WAIT
+            while r.exists(room_key("vault", "lease")) and time.monotonic() < deadline:
+                fdselect.select([], [], [], 0.05)  # bounded: the lease's own expiry (1 s)
+            r.close()
+        with RawClient(b.address) as bob:
+            refused = join(bob, "bob", "vault")
+            assert isinstance(refused, JoinError) and refused.reason == "bad_password"
+        with RawClient(b.address) as bob:
+            assert isinstance(join(bob, "bob", "vault", password="open sesame"), Welcome)
+    finally:
+        stop_all(a, b)
+
+
 def test_the_rooms_list_on_one_process_shows_the_rooms_of_another(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:

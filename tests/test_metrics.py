@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from pgboard_server.limits import NO_RATE_LIMITS
 from pgboard_server.metrics import Histogram
-from support import WAIT, RawClient, running_server
+from pgboard_server.server import BoardServer
+from support import WAIT, RawClient, ServerProcess, running_server
+from test_server_slow import QUEUE_LIMIT, SEND_BUFFER, flood
 
 from pgboard.protocol import Add, BoardObject, Error, Hello, Say
 
@@ -34,6 +40,17 @@ def scrape(address: tuple[str, int]) -> tuple[dict[str, float], str]:
             assert base in typed or family in typed, f"{key} has no TYPE line"
             samples[key] = float(value)
     return samples, kind
+
+
+def scrape_until(server: BoardServer, ready: Callable[[dict[str, float]], bool]) -> dict[str, float]:
+    """Scrape until ``ready`` says the samples show it (bounded by WAIT; the last scrape either way)."""
+    assert server.metrics_endpoint is not None
+    deadline = time.monotonic() + WAIT
+    while True:
+        samples, _ = scrape(server.metrics_endpoint.address)
+        if ready(samples) or time.monotonic() > deadline:
+            return samples
+        server._stopping.wait(0.01)
 
 
 def line(oid: str, x: int) -> BoardObject:
@@ -131,3 +148,43 @@ def test_histogram_buckets_are_cumulative() -> None:
     lines = list(h.lines("x"))
     assert lines[:3] == ['x_bucket{le="0.1"} 2', 'x_bucket{le="1.0"} 3', 'x_bucket{le="+Inf"} 4']
     assert lines[-1] == "x_count 4"
+
+
+def test_the_metrics_port_of_the_server_command_is_scraped(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "m.db", "--metrics-port", "0")
+    try:
+        url = server.next_line().removeprefix("metrics on ")
+        host, port = url.removeprefix("http://").removesuffix("/metrics").rsplit(":", 1)
+        with RawClient(server.address) as a:
+            a.join("ann", "scraped")
+            samples, _ = scrape((host, int(port)))
+        assert [samples[f"pgboard_{name}"] for name in ("rooms", "members", "connections")] == [1, 1, 1]
+    finally:
+        server.kill()
+
+
+def test_queue_depths_and_slow_reader_drops_show_what_a_stalled_reader_costs() -> None:
+    limits = {"send_queue_limit": 4 * 1024 * 1024, "send_buffer": SEND_BUFFER, **NO_RATE_LIMITS}
+    with running_server(metrics_address=("127.0.0.1", 0), **limits) as server:
+        assert server.metrics_endpoint is not None
+        stalled = RawClient(server.address, rcvbuf=4096)
+        stalled.join("stalled", room="busy")
+        stalled.catch_up()  # then it reads nothing: what the room says waits in its queue
+        flood(server, "busy", stalled)  # ~1 MB of echoes, a quarter of the queue's bound
+        behind, _ = scrape(server.metrics_endpoint.address)
+        assert behind["pgboard_send_queue_max_bytes"] > 500_000  # the kernel's buffers hold the rest
+        assert behind["pgboard_send_queue_bytes"] >= behind["pgboard_send_queue_max_bytes"]
+        assert behind["pgboard_slow_reader_drops_total"] == 0
+        stalled.close()
+    limits["send_queue_limit"] = QUEUE_LIMIT  # a bound the flood passes: the stalled reader is dropped
+    with running_server(metrics_address=("127.0.0.1", 0), **limits) as server:
+        assert server.metrics_endpoint is not None
+        stalled = RawClient(server.address, rcvbuf=4096)
+        stalled.join("stalled", room="busy")
+        stalled.catch_up()
+        _, departures = flood(server, "busy", stalled)
+        assert [d.reason for d in departures] == ["too slow"]
+        stalled.close()  # as its user's client does, told or not: the server's side ends then
+        dropped = scrape_until(server, lambda m: m["pgboard_slow_reader_drops_total"] > 0)
+        assert dropped["pgboard_slow_reader_drops_total"] == 1
+        assert dropped['pgboard_disconnects_total{reason="too slow"}'] == 1
