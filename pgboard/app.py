@@ -344,7 +344,7 @@ class App:
         elif new is State.REFUSED and conn.account_error is not None:
             refused = conn.account_error
             self.ui.show_join_error(refused.reason, refused.detail, retry=refused.retry)
-        elif new is State.OFFLINE and not self._ever_online:
+        elif new is State.OFFLINE and not self._ever_online and not conn.rerouted:  # a typo, a server down
             detail = f"cannot reach {conn.host}:{conn.port} ({conn.last_error or 'no answer'})"
             self._leave()
             self.ui.show_join_error("unreachable", detail)

@@ -120,6 +120,7 @@ class ClientSession:
         self.catch_ups = CatchUps(self.events)
         self.attempts = 0  # failed tries in a row since the link was last stable
         self.come_back: float | None = None  # when the server said to come back (COME_BACK_ERRORS)
+        self.rerouted = False  # the last drop was the server sending us elsewhere or later, no failure
         self.ledger = Ledger()  # my operations not confirmed yet, in order, across links
         self.routes = Routes()  # where the next connection goes, in a cluster (session_cluster.py)
         self.social = Social()  # who is here, the chat lines shown (session_social.py)
@@ -228,9 +229,10 @@ class ClientSession:
         self.attempts += 1
         if self.attempts == LONG_OUTAGE_ATTEMPTS:
             logger.warning("%d tries in a row failed; retrying every %g s", self.attempts, BACKOFF_MAX)
-        self._down(State.OFFLINE, reason)
         told, self.come_back = self.come_back, None
         told = told or self.routes.retry_after()  # a cluster: the owner a redirect named is gone
+        self.rerouted = delay is not None or told is not None  # (before the state change is seen)
+        self._down(State.OFFLINE, reason)
         if delay is None:
             delay = backoff_delay(self.routes.round_of(self.attempts), self.rng, told)
         self._want("reconnect", delay)

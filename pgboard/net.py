@@ -150,6 +150,7 @@ class Connection:
     pending = _from_session("pending", "how many operations are not yet confirmed")
     held = _from_session("held", "the server rate-limits us: operations wait")
     long_outage = _from_session("long_outage", "LONG_OUTAGE_ATTEMPTS tries failed in a row")
+    rerouted = _from_session("rerouted", "the last drop was a cluster's redirect or 'come back later'")
 
     @property
     def state(self) -> str:

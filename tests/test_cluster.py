@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pygame
 import pytest
 import reliability
 from cluster_support import (
@@ -25,6 +26,7 @@ from cluster_support import (
 )
 from pgboard_server.cluster.config import LEASE_TIME
 from support import WAIT, RawClient, running_server
+from test_app import make_app, run_until
 from test_metrics import scrape
 
 from pgboard.protocol import Add, BoardObject, Error, Hello, RoomState, Say
@@ -220,6 +222,26 @@ def test_strokes_drawn_while_redis_is_down_reach_the_board_when_it_is_back(
         assert len(stream(redis_server, "outage")) == 20
     finally:
         stop_all(alice, p1)
+
+
+def test_the_app_joining_through_a_process_that_does_not_own_the_room_follows_the_redirect(
+    redis_server: RedisServer, tmp_path: Path, screen: pygame.Surface
+) -> None:
+    """From the connect screen, as a user: the first connection is redirected (not "cannot reach")."""
+    owner = cluster_server(tmp_path / "1.db", redis_server)
+    other = cluster_server(tmp_path / "2.db", redis_server)
+    ann = ClusterClient(owner.address, "ann", "maths")
+    app = make_app(screen, tmp_path)
+    try:
+        ann.conn.start()
+        pump_until([ann], lambda: ann.conn.state == "online")  # the owner: the first to take the room
+        app.connect("127.0.0.1", other.address[1], "ben", "maths")
+        run_until(app, lambda: app.conn is not None and app.conn.state == "online" and app.room is not None)
+        assert app.conn.port == owner.address[1] and app.ui.connect_screen.error == ""
+        assert {"ann", "ben"} <= set(app.room.users.values())
+    finally:
+        app.shutdown()
+        stop_all(ann, owner, other)
 
 
 @pytest.mark.reliability
