@@ -3,7 +3,8 @@
 Redis listens on 127.0.0.1:6390 with its files (the AOF) in ``.cluster/redis``; the servers on ports
 5151, 5152 and 5153, each with its own SQLite file in ``.cluster`` and its metrics on 9151-9153
 (http://127.0.0.1:9151/metrics). Connect a client to any of them: ``pgboard --connect 127.0.0.1:5152``.
-Ctrl+C (or SIGTERM) stops the servers (their leases given back), then Redis. Options: ``--redis-port``,
+A server that dies (``kill -9`` one to watch a failover) is reported and the others go on. Ctrl+C
+(or SIGTERM) stops the servers (their leases given back), then Redis. Options: ``--redis-port``,
 ``--base-port``, ``--count``, ``--lease-time``, ``--host`` (0.0.0.0 to let other machines in, with
 ``--advertise`` the name they reach this one by).
 """
@@ -71,8 +72,7 @@ def main() -> int:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
-            while not stop.wait(1.0) and all(proc.poll() is None for proc in procs):
-                pass
+            watch(procs, stop, args.base_port)
         except KeyboardInterrupt:
             pass
     finally:
@@ -84,6 +84,21 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
     return 0
+
+
+def watch(procs: list[subprocess.Popen[bytes]], stop: threading.Event, base_port: int) -> None:
+    """Until ``stop``, Redis ending, or every server ending. A server that ends (kill -9 one to see a
+    failover) is said once; its rooms move to the others, which go on."""
+    redis, servers = procs[0], procs[1:]
+    told: set[int] = set()
+    while not stop.wait(1.0) and redis.poll() is None:
+        for i, proc in enumerate(servers):
+            if i not in told and (code := proc.poll()) is not None:
+                told.add(i)
+                print(f"server {i + 1} (port {base_port + i}) ended ({code}): its rooms move to the others")
+        if len(told) == len(servers):
+            print("every server ended")
+            return
 
 
 if __name__ == "__main__":
