@@ -146,7 +146,7 @@ class App:
         after every reconnect; the passwords stay in the connection's memory, never in a file.
         ``tls``: over TLS, checking the certificate against the system's authorities, or against
         ``fingerprint`` (SHA-256) when given, else the one the user trusted for this server before."""
-        self._leave()
+        self._leave(for_another_room=True)
         self.ui.connect_screen.fill(host, port, nick, room)
         settings = self.ui.settings
         settings.host, settings.port, settings.nick, settings.room = host, port, nick, room
@@ -208,12 +208,12 @@ class App:
         self.join_line = hosting.join_command(addresses[0], port)
         self.ui.status.share = hosting.invitation(addresses, port)
 
-    def _leave(self) -> None:
+    def _leave(self, for_another_room: bool = False) -> None:
         leave_room(self)  # the board written to disk for the next join (in a thread)
         if self.room is not None:
             self.room.close()  # a catch-up in progress ends with the room (catchup_gc)
         if self.conn is not None:
-            self.conn.close()
+            self.conn.close(leaving_room=for_another_room)
         self.conn = None
         self.room = None
 

@@ -47,6 +47,7 @@ from pgboard.protocol import (
     Say,
     encode,
 )
+from pgboard.protocol_presence import Leave
 from pgboard.session_catchup import CatchUps
 from pgboard.session_cluster import Routes
 from pgboard.session_handlers import handle
@@ -236,6 +237,12 @@ class ClientSession:
         if delay is None:
             delay = backoff_delay(self.routes.round_of(self.attempts), self.rng, told)
         self._want("reconnect", delay)
+
+    def leave(self) -> None:
+        """The user goes to another room or the connect screen: ``leave`` is the last frame sent
+        (the caller closes next), so the others read that they left, not that they quit."""
+        if self.online:
+            self._out += encode(Leave())
 
     def close(self) -> None:
         """The app leaves: no retry. The ledger is kept (``pending_ops``), to be saved."""

@@ -183,10 +183,13 @@ class Connection:
         self.session.retry_now(self.scheduler.now())
         self._drain()
 
-    def close(self) -> None:
-        """A clean exit: send what the socket takes at once, close, stop every timer. The ledger is
+    def close(self, leaving_room: bool = False) -> None:
+        """A clean exit (``leaving_room``: for another room, said to the server as ``leave``): send
+        what the socket takes at once, close, stop every timer. The ledger is
         kept (``pending_ops``), so the app can still save what the server never confirmed."""
         sock = self._sock
+        if leaving_room:
+            self.session.leave()
         if sock is not None and self.session.state is not State.CONNECTING:
             self._outbuf += self.session.data_to_send()
             try:

@@ -1,7 +1,8 @@
 """The wire messages of following someone's view (docs/PROTOCOL.md, "Following"): ``view``, a member's
 visible part of the board, relayed like a cursor and never logged; ``follow``, the server asking every
-member to follow a presenter (/present). Registered with pgboard.protocol's decorator, which imports
-this module at its end: import the messages from here."""
+member to follow a presenter (/present); ``leave``, a member saying it goes to another room or back
+to the connect screen, not away. Registered with pgboard.protocol's decorator, which imports this
+module at its end: import the messages from here."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ from pgboard import wire_fields
 from pgboard.protocol import BOARD_H, BOARD_W, MAX_ID, Message, message
 
 _spec = wire_fields.spec
+
+
+@message("leave")
+class Leave(Message):
+    """Client -> server, the last frame before it closes: it leaves the room for another board (the
+    others read "bob left", not "bob left (quit)"). No fields."""
 
 
 @message("view")

@@ -140,6 +140,6 @@ def leave(app: App) -> None:
     """Leave this board for the connect screen (filled with this server, nickname and room)."""
     if not _may_go(app):
         return
-    app._leave()
+    app._leave(for_another_room=True)
     app.ui.set_users([], "", set())
     app.ui.show_connect()

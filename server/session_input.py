@@ -26,15 +26,17 @@ from pgboard.protocol import (
     Say,
 )
 from pgboard.protocol_history import History
-from pgboard.protocol_presence import View
+from pgboard.protocol_presence import Leave, View
 
 if TYPE_CHECKING:
     from pgboard_server.session import Session
 
 log = logging.getLogger("pgboard_server.session")
 
+LEFT = "left"  # the close reason of a member that said `leave` (its UserLeft's reason)
+
 # what a client sends (and ping, pong, error)
-CLIENT_MESSAGES = (Join, Say, Cursor, View, MailAck, Rooms, History, *OPERATIONS, *ACCOUNT_MESSAGES)
+CLIENT_MESSAGES = (Join, Say, Cursor, View, Leave, MailAck, Rooms, History, *OPERATIONS, *ACCOUNT_MESSAGES)
 
 
 def dispatch(self: Session, msg: Message, to_flush: dict[Session, None]) -> None:
@@ -68,6 +70,8 @@ def dispatch(self: Session, msg: Message, to_flush: dict[Session, None]) -> None
             self.server.accounts.handle(self, msg)
     elif room is None:
         self.send(Error("not_joined", f"join a room before sending {msg.TYPE!r}"))
+    elif isinstance(msg, Leave):
+        self.close(LEFT)  # the client closes next; its reason is "left", not the end of file's "quit"
     elif isinstance(msg, MailAck):
         retry = self.throttle.admit("chat")  # one delete each: paced like chat lines
         if retry:

@@ -60,7 +60,19 @@ def test_join_moves_the_window_to_another_room_and_back_with_each_rooms_drawings
         assert set(server.rooms.get("maths").board.objects) == {mine}
         assert set(server.rooms.get("art").board.objects) == {drawn_here}
         gone = bob.recv_until(UserLeft)  # alice left art: one connection at a time
-        assert gone.nick == "alice"
+        assert (gone.nick, gone.reason) == ("alice", "left")  # she went elsewhere: not "quit"
+
+
+def test_those_who_stay_read_left_for_a_board_left_and_quit_for_a_window_closed(screen, server, tmp_path):
+    app = joined(make_app(screen, tmp_path), server, room="maths")
+    with RawClient(server.address) as bob:
+        bob.join("bob", room="maths")
+        say(app, "/leave")  # to the connect screen
+        assert (bob.recv_until(UserLeft).reason, app.ui.connect_visible) == ("left", True)
+        app.connect("127.0.0.1", server.address[1], "alice", "maths")
+        run_until(app, lambda: online_in(app, "maths"))
+        app.shutdown()  # the window closed: gone from the server
+        assert bob.recv_until(UserLeft).reason == "quit"
 
 
 def test_join_waits_while_my_last_drawing_is_on_its_way(screen, server, tmp_path):

@@ -21,3 +21,11 @@ def test_a_new_line_after_the_window_another_line_or_the_other_verb() -> None:
     assert not g.add("c", "joined", "", PRESENCE_WINDOW_S + 1, still_newest=False)  # a chat line came between
     assert not g.add("c", "left", "", PRESENCE_WINDOW_S + 2, still_newest=True)
     assert g.newest is not None and g.newest.text() == "c left"
+
+
+def test_people_who_left_for_another_board_read_as_left_not_left_left() -> None:
+    g = PresenceGroups()
+    g.add("a", "left", "left", 0.0, still_newest=False)  # the server's reason for a `leave`
+    assert g.newest is not None and g.newest.text() == "a left"
+    g.add("b", "left", "left", 1.0, still_newest=True)
+    assert g.newest.text() == "a and b left"

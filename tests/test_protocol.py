@@ -38,7 +38,7 @@ from pgboard.protocol import (
 from pgboard.protocol_cluster import Peers, Redirect
 from pgboard.protocol_friends import FriendInfo, Friends, FriendUpdate
 from pgboard.protocol_game import GAME_PHASES, GameState, Score
-from pgboard.protocol_presence import Follow, View
+from pgboard.protocol_presence import Follow, Leave, View
 
 PENCIL = BoardObject(id="s1", kind="pencil", points=((0, 0), (5, 7), (BOARD_W, BOARD_H)), author="u1")
 TEXT = BoardObject(id="t1", kind="text", points=((10, 20),), text="héllo Ø 李雷", size=30, color="#ff0000")
@@ -73,6 +73,7 @@ SAMPLES: list[Message] = [
     View(x=0, y=100, w=BOARD_W, h=900, user="u2"),
     Follow(user="u2", nick="alice"),
     Follow(),
+    Leave(),
     GameState(
         phase="drawing",
         round=2,

@@ -34,6 +34,7 @@ from pgboard.protocol import (
     Welcome,
     decode_frame,
 )
+from pgboard.protocol_presence import Leave
 
 
 def line(oid: str, x: int = 10) -> BoardObject:
@@ -230,6 +231,19 @@ def test_a_reconnect_replaces_the_ghost_session_instead_of_taking_the_nick() -> 
         assert b.recv_until(UserJoined) == UserJoined(welcome.user, "alice")
         ghost.close()
         again.close()
+
+
+def test_a_member_who_says_leave_is_gone_as_left_and_its_connection_closed() -> None:
+    with running_server() as server, RawClient(server.address) as b, RawClient(server.address) as a:
+        a.join("alice")
+        b.join("bob")
+        a.send(Leave())  # off to another board: its last frame
+        assert not [m for m in a.wait_closed() if isinstance(m, Error)]  # closed by the server, no error
+        left = b.recv_until(UserLeft)
+        assert (left.nick, left.reason) == ("alice", "left")
+        with RawClient(server.address) as stranger:  # before any join: not a member of anything
+            stranger.send(Leave())
+            assert stranger.recv_until(Error).code == "not_joined"
 
 
 def test_nickname_rules_and_suggestions() -> None:

@@ -40,7 +40,8 @@ class PresenceGroup:
             who = ", ".join(names[:-1]) + " and " + names[-1]
         else:
             who = f"{', '.join(names[:NAMES_SHOWN])} and {n - NAMES_SHOWN:,} others"
-        return f"{who} {self.verb}" + (f" ({self.reason})" if self.reason else "")
+        said = self.reason and self.reason != self.verb  # "left (left)" says nothing more
+        return f"{who} {self.verb}" + (f" ({self.reason})" if said else "")
 
 
 class PresenceGroups:
