@@ -20,8 +20,8 @@ def darkest_name(app: App) -> int:
     app.draw()
     panel = app.ui.user_list.rect
     rows = pygame.Rect(panel.x, panel.y + HEADER_H, panel.w, panel.h - HEADER_H)
-    pixels = pygame.surfarray.pixels3d(app.screen.subsurface(rows))
-    return int(pixels.sum(axis=2).min())
+    rgb = pygame.image.tobytes(app.screen.subsurface(rows), "RGB")
+    return min(rgb[i] + rgb[i + 1] + rgb[i + 2] for i in range(0, len(rgb), 3))
 
 
 def drawn(app: App) -> list[str]:
