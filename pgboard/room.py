@@ -285,6 +285,9 @@ class RoomView:
         if isinstance(event, Received):
             self._received(event.msg)
         elif isinstance(event, Confirmed):
+            # drawn already, now logged at its seq: the board is at that seq too (else a reconnect
+            # counted my own operations as missed, and the cache of the board asked for them again)
+            self.board.seq = max(self.board.seq, event.msg.seq)
             if isinstance(event.op, Add) and isinstance(event.msg, Add):
                 self._restack(event.op.obj.id)
             elif isinstance(event.op, Delete):

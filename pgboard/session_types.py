@@ -8,6 +8,7 @@ import random
 from dataclasses import dataclass, field
 
 from pgboard.protocol import (
+    Ack,
     Add,
     BoardObject,
     CatchUp,
@@ -134,7 +135,7 @@ class Received:
 class Confirmed:
     """My operation, drawn already, left the ledger: its echo (``msg``) or an ``ack``."""
 
-    msg: Message
+    msg: Operation | Ack
     op: Operation
 
 

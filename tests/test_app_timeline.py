@@ -9,7 +9,7 @@ import pygame
 import pytest
 from PIL import Image
 from support import RawClient, running_server
-from test_app import WAIT, ev, joined, key, make_app, run_until
+from test_app import WAIT, board_point, drag, ev, joined, key, make_app, run_until
 
 from pgboard import timelapse
 from pgboard.app import App
@@ -173,18 +173,22 @@ def test_after_a_reconnect_the_missed_operations_are_offered_and_played_from_bef
         run_until(app, lambda: app.timeline.offer.visible)
         assert "how this board was drawn (5 ops)" in app.timeline.offer.text  # a late join's offer
         app.timeline.offer.hide()
+        app.frame([key(pygame.K_r, unicode="r")])
+        for i in range(3):  # my own three rectangles, confirmed before the drop: nothing I missed
+            app.frame(drag([board_point(app, 0.1 + 0.2 * i, 0.6), board_point(app, 0.2 + 0.2 * i, 0.8)]))
+        run_until(app, lambda: not app.conn.pending_ops)
         room = srv.rooms.all()[0]
         room.members[app.room.me].close("test: the link drops")  # type: ignore[union-attr]
         run_until(app, lambda: app.conn.state == "offline")
         draw_lines(bob, 6, 12)  # 7 operations this client misses
         app.conn.retry_now()
-        run_until(app, lambda: app.conn.state == "online" and len(app.board) == 12)
+        run_until(app, lambda: app.conn.state == "online" and len(app.board) == 15)
         offer = app.timeline.offer
-        assert offer.visible and "7 ops" in offer.text
+        assert offer.visible and "(7 ops)" in offer.text, offer.text  # bob's, not my 3 as well
         app.frame([])
         app.frame([ev(pygame.MOUSEBUTTONDOWN, pos=offer.rect.center, button=1)])  # accept
         t = app.timeline.timeline
-        assert t is not None and t.playing and len(t.board) == 5  # from the board before the gap
+        assert t is not None and t.playing and len(t.board) == 8  # from the board before the gap
         run_until(app, lambda: t.fetch.complete)
         assert t.total == 7
         clock.advance(60)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pygame
 import pytest
 from support import RawClient, running_server, wait_for_fds
+from test_app import board_point, drag, key
 
 from bench.client_bench import fill_store, make_objects
 from pgboard import boardcache, protocol_snapshot
@@ -135,6 +136,36 @@ def test_a_restarted_client_asks_since_and_shows_its_cached_board(screen, tmp_pa
         )
         again.shutdown()
         fresh.shutdown()
+
+
+def test_a_board_only_i_drew_on_is_cached_at_my_last_operation(screen, tmp_path, caplog):
+    """A teacher alone at the board: every seq is an echo of their own. The board is at the last one
+    (it was at 0, so nothing was cached, and a restart asked for the whole board again)."""
+    caplog.set_level(logging.INFO, logger="pgboard_server")
+    settings = tmp_path / "settings.json"
+    with running_server(tmp_path / "b.db") as server:
+        port = server.address[1]
+        first = App(screen, settings_path=settings, export_dir=tmp_path)
+        first.connect("127.0.0.1", port, "alice", "mine")
+        run_until(first, lambda: settled(first))
+        first.frame([key(pygame.K_r, unicode="r")])
+        for i in range(2):
+            first.frame(
+                drag([board_point(first, 0.1 + 0.3 * i, 0.2), board_point(first, 0.3 + 0.3 * i, 0.5)])
+            )
+        run_until(first, lambda: not first.conn.pending_ops)
+        assert first.board.seq == first.conn.last_seq == 2
+        first.shutdown()
+        cached = boardcache.read(
+            boardcache.path_for(settings, "127.0.0.1", port, "mine"), "127.0.0.1", port, "mine"
+        )
+        assert cached is not None and cached.seq == 2 and len(cached.objects) == 2
+        caplog.clear()
+        again = App(screen, settings_path=settings, export_dir=tmp_path)
+        again.connect("127.0.0.1", port, "alice", "mine")
+        run_until(again, lambda: settled(again) and len(again.board) == 2)
+        assert [line for line in joins_seen(caplog) if "alice" in line][-1].endswith("since=2")
+        again.shutdown()
 
 
 @pytest.mark.reliability
