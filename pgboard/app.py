@@ -146,6 +146,10 @@ class App:
         after every reconnect; the passwords stay in the connection's memory, never in a file.
         ``tls``: over TLS, checking the certificate against the system's authorities, or against
         ``fingerprint`` (SHA-256) when given, else the one the user trusted for this server before."""
+        old = self.conn
+        # the chat lines shown stay known on the same server: coming back to a room, its replay of
+        # recent chat does not show them again (session_social.Social, by room)
+        social = old.session.social if old is not None and old.home == (host, port) else None
         self._leave(for_another_room=True)
         self.ui.connect_screen.fill(host, port, nick, room)
         settings = self.ui.settings
@@ -167,6 +171,8 @@ class App:
             tls=tls,
             fingerprint=fingerprint or settings.trusted.get(settings_mod.server_key(host, port), ""),
         )
+        if social is not None:
+            self.conn.session.social = social
         self.room = RoomView(self.conn, self.board, clock=self.scheduler.now)
         presence.wire(self, self.room)
         people_menu.wire(self)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pgboard import names
 from pgboard.protocol import Chat, Message, Renamed, RoomState, UserJoined, UserLeft, Welcome
 
 # Chat lines remembered (by content) so a join's replay of the room's recent chat is not shown twice:
@@ -61,6 +62,7 @@ class Social:
 
     def __init__(self) -> None:
         self.users: dict[str, str] = {}  # author id -> nickname, in join order
+        self.room = ""  # the room of the last welcome: a line is remembered with its room
         self._shown: Counter[tuple[Any, ...]] = Counter()  # lines passed on, by content
         self._replayed: Counter[tuple[Any, ...]] = Counter()  # history lines since the last welcome
         self._order: deque[tuple[Any, ...]] = deque()  # _shown's lines, oldest first
@@ -74,6 +76,7 @@ class Social:
         """The event ``msg`` makes (None: nothing to show, or not this module's message)."""
         if isinstance(msg, Welcome):
             self._replayed.clear()
+            self.room = names.fold(msg.room)
             self.users = {u.id: u.nick for u in msg.users}
             return self._changed(msg, "welcome", msg.user, msg.nick)
         if isinstance(msg, UserJoined):
@@ -106,7 +109,7 @@ class Social:
     def _new_line(self, msg: Chat) -> bool:
         """False for a history line already shown. Identical lines are counted, so two equal lines said
         in the same second both stay."""
-        key = (msg.kind, msg.user, msg.nick, msg.to, msg.time, msg.text)
+        key = (self.room, msg.kind, msg.user, msg.nick, msg.to, msg.time, msg.text)
         if msg.history:
             self._replayed[key] += 1
             if self._replayed[key] <= self._shown[key]:

@@ -11,7 +11,7 @@ from test_app import board_point, drag, ev, joined, key, make_app, run_until
 
 from pgboard.app import App
 from pgboard.frameloop import FrameLoop
-from pgboard.protocol import Add, Join, UserLeft, Welcome
+from pgboard.protocol import Add, Join, Say, UserLeft, Welcome
 
 MAX_PASSES = 200  # passes of the run loop /quit may take (it takes 3: one a posted event)
 
@@ -73,6 +73,25 @@ def test_those_who_stay_read_left_for_a_board_left_and_quit_for_a_window_closed(
         run_until(app, lambda: online_in(app, "maths"))
         app.shutdown()  # the window closed: gone from the server
         assert bob.recv_until(UserLeft).reason == "quit"
+
+
+def test_coming_back_to_a_room_does_not_show_its_recent_chat_a_second_time(screen, server, tmp_path):
+    app = joined(make_app(screen, tmp_path), server, room="maths")
+    with RawClient(server.address) as carol:
+        carol.join("carol", room="maths")
+        carol.send(Say("the answer is 42"))
+        said = lambda: [e for e in app.ui.chat.entries if e.body == "the answer is 42"]  # noqa: E731
+        run_until(app, lambda: len(said()) == 1)
+        say(app, "/join art")
+        run_until(app, lambda: online_in(app, "art"))
+        say(app, "/join maths")  # the server replays maths' recent chat to whoever joins
+        run_until(app, lambda: online_in(app, "maths"))
+        for _ in range(5):
+            app.frame([])
+        assert len(said()) == 1, "a line shown once, minutes ago, is not shown again"
+    fresh = joined(make_app(screen, tmp_path), server, nick="dan", room="maths")  # another window: shown
+    run_until(fresh, lambda: any(e.body == "the answer is 42" for e in fresh.ui.chat.entries))
+    fresh.shutdown()
 
 
 def test_join_waits_while_my_last_drawing_is_on_its_way(screen, server, tmp_path):
