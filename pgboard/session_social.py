@@ -26,8 +26,9 @@ MAX_CHAT_REMEMBERED = 1000
 @dataclass(frozen=True, slots=True)
 class UsersChanged:
     """Who is in the room changed, by ``msg``. ``users``: everyone now (id -> nickname, in join order;
-    a copy); ``change``: "welcome" (the whole list, at every join), "joined", "left" (``reason``) or
-    "renamed" (``old``: the name before), about ``user`` called ``nick``."""
+    a copy); ``change``: "welcome" (the whole list, at every join), "joined", "back" (joined again
+    after my reconnect: they were here before it, dropped by the same outage, not news), "left"
+    (``reason``) or "renamed" (``old``: the name before), about ``user`` called ``nick``."""
 
     msg: Welcome | UserJoined | UserLeft | Renamed
     users: Mapping[str, str]
@@ -63,6 +64,7 @@ class Social:
     def __init__(self) -> None:
         self.users: dict[str, str] = {}  # author id -> nickname, in join order
         self.room = ""  # the room of the last welcome: a line is remembered with its room
+        self._away: set[str] = set()  # here before my reconnect, not (yet) since: coming back
         self._shown: Counter[tuple[Any, ...]] = Counter()  # lines passed on, by content
         self._replayed: Counter[tuple[Any, ...]] = Counter()  # history lines since the last welcome
         self._order: deque[tuple[Any, ...]] = deque()  # _shown's lines, oldest first
@@ -76,13 +78,18 @@ class Social:
         """The event ``msg`` makes (None: nothing to show, or not this module's message)."""
         if isinstance(msg, Welcome):
             self._replayed.clear()
-            self.room = names.fold(msg.room)
+            room, before = names.fold(msg.room), self.users
             self.users = {u.id: u.nick for u in msg.users}
+            self._away = set(before) - set(self.users) if room == self.room else set()
+            self.room = room
             return self._changed(msg, "welcome", msg.user, msg.nick)
         if isinstance(msg, UserJoined):
             self.users[msg.user] = msg.nick
-            return self._changed(msg, "joined", msg.user, msg.nick)
+            back = msg.user in self._away
+            self._away.discard(msg.user)
+            return self._changed(msg, "back" if back else "joined", msg.user, msg.nick)
         if isinstance(msg, UserLeft):
+            self._away.discard(msg.user)
             self.users.pop(msg.user, None)
             return self._changed(msg, "left", msg.user, msg.nick, reason=msg.reason)
         if isinstance(msg, Renamed):

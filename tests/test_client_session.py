@@ -535,6 +535,26 @@ def test_people_coming_going_and_renamed_are_users_changed_events_with_the_whole
     assert not any(isinstance(e, Received) for e in s.events), "nothing social reaches the view raw"
 
 
+def test_after_my_reconnect_those_who_were_here_come_back_quietly_and_newcomers_join() -> None:
+    s = fresh()
+    joined(s)
+    s.receive_data(wire(UserJoined("u2", "bob"), UserJoined("u3", "carol")), 1.0)
+    s.connection_lost("the server went away", 2.0)  # a restart, a failover: everyone drops at once
+    s.timer_fired("reconnect", 3.0)
+    joined_again = wire(Hello(2, "t"), Welcome("u1", "alice", "lobby", (UserInfo("u1", "alice"),), 0))
+    s.connection_made(3.0)
+    s.receive_data(joined_again + wire(CatchUp(0, "ops"), CaughtUp(0)), 3.0)  # I am back first
+    s.events.clear()
+    s.receive_data(wire(UserJoined("u2", "bob"), UserJoined("u4", "dan"), UserJoined("u2", "bob")), 4.0)
+    got = [(e.change, e.nick) for e in s.events if isinstance(e, UsersChanged)]
+    assert got == [("back", "bob"), ("joined", "dan"), ("joined", "bob")]  # once back, a join is news
+    assert dict([e for e in s.events if isinstance(e, UsersChanged)][-1].users) == {
+        "u1": "alice",
+        "u2": "bob",
+        "u4": "dan",
+    }
+
+
 def test_a_rejoin_replays_recent_chat_and_only_the_lines_not_shown_become_chat_line_events() -> None:
     s = fresh()
     joined(s)
