@@ -28,6 +28,7 @@ MIN_SECONDS, MAX_SECONDS, DEFAULT_SECONDS = 20, 300, 80
 GUESS_POINTS = 100  # a right guess at the last moment; up to 3x that at once
 DRAWER_POINTS = 50  # for each player who guessed the drawer's word
 MAX_WORD = 40  # characters of a word (a custom list's too)
+MAX_AWAY_KEPT = 64  # players away with no points whose place is kept (the longest gone go first past it)
 MAX_CUSTOM_WORDS = 200  # words in an operator's list (/game words; one chat line holds them)
 
 
@@ -94,7 +95,7 @@ class Game:
     seconds: int = DEFAULT_SECONDS
     rng: random.Random = field(default_factory=random.Random)
     scores: dict[str, int] = field(default_factory=dict)
-    away: set[str] = field(default_factory=set)  # players who left: skipped, their place kept
+    away: dict[str, None] = field(default_factory=dict)  # who left, in that order: skipped, place kept
     phase: Phase = Phase.CHOOSING
     round: int = 0  # 1-based once started
     turn: Turn | None = None
@@ -159,17 +160,21 @@ class Game:
     def join(self, user: str, nick: str) -> None:
         """A late joiner plays from the next turn on (drawing when their turn comes); one who comes
         back (a reconnect) has their place and points again."""
-        self.away.discard(user)
+        self.away.pop(user, None)
         if user not in self.players:
             self.players[user] = nick
             self.scores.setdefault(user, 0)
 
     def leave(self, user: str, now: float) -> None:
-        """A player left: out of the turns; a drawer's turn ends at once, with no points for it."""
+        """A player left: out of the turns, their place and points kept for a comeback (a reconnect);
+        a drawer's turn ends at once, with no points for it. Past MAX_AWAY_KEPT players away with no
+        points, the earliest of them are forgotten (back later, they join at the end): joining and
+        leaving again and again cannot grow the players, nor the scoreboard every member is sent."""
         if user not in self.players or user in self.away or self.phase is Phase.OVER:
             return
-        self.away.add(user)
+        self.away[user] = None
         turn = self.turn
+        self._forget_scoreless(turn.drawer if turn is not None else "")
         if turn is not None and turn.drawer == user and self.phase in (Phase.CHOOSING, Phase.DRAWING):
             for guesser, points in turn.guessed.items():
                 self.scores[guesser] -= points  # a turn that did not happen counts for nobody
@@ -187,6 +192,16 @@ class Game:
 
     def stop(self) -> None:
         self.phase = Phase.OVER
+
+    def _forget_scoreless(self, drawer: str) -> None:
+        scoreless = [u for u in self.away if not self.scores.get(u) and u != drawer]  # earliest gone first
+        for user in scoreless[: max(0, len(scoreless) - MAX_AWAY_KEPT)]:
+            index = list(self.players).index(user)
+            del self.players[user]
+            self.scores.pop(user, None)
+            del self.away[user]
+            if index < self._next:
+                self._next -= 1  # the next drawer stays the next one
 
     def skip(self, now: float) -> None:
         """An operator's /game skip: the turn ends now (its points stay)."""

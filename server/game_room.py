@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from pgboard_server import game as rules
 from pgboard_server.game import Game, Guess, Phase
 
-from pgboard.protocol import MAX_USERS_LISTED, Error, Notice
+from pgboard.protocol import MAX_USERS_LISTED, Error, Notice, encode
 from pgboard.protocol_game import GameState, Score
 
 if TYPE_CHECKING:
@@ -43,7 +43,9 @@ def word_list(name: str) -> tuple[str, ...]:
     return tuple(w for w in words if w and not w.startswith("#") and len(w) <= rules.MAX_WORD)
 
 
-def state_for(room: Room, user: str, now: float) -> GameState:
+def state_for(room: Room, user: str, now: float, scores: tuple[Score, ...] | None = None) -> GameState:
+    """The game as ``user`` sees it (the drawer: the word and the choices; the others: the hint).
+    ``scores``: the scoreboard, when the caller made it already (it is the same for everyone)."""
     game = room.game
     if game is None:
         return GameState()
@@ -51,7 +53,6 @@ def state_for(room: Room, user: str, now: float) -> GameState:
     drawer = game.drawer
     mine = turn is not None and user == turn.drawer
     hint = game.hint() if not mine or turn is None else turn.word
-    scores = rules.standings(game.scores, lambda u: game.players.get(u) or room.rights.nick_of(u))
     left = game.next_tick(now)
     return GameState(
         phase=game.phase.value,
@@ -61,14 +62,31 @@ def state_for(room: Room, user: str, now: float) -> GameState:
         hint=hint,
         choices=turn.choices if mine and turn is not None and game.phase is Phase.CHOOSING else (),
         left=int(left + 0.999) if left is not None else 0,
-        scores=tuple(Score(u, n, p) for u, n, p in scores[:MAX_USERS_LISTED]),
+        scores=scoreboard(room) if scores is None else scores,
         guessed=tuple(turn.guessed) if turn is not None else (),
     )
 
 
+def scoreboard(room: Room) -> tuple[Score, ...]:
+    game = room.game
+    if game is None:
+        return ()
+    standings = rules.standings(game.scores, lambda u: game.players.get(u) or room.rights.nick_of(u))
+    return tuple(Score(u, n, p) for u, n, p in standings[:MAX_USERS_LISTED])
+
+
 def send_state(room: Room, now: float) -> None:
+    """Everyone's view of the game, after a change: the scoreboard sorted once and two frames encoded
+    (the drawer's, the others'), whatever the number of members (under the room's lock)."""
+    game = room.game
+    drawer = game.turn.drawer if game is not None and game.turn is not None else ""
+    scores = scoreboard(room)
+    frames: dict[bool, bytes] = {}
     for user, session in list(room.members.items()):
-        session.send(state_for(room, user, now))
+        mine = user == drawer
+        if mine not in frames:
+            frames[mine] = encode(state_for(room, user, now, scores))
+        session.send_frame(frames[mine])
 
 
 def may_draw(room: Room, user: str) -> Error | None:

@@ -97,3 +97,18 @@ def test_fewer_than_two_players_ends_the_game() -> None:
     g = new_game(players=("a", "b"))
     g.leave("b", 1.0)
     assert g.phase is Phase.OVER
+
+
+def test_joining_and_leaving_again_and_again_keeps_the_game_bounded_and_a_comeback_its_place() -> None:
+    g = new_game(players=("a", "b", "c"))
+    g.leave("c", 1.0)  # a dropped link: c comes back to the same place
+    for i in range(5 * rules.MAX_AWAY_KEPT):  # strangers passing through, never scoring
+        g.join(f"x{i}", f"X{i}")
+        g.leave(f"x{i}", 1.0)
+    assert len(g.players) <= 3 + rules.MAX_AWAY_KEPT and len(g.scores) <= 3 + rules.MAX_AWAY_KEPT
+    assert "c" not in g.players, "the longest gone scoreless absentee was forgotten first"
+    g.join("c", "C")  # back after all: a late joiner, at the end
+    assert list(g.players)[-1] == "c"
+    g.leave("b", 2.0)
+    g.join("b", "B")  # a comeback within the bound keeps the place
+    assert list(g.players)[:2] == ["a", "b"] and g.drawer == "a"

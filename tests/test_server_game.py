@@ -8,10 +8,11 @@ names the winners and the game is gone."""
 from __future__ import annotations
 
 from pgboard_server import game as rules
+from pgboard_server.limits import NO_RATE_LIMITS
 from support import FakeClock, RawClient, running_server
 from test_server_rights import line, member, obj_id, settle
 
-from pgboard.protocol import Add, Chat, Clear, Error, Notice, Say
+from pgboard.protocol import Add, Chat, Clear, Error, Notice, Say, UserLeft
 from pgboard.protocol_game import GameState
 
 ROOM = "class"
@@ -133,5 +134,26 @@ def test_only_operators_start_and_bad_starts_are_typed_errors() -> None:
         assert b.recv_until(Error).code == "bad_command", "only the drawer chooses"
         a.send(Say("/game stop"))
         assert game_of(b, "").phase == ""
+        a.close()
+        b.close()
+
+
+def test_strangers_joining_and_leaving_a_game_again_and_again_cannot_grow_what_everyone_is_sent() -> None:
+    """Each join and leave sends everyone the game: it was sent with every stranger who ever came by in
+    its scoreboard (1,000 entries, 62 KB a member, sorted once per member under the room's lock)."""
+    with running_server(clock=FakeClock(), timeout=3600, **NO_RATE_LIMITS) as server:
+        a, b = member(server, "alice"), member(server, "bob")
+        a.send(Say("/game start 3 60 en"))
+        game_of(b, "choosing")
+        passers = 3 * rules.MAX_AWAY_KEPT
+        for i in range(passers):
+            with member(server, f"passer{i}"):
+                pass  # joins, then its connection closes
+        b.recv_until(lambda m: isinstance(m, UserLeft) and m.nick == f"passer{passers - 1}")
+        settle(b)  # and the game state sent after that leave
+        last = [m for m in b.seen if isinstance(m, GameState)][-1]
+        assert len(last.scores) <= 2 + rules.MAX_AWAY_KEPT
+        game = server.rooms.get(ROOM).game
+        assert game is not None and len(game.players) <= 2 + rules.MAX_AWAY_KEPT
         a.close()
         b.close()
