@@ -71,7 +71,8 @@ def scoreboard(room: Room) -> tuple[Score, ...]:
     game = room.game
     if game is None:
         return ()
-    standings = rules.standings(game.scores, lambda u: game.players.get(u) or room.rights.nick_of(u))
+    shown = {u: p for u, p in game.scores.items() if p or u not in game.away}  # not who passed by
+    standings = rules.standings(shown, lambda u: game.players.get(u) or room.rights.nick_of(u))
     return tuple(Score(u, n, p) for u, n, p in standings[:MAX_USERS_LISTED])
 
 
@@ -217,24 +218,26 @@ def guess(session: Session, room: Room, text: str) -> bool:
 
 
 def greet(room: Room, session: Session) -> None:
-    """A joiner plays from the next turn on, and sees the game now."""
+    """A joiner plays from the next turn on, and sees the game now. The others are told at the next
+    change of the game (a guess, a turn): a stranger passing through costs them nothing."""
     game = room.game
     if game is None or game.phase is Phase.OVER:
         return
     game.join(session.user, session.nick)
-    send_state(room, session.server.clock())
+    session.send(state_for(room, session.user, session.server.clock()))
 
 
 def left(room: Room, user: str, now: float) -> None:
     game = room.game
     if game is None or game.phase is Phase.OVER:
         return
-    drawer = game.drawer
+    drawer, before = game.drawer, (game.phase, game.round)
     game.leave(user, now)
     if user == drawer and game.turn is not None:
         game.turn.told = True  # said here, once
         room.broadcast(Notice(f"The drawer left: the word was {game.hint()}"))
-    _after(room, now)
+    if (game.phase, game.round) != before:  # a turn ended, the game did: everyone is told
+        _after(room, now)
 
 
 def tick(room: Room, now: float) -> None:
