@@ -10,6 +10,7 @@ Room chat is stored with the room's log so joiners see the last lines; private l
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from pgboard_server.session import Session
 
 log = logging.getLogger(__name__)
+_COMMAND = re.compile(r"(\S*)\s*(.*)", re.DOTALL)  # "/roll\t2d6": any whitespace ends the word
 
 Handler = Callable[["ChatCommands", "Session", "Room", str], None]
 
@@ -88,7 +90,8 @@ class ChatCommands:
         elif text.startswith("//"):
             self._line(session, room, "say", text[1:])
         elif text.startswith("/"):
-            word, _, rest = text[1:].partition(" ")
+            command = _COMMAND.match(text, 1)
+            word, rest = command.groups() if command else ("", "")
             handler = self._commands.get(word.lower())
             if handler is None:
                 session.send(Error("unknown_command", f"unknown command /{word[:40]}; /help lists them"))

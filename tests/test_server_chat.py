@@ -138,6 +138,10 @@ def test_help_lists_every_command_and_unknown_commands_are_errors() -> None:
         a.send(Say("/dance now"))
         err = a.recv_until(Error)
         assert err.code == "unknown_command" and "/dance" in err.detail and "/help" in err.detail
+        a.send(Say("/me\twaves"))  # a tab ends the command's word as a space does
+        assert a.recv_until(Chat).text == "waves"
+        a.send(Say("/"))
+        assert a.recv_until(Error).code == "unknown_command"
 
 
 def test_joiners_get_recent_room_chat_after_the_board_but_not_private_lines(tmp_path) -> None:
