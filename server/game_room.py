@@ -204,7 +204,8 @@ def guess(session: Session, room: Room, text: str) -> bool:
         if result is Guess.RIGHT:
             turn = game.turn
             points = turn.guessed[session.user] if turn is not None else 0
-            session.send(Notice(f"You guessed it: {game.hint() or text} (+{points})"))
+            word = turn.word if turn is not None else text  # the word itself, not the others' blanks
+            session.send(Notice(f"You guessed it: {word} (+{points})"))
             room.broadcast(Notice(f"{session.nick} guessed it!"), exclude=session)
             _after(room, now)
             return True

@@ -55,7 +55,7 @@ def test_a_game_of_three_turns_with_right_close_and_wrong_guesses_a_late_joiner_
         b.send(Say(close))
         assert b.recv_until(Notice).text.endswith("is close!")
         d.send(Say(word.upper()))
-        assert "You guessed it" in d.recv_until(Notice).text
+        assert d.recv_until(Notice).text.startswith(f"You guessed it: {word} (+")  # the word, not blanks
         for x in (a, b, c):
             assert x.recv_until(lambda m: isinstance(m, Notice) and "guessed it" in m.text).text == (
                 "dave guessed it!"
