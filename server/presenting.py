@@ -34,7 +34,9 @@ def present(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None
         else:
             room.presenter = session.user
             room.broadcast(Follow(session.user, session.nick), exclude=session)
-            room.broadcast(Notice(f"{session.nick} is presenting: your view follows theirs (Esc stops)"))
+            notice = Notice(f"{session.nick} is presenting: your view follows theirs (Esc stops)")
+            room.broadcast(notice, exclude=session)
+            session.send(Notice("You are presenting: everyone's view follows yours (/present stop ends it)"))
 
 
 def end(room: Room) -> None:

@@ -14,7 +14,7 @@ from test_app import between_frames, joined, key, make_app
 from test_app_rooms import notices, say
 
 from pgboard.app import App
-from pgboard.protocol import Error, Say
+from pgboard.protocol import Error, Notice, Say
 from pgboard.protocol_presence import Follow, View
 
 WAIT_FRAMES = 400  # frames two windows may take to see each other's views (each waits for input)
@@ -112,4 +112,7 @@ def test_present_is_for_operators_and_views_are_checked_and_never_logged(server)
         assert "w" in bad.detail
         op.send(Say("/present"))
         assert guest.recv_until(Follow) == Follow(op.welcome.user, "olga")
+        assert guest.recv_until(Notice).text.startswith("olga is presenting: your view follows")
+        told = op.recv_until(Notice).text  # the presenter is not told to follow themselves
+        assert told.startswith("You are presenting") and not any(isinstance(m, Follow) for m in op.seen)
     assert server.rooms.get("r").board.seq == 0, "nothing of it was logged"
