@@ -71,17 +71,16 @@ class GameView:
         self._unconfirmed_since = None
         self.me = app.room.me if app.room is not None else ""
         users = app.ui.user_list
-        if msg.phase in ("", "over") and not msg.scores:
-            users.marks.clear()
-        else:
-            users.marks.clear()
-            for score in msg.scores:
-                mark = f"{score.points}"
-                if score.user == msg.drawer and self.running:
-                    mark += " · drawing"
-                elif score.user in msg.guessed:
-                    mark += " · got it"
-                users.marks[score.user] = mark
+        users.marks.clear()
+        if msg.phase == "":  # stopped: no scores to show
+            return
+        for score in msg.scores:  # over: the final points alone, no "drawing" or "got it" left
+            mark = f"{score.points}"
+            if score.user == msg.drawer and self.running:
+                mark += " · drawing"
+            elif score.user in msg.guessed and self.running:
+                mark += " · got it"
+            users.marks[score.user] = mark
 
     def reconnected(self, app: App) -> None:
         """The room is back after an outage: a game must come back with it."""

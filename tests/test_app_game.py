@@ -5,6 +5,7 @@ timer wakes the sleeping loop; a game that does not come back after a reconnect 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -57,6 +58,10 @@ def test_the_drawer_sees_the_word_the_guesser_blanks_and_a_right_guess_scores(sc
     run_both([alice, bob], lambda: bob.room.me in alice.game.state.guessed)
     assert any(word in n for n in notices(bob)) and not any(word in n for n in notices(alice)[:-1])
     assert alice.ui.user_list.marks[bob.room.me].split()[0] != "0", "his points in People"
+    assert "got it" in alice.ui.user_list.marks[bob.room.me]
+    over = dataclasses.replace(alice.game.state, phase="over")  # the last state a game sends
+    alice.game.received(alice, over)
+    assert alice.ui.user_list.marks[bob.room.me].isdigit(), "the final points alone, no 'got it' left"
     alice.shutdown()
     bob.shutdown()
 
