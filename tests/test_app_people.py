@@ -92,3 +92,14 @@ def test_a_member_held_by_the_rate_limit_still_sees_who_is_here(screen: pygame.S
         shown = drawn(app)
         assert OFFLINE_TEXT not in shown and "ann" in shown
     app.shutdown()
+
+
+def test_the_teacher_is_at_the_top_of_a_students_people_list(screen: pygame.Surface, tmp_path: Path) -> None:
+    with running_server() as server, RawClient(server.address) as zed, RawClient(server.address) as amy:
+        join(zed, "zed", room="r")  # the room's creator: its operator
+        join(amy, "amy", room="r")
+        app = make_app(screen, tmp_path)
+        app.connect("127.0.0.1", server.address[1], "kid", "r")
+        run_until(app, lambda: app.room is not None and len(app.room.users) == 3 and app.room.operators)
+        assert [nick for _, nick in app.ui.user_list.users] == ["kid", "zed", "amy"]  # me, operators, others
+    app.shutdown()

@@ -47,12 +47,14 @@ class UserList:
     def set_users(
         self, users: list[tuple[str, str]], me: str = "", operators: frozenset[str] = frozenset()
     ) -> None:
-        """``users``: (id, nick) pairs; ``me``: your own id. You are listed first. ``operators``: the
-        ids that get a badge."""
+        """``users``: (id, nick) pairs; ``me``: your own id. You are listed first, then the operators
+        (a class finds its teacher at the top, not below kid00-kid29), then everyone by name.
+        ``operators``: the ids that get a badge."""
         self.me = me
         self.operators = operators
         mine = [u for u in users if u[0] == me]
-        others = sorted((u for u in users if u[0] != me), key=lambda u: u[1].casefold())
+        others = [u for u in users if u[0] != me]
+        others.sort(key=lambda u: (u[0] not in operators, u[1].casefold()))
         self.users = mine + others
 
     def wanted_height(self) -> int:
