@@ -158,7 +158,7 @@ class GameView:
         labels = [f"{i + 1}  {word}" for i, word in enumerate(s.choices)] if self.choosing else []
         widths = [fonts.width(label, theme.FONT_UI) + theme.PAD * 3 for label in labels]
         buttons_w = sum(widths) + theme.PAD * 2 * max(0, len(widths) - 1)
-        long_info = f"Round {s.round} of {s.rounds}" if self.running else ""
+        long_info = f"Turn {s.round} of {s.rounds}" if self.running else ""  # a turn: one drawer
         short_info = f"{s.round}/{s.rounds}" if self.running else ""
         variants = [(self.text(), long_info), (self.short_text(), long_info)]
         variants += [(self.short_text(), short_info), (self.short_text(), "")]

@@ -1,7 +1,7 @@
 """The drawing game in a room: the ``/game`` commands, guesses taken out of the chat, the heartbeat's
 tick, who may draw, and the ``game`` messages (pgboard/protocol_game.py) each member is sent.
 
-``/game start [rounds] [seconds] [en|fr|de|custom]`` (operators), ``/game stop``, ``/game skip``,
+``/game start [turns] [seconds] [en|fr|de|custom]`` (operators), ``/game stop``, ``/game skip``,
 ``/game words w1, w2, ...`` (an operator's own list, then ``/game start ... custom``) and ``/game choose
 N`` (the drawer's pick; the reference client sends it for a click or a key). The game lives in memory
 only: a server restart ends it, and a client that comes back finds no game (and says so).
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from pgboard_server.session import Session
 
 HELP = (
-    ("/game start [rounds] [seconds] [en|fr|de|custom]", "(operators) a drawing game: one draws, all guess"),
+    ("/game start [turns] [seconds] [en|fr|de|custom]", "(operators) a drawing game: one draws, all guess"),
     ("/game stop, /game skip", "(operators) end the game, or this turn"),
     ("/game words W1, W2, ...", "(operators) your own word list, for /game start ... custom"),
 )
@@ -111,7 +111,7 @@ def command(cmds: ChatCommands, session: Session, room: Room, rest: str) -> None
         if word == "choose":
             _choose(session, room, args, now)
         elif word not in ("start", "stop", "skip", "words"):
-            session.send(Error("bad_command", "usage: /game start [rounds] [seconds] [list], stop, skip"))
+            session.send(Error("bad_command", "usage: /game start [turns] [seconds] [list], stop, skip"))
         elif not room.rights.is_operator(session.user):
             session.send(Error("not_operator", f"only an operator of {room.name} may /game {word}"))
         elif word == "start":
@@ -142,7 +142,7 @@ def _start(session: Session, room: Room, args: str, now: float) -> None:
         session.send(
             Error(
                 "bad_command",
-                f"rounds 1-{rules.MAX_ROUNDS}, seconds {rules.MIN_SECONDS}-{rules.MAX_SECONDS}: "
+                f"turns 1-{rules.MAX_ROUNDS}, seconds {rules.MIN_SECONDS}-{rules.MAX_SECONDS}: "
                 "/game start 3 80 en",
             )
         )
@@ -163,7 +163,12 @@ def _start(session: Session, room: Room, args: str, now: float) -> None:
         return
     room.game = Game(words, players, rounds, seconds, rng=secrets.SystemRandom())
     room.game.start(now)
-    turns = f"{rounds} round{'s' if rounds != 1 else ''}"
+    turn = room.game.turn
+    if turn is not None and room.board.objects:  # the board before the game: cleared in the starter's
+        turn.cleared = True  # name (not the first drawer's), so their one Ctrl+Z brings it back after
+        _clear(room, session.user)
+        room.broadcast(Notice(f"The board was cleared for the game; {session.nick}'s Ctrl+Z brings it back"))
+    turns = f"{rounds} turn{'s' if rounds != 1 else ''}"  # a turn: one drawer ("1 round" read as one each)
     room.broadcast(Notice(f"{session.nick} started a game: {turns} of {seconds} s. Guess in chat!"))
     _after(room, now)
 
@@ -272,8 +277,8 @@ def _after(room: Room, now: float) -> None:
 
 
 def _clear(room: Room, drawer: str) -> None:
-    """A new turn starts on an empty board: one ``clear`` of everything, by the new drawer (in the log:
-    the last turn's drawing is in the room's history)."""
+    """A new turn starts on an empty board: one ``clear`` of everything, in ``drawer``'s name (the new
+    drawer's; the first turn's, the starter's). The last turn's drawing is in the room's history."""
     session = room.members.get(drawer)
     ids = tuple(room.board.objects)
     if session is not None and ids:  # more than one clear may list (None): the drawer clears the rest

@@ -12,7 +12,7 @@ from pgboard_server.limits import NO_RATE_LIMITS
 from support import FakeClock, RawClient, running_server
 from test_server_rights import line, member, obj_id, settle
 
-from pgboard.protocol import Add, Chat, Clear, Error, Notice, Say, UserLeft
+from pgboard.protocol import Add, Chat, Clear, Error, Notice, RoomState, Say, Undo, UserLeft
 from pgboard.protocol_game import GameState
 
 ROOM = "class"
@@ -158,5 +158,28 @@ def test_strangers_joining_and_leaving_a_game_again_and_again_cannot_grow_what_e
         assert len(states) == told, "a stranger passing by is no news to the players"
         game = server.rooms.get(ROOM).game
         assert game is not None and len(game.players) <= 2 + rules.MAX_AWAY_KEPT
+        a.close()
+        b.close()
+
+
+def test_a_game_started_on_a_lesson_clears_it_in_the_starters_name_so_they_can_bring_it_back() -> None:
+    with running_server(clock=FakeClock(), timeout=3600) as server:
+        b, a = member(server, "bob"), member(server, "alice")  # bob created the room: he draws first
+        b.send(Say("/op alice"))  # alice, the teacher, is an operator too
+        a.recv_until(lambda m: isinstance(m, RoomState) and a.welcome.user in m.operators)
+        lesson = line(obj_id("alice-lesson"))
+        a.send(Add("l1", lesson))
+        b.recv_until(lambda m: isinstance(m, Add) and m.oid == "l1")
+        a.send(Say("/game start 3 60 en"))
+        cleared = b.recv_until(Clear)
+        assert cleared.author == a.welcome.user and lesson.id in cleared.removed  # hers, not the drawer's
+        told = b.recv_until(lambda m: isinstance(m, Notice) and "cleared for the game" in m.text)
+        assert "alice's Ctrl+Z brings it back" in told.text
+        assert game_of(b, "choosing").drawer == b.welcome.user
+        a.send(Say("/game stop"))
+        a.recv_until(lambda m: isinstance(m, Notice) and "stopped the game" in m.text)
+        a.send(Undo("u1"))
+        a.recv_until(lambda m: isinstance(m, Undo) and m.oid == "u1")
+        assert lesson.id in server.rooms.get(ROOM).board.objects, "the lesson is back"
         a.close()
         b.close()
