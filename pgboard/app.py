@@ -309,7 +309,9 @@ class App:
         self.ui.draw(self.screen)
 
     def _cursors(self) -> list[RemoteCursor]:
-        seen = presence.shown_cursors(self.room, self.scheduler.now()) if self.room is not None else []
+        if self.room is None or not self.ui.settings.cursors:  # hidden (N): a laser still shows
+            return []
+        seen = presence.shown_cursors(self.room, self.scheduler.now())
         return [RemoteCursor(nick, p, theme.user_color_hex(u), a) for u, nick, p, a in seen]
 
     def trust(self, fingerprint: str) -> None:

@@ -84,6 +84,10 @@ def do_action(app: App, action: str) -> None:
         app.follow.stop(app, "Stopped following")
     elif action == "help":
         app.ui.toggle_help()
+    elif action == "toggle_cursors":
+        settings = app.ui.settings
+        settings.cursors = not settings.cursors
+        app.ui.toast("Others' cursors shown" if settings.cursors else "Others' cursors hidden (N shows them)")
     elif action == "fullscreen":
         toggle_fullscreen(app)
     elif action == "reconnect" and app.conn is not None:

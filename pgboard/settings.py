@@ -43,6 +43,7 @@ class Settings:
     tls: bool = False  # connect over TLS
     trusted: dict[str, str] = dataclasses.field(default_factory=dict)  # "host:port" -> SHA-256 pinned
     ignored: dict[str, str] = dataclasses.field(default_factory=dict)  # author id -> nick (/ignore NICK)
+    cursors: bool = True  # the others' pointers and names shown on the board (N hides them: 30 students)
 
 
 MAX_TRUSTED = 100  # servers whose certificate fingerprint is remembered (and ignored people kept)

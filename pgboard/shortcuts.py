@@ -37,6 +37,7 @@ _PLAIN = {
     pygame.K_F1: "help",
     pygame.K_F5: "reconnect",  # offline: try the server now instead of waiting for the back-off
     pygame.K_h: "timeline",  # the history replay (pgboard/timeline_view.py); H or Esc leaves it
+    pygame.K_n: "toggle_cursors",  # the others' pointers and names (a laser still shows)
     pygame.K_LEFTBRACKET: "thinner",
     pygame.K_RIGHTBRACKET: "thicker",
     pygame.K_PLUS: "zoom_in",
@@ -57,6 +58,7 @@ HELP_ROWS = [
     ("Ctrl+Delete", "erase all of yours (asks first)"),
     ("Ctrl+S", "export the board as PNG"),
     ("H, /history", "replay the board's history (Space, Esc)"),
+    ("N", "hide or show the others' cursors"),
     ("Ctrl+Shift+S, Ctrl+O", "save / open a board file"),
     ("Ctrl+wheel, + and -", "zoom (Ctrl+0 fits)"),
     ("Arrows (Shift: further)", "move the selection (V)"),

@@ -18,7 +18,7 @@ from pgboard import ids
 from pgboard.app import App
 from pgboard.clearing import clearable, fewest_per_clear
 from pgboard.idle import IDLE_AFTER
-from pgboard.presence import CURSOR_FADE, CURSOR_IDLE, DRAWING_RECENT
+from pgboard.presence import CURSOR_FADE, CURSOR_IDLE, DRAWING_RECENT, shown_cursors
 from pgboard.protocol import Add, BoardObject, Clear, Cursor, Error, RoomState, Say, UserJoined, encode
 from pgboard.scheduler import ManualClock, Scheduler
 from pgboard.widgets import theme
@@ -83,6 +83,27 @@ def test_an_idle_cursor_fades_away_and_the_sleeping_loop_is_told_when(screen, se
     wait = app.ui.next_change(clock.now())  # nothing to animate: asleep until carol's idle mark is due
     assert wait is not None and wait > IDLE_AFTER - CURSOR_IDLE - 2 * CURSOR_FADE
     carol.send(Cursor(x=2100, y=1000))  # it moves again: shown again
+    run_until(app, lambda: cursor_seen(app, 2100, 1000, uid))
+    app.shutdown()
+
+
+def test_n_hides_the_others_cursors_and_shows_them_again(screen, server, tmp_path: Path):  # noqa: F811
+    """30 students' names over the work: N hides them (kept in the settings), N shows them."""
+    app, _ = clocked_app(screen, tmp_path)
+    joined(app, server, "alice", ROOM)
+    carol = raw(server, "carol")
+    uid = carol.welcome.user
+    run_until(app, lambda: uid in app.room.users)
+    carol.send(Cursor(x=2000, y=1000))
+    run_until(app, lambda: cursor_seen(app, 2000, 1000, uid))
+    app.frame([key(pygame.K_n, unicode="n")])
+    carol.send(Cursor(x=2100, y=1000))  # she moves on: still not shown
+    arrived = lambda: any(p == (2100, 1000) for *_, p, _ in shown_cursors(app.room, app.scheduler.now()))  # noqa: E731
+    run_until(app, arrived)  # the room has it; the window does not draw it
+    for _ in range(3):
+        app.frame([])
+    assert not cursor_seen(app, 2100, 1000, uid) and not app.ui.settings.cursors
+    app.frame([key(pygame.K_n, unicode="n")])
     run_until(app, lambda: cursor_seen(app, 2100, 1000, uid))
     app.shutdown()
 

@@ -50,3 +50,27 @@ def test_keys_map_to_their_actions(key, mod, uni, action):
 def test_the_overlay_lists_every_tool_key():
     keys = {row[0] for row in HELP_ROWS}
     assert set("PLROCSTED") <= keys
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (950, 760), (640, 480), (420, 300)])
+def test_the_overlay_stays_on_its_card_in_any_window(size: tuple[int, int]) -> None:
+    """Nothing of the overlay is drawn past its card: half a 1920 screen cut the right column off."""
+    from pgboard.widgets.overlays import ShortcutOverlay
+    from pgboard.widgets.text import FontSet
+
+    pygame.init()
+    surface = pygame.Surface(size)
+    surface.fill((200, 0, 200))
+    overlay = ShortcutOverlay(FontSet(), HELP_ROWS)
+    overlay.open = True
+    overlay.draw(surface)
+    scrim = surface.get_at((0, 0))
+    w, h = size
+    bytes_, shade = pygame.image.tobytes(surface, "RGB"), bytes(scrim)[:3]
+    middle = bytes_[3 * (h // 2) * w : 3 * (h // 2 + 1) * w]
+    inside = [x for x in range(w) if middle[3 * x : 3 * x + 3] != shade]
+    left, right = min(inside), max(inside)  # the card's row through the middle
+    for y in range(20, h - 20, 7):  # every row: nothing but the scrim left and right of the card
+        row = bytes_[3 * y * w : 3 * (y + 1) * w]
+        outside = row[: 3 * (left - 12)] + row[3 * (right + 13) :]  # (beyond the card's soft shadow)
+        assert outside == shade * (len(outside) // 3), f"drawn outside the card at y={y}"

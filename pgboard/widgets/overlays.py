@@ -85,16 +85,18 @@ class ShortcutOverlay:
             return
         _scrim(surface)
         f = self.fonts
-        half = (len(self.rows) + 1) // 2
-        columns = [self.rows[:half], self.rows[half:]]
-        key_ws = [
-            max((f.width(k, theme.FONT_SMALL, bold=True) for k, _ in col), default=0) + 2 * KEYCAP_PAD
-            for col in columns
-        ]
-        act_ws = [max((f.width(a, theme.FONT_UI) for _, a in col), default=0) for col in columns]
-        col_ws = [k + 2 * theme.PAD + a for k, a in zip(key_ws, act_ws, strict=True)]
-        width = min(surface.get_width() - 40, sum(col_ws) + OVERLAY_COL_GAP + 6 * theme.PAD)
-        height = min(surface.get_height() - 40, 64 + half * OVERLAY_ROW_H + 40)
+        room = surface.get_width() - 40 - 6 * theme.PAD  # what the card may hold across
+        columns, key_ws, col_ws = self._columns(2)
+        if sum(col_ws) + OVERLAY_COL_GAP > room and 64 + len(self.rows) * OVERLAY_ROW_H + 40 <= (
+            surface.get_height() - 40
+        ):
+            columns, key_ws, col_ws = self._columns(1)  # a narrow window: one column, if it is tall enough
+        gaps = OVERLAY_COL_GAP * (len(columns) - 1)
+        if sum(col_ws) + gaps > room:  # still too wide: each column narrower, its texts cut to fit
+            share, whole = room - gaps, sum(col_ws)
+            col_ws = [max(k + 2 * theme.PAD, w * share // whole) for k, w in zip(key_ws, col_ws, strict=True)]
+        width = min(surface.get_width() - 40, sum(col_ws) + gaps + 6 * theme.PAD)
+        height = min(surface.get_height() - 40, 64 + len(columns[0]) * OVERLAY_ROW_H + 40)
         card = pygame.Rect(0, 0, width, height)
         card.center = surface.get_rect().center
         _card(surface, card)
@@ -126,6 +128,7 @@ class ShortcutOverlay:
                     theme.FONT_UI,
                     theme.TEXT,
                     anchor="midleft",
+                    max_width=col_ws[c] - key_w - 2 * theme.PAD,
                 )
         f.blit(
             surface,
@@ -135,6 +138,19 @@ class ShortcutOverlay:
             theme.TEXT_MUTED,
             anchor="midbottom",
         )
+
+
+    def _columns(self, count: int) -> tuple[list[list[tuple[str, str]]], list[int], list[int]]:
+        """The rows in ``count`` columns, down the first one first; each column's key cap width and
+        whole width, as wide as its texts."""
+        f, per = self.fonts, (len(self.rows) + count - 1) // count
+        columns = [self.rows[i * per : (i + 1) * per] for i in range(count)]
+        key_ws = [
+            max((f.width(k, theme.FONT_SMALL, bold=True) for k, _ in col), default=0) + 2 * KEYCAP_PAD
+            for col in columns
+        ]
+        act_ws = [max((f.width(a, theme.FONT_UI) for _, a in col), default=0) for col in columns]
+        return columns, key_ws, [k + 2 * theme.PAD + a for k, a in zip(key_ws, act_ws, strict=True)]
 
 
 class ConfirmDialog:
