@@ -13,19 +13,21 @@ import unicodedata
 import pygame
 
 from pgboard import graphemes
-from pgboard.protocol import MAX_TEXT, Add, BoardObject
+from pgboard.protocol import BOARD_W, MAX_TEXT, Add, BoardObject
 from pgboard.tool_base import PREVIEW_ID, Point, Tool, ToolContext, shift_held
 
 # One user-perceived character (pgboard/graphemes.py), the same rule as every text field's.
 cluster_before = graphemes.before  # where the character ending at an index starts (Backspace, Left)
 cluster_after = graphemes.after  # where the character starting at an index ends (Delete, Right)
+WRAP_MARGIN = 16  # board units kept free at the board's right edge when a typed line wraps
 
 
 class TextTool(Tool):
     """Click to place a text, type in place (TEXTINPUT and IME composition through TEXTEDITING).
 
     Backspace and Delete erase, Left/Right/Home/End move the caret, Enter adds the text,
-    Shift+Enter starts a new line, Esc drops it. Clicking elsewhere adds it and starts a new one.
+    Shift+Enter starts a new line, Esc drops it. Clicking elsewhere adds it and starts a new one. A line
+    wraps where it would pass the board's right edge.
     """
 
     name = "text"
@@ -56,6 +58,30 @@ class TextTool(Tool):
         self.text = self.text[: self.index] + text + self.text[self.index :]
         self.index += len(text)
         self.composition = ""
+        self._wrap()
+
+    def _wrap(self) -> None:
+        """The line being typed breaks where it would pass the board's right edge: at its last space
+        before the caret, or before the last character of a word longer than the line (a text ran off
+        the board, cut on every screen). Measured with the fonts it is drawn in."""
+        measure = self.ctx.board.text_box
+        if measure is None or self.at is None:
+            return
+        for _ in range(MAX_TEXT):  # bounded: each pass adds a line break
+            start = self.text.rfind("\n", 0, self.index) + 1
+            end = self.text.find("\n", self.index)
+            line = self.text[start : len(self.text) if end < 0 else end]  # the caret's line alone
+            if measure(self._text_object(PREVIEW_ID, line))[2] <= BOARD_W - WRAP_MARGIN:
+                return
+            space = self.text.rfind(" ", start, self.index)
+            if space > start:
+                self.text = self.text[:space] + "\n" + self.text[space + 1 :]
+                continue
+            cut = cluster_before(self.text, self.index)
+            if cut <= start:
+                return  # one character wider than the room left: nothing to break
+            self.text = self.text[:cut] + "\n" + self.text[cut:]
+            self.index += 1
 
     def text_editing(self, text: str, start: int) -> None:
         if self.at is not None:

@@ -21,6 +21,7 @@ from pgboard import boardfile
 from pgboard.app import App
 from pgboard.catchup_gc import NO_FULL_COLLECTION
 from pgboard.protocol import (
+    BOARD_W,
     Add,
     BoardObject,
     CatchUp,
@@ -149,6 +150,22 @@ def test_text_tool_types_unicode_in_place_and_shortcuts_wait(screen, server, tmp
     run_until(app, lambda: not app.conn.pending_ops)
     (obj,) = server.rooms.get("r").board.objects.values()
     assert obj.kind == "text" and obj.text == "e中文 Ø"
+
+
+def test_a_long_line_of_text_wraps_at_the_boards_edge_instead_of_running_off_it(screen, server, tmp_path):
+    app = joined(make_app(screen, tmp_path), server)
+    app.frame([key(pygame.K_t, unicode="t")])
+    app.frame([ev(pygame.MOUSEBUTTONDOWN, pos=board_point(app, 0.3, 0.3), button=1)])
+    app.frame([ev(pygame.MOUSEBUTTONUP, pos=board_point(app, 0.3, 0.3), button=1)])
+    typed = "This is a very long student answer that goes on and on to see whether the text wraps " * 2
+    typed += "Antidisestablishmentarianism" * 4  # one word longer than a line
+    app.frame([ev(pygame.TEXTINPUT, text=ch) for ch in typed])
+    app.frame([key(pygame.K_RETURN, unicode="\r")])
+    run_until(app, lambda: not app.conn.pending_ops)
+    (obj,) = server.rooms.get("r").board.objects.values()
+    assert obj.text.count("\n") >= 2, obj.text  # broken at spaces, and inside the word too long for a line
+    assert "".join(obj.text.split()) == "".join(typed.split()), "every character typed, in order"
+    assert app.texts.box(obj)[2] <= BOARD_W, "nothing of it past the board's right edge"
 
 
 def test_undo_takes_back_my_last_shape_for_everyone(screen, server, tmp_path):
