@@ -13,13 +13,14 @@ import unicodedata
 import pygame
 
 from pgboard import graphemes
-from pgboard.protocol import BOARD_W, MAX_TEXT, Add, BoardObject
+from pgboard.protocol import BOARD_H, BOARD_W, MAX_TEXT, Add, BoardObject
 from pgboard.tool_base import PREVIEW_ID, Point, Tool, ToolContext, shift_held
 
 # One user-perceived character (pgboard/graphemes.py), the same rule as every text field's.
 cluster_before = graphemes.before  # where the character ending at an index starts (Backspace, Left)
 cluster_after = graphemes.after  # where the character starting at an index ends (Delete, Right)
 WRAP_MARGIN = 16  # board units kept free at the board's right edge when a typed line wraps
+LINE_ROOM = 1.5  # a line's height in text sizes: a text started at the board's bottom edge moves up
 
 
 class TextTool(Tool):
@@ -45,8 +46,11 @@ class TextTool(Tool):
         return self.at is not None
 
     def pointer_down(self, pos: Point, mods: int = 0) -> None:
+        """A text starts here; a click at the board's bottom or right edge (the grey around it, clamped)
+        starts it where a line of it still shows, not below the page where nothing of it would."""
         self.commit()
-        self.at = pos
+        room = round(self.ctx.font_size() * LINE_ROOM)
+        self.at = (min(pos[0], BOARD_W - 2 * room), min(pos[1], BOARD_H - room))
 
     def text_input(self, text: str) -> None:
         if self.at is None:

@@ -232,6 +232,16 @@ def test_text_typed_with_unicode_is_added_on_enter(h: Harness) -> None:
     assert not tool.is_typing and tool.preview() == []
 
 
+def test_text_started_past_the_pages_edge_starts_where_a_line_of_it_shows(h: Harness) -> None:
+    h.ctx.text_size = 40
+    tool = open_text(h, at=(BOARD_W, BOARD_H))  # a click in the grey below the page: clamped to its corner
+    tool.text_input("shown")
+    tool.key_down(pygame.K_RETURN, 0)
+    (add,) = h.take()
+    ((x, y),) = add.obj.points
+    assert y + 40 <= BOARD_H and x + 80 <= BOARD_W, "a line of it fits on the board"
+
+
 def test_text_editing_keys(h: Harness) -> None:
     tool = open_text(h)
     tool.text_input("abd")
