@@ -70,6 +70,8 @@ class GameView:
         self.state, self.deadline, self.shown_at = msg, now + msg.left, now
         self._unconfirmed_since = None
         self.me = app.room.me if app.room is not None else ""
+        if self.running:  # the game's banner is at the top of the board, where the replay offer sits
+            app.timeline.offer.hide()
         users = app.ui.user_list
         users.marks.clear()
         if msg.phase == "":  # stopped: no scores to show

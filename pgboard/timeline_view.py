@@ -134,7 +134,7 @@ class TimelineMode:
                 if end > since:
                     self._missed = (base, since, end)
                     self.offer.show(f"Watch what you missed ({end - since:,} ops)", self._now())
-            elif end > 0:
+            elif end > 0 and not self.app.game.running:  # a game's banner takes the board's top
                 self._missed = None
                 self.offer.show(f"Watch how this board was drawn ({end:,} ops)", self._now())
             self._pregap = None

@@ -12,7 +12,7 @@ from pathlib import Path
 import pygame
 from pgboard_server.server import BoardServer
 from support import running_server
-from test_app import WAIT, between_frames, joined, key, make_app
+from test_app import WAIT, between_frames, board_point, drag, joined, key, make_app
 from test_app_rooms import notices, say
 
 from pgboard.app import App
@@ -83,3 +83,21 @@ def test_a_game_lost_with_a_restarted_server_is_said_to_be_over(screen, tmp_path
         again.stop()
     alice.shutdown()
     bob.shutdown()
+
+
+def test_a_late_joiner_sees_the_games_banner_not_the_replay_offer_over_it(screen, server, tmp_path: Path):
+    alice = joined(make_app(screen, tmp_path / "a"), server, "alice")
+    bob = joined(make_app(screen, tmp_path / "b"), server, "bob")
+    run_both([alice, bob], lambda: len(alice.room.users) == 2)
+    alice.frame([key(pygame.K_r, unicode="r")])
+    alice.frame(drag([board_point(alice, 0.2, 0.2), board_point(alice, 0.4, 0.4)]))  # the lesson
+    run_both([alice], lambda: not alice.conn.pending_ops)
+    say(alice, "/game start 2 60 en")  # the lesson cleared: a board drawn in 2 operations
+    run_both([alice, bob], lambda: alice.game.choosing)
+    carol = joined(make_app(screen, tmp_path / "c"), server, "carol")
+    run_both([alice, bob, carol], lambda: carol.game.running and carol.room.caught_up)
+    for _ in range(3):
+        carol.frame([])
+    assert not carol.timeline.offer.visible, "the game's banner takes the board's top"
+    for app in (alice, bob, carol):
+        app.shutdown()
