@@ -168,7 +168,7 @@ class Game:
     def leave(self, user: str, now: float) -> None:
         """A player left: out of the turns, their place and points kept for a comeback (a reconnect);
         a drawer's turn ends at once, with no points for it. Past MAX_AWAY_KEPT players away with no
-        points, the earliest of them are forgotten (back later, they join at the end): joining and
+        points, those gone longest are forgotten (back later, they join at the end): joining and
         leaving again and again cannot grow the players, nor the scoreboard every member is sent."""
         if user not in self.players or user in self.away or self.phase is Phase.OVER:
             return
