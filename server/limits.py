@@ -73,6 +73,11 @@ CHAT_KEPT = 200  # room chat lines kept in the store per room (older deleted): 4
 # (every connection from one IP address shares the address's buckets). A rate of 0 turns one off.
 # A pencil stroke sends about 60 extends a second; 20 people behind one school NAT share an address.
 OP_RATE, OP_BURST = 200.0, 400  # drawing operations per connection; more get error "rate_limited"
+# An operation that lists many objects (a batch, a clear) costs one of OP_RATE's tokens per
+# OBJECTS_PER_OP objects, at most a whole burst: every client in the room repaints what it changes (a
+# peer replacing 1,400 thick strokes by one batch 8 times a second held every client near 6 frames a
+# second; now one such batch passes every 1.4 s). A clear of a whole board still passes, one per burst.
+OBJECTS_PER_OP = 10
 CHAT_RATE, CHAT_BURST = 5.0, 20  # chat lines (and commands) per connection
 CURSOR_RATE, CURSOR_BURST = 120.0, 240  # cursor positions per connection; more are dropped silently
 INPUT_RATE, INPUT_BURST = 1024 * 1024, 8 * 1024 * 1024  # bytes of input per connection; the reader

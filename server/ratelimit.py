@@ -160,23 +160,24 @@ class Throttle:
         self.blocked_until = dict.fromkeys(KINDS, 0.0)
         self.refusals: deque[float] = deque()
 
-    def admit(self, kind: str) -> float:
-        """0.0 when one ``kind`` may pass now (its tokens are taken), else seconds before retrying."""
+    def admit(self, kind: str, cost: float = 1.0) -> float:
+        """0.0 when one ``kind`` costing ``cost`` tokens (at most a burst) may pass now (they are
+        taken), else seconds before retrying."""
         now = self.clock()
         if now < self.blocked_until[kind]:
             return _round_up(self.blocked_until[kind] - now)
         own = self.own[kind]
         if self.shared is None:
-            wait = own.wait(now)
+            wait = own.wait(now, min(cost, own.burst))
             if not wait:
-                own.take()
+                own.take(min(cost, own.burst))
         else:
             with self.shared.lock:
                 theirs = self.shared.buckets[kind]
-                wait = max(own.wait(now), theirs.wait(now))
+                wait = max(own.wait(now, min(cost, own.burst)), theirs.wait(now, min(cost, theirs.burst)))
                 if not wait:
-                    own.take()
-                    theirs.take()
+                    own.take(min(cost, own.burst))
+                    theirs.take(min(cost, theirs.burst))
         if not wait:
             return 0.0
         wait = max(wait, self.limits.rate_retry)

@@ -451,7 +451,7 @@ class Session:
                 break
             self._frames += 1
             if isinstance(msg, OPERATIONS) and self.room is not None:
-                retry = self.throttle.admit("op")
+                retry = self.throttle.admit("op", session_input.op_cost(msg))
                 if not retry:
                     ops.append(msg)
                     raws.append(codec.raw)

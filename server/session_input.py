@@ -11,6 +11,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from pgboard_server import history
+from pgboard_server.limits import OBJECTS_PER_OP
 
 from pgboard.protocol import (
     ACCOUNT_MESSAGES,
@@ -89,6 +90,13 @@ def dispatch(self: Session, msg: Message, to_flush: dict[Session, None]) -> None
             self._refuse("chat", f"more than {self.limits.chat_rate:g} chat lines a second", retry)
         else:
             self.server.chat.say(self, msg.text)
+
+
+def op_cost(op: Message) -> float:
+    """What a drawing operation costs of the op rate's tokens: one, and one more per OBJECTS_PER_OP
+    objects it lists (a batch, a clear: every client in the room repaints each of them)."""
+    listed = len(getattr(op, "removed", ())) + len(getattr(op, "put", ()))
+    return 1.0 + listed / OBJECTS_PER_OP
 
 
 def refuse(self: Session, kind: str, detail: str, retry: float, oid: str = "") -> None:

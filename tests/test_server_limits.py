@@ -4,6 +4,7 @@ address, rooms per server, objects per room, points per stroke, text length."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -16,8 +17,10 @@ from pgboard.protocol import (
     MAX_POINTS,
     MAX_TEXT,
     Add,
+    Batch,
     BoardObject,
     Chat,
+    Clear,
     Codec,
     Cursor,
     Error,
@@ -107,6 +110,43 @@ def test_drawing_faster_than_the_burst_is_refused_with_a_retry_then_accepted_aft
         "each refused with rate_limited, its oid and a retry; the others saw only what was accepted; "
         "resent after the retry, accepted in order",
         12,
+        started,
+    )
+
+
+@pytest.mark.reliability
+def test_a_batch_costs_by_the_objects_it_lists_so_a_peer_cannot_flood_the_room_with_repaints() -> None:
+    """1,400 thick strokes replaced by one batch 8 times a second held every client near 6 frames a
+    second (each repaints the whole board). A batch now costs a token per OBJECTS_PER_OP objects."""
+    started = time.monotonic()
+    clock = FakeClock()
+    with running_server(clock=clock) as server, joined(server, "mallory") as m, joined(server, "vic") as v:
+        strokes = [line(m.obj_id(f"s{i}"), i % 3000) for i in range(1400)]
+        m.send(Batch("b0", put=tuple(strokes)))  # 1 + 140 tokens of the 400 a burst holds
+        m.recv_until(lambda msg: isinstance(msg, Batch) and msg.oid == "b0")
+        ids = tuple(o.id for o in strokes)
+        moved = tuple(dataclasses.replace(o, points=((o.points[0][0], 30), o.points[1])) for o in strokes)
+        for k in range(1, 4):  # the same 1,400 replaced, at once: 1 + 280 tokens each, 259 left
+            m.send(Batch(f"b{k}", removed=ids, put=moved))
+        got = replies_until_pong(m)
+        assert not [x for x in got if isinstance(x, Batch)]
+        refused = [x for x in got if isinstance(x, Error)]
+        assert [(e.oid, e.code) for e in refused] == [(f"b{k}", "rate_limited") for k in (1, 2, 3)]
+        clock.advance(0.5)  # the retry over, 100 tokens more: one replacement passes, the next waits
+        m.send(Batch("b1", removed=ids, put=moved))
+        m.send(Batch("b2", removed=ids, put=strokes))
+        got = replies_until_pong(m)
+        assert [x.oid for x in got if isinstance(x, Batch)] == ["b1"]
+        assert [x.oid for x in got if isinstance(x, Error)] == ["b2"]
+        assert [x.oid for x in replies_until_pong(v) if isinstance(x, Batch)] == ["b0", "b1"]
+        clock.advance(2.0)  # a full burst again: a clear of more objects than a burst's worth passes
+        m.send(Clear("c1", removed=ids))
+        assert [x.oid for x in replies_until_pong(m) if isinstance(x, (Clear, Error))] == ["c1"]
+    row(
+        "batches of 2,800 objects back to back (default limits)",
+        "one passes per ~1.4 s (a token per 10 objects listed); the others are refused rate_limited, "
+        "and the room repaints only what passed; a clear larger than the burst still passes",
+        6,
         started,
     )
 
