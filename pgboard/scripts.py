@@ -84,6 +84,7 @@ BUNDLED_FONT_FILES = (
     "NotoSansSymbols[wght].ttf",
     "NotoSans[wght].ttf",
 )
+BUNDLED_MAIN_FILE = "NotoSans[wght].ttf"  # of those, the main font of a machine that has none of its own
 
 
 # Noto Sans CJK from the manimgx-fonts-cjk wheel (unmodified, OFL: pgboard/assets/fonts/LICENSE-noto-cjk.txt):
@@ -137,12 +138,14 @@ def bundled_fonts() -> tuple[str, ...]:
     return tuple(p for p in files if p is not None)
 
 
+@functools.lru_cache(maxsize=1)
 def bundled_main_font() -> str | None:
     """Noto Sans from manimgx-fonts: the main font of a machine that has none of the usual ones (it
     is better than pygame's own default, a bold face)."""
-    return _package_file("manimgx_fonts", BUNDLED_FONT_FILES[-1])
+    return _package_file("manimgx_fonts", BUNDLED_MAIN_FILE)
 
 
+@functools.lru_cache(maxsize=1)
 def bundled_cjk_font() -> str | None:
     return _package_file("manimgx_fonts_cjk", BUNDLED_CJK_FILE)
 
