@@ -120,7 +120,6 @@ class ClientSession:
         self.latency: float | None = None
         self.catch_ups = CatchUps(self.events)
         self.attempts = 0  # failed tries in a row since the link was last stable
-        self.come_back: float | None = None  # when the server said to come back (COME_BACK_ERRORS)
         self.rerouted = False  # the last drop was the server sending us elsewhere or later, no failure
         self.ledger = Ledger()  # my operations not confirmed yet, in order, across links
         self.routes = Routes()  # where the next connection goes, in a cluster (session_cluster.py)
@@ -186,7 +185,7 @@ class ClientSession:
         """The socket is up: wait for hello, then log in or join."""
         self._to(State.LOGGING_IN if self.credentials is not None else State.JOINING)
         self._last_heard = now
-        self.routes.followed = False  # a redirect's target answered: whatever it says next counts
+        self.routes.reached()
         self._want("ping", PING_INTERVAL)
 
     def heard(self, now: float) -> None:
@@ -230,8 +229,7 @@ class ClientSession:
         self.attempts += 1
         if self.attempts == LONG_OUTAGE_ATTEMPTS:
             logger.warning("%d tries in a row failed; retrying every %g s", self.attempts, BACKOFF_MAX)
-        told, self.come_back = self.come_back, None
-        told = told or self.routes.retry_after()  # a cluster: the owner a redirect named is gone
+        told = self.routes.retry_after()  # a cluster said when: the room moves, its owner is gone
         self.rerouted = delay is not None or told is not None  # (before the state change is seen)
         self._down(State.OFFLINE, reason)
         if delay is None:

@@ -38,6 +38,7 @@ class Routes:
         self.redirects = 0  # followed in a row since the last welcome
         self.tries = 0  # connections made since the last welcome, not counting redirects
         self.followed = False  # the connection under way goes where a redirect sent it, not made yet
+        self.come_back: float | None = None  # seconds a `moving` or `moved` said to wait (COME_BACK_ERRORS)
         self.current: Address | None = None  # where the connection under way goes
 
     def target(self, home: Address) -> Address:
@@ -52,6 +53,10 @@ class Routes:
         self.current = target
         return target
 
+    def reached(self) -> None:
+        """The connection under way is made: whatever its server says next counts (a redirect's too)."""
+        self.followed = False
+
     def welcomed(self) -> None:
         self.redirects = 0
         self.tries = 0
@@ -63,12 +68,15 @@ class Routes:
         return 1 + (max(1, attempt) - 1) // (1 + len(self.peers))
 
     def retry_after(self) -> float | None:
-        """Called when a connection ends: GONE_OWNER_RETRY when it was a redirect's and never made.
-        Such a redirect is not counted against MAX_REDIRECTS: it led to no server, not into a loop."""
-        followed, self.followed = self.followed, False
+        """Called when a connection ends: the seconds the next try waits when the cluster said so
+        (``come_back``), or GONE_OWNER_RETRY when it was a redirect's and never made, else None (the
+        usual back-off). Such a redirect is not counted against MAX_REDIRECTS: it led to no server,
+        not into a loop."""
+        told, followed = self.come_back, self.followed
+        self.come_back, self.followed = None, False
         if followed:
             self.redirects = max(0, self.redirects - 1)
-        return GONE_OWNER_RETRY if followed else None
+        return told if told is not None else GONE_OWNER_RETRY if followed else None
 
     def handle(self, session: ClientSession, msg: Redirect | Peers, now: float) -> None:
         if isinstance(msg, Peers):

@@ -159,7 +159,7 @@ def _on_error(s: ClientSession, msg: Error, now: float) -> None:
         s._want("rejoin", msg.retry or DEFAULT_RETRY)
         return
     if msg.code in COME_BACK_ERRORS and msg.retry:  # the close that follows retries then
-        s.come_back = msg.retry
+        s.routes.come_back = msg.retry
     entry = None
     if msg.oid and msg.oid in s.ledger:
         logger.info("the server refused operation %s: %s %s", msg.oid, msg.code, msg.detail)
