@@ -166,18 +166,14 @@ class Throttle:
         now = self.clock()
         if now < self.blocked_until[kind]:
             return _round_up(self.blocked_until[kind] - now)
-        own = self.own[kind]
-        if self.shared is None:
-            wait = own.wait(now, min(cost, own.burst))
+        buckets = [self.own[kind]]
+        if self.shared is not None:
+            buckets.append(self.shared.buckets[kind])
+        with self.shared.lock if self.shared is not None else contextlib.nullcontext():
+            wait = max(b.wait(now, min(cost, b.burst)) for b in buckets)
             if not wait:
-                own.take(min(cost, own.burst))
-        else:
-            with self.shared.lock:
-                theirs = self.shared.buckets[kind]
-                wait = max(own.wait(now, min(cost, own.burst)), theirs.wait(now, min(cost, theirs.burst)))
-                if not wait:
-                    own.take(min(cost, own.burst))
-                    theirs.take(min(cost, theirs.burst))
+                for b in buckets:
+                    b.take(min(cost, b.burst))
         if not wait:
             return 0.0
         wait = max(wait, self.limits.rate_retry)

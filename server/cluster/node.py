@@ -307,10 +307,10 @@ class Cluster:
         """Every member here hears the other processes as they are now: one that joined before a
         process started (or before the first tick) knew none, and when this process died it retried
         only here, for ever. Sent from the lease thread under each room's lock (Room -> Session)."""
+        told = Peers(peers)
         for room in self.server.rooms.all():
             with room.lock:
-                for member in list(room.members.values()):
-                    member.send(Peers(peers))
+                room.broadcast(told)
 
     def _give_back(self, key: str, lease: Lease) -> None:
         with self._lock:
