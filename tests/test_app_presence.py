@@ -63,7 +63,8 @@ def cursor_seen(app: App, x: int, y: int, uid: str) -> bool:
     return theme.user_color(uid) in colors_in(app.screen, pygame.Rect(sx + 1, sy + 4, 3, 4))
 
 
-def test_an_idle_cursor_fades_away_and_the_sleeping_loop_is_told_when(screen, server, tmp_path: Path):  # noqa: F811
+def carols_cursor_shown(screen, server, tmp_path: Path):  # noqa: ANN201, F811 - (App, clock, carol, uid)
+    """Alice's window with carol in the room, her cursor at (2000, 1000) drawn."""
     app, clock = clocked_app(screen, tmp_path)
     joined(app, server, "alice", ROOM)
     carol = raw(server, "carol")
@@ -71,6 +72,11 @@ def test_an_idle_cursor_fades_away_and_the_sleeping_loop_is_told_when(screen, se
     run_until(app, lambda: uid in app.room.users)
     carol.send(Cursor(x=2000, y=1000))
     run_until(app, lambda: cursor_seen(app, 2000, 1000, uid))
+    return app, clock, carol, uid
+
+
+def test_an_idle_cursor_fades_away_and_the_sleeping_loop_is_told_when(screen, server, tmp_path: Path):  # noqa: F811
+    app, clock, carol, uid = carols_cursor_shown(screen, server, tmp_path)
     wait = app.ui.next_change(clock.now())
     assert wait is not None and 0 < wait <= CURSOR_IDLE, "the sleeping loop must wake for the fade"
     clock.advance(CURSOR_IDLE + CURSOR_FADE / 2)
@@ -89,13 +95,7 @@ def test_an_idle_cursor_fades_away_and_the_sleeping_loop_is_told_when(screen, se
 
 def test_n_hides_the_others_cursors_and_shows_them_again(screen, server, tmp_path: Path):  # noqa: F811
     """30 students' names over the work: N hides them (kept in the settings), N shows them."""
-    app, _ = clocked_app(screen, tmp_path)
-    joined(app, server, "alice", ROOM)
-    carol = raw(server, "carol")
-    uid = carol.welcome.user
-    run_until(app, lambda: uid in app.room.users)
-    carol.send(Cursor(x=2000, y=1000))
-    run_until(app, lambda: cursor_seen(app, 2000, 1000, uid))
+    app, _, carol, uid = carols_cursor_shown(screen, server, tmp_path)
     app.frame([key(pygame.K_n, unicode="n")])
     carol.send(Cursor(x=2100, y=1000))  # she moves on: still not shown
     arrived = lambda: any(p == (2100, 1000) for *_, p, _ in shown_cursors(app.room, app.scheduler.now()))  # noqa: E731
